@@ -1,0 +1,105 @@
+"""Champions: load a shared ``champion.json`` and evaluate it anywhere.
+
+A champion file is neat-python's network JSON (format_version "1.0") with a
+``metadata.entm`` block naming the task, its parameters, the memory mode and
+its parameters, and the number of heads.  That file alone rebuilds the
+machine; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from entm.errors import EntmError
+from entm.machine import Machine
+from entm.memory import MemorySpec
+from entm.runs import resolve_champion
+from tasks import make_task
+
+ENTM_KEYS = ("task", "task_params", "memory", "memory_params", "heads")
+
+
+@dataclass
+class Champion:
+    path: Path
+    data: dict
+    network: object
+    task: object
+    spec: MemorySpec
+    machine: Machine
+
+
+def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides: dict | None = None) -> Champion:
+    """Rebuild the machine of a parsed champion JSON (validated)."""
+    from entm.network import Network
+
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    entm = meta.get("entm") if isinstance(meta, dict) else None
+    if not isinstance(entm, dict):
+        raise EntmError(f"{path}: no metadata.entm block; is this an entm champion?")
+    missing = [k for k in ENTM_KEYS if k not in entm]
+    if missing:
+        raise EntmError(f"{path}: metadata.entm lacks {', '.join(repr(k) for k in missing)}")
+    if not isinstance(entm["task_params"], dict):
+        raise EntmError(f"{path}: metadata.entm.task_params must be an object")
+    try:
+        network = Network.from_json(data)
+    except EntmError as e:
+        raise EntmError(f"{path}: {e}") from None
+    params = dict(entm["task_params"])
+    params.update(task_overrides or {})
+    task = make_task(entm["task"], params)
+    spec = MemorySpec.from_metadata(entm["memory"], entm["memory_params"], entm["heads"])
+    machine = Machine(task, spec)
+    machine.check_sizes(network.num_inputs, network.num_outputs, what=str(path))
+    return Champion(path=Path(path), data=data, network=network, task=task, spec=spec, machine=machine)
+
+
+def load_champion(path, task_overrides: dict | None = None) -> Champion:
+    """Load ``champion.json`` (or a run directory's) and rebuild its machine."""
+    from entm.network import load_network_json
+
+    p = resolve_champion(path)
+    _, data = load_network_json(p)
+    return champion_from_dict(data, p, task_overrides)
+
+
+def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, seed: int = 0,
+                     progress=None) -> dict:
+    """Score one network at each sequence length: ``{"<L>": {score, perfect, bit_errors, episodes}}``."""
+    task = machine.task
+    out = {}
+    for L in lengths:
+        rng = np.random.default_rng([int(seed), int(L)])
+        eps = task.sample(rng, episodes, length=L)
+        run = machine.run(network, eps.inputs)
+        sc = task.score(eps, run.outputs)
+        out[str(L)] = {
+            "score": float(np.mean(sc.score)),
+            "perfect": float(np.mean(sc.perfect)),
+            "bit_errors": float(np.mean(sc.bit_errors)),
+            "episodes": int(episodes),
+        }
+        if progress is not None:
+            progress(L)
+    return out
+
+
+def parse_lengths(text: str) -> list[int]:
+    """``"1,10,100"`` -> [1, 10, 100]; every length a positive integer."""
+    items = [s.strip() for s in str(text).split(",") if s.strip()]
+    if not items:
+        raise EntmError("--lengths is empty; give lengths like 10,100,1000")
+    out = []
+    for s in items:
+        try:
+            v = int(s)
+        except ValueError:
+            raise EntmError(f"--lengths: {s!r} is not an integer") from None
+        if v < 1:
+            raise EntmError(f"--lengths: length must be at least 1, got {v}")
+        out.append(v)
+    return out

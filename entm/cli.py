@@ -1,0 +1,179 @@
+"""The ``entm`` command.
+
+Bad input of any kind ends with ``entm: error: <one line>`` on stderr and exit
+status 2, without a traceback, and leaves existing files as they were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from entm.errors import EntmError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2)."""
+
+    def error(self, message):
+        raise EntmError(f"{self.prog}: {message}")
+
+
+def _task_option_fields():
+    """Every task parameter of every registered task, as (dest, type, help)."""
+    from tasks import TASKS
+
+    seen = {}
+    for name, cls in TASKS.items():
+        for f in dataclasses.fields(cls):
+            if f.name not in seen:
+                typ = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}.get(
+                    str(f.type), str)
+                seen[f.name] = (typ, [name])
+            else:
+                seen[f.name][1].append(name)
+    return seen
+
+
+def _add_task_options(p):
+    g = p.add_argument_group("task options (see `entm tasks`)")
+    for name, (typ, owners) in _task_option_fields().items():
+        g.add_argument("--" + name.replace("_", "-"), dest="task__" + name, type=typ, default=None,
+                       help=f"task parameter {name} ({', '.join(owners)})")
+
+
+def _task_params(args) -> dict:
+    return {k[len("task__"):]: v for k, v in vars(args).items() if k.startswith("task__") and v is not None}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="entm", description="Evolvable Neural Turing Machines: evolve, evaluate and compare.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    e = sub.add_parser("evolve", help="evolve a controller with NEAT")
+    e.add_argument("--task", default="copy", help="task name (default: copy)")
+    e.add_argument("--config", default=None, help="neat-python config (default: evolution_configs/<task>.ini)")
+    e.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"])
+    e.add_argument("--width", type=int, default=None, help="memory width M (default: the task's)")
+    e.add_argument("--cells", type=int, default=None, help="cells N of the differentiable memory (default 128)")
+    e.add_argument("--heads", type=int, default=1)
+    e.add_argument("--generations", type=int, default=500)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--episodes", type=int, default=None, help="episodes per generation (default: the task's)")
+    e.add_argument("--serial", action="store_true", help="evaluate in this process")
+    e.add_argument("--run-dir", default=None, help="run directory (default: runs/<task>-<memory>-seed<S>)")
+    e.add_argument("--checkpoint-every", type=int, default=10)
+    e.add_argument("--no-stop-when-solved", dest="stop_when_solved", action="store_false",
+                   help="run the whole budget even after a validated solution")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_task_options(e)
+
+    v = sub.add_parser("evaluate", help="score a champion (or a run's) at several sequence lengths")
+    v.add_argument("champion", metavar="CHAMPION_OR_RUN")
+    v.add_argument("--lengths", default=None, help="comma-separated lengths (default: the task's sweep)")
+    v.add_argument("--episodes", type=int, default=20)
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sub.add_parser("tasks", help="list the tasks with their defaults")
+    return p
+
+
+def cmd_evolve(args) -> int:
+    from entm.champion import champion_from_dict, evaluate_lengths
+    from entm.evolution.loop import EvolveSettings, evolve
+
+    mp = {}
+    if args.width is not None:
+        mp["width"] = args.width
+    if args.cells is not None:
+        if args.memory != "differentiable":
+            raise EntmError("--cells applies to --memory differentiable only")
+        mp["cells"] = args.cells
+    if args.checkpoint_every < 1:
+        raise EntmError(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
+    settings = EvolveSettings(task=args.task, task_params=_task_params(args), memory=args.memory,
+                              memory_params=mp, heads=args.heads, config=args.config,
+                              generations=args.generations, seed=args.seed, episodes=args.episodes,
+                              stop_when_solved=args.stop_when_solved, run_dir=args.run_dir,
+                              evaluator="serial", checkpoint_every=args.checkpoint_every)
+    result = evolve(settings, progress=not args.quiet)
+    champ = champion_from_dict(result.champion, result.run_dir / "champion.json")
+    meta = result.champion["metadata"]["entm"]
+    nodes, conns = champ.network.size()
+    print(f"run directory: {result.run_dir}")
+    print(f"generations: {result.generations}, {result.seconds:.1f} s, "
+          f"{'solved' if result.solved else 'not solved'}")
+    print(f"champion: genome {meta['genome_key']} of generation {meta['generation']}, fitness "
+          f"{meta['fitness']:.4f}, task score {meta.get('score', float('nan')):.4f}, "
+          f"{nodes} nodes and {conns} connections used")
+    lengths = [L for L in getattr(champ.task, "generalization_lengths", ()) if L in (10, 100, 1000)]
+    if lengths:
+        res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=args.seed)
+        print("generalisation (10 episodes per length):")
+        print(_table(res))
+    print(f"next: entm evaluate {result.run_dir} --lengths 1,10,100,1000")
+    return 0
+
+
+def _table(res: dict) -> str:
+    lines = [f"  {'length':>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}"]
+    for L, r in res.items():
+        lines.append(f"  {L:>8} {r['score']:8.4f} {r['perfect']:8.2f} {r['bit_errors']:11.2f} {r['episodes']:9d}")
+    return "\n".join(lines)
+
+
+def cmd_evaluate(args) -> int:
+    from entm.champion import evaluate_lengths, load_champion, parse_lengths
+
+    if args.episodes < 1:
+        raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
+    champ = load_champion(args.champion)
+    lengths = parse_lengths(args.lengths) if args.lengths else list(champ.task.generalization_lengths)
+    res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
+    if args.json:
+        print(json.dumps({"task": champ.task.name, "memory": champ.spec.mode, "lengths": res}))
+    else:
+        print(f"{champ.path}: task {champ.task.name} {champ.task.params()}, {champ.spec.mode} memory "
+              f"{champ.spec.params()}, {champ.spec.heads} head(s)")
+        print(_table(res))
+    return 0
+
+
+def cmd_tasks(args) -> int:
+    from tasks import TASKS
+
+    for name, cls in TASKS.items():
+        t = cls()
+        print(f"{name}: {t.description}")
+        print(f"  parameters: {json.dumps(t.params())}")
+        print(f"  inputs {t.num_inputs} ({', '.join(t.input_names)}), outputs {t.num_outputs}; "
+              f"memory width {t.default_memory_width}; episodes per generation {t.default_episodes}")
+        print(f"  generalisation lengths: {', '.join(map(str, t.generalization_lengths))}")
+    return 0
+
+
+COMMANDS = {"evolve": cmd_evolve, "evaluate": cmd_evaluate, "tasks": cmd_tasks}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except EntmError as e:
+        msg = str(e).replace("\n", " ")
+        print(f"entm: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("entm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""The evolution loop: neat-python's Population driven with entm's evaluators.
+
+One generation: every genome is evaluated on the generation's episodes (drawn
+from a generator seeded by (run seed, generation)); its fitness is the mean
+over them; neat-python then reproduces and speciates.  The run directory gets
+a line of ``metrics.jsonl`` per generation and ``champion.json`` whenever the
+champion changes.  The run stops at the generation budget, at the config's
+fitness threshold, or (``stop_when_solved``) as soon as a genome is perfect on
+the generation's episodes *and* on a validation batch of long sequences.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import neat
+import numpy as np
+
+from entm.errors import EntmError
+from entm.evolution.evaluator import EvalSettings, SerialEvaluator
+from entm.evolution.neatconfig import config_sizes, default_config_path, fit_sizes, load_config, read_config_text
+from entm.machine import Machine
+from entm.memory import MemorySpec
+from entm import runs
+from tasks import make_task
+
+
+@dataclass
+class EvolveSettings:
+    """Everything that defines an evolution run (a run is a pure function of these)."""
+
+    task: str = "copy"
+    """Task name (see ``entm tasks``)."""
+    task_params: dict = field(default_factory=dict)
+    """Task parameters, e.g. {"vector_size": 2}; unset ones take the task's defaults."""
+    memory: str = "discrete"
+    """Memory mode: ``discrete`` (ENTM tape) or ``differentiable`` (NTM memory)."""
+    memory_params: dict = field(default_factory=dict)
+    """Memory width (default: the task's) and mode options."""
+    heads: int = 1
+    """Number of combined read/write heads."""
+    config: str | None = None
+    """neat-python config file; None: the shipped ``evolution_configs/<task>[-differentiable].ini`` with its sizes fitted."""
+    generations: int = 500
+    """Generation budget."""
+    seed: int = 0
+    """Run seed: seeds neat-python and, with the generation number, the episodes."""
+    episodes: int | None = None
+    """Episodes per generation (None: the task's default, 50 for copy)."""
+    stop_when_solved: bool = True
+    """Stop when a genome is perfect on the generation's episodes and on the validation batch."""
+    run_dir: str | None = None
+    """Run directory (None: runs/<task>-<memory>-seed<S>, numbered if taken)."""
+    evaluator: str = "serial"
+    """``serial`` (this process)."""
+    workers: int | None = None
+    """Ray workers (Ray evaluator only)."""
+    ray_address: str | None = None
+    """Existing Ray cluster to connect to (Ray evaluator only)."""
+    checkpoint_every: int = 10
+    """Checkpoint period in generations."""
+
+
+@dataclass
+class EvolveResult:
+    run_dir: Path
+    champion: dict
+    """The champion's network JSON (with ``metadata.entm``)."""
+    generations: int
+    """Generations evaluated."""
+    solved: bool
+    seconds: float
+
+
+def prepare(settings: EvolveSettings):
+    """Check every setting before any work; returns (task, spec, machine, config_text)."""
+    task = make_task(settings.task, settings.task_params)
+    mp = dict(settings.memory_params)
+    width = mp.pop("width", None) or task.default_memory_width
+    spec = MemorySpec(mode=settings.memory, width=int(width), heads=int(settings.heads), options=mp)
+    machine = Machine(task, spec)
+    if settings.config is None:
+        path = default_config_path(settings.task, settings.memory)
+        text = fit_sizes(read_config_text(path), machine.num_inputs, machine.num_outputs)
+        source = str(path)
+    else:
+        source = str(settings.config)
+        text = read_config_text(settings.config)
+        n_in, n_out = config_sizes(text, source)
+        if (n_in, n_out) != (machine.num_inputs, machine.num_outputs):
+            raise EntmError(f"{source}: num_inputs = {n_in}, num_outputs = {n_out}, but {machine.layout()}")
+    load_config(text, source)  # every other problem of the file, before any work
+    if settings.generations < 1:
+        raise EntmError(f"generations must be at least 1, got {settings.generations}")
+    if settings.episodes is not None and settings.episodes < 1:
+        raise EntmError(f"episodes must be at least 1, got {settings.episodes}")
+    return task, spec, machine, text
+
+
+def champion_json(genome, config, task, spec: MemorySpec, fitness: float, generation: int,
+                  extra: dict | None = None) -> dict:
+    """neat-python's network JSON of ``genome`` with ``metadata.entm``."""
+    from entm.network import network_json_from_genome
+
+    data = network_json_from_genome(genome, config.genome_config)
+    entm_meta = {
+        "task": task.name,
+        "task_params": task.params(),
+        "memory": spec.mode,
+        "memory_params": spec.params(),
+        "heads": spec.heads,
+        "fitness": float(fitness),
+        "generation": int(generation),
+        "genome_key": int(genome.key),
+    }
+    if extra:
+        entm_meta.update(extra)
+    data.setdefault("metadata", {})["entm"] = entm_meta
+    return data
+
+
+def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings):
+    if settings.evaluator == "serial":
+        return SerialEvaluator(eval_settings)
+    raise EntmError(f"unknown evaluator {settings.evaluator!r}")
+
+
+def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> EvolveResult:
+    """Run evolution as ``settings`` say; writes the run directory."""
+    task, spec, machine, config_text = prepare(settings)
+    episodes = settings.episodes or getattr(task, "default_episodes", 50)
+    run_dir = Path(settings.run_dir) if settings.run_dir else runs.default_run_dir(
+        "runs", f"{settings.task}-{settings.memory}-seed{settings.seed}")
+    eval_settings = EvalSettings(config_text=config_text, task=task.name, task_params=task.params(),
+                                 memory=spec, seed=int(settings.seed), episodes=int(episodes))
+    evaluator = make_evaluator(settings, eval_settings)
+    run_dir = runs.create_run_dir(run_dir)
+    record = asdict(settings)
+    record.update(kind="evolution", run_dir=str(run_dir), task_params=task.params(),
+                  memory_params=spec.params(), episodes=episodes,
+                  network_inputs=machine.num_inputs, network_outputs=machine.num_outputs)
+    runs.write_run_json(run_dir, record)
+    runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
+    try:
+        return _loop(settings, task, spec, config_text, evaluator, run_dir, progress, out)
+    finally:
+        evaluator.close()
+
+
+def _loop(settings, task, spec, config_text, evaluator, run_dir, progress, out) -> EvolveResult:
+    from entm.network import Network
+
+    config = load_config(config_text, "run config")
+    pop = neat.Population(config, seed=int(settings.seed))
+    validation = _Validator(task, spec, config, settings.seed)
+    t_start = time.perf_counter()
+    bar = _progress(settings.generations, progress, out)
+    state = {"champion": None, "champion_fitness": -np.inf, "solved": False, "generation": 0}
+
+    def fitness_function(genomes, cfg):
+        gen = pop.generation
+        results, stats = evaluator(genomes, gen)
+        for gid, g in genomes:
+            g.fitness = results[gid].fitness
+        best_gid, best_g = max(genomes, key=lambda kv: (kv[1].fitness, -kv[0]))
+        best = results[best_gid]
+        solved_g = None
+        # candidates: genomes perfect on every episode of the generation, best fitness first
+        perfect = sorted((gid for gid, _ in genomes if results[gid].perfect == 1.0),
+                         key=lambda k: (-results[k].fitness, k))
+        genome_by_id = dict(genomes)
+        for gid in perfect[:3]:
+            if validation.perfect(genome_by_id[gid]):
+                solved_g = genome_by_id[gid]
+                break
+        if solved_g is not None:
+            champ, champ_fit = solved_g, solved_g.fitness
+            state["solved"] = True
+        elif best_g.fitness > state["champion_fitness"]:
+            champ, champ_fit = best_g, best_g.fitness
+        else:
+            champ = None
+        if champ is not None:
+            state["champion"] = champ
+            state["champion_fitness"] = champ_fit
+            r = results[champ.key]
+            data = champion_json(champ, cfg, task, spec, champ_fit, gen,
+                                 extra={"score": r.score, "perfect": r.perfect, "solved": state["solved"]})
+            runs.atomic_write(run_dir / runs.CHAMPION_FILE, json.dumps(data, indent=2) + "\n")
+        fits = np.array([results[gid].fitness for gid, _ in genomes])
+        scores = np.array([results[gid].score for gid, _ in genomes])
+        size = Network.from_genome(best_g, cfg.genome_config).size()
+        secs = stats["seconds"]
+        rec = {
+            "generation": gen,
+            "best_fitness": best.fitness,
+            "mean_fitness": float(fits.mean()),
+            "best_score": best.score,
+            "best_perfect": best.perfect,
+            "best_bit_errors": best.bit_errors,
+            "max_score": float(scores.max()),
+            "mean_score": float(scores.mean()),
+            "best_terms": best.terms,
+            "best_genome": int(best_gid),
+            "best_size": list(size),
+            "champion_fitness": float(state["champion_fitness"]),
+            "champion_genome": int(state["champion"].key),
+            "solved": state["solved"],
+            "species": len(pop.species.species),
+            "population": len(genomes),
+            "nonfinite": int(sum(results[gid].nonfinite for gid, _ in genomes)),
+            "genome_steps": stats["genome_steps"],
+            "eval_seconds": secs,
+            "steps_per_second": stats["genome_steps"] / secs if secs > 0 else None,
+            "workers": stats.get("workers", 1),
+            "nodes": stats.get("nodes", 1),
+            "wall_seconds": time.perf_counter() - t_start,
+        }
+        runs.append_metrics(run_dir, rec)
+        state["generation"] = gen + 1
+        if bar is not None:
+            bar.set_postfix_str(f"fit {best.fitness:.3f} score {best.score:.3f} mean {fits.mean():.3f} "
+                                f"sp {rec['species']} {rec['steps_per_second'] or 0:,.0f} steps/s", refresh=False)
+            bar.update(1)
+
+    try:
+        while state["generation"] < settings.generations and not state["solved"]:
+            before = pop.generation
+            pop.run(fitness_function, 1)
+            if pop.generation == before:  # neat-python stopped at its fitness threshold
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    champion = json.loads((run_dir / runs.CHAMPION_FILE).read_text())
+    return EvolveResult(run_dir=run_dir, champion=champion, generations=state["generation"],
+                        solved=state["solved"], seconds=time.perf_counter() - t_start)
+
+
+class _Validator:
+    """Checks a candidate on a fixed batch of long episodes (the generalisation guard)."""
+
+    def __init__(self, task, spec, config, seed):
+        self.task = task
+        self.machine = Machine(task, spec)
+        self.config = config
+        length, n = getattr(task, "validation", (None, 0))
+        self.episodes = None
+        if length:
+            self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
+
+    def perfect(self, genome) -> bool:
+        from entm.network import Network
+
+        if self.episodes is None:
+            return True
+        net = Network.from_genome(genome, self.config.genome_config)
+        run = self.machine.run(net, self.episodes.inputs)
+        return bool(np.all(self.task.score(self.episodes, run.outputs).perfect))
+
+
+def _progress(total, enabled, out):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="gen", file=out, dynamic_ncols=True, mininterval=0.5)

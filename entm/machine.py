@@ -1,0 +1,154 @@
+"""The machine: a controller network coupled to an external memory through heads.
+
+Per time step (DESIGN.md, "Network input/output layout")::
+
+    network input  = task input ++ read vector of head 0 ++ read vector of head 1 ...
+    network output = task output ++ parameters of head 0 ++ parameters of head 1 ...
+
+The head parameters (sigmoid outputs in [0, 1]) go to the memory, which writes,
+moves the heads and returns the read vectors that the network sees on the next
+step.  Many episodes run at once; :func:`run_population` runs many networks,
+each on the same batch of episodes, sharing one batched memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from entm.errors import EntmError
+from entm.memory import MemorySpec, make_memory
+
+
+@dataclass
+class Trace:
+    """What a run recorded, per episode and step (T steps, H heads)."""
+
+    reads: np.ndarray
+    """(B, T, H*M) the read vectors fed to the network at each step."""
+    write_pos: np.ndarray
+    """(B, T, H) focus of each head when it wrote (tape position or weighting argmax)."""
+    write_strength: np.ndarray
+    """(B, T, H) write strength (tape: w; soft memory: the peak of the write weighting)."""
+    read_pos: np.ndarray
+    """(B, T, H) focus of each head after the step (where the next read came from)."""
+    steps: list | None = None
+    """With ``record=True``: the memory's own per-step trace (contents, focus, jumps ...)."""
+
+
+@dataclass
+class RunResult:
+    outputs: np.ndarray
+    """(B, T, task outputs) the task part of the network's outputs."""
+    head_outputs: np.ndarray | None
+    """(B, T, H*P) the head part, when recorded."""
+    trace: Trace | None = None
+
+
+class Machine:
+    """A task's layout, a memory mode and a number of heads: the wiring every network must fit."""
+
+    def __init__(self, task, memory: MemorySpec):
+        self.task = task
+        self.spec = memory
+        self.memory = make_memory(memory)
+        self.heads = self.memory.heads
+        self.width = self.memory.width
+        self.num_inputs = task.num_inputs + self.heads * self.width
+        self.num_outputs = task.num_outputs + self.heads * self.memory.head_param_size
+
+    def layout(self) -> str:
+        """The expected sizes, spelled out (for error messages)."""
+        return (f"{self.task.num_inputs} task inputs + {self.heads} x {self.width} read values = "
+                f"{self.num_inputs} inputs; {self.task.num_outputs} task outputs + {self.heads} x "
+                f"{self.memory.head_param_size} {self.spec.mode} head parameters = {self.num_outputs} outputs")
+
+    def check_sizes(self, num_inputs: int, num_outputs: int, what: str = "network") -> None:
+        if num_inputs != self.num_inputs or num_outputs != self.num_outputs:
+            raise EntmError(
+                f"{what} has {num_inputs} inputs and {num_outputs} outputs, but task {self.task.name!r} with "
+                f"{self.spec.mode} memory of width {self.width} needs {self.layout()}")
+
+    def run(self, network, inputs: np.ndarray, record: bool = False, shaping: bool = False) -> RunResult:
+        """Run one network on a batch of episodes' inputs (B, T, task inputs)."""
+        return run_population(self, [network], inputs, record=record, shaping=shaping)[0]
+
+
+def run_population(machine: Machine, networks: list, inputs: np.ndarray, record: bool = False,
+                   shaping: bool = False) -> list[RunResult]:
+    """Run every network on the same episodes; the memory is batched over all of them.
+
+    ``shaping`` records the light trace (reads, write and read positions) the
+    fitness shaping needs; ``record`` also keeps the memory's full trace and
+    the head outputs (for plots; costly).
+    """
+    G = len(networks)
+    B, T, _ = inputs.shape
+    mem = machine.memory
+    H, M = machine.heads, machine.width
+    n_task_out = machine.task.num_outputs
+    for net in networks:
+        machine.check_sizes(net.num_inputs, net.num_outputs)
+        net.reset(B)
+    state = mem.reset(G * B, record=record)
+    reads = mem.initial_reads(state)
+    outputs = np.empty((G * B, T, n_task_out))
+    head_out = np.empty((G * B, T, H * mem.head_param_size)) if record else None
+    keep = record or shaping
+    if keep:
+        all_reads = np.empty((G * B, T, H * M))
+        write_pos = np.empty((G * B, T, H), dtype=np.int64)
+        read_pos = np.empty((G * B, T, H), dtype=np.int64)
+        strength = np.empty((G * B, T, H))
+    x = np.empty((G * B, inputs.shape[2] + H * M))
+    for t in range(T):
+        x[:, :inputs.shape[2]] = np.tile(inputs[:, t], (G, 1)) if G > 1 else inputs[:, t]
+        x[:, inputs.shape[2]:] = reads
+        y = np.empty((G * B, machine.num_outputs))
+        for g, net in enumerate(networks):
+            y[g * B:(g + 1) * B] = net.activate(x[g * B:(g + 1) * B])
+        outputs[:, t] = y[:, :n_task_out]
+        hp = y[:, n_task_out:]
+        # non-finite outputs (possible with unbounded activations) must not poison the memory
+        hp = np.nan_to_num(hp, nan=0.0, posinf=1.0, neginf=0.0)
+        if record:
+            head_out[:, t] = hp
+        if keep:
+            all_reads[:, t] = reads
+            write_pos[:, t] = mem.focus(state)
+            strength[:, t] = mem.write_strength(state, hp)
+        state, reads = mem.step(state, hp)
+        if keep:
+            read_pos[:, t] = mem.focus(state)
+    results = []
+    for g in range(G):
+        sl = slice(g * B, (g + 1) * B)
+        trace = None
+        if keep:
+            steps = None
+            if record:
+                steps = _split_trace(state, g, B)
+            trace = Trace(reads=all_reads[sl], write_pos=write_pos[sl], write_strength=strength[sl],
+                          read_pos=read_pos[sl], steps=steps)
+        results.append(RunResult(outputs=outputs[sl], head_outputs=head_out[sl] if record else None, trace=trace))
+    return results
+
+
+def _split_trace(state, g: int, B: int) -> list:
+    """The memory's per-step trace restricted to genome ``g``'s rows."""
+    out = []
+    sl = slice(g * B, (g + 1) * B)
+    for step in state.trace:
+        item = {}
+        for k, v in step.items():
+            if isinstance(v, np.ndarray):
+                item[k] = v[sl]
+            elif isinstance(v, list) and v and isinstance(v[0], dict):
+                item[k] = [{kk: (vv[sl] if isinstance(vv, np.ndarray) else vv) for kk, vv in d.items()} for d in v]
+            elif isinstance(v, list):
+                item[k] = v[sl]
+            else:
+                item[k] = v
+        out.append(item)
+    return out

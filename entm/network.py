@@ -1,0 +1,812 @@
+"""neat-python genome -> batched phenotype; neat-python network JSON in and out.
+
+A :class:`Network` evaluates a batch of independent input rows per call and
+reproduces neat-python 2.0's ``FeedForwardNetwork`` and ``RecurrentNetwork``
+exactly (to rounding), quirks included:
+
+Feedforward (``neat.nn.FeedForwardNetwork.create``)
+    Only enabled connections count.  The evaluated nodes are those of
+    ``neat.graphs.feed_forward_layers``: required nodes (nodes from which an
+    output can be reached) in layer order.  A required node without any
+    incoming enabled connection is a "bias neuron", evaluated as
+    ``act(bias + response * agg([]))`` (``sum([]) = 0``, ``product([]) = 1``,
+    every other built-in aggregation of nothing is 0).  Nodes that are never
+    evaluated (an output nothing reaches, nodes on a cycle) read 0.0.
+
+Recurrent (``neat.nn.RecurrentNetwork.create``)
+    The required set is computed over *all* genome connections, disabled ones
+    included; a connection is kept when it is enabled and its input or output
+    node is required.  Only nodes with at least one kept incoming connection are
+    evaluated; every other node (outputs included) stays 0.0.  Each step,
+    every evaluated node reads the previous step's values (double buffer) and
+    the current inputs.
+
+Activations follow ``neat.activations`` including Python's ``max``/``min``
+behaviour on NaN (``max(-60, min(60, nan)) == 60``), aggregations follow
+``neat.aggregations`` (``median`` is ``neat.math_util.median2``; ties of
+``max``/``min``/``maxabs`` keep the first link).  One deliberate difference:
+where neat-python raises ``OverflowError`` (``square``/``cube`` of a huge
+value) this module yields ``inf``.
+
+Internally values live node-major, ``(slots, batch)``: inputs, then evaluated
+nodes in stage order, then one slot that always holds 0.0.  Each feedforward
+layer (and the single recurrent step) is one *stage*: the sum/mean nodes of a
+stage are one matrix product, the other aggregations are computed over padded
+link tables, and the activation is applied once per group of nodes sharing it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import types
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+
+from entm.errors import EntmError
+
+FORMAT_VERSION = "1.0"
+NETWORK_TYPES = ("feedforward", "recurrent")
+
+__all__ = [
+    "ACTIVATIONS",
+    "AGGREGATIONS",
+    "Network",
+    "load_network_json",
+    "network_json_from_genome",
+]
+
+
+# ---------------------------------------------------------------------------
+# Activations: vectorised versions of neat.activations.
+# Python's ``max(lo, min(hi, z))`` maps NaN to ``hi``; np.fmin/np.fmax ignore
+# NaN in the same way (np.clip would propagate it).
+
+
+def _pyclamp(z, lo, hi):
+    return np.fmax(lo, np.fmin(hi, z))
+
+
+def _sigmoid(z):
+    z = _pyclamp(5.0 * z, -60.0, 60.0)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _tanh(z):
+    return np.tanh(_pyclamp(2.5 * z, -60.0, 60.0))
+
+
+def _sin(z):
+    return np.sin(_pyclamp(5.0 * z, -60.0, 60.0))
+
+
+def _gauss(z):
+    z = _pyclamp(z, -3.4, 3.4)
+    return np.exp(-5.0 * (z * z))
+
+
+def _relu(z):
+    return np.where(z > 0.0, z, 0.0)
+
+
+def _elu(z):
+    return np.where(z > 0.0, z, np.exp(z) - 1.0)
+
+
+def _lelu(z):
+    return np.where(z > 0.0, z, 0.005 * z)
+
+
+_SELU_LAMBDA = 1.0507009873554804934193349852946
+_SELU_LAMBDA_ALPHA = _SELU_LAMBDA * 1.6732632423543772848170429916717
+
+
+def _selu(z):
+    return np.where(z > 0.0, _SELU_LAMBDA * z, _SELU_LAMBDA_ALPHA * (np.exp(z) - 1.0))
+
+
+def _softplus(z):
+    z = _pyclamp(5.0 * z, -60.0, 60.0)
+    return 0.2 * np.log(1.0 + np.exp(z))
+
+
+def _identity(z):
+    return z
+
+
+def _clamped(z):
+    return _pyclamp(z, -1.0, 1.0)
+
+
+def _inv(z):
+    # 1/z, and 0.0 where Python raises ZeroDivisionError (z == +-0.0)
+    return np.where(z == 0.0, 0.0, 1.0 / z)
+
+
+def _log(z):
+    return np.log(np.fmax(1e-7, z))
+
+
+def _exp(z):
+    return np.exp(_pyclamp(z, -60.0, 60.0))
+
+
+def _abs(z):
+    return np.abs(z)
+
+
+def _hat(z):
+    return np.fmax(0.0, 1.0 - np.abs(z))
+
+
+def _square(z):
+    return z * z
+
+
+def _cube(z):
+    return np.power(z, 3.0)
+
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": _sigmoid,
+    "tanh": _tanh,
+    "sin": _sin,
+    "gauss": _gauss,
+    "relu": _relu,
+    "elu": _elu,
+    "lelu": _lelu,
+    "selu": _selu,
+    "softplus": _softplus,
+    "identity": _identity,
+    "clamped": _clamped,
+    "inv": _inv,
+    "log": _log,
+    "exp": _exp,
+    "abs": _abs,
+    "hat": _hat,
+    "square": _square,
+    "cube": _cube,
+}
+
+AGGREGATIONS = ("sum", "product", "max", "min", "maxabs", "median", "mean")
+_LINEAR_AGGREGATIONS = ("sum", "mean")
+
+
+# ---------------------------------------------------------------------------
+# The network description shared by the genome and JSON paths.
+
+
+@dataclass
+class _NodeSpec:
+    key: int
+    activation: str
+    aggregation: str
+    bias: float
+    response: float
+    links: list = field(default_factory=list)  # [(source key, weight)] in neat-python's order
+
+
+def _median_py(values: list) -> float:
+    """neat.aggregations.median_aggregation (neat.math_util.median2), in Python."""
+    n = len(values)
+    if n == 0:
+        return 0.0
+    if n <= 2:
+        return sum(float(v) for v in values) / n
+    vals = sorted(values)  # list.sort, with its own (odd) NaN behaviour
+    if n % 2 == 1:
+        return vals[n // 2]
+    i = n // 2
+    return (vals[i - 1] + vals[i]) / 2.0
+
+
+class _AggGroup:
+    """Nodes of one stage sharing a non-linear aggregation (or the exact
+    fallback of the linear ones): padded link tables."""
+
+    def __init__(self, kind, cols, links_per_node, zero_slot):
+        self.kind = kind
+        self.cols = np.asarray(cols, dtype=np.intp)
+        n = np.array([len(lk) for lk in links_per_node], dtype=np.intp)
+        k = max(1, int(n.max()) if len(n) else 1)
+        src = np.full((len(links_per_node), k), zero_slot, dtype=np.intp)
+        w = np.zeros((len(links_per_node), k), dtype=np.float64)
+        for r, lk in enumerate(links_per_node):
+            for c, (s, wt) in enumerate(lk):
+                src[r, c] = s
+                w[r, c] = wt
+        self.n = n
+        self.k = k
+        self.src = src
+        self.w = w[:, :, None]
+        self.mask = np.arange(k)[None, :] < n[:, None]  # (L, K)
+        # per column k: None when every node has a link there, else (L, 1) mask
+        self.col_mask = [None if self.mask[:, c].all() else self.mask[:, c:c + 1] for c in range(k)]
+        self.any_empty = bool((n == 0).any())
+        self.empty = (n == 0)[:, None]
+        self.divisor = np.maximum(n, 1).astype(np.float64)[:, None]
+        self.odd = (n % 2 == 1)[:, None]
+        self.hi = n // 2
+        self.lo = np.maximum(n // 2 - 1, 0)
+        self.rows = np.arange(len(n))
+
+    def compute(self, V):
+        t = V[self.src] * self.w  # (L, K, B); padding reads the zero slot with weight 0
+        kind = self.kind
+        if kind in ("sum", "mean"):
+            acc = t[:, 0] + 0.0  # Python: 0 + t0 + t1 + ...
+            for c in range(1, self.k):
+                acc = acc + t[:, c]  # padding adds 0.0
+            if kind == "mean":
+                acc = acc / self.divisor
+            return acc
+        if kind == "product":
+            acc = t[:, 0]
+            if self.col_mask[0] is not None:
+                acc = np.where(self.col_mask[0], acc, 1.0)  # product([]) == 1.0
+            for c in range(1, self.k):
+                m = self.col_mask[c]
+                acc = acc * t[:, c] if m is None else np.where(m, acc * t[:, c], acc)
+            return acc
+        if kind in ("max", "min", "maxabs"):
+            acc = t[:, 0]  # empty: 0.0 (zero slot times weight 0)
+            for c in range(1, self.k):
+                tc = t[:, c]
+                if kind == "max":
+                    upd = tc > acc
+                elif kind == "min":
+                    upd = tc < acc
+                else:
+                    upd = np.abs(tc) > np.abs(acc)
+                m = self.col_mask[c]
+                if m is not None:
+                    upd &= m
+                acc = np.where(upd, tc, acc)
+            return acc
+        if kind == "median":
+            masked = np.where(self.mask[:, :, None], t, np.inf)
+            s = np.sort(masked, axis=1)
+            hi = s[self.rows, self.hi]
+            lo = s[self.rows, self.lo]
+            res = np.where(self.odd, hi, (lo + hi) / 2.0)
+            if self.any_empty:
+                res = np.where(self.empty, 0.0, res)
+            bad = np.isnan(masked).any(axis=1)  # Python's sort differs with NaN
+            if bad.any():
+                for r, b in zip(*np.nonzero(bad)):
+                    res[r, b] = _median_py([float(x) for x in t[r, : self.n[r], b]])
+            return res
+        raise AssertionError(kind)  # pragma: no cover
+
+
+class _Stage:
+    """Nodes computed together from one buffer; their output slots are
+    ``slot0 .. slot0 + L`` (nodes ordered so activation groups are contiguous)."""
+
+    def __init__(self, nodes: list, slot_of: dict, zero_slot: int, slot0: int):
+        self.slot0 = slot0
+        self.size = len(nodes)
+        self.bias = np.array([nd.bias for nd in nodes], dtype=np.float64)[:, None]
+        self.resp = np.array([nd.response for nd in nodes], dtype=np.float64)[:, None]
+
+        links = [[(slot_of.get(s, zero_slot), float(w)) for s, w in nd.links] for nd in nodes]
+        lin_cols = [i for i, nd in enumerate(nodes) if nd.aggregation in _LINEAR_AGGREGATIONS]
+        self.lin_all = len(lin_cols) == len(nodes)
+        self.lin_cols = np.asarray(lin_cols, dtype=np.intp)
+        self.lin = None
+        if lin_cols:
+            srcs = sorted({s for i in lin_cols for s, _ in links[i]})
+            pos = {s: j for j, s in enumerate(srcs)}
+            wt = np.zeros((len(lin_cols), len(srcs)), dtype=np.float64)
+            # Duplicate links (possible only in hand-written JSON) need the exact path.
+            self.lin_dups = any(len({s for s, _ in links[i]}) != len(links[i]) for i in lin_cols)
+            for r, i in enumerate(lin_cols):
+                for s, w in links[i]:
+                    wt[r, pos[s]] = w
+            self.lin_src = np.asarray(srcs, dtype=np.intp)
+            self.lin_w = wt
+            is_mean = np.array([nodes[i].aggregation == "mean" for i in lin_cols])
+            counts = np.array([max(1, len(links[i])) for i in lin_cols], dtype=np.float64)
+            self.lin_div = np.where(is_mean, counts, 1.0)[:, None] if is_mean.any() else None
+            # exact, sequential version (used when the product sees inf/nan)
+            self.lin_exact = [
+                _AggGroup(kind, [lin_cols[r] for r in rows], [links[lin_cols[r]] for r in rows], zero_slot)
+                for kind, rows in _group_rows([nodes[i].aggregation for i in lin_cols])
+            ]
+            self.lin = True
+        self.others = [
+            _AggGroup(kind, [i for i in rows], [links[i] for i in rows], zero_slot)
+            for kind, rows in _group_rows([nd.aggregation for nd in nodes])
+            if kind not in _LINEAR_AGGREGATIONS
+        ]
+        # activation groups: contiguous runs
+        self.acts = []
+        start = 0
+        for i in range(1, len(nodes) + 1):
+            if i == len(nodes) or nodes[i].activation != nodes[start].activation:
+                self.acts.append((ACTIVATIONS[nodes[start].activation], start, i))
+                start = i
+
+    def _linear(self, V):
+        if self.lin_dups:
+            return self._linear_exact(V)
+        agg = self.lin_w @ V[self.lin_src]
+        if self.lin_div is not None:
+            agg = agg / self.lin_div
+        s = agg.sum()
+        if s != s:
+            # NaN: maybe 0 * inf from the dense product, or a real one; recompute
+            # in neat-python's order, link by link.
+            return self._linear_exact(V)
+        return agg
+
+    def _linear_exact(self, V):
+        agg = np.empty((len(self.lin_cols), V.shape[1]))
+        pos = {c: r for r, c in enumerate(self.lin_cols.tolist())}
+        for g in self.lin_exact:
+            agg[[pos[c] for c in g.cols.tolist()]] = g.compute(V)
+        return agg
+
+    def run(self, V):
+        """Values of this stage's nodes, (L, B), computed from buffer V."""
+        if self.lin_all:
+            agg = self._linear(V)
+        else:
+            agg = np.empty((self.size, V.shape[1]))
+            if self.lin is not None:
+                agg[self.lin_cols] = self._linear(V)
+            for g in self.others:
+                agg[g.cols] = g.compute(V)
+        z = self.bias + self.resp * agg
+        if len(self.acts) == 1:
+            return self.acts[0][0](z)
+        out = np.empty_like(z)
+        for fn, a, b in self.acts:
+            out[a:b] = fn(z[a:b])
+        return out
+
+
+def _group_rows(kinds: list):
+    groups: dict = {}
+    for i, k in enumerate(kinds):
+        groups.setdefault(k, []).append(i)
+    return list(groups.items())
+
+
+# ---------------------------------------------------------------------------
+
+
+class Network:
+    """A compiled phenotype that evaluates a batch of input rows per call."""
+
+    def __init__(self, input_keys, output_keys, nodes: list, recurrent: bool):
+        """``nodes``: [_NodeSpec] in neat-python's ``node_evals`` order."""
+        self.input_keys = [int(k) for k in input_keys]
+        self.output_keys = [int(k) for k in output_keys]
+        self.num_inputs = len(self.input_keys)
+        self.num_outputs = len(self.output_keys)
+        self.recurrent = bool(recurrent)
+        self._nodes = nodes
+        self._compile()
+        self._buf = None
+        self._batch = None
+
+    # -- construction --------------------------------------------------------
+
+    @classmethod
+    def from_genome(cls, genome, genome_config, feed_forward: bool | None = None) -> "Network":
+        gc = getattr(genome_config, "genome_config", genome_config)
+        if feed_forward is None:
+            feed_forward = bool(gc.feed_forward)
+        input_keys = list(gc.input_keys)
+        output_keys = list(gc.output_keys)
+        if feed_forward:
+            nodes = _ff_node_evals(genome, gc, input_keys, output_keys)
+        else:
+            nodes = _recurrent_node_evals(genome, gc, input_keys, output_keys)
+        return cls(input_keys, output_keys, nodes, recurrent=not feed_forward)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Network":
+        try:
+            return _parse_network(data)
+        except _FormatError as e:
+            raise EntmError(f"invalid network JSON: {e}") from None
+
+    def _compile(self):
+        ni = self.num_inputs
+        nodes = self._nodes
+        constants, stages_nodes = [], []
+        if self.recurrent:
+            stages_nodes = [list(nodes)] if nodes else []
+        else:
+            level = {k: 0 for k in self.input_keys}
+            by_level: dict = {}
+            for nd in nodes:
+                if not nd.links:
+                    level[nd.key] = 0
+                    constants.append(nd)
+                    continue
+                lv = 1 + max(level[s] for s, _ in nd.links)  # sources validated earlier
+                level[nd.key] = lv
+                by_level.setdefault(lv, []).append(nd)
+            stages_nodes = [by_level[lv] for lv in sorted(by_level)]
+        # order each stage by activation (stable) so activation groups are contiguous
+        order = {}
+        for st in stages_nodes:
+            for nd in st:
+                order.setdefault(nd.activation, len(order))
+        stages_nodes = [sorted(st, key=lambda nd: order[nd.activation]) for st in stages_nodes]
+
+        slot_of = {k: i for i, k in enumerate(self.input_keys)}
+        nxt = ni
+        for nd in constants:
+            slot_of[nd.key] = nxt
+            nxt += 1
+        stage_slot0 = []
+        for st in stages_nodes:
+            stage_slot0.append(nxt)
+            for nd in st:
+                slot_of[nd.key] = nxt
+                nxt += 1
+        self._zero = nxt
+        self._nslots = nxt + 1
+        self._slot_of = slot_of
+        self._stages = [
+            _Stage(st, slot_of, self._zero, s0) for st, s0 in zip(stages_nodes, stage_slot0)
+        ]
+        self._out_idx = np.array([slot_of.get(k, self._zero) for k in self.output_keys], dtype=np.intp)
+        # constant ("bias neuron") values, feedforward only
+        self._const_slot0 = ni
+        if constants:
+            cst = _Stage(constants, {}, 0, ni)
+            with np.errstate(all="ignore"):
+                self._const_vals = cst.run(np.zeros((1, 1)))  # (C, 1)
+        else:
+            self._const_vals = None
+        self._n_eval = len(nodes)
+
+    # -- evaluation ----------------------------------------------------------
+
+    def reset(self, batch: int) -> None:
+        """(Re)initialise state for ``batch`` independent rows (recurrent state zeroed)."""
+        batch = int(batch)
+        if batch < 0:
+            raise ValueError(f"batch must be >= 0, got {batch}")
+        self._buf = np.zeros((self._nslots, batch), dtype=np.float64)
+        if self._const_vals is not None:
+            c0 = self._const_slot0
+            self._buf[c0:c0 + len(self._const_vals)] = self._const_vals
+        self._batch = batch
+
+    def activate(self, inputs: np.ndarray) -> np.ndarray:
+        """``(B, num_inputs)`` -> ``(B, num_outputs)``, float64.  A recurrent
+        network advances its state one step per call (call ``reset(B)`` first)."""
+        x = np.asarray(inputs, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.num_inputs:
+            raise ValueError(f"expected inputs of shape (batch, {self.num_inputs}), got {x.shape}")
+        b = x.shape[0]
+        if self._batch != b:
+            if self.recurrent and self._batch is not None:
+                raise ValueError(
+                    f"recurrent network holds state for {self._batch} rows, got {b}; call reset({b}) first")
+            self.reset(b)
+        V = self._buf
+        V[: self.num_inputs] = x.T
+        with np.errstate(all="ignore"):
+            if self.recurrent:
+                if self._stages:
+                    st = self._stages[0]
+                    new = st.run(V)
+                    V[st.slot0:st.slot0 + st.size] = new
+            else:
+                for st in self._stages:
+                    V[st.slot0:st.slot0 + st.size] = st.run(V)
+        return np.ascontiguousarray(V[self._out_idx].T)
+
+    def size(self) -> tuple[int, int]:
+        """(evaluated non-input nodes, connections used)."""
+        return self._n_eval, sum(len(nd.links) for nd in self._nodes)
+
+    # -- export --------------------------------------------------------------
+
+    def to_json_dict(self, metadata: dict | None = None) -> dict:
+        """The dict ``neat.export.export_network_json`` would write for this network."""
+        nodes, conns = [], []
+        outs = set(self.output_keys)
+        for nd in self._nodes:
+            nodes.append({
+                "id": nd.key,
+                "type": "output" if nd.key in outs else "hidden",
+                "activation": {"name": nd.activation, "custom": False},
+                "aggregation": {"name": nd.aggregation, "custom": False},
+                "bias": nd.bias,
+                "response": nd.response,
+            })
+            for s, w in nd.links:
+                conns.append({"from": s, "to": nd.key, "weight": w, "enabled": True})
+        for k in self.input_keys:
+            nodes.append({
+                "id": k,
+                "type": "input",
+                "activation": {"name": "identity", "custom": False},
+                "aggregation": {"name": "none", "custom": False},
+                "bias": 0.0,
+                "response": 1.0,
+            })
+        meta = {
+            "created_timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat() + "Z",
+            "neat_python_version": _neat_version(),
+        }
+        if metadata:
+            meta.update(metadata)
+        return {
+            "format_version": FORMAT_VERSION,
+            "network_type": "recurrent" if self.recurrent else "feedforward",
+            "metadata": meta,
+            "topology": {
+                "num_inputs": self.num_inputs,
+                "num_outputs": self.num_outputs,
+                "input_keys": list(self.input_keys),
+                "output_keys": list(self.output_keys),
+            },
+            "nodes": nodes,
+            "connections": conns,
+        }
+
+    def __repr__(self) -> str:
+        n, c = self.size()
+        kind = "recurrent" if self.recurrent else "feedforward"
+        return f"Network({kind}, inputs={self.num_inputs}, outputs={self.num_outputs}, nodes={n}, connections={c})"
+
+
+def _neat_version() -> str:
+    try:
+        import neat
+
+        return getattr(neat, "__version__", "1.1.0")
+    except Exception:  # pragma: no cover
+        return "1.1.0"
+
+
+# ---------------------------------------------------------------------------
+# Genome -> node_evals, as neat-python builds them.
+
+
+def _function_name(defs, name: str, module: str, what: str) -> str:
+    """The exported name of a genome's activation/aggregation, checking it is built in."""
+    try:
+        fn = defs.get(name)
+    except Exception:
+        raise EntmError(f"genome uses unknown {what} function {name!r}") from None
+    if getattr(fn, "__module__", None) != module:
+        raise EntmError(f"genome uses custom {what} function {name!r}; only neat-python's built-ins are supported")
+    return fn.__name__.replace(f"_{what}", "")
+
+
+def _node_spec(genome, gc, key: int, links: list) -> _NodeSpec:
+    ng = genome.nodes.get(key)
+    if ng is None:
+        raise EntmError(f"genome {getattr(genome, 'key', '?')} has a connection to node {key}, which it lacks")
+    act = _function_name(gc.activation_defs, ng.activation, "neat.activations", "activation")
+    agg = _function_name(gc.aggregation_function_defs, ng.aggregation, "neat.aggregations", "aggregation")
+    return _NodeSpec(int(key), act, agg, float(ng.bias), float(ng.response), links)
+
+
+def _ff_node_evals(genome, gc, input_keys, output_keys) -> list:
+    from neat.graphs import feed_forward_layers
+
+    conns = [cg.key for cg in genome.connections.values() if cg.enabled]
+    layers, required = feed_forward_layers(input_keys, output_keys, conns)
+    usable = set(required) | set(input_keys)
+    incoming: dict = {}
+    for i, o in conns:
+        if i in usable:
+            incoming.setdefault(o, []).append((i, float(genome.connections[(i, o)].weight)))
+    return [_node_spec(genome, gc, node, incoming.get(node, [])) for layer in layers for node in layer]
+
+
+def _recurrent_node_evals(genome, gc, input_keys, output_keys) -> list:
+    from neat.graphs import required_for_output
+
+    required = required_for_output(input_keys, output_keys, genome.connections)
+    incoming: dict = {}
+    for cg in genome.connections.values():
+        if not cg.enabled:
+            continue
+        i, o = cg.key
+        if o not in required and i not in required:
+            continue
+        incoming.setdefault(o, []).append((i, float(cg.weight)))
+    return [_node_spec(genome, gc, node, links) for node, links in incoming.items()]
+
+
+def network_json_from_genome(genome, genome_config, metadata=None) -> dict:
+    """Build neat-python's own network (FeedForwardNetwork or RecurrentNetwork per
+    ``genome_config.feed_forward``), export it with ``neat.export.export_network_json``
+    and return the parsed dict."""
+    import neat
+    from neat.export import export_network_json
+
+    gc = getattr(genome_config, "genome_config", genome_config)
+    cfg = types.SimpleNamespace(genome_config=gc)
+    if gc.feed_forward:
+        net = neat.nn.FeedForwardNetwork.create(genome, cfg)
+    else:
+        net = neat.nn.RecurrentNetwork.create(genome, cfg)
+    return json.loads(export_network_json(net, metadata=metadata))
+
+
+# ---------------------------------------------------------------------------
+# JSON -> Network, with validation.
+
+
+class _FormatError(Exception):
+    pass
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _finite_number(v, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _FormatError(f"{what} must be a number, got {v!r}")
+    f = float(v)
+    if not math.isfinite(f):
+        raise _FormatError(f"{what} is not finite ({v!r})")
+    return f
+
+
+def _need(d: dict, key: str, where: str):
+    if key not in d:
+        raise _FormatError(f"missing key {key!r}{where}")
+    return d[key]
+
+
+def _function_field(node: dict, key: str, names, where: str) -> str:
+    f = _need(node, key, where)
+    if isinstance(f, str):
+        name, custom = f, False
+    elif isinstance(f, dict):
+        name = _need(f, "name", f" in {key}{where}")
+        custom = f.get("custom", False)
+    else:
+        raise _FormatError(f"{key}{where} must be an object with a 'name', got {f!r}")
+    if custom:
+        raise _FormatError(f"custom {key} {name!r}{where} is not supported")
+    if name not in names:
+        raise _FormatError(f"unknown {key} {name!r}{where}")
+    return name
+
+
+def _parse_network(data) -> Network:
+    if not isinstance(data, dict):
+        raise _FormatError(f"expected a JSON object at the top level, got {type(data).__name__}")
+    for key in ("format_version", "network_type", "metadata", "topology", "nodes", "connections"):
+        _need(data, key, "")
+    if data["format_version"] != FORMAT_VERSION:
+        raise _FormatError(f"unsupported format_version {data['format_version']!r} (expected {FORMAT_VERSION!r})")
+    ntype = data["network_type"]
+    if ntype not in NETWORK_TYPES:
+        raise _FormatError(f"unsupported network_type {ntype!r} (expected 'feedforward' or 'recurrent')")
+    recurrent = ntype == "recurrent"
+    if not isinstance(data["metadata"], dict):
+        raise _FormatError("'metadata' must be an object")
+
+    topo = data["topology"]
+    if not isinstance(topo, dict):
+        raise _FormatError("'topology' must be an object")
+    for key in ("num_inputs", "num_outputs", "input_keys", "output_keys"):
+        _need(topo, key, " in 'topology'")
+    in_keys, out_keys = topo["input_keys"], topo["output_keys"]
+    for name, keys in (("input_keys", in_keys), ("output_keys", out_keys)):
+        if not isinstance(keys, list) or not all(_is_int(k) for k in keys):
+            raise _FormatError(f"topology {name} must be a list of integers")
+        if len(set(keys)) != len(keys):
+            raise _FormatError(f"topology {name} has duplicates")
+    if topo["num_inputs"] != len(in_keys):
+        raise _FormatError(f"topology num_inputs {topo['num_inputs']!r} does not match {len(in_keys)} input_keys")
+    if topo["num_outputs"] != len(out_keys):
+        raise _FormatError(f"topology num_outputs {topo['num_outputs']!r} does not match {len(out_keys)} output_keys")
+    in_set, out_set = set(in_keys), set(out_keys)
+    if in_set & out_set:
+        raise _FormatError(f"keys {sorted(in_set & out_set)} are both inputs and outputs")
+
+    raw_nodes, raw_conns = data["nodes"], data["connections"]
+    if not isinstance(raw_nodes, list):
+        raise _FormatError("'nodes' must be a list")
+    if not isinstance(raw_conns, list):
+        raise _FormatError("'connections' must be a list")
+
+    specs: list = []
+    seen: set = set()
+    for i, node in enumerate(raw_nodes):
+        where = f" in nodes[{i}]"
+        if not isinstance(node, dict):
+            raise _FormatError(f"nodes[{i}] must be an object")
+        key = _need(node, "id", where)
+        if not _is_int(key):
+            raise _FormatError(f"node id {key!r}{where} must be an integer")
+        where = f" in node {key}"
+        if key in seen:
+            raise _FormatError(f"duplicate node id {key}")
+        seen.add(key)
+        ntype_ = _need(node, "type", where)
+        if ntype_ not in ("input", "hidden", "output"):
+            raise _FormatError(f"invalid node type {ntype_!r}{where}")
+        if ntype_ == "input":
+            if key not in in_set:
+                raise _FormatError(f"node {key} has type 'input' but is not in topology input_keys")
+            continue
+        if key in in_set:
+            raise _FormatError(f"node {key} is an input key but has type {ntype_!r}")
+        if (ntype_ == "output") != (key in out_set):
+            raise _FormatError(f"node {key} has type {ntype_!r}, which does not match topology output_keys")
+        act = _function_field(node, "activation", ACTIVATIONS, where)
+        agg = _function_field(node, "aggregation", AGGREGATIONS, where)
+        bias = _finite_number(_need(node, "bias", where), f"bias of node {key}")
+        resp = _finite_number(_need(node, "response", where), f"response of node {key}")
+        specs.append(_NodeSpec(key, act, agg, bias, resp, []))
+
+    pos = {nd.key: j for j, nd in enumerate(specs)}
+    for i, conn in enumerate(raw_conns):
+        where = f" in connections[{i}]"
+        if not isinstance(conn, dict):
+            raise _FormatError(f"connections[{i}] must be an object")
+        src = _need(conn, "from", where)
+        dst = _need(conn, "to", where)
+        if not _is_int(src) or not _is_int(dst):
+            raise _FormatError(f"connection endpoints{where} must be integers, got {src!r} -> {dst!r}")
+        w = _finite_number(_need(conn, "weight", where), f"weight of connection {src} -> {dst}")
+        enabled = conn.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise _FormatError(f"'enabled' of connection {src} -> {dst} must be true or false")
+        if not enabled:
+            continue
+        if dst in in_set:
+            raise _FormatError(f"connection {src} -> {dst} goes into input node {dst}")
+        if dst not in pos:
+            raise _FormatError(f"connection {src} -> {dst} goes to unknown node {dst}")
+        if src not in in_set:
+            if src not in pos:
+                if not recurrent:
+                    raise _FormatError(f"connection {src} -> {dst} comes from unknown node {src}")
+                # recurrent: a node that is never evaluated reads 0.0 (as in neat-python)
+            elif not recurrent and pos[src] >= pos[dst]:
+                raise _FormatError(
+                    f"feedforward connection {src} -> {dst} reads node {src}, which is not evaluated before node {dst}")
+        specs[pos[dst]].links.append((src, w))
+    return Network(in_keys, out_keys, specs, recurrent)
+
+
+def load_network_json(path) -> tuple[Network, dict]:
+    """Read a neat-python network JSON file (a champion.json, say) and build its
+    network.  Returns ``(network, parsed dict)``; any problem raises EntmError
+    naming the file."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise EntmError(f"{name}: cannot read network file: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EntmError(f"{name}: not a network JSON file (not UTF-8 text)") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        what = "truncated JSON" if e.pos >= len(text.rstrip()) else "invalid JSON"
+        raise EntmError(f"{name}: {what} (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise EntmError(f"{name}: invalid JSON (nested too deeply)") from None
+    try:
+        net = _parse_network(data)
+    except _FormatError as e:
+        raise EntmError(f"{name}: invalid network JSON: {e}") from None
+    return net, data

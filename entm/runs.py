@@ -1,0 +1,145 @@
+"""The run directory: the contract between evolve, train, evaluate and analysis.
+
+::
+
+    runs/<name>/
+      run.json        every setting, the seed, package versions, the command line
+      config.ini      the neat-python config used (evolution)
+      metrics.jsonl   one JSON object per generation (or per training report)
+      checkpoints/    written atomically (temporary file, then rename)
+      champion.json   the best network (evolution)
+      model.pt        the trained model and its hyperparameters (baselines)
+      plots/          figures
+
+Files are written atomically (a temporary file in the same directory, fsync,
+rename), so an interrupted write never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+from entm.errors import EntmError
+
+RUN_FILE = "run.json"
+CONFIG_FILE = "config.ini"
+METRICS_FILE = "metrics.jsonl"
+CHAMPION_FILE = "champion.json"
+CHECKPOINT_DIR = "checkpoints"
+PLOTS_DIR = "plots"
+
+
+def atomic_write(path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
+    path = Path(path)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def package_versions() -> dict:
+    """Versions of Python and of the packages a run depends on."""
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("entm", "neat-python", "numpy", "torch", "ray", "matplotlib"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def default_run_dir(base: str | Path, stem: str) -> Path:
+    """``base/stem``, or ``base/stem-2``, ``-3`` ... if taken."""
+    base = Path(base)
+    p = base / stem
+    i = 2
+    while p.exists():
+        p = base / f"{stem}-{i}"
+        i += 1
+    return p
+
+
+def create_run_dir(path) -> Path:
+    """Create a new run directory; an existing non-empty one is an error (never overwritten)."""
+    p = Path(path)
+    if p.exists() and (not p.is_dir() or any(p.iterdir())):
+        raise EntmError(f"run directory {p} already exists and is not empty; choose another --run-dir "
+                        f"(or continue it with `entm resume {p}`)")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EntmError(f"cannot create run directory {p}: {e.strerror}") from None
+    return p
+
+
+def write_run_json(run_dir, settings: dict) -> None:
+    data = dict(settings)
+    data.setdefault("versions", package_versions())
+    data.setdefault("command", sys.argv)
+    atomic_write(Path(run_dir) / RUN_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_run_json(run_dir) -> dict:
+    p = Path(run_dir) / RUN_FILE
+    if not p.is_file():
+        raise EntmError(f"{run_dir} is not a run directory ({RUN_FILE} not found)")
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise EntmError(f"{p} is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise EntmError(f"{p} does not hold a JSON object")
+    return data
+
+
+def append_metrics(run_dir, record: dict) -> None:
+    """Append one line to metrics.jsonl and flush it to disk."""
+    with open(Path(run_dir) / METRICS_FILE, "a") as f:
+        f.write(json.dumps(record, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_metrics(run_dir) -> list[dict]:
+    """Every complete line of metrics.jsonl (a torn last line is ignored)."""
+    p = Path(run_dir) / METRICS_FILE
+    if not p.is_file():
+        return []
+    out = []
+    for line in p.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return out
+
+
+def resolve_champion(path) -> Path:
+    """A champion.json path from a champion file or a run directory."""
+    p = Path(path)
+    if p.is_dir():
+        c = p / CHAMPION_FILE
+        if not c.is_file():
+            raise EntmError(f"run directory {p} has no {CHAMPION_FILE} (has the run finished a generation?)")
+        return c
+    if not p.exists():
+        raise EntmError(f"no such champion file or run directory: {p}")
+    return p

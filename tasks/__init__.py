@@ -1,0 +1,26 @@
+"""The task suite: a registry (a plain dict) and one module per task.
+
+``TASKS`` maps a task name to its class; ``make_task(name, params)`` builds
+one, checking the name and the parameters.  Tasks know nothing of NEAT, Ray
+or plotting.
+"""
+
+from __future__ import annotations
+
+from entm.errors import EntmError
+from tasks.base import Episodes, Scores, Task
+from tasks.copy import CopyTask
+
+TASKS: dict[str, type[Task]] = {
+    "copy": CopyTask,
+}
+
+
+def make_task(name: str, params: dict | None = None) -> Task:
+    """The task registered under ``name``, built from ``params``."""
+    if name not in TASKS:
+        raise EntmError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    return TASKS[name].from_params(params)
+
+
+__all__ = ["TASKS", "make_task", "Task", "Episodes", "Scores"]

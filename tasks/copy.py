@@ -1,0 +1,210 @@
+"""The copy task, as in the ENTM papers (Greve et al. 2016; Lüders et al. 2017).
+
+Task inputs (V + 2): the V bits of a vector, a *start* flag and a *delimiter*
+flag.  Task outputs: V bits.  An episode of length L has ``2L + 3`` steps:
+
+====================  =========================================
+step 0                start = 1
+steps 1 .. L          the L bit vectors to remember
+step L + 1            delimiter = 1
+step L + 2            idle (all inputs zero)
+steps L + 3 .. 2L + 2 zero input; output i is scored against vector i
+====================  =========================================
+
+Score per scored vector: the mean over bits of ``1 - min(0.25, |t - y|)/0.25``
+(ENTM's "strict close"); an episode's score is the mean over its vectors, and
+the episode is *perfect* when every scored bit is on the right side of 0.5.
+
+Fitness shaping
+---------------
+The task score alone is deceptive for NEAT: constant outputs already score
+about 0.5.  With ``shaping = "trace"`` (the default) the fitness is the mean of
+three terms, each in [0, 1], all equal to 1 for a perfect copier:
+
+* ``score``: the task score above;
+* ``recall``: how much of each target bit reached the network through its read
+  vectors at the scored steps: for every bit j, the largest absolute Pearson
+  correlation, over the read channels, between bit j of the target and that
+  channel of the read vector, averaged over the bits (over all episodes of
+  the evaluation).  A machine that stores and retrieves the right vectors has
+  recall 1 even before its outputs are wired to the reads;
+* ``alignment``: for every scored step i, whether the cell read for it is the
+  cell where vector i was written (with write strength >= 0.5) during the
+  input phase; the positions come from the memory's trace (the tape focus,
+  or the argmax of the soft weighting).  It rewards "write forward, jump
+  back, read forward" before any content is right.
+
+``shaping = "none"`` makes the fitness the task score.  Whatever the shaping,
+the pure task score is reported beside the fitness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from entm.errors import EntmError
+from tasks.base import Episodes, Scores, Task, check_int
+
+SHAPINGS = ("trace", "none")
+
+
+@dataclass
+class CopyTask(Task):
+    """Copy a sequence of random bit vectors after a delimiter."""
+
+    vector_size: int = 8
+    """V: bits per vector."""
+    min_length: int = 1
+    """Shortest sequence in training episodes."""
+    max_length: int = 10
+    """Longest sequence in training episodes."""
+    shaping: str = "trace"
+    """Fitness shaping: ``trace`` (score, recall and alignment; see the module docstring) or ``none``."""
+
+    name = "copy"
+    description = "copy a sequence of bit vectors after a delimiter (ENTM papers)"
+
+    def __post_init__(self):
+        self.vector_size = check_int("vector_size", self.vector_size)
+        self.min_length = check_int("min_length", self.min_length)
+        self.max_length = check_int("max_length", self.max_length)
+        if self.max_length < self.min_length:
+            raise EntmError(f"max_length ({self.max_length}) must be at least min_length ({self.min_length})")
+        if self.shaping not in SHAPINGS:
+            raise EntmError(f"unknown copy shaping {self.shaping!r}; expected one of {', '.join(SHAPINGS)}")
+
+    # -- layout ----------------------------------------------------------------
+    @property
+    def num_inputs(self) -> int:
+        return self.vector_size + 2
+
+    @property
+    def num_outputs(self) -> int:
+        return self.vector_size
+
+    @property
+    def input_names(self) -> list[str]:
+        return [f"bit{i}" for i in range(self.vector_size)] + ["start", "delimiter"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [f"out{i}" for i in range(self.vector_size)]
+
+    @property
+    def default_memory_width(self) -> int:
+        """M = V + 3, as in the ENTM papers."""
+        return self.vector_size + 3
+
+    generalization_lengths = (10, 20, 50, 100, 200, 1000)
+    default_episodes = 50
+    validation = (100, 10)
+    """(length, episodes) of the validation batch that a solution must also get perfect."""
+
+    # -- episodes --------------------------------------------------------------
+    def sample(self, rng: np.random.Generator, n: int, length: int | None = None) -> Episodes:
+        """``n`` episodes; lengths uniform in [min_length, max_length] unless ``length`` is given."""
+        V = self.vector_size
+        if length is None:
+            lengths = rng.integers(self.min_length, self.max_length + 1, size=n)
+        else:
+            lengths = np.full(n, check_int("length", length), dtype=np.int64)
+        Lmax = int(lengths.max())
+        T = 2 * Lmax + 3
+        bits = rng.integers(0, 2, size=(n, Lmax, V)).astype(np.float64)
+        ar = np.arange(Lmax)
+        bits *= (ar[None, :] < lengths[:, None])[:, :, None]
+        inputs = np.zeros((n, T, V + 2))
+        targets = np.zeros((n, T, V))
+        mask = np.zeros((n, T), dtype=bool)
+        inputs[:, 0, V] = 1.0
+        rows = np.arange(n)
+        for i in range(Lmax):
+            live = lengths > i
+            r = rows[live]
+            inputs[r, 1 + i, :V] = bits[r, i]
+            out_t = lengths[r] + 3 + i
+            targets[r, out_t] = bits[r, i]
+            mask[r, out_t] = True
+        inputs[rows, lengths + 1, V + 1] = 1.0
+        return Episodes(inputs=inputs, targets=targets, mask=mask, lengths=lengths.astype(np.int64),
+                        steps=2 * lengths + 3, info={"bits": bits})
+
+    # -- scoring ---------------------------------------------------------------
+    def score(self, episodes: Episodes, outputs: np.ndarray) -> Scores:
+        """Strict-close score, perfect flags and bit errors per episode."""
+        y = np.asarray(outputs, dtype=np.float64)
+        t = episodes.targets
+        m = episodes.mask
+        with np.errstate(invalid="ignore"):
+            close = 1.0 - np.minimum(0.25, np.abs(t - y)) / 0.25  # (B,T,V)
+            close = np.where(np.isfinite(close), close, 0.0)
+            wrong = ((y > 0.5) != (t > 0.5)) | ~np.isfinite(y)
+        per_step = close.mean(axis=2)
+        n_scored = m.sum(axis=1)
+        score = (per_step * m).sum(axis=1) / np.maximum(n_scored, 1)
+        bit_errors = (wrong & m[:, :, None]).sum(axis=(1, 2))
+        return Scores(score=score, perfect=bit_errors == 0, bit_errors=bit_errors.astype(np.float64))
+
+    def fitness(self, episodes: Episodes, outputs: np.ndarray, scores: Scores, trace=None) -> np.ndarray:
+        """Per-episode fitness (see "Fitness shaping" in the module docstring)."""
+        if self.shaping == "none" or trace is None:
+            return scores.score
+        recall = self.recall(episodes, trace.reads)
+        align = self.alignment(episodes, trace.write_pos, trace.write_strength, trace.read_pos)
+        return (scores.score + recall + align) / 3.0
+
+    def shaping_terms(self, episodes: Episodes, trace) -> dict:
+        """The shaping terms (means over the batch) for reporting."""
+        return {
+            "recall": float(np.mean(self.recall(episodes, trace.reads))),
+            "alignment": float(np.mean(self.alignment(episodes, trace.write_pos, trace.write_strength,
+                                                      trace.read_pos))),
+        }
+
+    def recall(self, episodes: Episodes, reads: np.ndarray) -> np.ndarray:
+        """Information about the targets in the read vectors at scored steps (broadcast per episode)."""
+        m = episodes.mask
+        t = episodes.targets[m]  # (S, V)
+        r = reads[m]  # (S, C)
+        B = episodes.batch
+        if t.shape[0] < 2:
+            return np.zeros(B)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tc = t - t.mean(axis=0)
+            rc = r - r.mean(axis=0)
+            cov = tc.T @ rc  # (V, C)
+            norm = np.sqrt((tc * tc).sum(axis=0))[:, None] * np.sqrt((rc * rc).sum(axis=0))[None, :]
+            corr = np.where(norm > 1e-12, np.abs(cov) / np.where(norm > 1e-12, norm, 1.0), 0.0)
+        corr = np.where(np.isfinite(corr), corr, 0.0)
+        value = float(np.clip(corr.max(axis=1), 0.0, 1.0).mean())
+        return np.full(B, value)
+
+    def alignment(self, episodes: Episodes, write_pos: np.ndarray, write_strength: np.ndarray,
+                  read_pos: np.ndarray) -> np.ndarray:
+        """Fraction of scored vectors read from the cell they were written to.
+
+        ``write_pos``/``write_strength``/``read_pos`` are (B, T, H): per step and
+        head, the focus written at, the write strength, and the focus read
+        from at the end of the step (read at step t feeds step t + 1).
+        """
+        L = episodes.lengths
+        B = episodes.batch
+        Lmax = int(L.max())
+        rows = np.arange(B)
+        hits = np.zeros(B)
+        for i in range(Lmax):
+            live = L > i
+            r = rows[live]
+            w_step = 1 + i  # the input step of vector i
+            read_step = L[r] + 2 + i  # read at this step feeds output step L + 3 + i
+            cell = write_pos[r, w_step]  # (R, H)
+            ok = (read_pos[r, read_step] == cell) & (write_strength[r, w_step] >= 0.5)
+            # ... and not overwritten (strength >= 0.5, same head) before it is read
+            steps = np.arange(write_pos.shape[1])[None, :]
+            between = (steps > w_step) & (steps <= read_step[:, None])  # (R, T)
+            over = (write_pos[r] == cell[:, None, :]) & (write_strength[r] >= 0.5) & between[:, :, None]
+            ok &= ~over.any(axis=1)
+            hits[r] += ok.any(axis=1)
+        return hits / np.maximum(L, 1)

@@ -1,0 +1,124 @@
+"""The discrete tape against the golden traces and hand-worked cases."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from entm.errors import EntmError
+from entm.memory.tape import TapeMemory, TapeParams
+
+GOLDEN = Path(__file__).resolve().parents[3] / "shared" / "golden" / "tape_traces.json"
+if not GOLDEN.exists():  # a checkout whose shared/ sits elsewhere
+    GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "tape_traces.json"
+SCENARIOS = json.loads(GOLDEN.read_text())["scenarios"]
+
+
+def _outputs(step, width):
+    return np.array([step["a"] + [step["w"], step["j"]] + step["shift"]], dtype=np.float64)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
+def test_golden_traces(scenario):
+    width = scenario["width"]
+    mem = TapeMemory(TapeParams(width=width, write_mode=scenario["write_mode"],
+                                min_jump_similarity=scenario["min_jump_similarity"]))
+    state = mem.reset(1, capacity=3)  # small buffer: exercises re-allocation too
+    assert np.array_equal(mem.initial_reads(state), np.zeros((1, width)))
+    for i, (step, expected) in enumerate(zip(scenario["steps"], scenario["after_each_step"])):
+        state, read = mem.step(state, _outputs(step, width))
+        np.testing.assert_allclose(state.tape(0), np.array(expected["tape"]), atol=1e-12, err_msg=f"step {i}")
+        assert state.focus(0) == expected["head"], f"step {i}"
+        np.testing.assert_allclose(read[0], expected["read"], atol=1e-12, err_msg=f"step {i}")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
+def test_batch_rows_are_independent(scenario):
+    """Each golden scenario run in one batch beside the others' inputs gives the same result."""
+    width = scenario["width"]
+    mem = TapeMemory(TapeParams(width=width, write_mode=scenario["write_mode"],
+                                min_jump_similarity=scenario["min_jump_similarity"]))
+    rng = np.random.default_rng(0)
+    B = 5
+    state = mem.reset(B, capacity=3)
+    for step, expected in zip(scenario["steps"], scenario["after_each_step"]):
+        x = rng.random((B, width + 5))
+        x[2] = _outputs(step, width)[0]
+        state, read = mem.step(state, x)
+        np.testing.assert_allclose(state.tape(2), np.array(expected["tape"]), atol=1e-12)
+        assert state.focus(2) == expected["head"]
+
+
+def _raw(a, w, j, shift):
+    return np.array([list(a) + [w, j] + list(shift)], dtype=np.float64)
+
+
+LEFT, STAY, RIGHT = (1, 0, 0), (0, 1, 0), (0, 0, 1)
+
+
+def test_jump_tie_goes_to_first_cell():
+    mem = TapeMemory(TapeParams(width=2))
+    s = mem.reset(1)
+    s, _ = mem.step(s, _raw([1, 0], 1, 0, RIGHT))  # cell0 = [1,0]
+    s, _ = mem.step(s, _raw([0, 1], 1, 0, RIGHT))  # cell1 = [0,1]
+    s, _ = mem.step(s, _raw([1, 0], 1, 0, RIGHT))  # cell2 = [1,0]
+    # focus on cell 3 (blank); jump with key [1,0], no write: cells 0 and 2 tie
+    s, r = mem.step(s, _raw([1, 0], 0, 1, STAY))
+    assert s.focus(0) == 0
+    assert r.tolist() == [[1.0, 0.0]]
+
+
+def test_shift_ties_take_first_maximum():
+    mem = TapeMemory(TapeParams(width=1))
+    s = mem.reset(1)
+    s, _ = mem.step(s, _raw([0], 0, 0, (0.5, 0.5, 0.2)))  # left wins the tie -> grow left
+    assert s.tape(0).shape == (2, 1) and s.focus(0) == 0
+    s, _ = mem.step(s, _raw([0], 0, 0, (0.2, 0.5, 0.5)))  # stay wins over right
+    assert s.focus(0) == 0
+
+
+def test_overwrite_mode_threshold():
+    mem = TapeMemory(TapeParams(width=2, write_mode="overwrite"))
+    s = mem.reset(1)
+    s, r = mem.step(s, _raw([0.3, 0.9], 0.49, 0, STAY))
+    assert r.tolist() == [[0.0, 0.0]]
+    s, r = mem.step(s, _raw([0.3, 0.9], 0.5, 0, STAY))
+    assert r.tolist() == [[0.3, 0.9]]
+
+
+def test_max_cells_stops_growth():
+    mem = TapeMemory(TapeParams(width=1, max_cells=3))
+    s = mem.reset(1)
+    for _ in range(5):
+        s, _ = mem.step(s, _raw([1], 1, 0, RIGHT))
+    assert s.tape(0).shape == (3, 1)
+    assert s.focus(0) == 2
+    np.testing.assert_allclose(s.tape(0)[:, 0], [1, 1, 1])
+
+
+def test_blank_constant_and_positions_relative_to_origin():
+    mem = TapeMemory(TapeParams(width=2, blank=0.5))
+    s = mem.reset(2, capacity=3)
+    for _ in range(10):  # forces several re-allocations
+        s, r = mem.step(s, np.array([[0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1]], dtype=float))
+    assert r.tolist() == [[0.5, 0.5], [0.5, 0.5]]
+    assert s.tape(0).shape == (11, 2) and s.focus(0) == 0
+    assert s.tape(1).shape == (11, 2) and s.focus(1) == 10
+    assert (s.pos[:, 0] - s.origin).tolist() == [-10, 10]
+
+
+def test_two_heads_share_one_tape():
+    mem = TapeMemory(TapeParams(width=1), heads=2)
+    s = mem.reset(1)
+    # head 0 writes 1 and moves right; head 1 (same cell) then reads the written value
+    x = np.array([[1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]], dtype=float)
+    s, r = mem.step(s, x)
+    assert r.tolist() == [[0.0, 1.0]]  # head 0 reads the new blank cell, head 1 the written one
+
+
+def test_bad_params():
+    with pytest.raises(EntmError, match="write_mode"):
+        TapeParams(width=2, write_mode="replace")
+    with pytest.raises(EntmError, match="width"):
+        TapeParams(width=0)
