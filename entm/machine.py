@@ -33,6 +33,8 @@ class Trace:
     """(B, T, H) write strength (tape: w; soft memory: the peak of the write weighting)."""
     read_pos: np.ndarray
     """(B, T, H) focus of each head after the step (where the next read came from)."""
+    jumps: np.ndarray | None = None
+    """(B, T, H) content jumps (discrete tape only, else None)."""
     steps: list | None = None
     """With ``record=True``: the memory's own per-step trace (contents, focus, jumps ...)."""
 
@@ -101,6 +103,8 @@ def run_population(machine: Machine, networks: list, inputs: np.ndarray, record:
         write_pos = np.empty((G * B, T, H), dtype=np.int64)
         read_pos = np.empty((G * B, T, H), dtype=np.int64)
         strength = np.empty((G * B, T, H))
+        has_jumps = hasattr(mem, "jumps")
+        jumps = np.zeros((G * B, T, H), dtype=bool) if has_jumps else None
     x = np.empty((G * B, inputs.shape[2] + H * M))
     for t in range(T):
         x[:, :inputs.shape[2]] = np.tile(inputs[:, t], (G, 1)) if G > 1 else inputs[:, t]
@@ -118,6 +122,8 @@ def run_population(machine: Machine, networks: list, inputs: np.ndarray, record:
             all_reads[:, t] = reads
             write_pos[:, t] = mem.focus(state)
             strength[:, t] = mem.write_strength(state, hp)
+            if has_jumps:
+                jumps[:, t] = mem.jumps(hp)
         state, reads = mem.step(state, hp)
         if keep:
             read_pos[:, t] = mem.focus(state)
@@ -130,7 +136,7 @@ def run_population(machine: Machine, networks: list, inputs: np.ndarray, record:
             if record:
                 steps = _split_trace(state, g, B)
             trace = Trace(reads=all_reads[sl], write_pos=write_pos[sl], write_strength=strength[sl],
-                          read_pos=read_pos[sl], steps=steps)
+                          read_pos=read_pos[sl], jumps=jumps[sl] if jumps is not None else None, steps=steps)
         results.append(RunResult(outputs=outputs[sl], head_outputs=head_out[sl] if record else None, trace=trace))
     return results
 

@@ -63,95 +63,130 @@ __all__ = [
 
 # ---------------------------------------------------------------------------
 # Activations: vectorised versions of neat.activations.
-# Python's ``max(lo, min(hi, z))`` maps NaN to ``hi``; np.fmin/np.fmax ignore
-# NaN in the same way (np.clip would propagate it).
+#
+# Each kernel ``k(z, out)`` reads the float64 array ``z`` (which it may
+# overwrite: it is scratch) and writes the activation into ``out`` (same
+# shape), allocating as little as possible: this is the hot path.
+# Python's ``max(lo, min(hi, z))`` maps NaN to ``hi`` (the comparisons are
+# false); np.fmin/np.fmax ignore NaN in the same way (np.clip would not).
 
 
-def _pyclamp(z, lo, hi):
-    return np.fmax(lo, np.fmin(hi, z))
+def _clamp_(z, lo, hi):
+    np.fmin(z, hi, out=z)
+    np.fmax(z, lo, out=z)
 
 
-def _sigmoid(z):
-    z = _pyclamp(5.0 * z, -60.0, 60.0)
-    return 1.0 / (1.0 + np.exp(-z))
+def _sigmoid(z, out):
+    np.multiply(z, 5.0, out=z)
+    _clamp_(z, -60.0, 60.0)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    np.add(z, 1.0, out=z)
+    np.divide(1.0, z, out=out)
 
 
-def _tanh(z):
-    return np.tanh(_pyclamp(2.5 * z, -60.0, 60.0))
+def _tanh(z, out):
+    np.multiply(z, 2.5, out=z)
+    _clamp_(z, -60.0, 60.0)
+    np.tanh(z, out=out)
 
 
-def _sin(z):
-    return np.sin(_pyclamp(5.0 * z, -60.0, 60.0))
+def _sin(z, out):
+    np.multiply(z, 5.0, out=z)
+    _clamp_(z, -60.0, 60.0)
+    np.sin(z, out=out)
 
 
-def _gauss(z):
-    z = _pyclamp(z, -3.4, 3.4)
-    return np.exp(-5.0 * (z * z))
+def _gauss(z, out):
+    _clamp_(z, -3.4, 3.4)
+    np.multiply(z, z, out=z)
+    np.multiply(z, -5.0, out=z)
+    np.exp(z, out=out)
 
 
-def _relu(z):
-    return np.where(z > 0.0, z, 0.0)
+def _relu(z, out):
+    np.fmax(z, 0.0, out=out)  # z if z > 0 else 0.0 (NaN -> 0.0)
 
 
-def _elu(z):
-    return np.where(z > 0.0, z, np.exp(z) - 1.0)
+def _elu(z, out):
+    pos = z > 0.0
+    np.exp(z, out=out)
+    np.subtract(out, 1.0, out=out)
+    np.copyto(out, z, where=pos)
 
 
-def _lelu(z):
-    return np.where(z > 0.0, z, 0.005 * z)
+def _lelu(z, out):
+    pos = z > 0.0
+    np.multiply(z, 0.005, out=out)
+    np.copyto(out, z, where=pos)
 
 
 _SELU_LAMBDA = 1.0507009873554804934193349852946
-_SELU_LAMBDA_ALPHA = _SELU_LAMBDA * 1.6732632423543772848170429916717
+_SELU_LAMBDA_ALPHA = _SELU_LAMBDA * 1.6732632423543772848170429916717  # Python: lam * alpha * (...)
 
 
-def _selu(z):
-    return np.where(z > 0.0, _SELU_LAMBDA * z, _SELU_LAMBDA_ALPHA * (np.exp(z) - 1.0))
+def _selu(z, out):
+    pos = z > 0.0
+    np.exp(z, out=out)
+    np.subtract(out, 1.0, out=out)
+    np.multiply(out, _SELU_LAMBDA_ALPHA, out=out)
+    np.multiply(z, _SELU_LAMBDA, out=z)
+    np.copyto(out, z, where=pos)
 
 
-def _softplus(z):
-    z = _pyclamp(5.0 * z, -60.0, 60.0)
-    return 0.2 * np.log(1.0 + np.exp(z))
+def _softplus(z, out):
+    np.multiply(z, 5.0, out=z)
+    _clamp_(z, -60.0, 60.0)
+    np.exp(z, out=z)
+    np.add(z, 1.0, out=z)
+    np.log(z, out=out)
+    np.multiply(out, 0.2, out=out)
 
 
-def _identity(z):
-    return z
+def _identity(z, out):
+    np.copyto(out, z)
 
 
-def _clamped(z):
-    return _pyclamp(z, -1.0, 1.0)
+def _clamped(z, out):
+    np.fmin(z, 1.0, out=z)
+    np.fmax(z, -1.0, out=out)
 
 
-def _inv(z):
-    # 1/z, and 0.0 where Python raises ZeroDivisionError (z == +-0.0)
-    return np.where(z == 0.0, 0.0, 1.0 / z)
+def _inv(z, out):
+    zero = z == 0.0  # Python raises ZeroDivisionError there (+0.0 and -0.0): 0.0
+    np.divide(1.0, z, out=out)
+    np.copyto(out, 0.0, where=zero)
 
 
-def _log(z):
-    return np.log(np.fmax(1e-7, z))
+def _log(z, out):
+    np.fmax(z, 1e-7, out=z)  # max(1e-7, z), NaN -> 1e-7
+    np.log(z, out=out)
 
 
-def _exp(z):
-    return np.exp(_pyclamp(z, -60.0, 60.0))
+def _exp(z, out):
+    _clamp_(z, -60.0, 60.0)
+    np.exp(z, out=out)
 
 
-def _abs(z):
-    return np.abs(z)
+def _abs(z, out):
+    np.abs(z, out=out)
 
 
-def _hat(z):
-    return np.fmax(0.0, 1.0 - np.abs(z))
+def _hat(z, out):
+    np.abs(z, out=z)
+    np.subtract(1.0, z, out=z)
+    np.fmax(z, 0.0, out=out)  # max(0.0, 1 - |z|), NaN -> 0.0
 
 
-def _square(z):
-    return z * z
+def _square(z, out):
+    np.multiply(z, z, out=out)
 
 
-def _cube(z):
-    return np.power(z, 3.0)
+def _cube(z, out):
+    np.power(z, 3.0, out=out)
 
 
-ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+_KERNELS = {
     "sigmoid": _sigmoid,
     "tanh": _tanh,
     "sin": _sin,
@@ -172,8 +207,26 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "cube": _cube,
 }
 
+
+def _public_activation(kernel):
+    def activation(z):
+        z = np.array(z, dtype=np.float64)  # a copy: the kernel overwrites it
+        out = np.empty_like(z)
+        with np.errstate(all="ignore"):
+            kernel(z, out)
+        return out
+
+    activation.__name__ = kernel.__name__.lstrip("_")
+    activation.__doc__ = f"neat-python's {activation.__name__} activation, elementwise on an array."
+    return activation
+
+
+#: name -> elementwise function on arrays (a new array back), as neat.activations
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {n: _public_activation(k) for n, k in _KERNELS.items()}
+
 AGGREGATIONS = ("sum", "product", "max", "min", "maxabs", "median", "mean")
 _LINEAR_AGGREGATIONS = ("sum", "mean")
+_add_reduce = np.add.reduce
 
 
 # ---------------------------------------------------------------------------
@@ -299,22 +352,27 @@ class _Stage:
         self.lin_cols = np.asarray(lin_cols, dtype=np.intp)
         self.lin = None
         if lin_cols:
-            srcs = sorted({s for i in lin_cols for s, _ in links[i]})
+            # Links from never-evaluated nodes (the zero slot) add exactly 0: left
+            # out of the dense matrix (they still count for 'mean').
+            live = [[(s, w) for s, w in links[i] if s != zero_slot] for i in lin_cols]
+            srcs = sorted({s for lk in live for s, _ in lk})
             pos = {s: j for j, s in enumerate(srcs)}
             wt = np.zeros((len(lin_cols), len(srcs)), dtype=np.float64)
-            # Duplicate links (possible only in hand-written JSON) need the exact path.
-            self.lin_dups = any(len({s for s, _ in links[i]}) != len(links[i]) for i in lin_cols)
-            for r, i in enumerate(lin_cols):
-                for s, w in links[i]:
+            for r, lk in enumerate(live):
+                for s, w in lk:
                     wt[r, pos[s]] = w
+            # The same source twice into one node (hand-written JSON only) is
+            # summed link by link, as neat-python does.
+            self.lin_dups = any(len({s for s, _ in lk}) != len(lk) for lk in live)
             self.lin_src = np.asarray(srcs, dtype=np.intp)
             self.lin_w = wt
             is_mean = np.array([nodes[i].aggregation == "mean" for i in lin_cols])
             counts = np.array([max(1, len(links[i])) for i in lin_cols], dtype=np.float64)
             self.lin_div = np.where(is_mean, counts, 1.0)[:, None] if is_mean.any() else None
-            # exact, sequential version (used when the product sees inf/nan)
+            # exact, link-by-link version (used when the matrix product gives NaN)
             self.lin_exact = [
-                _AggGroup(kind, [lin_cols[r] for r in rows], [links[lin_cols[r]] for r in rows], zero_slot)
+                (np.asarray(rows, dtype=np.intp),
+                 _AggGroup(kind, [lin_cols[r] for r in rows], [links[lin_cols[r]] for r in rows], zero_slot))
                 for kind, rows in _group_rows([nodes[i].aggregation for i in lin_cols])
             ]
             self.lin = True
@@ -323,51 +381,69 @@ class _Stage:
             for kind, rows in _group_rows([nd.aggregation for nd in nodes])
             if kind not in _LINEAR_AGGREGATIONS
         ]
-        # activation groups: contiguous runs
+        # activation groups: contiguous runs of rows
         self.acts = []
         start = 0
         for i in range(1, len(nodes) + 1):
             if i == len(nodes) or nodes[i].activation != nodes[start].activation:
-                self.acts.append((ACTIVATIONS[nodes[start].activation], start, i))
+                self.acts.append((_KERNELS[nodes[start].activation], start, i))
                 start = i
+        self.batch = None
+
+    def alloc(self, batch: int):
+        """Work buffers for ``batch`` rows (the hot path allocates next to nothing)."""
+        self.batch = batch
+        self.agg = np.empty((self.size, batch))
+        if self.lin is not None:
+            self.lin_agg = self.agg if self.lin_all else np.empty((len(self.lin_cols), batch))
+            src = self.lin_src
+            contiguous = len(src) > 0 and src[-1] - src[0] + 1 == len(src)
+            self.lin_slice = slice(int(src[0]), int(src[-1]) + 1) if contiguous else None
+            self.lin_x = None if contiguous else np.empty((len(src), batch))
 
     def _linear(self, V):
+        agg = self.lin_agg
         if self.lin_dups:
-            return self._linear_exact(V)
-        agg = self.lin_w @ V[self.lin_src]
+            agg[...] = self._linear_exact(V)
+            return agg
+        if self.lin_slice is not None:
+            x = V[self.lin_slice]
+        else:
+            x = V.take(self.lin_src, axis=0, out=self.lin_x, mode="clip")
+        np.matmul(self.lin_w, x, out=agg)
         if self.lin_div is not None:
-            agg = agg / self.lin_div
-        s = agg.sum()
+            np.divide(agg, self.lin_div, out=agg)
+        s = _add_reduce(agg, axis=None)
         if s != s:
             # NaN: maybe 0 * inf from the dense product, or a real one; recompute
             # in neat-python's order, link by link.
-            return self._linear_exact(V)
+            agg[...] = self._linear_exact(V)
         return agg
 
     def _linear_exact(self, V):
         agg = np.empty((len(self.lin_cols), V.shape[1]))
-        pos = {c: r for r, c in enumerate(self.lin_cols.tolist())}
-        for g in self.lin_exact:
-            agg[[pos[c] for c in g.cols.tolist()]] = g.compute(V)
+        for rows, g in self.lin_exact:
+            agg[rows] = g.compute(V)
         return agg
 
     def run(self, V):
-        """Values of this stage's nodes, (L, B), computed from buffer V."""
+        """Compute this stage's nodes from buffer V and write them into
+        ``V[slot0:slot0 + size]`` (every read of V happens before the first write)."""
+        if self.batch != V.shape[1]:
+            self.alloc(V.shape[1])
         if self.lin_all:
             agg = self._linear(V)
         else:
-            agg = np.empty((self.size, V.shape[1]))
+            agg = self.agg
             if self.lin is not None:
                 agg[self.lin_cols] = self._linear(V)
             for g in self.others:
                 agg[g.cols] = g.compute(V)
-        z = self.bias + self.resp * agg
-        if len(self.acts) == 1:
-            return self.acts[0][0](z)
-        out = np.empty_like(z)
-        for fn, a, b in self.acts:
-            out[a:b] = fn(z[a:b])
-        return out
+        np.multiply(agg, self.resp, out=agg)  # bias + response * agg
+        np.add(agg, self.bias, out=agg)
+        s0 = self.slot0
+        for kernel, a, b in self.acts:
+            kernel(agg[a:b], V[s0 + a:s0 + b])
 
 
 def _group_rows(kinds: list):
@@ -463,9 +539,11 @@ class Network:
         # constant ("bias neuron") values, feedforward only
         self._const_slot0 = ni
         if constants:
-            cst = _Stage(constants, {}, 0, ni)
+            cst = _Stage(constants, {}, 0, 1)
+            scratch = np.zeros((1 + len(constants), 1))
             with np.errstate(all="ignore"):
-                self._const_vals = cst.run(np.zeros((1, 1)))  # (C, 1)
+                cst.run(scratch)
+            self._const_vals = scratch[1:]  # (C, 1)
         else:
             self._const_vals = None
         self._n_eval = len(nodes)
@@ -481,6 +559,9 @@ class Network:
         if self._const_vals is not None:
             c0 = self._const_slot0
             self._buf[c0:c0 + len(self._const_vals)] = self._const_vals
+        self._obuf = np.empty((self.num_outputs, batch), dtype=np.float64)
+        for st in self._stages:
+            st.alloc(batch)
         self._batch = batch
 
     def activate(self, inputs: np.ndarray) -> np.ndarray:
@@ -498,15 +579,12 @@ class Network:
         V = self._buf
         V[: self.num_inputs] = x.T
         with np.errstate(all="ignore"):
-            if self.recurrent:
-                if self._stages:
-                    st = self._stages[0]
-                    new = st.run(V)
-                    V[st.slot0:st.slot0 + st.size] = new
-            else:
-                for st in self._stages:
-                    V[st.slot0:st.slot0 + st.size] = st.run(V)
-        return np.ascontiguousarray(V[self._out_idx].T)
+            # feedforward: one stage per layer, in order; recurrent: a single stage
+            # whose aggregations all read the previous step's values
+            for st in self._stages:
+                st.run(V)
+        V.take(self._out_idx, axis=0, out=self._obuf, mode="clip")
+        return self._obuf.T.copy()
 
     def size(self) -> tuple[int, int]:
         """(evaluated non-input nodes, connections used)."""

@@ -151,17 +151,24 @@ class CopyTask(Task):
         """Per-episode fitness (see "Fitness shaping" in the module docstring)."""
         if self.shaping == "none" or trace is None:
             return scores.score
-        recall = self.recall(episodes, trace.reads)
-        align = self.alignment(episodes, trace.write_pos, trace.write_strength, trace.read_pos)
-        return (scores.score + recall + align) / 3.0
+        terms = self._terms(episodes, trace)
+        return (scores.score + sum(terms.values())) / (1 + len(terms))
+
+    def _terms(self, episodes: Episodes, trace) -> dict:
+        terms = {
+            "recall": self.recall(episodes, trace.reads),
+            "alignment": self.alignment(episodes, trace.write_pos, trace.write_strength, trace.read_pos),
+            "writes": self.writes(episodes, trace.write_pos, trace.write_strength),
+        }
+        if trace.jumps is not None:
+            terms["jumps"] = self.jumps(episodes, trace.jumps)
+        return terms
 
     def shaping_terms(self, episodes: Episodes, trace) -> dict:
         """The shaping terms (means over the batch) for reporting."""
-        return {
-            "recall": float(np.mean(self.recall(episodes, trace.reads))),
-            "alignment": float(np.mean(self.alignment(episodes, trace.write_pos, trace.write_strength,
-                                                      trace.read_pos))),
-        }
+        if trace is None:
+            return {}
+        return {k: float(np.mean(v)) for k, v in self._terms(episodes, trace).items()}
 
     def recall(self, episodes: Episodes, reads: np.ndarray) -> np.ndarray:
         """Information about the targets in the read vectors at scored steps (broadcast per episode)."""
@@ -171,14 +178,22 @@ class CopyTask(Task):
         B = episodes.batch
         if t.shape[0] < 2:
             return np.zeros(B)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             tc = t - t.mean(axis=0)
             rc = r - r.mean(axis=0)
             cov = tc.T @ rc  # (V, C)
             norm = np.sqrt((tc * tc).sum(axis=0))[:, None] * np.sqrt((rc * rc).sum(axis=0))[None, :]
             corr = np.where(norm > 1e-12, np.abs(cov) / np.where(norm > 1e-12, norm, 1.0), 0.0)
-        corr = np.where(np.isfinite(corr), corr, 0.0)
-        value = float(np.clip(corr.max(axis=1), 0.0, 1.0).mean())
+            corr = np.where(np.isfinite(corr), corr, 0.0)
+            # amplitude: how far apart the channel's values are for target 1 and target 0
+            on = t > 0.5
+            n_on = on.sum(axis=0)[:, None]
+            n_off = (~on).sum(axis=0)[:, None]
+            mean_on = (on.T.astype(float) @ r) / np.maximum(n_on, 1)
+            mean_off = ((~on).T.astype(float) @ r) / np.maximum(n_off, 1)
+            gap = np.where((n_on > 0) & (n_off > 0), np.abs(mean_on - mean_off), 0.0)
+            gap = np.where(np.isfinite(gap), np.clip(gap, 0.0, 1.0), 0.0)
+        value = float(np.clip((corr * gap).max(axis=1), 0.0, 1.0).mean())
         return np.full(B, value)
 
     def alignment(self, episodes: Episodes, write_pos: np.ndarray, write_strength: np.ndarray,
@@ -206,5 +221,35 @@ class CopyTask(Task):
             between = (steps > w_step) & (steps <= read_step[:, None])  # (R, T)
             over = (write_pos[r] == cell[:, None, :]) & (write_strength[r] >= 0.5) & between[:, :, None]
             ok &= ~over.any(axis=1)
-            hits[r] += ok.any(axis=1)
+            # partial credit for reading near the cell: 0.5 ** (1 + distance)
+            dist = np.abs(read_pos[r, read_step] - cell)
+            near = np.where(dist > 0, 0.5 ** (1.0 + dist), 0.0)
+            hits[r] += np.where(ok, 1.0, near).max(axis=1)
         return hits / np.maximum(L, 1)
+
+    def writes(self, episodes: Episodes, write_pos: np.ndarray, write_strength: np.ndarray) -> np.ndarray:
+        """Fraction of input vectors written (strength >= 0.5) into a cell no earlier step wrote."""
+        L = episodes.lengths
+        B, T, H = write_pos.shape
+        Lmax = int(L.max())
+        steps = np.arange(T)[None, :, None]
+        strong = write_strength >= 0.5
+        fresh = np.zeros(B)
+        for i in range(Lmax):
+            s = 1 + i
+            live = L > i
+            earlier = (steps < s) & strong & (write_pos == write_pos[:, s:s + 1, :])  # (B, T, H)
+            ok = strong[:, s] & ~earlier.any(axis=1)  # (B, H)
+            fresh += live * ok.any(axis=1)
+        return fresh / np.maximum(L, 1)
+
+    def jumps(self, episodes: Episodes, jumps: np.ndarray) -> np.ndarray:
+        """Half for jumping on the delimiter step, half for not jumping on the other steps."""
+        B, T, H = jumps.shape
+        rows = np.arange(B)
+        delim = episodes.lengths + 1
+        at_delim = jumps[rows, delim].any(axis=1)
+        steps = np.arange(T)[None, :]
+        others = (steps < episodes.steps[:, None]) & (steps != delim[:, None])
+        stray = (jumps.any(axis=2) & others).sum(axis=1) / np.maximum(others.sum(axis=1), 1)
+        return 0.5 * at_delim + 0.5 * (1.0 - stray)

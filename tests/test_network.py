@@ -249,7 +249,7 @@ def test_feed_forward_defaults_to_config(configs, genomes):
 def test_size_counts_evaluated_nodes_and_used_connections(configs, genomes):
     for ff in (True, False):
         config = configs[ff]
-        for g in genomes[ff][:15]:
+        for g in genomes[ff]:
             net = Network.from_genome(g, config.genome_config)
             neat_net = _neat_factory(g, config, ff)()
             assert net.size() == (len(neat_net.node_evals), sum(len(e[5]) for e in neat_net.node_evals))
@@ -260,7 +260,7 @@ def test_json_round_trip(configs, genomes, ff):
     config = configs[ff]
     rng = np.random.default_rng(11 + ff)
     steps = 2 if ff else 4
-    for i, g in enumerate(genomes[ff][:25]):
+    for i, g in enumerate(genomes[ff]):
         data = network_json_from_genome(g, config.genome_config, metadata={"fitness": 0.5, "genome_key": g.key})
         assert data["format_version"] == "1.0"
         assert data["network_type"] == ("feedforward" if ff else "recurrent")
@@ -319,9 +319,9 @@ def test_hand_built_quirks():
     d = _tiny_json()
     d["topology"].update(num_outputs=3, output_keys=[0, 1, 2])
     # node 1: no incoming connections, product aggregation -> identity(0.25 + 2 * 1.0)
-    d["nodes"].insert(1, _node(1, "identity", "product", 0.25, 2.0, "output"))
-    # node 2 is never evaluated -> 0.0; node 5 reads node 1
-    d["nodes"].insert(2, _node(5, "identity", "sum", 0.0, 1.0, "hidden"))
+    # node 2 is never evaluated -> 0.0; node 5 reads node 1; node 0 reads node 5
+    d["nodes"][:0] = [_node(1, "identity", "product", 0.25, 2.0, "output"),
+                      _node(5, "identity", "sum", 0.0, 1.0, "hidden")]
     d["connections"].append({"from": 1, "to": 5, "weight": 3.0, "enabled": True})
     d["connections"].append({"from": 5, "to": 0, "weight": 0.0, "enabled": True})
     x = np.array([[1.0], [-2.0]])
@@ -336,6 +336,22 @@ def test_hand_built_quirks():
     np.testing.assert_allclose(first[:, 1], 2.25)
     second = rec.activate(x)
     np.testing.assert_allclose(second, first)  # weight 0 from node 5: same output
+    # recurrent: a source that is never evaluated (absent from "nodes") reads 0.0
+    r = _tiny_json()
+    r["network_type"] = "recurrent"
+    r["topology"].update(num_outputs=2, output_keys=[0, 1])
+    r["nodes"].insert(1, _node(1, "identity", "product", 0.5, 1.0, "output"))
+    r["connections"] += [{"from": 7, "to": 0, "weight": 2.0, "enabled": True},
+                         {"from": 7, "to": 1, "weight": 2.0, "enabled": True},
+                         {"from": -1, "to": 1, "weight": 1.0, "enabled": True}]
+    rn = Network.from_json(r)
+    assert rn.size() == (2, 4)
+    out = rn.activate(np.array([[1.0], [-2.0]]))
+    np.testing.assert_allclose(out[:, 0], 1.0 / (1.0 + np.exp(-5.0 * (0.5 + 2.0 * 1.5 * np.array([1.0, -2.0])))))
+    np.testing.assert_array_equal(out[:, 1], 0.5)  # 0.5 + 1.0 * (0.0 * 2.0) * x
+    assert [c["from"] for c in rn.to_json_dict()["connections"]] == [-1, 7, 7, -1]
+    with pytest.raises(EntmError, match="unknown node 7"):
+        Network.from_json({**r, "network_type": "feedforward"})
     # reset zeroes the state; a recurrent net refuses a different batch without reset
     with pytest.raises(ValueError):
         rec.activate(np.zeros((3, 1)))
@@ -351,14 +367,35 @@ def test_hand_built_quirks():
 def test_activations_match_neat(name, values):
     fn = neat.activations.ActivationFunctionSet().get(name)
     z = np.array(values, dtype=np.float64)
-    got = ACTIVATIONS[name](z[:, None].copy())[:, 0] if z.size else z
+    with np.errstate(all="ignore"):
+        got = ACTIVATIONS[name](z[:, None].copy())[:, 0]
     for v, g in zip(values, got):
         try:
             want = fn(v)
         except OverflowError:
             assert not np.isfinite(g) or abs(g) > 1e300
             continue
-        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-300, equal_nan=True)
+        np.testing.assert_allclose(g, want, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+SPECIAL_VALUES = [0.0, -0.0, 1e-320, -1e-320, 1e-7, 0.5, -0.5, 1.0, -1.0, 3.4, -3.5, 12.0, -12.0, 60.0, 61.0,
+                  -61.0, 700.0, -800.0, 1e200, -1e200, 1e300, np.nan, np.inf, -np.inf]
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_special_values(name):
+    """Zero (inv), clamps, NaN (Python's max/min keep the bound), infinities."""
+    fn = neat.activations.ActivationFunctionSet().get(name)
+    with np.errstate(all="ignore"):
+        got = ACTIVATIONS[name](np.array([SPECIAL_VALUES, SPECIAL_VALUES]))
+    assert got.shape == (2, len(SPECIAL_VALUES))
+    for v, g in zip(SPECIAL_VALUES, got[1]):
+        try:
+            want = fn(v)
+        except OverflowError:
+            assert np.isinf(g), (v, g)
+            continue
+        np.testing.assert_allclose(g, want, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=f"{name}({v})")
 
 
 @settings(max_examples=120, deadline=None)

@@ -138,6 +138,11 @@ class TapeMemory:
         M, P = self.width, self.head_param_size
         return np.stack([head_outputs[:, h * P + M] for h in range(self.heads)], axis=1)
 
+    def jumps(self, head_outputs: np.ndarray) -> np.ndarray:
+        """(B, heads) whether each head content-jumps (j >= 0.5) on this step."""
+        M, P = self.width, self.head_param_size
+        return np.stack([head_outputs[:, h * P + M + 1] >= 0.5 for h in range(self.heads)], axis=1)
+
     # -- one step --------------------------------------------------------------
     def step(self, state: TapeState, head_outputs: np.ndarray) -> tuple[TapeState, np.ndarray]:
         """Apply one step of every head; ``head_outputs`` is (B, heads*(M+5)) in [0, 1].
