@@ -18,22 +18,26 @@ the episode is *perfect* when every scored bit is on the right side of 0.5.
 Fitness shaping
 ---------------
 The task score alone is deceptive for NEAT: constant outputs already score
-about 0.5.  With ``shaping = "trace"`` (the default) the fitness is the mean of
-three terms, each in [0, 1], all equal to 1 for a perfect copier:
+about 0.5.  With ``shaping = "trace"`` (the default) the fitness is the mean of the task
+score and terms read off the memory's trace, each in [0, 1] and all equal to 1
+for a perfect copier:
 
-* ``score``: the task score above;
-* ``recall``: how much of each target bit reached the network through its read
-  vectors at the scored steps: for every bit j, the largest absolute Pearson
-  correlation, over the read channels, between bit j of the target and that
-  channel of the read vector, averaged over the bits (over all episodes of
-  the evaluation).  A machine that stores and retrieves the right vectors has
-  recall 1 even before its outputs are wired to the reads;
-* ``alignment``: for every scored step i, whether the cell read for it is the
-  cell where vector i was written (with write strength >= 0.5) during the
-  input phase; the positions come from the memory's trace (the tape focus,
-  or the argmax of the soft weighting).  It rewards "write forward, jump
-  back, read forward" before any content is right.
+* ``recall``: whether the right content reaches the network: for every target
+  bit j, over the read channels, the largest |Pearson correlation| between bit
+  j and the channel at the scored steps times the gap between the channel's
+  mean when the bit is 1 and when it is 0; averaged over the bits (over all
+  episodes of the evaluation);
+* ``alignment``: for every scored vector i, whether the cell read for it is the
+  cell where vector i was written (strength >= 0.5) and not overwritten since;
+  a near miss at distance d earns 0.5 ** (1 + d).  Positions come from the
+  trace (tape focus, or the argmax of the soft weighting);
+* ``writes``: the fraction of input vectors written (strength >= 0.5) into a
+  cell that no earlier step wrote;
+* ``jumps`` (discrete tape only): half for a content jump on the delimiter step,
+  half for the fraction of other steps without one.
 
+Together they reward "write forward, jump back, read forward" step by step,
+before the outputs are right.
 ``shaping = "none"`` makes the fitness the task score.  Whatever the shaping,
 the pure task score is reported beside the fitness.
 """
@@ -151,10 +155,10 @@ class CopyTask(Task):
         """Per-episode fitness (see "Fitness shaping" in the module docstring)."""
         if self.shaping == "none" or trace is None:
             return scores.score
-        terms = self._terms(episodes, trace)
+        terms = self._terms(episodes, trace, outputs)
         return (scores.score + sum(terms.values())) / (1 + len(terms))
 
-    def _terms(self, episodes: Episodes, trace) -> dict:
+    def _terms(self, episodes: Episodes, trace, outputs=None) -> dict:
         terms = {
             "recall": self.recall(episodes, trace.reads),
             "alignment": self.alignment(episodes, trace.write_pos, trace.write_strength, trace.read_pos),
@@ -164,11 +168,11 @@ class CopyTask(Task):
             terms["jumps"] = self.jumps(episodes, trace.jumps)
         return terms
 
-    def shaping_terms(self, episodes: Episodes, trace) -> dict:
+    def shaping_terms(self, episodes: Episodes, trace, outputs=None) -> dict:
         """The shaping terms (means over the batch) for reporting."""
         if trace is None:
             return {}
-        return {k: float(np.mean(v)) for k, v in self._terms(episodes, trace).items()}
+        return {k: float(np.mean(v)) for k, v in self._terms(episodes, trace, outputs).items()}
 
     def recall(self, episodes: Episodes, reads: np.ndarray) -> np.ndarray:
         """Information about the targets in the read vectors at scored steps (broadcast per episode)."""

@@ -95,7 +95,7 @@ class GenomeEvaluator:
         fitness = float(np.mean(fit))
         if not np.isfinite(fitness):
             fitness, nonfinite = 0.0, True  # worst possible fitness, counted in the metrics
-        terms = task.shaping_terms(eps, run.trace) if hasattr(task, "shaping_terms") else {}
+        terms = task.shaping_terms(eps, run.trace, run.outputs) if hasattr(task, "shaping_terms") else {}
         return GenomeResult(fitness=fitness, score=float(np.mean(sc.score)), perfect=float(np.mean(sc.perfect)),
                             bit_errors=float(np.mean(sc.bit_errors)), nonfinite=nonfinite, terms=terms)
 

@@ -1,0 +1,5 @@
+import sys
+
+from entm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,75 @@
+"""Serial evolution end to end: run directory, determinism, both memory modes."""
+
+import json
+
+import numpy as np
+import pytest
+
+from entm import runs
+from entm.champion import evaluate_lengths, load_champion
+from entm.evolution.loop import EvolveSettings, evolve
+
+TIMING_KEYS = {"eval_seconds", "steps_per_second", "wall_seconds", "workers", "nodes"}
+
+
+def _strip(metrics):
+    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
+
+
+def _champion_sans_timestamp(run_dir):
+    data = json.loads((run_dir / "champion.json").read_text())
+    data["metadata"].pop("created_timestamp")
+    return data
+
+
+def _settings(tmp_path, name, **kw):
+    base = dict(task="copy", task_params={"vector_size": 2}, generations=3, seed=7, run_dir=str(tmp_path / name),
+                episodes=10, stop_when_solved=False)
+    base.update(kw)
+    return EvolveSettings(**base)
+
+
+def test_run_directory_contents(tmp_path):
+    res = evolve(_settings(tmp_path, "a"), progress=False)
+    d = res.run_dir
+    assert sorted(p.name for p in d.iterdir()) == ["champion.json", "config.ini", "metrics.jsonl", "run.json"]
+    run = json.loads((d / "run.json").read_text())
+    assert run["seed"] == 7 and run["task"] == "copy" and run["task_params"]["vector_size"] == 2
+    assert run["network_inputs"] == 9 and run["network_outputs"] == 12
+    assert run["versions"]["neat-python"].startswith("2.")
+    assert "num_inputs            = 9" in (d / "config.ini").read_text()
+    metrics = runs.read_metrics(d)
+    assert [m["generation"] for m in metrics] == [0, 1, 2]
+    for m in metrics:
+        assert 0.0 <= m["best_score"] <= 1.0 and 0.0 <= m["best_fitness"] <= 1.0
+        assert set(m["best_terms"]) == {"recall", "alignment", "writes", "jumps"}
+        assert m["population"] == 150 and m["species"] >= 1 and m["genome_steps"] > 0
+    meta = res.champion["metadata"]["entm"]
+    assert meta["task"] == "copy" and meta["memory"] == "discrete" and meta["memory_params"] == {"width": 5}
+    assert meta["heads"] == 1 and meta["generation"] in (0, 1, 2)
+    assert meta["fitness"] == max(m["best_fitness"] for m in metrics)
+    # the champion file alone rebuilds the machine and scores like the run said
+    champ = load_champion(d)
+    assert champ.network.num_inputs == 9
+
+
+def test_same_seed_same_run(tmp_path):
+    a = evolve(_settings(tmp_path, "a"), progress=False)
+    b = evolve(_settings(tmp_path, "b"), progress=False)
+    assert _strip(runs.read_metrics(a.run_dir)) == _strip(runs.read_metrics(b.run_dir))
+    assert _champion_sans_timestamp(a.run_dir) == _champion_sans_timestamp(b.run_dir)
+    c = evolve(_settings(tmp_path, "c", seed=8), progress=False)
+    assert _strip(runs.read_metrics(a.run_dir)) != _strip(runs.read_metrics(c.run_dir))
+
+
+def test_differentiable_mode_evolves(tmp_path):
+    res = evolve(_settings(tmp_path, "soft", memory="differentiable", memory_params={"cells": 16}, generations=2),
+                 progress=False)
+    meta = res.champion["metadata"]["entm"]
+    assert meta["memory"] == "differentiable" and meta["memory_params"] == {"width": 5, "cells": 16}
+    champ = load_champion(res.run_dir)
+    assert champ.network.num_outputs == 2 + 3 * 5 + 6
+    m = runs.read_metrics(res.run_dir)
+    assert len(m) == 2 and set(m[0]["best_terms"]) == {"recall", "alignment", "writes"}
+    out = evaluate_lengths(champ.machine, champ.network, [3], episodes=4)
+    assert 0.0 <= out["3"]["score"] <= 1.0

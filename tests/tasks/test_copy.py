@@ -1,0 +1,115 @@
+"""The copy task: encoding, scoring and fitness shaping."""
+
+import numpy as np
+import pytest
+
+from entm.champion import load_champion
+from entm.errors import EntmError
+from tasks import TASKS, make_task
+
+
+def test_registry_entries_build_with_defaults():
+    for name, cls in TASKS.items():
+        t = make_task(name)
+        assert t.name == name
+        assert t.num_inputs == len(t.input_names) and t.num_outputs == len(t.output_names)
+        assert t.default_memory_width >= 1
+
+
+def test_episode_encoding_by_hand():
+    task = make_task("copy", {"vector_size": 3, "min_length": 1, "max_length": 4})
+    eps = task.sample(np.random.default_rng(5), 6)
+    for b in range(6):
+        L = int(eps.lengths[b])
+        x, y, m = eps.inputs[b], eps.targets[b], eps.mask[b]
+        assert eps.steps[b] == 2 * L + 3
+        assert x[0].tolist() == [0, 0, 0, 1, 0]  # start
+        assert x[L + 1].tolist() == [0, 0, 0, 0, 1]  # delimiter
+        assert not x[L + 2:].any()  # idle and output steps: zero input
+        assert np.array_equal(np.nonzero(m)[0], np.arange(L + 3, 2 * L + 3))
+        for i in range(L):
+            vec = x[1 + i, :3]
+            assert x[1 + i, 3:].tolist() == [0, 0]
+            assert np.array_equal(y[L + 3 + i], vec)
+
+
+def test_fixed_length_and_bad_parameters():
+    task = make_task("copy", {"vector_size": 2})
+    eps = task.sample(np.random.default_rng(0), 4, length=7)
+    assert (eps.lengths == 7).all() and eps.inputs.shape == (4, 17, 4)
+    with pytest.raises(EntmError, match="length"):
+        task.sample(np.random.default_rng(0), 4, length=0)
+    with pytest.raises(EntmError, match="max_length"):
+        make_task("copy", {"min_length": 5, "max_length": 2})
+    with pytest.raises(EntmError, match="no parameter 'size'"):
+        make_task("copy", {"size": 2})
+    with pytest.raises(EntmError, match="unknown task"):
+        make_task("kopy")
+
+
+def test_strict_close_score():
+    task = make_task("copy", {"vector_size": 2})
+    eps = task.sample(np.random.default_rng(1), 50)
+    perfect = task.score(eps, eps.targets)
+    assert np.allclose(perfect.score, 1.0) and perfect.perfect.all() and (perfect.bit_errors == 0).all()
+    zeros = task.score(eps, np.zeros_like(eps.targets))
+    # 0 output: full credit on zero bits, none on one bits -> about 0.5
+    assert 0.4 < zeros.score.mean() < 0.6
+    halves = task.score(eps, np.full_like(eps.targets, 0.5))
+    assert np.allclose(halves.score, 0.0)
+    # |t - y| = 0.1 -> 1 - 0.1/0.25 = 0.6 per bit, and no wrong bit
+    near = task.score(eps, np.abs(eps.targets - 0.1))
+    assert np.allclose(near.score, 0.6) and near.perfect.all()
+    # one wrong bit in episode 0
+    y = eps.targets.copy()
+    t0 = np.nonzero(eps.mask[0])[0][0]
+    y[0, t0, 0] = 1 - y[0, t0, 0]
+    one = task.score(eps, y)
+    assert one.bit_errors[0] == 1 and not one.perfect[0] and one.perfect[1:].all()
+    nan = task.score(eps, np.full_like(eps.targets, np.nan))
+    assert np.allclose(nan.score, 0.0) and not nan.perfect.any()
+
+
+def test_shaping_terms_of_the_hand_built_copier(fixtures):
+    champ = load_champion(fixtures / "copy_handbuilt_v2.json")
+    task = champ.task
+    eps = task.sample(np.random.default_rng(2), 50)
+    run = champ.machine.run(champ.network, eps.inputs, shaping=True)
+    sc = task.score(eps, run.outputs)
+    terms = task.shaping_terms(eps, run.trace)
+    assert set(terms) == {"recall", "alignment", "writes", "jumps"}
+    for k, v in terms.items():
+        assert v == pytest.approx(1.0, abs=1e-9), k
+    assert task.fitness(eps, run.outputs, sc, run.trace).mean() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_shaping_ranks_a_broken_copier_lower(fixtures):
+    """The copier without its jump: writes stay perfect, alignment and recall collapse."""
+    champ = load_champion(fixtures / "copy_handbuilt_v2.json")
+    data = champ.data
+    import copy as _copy
+
+    from entm.champion import champion_from_dict
+
+    broken = _copy.deepcopy(data)
+    j_out = 2 + 5 + 1  # V task outputs + M write values + w -> j
+    broken["connections"] = [c for c in broken["connections"] if c["to"] != j_out]
+    bad = champion_from_dict(broken)
+    task = champ.task
+    eps = task.sample(np.random.default_rng(3), 50)
+    run = bad.machine.run(bad.network, eps.inputs, shaping=True)
+    terms = task.shaping_terms(eps, run.trace)
+    assert terms["writes"] == pytest.approx(1.0)
+    assert terms["jumps"] < 0.6 and terms["alignment"] < 0.3 and terms["recall"] < 0.3
+    sc = task.score(eps, run.outputs)
+    assert task.fitness(eps, run.outputs, sc, run.trace).mean() < 0.7
+
+
+def test_shaping_none_is_the_score(fixtures):
+    champ = load_champion(fixtures / "copy_handbuilt_v2.json", task_overrides={"shaping": "none"})
+    eps = champ.task.sample(np.random.default_rng(4), 10)
+    run = champ.machine.run(champ.network, eps.inputs, shaping=True)
+    sc = champ.task.score(eps, run.outputs)
+    noisy = run.outputs * 0.9 + 0.05
+    sc2 = champ.task.score(eps, noisy)
+    assert np.array_equal(champ.task.fitness(eps, noisy, sc2, run.trace), sc2.score)
