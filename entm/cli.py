@@ -62,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--generations", type=int, default=500)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--episodes", type=int, default=None, help="episodes per generation (default: the task's)")
-    e.add_argument("--serial", action="store_true", help="evaluate in this process")
+    e.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
+    e.add_argument("--workers", type=int, default=None,
+                   help="Ray workers (default: all local cores, or all of the cluster's CPUs)")
+    e.add_argument("--ray-address", default=None,
+                   help="connect to an existing Ray cluster (auto, HOST:PORT, ray://HOST:PORT); starts nothing")
+    e.add_argument("--ray-verbose", action="store_true", help="show Ray's worker logs")
     e.add_argument("--run-dir", default=None, help="run directory (default: runs/<task>-<memory>-seed<S>)")
     e.add_argument("--checkpoint-every", type=int, default=10)
     e.add_argument("--no-stop-when-solved", dest="stop_when_solved", action="store_false",
@@ -98,7 +103,9 @@ def cmd_evolve(args) -> int:
                               memory_params=mp, heads=args.heads, config=args.config,
                               generations=args.generations, seed=args.seed, episodes=args.episodes,
                               stop_when_solved=args.stop_when_solved, run_dir=args.run_dir,
-                              evaluator="serial", checkpoint_every=args.checkpoint_every)
+                              evaluator="serial" if args.serial else "ray", workers=args.workers,
+                              ray_address=args.ray_address, ray_verbose=args.ray_verbose,
+                              checkpoint_every=args.checkpoint_every)
     result = evolve(settings, progress=not args.quiet)
     champ = champion_from_dict(result.champion, result.run_dir / "champion.json")
     meta = result.champion["metadata"]["entm"]

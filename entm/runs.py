@@ -77,12 +77,18 @@ def default_run_dir(base: str | Path, stem: str) -> Path:
     return p
 
 
-def create_run_dir(path) -> Path:
-    """Create a new run directory; an existing non-empty one is an error (never overwritten)."""
+def check_new_run_dir(path) -> Path:
+    """An existing non-empty run directory is an error: runs never overwrite one."""
     p = Path(path)
     if p.exists() and (not p.is_dir() or any(p.iterdir())):
         raise EntmError(f"run directory {p} already exists and is not empty; choose another --run-dir "
                         f"(or continue it with `entm resume {p}`)")
+    return p
+
+
+def create_run_dir(path) -> Path:
+    """Create a new run directory; an existing non-empty one is an error (never overwritten)."""
+    p = check_new_run_dir(path)
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -84,9 +84,14 @@ def test_bad_configs(cli, tmp_path):
 
     text = default_config_path("copy", "discrete").read_text()
     missing = tmp_path / "missing_key.ini"
-    missing.write_text(text.replace("conn_add_prob           = 0.1\n", ""))
+    import re
+
+    stripped, n = re.subn(r"(?m)^conn_add_prob\s*=.*\n", "", text)
+    assert n == 1
+    missing.write_text(stripped)
     run_dir = tmp_path / "run"
-    _one_line_error(cli("evolve", "--config", missing, "--vector-size", "8", "--run-dir", run_dir), "conn_add_prob")
+    _one_line_error(cli("evolve", "--config", missing, "--vector-size", "8", "--generations", "1", "--run-dir",
+                        run_dir), "conn_add_prob")
     assert not run_dir.exists()
     # the shipped file has 8-bit sizes (21 inputs, 24 outputs); 2-bit copy needs 9 and 12
     r = cli("evolve", "--config", default_config_path("copy", "discrete"), "--vector-size", "2", "--run-dir", run_dir)

@@ -55,12 +55,14 @@ class EvolveSettings:
     """Stop when a genome is perfect on the generation's episodes and on the validation batch."""
     run_dir: str | None = None
     """Run directory (None: runs/<task>-<memory>-seed<S>, numbered if taken)."""
-    evaluator: str = "serial"
-    """``serial`` (this process)."""
+    evaluator: str = "ray"
+    """``ray`` (an embedded local Ray, or the cluster at ``ray_address``) or ``serial`` (this process)."""
     workers: int | None = None
-    """Ray workers (Ray evaluator only)."""
+    """Ray: CPUs of the embedded local Ray (default: all local cores), or how many of the cluster's to use."""
     ray_address: str | None = None
-    """Existing Ray cluster to connect to (Ray evaluator only)."""
+    """Ray: an existing cluster (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``); entm then starts nothing."""
+    ray_verbose: bool = False
+    """Ray: show the workers' logs."""
     checkpoint_every: int = 10
     """Checkpoint period in generations."""
 
@@ -123,10 +125,23 @@ def champion_json(genome, config, task, spec: MemorySpec, fitness: float, genera
     return data
 
 
+EVALUATORS = ("serial", "ray")
+
+
 def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings):
+    """The evaluator a run asks for: ``serial``, or ``ray`` (embedded local Ray, or ``ray_address``)."""
     if settings.evaluator == "serial":
+        if settings.workers is not None or settings.ray_address is not None:
+            raise EntmError("--serial cannot be combined with --workers or --ray-address")
         return SerialEvaluator(eval_settings)
-    raise EntmError(f"unknown evaluator {settings.evaluator!r}")
+    if settings.evaluator == "ray":
+        from entm.evolution.ray_eval import RayEvaluator
+
+        if settings.workers is not None and settings.workers < 1:
+            raise EntmError(f"--workers must be at least 1, got {settings.workers}")
+        return RayEvaluator(eval_settings, workers=settings.workers, address=settings.ray_address,
+                            verbose=settings.ray_verbose)
+    raise EntmError(f"unknown evaluator {settings.evaluator!r}; expected one of {', '.join(EVALUATORS)}")
 
 
 def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> EvolveResult:
@@ -137,8 +152,13 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> E
         "runs", f"{settings.task}-{settings.memory}-seed{settings.seed}")
     eval_settings = EvalSettings(config_text=config_text, task=task.name, task_params=task.params(),
                                  memory=spec, seed=int(settings.seed), episodes=int(episodes))
+    runs.check_new_run_dir(run_dir)
     evaluator = make_evaluator(settings, eval_settings)
-    run_dir = runs.create_run_dir(run_dir)
+    try:
+        run_dir = runs.create_run_dir(run_dir)
+    except BaseException:
+        evaluator.close()
+        raise
     record = asdict(settings)
     record.update(kind="evolution", run_dir=str(run_dir), task_params=task.params(),
                   memory_params=spec.params(), episodes=episodes,

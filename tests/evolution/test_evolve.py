@@ -24,7 +24,7 @@ def _champion_sans_timestamp(run_dir):
 
 def _settings(tmp_path, name, **kw):
     base = dict(task="copy", task_params={"vector_size": 2}, generations=3, seed=7, run_dir=str(tmp_path / name),
-                episodes=10, stop_when_solved=False)
+                episodes=10, stop_when_solved=False, evaluator="serial")
     base.update(kw)
     return EvolveSettings(**base)
 

@@ -1,0 +1,256 @@
+"""Fitness on Ray: embedded local Ray and a real two-node cluster on this machine.
+
+The same settings and seed give the same champion and metrics (timings and
+worker counts aside) serially, on 1 or 2 local workers and on the cluster; a
+worker killed mid-generation costs time, not results.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from entm import runs
+from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
+from entm.evolution.loop import EvolveSettings, evolve, prepare
+
+TIMING_KEYS = {"eval_seconds", "steps_per_second", "wall_seconds", "workers", "nodes"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _strip(metrics):
+    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
+
+
+def _champion(run_dir):
+    data = json.loads((Path(run_dir) / "champion.json").read_text())
+    data["metadata"].pop("created_timestamp")
+    return data
+
+
+def _evolve_cli(cli, run_dir, *extra):
+    r = cli("evolve", "--vector-size", "2", "--generations", "4", "--seed", "11", "--episodes", "20",
+            "--no-stop-when-solved", "--quiet", "--run-dir", run_dir, *extra, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return run_dir
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """A real Ray cluster on this machine: a head and ``nodes - 1`` more nodes, one CPU each.
+
+    Each node is a ``ray start --block`` child process in its own session; it is
+    ended by its process id (never `ray stop`, which would end every Ray
+    process on the machine).
+    """
+
+    def __init__(self, nodes=2):
+        self.env = dict(os.environ, RAY_AUTH_MODE="disabled")
+        self.env["PYTHONPATH"] = str(ROOT) + os.pathsep + self.env.get("PYTHONPATH", "")
+        ray_bin = str(Path(sys.executable).with_name("ray"))
+        port = _free_port()
+        self.address = f"127.0.0.1:{port}"
+        self.procs = []
+        try:
+            self.procs.append(self._start([ray_bin, "start", "--head", "--block", "--port", str(port), "--num-cpus",
+                                           "1", "--node-ip-address", "127.0.0.1", "--include-dashboard", "false"]))
+            _wait_port(port, 60)
+            for _ in range(nodes - 1):
+                self.procs.append(self._start([ray_bin, "start", "--block", "--address", self.address,
+                                               "--num-cpus", "1", "--node-ip-address", "127.0.0.1"]))
+            _wait_nodes(self.address, self.env, nodes, 90)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, cmd):
+        return subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    def kill(self):
+        """The whole cluster goes away at once (SIGKILL to each node's process group)."""
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for p in self.procs:
+            p.wait(timeout=30)
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(nodes=2)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def _wait_port(port, timeout):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("Ray head did not start")
+
+
+def _wait_nodes(address, env, n, timeout):
+    code = ("import ray,sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
+            "print(sum(1 for x in ray.nodes() if x['Alive']))")
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        r = subprocess.run([sys.executable, "-c", code, address], env=env, capture_output=True, text=True)
+        if r.returncode == 0 and r.stdout.strip().isdigit() and int(r.stdout.strip()) >= n:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"cluster did not reach {n} nodes")
+
+
+def test_serial_and_local_ray_agree(cli, tmp_path):
+    serial = _evolve_cli(cli, tmp_path / "serial", "--serial")
+    one = _evolve_cli(cli, tmp_path / "w1", "--workers", "1")
+    two = _evolve_cli(cli, tmp_path / "w2", "--workers", "2")
+    ms = runs.read_metrics(serial)
+    assert len(ms) == 4
+    for other in (one, two):
+        assert _strip(runs.read_metrics(other)) == _strip(ms)
+        assert _champion(other) == _champion(serial)
+    m2 = runs.read_metrics(two)
+    assert all(m["nodes"] == 1 and 1 <= m["workers"] <= 2 for m in m2)
+    assert all(m["steps_per_second"] > 0 for m in m2)
+    assert json.loads((two / "run.json").read_text())["evaluator"] == "ray"
+
+
+def test_two_node_cluster_agrees_with_serial(cli, tmp_path, cluster):
+    serial = _evolve_cli(cli, tmp_path / "serial", "--serial")
+    env_backup = dict(os.environ)
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    try:
+        clu = _evolve_cli(cli, tmp_path / "cluster", "--ray-address", cluster.address)
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    assert _strip(runs.read_metrics(clu)) == _strip(runs.read_metrics(serial))
+    assert _champion(clu) == _champion(serial)
+    # both nodes did work in at least one generation
+    assert max(m["nodes"] for m in runs.read_metrics(clu)) == 2
+
+
+def test_unreachable_address_fails_fast(cli, tmp_path):
+    port = _free_port()  # nothing listens there
+    t0 = time.time()
+    r = cli("evolve", "--vector-size", "2", "--ray-address", f"127.0.0.1:{port}", "--run-dir", tmp_path / "x")
+    assert time.time() - t0 < 30
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert "cannot reach Ray cluster" in r.stderr
+    assert not (tmp_path / "x").exists()
+    r = cli("evolve", "--serial", "--workers", "2", "--run-dir", tmp_path / "y")
+    assert r.returncode == 2 and "--serial" in r.stderr
+
+
+def _worker_pids():
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"ray::_evaluate_chunk" in cmd:
+                pids.append(int(d.name))
+    return pids
+
+
+def test_killed_worker_costs_nothing_but_time():
+    import neat
+    import ray
+
+    from entm.evolution.ray_eval import RayEvaluator
+
+    settings = EvolveSettings(task="copy", task_params={"vector_size": 8, "max_length": 20}, seed=3)
+    task, spec, machine, text = prepare(settings)
+    es = EvalSettings(config_text=text, task="copy", task_params=task.params(), memory=spec, seed=3, episodes=200)
+    serial = GenomeEvaluator(es)
+    pop = neat.Population(serial.config, seed=3)
+    genomes = list(pop.population.items())[:40]
+    expected, _ = serial.evaluate(genomes, 0)
+
+    ev = RayEvaluator(es, workers=2)
+    try:
+        ev(genomes[:4], 0)  # warm the workers up
+        killed = []
+
+        def killer():
+            t0 = time.time()
+            while time.time() - t0 < 60 and not killed:
+                pids = _worker_pids()
+                if pids:
+                    os.kill(pids[0], signal.SIGKILL)
+                    killed.append(pids[0])
+                time.sleep(0.05)
+
+        th = threading.Thread(target=killer)
+        th.start()
+        got, stats = ev(genomes, 0)
+        th.join()
+        assert killed, "no worker was seen evaluating"
+        assert sorted(got) == sorted(gid for gid, _ in genomes)
+        for gid, _ in genomes:
+            assert got[gid] == expected[gid]
+    finally:
+        ev.close()
+    assert not ray.is_initialized()
+
+
+def test_cluster_going_away_stops_the_run_cleanly(tmp_path):
+    c = Cluster(nodes=1)
+    run_dir = tmp_path / "run"
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "entm", "evolve", "--vector-size", "8", "--generations",
+                                 "100000", "--no-stop-when-solved", "--quiet", "--ray-address", c.address,
+                                 "--run-dir", str(run_dir)], env=c.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        t0 = time.time()
+        while len(runs.read_metrics(run_dir)) < 3 and time.time() - t0 < 120:
+            time.sleep(0.2)
+        assert len(runs.read_metrics(run_dir)) >= 3
+        c.kill()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        c.stop()
+    assert proc.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "went away" in lines[0] and "Traceback" not in err
+    metrics = runs.read_metrics(run_dir)
+    raw = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert len(raw) == len(metrics)  # every line complete
+    assert [m["generation"] for m in metrics] == list(range(len(metrics)))
+    champ = json.loads((run_dir / "champion.json").read_text())
+    assert champ["metadata"]["entm"]["generation"] < len(metrics)
