@@ -75,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_task_options(e)
 
+    r = sub.add_parser("resume", help="continue an evolution run from its newest valid checkpoint")
+    r.add_argument("run_dir", metavar="RUN_DIR")
+    r.add_argument("--generations", type=int, default=None, help="new generation budget (total)")
+    r.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
+    r.add_argument("--workers", type=int, default=None)
+    r.add_argument("--ray-address", default=None)
+    r.add_argument("--quiet", action="store_true")
+
     v = sub.add_parser("evaluate", help="score a champion (or a run's) at several sequence lengths")
     v.add_argument("champion", metavar="CHAMPION_OR_RUN")
     v.add_argument("--lengths", default=None, help="comma-separated lengths (default: the task's sweep)")
@@ -87,7 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_evolve(args) -> int:
-    from entm.champion import champion_from_dict, evaluate_lengths
     from entm.evolution.loop import EvolveSettings, evolve
 
     mp = {}
@@ -107,6 +114,12 @@ def cmd_evolve(args) -> int:
                               ray_address=args.ray_address, ray_verbose=args.ray_verbose,
                               checkpoint_every=args.checkpoint_every)
     result = evolve(settings, progress=not args.quiet)
+    return _summary(result, args.seed)
+
+
+def _summary(result, seed) -> int:
+    from entm.champion import champion_from_dict, evaluate_lengths
+
     champ = champion_from_dict(result.champion, result.run_dir / "champion.json")
     meta = result.champion["metadata"]["entm"]
     nodes, conns = champ.network.size()
@@ -118,11 +131,23 @@ def cmd_evolve(args) -> int:
           f"{nodes} nodes and {conns} connections used")
     lengths = [L for L in getattr(champ.task, "generalization_lengths", ()) if L in (10, 100, 1000)]
     if lengths:
-        res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=args.seed)
+        res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=seed)
         print("generalisation (10 episodes per length):")
         print(_table(res))
     print(f"next: entm evaluate {result.run_dir} --lengths 1,10,100,1000")
     return 0
+
+
+def cmd_resume(args) -> int:
+    from entm.evolution.loop import resume
+
+    if args.serial and (args.workers is not None or args.ray_address is not None):
+        raise EntmError("--serial cannot be combined with --workers or --ray-address")
+    result = resume(args.run_dir, generations=args.generations, evaluator="serial" if args.serial else "ray",
+                    workers=args.workers, ray_address=args.ray_address, progress=not args.quiet)
+    from entm.runs import read_run_json
+
+    return _summary(result, int(read_run_json(result.run_dir).get("seed", 0)))
 
 
 def _table(res: dict) -> str:
@@ -162,7 +187,7 @@ def cmd_tasks(args) -> int:
     return 0
 
 
-COMMANDS = {"evolve": cmd_evolve, "evaluate": cmd_evaluate, "tasks": cmd_tasks}
+COMMANDS = {"evolve": cmd_evolve, "resume": cmd_resume, "evaluate": cmd_evaluate, "tasks": cmd_tasks}
 
 
 def main(argv=None) -> int:

@@ -12,9 +12,10 @@ the generation's episodes *and* on a validation batch of long sequences.
 from __future__ import annotations
 
 import json
+import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import neat
@@ -163,27 +164,97 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> E
     record.update(kind="evolution", run_dir=str(run_dir), task_params=task.params(),
                   memory_params=spec.params(), episodes=episodes,
                   network_inputs=machine.num_inputs, network_outputs=machine.num_outputs)
-    runs.write_run_json(run_dir, record)
-    runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
     try:
-        return _loop(settings, task, spec, config_text, evaluator, run_dir, progress, out)
+        runs.write_run_json(run_dir, record)
+        runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
+        config = load_config(config_text, "run config")
+        pop = neat.Population(config, seed=int(settings.seed))
+        state = {"champion_key": None, "champion_fitness": None, "champion_json": None, "solved": False,
+                 "metrics": 0}
+        return _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress, out)
     finally:
         evaluator.close()
 
 
-def _loop(settings, task, spec, config_text, evaluator, run_dir, progress, out) -> EvolveResult:
+def settings_from_run(run_dir) -> EvolveSettings:
+    """The settings a run was started with (its run.json)."""
+    data = runs.read_run_json(run_dir)
+    if data.get("kind") != "evolution":
+        raise EntmError(f"{run_dir} is not an evolution run (run.json kind is {data.get('kind')!r})")
+    names = {f.name for f in fields(EvolveSettings)}
+    return EvolveSettings(**{k: v for k, v in data.items() if k in names})
+
+
+def resume(run_dir, generations: int | None = None, evaluator: str | None = None, workers: int | None = None,
+           ray_address: str | None = None, progress: bool = True, out=sys.stderr) -> EvolveResult:
+    """Continue a run from its newest valid checkpoint, exactly as if it had never stopped.
+
+    ``generations`` raises the generation budget (total, counted from 0); the
+    evaluator (serial or Ray) is chosen now, not taken from the first start.
+    """
+    from entm.evolution import checkpoint
+
+    run_dir = Path(run_dir)
+    settings = settings_from_run(run_dir)
+    if generations is not None:
+        if generations < 1:
+            raise EntmError(f"generations must be at least 1, got {generations}")
+        settings.generations = int(generations)
+    if evaluator is not None:
+        settings.evaluator, settings.workers, settings.ray_address = evaluator, workers, ray_address
+    cfg_path = run_dir / runs.CONFIG_FILE
+    config_text = read_config_text(cfg_path)
+    settings.config = str(cfg_path)
+    task, spec, machine, config_text = prepare(settings)
+    config = load_config(config_text, str(cfg_path))
+    restored = checkpoint.load_latest(run_dir, config)
+    pop, state = restored.population, dict(restored.loop)
+    if state["solved"] or state.get("threshold") or state["metrics"] >= settings.generations:
+        why = ("it is solved" if state["solved"] else "it reached the config's fitness_threshold"
+               if state.get("threshold") else f"it has run {state['metrics']} of {settings.generations} generations")
+        raise EntmError(f"nothing to resume in {run_dir}: {why} (raise --generations to go on)")
+    episodes = settings.episodes or getattr(task, "default_episodes", 50)
+    eval_settings = EvalSettings(config_text=config_text, task=task.name, task_params=task.params(),
+                                 memory=spec, seed=int(settings.seed), episodes=int(episodes))
+    rng_state = random.getstate()  # starting Ray draws from `random`: keep the checkpoint's state
+    ev = make_evaluator(settings, eval_settings)
+    random.setstate(rng_state)
+    try:
+        # only now, with everything in hand, bring the run directory back to the checkpoint
+        _rewind(run_dir, state)
+        return _loop(settings, task, spec, config, pop, state, ev, run_dir, progress, out)
+    finally:
+        ev.close()
+
+
+def _rewind(run_dir: Path, state: dict) -> None:
+    """metrics.jsonl cut to the checkpoint's generations, champion.json as it was then."""
+    p = run_dir / runs.METRICS_FILE
+    lines = p.read_text().splitlines(keepends=True) if p.exists() else []
+    keep = lines[:state["metrics"]]
+    if len(keep) < state["metrics"]:
+        raise EntmError(f"{p} has {len(lines)} lines but the checkpoint expects {state['metrics']}")
+    if keep != lines:
+        runs.atomic_write(p, "".join(keep))
+    if state["champion_json"] is not None:
+        runs.atomic_write(run_dir / runs.CHAMPION_FILE, json.dumps(state["champion_json"], indent=2) + "\n")
+
+
+def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress, out) -> EvolveResult:
+    from entm.evolution import checkpoint
     from entm.network import Network
 
-    config = load_config(config_text, "run config")
-    pop = neat.Population(config, seed=int(settings.seed))
     validation = _Validator(task, spec, config, settings.seed)
     t_start = time.perf_counter()
-    bar = _progress(settings.generations, progress, out)
-    state = {"champion": None, "champion_fitness": -np.inf, "solved": False, "generation": 0}
+    bar = _progress(settings.generations, progress, out, initial=pop.generation)
 
     def fitness_function(genomes, cfg):
         gen = pop.generation
+        # neat-python draws from Python's global `random`; whatever the evaluator (Ray's client
+        # code, retries after a lost worker) might draw must not shift neat-python's sequence
+        rng_state = random.getstate()
         results, stats = evaluator(genomes, gen)
+        random.setstate(rng_state)
         for gid, g in genomes:
             g.fitness = results[gid].fitness
         best_gid, best_g = max(genomes, key=lambda kv: (kv[1].fitness, -kv[0]))
@@ -198,18 +269,17 @@ def _loop(settings, task, spec, config_text, evaluator, run_dir, progress, out) 
                 solved_g = genome_by_id[gid]
                 break
         if solved_g is not None:
-            champ, champ_fit = solved_g, solved_g.fitness
+            champ = solved_g
             state["solved"] = True
-        elif best_g.fitness > state["champion_fitness"]:
-            champ, champ_fit = best_g, best_g.fitness
+        elif state["champion_fitness"] is None or best_g.fitness > state["champion_fitness"]:
+            champ = best_g
         else:
             champ = None
         if champ is not None:
-            state["champion"] = champ
-            state["champion_fitness"] = champ_fit
             r = results[champ.key]
-            data = champion_json(champ, cfg, task, spec, champ_fit, gen,
+            data = champion_json(champ, cfg, task, spec, champ.fitness, gen,
                                  extra={"score": r.score, "perfect": r.perfect, "solved": state["solved"]})
+            state.update(champion_key=int(champ.key), champion_fitness=float(champ.fitness), champion_json=data)
             runs.atomic_write(run_dir / runs.CHAMPION_FILE, json.dumps(data, indent=2) + "\n")
         fits = np.array([results[gid].fitness for gid, _ in genomes])
         scores = np.array([results[gid].score for gid, _ in genomes])
@@ -227,8 +297,8 @@ def _loop(settings, task, spec, config_text, evaluator, run_dir, progress, out) 
             "best_terms": best.terms,
             "best_genome": int(best_gid),
             "best_size": list(size),
-            "champion_fitness": float(state["champion_fitness"]),
-            "champion_genome": int(state["champion"].key),
+            "champion_fitness": state["champion_fitness"],
+            "champion_genome": state["champion_key"],
             "solved": state["solved"],
             "species": len(pop.species.species),
             "population": len(genomes),
@@ -241,23 +311,43 @@ def _loop(settings, task, spec, config_text, evaluator, run_dir, progress, out) 
             "wall_seconds": time.perf_counter() - t_start,
         }
         runs.append_metrics(run_dir, rec)
-        state["generation"] = gen + 1
+        state["metrics"] += 1
         if bar is not None:
             bar.set_postfix_str(f"fit {best.fitness:.3f} score {best.score:.3f} mean {fits.mean():.3f} "
                                 f"sp {rec['species']} {rec['steps_per_second'] or 0:,.0f} steps/s", refresh=False)
             bar.update(1)
 
+    every = max(1, int(settings.checkpoint_every))
+    boundary = checkpoint.snapshot(pop, dict(state))  # the last completed generation, for Ctrl-C
+    boundary_gen = pop.generation
+    finished = False
     try:
-        while state["generation"] < settings.generations and not state["solved"]:
+        while state["metrics"] < settings.generations and not state["solved"]:
             before = pop.generation
             pop.run(fitness_function, 1)
             if pop.generation == before:  # neat-python stopped at its fitness threshold
+                state["threshold"] = True
                 break
+            boundary, boundary_gen = checkpoint.snapshot(pop, dict(state)), pop.generation
+            if pop.generation % every == 0:
+                checkpoint.write(run_dir, boundary_gen, boundary)
+        finished = True
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+            bar = None
+        checkpoint.write(run_dir, boundary_gen, boundary)
+        print(f"\ninterrupted: checkpoint of generation {boundary_gen} written; continue with: "
+              f"entm resume {run_dir}", file=out)
+        raise
     finally:
         if bar is not None:
             bar.close()
+    if finished:
+        final = checkpoint.snapshot(pop, dict(state))
+        checkpoint.write(run_dir, pop.generation, final)
     champion = json.loads((run_dir / runs.CHAMPION_FILE).read_text())
-    return EvolveResult(run_dir=run_dir, champion=champion, generations=state["generation"],
+    return EvolveResult(run_dir=run_dir, champion=champion, generations=state["metrics"],
                         solved=state["solved"], seconds=time.perf_counter() - t_start)
 
 
@@ -283,9 +373,9 @@ class _Validator:
         return bool(np.all(self.task.score(self.episodes, run.outputs).perfect))
 
 
-def _progress(total, enabled, out):
+def _progress(total, enabled, out, initial=0):
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="gen", file=out, dynamic_ncols=True, mininterval=0.5)
+    return tqdm(total=total, initial=initial, unit="gen", file=out, dynamic_ncols=True, mininterval=0.5)

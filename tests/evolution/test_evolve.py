@@ -32,7 +32,9 @@ def _settings(tmp_path, name, **kw):
 def test_run_directory_contents(tmp_path):
     res = evolve(_settings(tmp_path, "a"), progress=False)
     d = res.run_dir
-    assert sorted(p.name for p in d.iterdir()) == ["champion.json", "config.ini", "metrics.jsonl", "run.json"]
+    assert sorted(p.name for p in d.iterdir()) == ["champion.json", "checkpoints", "config.ini", "metrics.jsonl",
+                                                   "run.json"]
+    assert [p.name for p in (d / "checkpoints").iterdir()] == ["gen-000003.pkl.gz"]  # the final one
     run = json.loads((d / "run.json").read_text())
     assert run["seed"] == 7 and run["task"] == "copy" and run["task_params"]["vector_size"] == 2
     assert run["network_inputs"] == 9 and run["network_outputs"] == 12

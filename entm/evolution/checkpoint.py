@@ -1,0 +1,197 @@
+"""Exact checkpoints: an interrupted run, resumed, ends where the uninterrupted run ends.
+
+neat-python 2.0's own checkpoints do not give this: pickling its config
+consumes a node id (``DefaultGenomeConfig.__getstate__`` calls ``next`` on the
+node indexer) and restoring re-seeds the RNG after the saved state was
+restored.  An entm checkpoint therefore never pickles the config: it holds the
+population, the species set, the reproduction object (genome indexer,
+ancestors, stagnation, innovation tracker), the node indexer's next value
+(read without advancing it), Python's ``random`` state, and entm's own loop
+state (champion, metrics line count).  The config is rebuilt from the run's
+``config.ini`` text.
+
+Files are ``checkpoints/gen-<NNNNNN>.pkl.gz`` (the number is the next
+generation to evaluate), written atomically (temporary file, fsync, rename);
+the newest ``keep`` are kept.  A truncated or corrupted file is skipped with a
+warning naming it, and the previous one is used.
+
+Security: checkpoints are pickles; loading one runs code from it.  Resume only
+your own runs; share ``champion.json``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import os
+import pickle
+import random
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import neat
+from neat.reporting import ReporterSet
+
+from entm.errors import EntmError
+from entm.runs import CHECKPOINT_DIR, atomic_write
+
+FORMAT = "entm-checkpoint/1"
+NAME = re.compile(r"^gen-(\d{6,})\.pkl\.gz$")
+
+
+def _peek_count(counter) -> int | None:
+    """The next value of an ``itertools.count`` without advancing it."""
+    if counter is None:
+        return None
+    return int(counter.__reduce__()[1][0])
+
+
+def snapshot(pop: neat.Population, loop_state: dict) -> bytes:
+    """The bytes of a checkpoint of ``pop`` at a generation boundary (nothing is advanced)."""
+    gc = pop.config.genome_config
+    rep, sp = pop.reproduction, pop.species
+    counters = {"genome_indexer": _peek_count(rep.genome_indexer), "species_indexer": _peek_count(sp.indexer)}
+    payload = {
+        "format": FORMAT,
+        "generation": pop.generation,
+        "population": pop.population,
+        "species": sp,
+        "reproduction": rep,
+        "best_genome": pop.best_genome,
+        "counters": counters,
+        "node_indexer_next": _peek_count(gc.node_indexer),
+        "innovation_tracker": getattr(gc, "innovation_tracker", None),
+        "random_state": random.getstate(),
+        "loop": loop_state,
+    }
+    # itertools.count objects are stored as their next value (pickling them is deprecated
+    # since Python 3.12); the live objects are put back untouched
+    saved = rep.genome_indexer, sp.indexer
+    rep.genome_indexer = sp.indexer = None
+    try:
+        buf = io.BytesIO()
+        pickle.dump(payload, buf, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        rep.genome_indexer, sp.indexer = saved
+    return buf.getvalue()
+
+
+def write(run_dir, generation: int, data: bytes, keep: int = 3) -> Path:
+    """Write a snapshot atomically as ``checkpoints/gen-<generation>.pkl.gz``; keep the newest ``keep``."""
+    d = Path(run_dir) / CHECKPOINT_DIR
+    d.mkdir(exist_ok=True)
+    path = d / f"gen-{generation:06d}.pkl.gz"
+    blob = gzip.compress(data, compresslevel=1)
+    delay = float(os.environ.get("ENTM_FAULT_CHECKPOINT_DELAY", "0") or 0)
+    if delay > 0:  # fault injection for tests: hold a half-written temporary file for `delay` seconds
+        tmp = d / f".{path.name}.fault.tmp"
+        with open(tmp, "wb") as f:
+            f.write(blob[: len(blob) // 2])
+            f.flush()
+            import time
+
+            time.sleep(delay)
+            f.write(blob[len(blob) // 2:])
+        os.unlink(tmp)
+    atomic_write(path, blob)
+    _fsync_dir(d)
+    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
+        try:
+            old.unlink()
+        except OSError:
+            pass
+    return path
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def list_checkpoints(run_dir) -> list[Path]:
+    """Checkpoint files, oldest first (temporary files ignored)."""
+    d = Path(run_dir) / CHECKPOINT_DIR
+    if not d.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+@dataclass
+class Restored:
+    path: Path
+    population: neat.Population
+    loop: dict
+
+
+def load_latest(run_dir, config: neat.Config, warn=None) -> Restored:
+    """The newest valid checkpoint, restored onto ``config``; corrupted ones are skipped with a warning."""
+    warn = warn or (lambda msg: print(f"entm: warning: {msg}", file=sys.stderr))
+    files = list_checkpoints(run_dir)
+    if not files:
+        raise EntmError(f"{run_dir} has no checkpoints to resume from ({CHECKPOINT_DIR}/ is empty or missing)")
+    for path in reversed(files):
+        try:
+            payload = _read(path)
+        except Exception as e:  # truncated gzip, bad pickle, wrong format ...
+            warn(f"skipping unreadable checkpoint {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            continue
+        return Restored(path=path, population=_restore(payload, config), loop=payload["loop"])
+    raise EntmError(f"no valid checkpoint in {Path(run_dir) / CHECKPOINT_DIR} (all {len(files)} are corrupted)")
+
+
+def _read(path: Path) -> dict:
+    with gzip.open(path, "rb") as f:
+        payload = pickle.load(f)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError("not an entm checkpoint")
+    m = NAME.match(path.name)
+    if m and int(m.group(1)) != payload["generation"]:
+        raise ValueError("file name and content disagree")
+    return payload
+
+
+def _restore(payload: dict, config: neat.Config) -> neat.Population:
+    """A Population exactly as it was at the checkpoint (no re-seeding, no consumed ids)."""
+    pop = neat.Population.__new__(neat.Population)
+    pop.reporters = ReporterSet()
+    pop.config = config
+    pop.reproduction = payload["reproduction"]
+    pop.reproduction.reporters = pop.reporters
+    pop.reproduction.stagnation.reporters = pop.reporters
+    if config.fitness_criterion == "max":
+        pop.fitness_criterion = max
+    elif config.fitness_criterion == "min":
+        pop.fitness_criterion = min
+    else:
+        from neat.math_util import mean
+
+        pop.fitness_criterion = mean
+    pop.population = payload["population"]
+    pop.species = payload["species"]
+    counters = payload["counters"]
+    pop.reproduction.genome_indexer = itertools.count(counters["genome_indexer"])
+    pop.species.indexer = itertools.count(counters["species_indexer"])
+    pop.species.reporters = pop.reporters
+    pop.generation = payload["generation"]
+    pop.best_genome = payload["best_genome"]
+    gc = config.genome_config
+    nxt = payload["node_indexer_next"]
+    gc.node_indexer = itertools.count(nxt) if nxt is not None else None
+    tracker = payload["innovation_tracker"]
+    if tracker is not None:
+        gc.innovation_tracker = tracker
+        pop.reproduction.innovation_tracker = tracker
+    random.setstate(payload["random_state"])
+    return pop

@@ -1,0 +1,183 @@
+"""Exact checkpoint and resume: an interrupted run, resumed, ends where the uninterrupted run ends."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from entm import runs
+from entm.evolution import checkpoint
+
+TIMING_KEYS = {"eval_seconds", "steps_per_second", "wall_seconds", "workers", "nodes"}
+ROOT = Path(__file__).resolve().parents[2]
+GENS = 12
+ARGS = ["--vector-size", "2", "--seed", "5", "--episodes", "20", "--no-stop-when-solved", "--quiet",
+        "--checkpoint-every", "2"]
+
+
+def _strip(metrics):
+    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
+
+
+def _champion(run_dir):
+    data = json.loads((Path(run_dir) / "champion.json").read_text())
+    data["metadata"].pop("created_timestamp")
+    return data
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _start(run_dir, *extra):
+    return subprocess.Popen([sys.executable, "-m", "entm", "evolve", *ARGS, "--generations", str(GENS),
+                             "--run-dir", str(run_dir), *extra], env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _kill(p):
+    """SIGKILL the driver and everything in its process group (an embedded Ray's processes too)."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The same run, never interrupted (serial)."""
+    d = tmp_path_factory.mktemp("ref") / "run"
+    p = _start(d, "--serial")
+    out, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err
+    return d
+
+
+def _wait_for(pred, timeout=300):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _assert_same(run_dir, reference):
+    m = runs.read_metrics(run_dir)
+    assert [x["generation"] for x in m] == list(range(GENS))  # no duplicated or missing generation
+    assert _strip(m) == _strip(runs.read_metrics(reference))
+    assert _champion(run_dir) == _champion(reference)
+
+
+def _resume(cli, run_dir, *extra):
+    r = cli("resume", run_dir, "--quiet", *extra, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_sigkill_after_a_checkpoint_then_resume(cli, tmp_path, reference):
+    d = tmp_path / "run"
+    p = _start(d, "--serial")
+    assert _wait_for(lambda: len(checkpoint.list_checkpoints(d)) >= 2 and len(runs.read_metrics(d)) >= 5)
+    _kill(p)
+    assert len(runs.read_metrics(d)) < GENS, "the run finished before it was killed"
+    _resume(cli, d, "--serial")
+    _assert_same(d, reference)
+
+
+def test_sigkill_while_writing_a_checkpoint(cli, tmp_path, reference):
+    """Killed in the middle of writing a checkpoint (ENTM_FAULT_CHECKPOINT_DELAY holds each write
+    half-done for a while): the half-written temporary file is ignored."""
+    d = tmp_path / "run"
+    env = _env()
+    env["ENTM_FAULT_CHECKPOINT_DELAY"] = "0.5"
+    p = subprocess.Popen([sys.executable, "-m", "entm", "evolve", *ARGS, "--generations", str(GENS),
+                          "--run-dir", str(d), "--serial"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    ck = d / "checkpoints"
+
+    def mid_write():
+        return ck.is_dir() and len(checkpoint.list_checkpoints(d)) >= 1 and \
+            any(f.name.endswith(".fault.tmp") for f in ck.iterdir())
+
+    seen = _wait_for(lambda: p.poll() is not None or mid_write(), timeout=300)
+    _kill(p)
+    assert seen and p.returncode == -signal.SIGKILL
+    assert any(f.name.endswith(".tmp") for f in ck.iterdir())  # the torn write is still there
+    _resume(cli, d, "--serial")
+    _assert_same(d, reference)
+
+
+def test_resume_with_ray_workers(cli, tmp_path, reference):
+    d = tmp_path / "run"
+    p = _start(d, "--workers", "2")
+    assert _wait_for(lambda: len(checkpoint.list_checkpoints(d)) >= 1 and len(runs.read_metrics(d)) >= 3)
+    _kill(p)
+    _resume(cli, d, "--workers", "2")
+    _assert_same(d, reference)
+
+
+def test_corrupted_checkpoint_falls_back_to_the_previous(cli, tmp_path, reference):
+    d = tmp_path / "run"
+    p = _start(d, "--serial")
+    assert _wait_for(lambda: len(checkpoint.list_checkpoints(d)) >= 3)
+    _kill(p)
+    files = checkpoint.list_checkpoints(d)
+    newest = files[-1]
+    newest.write_bytes(newest.read_bytes()[:50])  # truncated
+    r = _resume(cli, d, "--serial")
+    assert f"skipping unreadable checkpoint {newest}" in r.stderr
+    _assert_same(d, reference)
+
+
+def test_no_valid_checkpoint_is_an_error_and_changes_nothing(cli, tmp_path, reference):
+    d = tmp_path / "run"
+    p = _start(d, "--serial")
+    assert _wait_for(lambda: len(checkpoint.list_checkpoints(d)) >= 2)
+    _kill(p)
+    for f in checkpoint.list_checkpoints(d):
+        f.write_bytes(b"garbage")
+    before = {f: f.read_bytes() for f in d.rglob("*") if f.is_file()}
+    r = cli("resume", d, "--serial", "--quiet")
+    assert r.returncode == 2 and "no valid checkpoint" in r.stderr
+    assert "Traceback" not in r.stderr and len([l for l in r.stderr.splitlines() if l.startswith("entm: error")]) == 1
+    after = {f: f.read_bytes() for f in d.rglob("*") if f.is_file()}
+    assert before == after
+    r = cli("resume", tmp_path / "nope")
+    assert r.returncode == 2 and "not a run directory" in r.stderr
+
+
+def test_sigint_checkpoints_and_exits_130(cli, tmp_path, reference):
+    d = tmp_path / "run"
+    p = _start(d, "--serial", "--checkpoint-every", "100")
+    assert _wait_for(lambda: len(runs.read_metrics(d)) >= 4)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert "entm resume" in err and "Traceback" not in err
+    assert checkpoint.list_checkpoints(d)
+    _resume(cli, d, "--serial")
+    _assert_same(d, reference)
+
+
+def test_finished_run_has_nothing_to_resume(cli, reference):
+    r = cli("resume", reference, "--serial")
+    assert r.returncode == 2 and "nothing to resume" in r.stderr
+
+
+def test_resume_raises_the_budget(cli, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d, gens in ((a, 3), (b, 5)):
+        r = cli("evolve", *ARGS, "--serial", "--generations", str(gens), "--run-dir", d)
+        assert r.returncode == 0, r.stderr
+    _resume(cli, a, "--serial", "--generations", "5")
+    assert _strip(runs.read_metrics(a)) == _strip(runs.read_metrics(b))
+    assert _champion(a) == _champion(b)
