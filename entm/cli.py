@@ -90,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true", help="print one JSON object")
 
+    b = sub.add_parser("bench", help="genome-steps per second against plain neat-python")
+    b.add_argument("--task", default="copy")
+    b.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"])
+    b.add_argument("--population", type=int, default=300)
+    b.add_argument("--episodes", type=int, default=50)
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--workers", type=int, default=None, help="also measure Ray with 1 and N workers")
+    b.add_argument("--json", action="store_true")
+    _add_task_options(b)
+
     sub.add_parser("tasks", help="list the tasks with their defaults")
     return p
 
@@ -187,7 +197,20 @@ def cmd_tasks(args) -> int:
     return 0
 
 
-COMMANDS = {"evolve": cmd_evolve, "resume": cmd_resume, "evaluate": cmd_evaluate, "tasks": cmd_tasks}
+def cmd_bench(args) -> int:
+    from entm.bench import format_bench, run_bench
+
+    if args.workers is not None and args.workers < 1:
+        raise EntmError(f"--workers must be at least 1, got {args.workers}")
+    say = None if args.json else (lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    r = run_bench(task=args.task, task_params=_task_params(args), memory=args.memory, population=args.population,
+                  episodes=args.episodes, repeats=args.repeats, workers=args.workers, progress=say)
+    print(json.dumps(r) if args.json else format_bench(r))
+    return 0
+
+
+COMMANDS = {"evolve": cmd_evolve, "resume": cmd_resume, "evaluate": cmd_evaluate, "bench": cmd_bench,
+            "tasks": cmd_tasks}
 
 
 def main(argv=None) -> int:

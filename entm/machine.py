@@ -39,7 +39,7 @@ class Trace:
     """With ``record=True``: the memory's own per-step trace (contents, focus, jumps ...)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class RunResult:
     outputs: np.ndarray
     """(B, T, task outputs) the task part of the network's outputs."""
@@ -78,21 +78,108 @@ class Machine:
 
 
 def run_population(machine: Machine, networks: list, inputs: np.ndarray, record: bool = False,
-                   shaping: bool = False) -> list[RunResult]:
+                   shaping: bool = False, steps: np.ndarray | None = None, fast: bool = True) -> list[RunResult]:
     """Run every network on the same episodes; the memory is batched over all of them.
 
     ``shaping`` records the light trace (reads, write and read positions) the
     fitness shaping needs; ``record`` also keeps the memory's full trace and
-    the head outputs (for plots; costly).
+    the head outputs (for plots; costly).  ``steps`` (B,) gives each episode's
+    real number of steps (outputs past it are left at zero by the compiled
+    path).  ``fast`` uses the compiled kernels of :mod:`entm.fast` where they
+    cover the networks (the results are the same).
     """
-    G = len(networks)
+    from entm import fast as fastmod
+
+    if isinstance(networks, fastmod.Packed):  # already packed (evaluators pack genomes directly)
+        machine.check_sizes(networks.num_inputs, networks.num_outputs)
+        if machine.spec.mode == "discrete":
+            return _run_discrete_fast(machine, networks, inputs, steps)
+        return _run_generic(machine, [None] * networks.G, inputs, record, shaping, packed=networks)
+    for net in networks:
+        machine.check_sizes(net.num_inputs, net.num_outputs)
+    if fast and not record and networks and fastmod.HAVE_NUMBA and all(fastmod.supported(n) for n in networks):
+        if machine.spec.mode == "discrete":
+            results = _run_discrete_fast(machine, networks, inputs, steps)
+        else:
+            results = _run_generic(machine, networks, inputs, record, shaping, packed=fastmod.Packed(networks))
+    else:
+        results = _run_generic(machine, networks, inputs, record, shaping)
+    return results
+
+
+def stack_results(results: list[RunResult]) -> RunResult:
+    """One RunResult whose rows are every run's rows, run after run (G*B episodes)."""
+    base = getattr(results[0], "_stacked", None)
+    if base is not None and len(results) == base.outputs.shape[0] // results[0].outputs.shape[0]:
+        return base  # the compiled path already holds them stacked
+    cat = lambda f: np.concatenate([f(r) for r in results], axis=0)  # noqa: E731
+    trace = None
+    if results[0].trace is not None:
+        trace = Trace(**{f: (cat(lambda r, f=f: getattr(r.trace, f)) if getattr(results[0].trace, f) is not None
+                             else None)
+                         for f in ("reads", "write_pos", "write_strength", "read_pos", "jumps")})
+    return RunResult(outputs=cat(lambda r: r.outputs), head_outputs=None, trace=trace)
+
+
+def _run_discrete_fast(machine: Machine, networks: list, inputs: np.ndarray, steps) -> list[RunResult]:
+    """Network and tape fused in one compiled loop (entm.fast.run_discrete)."""
+    from entm import fast as fastmod
+
+    packed = networks if isinstance(networks, fastmod.Packed) else fastmod.Packed(networks)
+    G = packed.G
+    B, T, _ = inputs.shape
+    H, M = machine.heads, machine.width
+    O = machine.task.num_outputs
+    steps = np.full(B, T, dtype=np.int64) if steps is None else np.asarray(steps, dtype=np.int64)
+    order = np.argsort(-steps, kind="stable")
+    presorted = np.array_equal(order, np.arange(B))
+    inv = np.argsort(order, kind="stable")
+    p = machine.memory.params
+    out = np.zeros((G, B, T, O))
+    reads = np.zeros((G, B, T, H * M))
+    wpos = np.zeros((G, B, T, H), dtype=np.int64)
+    strength = np.zeros((G, B, T, H))
+    rpos = np.zeros((G, B, T, H), dtype=np.int64)
+    jumps = np.zeros((G, B, T, H), dtype=np.bool_)
+    fastmod.run_discrete(*packed.arrays(),
+                         np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64),
+                         np.ascontiguousarray(steps if presorted else steps[order]), M, H, 0 if p.write_mode == "interpolate" else 1,
+                         np.nan if p.min_jump_similarity is None else float(p.min_jump_similarity),
+                         -1 if p.max_cells is None else int(p.max_cells), float(p.blank), O,
+                         out, reads, wpos, strength, rpos, jumps)
+    if not presorted:
+        out, reads, wpos, strength, rpos, jumps = (a[:, inv] for a in (out, reads, wpos, strength, rpos, jumps))
+    results = []
+    for g in range(G):
+        trace = Trace(reads=reads[g], write_pos=wpos[g], write_strength=strength[g], read_pos=rpos[g],
+                      jumps=jumps[g])
+        results.append(RunResult(outputs=out[g], head_outputs=None, trace=trace))
+    flat = lambda a: a.reshape((G * B,) + a.shape[2:])  # noqa: E731
+    stacked = RunResult(outputs=flat(out), head_outputs=None,
+                        trace=Trace(reads=flat(reads), write_pos=flat(wpos), write_strength=flat(strength),
+                                    read_pos=flat(rpos), jumps=flat(jumps)))
+    for r in results:
+        r._stacked = stacked
+    return results
+
+
+def _run_generic(machine: Machine, networks: list, inputs: np.ndarray, record: bool, shaping: bool,
+                 packed=None) -> list[RunResult]:
+    """Step by step in Python, the memory batched over every network's episodes."""
+    G = len(networks) if packed is None else packed.G
     B, T, _ = inputs.shape
     mem = machine.memory
     H, M = machine.heads, machine.width
     n_task_out = machine.task.num_outputs
-    for net in networks:
-        machine.check_sizes(net.num_inputs, net.num_outputs)
-        net.reset(B)
+    if packed is not None:
+        from entm import fast as fastmod
+
+        width = int(packed.nslots.max())
+        net_state = np.zeros((G, width, B))
+        net_state2 = np.zeros((G, width, B))
+    else:
+        for net in networks:
+            net.reset(B)
     state = mem.reset(G * B, record=record)
     reads = mem.initial_reads(state)
     outputs = np.empty((G * B, T, n_task_out))
@@ -110,8 +197,11 @@ def run_population(machine: Machine, networks: list, inputs: np.ndarray, record:
         x[:, :inputs.shape[2]] = np.tile(inputs[:, t], (G, 1)) if G > 1 else inputs[:, t]
         x[:, inputs.shape[2]:] = reads
         y = np.empty((G * B, machine.num_outputs))
-        for g, net in enumerate(networks):
-            y[g * B:(g + 1) * B] = net.activate(x[g * B:(g + 1) * B])
+        if packed is not None:
+            fastmod.population_step(*packed.arrays(), net_state, net_state2, x, B, y)
+        else:
+            for g, net in enumerate(networks):
+                y[g * B:(g + 1) * B] = net.activate(x[g * B:(g + 1) * B])
         outputs[:, t] = y[:, :n_task_out]
         hp = y[:, n_task_out:]
         # non-finite outputs (possible with unbounded activations) must not poison the memory

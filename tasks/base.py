@@ -36,6 +36,24 @@ class Episodes:
     def batch(self) -> int:
         return self.inputs.shape[0]
 
+    def sorted_by_steps(self) -> "Episodes":
+        """The same episodes, longest first (the compiled evaluator skips finished episodes)."""
+        order = np.argsort(-self.steps, kind="stable")
+        if np.array_equal(order, np.arange(self.batch)):
+            return self
+        info = {k: (v[order] if isinstance(v, np.ndarray) and v.shape[:1] == (self.batch,) else v)
+                for k, v in self.info.items()}
+        return Episodes(inputs=self.inputs[order], targets=self.targets[order], mask=self.mask[order],
+                        lengths=self.lengths[order], steps=self.steps[order], info=info)
+
+    def tile(self, n: int) -> "Episodes":
+        """The batch repeated ``n`` times (row g*B + b is episode b), for scoring n networks at once."""
+        if n == 1:
+            return self
+        rep = lambda a: np.concatenate([a] * n, axis=0)  # noqa: E731
+        return Episodes(inputs=rep(self.inputs), targets=rep(self.targets), mask=rep(self.mask),
+                        lengths=rep(self.lengths), steps=rep(self.steps), info=self.info)
+
 
 @dataclass
 class Scores:
@@ -76,9 +94,32 @@ class Task:
         """The task's parameters as a JSON-ready dict (``metadata.entm.task_params``)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def fitness(self, episodes: Episodes, outputs: np.ndarray, scores: Scores, trace=None) -> np.ndarray:
-        """Per-episode fitness; the default is the task score itself."""
-        return scores.score
+    def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
+        """Per-episode fitness-shaping terms in [0, 1] (none by default).
+
+        ``groups``: the batch holds that many networks' runs of the same
+        episodes one after the other (terms that pool over episodes pool per group).
+        """
+        return {}
+
+    @staticmethod
+    def combine(score: np.ndarray, terms: dict) -> np.ndarray:
+        """Per-episode fitness: the score, or the mean of the score and the shaping terms."""
+        if not terms:
+            return score
+        return (score + sum(terms.values())) / (1 + len(terms))
+
+    def fitness(self, episodes: Episodes, outputs: np.ndarray, scores: Scores, trace=None,
+                groups: int = 1) -> np.ndarray:
+        """Per-episode fitness (NEAT maximises it; in [0, 1])."""
+        terms = self.shape(episodes, outputs, trace, groups) if trace is not None else {}
+        return self.combine(scores.score, terms)
+
+    def shaping_terms(self, episodes: Episodes, trace, outputs=None) -> dict:
+        """The shaping terms' means over the batch, for reporting."""
+        if trace is None:
+            return {}
+        return {k: float(np.mean(v)) for k, v in self.shape(episodes, outputs, trace).items()}
 
 
 def check_int(name: str, value, low: int = 1) -> int:

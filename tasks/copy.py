@@ -151,16 +151,12 @@ class CopyTask(Task):
         bit_errors = (wrong & m[:, :, None]).sum(axis=(1, 2))
         return Scores(score=score, perfect=bit_errors == 0, bit_errors=bit_errors.astype(np.float64))
 
-    def fitness(self, episodes: Episodes, outputs: np.ndarray, scores: Scores, trace=None) -> np.ndarray:
-        """Per-episode fitness (see "Fitness shaping" in the module docstring)."""
-        if self.shaping == "none" or trace is None:
-            return scores.score
-        terms = self._terms(episodes, trace, outputs)
-        return (scores.score + sum(terms.values())) / (1 + len(terms))
-
-    def _terms(self, episodes: Episodes, trace, outputs=None) -> dict:
+    def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
+        """The "trace" shaping terms per episode (see the module docstring); none for ``shaping="none"``."""
+        if self.shaping == "none":
+            return {}
         terms = {
-            "recall": self.recall(episodes, trace.reads),
+            "recall": self.recall(episodes, trace.reads, groups),
             "alignment": self.alignment(episodes, trace.write_pos, trace.write_strength, trace.read_pos),
             "writes": self.writes(episodes, trace.write_pos, trace.write_strength),
         }
@@ -168,37 +164,36 @@ class CopyTask(Task):
             terms["jumps"] = self.jumps(episodes, trace.jumps)
         return terms
 
-    def shaping_terms(self, episodes: Episodes, trace, outputs=None) -> dict:
-        """The shaping terms (means over the batch) for reporting."""
-        if trace is None:
-            return {}
-        return {k: float(np.mean(v)) for k, v in self._terms(episodes, trace, outputs).items()}
-
-    def recall(self, episodes: Episodes, reads: np.ndarray) -> np.ndarray:
-        """Information about the targets in the read vectors at scored steps (broadcast per episode)."""
+    def recall(self, episodes: Episodes, reads: np.ndarray, groups: int = 1) -> np.ndarray:
+        """Information about the targets in the read vectors at scored steps, pooled over each
+        group's episodes (broadcast per episode)."""
         m = episodes.mask
-        t = episodes.targets[m]  # (S, V)
-        r = reads[m]  # (S, C)
         B = episodes.batch
-        if t.shape[0] < 2:
+        t = episodes.targets[m]  # (G*S, V), group-major
+        r = reads[m]  # (G*S, C)
+        S = t.shape[0] // groups
+        if S < 2:
             return np.zeros(B)
+        t = t.reshape(groups, S, -1)
+        r = r.reshape(groups, S, -1)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            tc = t - t.mean(axis=0)
-            rc = r - r.mean(axis=0)
-            cov = tc.T @ rc  # (V, C)
-            norm = np.sqrt((tc * tc).sum(axis=0))[:, None] * np.sqrt((rc * rc).sum(axis=0))[None, :]
+            tc = t - t.mean(axis=1, keepdims=True)
+            rc = r - r.mean(axis=1, keepdims=True)
+            cov = np.einsum("gsv,gsc->gvc", tc, rc)
+            norm = np.sqrt((tc * tc).sum(axis=1))[:, :, None] * np.sqrt((rc * rc).sum(axis=1))[:, None, :]
             corr = np.where(norm > 1e-12, np.abs(cov) / np.where(norm > 1e-12, norm, 1.0), 0.0)
             corr = np.where(np.isfinite(corr), corr, 0.0)
             # amplitude: how far apart the channel's values are for target 1 and target 0
-            on = t > 0.5
-            n_on = on.sum(axis=0)[:, None]
-            n_off = (~on).sum(axis=0)[:, None]
-            mean_on = (on.T.astype(float) @ r) / np.maximum(n_on, 1)
-            mean_off = ((~on).T.astype(float) @ r) / np.maximum(n_off, 1)
+            on = (t > 0.5).astype(np.float64)
+            off = 1.0 - on
+            n_on = on.sum(axis=1)[:, :, None]
+            n_off = off.sum(axis=1)[:, :, None]
+            mean_on = np.einsum("gsv,gsc->gvc", on, r) / np.maximum(n_on, 1)
+            mean_off = np.einsum("gsv,gsc->gvc", off, r) / np.maximum(n_off, 1)
             gap = np.where((n_on > 0) & (n_off > 0), np.abs(mean_on - mean_off), 0.0)
             gap = np.where(np.isfinite(gap), np.clip(gap, 0.0, 1.0), 0.0)
-        value = float(np.clip((corr * gap).max(axis=1), 0.0, 1.0).mean())
-        return np.full(B, value)
+        value = np.clip((corr * gap).max(axis=2), 0.0, 1.0).mean(axis=1)  # (G,)
+        return np.repeat(value, B // groups)
 
     def alignment(self, episodes: Episodes, write_pos: np.ndarray, write_strength: np.ndarray,
                   read_pos: np.ndarray) -> np.ndarray:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from entm.machine import Machine, run_population
+from entm.machine import Machine, run_population, stack_results
 from entm.memory import MemorySpec
+from entm.fast import HAVE_NUMBA, pack_genomes
 from entm.network import Network
 from tasks import make_task
 
@@ -68,6 +69,7 @@ class GenomeEvaluator:
     def episodes(self, generation: int):
         if self._episodes_cache is None or self._episodes_cache[0] != generation:
             eps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
+            eps = eps.sorted_by_steps()  # longest first: the compiled evaluator skips finished episodes
             self._episodes_cache = (generation, eps)
         return self._episodes_cache[1]
 
@@ -80,24 +82,40 @@ class GenomeEvaluator:
         gc = self.config.genome_config
         for start in range(0, len(genomes), CHUNK):
             chunk = genomes[start:start + CHUNK]
-            nets = [Network.from_genome(g, gc) for _, g in chunk]
-            runs = run_population(self.machine, nets, eps.inputs, shaping=True)
-            for (gid, _), run in zip(chunk, runs):
-                results[gid] = self._result(eps, run)
+            nets = pack_genomes([g for _, g in chunk], gc) if HAVE_NUMBA else None
+            if nets is None:  # a network the compiled kernels do not cover
+                nets = [Network.from_genome(g, gc) for _, g in chunk]
+            runs = run_population(self.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
+            for (gid, _), r in zip(chunk, self._results(eps, runs)):
+                results[gid] = r
             steps += len(chunk) * int(eps.steps.sum())
         return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0}
 
-    def _result(self, eps, run) -> GenomeResult:
+    def _results(self, eps, runs) -> list:
+        """Score every run of a chunk at once (episodes tiled, one group per genome)."""
         task = self.task
-        nonfinite = not np.all(np.isfinite(run.outputs))
-        sc = task.score(eps, run.outputs)
-        fit = task.fitness(eps, run.outputs, sc, run.trace)
-        fitness = float(np.mean(fit))
-        if not np.isfinite(fitness):
-            fitness, nonfinite = 0.0, True  # worst possible fitness, counted in the metrics
-        terms = task.shaping_terms(eps, run.trace, run.outputs) if hasattr(task, "shaping_terms") else {}
-        return GenomeResult(fitness=fitness, score=float(np.mean(sc.score)), perfect=float(np.mean(sc.perfect)),
-                            bit_errors=float(np.mean(sc.bit_errors)), nonfinite=nonfinite, terms=terms)
+        G, B = len(runs), eps.batch
+        tiled = eps.tile(G)
+        stacked = stack_results(runs)
+        outputs, trace = stacked.outputs, stacked.trace
+        sc = task.score(tiled, outputs)
+        terms = task.shape(tiled, outputs, trace, groups=G)
+        fit = task.combine(sc.score, terms).reshape(G, B).mean(axis=1)
+        finite = np.isfinite(outputs[tiled.mask]).reshape(G, -1).all(axis=1) if tiled.mask.any() else \
+            np.ones(G, dtype=bool)
+        per = lambda a: a.reshape(G, B).mean(axis=1)  # noqa: E731
+        score, perfect, bit_errors = per(sc.score), per(sc.perfect.astype(float)), per(sc.bit_errors)
+        term_means = {k: per(v) for k, v in terms.items()}
+        out = []
+        for g in range(G):
+            f = float(fit[g])
+            nonfinite = not bool(finite[g])
+            if not np.isfinite(f):
+                f, nonfinite = 0.0, True  # worst possible fitness, counted in the metrics
+            out.append(GenomeResult(fitness=f, score=float(score[g]), perfect=float(perfect[g]),
+                                    bit_errors=float(bit_errors[g]), nonfinite=nonfinite,
+                                    terms={k: float(v[g]) for k, v in term_means.items()}))
+        return out
 
 
 class SerialEvaluator:

@@ -1,0 +1,200 @@
+"""What every view needs: open a saved run (or a champion file), name the
+network's inputs and outputs by role, and save figures.
+
+A *source* is what a user points a view at: a run directory (evolved or
+trained) or a bare ``champion.json``.  :func:`open_source` reads it into a
+:class:`RunSource` with a ``kind`` column, ``"evolved"`` or ``"trained"``, so
+that trained baselines sit beside evolved runs in every table and plot.
+Views that need a model (network drawing, memory trace, evaluation) call
+:meth:`RunSource.champion`, which says clearly that trained runs are not
+supported yet.
+
+Figures are built with matplotlib's object API on the Agg canvas (no pyplot,
+no global state, no display) and written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from entm import runs
+from entm.errors import EntmError
+
+#: run.json "kind" -> the kind column of every analysis table
+KINDS = {"evolution": "evolved", "training": "trained"}
+
+TRAINED_UNSUPPORTED = "trained runs are not supported yet"
+
+
+@dataclass
+class RunSource:
+    """A run directory or a champion file, opened for analysis."""
+
+    path: Path
+    """What the user gave (a run directory or a champion file)."""
+    kind: str
+    """``"evolved"`` or ``"trained"``."""
+    run_dir: Path | None
+    """The run directory, when there is one (a champion file inside a run directory has one)."""
+    info: dict = field(default_factory=dict)
+    """run.json ({} for a bare champion file)."""
+    champion_path: Path | None = None
+    """champion.json (evolved runs)."""
+    _champion: object = None
+
+    @property
+    def name(self) -> str:
+        """A short name for legends and tables: the run directory's name, else the file's stem."""
+        if self.run_dir is not None:
+            return self.run_dir.resolve().name
+        return self.path.stem
+
+    def metrics(self) -> list[dict]:
+        """metrics.jsonl (one dict per generation or training report); [] without a run directory."""
+        return runs.read_metrics(self.run_dir) if self.run_dir is not None else []
+
+    def champion(self, what: str = "this view"):
+        """The evolved champion (loaded once); trained runs raise EntmError."""
+        if self.kind == "trained":
+            raise EntmError(f"{what}: {TRAINED_UNSUPPORTED} ({self.path} is a training run)")
+        if self._champion is None:
+            from entm.champion import load_champion
+
+            self._champion = load_champion(self.champion_path)
+        return self._champion
+
+    def default_output(self, stem: str, suffix: str) -> Path:
+        """Where a view of this source goes by default: ``<run>/plots/<stem><suffix>``, or next
+        to a bare champion file as ``<file stem>.<stem><suffix>``."""
+        if self.run_dir is not None:
+            return self.run_dir / runs.PLOTS_DIR / f"{stem}{suffix}"
+        return self.path.parent / f"{self.path.stem}.{stem}{suffix}"
+
+
+def open_source(path) -> RunSource:
+    """Open a run directory or a champion file (EntmError on anything else)."""
+    from entm.champion import Champion
+
+    if isinstance(path, RunSource):
+        return path
+    if isinstance(path, Champion):
+        src = RunSource(path=Path(path.path), kind="evolved", run_dir=_enclosing_run(Path(path.path)),
+                        champion_path=Path(path.path))
+        src._champion = path
+        return src
+    p = Path(path)
+    if p.is_dir():
+        if (p / runs.RUN_FILE).is_file():
+            info = runs.read_run_json(p)
+            kind = _kind(info, p)
+            champ = p / runs.CHAMPION_FILE
+            if kind == "evolved" and not champ.is_file():
+                raise EntmError(f"run directory {p} has no {runs.CHAMPION_FILE} (has the run finished a generation?)")
+            return RunSource(path=p, kind=kind, run_dir=p, info=info,
+                             champion_path=champ if kind == "evolved" else None)
+        if (p / runs.CHAMPION_FILE).is_file():  # a copied folder without run.json
+            return RunSource(path=p, kind="evolved", run_dir=p, champion_path=p / runs.CHAMPION_FILE)
+        raise EntmError(f"{p} is not a run directory (no {runs.RUN_FILE} or {runs.CHAMPION_FILE} in it)")
+    if not p.exists():
+        raise EntmError(f"no such run directory or champion file: {p}")
+    run_dir = _enclosing_run(p)
+    info = runs.read_run_json(run_dir) if run_dir is not None else {}
+    return RunSource(path=p, kind="evolved", run_dir=run_dir, info=info, champion_path=p)
+
+
+def _kind(info: dict, where: Path) -> str:
+    kind = info.get("kind")
+    if kind not in KINDS:
+        raise EntmError(f"{where}/{runs.RUN_FILE}: unknown run kind {kind!r} "
+                        f"(expected one of {', '.join(sorted(KINDS))})")
+    return KINDS[kind]
+
+
+def _enclosing_run(champion_file: Path) -> Path | None:
+    """The run directory a champion file is the champion of (``<run>/champion.json`` with an
+    evolution run.json beside it), else None."""
+    parent = champion_file.parent
+    if champion_file.name != runs.CHAMPION_FILE or not (parent / runs.RUN_FILE).is_file():
+        return None
+    try:
+        info = runs.read_run_json(parent)
+    except EntmError:
+        return None
+    return parent if info.get("kind") == "evolution" else None
+
+
+# ---------------------------------------------------------------------------
+# Names of the network's inputs and outputs (DESIGN.md, "Network input/output layout")
+
+
+def head_param_names(mode: str, width: int) -> list[str]:
+    """One head's parameter names in output order."""
+    if mode == "discrete":
+        return [f"a{i}" for i in range(width)] + ["w", "j", "shift L", "shift S", "shift R"]
+    if mode == "differentiable":
+        return ([f"k{i}" for i in range(width)] + ["β", "g", "s L", "s S", "s R", "γ"]
+                + [f"e{i}" for i in range(width)] + [f"a{i}" for i in range(width)])
+    raise EntmError(f"unknown memory mode {mode!r}")
+
+
+def _per_head(names: list[str], heads: int) -> list[str]:
+    if heads == 1:
+        return list(names)
+    return [f"h{h}:{n}" for h in range(heads) for n in names]
+
+
+def input_labels(task, spec) -> list[str]:
+    """Labels of the network inputs: task inputs by name, then r0.. per head."""
+    names = list(getattr(task, "input_names", [f"in{i}" for i in range(task.num_inputs)]))
+    return names + _per_head([f"r{i}" for i in range(spec.width)], spec.heads)
+
+
+def output_labels(task, spec) -> list[str]:
+    """Labels of the network outputs: task outputs by name, then each head's parameters."""
+    names = list(getattr(task, "output_names", [f"out{i}" for i in range(task.num_outputs)]))
+    return names + _per_head(head_param_names(spec.mode, spec.width), spec.heads)
+
+
+# ---------------------------------------------------------------------------
+# Figures
+
+
+def new_figure(width: float, height: float):
+    """A matplotlib Figure on the Agg canvas (no pyplot, nothing global)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_bytes(fig, fmt: str = "png") -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=110 if fmt == "png" else None, bbox_inches="tight",
+                metadata={"Date": None} if fmt == "svg" else None)
+    return buf.getvalue()
+
+
+def save_figure(fig, path, fmt: str | None = None) -> Path:
+    """Write ``fig`` to ``path`` atomically (format from the suffix unless given); returns the path."""
+    p = Path(path)
+    fmt = fmt or (p.suffix.lstrip(".").lower() or "png")
+    if fmt not in ("png", "svg", "pdf"):
+        raise EntmError(f"{p}: unsupported figure format {fmt!r} (use .png, .svg or .pdf)")
+    data = figure_bytes(fig, fmt)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        runs.atomic_write(p, data)
+    except OSError as e:
+        raise EntmError(f"cannot write {p}: {e.strerror or e}") from None
+    return p
+
+
+def check_positive(name: str, value) -> int:
+    """``value`` as an int >= 1, else a one-line EntmError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise EntmError(f"{name} must be a positive integer, got {value!r}")
+    return value

@@ -1,0 +1,163 @@
+"""Curves over a run's history and over sequence length.
+
+- :func:`plot_fitness`: an evolved run's best and mean fitness and best task
+  score per generation, with the number of species and the best genome's
+  size below; a trained run's loss and bit errors against sequences seen.
+- :func:`plot_generalization`: score and fraction of perfect episodes against
+  sequence length (log scale), one line per run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from analysis.common import new_figure, open_source, save_figure
+from entm.errors import EntmError
+
+
+def plot_fitness(run_dir, out_path) -> Path:
+    """Draw a run's learning curves into ``out_path``; returns the path."""
+    fig = fitness_figure(run_dir)
+    return save_figure(fig, out_path)
+
+
+def fitness_figure(run_dir):
+    src = open_source(run_dir)
+    if src.run_dir is None:
+        raise EntmError(f"plot fitness needs a run directory (with metrics.jsonl), got the champion file {src.path}")
+    metrics = src.metrics()
+    if not metrics:
+        raise EntmError(f"{src.run_dir} has no metrics yet (metrics.jsonl is missing or empty)")
+    if src.kind == "trained":
+        return _training_figure(src, metrics)
+    return _evolution_figure(src, metrics)
+
+
+def _series(metrics, key):
+    return np.array([m.get(key) if isinstance(m.get(key), (int, float)) else np.nan for m in metrics], dtype=float)
+
+
+def _evolution_figure(src, metrics):
+    fig = new_figure(8.0, 6.2)
+    gs = fig.add_gridspec(2, 1, height_ratios=[2.2, 1.0], hspace=0.12)
+    ax = fig.add_subplot(gs[0])
+    ax2 = fig.add_subplot(gs[1], sharex=ax)
+    gen = _series(metrics, "generation")
+    ax.plot(gen, _series(metrics, "best_fitness"), color="#1f77b4", lw=1.6, label="best fitness")
+    ax.plot(gen, _series(metrics, "mean_fitness"), color="#1f77b4", lw=1.0, ls="--", alpha=0.8,
+            label="mean fitness")
+    ax.plot(gen, _series(metrics, "best_score"), color="#2ca02c", lw=1.4, label="task score of the fittest")
+    if any("max_score" in m for m in metrics):
+        ax.plot(gen, _series(metrics, "max_score"), color="#2ca02c", lw=0.8, ls=":",
+                label="highest task score")
+    solved = [m["generation"] for m in metrics if m.get("solved")]
+    if solved:
+        ax.axvline(solved[0], color="#444444", lw=1.0, ls="-.", label=f"solved (gen {solved[0]})")
+    ax.set_ylabel("fitness / score")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    ax.tick_params(labelbottom=False)
+
+    ax2.plot(gen, _series(metrics, "species"), color="#9467bd", lw=1.4, label="species")
+    ax2.set_ylabel("species", color="#9467bd")
+    ax2.tick_params(axis="y", colors="#9467bd")
+    ax2.yaxis.get_major_locator().set_params(integer=True)
+    ax2.set_xlabel("generation")
+    ax2.grid(True, alpha=0.3)
+    if any("best_size" in m for m in metrics):
+        conns = np.array([(m.get("best_size") or [np.nan, np.nan])[1] for m in metrics], dtype=float)
+        nodes = np.array([(m.get("best_size") or [np.nan, np.nan])[0] for m in metrics], dtype=float)
+        tw = ax2.twinx()
+        tw.plot(gen, conns, color="#8c564b", lw=1.0, ls="--", label="connections (best)")
+        tw.plot(gen, nodes, color="#8c564b", lw=1.0, ls=":", label="nodes (best)")
+        tw.set_ylabel("size of the best", color="#8c564b")
+        tw.tick_params(axis="y", colors="#8c564b")
+        h1, l1 = ax2.get_legend_handles_labels()
+        h2, l2 = tw.get_legend_handles_labels()
+        ax2.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8, ncol=3)
+    if len(gen) == 1:
+        ax.set_xlim(gen[0] - 0.5, gen[0] + 0.5)
+    last = metrics[-1]
+    fig.suptitle(f"{src.name}: {src.info.get('task', '?')}, {src.info.get('memory', '?')} memory — "
+                 f"{len(metrics)} generations, {last.get('wall_seconds', 0) or 0:.0f} s"
+                 f"{', solved' if solved else ''}", fontsize=10)
+    return fig
+
+
+def _training_figure(src, metrics):
+    fig = new_figure(8.0, 5.6)
+    gs = fig.add_gridspec(2, 1, hspace=0.12)
+    ax = fig.add_subplot(gs[0])
+    ax2 = fig.add_subplot(gs[1], sharex=ax)
+    seq = _series(metrics, "sequences")
+    ax.plot(seq, _series(metrics, "loss"), color="#d62728", lw=1.4, label="loss")
+    loss = _series(metrics, "loss")
+    if np.all(loss[np.isfinite(loss)] > 0) and np.isfinite(loss).any():
+        ax.set_yscale("log")
+    ax.set_ylabel("loss")
+    ax.grid(True, alpha=0.3)
+    ax.tick_params(labelbottom=False)
+    ax2.plot(seq, _series(metrics, "bit_errors"), color="#ff7f0e", lw=1.4, label="bit errors")
+    ax2.set_ylabel("bit errors per sequence")
+    ax2.set_xlabel("sequences seen")
+    ax2.grid(True, alpha=0.3)
+    fig.suptitle(f"{src.name}: {src.info.get('task', '?')}, trained {src.info.get('model', '')} — "
+                 f"{len(metrics)} reports", fontsize=10)
+    return fig
+
+
+def plot_generalization(run_dirs, out_path, lengths=None, episodes: int = 20, seed: int = 0,
+                        rows=None, progress: bool = False) -> Path:
+    """Score and fraction perfect against length for every run into ``out_path``; ``rows``
+    (from :func:`analysis.compare.compare_runs`) skips the evaluation."""
+    if rows is None:
+        from analysis.compare import compare_runs
+
+        rows = compare_runs(run_dirs, lengths=lengths, episodes=episodes, seed=seed, progress=progress)
+    return save_figure(generalization_figure(rows), out_path)
+
+
+def generalization_figure(rows: list[dict]):
+    fig = new_figure(9.0, 4.2)
+    ax_s = fig.add_subplot(1, 2, 1)
+    ax_p = fig.add_subplot(1, 2, 2, sharex=ax_s)
+    names = [r["name"] for r in rows]
+    dup = {n for n in names if names.count(n) > 1}
+    all_lengths = set()
+    markers = "osD^vP*X"
+    for i, r in enumerate(rows):
+        Ls = sorted(int(L) for L in r["lengths"])
+        all_lengths.update(Ls)
+        label = r["run"] if r["name"] in dup else r["name"]
+        label += f" ({r['kind']}, {r['memory']})"
+        style = "-" if r["kind"] == "evolved" else "--"
+        # later runs drawn thinner and on top, so that equal curves stay visible
+        kw = dict(marker=markers[i % len(markers)], ms=max(3.0, 7.0 - 1.2 * i), lw=max(0.8, 2.8 - 0.6 * i),
+                  alpha=0.9)
+        line, = ax_s.plot(Ls, [r["lengths"][str(L)]["score"] for L in Ls], style, label=label, **kw)
+        ax_p.plot(Ls, [r["lengths"][str(L)]["perfect"] for L in Ls], style, color=line.get_color(), **kw)
+    for ax, what in ((ax_s, "mean score"), (ax_p, "fraction of perfect episodes")):
+        ax.set_xscale("log")
+        ax.set_xlabel("sequence length")
+        ax.set_ylabel(what)
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(True, which="both", alpha=0.3)
+    if all_lengths:
+        ticks = sorted(all_lengths)
+        ax_s.set_xticks(ticks)
+        ax_s.set_xticklabels([str(t) for t in ticks])
+        for ax in (ax_s, ax_p):
+            ax.tick_params(axis="x", labelsize=8)
+        ax_s.minorticks_off()
+        ax_p.minorticks_off()
+        if len(ticks) == 1:
+            ax_s.set_xlim(ticks[0] / 2, ticks[0] * 2)
+    episodes = {v["episodes"] for r in rows for v in r["lengths"].values()}
+    fig.suptitle(f"generalisation: {', '.join(sorted({r['task'] for r in rows}))}, "
+                 f"{'/'.join(map(str, sorted(episodes)))} episodes per length", fontsize=10)
+    fig.legend(*ax_s.get_legend_handles_labels(), loc="lower center", ncol=min(3, len(rows)), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02 - 0.045 * ((len(rows) - 1) // 3)), frameon=False)
+    fig.subplots_adjust(bottom=0.2 + 0.05 * ((len(rows) - 1) // 3), wspace=0.28)
+    return fig

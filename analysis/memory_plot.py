@@ -1,0 +1,312 @@
+"""Draw one episode of a champion: what went in, what came out, and the memory.
+
+Every panel has the episode's time steps on the x axis, one column per step
+of the episode (padding cropped), in this order:
+
+- inputs, targets (unscored steps blank) and outputs (wrong bits crossed);
+- discrete tape: the tape after each step, cells aligned by their position
+  relative to the first cell (cells that do not exist yet are blank), each
+  cell's M channels stacked inside it; the head's focus after the step as a
+  line, writes (w >= 0.5) as squares on the written cell, content jumps as
+  stars; then the head's w and j over time;
+- differentiable memory: each head's weighting over the cells after the
+  step, then the memory's contents (channels stacked per cell), both over
+  the smallest circular range of cells that the weightings ever touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis.common import check_positive, new_figure, open_source, output_labels, save_figure
+from entm.errors import EntmError
+
+CMAP = "viridis"
+HEAD_COLOURS = ("#ff4f4f", "#ff9f1c", "#f72585", "#4cc9f0")
+
+
+@dataclass
+class MemoryDrawing:
+    """What :func:`plot_memory` drew."""
+
+    path: Path
+    steps: int
+    """Columns drawn: the episode's steps (2L + 3 for copy of length L)."""
+    length: int
+    mode: str
+    """``discrete`` (tape) or ``differentiable`` (weighting)."""
+    cells: int
+    """Memory rows drawn (tape cells or soft memory cells)."""
+    score: float
+    perfect: bool
+
+
+@dataclass
+class EpisodeTrace:
+    """One recorded episode, cropped to its real steps."""
+
+    inputs: np.ndarray  # (T, task inputs)
+    targets: np.ndarray  # (T, task outputs), NaN where not scored
+    outputs: np.ndarray  # (T, task outputs)
+    wrong: np.ndarray  # (T, task outputs) bool
+    steps: list  # the memory's per-step trace, row 0 only
+    head_outputs: np.ndarray  # (T, H*P)
+    length: int
+    score: float
+    perfect: bool
+
+
+def record_episode(champ, length: int | None = None, seed: int = 0) -> EpisodeTrace:
+    """Run the champion on one episode (``task.sample(default_rng(seed), 1, length=L)``) recording
+    the memory; ``length`` None: the task's longest training length."""
+    task = champ.task
+    if not hasattr(task, "sample"):
+        raise EntmError(f"plot memory: task {task.name!r} has no episodes to replay (sequence tasks only)")
+    if length is None:
+        length = int(getattr(task, "max_length", 10))
+    length = check_positive("length", length)
+    eps = task.sample(np.random.default_rng(int(seed)), 1, length=length)
+    run = champ.machine.run(champ.network, eps.inputs, record=True)
+    sc = task.score(eps, run.outputs)
+    T = int(eps.steps[0])
+    targets = np.where(eps.mask[0, :T, None], eps.targets[0, :T], np.nan)
+    outputs = run.outputs[0, :T]
+    wrong = eps.mask[0, :T, None] & (((outputs > 0.5) != (eps.targets[0, :T] > 0.5)) | ~np.isfinite(outputs))
+    steps = [_row0(s) for s in run.trace.steps[:T]]
+    return EpisodeTrace(inputs=eps.inputs[0, :T], targets=targets, outputs=outputs, wrong=wrong, steps=steps,
+                        head_outputs=run.head_outputs[0, :T], length=length, score=float(sc.score[0]),
+                        perfect=bool(sc.perfect[0]))
+
+
+def _row0(step: dict) -> dict:
+    out = {}
+    for k, v in step.items():
+        if isinstance(v, np.ndarray):
+            out[k] = v[0]
+        elif isinstance(v, list) and v and isinstance(v[0], dict):
+            out[k] = [{kk: (vv[0] if isinstance(vv, np.ndarray) else vv) for kk, vv in d.items()} for d in v]
+        elif isinstance(v, list):
+            out[k] = v[0]
+        else:
+            out[k] = v
+    return out
+
+
+def tape_image(steps: list, width: int):
+    """(image (cells*M, T) with NaN where no cell exists, first position, number of cells)
+    of a discrete trace: column t is the tape after step t, row (p - first)*M + k is channel
+    k of the cell at position p."""
+    firsts = [int(s["first"]) for s in steps]
+    lasts = [int(s["first"]) + len(s["tapes"]) - 1 for s in steps]
+    lo, hi = min(firsts), max(lasts)
+    n = hi - lo + 1
+    img = np.full((n * width, len(steps)), np.nan)
+    for t, s in enumerate(steps):
+        tape = np.asarray(s["tapes"], dtype=np.float64)
+        r0 = (int(s["first"]) - lo) * width
+        img[r0:r0 + tape.size, t] = tape.reshape(-1)
+    return img, lo, n
+
+
+def plot_memory(champion_or_path, out_path, length: int | None = None, seed: int = 0) -> MemoryDrawing:
+    """Draw one episode's trace of a champion (a Champion, champion.json or run directory) into
+    ``out_path`` (PNG, or SVG/PDF by suffix)."""
+    src = open_source(champion_or_path)
+    champ = src.champion("plot memory")
+    fig, info = memory_figure(champ, length=length, seed=seed, title=src.name)
+    path = save_figure(fig, out_path)
+    info.path = path
+    return info
+
+
+def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | None = None):
+    """(matplotlib Figure, MemoryDrawing without path) of one recorded episode."""
+    ep = record_episode(champ, length, seed)
+    spec, task = champ.spec, champ.task
+    T = ep.inputs.shape[0]
+    M, H = spec.width, spec.heads
+    if spec.mode == "discrete":
+        mem_img, first, n_cells = tape_image(ep.steps, M)
+        mem_rows = [("tape", n_cells)]
+    else:
+        weights = np.stack([s["weights"] for s in ep.steps], axis=2)  # (H, N, T)
+        memory = np.stack([s["memory"] for s in ep.steps], axis=2)  # (N, M, T)
+        cells = _touched_cells(weights)
+        n_cells = len(cells)
+        mem_rows = [(f"weighting{h}", n_cells) for h in range(H)] + [("memory", n_cells)]
+
+    # panel heights in inches: ~0.22 per input/output row, ~0.3 per memory cell
+    n_in, n_out = ep.inputs.shape[1], ep.outputs.shape[1]
+    heights = [0.22 * n_in + 0.35, 0.22 * n_out + 0.35, 0.22 * n_out + 0.35]
+    for _, n in mem_rows:
+        heights.append(min(9.0, max(1.4, 0.3 * n + 0.4)))
+    if spec.mode == "discrete":
+        heights.append(1.3)
+    width = float(np.clip(0.28 * T + 3.0, 7.0, 26.0))
+    fig = new_figure(width, sum(heights) + 1.4)
+    gs = fig.add_gridspec(len(heights), 2, height_ratios=heights, width_ratios=[1.0, 0.018], hspace=0.45,
+                          wspace=0.02, left=0.09, right=0.93, top=1 - 0.9 / (sum(heights) + 1.4),
+                          bottom=0.45 / (sum(heights) + 1.4))
+    axes = [fig.add_subplot(gs[i, 0]) for i in range(len(heights))]
+    for ax in axes[1:]:
+        ax.sharex(axes[0])
+    cbar_ax = fig.add_subplot(gs[:3, 1])
+    extent_x = (-0.5, T - 0.5)
+
+    def channels(ax, data, names, name):
+        im = ax.imshow(data.T, aspect="auto", cmap=_cmap(), vmin=0.0, vmax=1.0, interpolation="nearest",
+                       extent=(*extent_x, len(names) - 0.5, -0.5))
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names, fontsize=7)
+        ax.set_ylabel(name, fontsize=9)
+        return im
+
+    in_names = list(getattr(task, "input_names", [f"in{i}" for i in range(n_in)]))
+    out_names = output_labels(task, spec)[:n_out]
+    im = channels(axes[0], ep.inputs, in_names, "inputs")
+    channels(axes[1], ep.targets, out_names, "targets")
+    channels(axes[2], ep.outputs, out_names, "outputs")
+    wt, wc = np.nonzero(ep.wrong)
+    if len(wt):
+        axes[2].scatter(wt, wc, marker="x", c="#ff2020", s=28, linewidths=1.5, label="wrong bit", zorder=3)
+        axes[2].legend(loc="upper left", bbox_to_anchor=(1.0, -0.05), fontsize=7, frameon=False,
+                       handletextpad=0.2)
+    fig.colorbar(im, cax=cbar_ax).ax.tick_params(labelsize=7)
+    columns = [im.get_array().shape[1]]
+
+    if spec.mode == "discrete":
+        columns.append(_tape_panel(fig, axes[3], gs[3, 1], ep, mem_img, first, n_cells, M, H))
+        _head_panel(axes[4], ep, M, H)
+    else:
+        for h in range(H):
+            columns.append(_weighting_panel(fig, axes[3 + h], gs[3 + h, 1], weights[h][cells], cells, h, H))
+        columns.append(_soft_memory_panel(fig, axes[3 + H], gs[3 + H, 1], memory[cells], cells, M))
+    assert len(set(columns)) == 1, columns  # every panel has one column per step
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    axes[-1].set_xlabel("time step")
+    axes[-1].set_xlim(*extent_x)
+    axes[-1].xaxis.set_major_locator(_step_locator(T))
+
+    verdict = "perfect" if ep.perfect else f"{int(ep.wrong.sum())} wrong bits"
+    head = f"{title}: " if title else ""
+    fig.suptitle(f"{head}{task.name}, length {ep.length} (seed {seed}), {spec.mode} memory — "
+                 f"score {ep.score:.3f}, {verdict}", fontsize=10)
+    info = MemoryDrawing(path=None, steps=columns[0], length=ep.length, mode=spec.mode, cells=n_cells,
+                         score=ep.score, perfect=ep.perfect)
+    return fig, info
+
+
+def _cmap():
+    from matplotlib import colormaps
+
+    return colormaps[CMAP].with_extremes(bad="#f2f2f2")
+
+
+def _step_locator(T: int):
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=min(T, 25), integer=True)
+
+
+def _tape_panel(fig, ax, cax_spec, ep, img, first, n_cells, M, H) -> int:
+    T = img.shape[1]
+    vmax = max(1.0, float(np.nanmax(img)) if np.isfinite(img).any() else 1.0)
+    vmin = min(0.0, float(np.nanmin(img)) if np.isfinite(img).any() else 0.0)
+    # rows: cell position p spans [p - 0.5, p + 0.5]; its M channels stacked inside, channel 0 on top
+    im = ax.imshow(img, aspect="auto", cmap=_cmap(), vmin=vmin, vmax=vmax, interpolation="nearest",
+                   extent=(-0.5, T - 0.5, first + n_cells - 0.5, first - 0.5))
+    for p in range(first, first + n_cells - 1):
+        ax.axhline(p + 0.5, color="white", lw=0.6, alpha=0.8)
+    t = np.arange(T)
+    for h in range(H):
+        c = HEAD_COLOURS[h % len(HEAD_COLOURS)]
+        pos = np.array([s["heads"][h]["pos"] for s in ep.steps])
+        wpos = np.array([s["heads"][h]["write_pos"] for s in ep.steps])
+        w = np.array([s["heads"][h]["w"] for s in ep.steps])
+        jump = np.array([bool(s["heads"][h]["jump"]) for s in ep.steps])
+        tag = f"head {h} " if H > 1 else ""
+        ax.step(t, pos, where="mid", color=c, lw=1.4, label=f"{tag}focus after step")
+        wr = w >= 0.5
+        ax.scatter(t[wr], wpos[wr], marker="s", s=60, facecolors="none", edgecolors=c, linewidths=1.4,
+                   label=f"{tag}write (w ≥ 0.5)", zorder=3)
+        if jump.any():
+            ax.scatter(t[jump], pos[jump], marker="*", s=120, c="white", edgecolors=c, linewidths=1.0,
+                       label=f"{tag}content jump", zorder=4)
+    ax.set_ylabel(f"tape cell\n({M} channels each)", fontsize=9)
+    ax.yaxis.set_major_locator(_step_locator(n_cells))
+    ax.set_ylim(first + n_cells - 0.5, first - 0.5)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.06, 1.0), fontsize=7, frameon=False)
+    cax = fig.add_subplot(cax_spec)
+    fig.colorbar(im, cax=cax).ax.tick_params(labelsize=7)
+    return img.shape[1]
+
+
+def _head_panel(ax, ep, M, H):
+    T = ep.head_outputs.shape[0]
+    t = np.arange(T)
+    P = M + 5
+    for h in range(H):
+        tag = f"h{h} " if H > 1 else ""
+        ax.plot(t, ep.head_outputs[:, h * P + M], marker=".", lw=1.0, label=f"{tag}w (write)")
+        ax.plot(t, ep.head_outputs[:, h * P + M + 1], marker=".", lw=1.0, label=f"{tag}j (jump)")
+    ax.axhline(0.5, color="#999999", lw=0.8, ls=":")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("head", fontsize=9)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+
+
+def _touched_cells(weights: np.ndarray, threshold: float = 0.01) -> np.ndarray:
+    """Cell indices of the smallest circular range holding every cell whose weight ever
+    reached ``threshold`` (one cell of margin each side), in circular order."""
+    N = weights.shape[1]
+    used = np.nonzero((weights >= threshold).any(axis=(0, 2)))[0]
+    if len(used) == 0 or len(used) >= N - 2:
+        return np.arange(N)
+    # the largest circular gap between used cells is what we leave out
+    nxt = np.roll(used, -1)
+    gaps = (nxt - used) % N
+    gaps[gaps == 0] = N
+    i = int(np.argmax(gaps))
+    start, stop = int(nxt[i]), int(used[i])  # range from start round to stop
+    span = (stop - start) % N + 1
+    span = min(N, span + 2)
+    return (start - 1 + np.arange(span)) % N
+
+
+def _cell_ticks(ax, cells):
+    n = len(cells)
+    step = max(1, int(np.ceil(n / 12)))
+    idx = list(range(0, n, step))
+    ax.set_yticks(idx)
+    ax.set_yticklabels([str(int(cells[i])) for i in idx], fontsize=7)
+
+
+def _weighting_panel(fig, ax, cax_spec, w, cells, h, H) -> int:
+    T = w.shape[1]
+    im = ax.imshow(w, aspect="auto", cmap=_cmap(), vmin=0.0, vmax=1.0, interpolation="nearest",
+                   extent=(-0.5, T - 0.5, len(cells) - 0.5, -0.5))
+    _cell_ticks(ax, cells)
+    ax.set_ylabel(f"weighting{f' h{h}' if H > 1 else ''}\n(cell)", fontsize=9)
+    cax = fig.add_subplot(cax_spec)
+    fig.colorbar(im, cax=cax).ax.tick_params(labelsize=7)
+    return T
+
+
+def _soft_memory_panel(fig, ax, cax_spec, mem, cells, M) -> int:
+    n, _, T = mem.shape
+    img = mem.reshape(n * M, T)
+    vmax = max(1.0, float(np.nanmax(img)))
+    im = ax.imshow(img, aspect="auto", cmap=_cmap(), vmin=min(0.0, float(np.nanmin(img))), vmax=vmax,
+                   interpolation="nearest", extent=(-0.5, T - 0.5, n - 0.5, -0.5))
+    for i in range(n - 1):
+        ax.axhline(i + 0.5, color="white", lw=0.4, alpha=0.6)
+    _cell_ticks(ax, cells)
+    ax.set_ylabel(f"memory (cell,\n{M} channels each)", fontsize=9)
+    cax = fig.add_subplot(cax_spec)
+    fig.colorbar(im, cax=cax).ax.tick_params(labelsize=7)
+    return T

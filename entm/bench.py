@@ -1,0 +1,159 @@
+"""``entm bench``: genome-steps per second, entm's batched evaluation against the plain way.
+
+A genome-step is one network activation and one memory step for one episode of
+one genome.  One generation's population (``initial_connection = full_direct``,
+the task's full input/output size) is evaluated several times:
+
+* ``steps_per_second``: entm's compiled evaluation (networks packed, network and
+  memory run for every genome and episode), this process, one core; the
+  structure cache is cleared before each repetition, so packing is paid in full;
+* ``evaluation_steps_per_second``: the same plus scoring and fitness shaping
+  (what a generation costs);
+* ``plain_steps_per_second``: neat-python's own ``FeedForwardNetwork.create`` and
+  ``activate``, one sample and one step at a time, with a straightforward
+  memory (:mod:`entm.plain`), on a sample of the same genomes and episodes;
+* ``ratio`` = steps_per_second / plain_steps_per_second;
+* with ``workers``: the full evaluation on an embedded local Ray with 1 worker
+  and with ``workers`` workers, in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+from entm.errors import EntmError
+
+
+def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=3,
+              workers=None, plain_genomes=10, plain_episodes=10, seed=0, progress=None) -> dict:
+    import neat
+
+    from entm import fast
+    from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
+    from entm.evolution.loop import EvolveSettings, prepare
+    from entm.evolution.neatconfig import load_config
+    from entm.machine import run_population
+    from entm.plain import run_plain, run_plain_soft
+
+    if population < 2 or episodes < 1 or repeats < 1:
+        raise EntmError("population must be at least 2, episodes and repeats at least 1")
+    say = progress or (lambda msg: None)
+    settings = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory)
+    task_obj, spec, machine, text = prepare(settings)
+    text = _set(text, "pop_size", population)
+    text = _set(text, "initial_connection", "full_direct")
+    es = EvalSettings(config_text=text, task=task, task_params=task_obj.params(), memory=spec, seed=seed,
+                      episodes=episodes)
+    ev = GenomeEvaluator(es)
+    config = load_config(text, "bench config")
+    genomes = list(neat.Population(config, seed=seed).population.items())
+    eps = ev.episodes(0)
+    steps = len(genomes) * int(eps.steps.sum())
+    gc = config.genome_config
+
+    def raw():
+        fast._STRUCTURES.clear()
+        for start in range(0, len(genomes), 32):
+            chunk = [g for _, g in genomes[start:start + 32]]
+            nets = fast.pack_genomes(chunk, gc)
+            run_population(ev.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
+
+    say("warming up (compiling kernels)")
+    ev.evaluate(genomes[:2], 0)
+    raw_times, eval_times = [], []
+    for r in range(repeats):
+        say(f"repetition {r + 1}/{repeats}")
+        t0 = time.perf_counter()
+        raw()
+        raw_times.append(time.perf_counter() - t0)
+        fast._STRUCTURES.clear()
+        t0 = time.perf_counter()
+        ev.evaluate(genomes, 0)
+        eval_times.append(time.perf_counter() - t0)
+    say("the plain way (neat-python activate)")
+    n_plain, t_plain = 0, 0.0
+    for gid, g in genomes[:plain_genomes]:
+        t0 = time.perf_counter()
+        net = neat.nn.FeedForwardNetwork.create(g, config) if gc.feed_forward else \
+            neat.nn.RecurrentNetwork.create(g, config)
+        for b in range(min(plain_episodes, eps.batch)):
+            if hasattr(net, "reset"):
+                net.reset()
+            x = eps.inputs[b].tolist()
+            if memory == "discrete":
+                out = run_plain(net, x, spec.width, task_obj.num_outputs, steps=int(eps.steps[b]))
+            else:
+                out = run_plain_soft(net, x, spec.width, int(spec.params()["cells"]), task_obj.num_outputs,
+                                     steps=int(eps.steps[b]))
+            n_plain += len(out)
+        t_plain += time.perf_counter() - t0
+    best_raw = min(raw_times)
+    result = {
+        "task": task, "task_params": task_obj.params(), "memory": memory, "population": len(genomes),
+        "episodes": episodes, "genome_steps": steps, "repeats": repeats,
+        "network_inputs": machine.num_inputs, "network_outputs": machine.num_outputs,
+        "connections_per_genome": float(np.mean([sum(cg.enabled for cg in g.connections.values())
+                                                 for _, g in genomes])),
+        "steps_per_second": steps / best_raw,
+        "steps_per_second_median": steps / statistics.median(raw_times),
+        "evaluation_steps_per_second": steps / min(eval_times),
+        "plain_steps_per_second": n_plain / t_plain,
+        "plain_genome_steps": n_plain,
+        "workers": 1,
+        "compiled": fast.HAVE_NUMBA,
+    }
+    result["ratio"] = result["steps_per_second"] / result["plain_steps_per_second"]
+    result["evaluation_ratio"] = result["evaluation_steps_per_second"] / result["plain_steps_per_second"]
+    if workers:
+        from entm.evolution.ray_eval import RayEvaluator
+
+        scale = {}
+        for n in sorted({1, int(workers)}):
+            say(f"Ray with {n} worker(s)")
+            rev = RayEvaluator(es, workers=n)
+            try:
+                rev(genomes, 0)  # warm-up: workers build their evaluator and compile
+                times = []
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    rev(genomes, 0)
+                    times.append(time.perf_counter() - t0)
+            finally:
+                rev.close()
+            scale[str(n)] = steps / min(times)
+        result["ray_steps_per_second"] = scale
+        result["workers"] = int(workers)
+        if len(scale) == 2:
+            result["ray_speedup"] = scale[str(workers)] / scale["1"]
+    return result
+
+
+def _set(text: str, key: str, value) -> str:
+    import re
+
+    text, n = re.subn(rf"(?m)^(\s*{key}\s*=\s*)\S+", rf"\g<1>{value}", text)
+    if n != 1:
+        raise EntmError(f"config has {n} '{key}' entries, expected exactly one")
+    return text
+
+
+def format_bench(r: dict) -> str:
+    lines = [
+        f"task {r['task']} {r['task_params']}, {r['memory']} memory: {r['population']} genomes x {r['episodes']} "
+        f"episodes = {r['genome_steps']:,} genome-steps per evaluation "
+        f"({r['network_inputs']} inputs, {r['network_outputs']} outputs, "
+        f"{r['connections_per_genome']:.0f} connections per genome)",
+        f"  entm (network + memory):   {r['steps_per_second']:>12,.0f} steps/s",
+        f"  entm (+ scoring, shaping): {r['evaluation_steps_per_second']:>12,.0f} steps/s",
+        f"  plain neat-python:         {r['plain_steps_per_second']:>12,.0f} steps/s "
+        f"({r['plain_genome_steps']:,} steps sampled)",
+        f"  ratio: {r['ratio']:.1f}x (with scoring: {r['evaluation_ratio']:.1f}x)",
+    ]
+    for n, v in r.get("ray_steps_per_second", {}).items():
+        lines.append(f"  Ray, {n} worker(s):         {v:>12,.0f} steps/s")
+    if "ray_speedup" in r:
+        lines.append(f"  Ray speedup {r['workers']} vs 1 worker: {r['ray_speedup']:.2f}x")
+    return "\n".join(lines)

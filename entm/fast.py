@@ -1,0 +1,491 @@
+"""Compiled evaluation of whole populations (numba).
+
+The hot path of evolution is genomes x episodes x steps.  This module packs a
+population of :class:`entm.network.Network` phenotypes into flat arrays (nodes
+in neat-python's evaluation order, links in neat-python's order) and runs them
+in compiled loops:
+
+* :func:`run_discrete` fuses network and ENTM tape: one call evaluates every
+  genome of a chunk on every episode for every step, recording the light trace
+  the fitness shaping needs.  No Python runs per step or per genome.
+* :func:`population_step` evaluates one time step of every network on every
+  episode (used with the differentiable memory, whose torch step is batched
+  over the whole population).
+
+Inner loops run over the episodes of a batch (contiguous, vectorised by the
+compiler); per element, every sum is taken in neat-python's link order and every
+activation follows neat-python's formula and its clamping quirks (NaN
+clamps to the upper bound, as Python's ``max``/``min`` do), so results agree
+with neat-python's ``activate`` and do not depend on how genomes are grouped
+into chunks.  Networks with an aggregation the kernel does not cover (median)
+are evaluated by :class:`entm.network.Network` instead (see
+:func:`supported`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+try:
+    import numba
+    from numba import njit
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - numba is a dependency; keep a clear message if missing
+    HAVE_NUMBA = False
+
+ACT_CODES = {name: i for i, name in enumerate((
+    "sigmoid", "tanh", "sin", "gauss", "relu", "elu", "lelu", "selu", "softplus", "identity", "clamped",
+    "inv", "log", "exp", "abs", "hat", "square", "cube"))}
+AGG_CODES = {"sum": 0, "mean": 1, "product": 2, "max": 3, "min": 4, "maxabs": 5}
+
+
+def supported(network) -> bool:
+    """Whether the compiled kernels cover every node of ``network``."""
+    return all(nd.aggregation in AGG_CODES and nd.activation in ACT_CODES for nd in network._nodes)
+
+
+def pack_genomes(genomes: list, genome_config) -> "Packed | None":
+    """Pack neat-python genomes straight into flat arrays (no intermediate objects).
+
+    The same networks as ``Network.from_genome`` would build (neat-python's
+    required nodes, links and evaluation order rules); None when a genome uses
+    an aggregation or a custom function the kernels do not cover.
+    """
+    gc = genome_config
+    builtin_act = {name for name, f in gc.activation_defs.functions.items()
+                   if getattr(f, "__module__", "") == "neat.activations" and name in ACT_CODES}
+    builtin_agg = {name for name, f in gc.aggregation_function_defs.functions.items()
+                   if getattr(f, "__module__", "") == "neat.aggregations" and name in AGG_CODES}
+    inputs = list(gc.input_keys)
+    outputs = list(gc.output_keys)
+    in_set = set(inputs)
+    ni = len(inputs)
+    p = Packed.__new__(Packed)
+    G = len(genomes)
+    p.G, p.num_inputs, p.num_outputs = G, ni, len(outputs)
+    node0 = np.zeros(G + 1, np.int64)
+    nslots = np.zeros(G, np.int64)
+    recurrent = np.full(G, not gc.feed_forward, np.bool_)
+    out_slot = np.zeros((G, len(outputs)), np.int64)
+    slot, act, agg, bias, resp, link0, link1, src, w = [], [], [], [], [], [], [], [], []
+    ff = bool(gc.feed_forward)
+    for g, genome in enumerate(genomes):
+        conns = genome.connections
+        if ff:
+            skey = (True, tuple(k for k, cg in conns.items() if cg.enabled))
+        else:
+            skey = (False, tuple((k, cg.enabled) for k, cg in conns.items()))
+        st = _STRUCTURES.get(skey)
+        if st is None:
+            st = _structure(genome, inputs, outputs, in_set, ff)
+            if len(_STRUCTURES) >= _STRUCTURE_CACHE:
+                _STRUCTURES.pop(next(iter(_STRUCTURES)))
+            _STRUCTURES[skey] = st
+        order, counts, link_src, link_keys, outs, ns = st
+        off = len(slot)
+        nodes = genome.nodes
+        for key in order:
+            ng = nodes.get(key)
+            if ng is None or ng.activation not in builtin_act or ng.aggregation not in builtin_agg:
+                return None
+            act.append(ACT_CODES[ng.activation])
+            agg.append(AGG_CODES[ng.aggregation])
+            bias.append(ng.bias)
+            resp.append(ng.response)
+        n = len(order)
+        slot.extend(range(ni, ni + n))
+        l = len(src)
+        ends = np.cumsum(counts) + l if n else np.zeros(0, np.int64)
+        link0.extend((ends - np.asarray(counts, np.int64)).tolist())
+        link1.extend(ends.tolist())
+        src.extend(link_src)
+        w.extend([conns[k].weight for k in link_keys])
+        node0[g + 1] = off + n
+        nslots[g] = ns
+        out_slot[g] = outs
+    p.node0, p.nslots, p.recurrent, p.out_slot = node0, nslots, recurrent, out_slot
+    p.slot = np.array(slot, np.int64)
+    p.act = np.array(act, np.int64)
+    p.agg = np.array(agg, np.int64)
+    p.bias = np.array(bias, np.float64)
+    p.resp = np.array(resp, np.float64)
+    p.link0 = np.array(link0, np.int64)
+    p.link1 = np.array(link1, np.int64)
+    p.src = np.array(src, np.int64)
+    p.w = np.array(w, np.float64)
+    return p
+
+
+_STRUCTURES: dict = {}
+_STRUCTURE_CACHE = 4096
+
+
+def _structure(genome, inputs, outputs, in_set, ff):
+    """What depends only on a genome's connection keys: evaluation order, links (source slots and
+    the connection keys their weights come from, in neat-python's order), output slots."""
+    from neat.graphs import required_for_output
+
+    from entm.network import _ff_order
+
+    enabled = [cg.key for cg in genome.connections.values() if cg.enabled]
+    incoming: dict = {}
+    if ff:
+        order, required = _ff_order(inputs, outputs, enabled)
+        for i, o in enabled:
+            if i in required or i in in_set:
+                incoming.setdefault(o, []).append((i, o))
+    else:
+        required = required_for_output(inputs, outputs, genome.connections)
+        for i, o in enabled:
+            if o in required or i in required:
+                incoming.setdefault(o, []).append((i, o))
+        order = list(incoming)
+    ni = len(inputs)
+    slots = {k: i for i, k in enumerate(inputs)}
+    for k, key in enumerate(order):
+        slots[key] = ni + k
+    zero = ni + len(order)
+    counts, link_src, link_keys = [], [], []
+    for key in order:
+        links = incoming.get(key, ())
+        counts.append(len(links))
+        for ck in links:
+            link_src.append(slots.get(ck[0], zero))
+            link_keys.append(ck)
+    outs = [slots.get(k, zero) for k in outputs]
+    return tuple(order), counts, link_src, link_keys, outs, zero + 1
+
+
+class Packed:
+    """A population of networks as flat arrays (see the module docstring)."""
+
+    def __init__(self, networks: list):
+        G = len(networks)
+        self.G = G
+        ni = {n.num_inputs for n in networks}
+        no = {n.num_outputs for n in networks}
+        if len(ni) > 1 or len(no) > 1:
+            raise ValueError("networks of a population must share their input and output sizes")
+        self.num_inputs = ni.pop() if networks else 0
+        self.num_outputs = no.pop() if networks else 0
+        node0 = np.zeros(G + 1, np.int64)
+        nslots = np.zeros(G, np.int64)
+        recurrent = np.zeros(G, np.bool_)
+        out_slot = np.zeros((G, self.num_outputs), np.int64)
+        slot, act, agg, bias, resp, link0, link1, src, w = [], [], [], [], [], [], [], [], []
+        for g, net in enumerate(networks):
+            recurrent[g] = net.recurrent
+            slots = {k: i for i, k in enumerate(net.input_keys)}
+            nxt = net.num_inputs
+            for nd in net._nodes:
+                slots[nd.key] = nxt
+                nxt += 1
+            zero = nxt
+            nslots[g] = zero + 1
+            for nd in net._nodes:
+                slot.append(slots[nd.key])
+                act.append(ACT_CODES[nd.activation])
+                agg.append(AGG_CODES[nd.aggregation])
+                bias.append(nd.bias)
+                resp.append(nd.response)
+                link0.append(len(src))
+                for s, wt in nd.links:
+                    src.append(slots.get(s, zero))
+                    w.append(wt)
+                link1.append(len(src))
+            node0[g + 1] = len(slot)
+            out_slot[g] = [slots.get(k, zero) for k in net.output_keys]
+        self.node0, self.nslots, self.recurrent, self.out_slot = node0, nslots, recurrent, out_slot
+        self.slot = np.array(slot, np.int64)
+        self.act = np.array(act, np.int64)
+        self.agg = np.array(agg, np.int64)
+        self.bias = np.array(bias, np.float64)
+        self.resp = np.array(resp, np.float64)
+        self.link0 = np.array(link0, np.int64)
+        self.link1 = np.array(link1, np.int64)
+        self.src = np.array(src, np.int64)
+        self.w = np.array(w, np.float64)
+
+    def arrays(self):
+        return (self.node0, self.nslots, self.recurrent, self.out_slot, self.slot, self.act, self.agg, self.bias,
+                self.resp, self.link0, self.link1, self.src, self.w)
+
+
+if HAVE_NUMBA:
+
+    @njit(cache=True, inline="always")
+    def _py_min(a, b):  # Python's min(a, b): b only if b < a
+        return b if b < a else a
+
+    @njit(cache=True, inline="always")
+    def _py_max(a, b):  # Python's max(a, b): b only if b > a
+        return b if b > a else a
+
+    @njit(cache=True, error_model="numpy")
+    def _activate(code, z):
+        if code == 0:  # sigmoid
+            z = _py_max(-60.0, _py_min(60.0, 5.0 * z))
+            return 1.0 / (1.0 + math.exp(-z))
+        if code == 1:  # tanh
+            z = _py_max(-60.0, _py_min(60.0, 2.5 * z))
+            return math.tanh(z)
+        if code == 2:  # sin
+            z = _py_max(-60.0, _py_min(60.0, 5.0 * z))
+            return math.sin(z)
+        if code == 3:  # gauss
+            z = _py_max(-3.4, _py_min(3.4, z))
+            return math.exp(-5.0 * math.pow(z, 2.0))
+        if code == 4:  # relu
+            return z if z > 0.0 else 0.0
+        if code == 5:  # elu
+            return z if z > 0.0 else math.exp(z) - 1.0
+        if code == 6:  # lelu
+            return z if z > 0.0 else 0.005 * z
+        if code == 7:  # selu
+            lam = 1.0507009873554804934193349852946
+            alpha = 1.6732632423543772848170429916717
+            return lam * z if z > 0.0 else lam * alpha * (math.exp(z) - 1.0)
+        if code == 8:  # softplus
+            z = _py_max(-60.0, _py_min(60.0, 5.0 * z))
+            return 0.2 * math.log(1.0 + math.exp(z))
+        if code == 9:  # identity
+            return z
+        if code == 10:  # clamped
+            return _py_max(-1.0, _py_min(1.0, z))
+        if code == 11:  # inv
+            if z == 0.0:
+                return 0.0
+            return 1.0 / z
+        if code == 12:  # log
+            return math.log(_py_max(1e-7, z))
+        if code == 13:  # exp
+            return math.exp(_py_max(-60.0, _py_min(60.0, z)))
+        if code == 14:  # abs
+            return abs(z)
+        if code == 15:  # hat
+            return _py_max(0.0, 1.0 - abs(z))
+        if code == 16:  # square
+            return math.pow(z, 2.0)
+        return math.pow(z, 3.0)  # cube
+
+    @njit(cache=True, error_model="numpy")
+    def _net_eval(Vin, Vout, nb, n0, n1, slot, act, agg, bias, resp, link0, link1, src, w, acc):
+        """Evaluate nodes n0..n1 for rows 0..nb: read Vin, write Vout (the same array when feedforward)."""
+        for n in range(n0, n1):
+            a = agg[n]
+            l0 = link0[n]
+            l1 = link1[n]
+            if a == 0 or a == 1:  # sum, mean: 0 + x0 + x1 ... (left to right)
+                for b in range(nb):
+                    acc[b] = 0.0
+                for l in range(l0, l1):
+                    s = src[l]
+                    wt = w[l]
+                    for b in range(nb):
+                        acc[b] += Vin[s, b] * wt
+                if a == 1 and l1 > l0:
+                    cnt = float(l1 - l0)
+                    for b in range(nb):
+                        acc[b] = acc[b] / cnt
+            elif a == 2:  # product: reduce(mul, x, 1.0)
+                for b in range(nb):
+                    acc[b] = 1.0
+                for l in range(l0, l1):
+                    s = src[l]
+                    wt = w[l]
+                    for b in range(nb):
+                        acc[b] = acc[b] * (Vin[s, b] * wt)
+            else:  # max, min, maxabs: Python's builtins keep the first on ties; empty -> 0.0
+                if l1 == l0:
+                    for b in range(nb):
+                        acc[b] = 0.0
+                else:
+                    s = src[l0]
+                    wt = w[l0]
+                    for b in range(nb):
+                        acc[b] = Vin[s, b] * wt
+                    for l in range(l0 + 1, l1):
+                        s = src[l]
+                        wt = w[l]
+                        for b in range(nb):
+                            x = Vin[s, b] * wt
+                            if a == 3:
+                                if x > acc[b]:
+                                    acc[b] = x
+                            elif a == 4:
+                                if x < acc[b]:
+                                    acc[b] = x
+                            elif abs(x) > abs(acc[b]):
+                                acc[b] = x
+            code = act[n]
+            bs = bias[n]
+            rs = resp[n]
+            dst = slot[n]
+            for b in range(nb):
+                Vout[dst, b] = _activate(code, bs + rs * acc[b])
+
+    @njit(cache=True, error_model="numpy")
+    def _tape_step(cells, lo, hi, pos, origin, b, h, x, off, M, write_mode, min_sim, max_cells):
+        """One head step of one episode's tape (DESIGN.md order); returns (jumped, write strength)."""
+        p = pos[b, h]
+        wv = x[off + M]
+        j = x[off + M + 1]
+        # 1. write
+        if write_mode == 0:
+            for k in range(M):
+                cells[b, p, k] = wv * x[off + k] + (1.0 - wv) * cells[b, p, k]
+        elif wv >= 0.5:
+            for k in range(M):
+                cells[b, p, k] = x[off + k]
+        # 2. content jump
+        jumped = j >= 0.5
+        if jumped:
+            best = -np.inf
+            best_i = lo[b]
+            for i in range(lo[b], hi[b]):
+                d = 0.0
+                for k in range(M):
+                    d += abs(x[off + k] - cells[b, i, k])
+                s = 1.0 - d / M
+                if s > best:
+                    best = s
+                    best_i = i
+            if min_sim == min_sim and best < min_sim:  # min_sim is NaN when unset
+                best_i = hi[b] - 1
+            p = best_i
+        # 3. shift (first maximum)
+        sl = x[off + M + 2]
+        ss = x[off + M + 3]
+        sr = x[off + M + 4]
+        o = 0
+        m = sl
+        if ss > m:
+            o = 1
+            m = ss
+        if sr > m:
+            o = 2
+        p = p + o - 1
+        # 4. grow
+        full = max_cells > 0 and (hi[b] - lo[b]) >= max_cells
+        if p < lo[b]:
+            if full:
+                p = lo[b]
+            else:
+                lo[b] = p
+        elif p >= hi[b]:
+            if full:
+                p = hi[b] - 1
+            else:
+                hi[b] = p + 1
+        pos[b, h] = p
+        return jumped, wv
+
+    @njit(cache=True, error_model="numpy")
+    def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
+                     inputs, steps, M, H, write_mode, min_sim, max_cells, blank, n_task_out,
+                     out, reads_tr, wpos_tr, strength_tr, rpos_tr, jump_tr):
+        """Every genome on every episode (episodes sorted by ``steps``, longest first)."""
+        G = node0.shape[0] - 1
+        B, T, I = inputs.shape
+        P = M + 5
+        n_out = out_slot.shape[1]
+        cap = 2 * T * H + 3
+        acc = np.empty(B)
+        xrow = np.empty(n_out)
+        for g in range(G):
+            ns = nslots[g]
+            V = np.zeros((ns, B))
+            V2 = np.zeros((ns, B)) if recurrent[g] else V
+            cells = np.full((B, cap, M), blank)
+            lo = np.full(B, T * H + 1, np.int64)
+            hi = lo + 1
+            pos = np.empty((B, H), np.int64)
+            for b in range(B):
+                for h in range(H):
+                    pos[b, h] = lo[b]
+            origin = T * H + 1
+            reads = np.full((B, H * M), blank)
+            nb = B
+            for t in range(T):
+                while nb > 0 and steps[nb - 1] <= t:
+                    nb -= 1
+                if nb == 0:
+                    break
+                for i in range(I):
+                    for b in range(nb):
+                        V[i, b] = inputs[b, t, i]
+                for i in range(H * M):
+                    for b in range(nb):
+                        V[I + i, b] = reads[b, i]
+                if recurrent[g]:
+                    for i in range(I + H * M):
+                        for b in range(nb):
+                            V2[i, b] = V[i, b]
+                    _net_eval(V, V2, nb, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
+                              w, acc)
+                    V, V2 = V2, V
+                else:
+                    _net_eval(V, V, nb, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
+                              w, acc)
+                for b in range(nb):
+                    for o in range(n_out):
+                        v = V[out_slot[g, o], b]
+                        if o < n_task_out:
+                            out[g, b, t, o] = v
+                        else:  # non-finite head outputs must not poison the memory
+                            if v != v:
+                                v = 0.0
+                            elif v == np.inf:
+                                v = 1.0
+                            elif v == -np.inf:
+                                v = 0.0
+                        xrow[o] = v
+                    for i in range(H * M):
+                        reads_tr[g, b, t, i] = reads[b, i]
+                    for h in range(H):
+                        wpos_tr[g, b, t, h] = pos[b, h] - origin
+                        jumped, strength = _tape_step(cells, lo, hi, pos, origin, b, h, xrow,
+                                                      n_task_out + h * P, M, write_mode, min_sim, max_cells)
+                        jump_tr[g, b, t, h] = jumped
+                        strength_tr[g, b, t, h] = strength
+                        p = pos[b, h]
+                        rpos_tr[g, b, t, h] = p - origin
+                        for k in range(M):
+                            reads[b, h * M + k] = cells[b, p, k]
+
+    @njit(cache=True, error_model="numpy")
+    def population_step(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
+                        state, state2, x, B, y):
+        """One step of every network on its B rows: x (G*B, I) -> y (G*B, O).
+
+        ``state``/``state2`` (G, max slots, B) hold the node values (two buffers for
+        recurrent networks); zero them to reset.
+        """
+        G = node0.shape[0] - 1
+        I = x.shape[1]
+        acc = np.empty(B)
+        n_out = out_slot.shape[1]
+        for g in range(G):
+            V = state[g]
+            for i in range(I):
+                for b in range(B):
+                    V[i, b] = x[g * B + b, i]
+            if recurrent[g]:
+                V2 = state2[g]
+                for i in range(I):
+                    for b in range(B):
+                        V2[i, b] = V[i, b]
+                _net_eval(V, V2, B, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
+                # swap the buffers' contents: state always holds the latest values
+                for i in range(V.shape[0]):
+                    for b in range(B):
+                        tmp = V[i, b]
+                        V[i, b] = V2[i, b]
+                        V2[i, b] = tmp
+            else:
+                _net_eval(V, V, B, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
+            for b in range(B):
+                for o in range(n_out):
+                    y[g * B + b, o] = V[out_slot[g, o], b]
