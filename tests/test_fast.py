@@ -1,0 +1,150 @@
+"""The compiled population kernels against neat-python and against the numpy paths."""
+
+import numpy as np
+import pytest
+
+from entm import fast
+from entm.machine import Machine, run_population
+from entm.memory import MemorySpec
+from entm.memory.tape import TapeMemory, TapeParams
+from entm.network import Network
+from entm.plain import PlainTape
+from tasks import make_task
+from test_network import (NUM_INPUTS, NUM_OUTPUTS, _inputs, _make_config, _neat_run, _neat_factory,
+                          _random_genomes)
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("neatcfg-fast")
+    return {ff: _make_config(d / f"ff_{ff}.ini", ff) for ff in (True, False)}
+
+
+@pytest.mark.parametrize("ff", [True, False])
+def test_population_step_matches_neat_activate(configs, ff):
+    """Every supported genome, packed together, equals neat-python's activate to 1e-9, step after step."""
+    config = configs[ff]
+    genomes = _random_genomes(config, 77 + ff, 120)
+    gc = config.genome_config
+    nets = [Network.from_genome(g, gc) for g in genomes]
+    ok = [i for i, n in enumerate(nets) if fast.supported(n)]  # median is left to the numpy path
+    assert fast.pack_genomes(genomes, gc) is None  # some genome uses median: no packing at all
+    rng = np.random.default_rng(3)
+    B, steps = 12, 3 if not ff else 2
+    checked = 0
+    for i in ok:
+        p = fast.pack_genomes([genomes[i]], gc)
+        if p is None:
+            continue
+        xs = [_inputs(rng, B, special=(i % 3 == 0)) for _ in range(steps)]
+        expected = _neat_run(_neat_factory(genomes[i], config, ff), xs)
+        width = int(p.nslots.max())
+        s1, s2 = np.zeros((1, width, B)), np.zeros((1, width, B))
+        keep = [b for b, r in enumerate(expected) if r is not None]
+        for t, x in enumerate(xs):
+            y = np.empty((B, NUM_OUTPUTS))
+            fast.population_step(*p.arrays(), s1, s2, np.ascontiguousarray(x), B, y)
+            want = np.array([expected[b][t] for b in keep]).reshape(len(keep), NUM_OUTPUTS)
+            np.testing.assert_allclose(y[keep], want, rtol=1e-9, atol=1e-9, equal_nan=True)
+        checked += 1
+    assert checked == len(ok) >= 30
+
+
+def test_pack_genomes_equals_packing_networks(configs):
+    config = configs[True]
+    gc = config.genome_config
+    genomes = [g for g in _random_genomes(config, 5, 40)
+               if all(n.aggregation != "median" for n in g.nodes.values())]
+    a = fast.pack_genomes(genomes, gc)
+    b = fast.Packed([Network.from_genome(g, gc) for g in genomes])
+    assert a is not None
+    for name, x, y in zip(("node0", "nslots", "recurrent", "out_slot", "slot", "act", "agg", "bias", "resp",
+                           "link0", "link1", "src", "w"), a.arrays(), b.arrays()):
+        np.testing.assert_array_equal(x, y, err_msg=name)
+    again = fast.pack_genomes(genomes, gc)  # from the structure cache
+    for x, y in zip(a.arrays(), again.arrays()):
+        np.testing.assert_array_equal(x, y)
+
+
+def _copy_population(vector_size=3, n=12, seed=0):
+    import neat
+
+    from entm.evolution.loop import EvolveSettings, prepare
+    from entm.evolution.neatconfig import load_config
+
+    task, spec, machine, text = prepare(EvolveSettings(task_params={"vector_size": vector_size}))
+    text = text.replace("num_hidden            = 0", "num_hidden            = 3")
+    config = load_config(text, "test")
+    pop = neat.Population(config, seed=seed)
+    genomes = [g for _, g in list(pop.population.items())[:n]]
+    for g in genomes:  # more structure than a fresh population has
+        for _ in range(8):
+            g.mutate(config.genome_config)
+    return task, spec, machine, config, genomes
+
+
+def test_fused_discrete_kernel_equals_numpy_machine():
+    """Network + tape fused in one compiled loop == networks and tape stepped in numpy."""
+    task, spec, machine, config, genomes = _copy_population()
+    eps = task.sample(np.random.default_rng(9), 20).sorted_by_steps()
+    nets = [Network.from_genome(g, config.genome_config) for g in genomes]
+    fast_runs = run_population(machine, nets, eps.inputs, shaping=True, steps=eps.steps)
+    slow_runs = run_population(machine, nets, eps.inputs, shaping=True, steps=eps.steps, fast=False)
+    for a, b in zip(fast_runs, slow_runs):
+        for i in range(eps.batch):
+            n = eps.steps[i]
+            np.testing.assert_allclose(a.outputs[i, :n], b.outputs[i, :n], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(a.trace.reads[i, :n], b.trace.reads[i, :n], rtol=0, atol=1e-12)
+            for f in ("write_pos", "read_pos", "jumps"):
+                np.testing.assert_array_equal(getattr(a.trace, f)[i, :n], getattr(b.trace, f)[i, :n])
+
+
+def test_unsorted_episodes_give_the_same_results():
+    task, spec, machine, config, genomes = _copy_population(n=4)
+    eps = task.sample(np.random.default_rng(10), 15)
+    srt = eps.sorted_by_steps()
+    nets = [Network.from_genome(g, config.genome_config) for g in genomes]
+    a = run_population(machine, nets, eps.inputs, shaping=True, steps=eps.steps)
+    b = run_population(machine, nets, srt.inputs, shaping=True, steps=srt.steps)
+    order = np.argsort(-eps.steps, kind="stable")
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.outputs[order], y.outputs)
+
+
+def test_differentiable_population_step_equals_networks():
+    task = make_task("copy", {"vector_size": 2})
+    machine = Machine(task, MemorySpec("differentiable", 5, options={"cells": 8}))
+    import neat
+
+    from entm.evolution.loop import EvolveSettings, prepare
+    from entm.evolution.neatconfig import load_config
+
+    _, _, _, text = prepare(EvolveSettings(task_params={"vector_size": 2}, memory="differentiable",
+                                           memory_params={"cells": 8}))
+    config = load_config(text, "test")
+    genomes = [g for _, g in list(neat.Population(config, seed=1).population.items())[:5]]
+    nets = [Network.from_genome(g, config.genome_config) for g in genomes]
+    eps = task.sample(np.random.default_rng(2), 6)
+    a = run_population(machine, nets, eps.inputs, shaping=True)
+    b = run_population(machine, nets, eps.inputs, shaping=True, fast=False)
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x.outputs, y.outputs, rtol=0, atol=1e-12)
+
+
+def test_batched_tape_equals_the_plain_reference_tape():
+    """entm's batched tape against the plain list-based tape, on random head outputs."""
+    rng = np.random.default_rng(4)
+    for mode, min_sim, max_cells in (("interpolate", None, None), ("overwrite", None, None),
+                                     ("interpolate", 0.8, None), ("interpolate", None, 4)):
+        M, B, T = 3, 8, 40
+        mem = TapeMemory(TapeParams(width=M, write_mode=mode, min_jump_similarity=min_sim, max_cells=max_cells))
+        state = mem.reset(B, capacity=3)
+        plains = [PlainTape(M, mode, min_sim, max_cells) for _ in range(B)]
+        for t in range(T):
+            x = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], size=(B, M + 5))  # ties happen
+            state, reads = mem.step(state, x)
+            for b in range(B):
+                r = plains[b].step(list(x[b]))
+                np.testing.assert_allclose(reads[b], r, atol=1e-12)
+                assert state.focus(b) == plains[b].head
+                np.testing.assert_allclose(state.tape(b), np.array(plains[b].cells), atol=1e-12)
