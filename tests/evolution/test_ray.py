@@ -254,3 +254,32 @@ def test_cluster_going_away_stops_the_run_cleanly(tmp_path):
     assert [m["generation"] for m in metrics] == list(range(len(metrics)))
     champ = json.loads((run_dir / "champion.json").read_text())
     assert champ["metadata"]["entm"]["generation"] < len(metrics)
+
+
+def test_worker_killed_during_a_run_leaves_the_result_unchanged(cli, tmp_path):
+    """A whole run on 2 local workers, one worker process SIGKILLed mid-generation: same result as serial."""
+    args = ["--vector-size", "8", "--episodes", "150", "--generations", "6", "--seed", "2", "--no-stop-when-solved",
+            "--quiet"]
+    serial = tmp_path / "serial"
+    r = cli("evolve", *args, "--serial", "--run-dir", serial, timeout=600)
+    assert r.returncode == 0, r.stderr
+    run_dir = tmp_path / "ray"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen([sys.executable, "-m", "entm", "evolve", *args, "--workers", "2", "--run-dir",
+                             str(run_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    killed = []
+    t0 = time.time()
+    while proc.poll() is None and not killed and time.time() - t0 < 300:
+        if len(runs.read_metrics(run_dir)) >= 1:  # past the first generation: workers are warm
+            pids = _worker_pids()
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+        time.sleep(0.005)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert killed, "no worker was caught evaluating"
+    assert _strip(runs.read_metrics(run_dir)) == _strip(runs.read_metrics(serial))
+    assert _champion(run_dir) == _champion(serial)
