@@ -105,16 +105,7 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
         node0[g + 1] = off + n
         nslots[g] = ns
         out_slot[g] = outs
-    p.node0, p.nslots, p.recurrent, p.out_slot = node0, nslots, recurrent, out_slot
-    p.slot = np.array(slot, np.int64)
-    p.act = np.array(act, np.int64)
-    p.agg = np.array(agg, np.int64)
-    p.bias = np.array(bias, np.float64)
-    p.resp = np.array(resp, np.float64)
-    p.link0 = np.array(link0, np.int64)
-    p.link1 = np.array(link1, np.int64)
-    p.src = np.array(src, np.int64)
-    p.w = np.array(w, np.float64)
+    p._set(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w)
     return p
 
 
@@ -197,16 +188,16 @@ class Packed:
                 link1.append(len(src))
             node0[g + 1] = len(slot)
             out_slot[g] = [slots.get(k, zero) for k in net.output_keys]
+        self._set(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w)
+
+    def _set(self, node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w):
+        """Store the per-genome arrays and the flat per-node and per-link lists as arrays."""
         self.node0, self.nslots, self.recurrent, self.out_slot = node0, nslots, recurrent, out_slot
-        self.slot = np.array(slot, np.int64)
-        self.act = np.array(act, np.int64)
-        self.agg = np.array(agg, np.int64)
-        self.bias = np.array(bias, np.float64)
-        self.resp = np.array(resp, np.float64)
-        self.link0 = np.array(link0, np.int64)
-        self.link1 = np.array(link1, np.int64)
-        self.src = np.array(src, np.int64)
-        self.w = np.array(w, np.float64)
+        ints = lambda x: np.array(x, np.int64)  # noqa: E731
+        floats = lambda x: np.array(x, np.float64)  # noqa: E731
+        self.slot, self.act, self.agg = ints(slot), ints(act), ints(agg)
+        self.bias, self.resp = floats(bias), floats(resp)
+        self.link0, self.link1, self.src, self.w = ints(link0), ints(link1), ints(src), floats(w)
 
     def arrays(self):
         return (self.node0, self.nslots, self.recurrent, self.out_slot, self.slot, self.act, self.agg, self.bias,
