@@ -178,23 +178,60 @@ def figure_bytes(fig, fmt: str = "png") -> bytes:
     return buf.getvalue()
 
 
+def write_file(path, data: str | bytes) -> Path:
+    """Write ``data`` atomically (temporary file, fsync, rename), readable as the umask allows
+    (figures and reports are meant to be shared); EntmError if it cannot be written."""
+    import os
+    import tempfile
+
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    except OSError as e:
+        raise EntmError(f"cannot write {p}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w", encoding=None if isinstance(data, bytes)
+                       else "utf-8") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, p)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise EntmError(f"cannot write {p}: {e.strerror or e}") from None
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return p
+
+
 def save_figure(fig, path, fmt: str | None = None) -> Path:
     """Write ``fig`` to ``path`` atomically (format from the suffix unless given); returns the path."""
     p = Path(path)
     fmt = fmt or (p.suffix.lstrip(".").lower() or "png")
     if fmt not in ("png", "svg", "pdf"):
         raise EntmError(f"{p}: unsupported figure format {fmt!r} (use .png, .svg or .pdf)")
-    data = figure_bytes(fig, fmt)
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        runs.atomic_write(p, data)
-    except OSError as e:
-        raise EntmError(f"cannot write {p}: {e.strerror or e}") from None
-    return p
+    return write_file(p, figure_bytes(fig, fmt))
 
 
 def check_positive(name: str, value) -> int:
     """``value`` as an int >= 1, else a one-line EntmError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    import operator
+
+    try:
+        v = operator.index(value)
+    except TypeError:
+        v = None
+    if isinstance(value, bool) or v is None or v < 1:
         raise EntmError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return int(v)

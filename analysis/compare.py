@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from analysis.common import RunSource, check_positive, open_source
 
-__all__ = ["compare_runs", "evaluate_source", "format_table", "run_cost", "run_row", "default_lengths"]
+__all__ = ["compare_runs", "default_lengths", "evaluate_source", "format_table", "run_cost", "run_row",
+           "wall_seconds"]
 
 
 def default_lengths(sources) -> list[int]:
@@ -51,21 +52,21 @@ def run_cost(src: RunSource) -> dict | None:
     wall_seconds (summed over resumed segments: a resumed run's clock starts
     again at 0).  Trained: sequences seen and wall_seconds.
     """
-    metrics = src.metrics()
     if src.run_dir is None:
         return None
+    metrics = src.metrics()
     if src.kind == "trained":
         return {"sequences": int(max((m.get("sequences", 0) or 0 for m in metrics), default=0)),
-                "wall_seconds": _wall_seconds(metrics, "seconds")}
+                "wall_seconds": wall_seconds(metrics, "seconds")}
     return {
         "generations": len(metrics),
         "evaluations": int(sum(m.get("population", 0) or 0 for m in metrics)),
         "genome_steps": int(sum(m.get("genome_steps", 0) or 0 for m in metrics)),
-        "wall_seconds": _wall_seconds(metrics, "wall_seconds"),
+        "wall_seconds": wall_seconds(metrics),
     }
 
 
-def _wall_seconds(metrics, key) -> float:
+def wall_seconds(metrics, key: str = "wall_seconds") -> float:
     """The sum over segments of a clock that restarts when a run is resumed."""
     total, seg_max, prev = 0.0, 0.0, None
     for m in metrics:

@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from analysis.common import new_figure, open_source, save_figure
+from analysis.compare import wall_seconds as cost_wall_seconds
 from entm.errors import EntmError
 
 
@@ -40,10 +42,11 @@ def _series(metrics, key):
 
 
 def _evolution_figure(src, metrics):
-    fig = new_figure(8.0, 6.2)
-    gs = fig.add_gridspec(2, 1, height_ratios=[2.2, 1.0], hspace=0.12)
+    has_size = any("best_size" in m for m in metrics)
+    fig = new_figure(8.0, 7.2 if has_size else 6.0)
+    gs = fig.add_gridspec(3 if has_size else 2, 1, height_ratios=[2.4, 0.9, 0.9][:3 if has_size else 2],
+                          hspace=0.12)
     ax = fig.add_subplot(gs[0])
-    ax2 = fig.add_subplot(gs[1], sharex=ax)
     gen = _series(metrics, "generation")
     ax.plot(gen, _series(metrics, "best_fitness"), color="#1f77b4", lw=1.6, label="best fitness")
     ax.plot(gen, _series(metrics, "mean_fitness"), color="#1f77b4", lw=1.0, ls="--", alpha=0.8,
@@ -55,35 +58,53 @@ def _evolution_figure(src, metrics):
     solved = [m["generation"] for m in metrics if m.get("solved")]
     if solved:
         ax.axvline(solved[0], color="#444444", lw=1.0, ls="-.", label=f"solved (gen {solved[0]})")
+    champ = _champion_meta(src)
+    if isinstance(champ.get("fitness"), (int, float)) and isinstance(champ.get("generation"), int):
+        ax.plot([champ["generation"]], [champ["fitness"]], marker="*", ms=12, ls="", color="#ff7f0e",
+                markeredgecolor="#333333", label=f"saved champion (gen {champ['generation']})", zorder=5)
     ax.set_ylabel("fitness / score")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize=8)
-    ax.tick_params(labelbottom=False)
+    axes = [ax]
 
-    ax2.plot(gen, _series(metrics, "species"), color="#9467bd", lw=1.4, label="species")
-    ax2.set_ylabel("species", color="#9467bd")
-    ax2.tick_params(axis="y", colors="#9467bd")
+    ax2 = fig.add_subplot(gs[1], sharex=ax)
+    ax2.plot(gen, _series(metrics, "species"), color="#9467bd", lw=1.4)
+    ax2.set_ylabel("species")
     ax2.yaxis.get_major_locator().set_params(integer=True)
-    ax2.set_xlabel("generation")
     ax2.grid(True, alpha=0.3)
-    if any("best_size" in m for m in metrics):
-        conns = np.array([(m.get("best_size") or [np.nan, np.nan])[1] for m in metrics], dtype=float)
-        nodes = np.array([(m.get("best_size") or [np.nan, np.nan])[0] for m in metrics], dtype=float)
-        tw = ax2.twinx()
-        tw.plot(gen, conns, color="#8c564b", lw=1.0, ls="--", label="connections (best)")
-        tw.plot(gen, nodes, color="#8c564b", lw=1.0, ls=":", label="nodes (best)")
-        tw.set_ylabel("size of the best", color="#8c564b")
-        tw.tick_params(axis="y", colors="#8c564b")
-        h1, l1 = ax2.get_legend_handles_labels()
-        h2, l2 = tw.get_legend_handles_labels()
-        ax2.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8, ncol=3)
+    axes.append(ax2)
+    if has_size:
+        ax3 = fig.add_subplot(gs[2], sharex=ax)
+        size = np.array([m.get("best_size") or [np.nan, np.nan] for m in metrics], dtype=float)
+        ax3.plot(gen, size[:, 1], color="#8c564b", lw=1.3, label="connections")
+        ax3.plot(gen, size[:, 0], color="#8c564b", lw=1.0, ls=":", label="nodes")
+        ax3.set_ylabel("size of the\nfittest")
+        ax3.yaxis.get_major_locator().set_params(integer=True)
+        ax3.grid(True, alpha=0.3)
+        ax3.legend(loc="best", fontsize=8, ncol=2)
+        axes.append(ax3)
+    for a in axes[:-1]:
+        a.tick_params(labelbottom=False)
+    axes[-1].set_xlabel("generation")
+    axes[-1].xaxis.get_major_locator().set_params(integer=True)
     if len(gen) == 1:
         ax.set_xlim(gen[0] - 0.5, gen[0] + 0.5)
-    last = metrics[-1]
+    fig.align_ylabels(axes)
+    wall = cost_wall_seconds(metrics)
     fig.suptitle(f"{src.name}: {src.info.get('task', '?')}, {src.info.get('memory', '?')} memory — "
-                 f"{len(metrics)} generations, {last.get('wall_seconds', 0) or 0:.0f} s"
-                 f"{', solved' if solved else ''}", fontsize=10)
+                 f"{len(metrics)} generations, {wall:.0f} s{', solved' if solved else ''}", fontsize=10)
     return fig
+
+
+def _champion_meta(src) -> dict:
+    """metadata.entm of the run's champion.json ({} when it cannot be read)."""
+    if src.champion_path is None:
+        return {}
+    try:
+        meta = json.loads(src.champion_path.read_text()).get("metadata", {}).get("entm", {})
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def _training_figure(src, metrics):

@@ -219,9 +219,11 @@ def _tape_panel(fig, ax, cax_spec, ep, img, first, n_cells, M, H) -> int:
     # rows: cell position p spans [p - 0.5, p + 0.5]; its M channels stacked inside, channel 0 on top
     im = ax.imshow(img, aspect="auto", cmap=_cmap(), vmin=vmin, vmax=vmax, interpolation="nearest",
                    extent=(-0.5, T - 0.5, first + n_cells - 0.5, first - 0.5))
-    for p in range(first, first + n_cells - 1):
-        ax.axhline(p + 0.5, color="white", lw=0.6, alpha=0.8)
+    if n_cells <= 60:  # cell borders, where they can be seen
+        for p in range(first, first + n_cells - 1):
+            ax.axhline(p + 0.5, color="white", lw=0.6, alpha=0.8)
     t = np.arange(T)
+    shrink = min(1.0, 40.0 / max(T, n_cells))  # long episodes: smaller markers
     for h in range(H):
         c = HEAD_COLOURS[h % len(HEAD_COLOURS)]
         pos = np.array([s["heads"][h]["pos"] for s in ep.steps])
@@ -229,13 +231,13 @@ def _tape_panel(fig, ax, cax_spec, ep, img, first, n_cells, M, H) -> int:
         w = np.array([s["heads"][h]["w"] for s in ep.steps])
         jump = np.array([bool(s["heads"][h]["jump"]) for s in ep.steps])
         tag = f"head {h} " if H > 1 else ""
-        ax.step(t, pos, where="mid", color=c, lw=1.4, label=f"{tag}focus after step")
+        ax.step(t, pos, where="mid", color=c, lw=1.4 if shrink == 1.0 else 0.9, label=f"{tag}focus after step")
         wr = w >= 0.5
-        ax.scatter(t[wr], wpos[wr], marker="s", s=60, facecolors="none", edgecolors=c, linewidths=1.4,
-                   label=f"{tag}write (w ≥ 0.5)", zorder=3)
+        ax.scatter(t[wr], wpos[wr], marker="s", s=max(4.0, 60 * shrink), facecolors="none", edgecolors=c,
+                   linewidths=1.4, label=f"{tag}write (w ≥ 0.5)", zorder=3)
         if jump.any():
-            ax.scatter(t[jump], pos[jump], marker="*", s=120, c="white", edgecolors=c, linewidths=1.0,
-                       label=f"{tag}content jump", zorder=4)
+            ax.scatter(t[jump], pos[jump], marker="*", s=max(40.0, 120 * shrink), c="white", edgecolors=c,
+                       linewidths=1.0, label=f"{tag}content jump", zorder=4)
     ax.set_ylabel(f"tape cell\n({M} channels each)", fontsize=9)
     ax.yaxis.set_major_locator(_step_locator(n_cells))
     ax.set_ylim(first + n_cells - 0.5, first - 0.5)
@@ -249,10 +251,11 @@ def _head_panel(ax, ep, M, H):
     T = ep.head_outputs.shape[0]
     t = np.arange(T)
     P = M + 5
+    marker = "." if T <= 100 else None
     for h in range(H):
         tag = f"h{h} " if H > 1 else ""
-        ax.plot(t, ep.head_outputs[:, h * P + M], marker=".", lw=1.0, label=f"{tag}w (write)")
-        ax.plot(t, ep.head_outputs[:, h * P + M + 1], marker=".", lw=1.0, label=f"{tag}j (jump)")
+        ax.plot(t, ep.head_outputs[:, h * P + M], marker=marker, lw=1.0, label=f"{tag}w (write)")
+        ax.plot(t, ep.head_outputs[:, h * P + M + 1], marker=marker, lw=1.0, label=f"{tag}j (jump)")
     ax.axhline(0.5, color="#999999", lw=0.8, ls=":")
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("head", fontsize=9)
@@ -281,7 +284,11 @@ def _touched_cells(weights: np.ndarray, threshold: float = 0.01) -> np.ndarray:
 def _cell_ticks(ax, cells):
     n = len(cells)
     step = max(1, int(np.ceil(n / 12)))
-    idx = list(range(0, n, step))
+    if step > 1:  # ticks on round cell numbers (the range may wrap round N - 1 -> 0)
+        step = int(next(s for s in (2, 5, 10, 20, 25, 50, 100, 200, 500, 1000) if s >= step))
+    idx = [i for i in range(n) if int(cells[i]) % step == 0]
+    if n and int(cells[0]) > int(cells[-1]) and 0 not in idx:  # a wrapped range: name its first row too
+        idx.insert(0, 0)
     ax.set_yticks(idx)
     ax.set_yticklabels([str(int(cells[i])) for i in idx], fontsize=7)
 
@@ -303,8 +310,9 @@ def _soft_memory_panel(fig, ax, cax_spec, mem, cells, M) -> int:
     vmax = max(1.0, float(np.nanmax(img)))
     im = ax.imshow(img, aspect="auto", cmap=_cmap(), vmin=min(0.0, float(np.nanmin(img))), vmax=vmax,
                    interpolation="nearest", extent=(-0.5, T - 0.5, n - 0.5, -0.5))
-    for i in range(n - 1):
-        ax.axhline(i + 0.5, color="white", lw=0.4, alpha=0.6)
+    if n <= 60:
+        for i in range(n - 1):
+            ax.axhline(i + 0.5, color="white", lw=0.4, alpha=0.6)
     _cell_ticks(ax, cells)
     ax.set_ylabel(f"memory (cell,\n{M} channels each)", fontsize=9)
     cax = fig.add_subplot(cax_spec)

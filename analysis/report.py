@@ -14,7 +14,7 @@ import html
 import json
 from pathlib import Path
 
-from analysis.common import check_positive, figure_bytes, open_source
+from analysis.common import check_positive, figure_bytes, open_source, write_file
 from entm import runs
 from entm.errors import EntmError
 
@@ -126,6 +126,8 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
     if out.is_dir():
         raise EntmError(f"report: {out} is a directory; give a file name like report.html")
     sources = [open_source(p) for p in run_dirs]
+    for s in sources:  # every problem before any long work
+        s.champion("report")
     rows = compare_runs(sources, lengths=lengths, episodes=episodes, seed=seed, progress=progress)
 
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>entm report</title>"
@@ -156,9 +158,4 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
     parts.append(_img(generalization_figure(rows), "generalisation"))
     parts.append(comparison_table_html(rows))
     parts.append("</body></html>\n")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        runs.atomic_write(out, "\n".join(parts))
-    except OSError as e:
-        raise EntmError(f"cannot write {out}: {e.strerror or e}") from None
-    return out
+    return write_file(out, "\n".join(parts))

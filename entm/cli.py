@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_task_options(b)
 
     sub.add_parser("tasks", help="list the tasks with their defaults")
+
+    from entm.cli_analysis import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -213,6 +217,12 @@ COMMANDS = {"evolve": cmd_evolve, "resume": cmd_resume, "evaluate": cmd_evaluate
             "tasks": cmd_tasks}
 
 
+def _commands() -> dict:
+    from entm.cli_analysis import COMMANDS as ANALYSIS_COMMANDS
+
+    return {**COMMANDS, **ANALYSIS_COMMANDS}
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -220,7 +230,7 @@ def main(argv=None) -> int:
         if not args.command:
             parser.print_help()
             return 2
-        return COMMANDS[args.command](args)
+        return _commands()[args.command](args)
     except EntmError as e:
         msg = str(e).replace("\n", " ")
         print(f"entm: error: {msg}", file=sys.stderr)
