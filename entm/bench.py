@@ -56,8 +56,10 @@ def run_bench(task="copy", task_params=None, memory="discrete", population=300, 
 
     def raw():
         fast._STRUCTURES.clear()
-        for start in range(0, len(genomes), 32):
-            chunk = [g for _, g in genomes[start:start + 32]]
+        from entm.evolution.evaluator import CHUNK
+
+        for start in range(0, len(genomes), CHUNK):
+            chunk = [g for _, g in genomes[start:start + CHUNK]]
             nets = fast.pack_genomes(chunk, gc)
             run_population(ev.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
 

@@ -25,6 +25,7 @@ are evaluated by :class:`entm.network.Network` instead (see
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -73,10 +74,8 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
     ff = bool(gc.feed_forward)
     for g, genome in enumerate(genomes):
         conns = genome.connections
-        if ff:
-            skey = (True, tuple(k for k, cg in conns.items() if cg.enabled))
-        else:
-            skey = (False, tuple((k, cg.enabled) for k, cg in conns.items()))
+        # the structure depends on the connection keys, their order and which are enabled
+        skey = (ff, tuple(conns), tuple(map(_ENABLED, conns.values())))
         st = _STRUCTURES.get(skey)
         if st is None:
             st = _structure(genome, inputs, outputs, in_set, ff)
@@ -101,7 +100,7 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
         link0.extend((ends - np.asarray(counts, np.int64)).tolist())
         link1.extend(ends.tolist())
         src.extend(link_src)
-        w.extend([conns[k].weight for k in link_keys])
+        w.extend(map(_WEIGHT, map(conns.__getitem__, link_keys)))
         node0[g + 1] = off + n
         nslots[g] = ns
         out_slot[g] = outs
@@ -110,6 +109,8 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
 
 
 _STRUCTURES: dict = {}
+_ENABLED = operator.attrgetter("enabled")
+_WEIGHT = operator.attrgetter("weight")
 _STRUCTURE_CACHE = 4096
 
 

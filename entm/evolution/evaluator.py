@@ -22,7 +22,7 @@ from entm.network import Network
 from tasks import make_task
 
 #: genomes per batched machine run (bounds memory: chunk x episodes rows)
-CHUNK = 32
+CHUNK = 64
 
 
 def episode_rng(seed: int, generation: int) -> np.random.Generator:
