@@ -179,39 +179,16 @@ def figure_bytes(fig, fmt: str = "png") -> bytes:
 
 
 def write_file(path, data: str | bytes) -> Path:
-    """Write ``data`` atomically (temporary file, fsync, rename), readable as the umask allows
-    (figures and reports are meant to be shared); EntmError if it cannot be written."""
-    import os
-    import tempfile
+    """Write ``data`` atomically (``entm.runs.atomic_write``: temporary file, fsync, rename,
+    permissions as the umask allows); EntmError if it cannot be written."""
+    from entm.runs import atomic_write
 
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+        atomic_write(p, data)
     except OSError as e:
         raise EntmError(f"cannot write {p}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w", encoding=None if isinstance(data, bytes)
-                       else "utf-8") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, p)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise EntmError(f"cannot write {p}: {e.strerror or e}") from None
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return p
 
 

@@ -25,3 +25,23 @@ def run_cli(*args, cwd=None, timeout=600):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+#: metrics that may differ between two runs of the same settings (timings, who did the work)
+TIMING_KEYS = {"eval_seconds", "steps_per_second", "wall_seconds", "workers", "nodes"}
+
+
+def comparable_metrics(run_dir):
+    """metrics.jsonl without timings and worker counts: equal for equal settings and seed."""
+    from entm import runs
+
+    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in runs.read_metrics(run_dir)]
+
+
+def comparable_champion(run_dir):
+    """champion.json without its creation timestamp."""
+    import json
+
+    data = json.loads((Path(run_dir) / "champion.json").read_text())
+    data["metadata"].pop("created_timestamp")
+    return data

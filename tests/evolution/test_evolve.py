@@ -4,22 +4,14 @@ import json
 
 import numpy as np
 import pytest
+from conftest import comparable_champion, comparable_metrics
 
 from entm import runs
 from entm.champion import evaluate_lengths, load_champion
 from entm.evolution.loop import EvolveSettings, evolve
 
-TIMING_KEYS = {"eval_seconds", "steps_per_second", "wall_seconds", "workers", "nodes"}
 
 
-def _strip(metrics):
-    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
-
-
-def _champion_sans_timestamp(run_dir):
-    data = json.loads((run_dir / "champion.json").read_text())
-    data["metadata"].pop("created_timestamp")
-    return data
 
 
 def _settings(tmp_path, name, **kw):
@@ -58,10 +50,10 @@ def test_run_directory_contents(tmp_path):
 def test_same_seed_same_run(tmp_path):
     a = evolve(_settings(tmp_path, "a"), progress=False)
     b = evolve(_settings(tmp_path, "b"), progress=False)
-    assert _strip(runs.read_metrics(a.run_dir)) == _strip(runs.read_metrics(b.run_dir))
-    assert _champion_sans_timestamp(a.run_dir) == _champion_sans_timestamp(b.run_dir)
+    assert comparable_metrics(a.run_dir) == comparable_metrics(b.run_dir)
+    assert comparable_champion(a.run_dir) == comparable_champion(b.run_dir)
     c = evolve(_settings(tmp_path, "c", seed=8), progress=False)
-    assert _strip(runs.read_metrics(a.run_dir)) != _strip(runs.read_metrics(c.run_dir))
+    assert comparable_metrics(a.run_dir) != comparable_metrics(c.run_dir)
 
 
 def test_differentiable_mode_evolves(tmp_path):

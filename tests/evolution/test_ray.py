@@ -16,23 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import comparable_champion, comparable_metrics
 
 from entm import runs
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.evolution.loop import EvolveSettings, evolve, prepare
 
-TIMING_KEYS = {"eval_seconds", "steps_per_second", "wall_seconds", "workers", "nodes"}
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _strip(metrics):
-    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
-
-
-def _champion(run_dir):
-    data = json.loads((Path(run_dir) / "champion.json").read_text())
-    data["metadata"].pop("created_timestamp")
-    return data
 
 
 def _evolve_cli(cli, run_dir, *extra):
@@ -140,8 +132,8 @@ def test_serial_and_local_ray_agree(cli, tmp_path):
     ms = runs.read_metrics(serial)
     assert len(ms) == 4
     for other in (one, two):
-        assert _strip(runs.read_metrics(other)) == _strip(ms)
-        assert _champion(other) == _champion(serial)
+        assert comparable_metrics(other) == comparable_metrics(serial)
+        assert comparable_champion(other) == comparable_champion(serial)
     m2 = runs.read_metrics(two)
     assert all(m["nodes"] == 1 and 1 <= m["workers"] <= 2 for m in m2)
     assert all(m["steps_per_second"] > 0 for m in m2)
@@ -157,8 +149,8 @@ def test_two_node_cluster_agrees_with_serial(cli, tmp_path, cluster):
     finally:
         os.environ.clear()
         os.environ.update(env_backup)
-    assert _strip(runs.read_metrics(clu)) == _strip(runs.read_metrics(serial))
-    assert _champion(clu) == _champion(serial)
+    assert comparable_metrics(clu) == comparable_metrics(serial)
+    assert comparable_champion(clu) == comparable_champion(serial)
     # both nodes did work in at least one generation
     assert max(m["nodes"] for m in runs.read_metrics(clu)) == 2
 
@@ -281,5 +273,5 @@ def test_worker_killed_during_a_run_leaves_the_result_unchanged(cli, tmp_path):
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     assert killed, "no worker was caught evaluating"
-    assert _strip(runs.read_metrics(run_dir)) == _strip(runs.read_metrics(serial))
-    assert _champion(run_dir) == _champion(serial)
+    assert comparable_metrics(run_dir) == comparable_metrics(serial)
+    assert comparable_champion(run_dir) == comparable_champion(serial)

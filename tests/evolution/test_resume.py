@@ -9,25 +9,17 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import comparable_champion, comparable_metrics
 
 from entm import runs
 from entm.evolution import checkpoint
 
-TIMING_KEYS = {"eval_seconds", "steps_per_second", "wall_seconds", "workers", "nodes"}
 ROOT = Path(__file__).resolve().parents[2]
 GENS = 12
 ARGS = ["--vector-size", "2", "--seed", "5", "--episodes", "20", "--no-stop-when-solved", "--quiet",
         "--checkpoint-every", "2"]
 
 
-def _strip(metrics):
-    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in metrics]
-
-
-def _champion(run_dir):
-    data = json.loads((Path(run_dir) / "champion.json").read_text())
-    data["metadata"].pop("created_timestamp")
-    return data
 
 
 def _env():
@@ -73,8 +65,8 @@ def _wait_for(pred, timeout=300):
 def _assert_same(run_dir, reference):
     m = runs.read_metrics(run_dir)
     assert [x["generation"] for x in m] == list(range(GENS))  # no duplicated or missing generation
-    assert _strip(m) == _strip(runs.read_metrics(reference))
-    assert _champion(run_dir) == _champion(reference)
+    assert comparable_metrics(run_dir) == comparable_metrics(reference)
+    assert comparable_champion(run_dir) == comparable_champion(reference)
 
 
 def _resume(cli, run_dir, *extra):
@@ -179,5 +171,5 @@ def test_resume_raises_the_budget(cli, tmp_path):
         r = cli("evolve", *ARGS, "--serial", "--generations", str(gens), "--run-dir", d)
         assert r.returncode == 0, r.stderr
     _resume(cli, a, "--serial", "--generations", "5")
-    assert _strip(runs.read_metrics(a)) == _strip(runs.read_metrics(b))
-    assert _champion(a) == _champion(b)
+    assert comparable_metrics(a) == comparable_metrics(b)
+    assert comparable_champion(a) == comparable_champion(b)
