@@ -47,8 +47,54 @@ def supported(network) -> bool:
     return all(nd.aggregation in AGG_CODES and nd.activation in ACT_CODES for nd in network._nodes)
 
 
+class GenomeData:
+    """A neat-python genome reduced to what evaluation needs, cheap to pickle.
+
+    Connection keys (in the genome's order), enabled flags and weights as
+    arrays; node genes as (activation, aggregation, bias, response).  Ray
+    workers receive these instead of genome objects (whose pickles are large
+    and slow); :meth:`as_genome` rebuilds a genome-like view for the numpy
+    evaluator's fallback.
+    """
+
+    __slots__ = ("key", "conn_keys", "enabled", "weights", "node_genes")
+
+    def __init__(self, key, conn_keys, enabled, weights, node_genes):
+        self.key = key
+        self.conn_keys = conn_keys
+        self.enabled = enabled
+        self.weights = weights
+        self.node_genes = node_genes
+
+    @classmethod
+    def from_genome(cls, genome) -> "GenomeData":
+        if isinstance(genome, GenomeData):
+            return genome
+        conns = genome.connections
+        return cls(int(genome.key), tuple(conns), bytes(map(_ENABLED, conns.values())),
+                   np.fromiter(map(_WEIGHT, conns.values()), np.float64, len(conns)),
+                   {k: (n.activation, n.aggregation, float(n.bias), float(n.response))
+                    for k, n in genome.nodes.items()})
+
+    def __getstate__(self):
+        return (self.key, self.conn_keys, self.enabled, self.weights, self.node_genes)
+
+    def __setstate__(self, state):
+        self.key, self.conn_keys, self.enabled, self.weights, self.node_genes = state
+
+    def as_genome(self):
+        """A genome-like object (key, connections, nodes) for ``Network.from_genome``."""
+        from types import SimpleNamespace as NS
+
+        conns = {k: NS(key=k, enabled=bool(e), weight=float(w))
+                 for k, e, w in zip(self.conn_keys, self.enabled, self.weights)}
+        nodes = {k: NS(key=k, activation=a, aggregation=g, bias=b, response=r)
+                 for k, (a, g, b, r) in self.node_genes.items()}
+        return NS(key=self.key, connections=conns, nodes=nodes)
+
+
 def pack_genomes(genomes: list, genome_config) -> "Packed | None":
-    """Pack neat-python genomes straight into flat arrays (no intermediate objects).
+    """Pack genomes (neat-python genomes or :class:`GenomeData`) straight into flat arrays.
 
     The same networks as ``Network.from_genome`` would build (neat-python's
     required nodes, links and evaluation order rules); None when a genome uses
@@ -70,41 +116,43 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
     nslots = np.zeros(G, np.int64)
     recurrent = np.full(G, not gc.feed_forward, np.bool_)
     out_slot = np.zeros((G, len(outputs)), np.int64)
-    slot, act, agg, bias, resp, link0, link1, src, w = [], [], [], [], [], [], [], [], []
+    act, agg, bias, resp = [], [], [], []
+    slot_parts, l0_parts, l1_parts, src_parts, w_parts = [], [], [], [], []
     ff = bool(gc.feed_forward)
+    n_nodes = n_links = 0
     for g, genome in enumerate(genomes):
-        conns = genome.connections
-        # the structure depends on the connection keys, their order and which are enabled
-        skey = (ff, tuple(conns), tuple(map(_ENABLED, conns.values())))
+        gd = GenomeData.from_genome(genome)
+        skey = (ff, gd.conn_keys, gd.enabled)  # the structure depends on these alone
         st = _STRUCTURES.get(skey)
         if st is None:
-            st = _structure(genome, inputs, outputs, in_set, ff)
+            st = _structure(gd, inputs, outputs, in_set, ff)
             if len(_STRUCTURES) >= _STRUCTURE_CACHE:
                 _STRUCTURES.pop(next(iter(_STRUCTURES)))
             _STRUCTURES[skey] = st
-        order, counts, link_src, link_keys, outs, ns = st
-        off = len(slot)
-        nodes = genome.nodes
+        order, link0, link1, link_src, link_idx, outs, ns = st
+        genes = gd.node_genes
         for key in order:
-            ng = nodes.get(key)
-            if ng is None or ng.activation not in builtin_act or ng.aggregation not in builtin_agg:
+            ng = genes.get(key)
+            if ng is None or ng[0] not in builtin_act or ng[1] not in builtin_agg:
                 return None
-            act.append(ACT_CODES[ng.activation])
-            agg.append(AGG_CODES[ng.aggregation])
-            bias.append(ng.bias)
-            resp.append(ng.response)
+            act.append(ACT_CODES[ng[0]])
+            agg.append(AGG_CODES[ng[1]])
+            bias.append(ng[2])
+            resp.append(ng[3])
         n = len(order)
-        slot.extend(range(ni, ni + n))
-        l = len(src)
-        ends = np.cumsum(counts) + l if n else np.zeros(0, np.int64)
-        link0.extend((ends - np.asarray(counts, np.int64)).tolist())
-        link1.extend(ends.tolist())
-        src.extend(link_src)
-        w.extend(map(_WEIGHT, map(conns.__getitem__, link_keys)))
-        node0[g + 1] = off + n
+        slot_parts.append(np.arange(ni, ni + n, dtype=np.int64))
+        l0_parts.append(link0 + n_links)
+        l1_parts.append(link1 + n_links)
+        src_parts.append(link_src)
+        w_parts.append(gd.weights[link_idx])
+        n_nodes += n
+        n_links += len(link_src)
+        node0[g + 1] = n_nodes
         nslots[g] = ns
         out_slot[g] = outs
-    p._set(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w)
+    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
+    p._set(node0, nslots, recurrent, out_slot, cat(slot_parts, np.int64), act, agg, bias, resp,
+           cat(l0_parts, np.int64), cat(l1_parts, np.int64), cat(src_parts, np.int64), cat(w_parts, np.float64))
     return p
 
 
@@ -114,14 +162,16 @@ _WEIGHT = operator.attrgetter("weight")
 _STRUCTURE_CACHE = 4096
 
 
-def _structure(genome, inputs, outputs, in_set, ff):
-    """What depends only on a genome's connection keys: evaluation order, links (source slots and
-    the connection keys their weights come from, in neat-python's order), output slots."""
+def _structure(gd: GenomeData, inputs, outputs, in_set, ff):
+    """What depends only on a genome's connection keys (their order, which are enabled):
+    evaluation order, links (source slots, and the indices of the connections their weights come
+    from, in neat-python's order), output slots."""
     from neat.graphs import required_for_output
 
     from entm.network import _ff_order
 
-    enabled = [cg.key for cg in genome.connections.values() if cg.enabled]
+    index = {k: i for i, k in enumerate(gd.conn_keys)}
+    enabled = [k for k, e in zip(gd.conn_keys, gd.enabled) if e]
     incoming: dict = {}
     if ff:
         order, required = _ff_order(inputs, outputs, enabled)
@@ -129,7 +179,7 @@ def _structure(genome, inputs, outputs, in_set, ff):
             if i in required or i in in_set:
                 incoming.setdefault(o, []).append((i, o))
     else:
-        required = required_for_output(inputs, outputs, genome.connections)
+        required = required_for_output(inputs, outputs, gd.conn_keys)
         for i, o in enabled:
             if o in required or i in required:
                 incoming.setdefault(o, []).append((i, o))
@@ -139,15 +189,19 @@ def _structure(genome, inputs, outputs, in_set, ff):
     for k, key in enumerate(order):
         slots[key] = ni + k
     zero = ni + len(order)
-    counts, link_src, link_keys = [], [], []
+    counts, link_src, link_idx = [], [], []
     for key in order:
         links = incoming.get(key, ())
         counts.append(len(links))
         for ck in links:
             link_src.append(slots.get(ck[0], zero))
-            link_keys.append(ck)
+            link_idx.append(index[ck])
+    counts = np.asarray(counts, np.int64)
+    link1 = np.cumsum(counts)
+    link0 = link1 - counts
     outs = [slots.get(k, zero) for k in outputs]
-    return tuple(order), counts, link_src, link_keys, outs, zero + 1
+    return (tuple(order), link0, link1, np.asarray(link_src, np.int64), np.asarray(link_idx, np.int64), outs,
+            zero + 1)
 
 
 class Packed:

@@ -148,3 +148,25 @@ def test_batched_tape_equals_the_plain_reference_tape():
                 np.testing.assert_allclose(reads[b], r, atol=1e-12)
                 assert state.focus(b) == plains[b].head
                 np.testing.assert_allclose(state.tape(b), np.array(plains[b].cells), atol=1e-12)
+
+
+def test_genome_data_is_a_faithful_compact_genome(configs):
+    import pickle
+
+    config = configs[False]  # recurrent: disabled connections matter for the required set
+    gc = config.genome_config
+    genomes = _random_genomes(config, 21, 30)
+    rng = np.random.default_rng(8)
+    for g in genomes:
+        gd = pickle.loads(pickle.dumps(fast.GenomeData.from_genome(g)))
+        a, b = Network.from_genome(g, gc), Network.from_genome(gd.as_genome(), gc)
+        x = rng.normal(size=(5, NUM_INPUTS))
+        a.reset(5)
+        b.reset(5)
+        for _ in range(3):
+            np.testing.assert_array_equal(a.activate(x), b.activate(x))
+        pa, pb = fast.pack_genomes([g], gc), fast.pack_genomes([gd], gc)
+        assert (pa is None) == (pb is None)
+        if pa is not None:
+            for x1, x2 in zip(pa.arrays(), pb.arrays()):
+                np.testing.assert_array_equal(x1, x2)

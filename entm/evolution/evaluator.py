@@ -17,7 +17,7 @@ import numpy as np
 
 from entm.machine import Machine, run_population, stack_results
 from entm.memory import MemorySpec
-from entm.fast import HAVE_NUMBA, pack_genomes
+from entm.fast import HAVE_NUMBA, GenomeData, pack_genomes
 from entm.network import Network
 from tasks import make_task
 
@@ -74,7 +74,7 @@ class GenomeEvaluator:
         return self._episodes_cache[1]
 
     def evaluate(self, genomes: list, generation: int) -> tuple[dict, dict]:
-        """``genomes``: [(genome_id, genome)]; returns ({genome_id: GenomeResult}, stats)."""
+        """``genomes``: [(genome_id, genome or GenomeData)]; returns ({genome_id: GenomeResult}, stats)."""
         t0 = time.perf_counter()
         eps = self.episodes(generation)
         results: dict = {}
@@ -84,7 +84,8 @@ class GenomeEvaluator:
             chunk = genomes[start:start + CHUNK]
             nets = pack_genomes([g for _, g in chunk], gc) if HAVE_NUMBA else None
             if nets is None:  # a network the compiled kernels do not cover
-                nets = [Network.from_genome(g, gc) for _, g in chunk]
+                nets = [Network.from_genome(g.as_genome() if isinstance(g, GenomeData) else g, gc)
+                        for _, g in chunk]
             runs = run_population(self.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
             for (gid, _), r in zip(chunk, self._results(eps, runs)):
                 results[gid] = r

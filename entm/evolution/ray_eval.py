@@ -144,6 +144,10 @@ class RayEvaluator:
 
     def __call__(self, genomes: list, generation: int) -> tuple[dict, dict]:
         ray = self.ray
+        from entm.fast import GenomeData
+
+        # compact genomes: neat-python genome objects pickle slowly and large
+        genomes = [(gid, GenomeData.from_genome(g)) for gid, g in genomes]
         n_chunks = max(1, min(len(genomes), self.workers * CHUNKS_PER_WORKER))
         size = -(-len(genomes) // n_chunks)
         chunks = [genomes[i:i + size] for i in range(0, len(genomes), size)]
