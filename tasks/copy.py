@@ -137,19 +137,20 @@ class CopyTask(Task):
 
     # -- scoring ---------------------------------------------------------------
     def score(self, episodes: Episodes, outputs: np.ndarray) -> Scores:
-        """Strict-close score, perfect flags and bit errors per episode."""
-        y = np.asarray(outputs, dtype=np.float64)
-        t = episodes.targets
+        """Strict-close score, perfect flags and bit errors per episode (scored steps only)."""
         m = episodes.mask
+        B = episodes.batch
+        rows = np.nonzero(m)[0]  # the episode of each scored step
+        y = np.asarray(outputs, dtype=np.float64)[m]  # (S, V)
+        t = episodes.targets[m]
         with np.errstate(invalid="ignore"):
-            close = 1.0 - np.minimum(0.25, np.abs(t - y)) / 0.25  # (B,T,V)
+            close = 1.0 - np.minimum(0.25, np.abs(t - y)) / 0.25
             close = np.where(np.isfinite(close), close, 0.0)
             wrong = ((y > 0.5) != (t > 0.5)) | ~np.isfinite(y)
-        per_step = close.mean(axis=2)
-        n_scored = m.sum(axis=1)
-        score = (per_step * m).sum(axis=1) / np.maximum(n_scored, 1)
-        bit_errors = (wrong & m[:, :, None]).sum(axis=(1, 2))
-        return Scores(score=score, perfect=bit_errors == 0, bit_errors=bit_errors.astype(np.float64))
+        n_scored = np.bincount(rows, minlength=B)
+        score = np.bincount(rows, close.mean(axis=1), minlength=B) / np.maximum(n_scored, 1)
+        bit_errors = np.bincount(rows, wrong.sum(axis=1), minlength=B).astype(np.float64)
+        return Scores(score=score, perfect=bit_errors == 0, bit_errors=bit_errors)
 
     def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
         """The "trace" shaping terms per episode (see the module docstring); none for ``shaping="none"``."""
@@ -179,7 +180,7 @@ class CopyTask(Task):
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             tc = t - t.mean(axis=1, keepdims=True)
             rc = r - r.mean(axis=1, keepdims=True)
-            cov = np.einsum("gsv,gsc->gvc", tc, rc)
+            cov = tc.transpose(0, 2, 1) @ rc  # (G, V, C)
             norm = np.sqrt((tc * tc).sum(axis=1))[:, :, None] * np.sqrt((rc * rc).sum(axis=1))[:, None, :]
             corr = np.where(norm > 1e-12, np.abs(cov) / np.where(norm > 1e-12, norm, 1.0), 0.0)
             corr = np.where(np.isfinite(corr), corr, 0.0)
@@ -188,8 +189,8 @@ class CopyTask(Task):
             off = 1.0 - on
             n_on = on.sum(axis=1)[:, :, None]
             n_off = off.sum(axis=1)[:, :, None]
-            mean_on = np.einsum("gsv,gsc->gvc", on, r) / np.maximum(n_on, 1)
-            mean_off = np.einsum("gsv,gsc->gvc", off, r) / np.maximum(n_off, 1)
+            mean_on = (on.transpose(0, 2, 1) @ r) / np.maximum(n_on, 1)
+            mean_off = (off.transpose(0, 2, 1) @ r) / np.maximum(n_off, 1)
             gap = np.where((n_on > 0) & (n_off > 0), np.abs(mean_on - mean_off), 0.0)
             gap = np.where(np.isfinite(gap), np.clip(gap, 0.0, 1.0), 0.0)
         value = np.clip((corr * gap).max(axis=2), 0.0, 1.0).mean(axis=1)  # (G,)
