@@ -110,9 +110,9 @@ class GenomeEvaluator:
         out = []
         for g in range(G):
             f = float(fit[g])
-            nonfinite = not bool(finite[g])
-            if not np.isfinite(f):
-                f, nonfinite = 0.0, True  # worst possible fitness, counted in the metrics
+            nonfinite = not bool(finite[g]) or not np.isfinite(f)
+            if nonfinite:
+                f = 0.0  # a NaN or infinite output or score: the worst fitness, counted in the metrics
             out.append(GenomeResult(fitness=f, score=float(score[g]), perfect=float(perfect[g]),
                                     bit_errors=float(bit_errors[g]), nonfinite=nonfinite,
                                     terms={k: float(v[g]) for k, v in term_means.items()}))
