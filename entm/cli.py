@@ -141,7 +141,8 @@ def _summary(result, seed) -> int:
     print(f"generations: {result.generations}, {result.seconds:.1f} s, "
           f"{'solved' if result.solved else 'not solved'}")
     print(f"champion: genome {meta['genome_key']} of generation {meta['generation']}, fitness "
-          f"{meta['fitness']:.4f}, task score {meta.get('score', float('nan')):.4f}, "
+          f"{meta['fitness']:.4f}, task score {meta.get('score', float('nan')):.4f} (strict close), "
+          f"perfect on {100 * meta.get('perfect', 0.0):.0f}% of that generation's episodes, "
           f"{nodes} nodes and {conns} connections used")
     lengths = [L for L in getattr(champ.task, "generalization_lengths", ()) if L in (10, 100, 1000)]
     if lengths:
