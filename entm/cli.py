@@ -41,7 +41,7 @@ def _add_task_options(p):
     g = p.add_argument_group("task options (see `entm tasks`)")
     for name, (typ, owners) in _task_option_fields().items():
         g.add_argument("--" + name.replace("_", "-"), dest="task__" + name, type=typ, default=None,
-                       help=f"task parameter {name} ({', '.join(owners)})")
+                       metavar=name.upper(), help=f"task parameter {name} ({', '.join(owners)})")
 
 
 def _task_params(args) -> dict:
@@ -55,12 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evolve", help="evolve a controller with NEAT")
     e.add_argument("--task", default="copy", help="task name (default: copy)")
     e.add_argument("--config", default=None, help="neat-python config (default: evolution_configs/<task>.ini)")
-    e.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"])
+    e.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"],
+                   help="ENTM tape (discrete, default) or NTM memory (differentiable)")
     e.add_argument("--width", type=int, default=None, help="memory width M (default: the task's)")
     e.add_argument("--cells", type=int, default=None, help="cells N of the differentiable memory (default 128)")
-    e.add_argument("--heads", type=int, default=1)
-    e.add_argument("--generations", type=int, default=500)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--heads", type=int, default=1, help="combined read/write heads (default 1)")
+    e.add_argument("--generations", type=int, default=500, help="generation budget (default 500)")
+    e.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     e.add_argument("--episodes", type=int, default=None, help="episodes per generation (default: the task's)")
     e.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
     e.add_argument("--workers", type=int, default=None,
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="connect to an existing Ray cluster (auto, HOST:PORT, ray://HOST:PORT); starts nothing")
     e.add_argument("--ray-verbose", action="store_true", help="show Ray's worker logs")
     e.add_argument("--run-dir", default=None, help="run directory (default: runs/<task>-<memory>-seed<S>)")
-    e.add_argument("--checkpoint-every", type=int, default=10)
+    e.add_argument("--checkpoint-every", type=int, default=10, help="checkpoint period in generations (default 10)")
     e.add_argument("--no-stop-when-solved", dest="stop_when_solved", action="store_false",
                    help="run the whole budget even after a validated solution")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
