@@ -250,7 +250,7 @@ def test_cluster_going_away_stops_the_run_cleanly(tmp_path):
 
 def test_worker_killed_during_a_run_leaves_the_result_unchanged(cli, tmp_path):
     """A whole run on 2 local workers, one worker process SIGKILLed mid-generation: same result as serial."""
-    args = ["--vector-size", "8", "--episodes", "150", "--generations", "6", "--seed", "2", "--no-stop-when-solved",
+    args = ["--vector-size", "8", "--episodes", "300", "--generations", "6", "--seed", "2", "--no-stop-when-solved",
             "--quiet"]
     serial = tmp_path / "serial"
     r = cli("evolve", *args, "--serial", "--run-dir", serial, timeout=600)

@@ -28,9 +28,13 @@ def _env():
     return env
 
 
-def _start(run_dir, *extra):
+def _start(run_dir, *extra, delay="0.2"):
+    """The run to interrupt; each checkpoint write is held half-done for ``delay`` seconds
+    (fault injection), which also leaves the test time to interrupt it before it ends."""
+    env = _env()
+    env["ENTM_FAULT_CHECKPOINT_DELAY"] = delay
     return subprocess.Popen([sys.executable, "-m", "entm", "evolve", *ARGS, "--generations", str(GENS),
-                             "--run-dir", str(run_dir), *extra], env=_env(), stdout=subprocess.PIPE,
+                             "--run-dir", str(run_dir), *extra], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
@@ -47,7 +51,7 @@ def _kill(p):
 def reference(tmp_path_factory):
     """The same run, never interrupted (serial)."""
     d = tmp_path_factory.mktemp("ref") / "run"
-    p = _start(d, "--serial")
+    p = _start(d, "--serial", delay="0")
     out, err = p.communicate(timeout=600)
     assert p.returncode == 0, err
     return d
@@ -149,7 +153,7 @@ def test_no_valid_checkpoint_is_an_error_and_changes_nothing(cli, tmp_path, refe
 
 def test_sigint_checkpoints_and_exits_130(cli, tmp_path, reference):
     d = tmp_path / "run"
-    p = _start(d, "--serial", "--checkpoint-every", "100")
+    p = _start(d, "--serial", "--checkpoint-every", "3")
     assert _wait_for(lambda: len(runs.read_metrics(d)) >= 4)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=120)
