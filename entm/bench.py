@@ -35,7 +35,7 @@ def run_bench(task="copy", task_params=None, memory="discrete", population=300, 
     from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
     from entm.evolution.loop import EvolveSettings, prepare
     from entm.evolution.neatconfig import load_config
-    from entm.machine import run_population
+    from entm.machine import run_stacked
     from entm.plain import run_plain, run_plain_soft
 
     if population < 2 or episodes < 1 or repeats < 1:
@@ -61,7 +61,7 @@ def run_bench(task="copy", task_params=None, memory="discrete", population=300, 
         for start in range(0, len(genomes), CHUNK):
             chunk = [g for _, g in genomes[start:start + CHUNK]]
             nets = fast.pack_genomes(chunk, gc)
-            run_population(ev.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
+            run_stacked(ev.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
 
     say("warming up (compiling kernels)")
     ev.evaluate(genomes[:2], 0)

@@ -39,7 +39,7 @@ class Trace:
     """With ``record=True``: the memory's own per-step trace (contents, focus, jumps ...)."""
 
 
-@dataclass(eq=False)
+@dataclass
 class RunResult:
     outputs: np.ndarray
     """(B, T, task outputs) the task part of the network's outputs."""
@@ -77,55 +77,61 @@ class Machine:
         return run_population(self, [network], inputs, record=record, shaping=shaping)[0]
 
 
-def run_population(machine: Machine, networks: list, inputs: np.ndarray, record: bool = False,
+def run_population(machine: Machine, networks, inputs: np.ndarray, record: bool = False,
                    shaping: bool = False, steps: np.ndarray | None = None, fast: bool = True) -> list[RunResult]:
     """Run every network on the same episodes; the memory is batched over all of them.
 
-    ``shaping`` records the light trace (reads, write and read positions) the
-    fitness shaping needs; ``record`` also keeps the memory's full trace and
-    the head outputs (for plots; costly).  ``steps`` (B,) gives each episode's
-    real number of steps (outputs past it are left at zero by the compiled
-    path).  ``fast`` uses the compiled kernels of :mod:`entm.fast` where they
-    cover the networks (the results are the same).
+    One RunResult per network (views into :func:`run_stacked`'s arrays).
+    """
+    stacked = run_stacked(machine, networks, inputs, record=record, shaping=shaping, steps=steps, fast=fast)
+    G = stacked.outputs.shape[0] // inputs.shape[0]
+    B = inputs.shape[0]
+    results = []
+    for g in range(G):
+        sl = slice(g * B, (g + 1) * B)
+        trace = None
+        if stacked.trace is not None:
+            t = stacked.trace
+            trace = Trace(reads=t.reads[sl], write_pos=t.write_pos[sl], write_strength=t.write_strength[sl],
+                          read_pos=t.read_pos[sl], jumps=t.jumps[sl] if t.jumps is not None else None,
+                          steps=_split_trace(t.steps, sl) if t.steps is not None else None)
+        head = stacked.head_outputs[sl] if stacked.head_outputs is not None else None
+        results.append(RunResult(outputs=stacked.outputs[sl], head_outputs=head, trace=trace))
+    return results
+
+
+def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = False, shaping: bool = False,
+                steps: np.ndarray | None = None, fast: bool = True) -> RunResult:
+    """Run every network on the same episodes; one RunResult whose rows are network after network
+    (row g*B + b: network g, episode b).
+
+    ``networks``: a list of :class:`entm.network.Network`, or an :class:`entm.fast.Packed`
+    population.  ``shaping`` records the light trace (reads, write and read
+    positions) the fitness shaping needs; ``record`` also keeps the memory's
+    full trace and the head outputs (for plots; costly).  ``steps`` (B,) gives
+    each episode's real number of steps (outputs past it are left at zero by
+    the compiled path).  ``fast`` uses the compiled kernels of
+    :mod:`entm.fast` where they cover the networks (the results are the same).
     """
     from entm import fast as fastmod
 
     if isinstance(networks, fastmod.Packed):  # already packed (evaluators pack genomes directly)
-        machine.check_sizes(networks.num_inputs, networks.num_outputs)
-        if machine.spec.mode == "discrete":
-            return _run_discrete_fast(machine, networks, inputs, steps)
-        return _run_generic(machine, [None] * networks.G, inputs, record, shaping, packed=networks)
-    for net in networks:
-        machine.check_sizes(net.num_inputs, net.num_outputs)
-    if fast and not record and networks and fastmod.HAVE_NUMBA and all(fastmod.supported(n) for n in networks):
-        if machine.spec.mode == "discrete":
-            results = _run_discrete_fast(machine, networks, inputs, steps)
-        else:
-            results = _run_generic(machine, networks, inputs, record, shaping, packed=fastmod.Packed(networks))
+        packed, networks = networks, None
+        machine.check_sizes(packed.num_inputs, packed.num_outputs)
     else:
-        results = _run_generic(machine, networks, inputs, record, shaping)
-    return results
+        for net in networks:
+            machine.check_sizes(net.num_inputs, net.num_outputs)
+        covered = fast and not record and networks and fastmod.HAVE_NUMBA and all(map(fastmod.supported, networks))
+        packed = fastmod.Packed(networks) if covered else None
+    if packed is not None and machine.spec.mode == "discrete":
+        return _run_discrete_fast(machine, packed, inputs, steps)
+    return _run_generic(machine, networks, inputs, record, shaping, packed=packed)
 
 
-def stack_results(results: list[RunResult]) -> RunResult:
-    """One RunResult whose rows are every run's rows, run after run (G*B episodes)."""
-    base = getattr(results[0], "_stacked", None)
-    if base is not None and len(results) == base.outputs.shape[0] // results[0].outputs.shape[0]:
-        return base  # the compiled path already holds them stacked
-    cat = lambda f: np.concatenate([f(r) for r in results], axis=0)  # noqa: E731
-    trace = None
-    if results[0].trace is not None:
-        trace = Trace(**{f: (cat(lambda r, f=f: getattr(r.trace, f)) if getattr(results[0].trace, f) is not None
-                             else None)
-                         for f in ("reads", "write_pos", "write_strength", "read_pos", "jumps")})
-    return RunResult(outputs=cat(lambda r: r.outputs), head_outputs=None, trace=trace)
-
-
-def _run_discrete_fast(machine: Machine, networks: list, inputs: np.ndarray, steps) -> list[RunResult]:
+def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps) -> RunResult:
     """Network and tape fused in one compiled loop (entm.fast.run_discrete)."""
     from entm import fast as fastmod
 
-    packed = networks if isinstance(networks, fastmod.Packed) else fastmod.Packed(networks)
     G = packed.G
     B, T, _ = inputs.shape
     H, M = machine.heads, machine.width
@@ -133,7 +139,6 @@ def _run_discrete_fast(machine: Machine, networks: list, inputs: np.ndarray, ste
     steps = np.full(B, T, dtype=np.int64) if steps is None else np.asarray(steps, dtype=np.int64)
     order = np.argsort(-steps, kind="stable")
     presorted = np.array_equal(order, np.arange(B))
-    inv = np.argsort(order, kind="stable")
     p = machine.memory.params
     out = np.zeros((G, B, T, O))
     reads = np.zeros((G, B, T, H * M))
@@ -143,29 +148,23 @@ def _run_discrete_fast(machine: Machine, networks: list, inputs: np.ndarray, ste
     jumps = np.zeros((G, B, T, H), dtype=np.bool_)
     fastmod.run_discrete(*packed.arrays(),
                          np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64),
-                         np.ascontiguousarray(steps if presorted else steps[order]), M, H, 0 if p.write_mode == "interpolate" else 1,
+                         np.ascontiguousarray(steps if presorted else steps[order]), M, H,
+                         0 if p.write_mode == "interpolate" else 1,
                          np.nan if p.min_jump_similarity is None else float(p.min_jump_similarity),
                          -1 if p.max_cells is None else int(p.max_cells), float(p.blank), O,
                          out, reads, wpos, strength, rpos, jumps)
-    if not presorted:
-        out, reads, wpos, strength, rpos, jumps = (a[:, inv] for a in (out, reads, wpos, strength, rpos, jumps))
-    results = []
-    for g in range(G):
-        trace = Trace(reads=reads[g], write_pos=wpos[g], write_strength=strength[g], read_pos=rpos[g],
-                      jumps=jumps[g])
-        results.append(RunResult(outputs=out[g], head_outputs=None, trace=trace))
-    flat = lambda a: a.reshape((G * B,) + a.shape[2:])  # noqa: E731
-    stacked = RunResult(outputs=flat(out), head_outputs=None,
-                        trace=Trace(reads=flat(reads), write_pos=flat(wpos), write_strength=flat(strength),
-                                    read_pos=flat(rpos), jumps=flat(jumps)))
-    for r in results:
-        r._stacked = stacked
-    return results
+    arrays = (out, reads, wpos, strength, rpos, jumps)
+    if not presorted:  # back to the caller's episode order
+        inv = np.argsort(order, kind="stable")
+        arrays = tuple(a[:, inv] for a in arrays)
+    out, reads, wpos, strength, rpos, jumps = (a.reshape((G * B,) + a.shape[2:]) for a in arrays)
+    return RunResult(outputs=out, head_outputs=None,
+                     trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos, jumps=jumps))
 
 
-def _run_generic(machine: Machine, networks: list, inputs: np.ndarray, record: bool, shaping: bool,
-                 packed=None) -> list[RunResult]:
-    """Step by step in Python, the memory batched over every network's episodes."""
+def _run_generic(machine: Machine, networks: list | None, inputs: np.ndarray, record: bool, shaping: bool,
+                 packed=None) -> RunResult:
+    """Step by step in Python, the memory batched over every network's episodes (stacked rows)."""
     G = len(networks) if packed is None else packed.G
     B, T, _ = inputs.shape
     mem = machine.memory
@@ -217,25 +216,17 @@ def _run_generic(machine: Machine, networks: list, inputs: np.ndarray, record: b
         state, reads = mem.step(state, hp)
         if keep:
             read_pos[:, t] = mem.focus(state)
-    results = []
-    for g in range(G):
-        sl = slice(g * B, (g + 1) * B)
-        trace = None
-        if keep:
-            steps = None
-            if record:
-                steps = _split_trace(state, g, B)
-            trace = Trace(reads=all_reads[sl], write_pos=write_pos[sl], write_strength=strength[sl],
-                          read_pos=read_pos[sl], jumps=jumps[sl] if jumps is not None else None, steps=steps)
-        results.append(RunResult(outputs=outputs[sl], head_outputs=head_out[sl] if record else None, trace=trace))
-    return results
+    trace = None
+    if keep:
+        trace = Trace(reads=all_reads, write_pos=write_pos, write_strength=strength, read_pos=read_pos,
+                      jumps=jumps, steps=list(state.trace) if record else None)
+    return RunResult(outputs=outputs, head_outputs=head_out, trace=trace)
 
 
-def _split_trace(state, g: int, B: int) -> list:
-    """The memory's per-step trace restricted to genome ``g``'s rows."""
+def _split_trace(steps: list, sl: slice) -> list:
+    """The memory's per-step trace restricted to the rows ``sl`` (one network's episodes)."""
     out = []
-    sl = slice(g * B, (g + 1) * B)
-    for step in state.trace:
+    for step in steps:
         item = {}
         for k, v in step.items():
             if isinstance(v, np.ndarray):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from entm.machine import Machine, run_population, stack_results
+from entm.machine import Machine, run_stacked
 from entm.memory import MemorySpec
 from entm.fast import HAVE_NUMBA, GenomeData, pack_genomes
 from entm.network import Network
@@ -86,18 +86,17 @@ class GenomeEvaluator:
             if nets is None:  # a network the compiled kernels do not cover
                 nets = [Network.from_genome(g.as_genome() if isinstance(g, GenomeData) else g, gc)
                         for _, g in chunk]
-            runs = run_population(self.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
-            for (gid, _), r in zip(chunk, self._results(eps, runs)):
+            stacked = run_stacked(self.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
+            for (gid, _), r in zip(chunk, self._results(eps, stacked, len(chunk))):
                 results[gid] = r
             steps += len(chunk) * int(eps.steps.sum())
         return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0}
 
-    def _results(self, eps, runs) -> list:
-        """Score every run of a chunk at once (episodes tiled, one group per genome)."""
+    def _results(self, eps, stacked, G: int) -> list:
+        """Score the stacked run of a chunk's G genomes at once (episodes tiled, one group per genome)."""
         task = self.task
-        G, B = len(runs), eps.batch
+        B = eps.batch
         tiled = eps.tile(G)
-        stacked = stack_results(runs)
         outputs, trace = stacked.outputs, stacked.trace
         sc = task.score(tiled, outputs)
         terms = task.shape(tiled, outputs, trace, groups=G)

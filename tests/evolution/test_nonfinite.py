@@ -8,7 +8,7 @@ import numpy as np
 from entm.champion import champion_from_dict
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.evolution.loop import EvolveSettings, prepare
-from entm.machine import run_population
+from entm.machine import run_stacked
 
 
 def test_nonfinite_outputs_are_worst_and_counted(fixtures):
@@ -24,10 +24,9 @@ def test_nonfinite_outputs_are_worst_and_counted(fixtures):
     ev = GenomeEvaluator(EvalSettings(config_text=text, task="copy", task_params=task.params(), memory=spec,
                                       seed=0, episodes=20))
     eps = ev.episodes(0)
-    runs = run_population(ev.machine, [good.network, worse.network], eps.inputs,
-                          shaping=True, steps=eps.steps)
-    assert not np.all(np.isfinite(runs[1].outputs[eps.mask]))
-    res = ev._results(eps, runs)
+    stacked = run_stacked(ev.machine, [good.network, worse.network], eps.inputs, shaping=True, steps=eps.steps)
+    assert not np.all(np.isfinite(stacked.outputs[eps.batch:][eps.mask]))
+    res = ev._results(eps, stacked, 2)
     assert res[0].fitness > 0.99 and not res[0].nonfinite
     assert res[1].nonfinite and res[1].fitness == 0.0 and res[1].score == 0.0
     assert all(np.isfinite(r.fitness) for r in res)
