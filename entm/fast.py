@@ -107,7 +107,6 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
                    if getattr(f, "__module__", "") == "neat.aggregations" and name in AGG_CODES}
     inputs = list(gc.input_keys)
     outputs = list(gc.output_keys)
-    in_set = set(inputs)
     ni = len(inputs)
     p = Packed.__new__(Packed)
     G = len(genomes)
@@ -125,7 +124,7 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
         skey = (ff, gd.conn_keys, gd.enabled)  # the structure depends on these alone
         st = _STRUCTURES.get(skey)
         if st is None:
-            st = _structure(gd, inputs, outputs, in_set, ff)
+            st = _structure(gd, inputs, outputs, ff)
             if len(_STRUCTURES) >= _STRUCTURE_CACHE:
                 _STRUCTURES.pop(next(iter(_STRUCTURES)))
             _STRUCTURES[skey] = st
@@ -162,28 +161,15 @@ _WEIGHT = operator.attrgetter("weight")
 _STRUCTURE_CACHE = 4096
 
 
-def _structure(gd: GenomeData, inputs, outputs, in_set, ff):
+def _structure(gd: GenomeData, inputs, outputs, ff):
     """What depends only on a genome's connection keys (their order, which are enabled):
     evaluation order, links (source slots, and the indices of the connections their weights come
     from, in neat-python's order), output slots."""
-    from neat.graphs import required_for_output
-
-    from entm.network import _ff_order
+    from entm.network import evaluated_links
 
     index = {k: i for i, k in enumerate(gd.conn_keys)}
     enabled = [k for k, e in zip(gd.conn_keys, gd.enabled) if e]
-    incoming: dict = {}
-    if ff:
-        order, required = _ff_order(inputs, outputs, enabled)
-        for i, o in enabled:
-            if i in required or i in in_set:
-                incoming.setdefault(o, []).append((i, o))
-    else:
-        required = required_for_output(inputs, outputs, gd.conn_keys)
-        for i, o in enabled:
-            if o in required or i in required:
-                incoming.setdefault(o, []).append((i, o))
-        order = list(incoming)
+    order, incoming = evaluated_links(inputs, outputs, gd.conn_keys, enabled, ff)
     ni = len(inputs)
     slots = {k: i for i, k in enumerate(inputs)}
     for k, key in enumerate(order):

@@ -481,10 +481,7 @@ class Network:
             feed_forward = bool(gc.feed_forward)
         input_keys = list(gc.input_keys)
         output_keys = list(gc.output_keys)
-        if feed_forward:
-            nodes = _ff_node_evals(genome, gc, input_keys, output_keys)
-        else:
-            nodes = _recurrent_node_evals(genome, gc, input_keys, output_keys)
+        nodes = _node_evals(genome, gc, input_keys, output_keys, feed_forward)
         return cls(input_keys, output_keys, nodes, recurrent=not feed_forward)
 
     @classmethod
@@ -721,30 +718,39 @@ def _ff_order(input_keys, output_keys, conns) -> tuple[list, set]:
     return order, required
 
 
-def _ff_node_evals(genome, gc, input_keys, output_keys) -> list:
-    conns = [cg.key for cg in genome.connections.values() if cg.enabled]
-    order, required = _ff_order(input_keys, output_keys, conns)
-    usable = set(required) | set(input_keys)
-    incoming: dict = {}
-    for i, o in conns:
-        if i in usable:
-            incoming.setdefault(o, []).append((i, float(genome.connections[(i, o)].weight)))
-    return [_node_spec(genome, gc, node, incoming.get(node, [])) for node in order]
+def evaluated_links(input_keys, output_keys, conn_keys, enabled_keys, feed_forward: bool) -> tuple[list, dict]:
+    """neat-python's rules for what a phenotype evaluates, in one place.
 
-
-def _recurrent_node_evals(genome, gc, input_keys, output_keys) -> list:
+    ``conn_keys``: every connection key of the genome, in its order;
+    ``enabled_keys``: the enabled ones, in the same order.  Returns the nodes
+    to evaluate (feedforward: an order where sources come first, as
+    ``FeedForwardNetwork.create``; recurrent: ``RecurrentNetwork.create``'s
+    order) and, per node, its links as connection keys in neat-python's order.
+    """
     from neat.graphs import required_for_output
 
-    required = required_for_output(input_keys, output_keys, genome.connections)
     incoming: dict = {}
-    for cg in genome.connections.values():
-        if not cg.enabled:
-            continue
-        i, o = cg.key
-        if o not in required and i not in required:
-            continue
-        incoming.setdefault(o, []).append((i, float(cg.weight)))
-    return [_node_spec(genome, gc, node, links) for node, links in incoming.items()]
+    if feed_forward:
+        order, required = _ff_order(input_keys, output_keys, enabled_keys)
+        usable = set(required) | set(input_keys)
+        for i, o in enabled_keys:
+            if i in usable:
+                incoming.setdefault(o, []).append((i, o))
+        return order, incoming
+    # required nodes come from every connection, disabled ones included (as neat-python does)
+    required = required_for_output(input_keys, output_keys, conn_keys)
+    for i, o in enabled_keys:
+        if o in required or i in required:
+            incoming.setdefault(o, []).append((i, o))
+    return list(incoming), incoming
+
+
+def _node_evals(genome, gc, input_keys, output_keys, feed_forward: bool) -> list:
+    conns = genome.connections
+    enabled = [k for k, cg in conns.items() if cg.enabled]
+    order, incoming = evaluated_links(input_keys, output_keys, list(conns), enabled, feed_forward)
+    return [_node_spec(genome, gc, node, [(ck[0], float(conns[ck].weight)) for ck in incoming.get(node, ())])
+            for node in order]
 
 
 def network_json_from_genome(genome, genome_config, metadata=None) -> dict:
