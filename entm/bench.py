@@ -36,7 +36,7 @@ def run_bench(task="copy", task_params=None, memory="discrete", population=300, 
     from entm.evolution.loop import EvolveSettings, prepare
     from entm.evolution.neatconfig import load_config
     from entm.machine import run_stacked
-    from entm.plain import run_plain, run_plain_soft
+    from entm.plain import PlainSoftMemory, PlainTape, run_plain
 
     if population < 2 or episodes < 1 or repeats < 1:
         raise EntmError("population must be at least 2, episodes and repeats at least 1")
@@ -85,11 +85,9 @@ def run_bench(task="copy", task_params=None, memory="discrete", population=300, 
             if hasattr(net, "reset"):
                 net.reset()
             x = eps.inputs[b].tolist()
-            if memory == "discrete":
-                out = run_plain(net, x, spec.width, task_obj.num_outputs, steps=int(eps.steps[b]))
-            else:
-                out = run_plain_soft(net, x, spec.width, int(spec.params()["cells"]), task_obj.num_outputs,
-                                     steps=int(eps.steps[b]))
+            mem = PlainTape(spec.width) if memory == "discrete" else \
+                PlainSoftMemory(spec.width, int(spec.params()["cells"]))
+            out = run_plain(net, x, mem, task_obj.num_outputs, steps=int(eps.steps[b]))
             n_plain += len(out)
         t_plain += time.perf_counter() - t0
     best_raw = min(raw_times)

@@ -23,6 +23,10 @@ class PlainTape:
         self.cells = [[blank] * width]
         self.head = 0
 
+    def initial_read(self):
+        """The read vector before the first step: the blank cell."""
+        return list(self.cells[0])
+
     def step(self, params):
         """``params``: a (M), w, j, left, stay, right as a list; returns the read vector."""
         M = self.width
@@ -59,20 +63,20 @@ class PlainTape:
         return list(self.cells[self.head])
 
 
-def run_plain(net, inputs, width: int, num_task_outputs: int, steps: int | None = None):
-    """Run a neat-python network (``activate``) with a :class:`PlainTape` on one episode.
+def run_plain(net, inputs, memory, num_task_outputs: int, steps: int | None = None):
+    """Run a neat-python network (``activate``) with a plain memory on one episode.
 
-    ``inputs``: a list of per-step task input lists.  Returns the task outputs per step.
+    ``inputs``: a list of per-step task input lists; ``memory``: a fresh
+    :class:`PlainTape` or :class:`PlainSoftMemory`.  Returns the task outputs per step.
     """
-    tape = PlainTape(width)
-    read = [0.0] * width
+    read = memory.initial_read()
     outs = []
     for t, x in enumerate(inputs):
         if steps is not None and t >= steps:
             break
         y = net.activate(list(x) + read)
         outs.append(y[:num_task_outputs])
-        read = tape.step(y[num_task_outputs:])
+        read = memory.step(y[num_task_outputs:])
     return outs
 
 
@@ -95,6 +99,10 @@ class PlainSoftMemory:
         self.w = np.zeros(cells)
         self.w[0] = 1.0
 
+    def initial_read(self):
+        """The read vector before the first step: the initial memory read with the initial weighting."""
+        return (self.w @ self.memory).tolist()
+
     def step(self, params):
         np = self.np
         M = self.M
@@ -116,17 +124,3 @@ class PlainSoftMemory:
         wp = ws ** gamma
         self.w = wp / max(wp.sum(), 1e-300)
         return (self.w @ self.memory).tolist()
-
-
-def run_plain_soft(net, inputs, width: int, cells: int, num_task_outputs: int, steps: int | None = None):
-    """Like :func:`run_plain`, with a :class:`PlainSoftMemory`."""
-    mem = PlainSoftMemory(width, cells)
-    read = (mem.w @ mem.memory).tolist()
-    outs = []
-    for t, x in enumerate(inputs):
-        if steps is not None and t >= steps:
-            break
-        y = net.activate(list(x) + read)
-        outs.append(y[:num_task_outputs])
-        read = mem.step(y[num_task_outputs:])
-    return outs

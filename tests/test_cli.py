@@ -109,3 +109,15 @@ def test_existing_run_dir_is_not_touched(cli, tmp_path):
     (run_dir / "metrics.jsonl").write_text("precious\n")
     _one_line_error(cli("evolve", "--vector-size", "2", "--generations", "1", "--run-dir", run_dir), "already exists")
     assert (run_dir / "metrics.jsonl").read_text() == "precious\n"
+
+
+def test_bench_json_smoke(cli):
+    """`entm bench --json` runs end to end on a tiny population (figures, not timing assertions)."""
+    for memory in ("discrete", "differentiable"):
+        r = cli("bench", "--json", "--population", "4", "--episodes", "3", "--repeats", "1", "--vector-size", "2",
+                "--memory", memory)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert {"steps_per_second", "plain_steps_per_second", "ratio", "workers"} <= set(out)
+        assert out["memory"] == memory and out["workers"] == 1 and out["genome_steps"] > 0
+        assert out["plain_genome_steps"] > 0 and out["ratio"] > 0
