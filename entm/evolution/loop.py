@@ -145,14 +145,20 @@ def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings):
     raise EntmError(f"unknown evaluator {settings.evaluator!r}; expected one of {', '.join(EVALUATORS)}")
 
 
+def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text: str) -> EvalSettings:
+    """What every evaluator needs: config text, task, memory, seed, episodes per generation."""
+    episodes = settings.episodes or getattr(task, "default_episodes", 50)
+    return EvalSettings(config_text=config_text, task=task.name, task_params=task.params(), memory=spec,
+                        seed=int(settings.seed), episodes=int(episodes))
+
+
 def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> EvolveResult:
     """Run evolution as ``settings`` say; writes the run directory."""
     task, spec, machine, config_text = prepare(settings)
-    episodes = settings.episodes or getattr(task, "default_episodes", 50)
     run_dir = Path(settings.run_dir) if settings.run_dir else runs.default_run_dir(
         "runs", f"{settings.task}-{settings.memory}-seed{settings.seed}")
-    eval_settings = EvalSettings(config_text=config_text, task=task.name, task_params=task.params(),
-                                 memory=spec, seed=int(settings.seed), episodes=int(episodes))
+    eval_settings = _eval_settings(settings, task, spec, config_text)
+    episodes = eval_settings.episodes
     runs.check_new_run_dir(run_dir)
     evaluator = make_evaluator(settings, eval_settings)
     try:
@@ -203,7 +209,6 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
     if evaluator is not None:
         settings.evaluator, settings.workers, settings.ray_address = evaluator, workers, ray_address
     cfg_path = run_dir / runs.CONFIG_FILE
-    config_text = read_config_text(cfg_path)
     settings.config = str(cfg_path)
     task, spec, machine, config_text = prepare(settings)
     config = load_config(config_text, str(cfg_path))
