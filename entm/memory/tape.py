@@ -79,7 +79,6 @@ class TapeState:
     origin: np.ndarray  # (B,) buffer index of the tape's first cell at reset
     reads: np.ndarray  # (B, H*M) the latest read vectors
     trace: list | None = None  # one dict per step when recording
-    light: list | None = None  # per step (B, H) positions/flags for fitness shaping
 
     @property
     def batch(self) -> int:
@@ -108,7 +107,7 @@ class TapeMemory:
         self.head_param_size = head_param_size(self.width)
 
     # -- state -----------------------------------------------------------------
-    def reset(self, batch: int, record: bool = False, light: bool = False, capacity: int = 64) -> TapeState:
+    def reset(self, batch: int, record: bool = False, capacity: int = 64) -> TapeState:
         """A batch of fresh tapes: one blank cell, every head on it."""
         capacity = max(int(capacity), 3)
         cells = np.full((batch, capacity, self.width), self.params.blank, dtype=np.float64)
@@ -122,7 +121,6 @@ class TapeMemory:
             origin=lo.copy(),
             reads=np.full((batch, self.heads * self.width), self.params.blank, dtype=np.float64),
             trace=[] if record else None,
-            light=[] if light else None,
         )
 
     def initial_reads(self, state: TapeState) -> np.ndarray:
@@ -157,7 +155,6 @@ class TapeMemory:
         rows = np.arange(B)
         reads = np.empty((B, self.heads * M), dtype=np.float64)
         rec = [] if state.trace is not None else None
-        light = [] if state.light is not None else None
         for h in range(self.heads):
             xh = x[:, h * P:(h + 1) * P]
             a, w, j, shift = xh[:, :M], xh[:, M], xh[:, M + 1], xh[:, M + 2:M + 5]
@@ -183,8 +180,6 @@ class TapeMemory:
             # 5. read
             r = state.cells[rows, p]
             reads[:, h * M:(h + 1) * M] = r
-            if light is not None:
-                light.append((p_write, w.copy(), jump, p - state.origin))
             if rec is not None:
                 rec.append({
                     "write_pos": p_write.copy(),
@@ -194,8 +189,6 @@ class TapeMemory:
                     "read": r.copy(),
                 })
         state.reads = reads
-        if light is not None:
-            state.light.append(light)
         if rec is not None:
             state.trace.append({
                 "heads": rec,
