@@ -47,6 +47,13 @@ def _kill(p):
     p.wait()
 
 
+def _run_until(run_dir, until, *extra):
+    """Start the run, wait until ``until()`` holds, then SIGKILL it."""
+    p = _start(run_dir, *extra)
+    assert _wait_for(until)
+    _kill(p)
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """The same run, never interrupted (serial)."""
@@ -81,9 +88,8 @@ def _resume(cli, run_dir, *extra):
 
 def test_sigkill_after_a_checkpoint_then_resume(cli, tmp_path, reference):
     d = tmp_path / "run"
-    p = _start(d, "--serial")
-    assert _wait_for(lambda: len(checkpoint.list_checkpoints(d)) >= 2 and len(runs.read_metrics(d)) >= 5)
-    _kill(p)
+    _run_until(d, lambda: len(checkpoint.list_checkpoints(d)) >= 2 and len(runs.read_metrics(d)) >= 5,
+               "--serial")
     assert len(runs.read_metrics(d)) < GENS, "the run finished before it was killed"
     _resume(cli, d, "--serial")
     _assert_same(d, reference)
@@ -114,18 +120,15 @@ def test_sigkill_while_writing_a_checkpoint(cli, tmp_path, reference):
 
 def test_resume_with_ray_workers(cli, tmp_path, reference):
     d = tmp_path / "run"
-    p = _start(d, "--workers", "2")
-    assert _wait_for(lambda: len(checkpoint.list_checkpoints(d)) >= 1 and len(runs.read_metrics(d)) >= 3)
-    _kill(p)
+    _run_until(d, lambda: len(checkpoint.list_checkpoints(d)) >= 1 and len(runs.read_metrics(d)) >= 3,
+               "--workers", "2")
     _resume(cli, d, "--workers", "2")
     _assert_same(d, reference)
 
 
 def test_corrupted_checkpoint_falls_back_to_the_previous(cli, tmp_path, reference):
     d = tmp_path / "run"
-    p = _start(d, "--serial")
-    assert _wait_for(lambda: len(checkpoint.list_checkpoints(d)) >= 3)
-    _kill(p)
+    _run_until(d, lambda: len(checkpoint.list_checkpoints(d)) >= 3, "--serial")
     files = checkpoint.list_checkpoints(d)
     newest = files[-1]
     newest.write_bytes(newest.read_bytes()[:50])  # truncated
@@ -136,9 +139,7 @@ def test_corrupted_checkpoint_falls_back_to_the_previous(cli, tmp_path, referenc
 
 def test_no_valid_checkpoint_is_an_error_and_changes_nothing(cli, tmp_path, reference):
     d = tmp_path / "run"
-    p = _start(d, "--serial")
-    assert _wait_for(lambda: len(checkpoint.list_checkpoints(d)) >= 2)
-    _kill(p)
+    _run_until(d, lambda: len(checkpoint.list_checkpoints(d)) >= 2, "--serial")
     for f in checkpoint.list_checkpoints(d):
         f.write_bytes(b"garbage")
     before = {f: f.read_bytes() for f in d.rglob("*") if f.is_file()}
