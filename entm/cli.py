@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cells", type=int, default=None, help="cells N of the differentiable memory (default 128)")
     e.add_argument("--heads", type=int, default=1, help="combined read/write heads (default 1)")
     e.add_argument("--generations", type=int, default=500, help="generation budget (default 500)")
+    e.add_argument("--minutes", type=float, default=None,
+                   help="wall-time budget in minutes: stop after the generation that runs out of it (resumable)")
     e.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     e.add_argument("--episodes", type=int, default=None, help="episodes per generation (default: the task's)")
     e.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
@@ -79,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("resume", help="continue an evolution run from its newest valid checkpoint")
     r.add_argument("run_dir", metavar="RUN_DIR")
     r.add_argument("--generations", type=int, default=None, help="new generation budget (total)")
+    r.add_argument("--minutes", type=float, default=None, help="wall-time budget of this session in minutes")
     r.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
     r.add_argument("--workers", type=int, default=None)
     r.add_argument("--ray-address", default=None)
@@ -127,7 +130,7 @@ def cmd_evolve(args) -> int:
                               stop_when_solved=args.stop_when_solved, run_dir=args.run_dir,
                               evaluator="serial" if args.serial else "ray", workers=args.workers,
                               ray_address=args.ray_address, ray_verbose=args.ray_verbose,
-                              checkpoint_every=args.checkpoint_every)
+                              checkpoint_every=args.checkpoint_every, minutes=args.minutes)
     result = evolve(settings, progress=not args.quiet)
     return _summary(result, args.seed)
 
@@ -140,7 +143,8 @@ def _summary(result, seed) -> int:
     nodes, conns = champ.network.size()
     print(f"run directory: {result.run_dir}")
     print(f"generations: {result.generations}, {result.seconds:.1f} s, "
-          f"{'solved' if result.solved else 'not solved'}")
+          f"{'solved' if result.solved else 'not solved'}"
+          f"{' (stopped at the --minutes budget; entm resume goes on)' if result.out_of_time else ''}")
     print(f"champion: genome {meta['genome_key']} of generation {meta['generation']}, fitness "
           f"{meta['fitness']:.4f}, task score {meta.get('score', float('nan')):.4f} (strict close), "
           f"perfect on {100 * meta.get('perfect', 0.0):.0f}% of that generation's episodes, "
@@ -160,7 +164,8 @@ def cmd_resume(args) -> int:
     if args.serial and (args.workers is not None or args.ray_address is not None):
         raise EntmError("--serial cannot be combined with --workers or --ray-address")
     result = resume(args.run_dir, generations=args.generations, evaluator="serial" if args.serial else "ray",
-                    workers=args.workers, ray_address=args.ray_address, progress=not args.quiet)
+                    workers=args.workers, ray_address=args.ray_address, progress=not args.quiet,
+                    minutes=args.minutes)
     from entm.runs import read_run_json
 
     return _summary(result, int(read_run_json(result.run_dir).get("seed", 0)))

@@ -66,6 +66,9 @@ class EvolveSettings:
     """Ray: show the workers' logs."""
     checkpoint_every: int = 10
     """Checkpoint period in generations."""
+    minutes: float | None = None
+    """Wall-time budget of this session of the run in minutes (None: none); the run stops after
+    the generation during which it ran out, writes its final checkpoint and can be resumed."""
 
 
 @dataclass
@@ -77,10 +80,25 @@ class EvolveResult:
     """Generations evaluated."""
     solved: bool
     seconds: float
+    out_of_time: bool = False
+    """The run stopped at its wall-time budget (``minutes``)."""
+
+
+def _check_minutes(minutes):
+    if minutes is None:
+        return None
+    try:
+        m = float(minutes)
+    except (TypeError, ValueError):
+        raise EntmError(f"minutes must be a number, got {minutes!r}") from None
+    if not m > 0 or m == float("inf"):
+        raise EntmError(f"minutes must be a positive number, got {minutes!r}")
+    return m
 
 
 def prepare(settings: EvolveSettings):
     """Check every setting before any work; returns (task, spec, machine, config_text)."""
+    settings.minutes = _check_minutes(settings.minutes)
     task = make_task(settings.task, settings.task_params)
     mp = dict(settings.memory_params)
     width = mp.pop("width", None) or task.default_memory_width
@@ -192,7 +210,8 @@ def settings_from_run(run_dir) -> EvolveSettings:
 
 
 def resume(run_dir, generations: int | None = None, evaluator: str | None = None, workers: int | None = None,
-           ray_address: str | None = None, progress: bool = True, out=sys.stderr) -> EvolveResult:
+           ray_address: str | None = None, progress: bool = True, out=sys.stderr,
+           minutes: float | None = None) -> EvolveResult:
     """Continue a run from its newest valid checkpoint, exactly as if it had never stopped.
 
     ``generations`` raises the generation budget (total, counted from 0); the
@@ -208,6 +227,7 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
         settings.generations = int(generations)
     if evaluator is not None:
         settings.evaluator, settings.workers, settings.ray_address = evaluator, workers, ray_address
+    settings.minutes = _check_minutes(minutes)
     cfg_path = run_dir / runs.CONFIG_FILE
     settings.config = str(cfg_path)
     task, spec, machine, config_text = prepare(settings)
@@ -327,6 +347,8 @@ def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress
     boundary_gen = pop.generation
     finished = False
     try:
+        out_of_time = False
+        deadline = None if settings.minutes is None else t_start + 60.0 * float(settings.minutes)
         while state["metrics"] < settings.generations and not state["solved"]:
             before = pop.generation
             pop.run(fitness_function, 1)
@@ -336,6 +358,9 @@ def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress
             boundary, boundary_gen = checkpoint.snapshot(pop, dict(state)), pop.generation
             if pop.generation % every == 0:
                 checkpoint.write(run_dir, boundary_gen, boundary)
+            if deadline is not None and time.perf_counter() >= deadline:
+                out_of_time = not state["solved"] and state["metrics"] < settings.generations
+                break
         finished = True
     except KeyboardInterrupt:
         if bar is not None:
@@ -353,7 +378,8 @@ def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress
         checkpoint.write(run_dir, pop.generation, final)
     champion = json.loads((run_dir / runs.CHAMPION_FILE).read_text())
     return EvolveResult(run_dir=run_dir, champion=champion, generations=state["metrics"],
-                        solved=state["solved"], seconds=time.perf_counter() - t_start)
+                        solved=state["solved"], seconds=time.perf_counter() - t_start,
+                        out_of_time=finished and out_of_time)
 
 
 class _Validator:

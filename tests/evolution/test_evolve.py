@@ -67,3 +67,20 @@ def test_differentiable_mode_evolves(tmp_path):
     assert len(m) == 2 and set(m[0]["best_terms"]) == {"recall", "alignment", "writes"}
     out = evaluate_lengths(champ.machine, champ.network, [3], episodes=4)
     assert 0.0 <= out["3"]["score"] <= 1.0
+
+
+def test_minutes_budget_stops_early_and_resumes(tmp_path):
+    from entm.evolution.loop import resume
+
+    res = evolve(_settings(tmp_path, "t", generations=1000, minutes=1e-6), progress=False)
+    assert res.out_of_time and not res.solved
+    assert 1 <= res.generations < 1000  # at least the first generation ran
+    assert len(runs.read_metrics(res.run_dir)) == res.generations
+    more = resume(res.run_dir, evaluator="serial", progress=False, minutes=1e-6)
+    assert more.out_of_time and more.generations == res.generations + 1
+
+
+def test_minutes_must_be_positive(tmp_path, cli):
+    r = cli("evolve", "--task", "copy", "--serial", "--minutes", "0", "--run-dir", tmp_path / "x")
+    assert r.returncode == 2 and r.stderr.strip() == "entm: error: minutes must be a positive number, got 0.0"
+    assert not (tmp_path / "x").exists()
