@@ -58,10 +58,11 @@ def run_bench(task="copy", task_params=None, memory="discrete", population=300, 
         fast._STRUCTURES.clear()
         from entm.evolution.evaluator import CHUNK
 
+        buffers = {}
         for start in range(0, len(genomes), CHUNK):
             chunk = [g for _, g in genomes[start:start + CHUNK]]
             nets = fast.pack_genomes(chunk, gc)
-            run_stacked(ev.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
+            run_stacked(ev.machine, nets, eps.inputs, shaping=True, steps=eps.steps, buffers=buffers)
 
     say("warming up (compiling kernels)")
     ev.evaluate(genomes[:2], 0)

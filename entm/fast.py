@@ -303,6 +303,26 @@ if HAVE_NUMBA:
         return math.pow(z, 3.0)  # cube
 
     @njit(cache=True, error_model="numpy")
+    def _activate_row(code, bs, rs, acc, Vout, dst, nb):
+        """Vout[dst, :nb] = activation(bias + response * acc): the common activations in
+        branch-free loops the compiler vectorises, the rest element by element."""
+        if code == 0:  # sigmoid
+            for b in range(nb):
+                z = 5.0 * (bs + rs * acc[b])
+                z = _py_max(-60.0, _py_min(60.0, z))
+                Vout[dst, b] = 1.0 / (1.0 + math.exp(-z))
+        elif code == 9:  # identity
+            for b in range(nb):
+                Vout[dst, b] = bs + rs * acc[b]
+        elif code == 1:  # tanh
+            for b in range(nb):
+                z = 2.5 * (bs + rs * acc[b])
+                Vout[dst, b] = math.tanh(_py_max(-60.0, _py_min(60.0, z)))
+        else:
+            for b in range(nb):
+                Vout[dst, b] = _activate(code, bs + rs * acc[b])
+
+    @njit(cache=True, error_model="numpy")
     def _net_eval(Vin, Vout, nb, n0, n1, slot, act, agg, bias, resp, link0, link1, src, w, acc):
         """Evaluate nodes n0..n1 for rows 0..nb: read Vin, write Vout (the same array when feedforward)."""
         for n in range(n0, n1):
@@ -312,11 +332,19 @@ if HAVE_NUMBA:
             if a == 0 or a == 1:  # sum, mean: 0 + x0 + x1 ... (left to right)
                 for b in range(nb):
                     acc[b] = 0.0
-                for l in range(l0, l1):
+                l = l0
+                while l + 4 <= l1:  # four links per pass over the rows, still added one after the other
+                    s0, s1, s2, s3 = src[l], src[l + 1], src[l + 2], src[l + 3]
+                    w0, w1, w2, w3 = w[l], w[l + 1], w[l + 2], w[l + 3]
+                    for b in range(nb):
+                        acc[b] = (((acc[b] + Vin[s0, b] * w0) + Vin[s1, b] * w1) + Vin[s2, b] * w2) + Vin[s3, b] * w3
+                    l += 4
+                while l < l1:
                     s = src[l]
                     wt = w[l]
                     for b in range(nb):
                         acc[b] += Vin[s, b] * wt
+                    l += 1
                 if a == 1 and l1 > l0:
                     cnt = float(l1 - l0)
                     for b in range(nb):
@@ -351,26 +379,22 @@ if HAVE_NUMBA:
                                     acc[b] = x
                             elif abs(x) > abs(acc[b]):
                                 acc[b] = x
-            code = act[n]
-            bs = bias[n]
-            rs = resp[n]
-            dst = slot[n]
-            for b in range(nb):
-                Vout[dst, b] = _activate(code, bs + rs * acc[b])
+            _activate_row(act[n], bias[n], resp[n], acc, Vout, slot[n], nb)
 
     @njit(cache=True, error_model="numpy")
-    def _tape_step(cells, lo, hi, pos, origin, b, h, x, off, M, write_mode, min_sim, max_cells):
-        """One head step of one episode's tape (DESIGN.md order); returns (jumped, write strength)."""
+    def _tape_step(cells, lo, hi, pos, origin, b, h, X, off, M, write_mode, min_sim, max_cells):
+        """One head step of episode b's tape (DESIGN.md order), head parameters X[off:, b];
+        returns (jumped, write strength)."""
         p = pos[b, h]
-        wv = x[off + M]
-        j = x[off + M + 1]
+        wv = X[off + M, b]
+        j = X[off + M + 1, b]
         # 1. write
         if write_mode == 0:
             for k in range(M):
-                cells[b, p, k] = wv * x[off + k] + (1.0 - wv) * cells[b, p, k]
+                cells[b, p, k] = wv * X[off + k, b] + (1.0 - wv) * cells[b, p, k]
         elif wv >= 0.5:
             for k in range(M):
-                cells[b, p, k] = x[off + k]
+                cells[b, p, k] = X[off + k, b]
         # 2. content jump
         jumped = j >= 0.5
         if jumped:
@@ -379,7 +403,7 @@ if HAVE_NUMBA:
             for i in range(lo[b], hi[b]):
                 d = 0.0
                 for k in range(M):
-                    d += abs(x[off + k] - cells[b, i, k])
+                    d += abs(X[off + k, b] - cells[b, i, k])
                 s = 1.0 - d / M
                 if s > best:
                     best = s
@@ -388,9 +412,9 @@ if HAVE_NUMBA:
                 best_i = hi[b] - 1
             p = best_i
         # 3. shift (first maximum)
-        sl = x[off + M + 2]
-        ss = x[off + M + 3]
-        sr = x[off + M + 4]
+        sl = X[off + M + 2, b]
+        ss = X[off + M + 3, b]
+        sr = X[off + M + 4, b]
         o = 0
         m = sl
         if ss > m:
@@ -418,21 +442,32 @@ if HAVE_NUMBA:
     def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
                      inputs, steps, M, H, write_mode, min_sim, max_cells, blank, n_task_out,
                      out, reads_tr, wpos_tr, strength_tr, rpos_tr, jump_tr):
-        """Every genome on every episode (episodes sorted by ``steps``, longest first)."""
+        """Every genome on every episode (episodes sorted by ``steps``, longest first).
+
+        Writes every element of ``out`` and the trace arrays (zero past an episode's
+        ``steps``), so they may be uninitialised or reused."""
         G = node0.shape[0] - 1
         B, T, I = inputs.shape
         P = M + 5
         n_out = out_slot.shape[1]
         cap = 2 * T * H + 3
         acc = np.empty(B)
-        xrow = np.empty(n_out)
+        X = np.empty((H * P, B))  # head parameters, non-finite values made harmless
+        cells = np.full((B, cap, M), blank)  # reused: each genome blanks the cells it used
+        lo = np.empty(B, np.int64)
+        hi = np.empty(B, np.int64)
         for g in range(G):
             ns = nslots[g]
             V = np.zeros((ns, B))
             V2 = np.zeros((ns, B)) if recurrent[g] else V
-            cells = np.full((B, cap, M), blank)
-            lo = np.full(B, T * H + 1, np.int64)
-            hi = lo + 1
+            if g > 0:
+                for b in range(B):
+                    for i in range(lo[b], hi[b]):
+                        for k in range(M):
+                            cells[b, i, k] = blank
+            for b in range(B):
+                lo[b] = T * H + 1
+                hi[b] = T * H + 2
             pos = np.empty((B, H), np.int64)
             for b in range(B):
                 for h in range(H):
@@ -461,31 +496,39 @@ if HAVE_NUMBA:
                 else:
                     _net_eval(V, V, nb, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
                               w, acc)
+                for o in range(n_task_out):
+                    row = out_slot[g, o]
+                    for b in range(nb):
+                        out[g, b, t, o] = V[row, b]
+                for o in range(n_out - n_task_out):
+                    row = out_slot[g, n_task_out + o]
+                    for b in range(nb):  # non-finite head outputs must not poison the memory
+                        v = V[row, b]
+                        X[o, b] = 0.0 if v != v else (1.0 if v == np.inf else (0.0 if v == -np.inf else v))
                 for b in range(nb):
-                    for o in range(n_out):
-                        v = V[out_slot[g, o], b]
-                        if o < n_task_out:
-                            out[g, b, t, o] = v
-                        else:  # non-finite head outputs must not poison the memory
-                            if v != v:
-                                v = 0.0
-                            elif v == np.inf:
-                                v = 1.0
-                            elif v == -np.inf:
-                                v = 0.0
-                        xrow[o] = v
                     for i in range(H * M):
                         reads_tr[g, b, t, i] = reads[b, i]
                     for h in range(H):
                         wpos_tr[g, b, t, h] = pos[b, h] - origin
-                        jumped, strength = _tape_step(cells, lo, hi, pos, origin, b, h, xrow,
-                                                      n_task_out + h * P, M, write_mode, min_sim, max_cells)
+                        jumped, strength = _tape_step(cells, lo, hi, pos, origin, b, h, X, h * P, M, write_mode,
+                                                      min_sim, max_cells)
                         jump_tr[g, b, t, h] = jumped
                         strength_tr[g, b, t, h] = strength
                         p = pos[b, h]
                         rpos_tr[g, b, t, h] = p - origin
                         for k in range(M):
                             reads[b, h * M + k] = cells[b, p, k]
+            for b in range(B):  # the steps past an episode's end: zero (the buffers may be reused)
+                for t in range(steps[b], T):
+                    for o in range(n_task_out):
+                        out[g, b, t, o] = 0.0
+                    for i in range(H * M):
+                        reads_tr[g, b, t, i] = 0.0
+                    for h in range(H):
+                        wpos_tr[g, b, t, h] = 0
+                        strength_tr[g, b, t, h] = 0.0
+                        rpos_tr[g, b, t, h] = 0
+                        jump_tr[g, b, t, h] = False
 
     @njit(cache=True, error_model="numpy")
     def population_step(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,

@@ -101,7 +101,7 @@ def run_population(machine: Machine, networks, inputs: np.ndarray, record: bool 
 
 
 def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = False, shaping: bool = False,
-                steps: np.ndarray | None = None, fast: bool = True) -> RunResult:
+                steps: np.ndarray | None = None, fast: bool = True, buffers: dict | None = None) -> RunResult:
     """Run every network on the same episodes; one RunResult whose rows are network after network
     (row g*B + b: network g, episode b).
 
@@ -112,6 +112,9 @@ def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = F
     each episode's real number of steps (outputs past it are left at zero by
     the compiled path).  ``fast`` uses the compiled kernels of
     :mod:`entm.fast` where they cover the networks (the results are the same).
+    ``buffers``: a dict the compiled discrete path keeps its output arrays in and
+    reuses on the next call with the same dict (no fresh allocation per chunk of
+    genomes); the returned arrays are then views that the next such call overwrites.
     """
     from entm import fast as fastmod
 
@@ -124,11 +127,11 @@ def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = F
         covered = fast and not record and networks and fastmod.HAVE_NUMBA and all(map(fastmod.supported, networks))
         packed = fastmod.Packed(networks) if covered else None
     if packed is not None and machine.spec.mode == "discrete":
-        return _run_discrete_fast(machine, packed, inputs, steps)
+        return _run_discrete_fast(machine, packed, inputs, steps, buffers)
     return _run_generic(machine, networks, inputs, record, shaping, packed=packed)
 
 
-def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps) -> RunResult:
+def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buffers: dict | None = None) -> RunResult:
     """Network and tape fused in one compiled loop (entm.fast.run_discrete)."""
     from entm import fast as fastmod
 
@@ -140,12 +143,15 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps) -> R
     order = np.argsort(-steps, kind="stable")
     presorted = np.array_equal(order, np.arange(B))
     p = machine.memory.params
-    out = np.zeros((G, B, T, O))
-    reads = np.zeros((G, B, T, H * M))
-    wpos = np.zeros((G, B, T, H), dtype=np.int64)
-    strength = np.zeros((G, B, T, H))
-    rpos = np.zeros((G, B, T, H), dtype=np.int64)
-    jumps = np.zeros((G, B, T, H), dtype=np.bool_)
+    shapes = (((B, T, O), np.float64), ((B, T, H * M), np.float64), ((B, T, H), np.int64),
+              ((B, T, H), np.float64), ((B, T, H), np.int64), ((B, T, H), np.bool_))
+    if buffers is None:  # the kernel writes every element
+        arrays = [np.empty((G,) + shape, dtype) for shape, dtype in shapes]
+    else:
+        if buffers.get("key") != shapes or buffers["arrays"][0].shape[0] < G:
+            buffers.update(key=shapes, arrays=[np.empty((G,) + shape, dtype) for shape, dtype in shapes])
+        arrays = [a[:G] for a in buffers["arrays"]]
+    out, reads, wpos, strength, rpos, jumps = arrays
     fastmod.run_discrete(*packed.arrays(),
                          np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64),
                          np.ascontiguousarray(steps if presorted else steps[order]), M, H,

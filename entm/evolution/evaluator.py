@@ -65,6 +65,7 @@ class GenomeEvaluator:
         self.task = make_task(settings.task, settings.task_params)
         self.machine = Machine(self.task, settings.memory)
         self._episodes_cache: tuple[int, object] | None = None
+        self._buffers: dict = {}  # the compiled runs' output arrays, reused chunk after chunk
 
     def episodes(self, generation: int):
         if self._episodes_cache is None or self._episodes_cache[0] != generation:
@@ -76,6 +77,8 @@ class GenomeEvaluator:
     def evaluate(self, genomes: list, generation: int) -> tuple[dict, dict]:
         """``genomes``: [(genome_id, genome or GenomeData)]; returns ({genome_id: GenomeResult}, stats)."""
         t0 = time.perf_counter()
+        if self.task.kind == "reward":
+            return self._evaluate_reward(genomes, generation)
         eps = self.episodes(generation)
         results: dict = {}
         steps = 0
@@ -86,10 +89,47 @@ class GenomeEvaluator:
             if nets is None:  # a network the compiled kernels do not cover
                 nets = [Network.from_genome(g.as_genome() if isinstance(g, GenomeData) else g, gc)
                         for _, g in chunk]
-            stacked = run_stacked(self.machine, nets, eps.inputs, shaping=True, steps=eps.steps)
+            stacked = run_stacked(self.machine, nets, eps.inputs, shaping=True, steps=eps.steps,
+                                  buffers=self._buffers)
             for (gid, _), r in zip(chunk, self._results(eps, stacked, len(chunk))):
                 results[gid] = r
             steps += len(chunk) * int(eps.steps.sum())
+        return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0}
+
+    def _evaluate_reward(self, genomes: list, generation: int) -> tuple[dict, dict]:
+        """Reward tasks: the generation's deployments run closed-loop (entm.closed_loop), a chunk at a time."""
+        from entm.closed_loop import run_closed_loop
+
+        t0 = time.perf_counter()
+        if self._episodes_cache is None or self._episodes_cache[0] != generation:
+            deps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
+            self._episodes_cache = (generation, deps)
+        deps = self._episodes_cache[1]
+        results: dict = {}
+        steps = 0
+        gc = self.config.genome_config
+        task = self.task
+        for start in range(0, len(genomes), CHUNK):
+            chunk = genomes[start:start + CHUNK]
+            G = len(chunk)
+            nets = pack_genomes([g for _, g in chunk], gc) if HAVE_NUMBA else None
+            if nets is None:
+                nets = [Network.from_genome(g.as_genome() if isinstance(g, GenomeData) else g, gc)
+                        for _, g in chunk]
+            env = task.environment(deps, groups=G)
+            run = run_closed_loop(self.machine, nets, env)
+            sc = task.score(env)
+            per = lambda a: np.asarray(a, dtype=np.float64).reshape(G, -1).mean(axis=1)  # noqa: E731
+            fit = per(task.fitness_rows(env, sc))
+            terms = {k: per(v) for k, v in task.fitness_terms(env).items()}
+            score, perfect, bit_errors = per(sc.score), per(sc.perfect), per(sc.bit_errors)
+            nonfinite = run.nonfinite.reshape(G, -1).any(axis=1) | ~np.isfinite(fit)
+            for g, (gid, _) in enumerate(chunk):
+                results[gid] = GenomeResult(fitness=0.0 if nonfinite[g] else float(fit[g]), score=float(score[g]),
+                                            perfect=float(perfect[g]), bit_errors=float(bit_errors[g]),
+                                            nonfinite=bool(nonfinite[g]),
+                                            terms={k: float(v[g]) for k, v in terms.items()})
+            steps += run.row_steps
         return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0}
 
     def _results(self, eps, stacked, G: int) -> list:
