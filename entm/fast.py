@@ -129,16 +129,18 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
                 _STRUCTURES.pop(next(iter(_STRUCTURES)))
             _STRUCTURES[skey] = st
         order, link0, link1, link_src, link_idx, outs, ns = st
-        genes = gd.node_genes
-        for key in order:
-            ng = genes.get(key)
-            if ng is None or ng[0] not in builtin_act or ng[1] not in builtin_agg:
-                return None
-            act.append(ACT_CODES[ng[0]])
-            agg.append(AGG_CODES[ng[1]])
-            bias.append(ng[2])
-            resp.append(ng[3])
         n = len(order)
+        if n:
+            try:
+                acts, aggs, biases, resps = zip(*map(gd.node_genes.__getitem__, order))
+            except KeyError:
+                return None
+            if not builtin_act.issuperset(acts) or not builtin_agg.issuperset(aggs):
+                return None
+            act.extend(map(ACT_CODES.__getitem__, acts))
+            agg.extend(map(AGG_CODES.__getitem__, aggs))
+            bias.extend(biases)
+            resp.extend(resps)
         slot_parts.append(np.arange(ni, ni + n, dtype=np.int64))
         l0_parts.append(link0 + n_links)
         l1_parts.append(link1 + n_links)
