@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from entm.errors import EntmError
 from tasks.base import Episodes, Scores, Task
+from tasks.associative_recall import AssociativeRecallTask
 from tasks.copy import CopyTask
+from tasks.dynamic_ngrams import DynamicNgramsTask
+from tasks.priority_sort import PrioritySortTask
+from tasks.repeat_copy import RepeatCopyTask
 
 TASKS: dict[str, type[Task]] = {
     "copy": CopyTask,
+    "repeat_copy": RepeatCopyTask,
+    "associative_recall": AssociativeRecallTask,
+    "dynamic_ngrams": DynamicNgramsTask,
+    "priority_sort": PrioritySortTask,
 }
 
 

@@ -1,0 +1,114 @@
+"""Repeat copy (Graves, Wayne & Danihelka 2014, section 4.2), with ENTM-style steps.
+
+A sequence of L random bit vectors and a repeat count R: output the sequence
+R times, then an end marker.  L is uniform in [min_length, max_length] (1-10)
+and R in [min_repeats, max_repeats] (1-10) in training.
+
+Task inputs (V + 3): the V bits of a vector, *start*, *delimiter* and
+*repeats*, the repeat count normalised as ``R / max_repeats`` (1.0 for the
+longest training count, above 1 for the sweep's longer ones; the paper
+normalised it to zero mean and unit variance).  Task outputs (V + 1): V bits
+and the *end* marker.  An episode has ``(R + 1) L + 4`` steps:
+
+=============================  =============================================
+step 0                         start = 1
+steps 1 .. L                   the L bit vectors
+step L + 1                     delimiter = 1, repeats = R / max_repeats
+step L + 2                     idle (all inputs zero)
+steps L + 3 .. L + 2 + R L     zero input; output k is scored against vector
+                               k mod L, end = 0
+step (R + 1) L + 3             zero input; scored: all bits 0, end = 1
+=============================  =============================================
+
+Every output channel of the R L + 1 output steps is scored (strict close, see
+:mod:`tasks.common`): uniformly random outputs score 0.125 in expectation.
+
+The generalisation sweep's *length* sets both the sequence length and the
+repeat count (``sample(..., length=L)`` gives L vectors repeated L times;
+``repeats=`` sets the count apart): lengths 5, 10, 15, 20, so 15 and 20 are
+longer and more often repeated than anything in training, as in the paper's
+test (which doubled one of the two).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tasks.base import Episodes, check_int
+from tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
+
+
+@dataclass
+class RepeatCopyTask(StrictCloseTask):
+    """Copy a sequence of bit vectors a given number of times, then signal the end."""
+
+    vector_size: int = 8
+    """V: bits per vector (8 in the paper)."""
+    min_length: int = 1
+    """Shortest sequence in training episodes."""
+    max_length: int = 10
+    """Longest sequence in training episodes."""
+    min_repeats: int = 1
+    """Fewest repeats in training episodes."""
+    max_repeats: int = 10
+    """Most repeats in training episodes; the repeats input is R / max_repeats."""
+    shaping: str = "trace"
+    """Fitness shaping: ``trace`` (score and recall, see tasks.common) or ``none``."""
+
+    name = "repeat_copy"
+    description = "copy a sequence of bit vectors R times, then an end marker (NTM paper)"
+
+    extra_inputs = ("start", "delimiter", "repeats")
+    extra_outputs = ("end",)
+
+    def __post_init__(self):
+        self.vector_size = check_int("vector_size", self.vector_size)
+        check_range(self, "min_length", "max_length")
+        check_range(self, "min_repeats", "max_repeats")
+        check_shaping(self.name, self.shaping)
+
+    generalization_lengths = (5, 10, 15, 20)
+    default_episodes = 50
+    validation = (12, 10)
+    """(length, episodes): 12 vectors repeated 12 times, beyond training, to call a run solved."""
+
+    def sample(self, rng: np.random.Generator, n: int, length: int | None = None,
+               repeats: int | None = None) -> Episodes:
+        """``n`` episodes.  Training: L and R uniform in their ranges.  ``length`` fixes L (and R too,
+        unless ``repeats`` is given); ``repeats`` alone fixes R."""
+        V = self.vector_size
+        if length is None:
+            lengths = rng.integers(self.min_length, self.max_length + 1, size=n)
+        else:
+            lengths = np.full(n, check_int("length", length), dtype=np.int64)
+        if repeats is not None:
+            reps = np.full(n, check_int("repeats", repeats), dtype=np.int64)
+        elif length is not None:
+            reps = lengths.copy()
+        else:
+            reps = rng.integers(self.min_repeats, self.max_repeats + 1, size=n)
+        Lmax = int(lengths.max())
+        steps = (reps + 1) * lengths + 4
+        T = int(steps.max())
+        bits = random_bits(rng, (n, Lmax, V))
+        bits *= (np.arange(Lmax)[None, :] < lengths[:, None])[:, :, None]
+        inputs = np.zeros((n, T, V + 3))
+        targets = np.zeros((n, T, V + 1))
+        mask = np.zeros((n, T), dtype=bool)
+        rows = np.arange(n)
+        inputs[:, 0, V] = 1.0
+        inputs[:, 1:Lmax + 1, :V] = bits
+        inputs[rows, lengths + 1, V + 1] = 1.0
+        inputs[rows, lengths + 1, V + 2] = reps / self.max_repeats
+        t = np.arange(T)[None, :]
+        k = t - (lengths[:, None] + 3)  # index of the output step
+        out = (k >= 0) & (k < (reps * lengths)[:, None])
+        src = np.where(out, k % lengths[:, None], 0)
+        targets[:, :, :V] = np.take_along_axis(bits, src[:, :, None], axis=1) * out[:, :, None]
+        end = steps - 1
+        targets[rows, end, V] = 1.0
+        mask[:] = out
+        mask[rows, end] = True
+        return episodes_from(inputs, targets, mask, lengths, steps, repeats=reps)

@@ -1,0 +1,77 @@
+"""Associative recall: encoding, targets and scoring."""
+
+import numpy as np
+import pytest
+
+from entm.errors import EntmError
+from tasks import make_task
+
+
+def test_hand_checked_episode():
+    task = make_task("associative_recall", {"vector_size": 2, "item_size": 2})
+    eps = task.sample(np.random.default_rng(3), 1, length=3)
+    x, y, m = eps.inputs[0], eps.targets[0], eps.mask[0]
+    assert eps.steps[0] == 3 * 3 + 2 * 2 + 3 == x.shape[0] == 16
+    q = int(eps.info["query"][0])
+    assert eps.lengths[0] == 3 and q in (0, 1)
+    # delimiters before items 0, 1, 2 at steps 0, 3, 6; the items' vectors after them
+    for k in range(3):
+        assert x[3 * k].tolist() == [0, 0, 1, 0]
+        assert not x[3 * k + 1:3 * k + 3, 2:].any()
+    items = [x[3 * k + 1:3 * k + 3, :2] for k in range(3)]
+    assert x[9].tolist() == [0, 0, 0, 1] and x[12].tolist() == [0, 0, 0, 1]  # query delimiters
+    assert np.array_equal(x[10:12, :2], items[q]) and not x[10:12, 2:].any()
+    assert not x[13:].any()  # idle step and the output steps
+    assert m.tolist() == [False] * 14 + [True] * 2
+    assert np.array_equal(y[14:16], items[q + 1])
+    assert not y[:14].any()
+
+
+def test_a_worked_example_by_hand():
+    """Seed 3 gives this episode; every number written out."""
+    task = make_task("associative_recall", {"vector_size": 2, "item_size": 2})
+    eps = task.sample(np.random.default_rng(3), 1, length=3)
+    bits = eps.inputs[0, :, :2]
+    assert bits[[1, 2, 4, 5, 7, 8]].tolist() == [[1, 0], [0, 0], [0, 1], [1, 1], [0, 0], [0, 0]]
+    assert eps.info["query"][0] == 0 and bits[10:12].tolist() == [[1, 0], [0, 0]]
+    assert eps.targets[0, 14:16].tolist() == [[0, 1], [1, 1]]
+
+
+def test_batch_shapes_and_query_positions():
+    task = make_task("associative_recall")
+    eps = task.sample(np.random.default_rng(0), 500)
+    K, q = eps.lengths, eps.info["query"]
+    assert eps.inputs.shape[2] == task.num_inputs == 8 and eps.targets.shape[2] == task.num_outputs == 6
+    assert K.min() == 2 and K.max() == 6
+    assert np.array_equal(eps.steps, 4 * K + 9) and eps.inputs.shape[1] == eps.steps.max()
+    assert (q >= 0).all() and (q <= K - 2).all() and (q == K - 2).any() and (q == 0).any()
+    assert (eps.mask.sum(axis=1) == 3).all()
+    assert np.array_equal(eps.inputs[:, :, 6].sum(axis=1), K)  # one delimiter per item
+    assert (eps.inputs[:, :, 7].sum(axis=1) == 2).all()
+    for b in range(0, 500, 41):
+        item = lambda k: eps.inputs[b, 4 * k + 1:4 * k + 4, :6]  # noqa: E731
+        assert np.array_equal(eps.inputs[b, 4 * K[b] + 1:4 * K[b] + 4, :6], item(q[b]))
+        assert np.array_equal(eps.targets[b, eps.mask[b]], item(q[b] + 1))
+
+
+def test_sweep_lengths_and_bad_parameters():
+    task = make_task("associative_recall")
+    assert task.generalization_lengths == (6, 10, 15, 20)
+    eps = task.sample(np.random.default_rng(1), 3, length=20)
+    assert (eps.lengths == 20).all() and eps.inputs.shape[1] == 89
+    with pytest.raises(EntmError, match="length must be at least 2"):
+        task.sample(np.random.default_rng(0), 2, length=1)
+    with pytest.raises(EntmError, match="min_items must be at least 2"):
+        make_task("associative_recall", {"min_items": 1})
+    with pytest.raises(EntmError, match="max_items"):
+        make_task("associative_recall", {"min_items": 5, "max_items": 3})
+
+
+def test_near_outputs_score_partly():
+    task = make_task("associative_recall")
+    eps = task.sample(np.random.default_rng(2), 10)
+    y = eps.targets.copy()
+    y[3, eps.mask[3]] = np.abs(y[3, eps.mask[3]] - 0.1)  # |t - y| = 0.1: 0.6 per bit, still right
+    near = task.score(eps, y)
+    assert near.score[3] == pytest.approx(0.6) and near.perfect[3]
+    assert np.allclose(np.delete(near.score, 3), 1.0)

@@ -1,0 +1,71 @@
+"""Repeat copy: encoding, targets, scoring and shaping."""
+
+import numpy as np
+import pytest
+
+from entm.errors import EntmError
+from tasks import make_task
+
+
+def test_hand_checked_episode():
+    task = make_task("repeat_copy", {"vector_size": 2, "max_repeats": 4})
+    eps = task.sample(np.random.default_rng(3), 1, length=2, repeats=3)
+    x, y, m = eps.inputs[0], eps.targets[0], eps.mask[0]
+    assert eps.steps[0] == (3 + 1) * 2 + 4 == x.shape[0]
+    assert eps.lengths[0] == 2 and eps.info["repeats"][0] == 3
+    v0, v1 = x[1, :2].copy(), x[2, :2].copy()
+    #                 bits      start delim repeats
+    assert x[0].tolist() == [0, 0, 1, 0, 0]
+    assert x[1, 2:].tolist() == [0, 0, 0] and x[2, 2:].tolist() == [0, 0, 0]
+    assert x[3].tolist() == [0, 0, 0, 1, 0.75]  # delimiter and R / max_repeats
+    assert not x[4:].any()  # idle and output steps: zero input
+    assert m.tolist() == [False] * 5 + [True] * 7
+    expect = [v0, v1] * 3
+    for k, v in enumerate(expect):
+        assert y[5 + k].tolist() == v.tolist() + [0.0]  # the sequence, end marker off
+    assert y[11].tolist() == [0, 0, 1]  # then the end marker alone
+
+
+def test_batch_shapes_and_ranges():
+    task = make_task("repeat_copy")
+    eps = task.sample(np.random.default_rng(0), 300)
+    B, T, _ = eps.inputs.shape
+    assert eps.inputs.shape[2] == task.num_inputs == 11 and eps.targets.shape == (B, T, task.num_outputs)
+    L, R = eps.lengths, eps.info["repeats"]
+    assert L.min() == 1 and L.max() == 10 and R.min() == 1 and R.max() == 10
+    assert np.array_equal(eps.steps, (R + 1) * L + 4) and T == eps.steps.max()
+    assert np.array_equal(eps.mask.sum(axis=1), R * L + 1)
+    assert np.array_equal(eps.targets[:, :, 8].sum(axis=1), np.ones(B))  # one end marker each
+    assert not eps.targets[~eps.mask].any()
+    rows = np.arange(B)
+    assert np.allclose(eps.inputs[rows, L + 1, 10], R / 10)
+    # every repetition equals the input sequence
+    for b in range(0, B, 37):
+        seq = eps.inputs[b, 1:L[b] + 1, :8]
+        out = eps.targets[b, L[b] + 3:L[b] + 3 + R[b] * L[b], :8]
+        assert np.array_equal(out, np.tile(seq, (R[b], 1)))
+
+
+def test_sweep_length_sets_both_and_bad_parameters():
+    task = make_task("repeat_copy", {"vector_size": 3})
+    eps = task.sample(np.random.default_rng(1), 4, length=15)
+    assert (eps.lengths == 15).all() and (eps.info["repeats"] == 15).all()
+    assert eps.inputs[0, 16, 5] == pytest.approx(1.5)  # beyond training: above 1
+    assert task.generalization_lengths[-1] > task.max_length
+    with pytest.raises(EntmError, match="max_repeats"):
+        make_task("repeat_copy", {"min_repeats": 4, "max_repeats": 2})
+    with pytest.raises(EntmError, match="repeats must be at least 1"):
+        task.sample(np.random.default_rng(0), 2, repeats=0)
+    with pytest.raises(EntmError, match="unknown repeat_copy shaping"):
+        make_task("repeat_copy", {"shaping": "lots"})
+
+
+def test_a_missed_end_marker_is_an_error():
+    task = make_task("repeat_copy", {"vector_size": 4})
+    eps = task.sample(np.random.default_rng(2), 40)
+    y = eps.targets.copy()
+    end = eps.steps[0] - 1
+    y[0, end, 4] = 0.0  # the end marker missed
+    one = task.score(eps, y)
+    assert one.bit_errors[0] == 1 and not one.perfect[0] and one.perfect[1:].all()
+
