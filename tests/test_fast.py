@@ -111,6 +111,32 @@ def test_unsorted_episodes_give_the_same_results():
         np.testing.assert_array_equal(x.outputs[order], y.outputs)
 
 
+def test_reused_buffers_are_fully_rewritten():
+    """Output buffers reused across calls (the evaluator's chunks): every element is rewritten,
+    padded steps are zero, and the results equal fresh arrays'."""
+    from entm.machine import run_stacked
+
+    task, spec, machine, config, genomes = _copy_population(n=6)
+    packed = fast.pack_genomes(genomes, config.genome_config)
+    long = task.sample(np.random.default_rng(11), 12, length=task.max_length).sorted_by_steps()
+    short = task.sample(np.random.default_rng(12), 12).sorted_by_steps()
+    buffers = {}
+    run_stacked(machine, packed, long.inputs, shaping=True, steps=long.steps, buffers=buffers)
+    few = fast.pack_genomes(genomes[:3], config.genome_config)
+    for p, eps in ((few, short), (packed, short)):
+        pad = np.zeros((eps.batch, long.inputs.shape[1], eps.inputs.shape[2]))
+        pad[:, :eps.inputs.shape[1]] = eps.inputs  # the same shapes as the long run: the buffers are reused
+        reused = run_stacked(machine, p, pad, shaping=True, steps=eps.steps, buffers=buffers)
+        fresh = run_stacked(machine, p, pad, shaping=True, steps=eps.steps)
+        assert reused.outputs.base is not None  # a view into the reused buffer
+        np.testing.assert_array_equal(reused.outputs, fresh.outputs)
+        for f in ("reads", "write_pos", "write_strength", "read_pos", "jumps"):
+            np.testing.assert_array_equal(getattr(reused.trace, f), getattr(fresh.trace, f))
+        steps = np.tile(eps.steps, p.G)
+        for r in range(len(steps)):
+            assert not reused.outputs[r, steps[r]:].any() and not reused.trace.reads[r, steps[r]:].any()
+
+
 def test_differentiable_population_step_equals_networks():
     task = make_task("copy", {"vector_size": 2})
     machine = Machine(task, MemorySpec("differentiable", 5, options={"cells": 8}))
