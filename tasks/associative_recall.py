@@ -26,6 +26,10 @@ the target is then still the item after the queried position.
 
 The generalisation sweep's *length* is the number of items: 6, 10, 15, 20 as
 in the paper.
+
+Shaping (``trace``, see :mod:`tasks.common`): the store steps are the items'
+vectors (not the query's); output i's source is the step of vector i of item
+q + 1.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ class AssociativeRecallTask(StrictCloseTask):
     max_items: int = 6
     """Most items in training episodes."""
     shaping: str = "trace"
-    """Fitness shaping: ``trace`` (score and recall, see tasks.common) or ``none``."""
+    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common) or ``none``."""
 
     name = "associative_recall"
     description = "recall the item after a queried item in a list (NTM paper)"
@@ -86,12 +90,15 @@ class AssociativeRecallTask(StrictCloseTask):
         inputs = np.zeros((n, T, V + 2))
         targets = np.zeros((n, T, V))
         mask = np.zeros((n, T), dtype=bool)
+        store = np.zeros((n, T), dtype=bool)
+        source = np.full((n, T), -1, dtype=np.int64)
         rows = np.arange(n)
         for k in range(Kmax):
             live = rows[K > k]
             base = (I + 1) * k
             inputs[live, base, V] = 1.0
             inputs[live, base + 1:base + 1 + I, :V] = items[live, k]
+            store[live, base + 1:base + 1 + I] = True
         qs = (I + 1) * K  # the first query delimiter
         inputs[rows, qs, V + 1] = 1.0
         inputs[rows, qs + I + 1, V + 1] = 1.0
@@ -99,4 +106,5 @@ class AssociativeRecallTask(StrictCloseTask):
             inputs[rows, qs + 1 + i, :V] = items[rows, q, i]
             targets[rows, steps - I + i] = items[rows, q + 1, i]
             mask[rows, steps - I + i] = True
-        return episodes_from(inputs, targets, mask, K, steps, query=q)
+            source[rows, steps - I + i] = (I + 1) * (q + 1) + 1 + i
+        return episodes_from(inputs, targets, mask, K, steps, query=q, store=store, source=source)

@@ -1,4 +1,4 @@
-"""What the bit-vector tasks of Graves et al. 2014 share: strict-close scoring and recall shaping.
+"""What the bit-vector tasks of Graves et al. 2014 share: strict-close scoring and trace shaping.
 
 Repeat copy, associative recall and priority sort score bit targets the way
 the copy task does (ENTM's "strict close", per bit ``1 - min(0.25, |t - y|)/0.25``,
@@ -7,11 +7,33 @@ scored steps; perfect when every scored bit is on the right side of 0.5).
 Uniformly random outputs in [0, 1] score 0.125 in expectation against any
 0/1 target (the integral of ``1 - u/0.25`` over u in [0, 0.25]).
 
-Fitness shaping ``trace`` (the default of these tasks) adds the copy task's
-``recall`` term: how much the read vectors at the scored steps tell about the
-targets (see :mod:`tasks.copy`); ``none`` makes the fitness the task score.
-The other terms of the copy task (alignment, writes, jumps) assume the copy
-layout and are not used.
+Fitness shaping
+---------------
+The task score alone gives NEAT little to climb (constant outputs already
+score about 0.5).  With ``shaping = "trace"`` (the default of these tasks) the
+fitness is the mean of the score and three terms read off the memory's trace,
+each in [0, 1] and 1 for a machine that stores every input vector in a cell of
+its own and reads each target from the cell its vector went to -- the copy
+task's terms (:mod:`tasks.copy`), stated for any layout through two arrays
+each task's episodes carry in ``info``:
+
+* ``store`` (B, T) bool: the steps whose input vector is worth storing;
+* ``source`` (B, T) int: for a scored step, the input step whose vector its
+  target is (-1 where none, e.g. repeat copy's end marker).
+
+The terms:
+
+* ``recall``: the copy task's: how much the read vectors at the scored steps
+  tell about the targets (correlation times amplitude, pooled over episodes);
+* ``alignment``: the fraction of scored steps (with a source) whose read -- the
+  one fed to that step, i.e. the focus after the step before -- comes from the
+  cell where the source vector was written (strength >= 0.5), not overwritten
+  since; a near miss at distance d earns 0.5 ** (1 + d);
+* ``writes``: the fraction of store steps written (strength >= 0.5) into a
+  cell that no earlier step wrote.
+
+``shaping = "none"`` makes the fitness the task score; whatever the shaping,
+the pure score is reported beside the fitness.
 """
 
 from __future__ import annotations
@@ -79,10 +101,53 @@ class StrictCloseTask(Task):
         return CopyTask.score(self, episodes, outputs)
 
     def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
-        """``{"recall": ...}`` per episode (the copy task's recall term); none for ``shaping="none"``."""
+        """The "trace" shaping terms per episode (see the module docstring); none for ``shaping="none"``."""
         if self.shaping == "none":
             return {}
-        return {"recall": CopyTask.recall(self, episodes, trace.reads, groups)}
+        B = episodes.batch
+        align, fresh = store_terms(episodes.mask, per_row(episodes.info["source"], B),
+                                   per_row(episodes.info["store"], B), trace.write_pos, trace.write_strength,
+                                   trace.read_pos)
+        return {"recall": CopyTask.recall(self, episodes, trace.reads, groups), "alignment": align, "writes": fresh}
+
+
+def per_row(a: np.ndarray, batch: int) -> np.ndarray:
+    """An ``info`` array for a batch that :meth:`Episodes.tile` repeated (info itself is not tiled)."""
+    return a if a.shape[0] == batch else np.concatenate([a] * (batch // a.shape[0]), axis=0)
+
+
+def store_terms(mask: np.ndarray, source: np.ndarray, store: np.ndarray, write_pos: np.ndarray,
+                write_strength: np.ndarray, read_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(alignment, writes) per episode (see the module docstring); every source is a store step.
+
+    ``write_pos``/``write_strength``/``read_pos``: (B, T, H) per step and head, the focus written at,
+    the write strength, and the focus after the step (where the next step's read came from).
+    """
+    B, T, H = write_pos.shape
+    strong = write_strength >= 0.5
+    # per store step and head: whether an earlier strong write hit its cell, and the first later one that does
+    rows, t = np.nonzero(store)
+    fresh = np.zeros(rows.size, dtype=bool)
+    next_over = np.full((B, T, H), T, dtype=np.int64)
+    steps = np.arange(T)[None, :, None]
+    for a in range(0, rows.size, 4096):  # bounded memory: (chunk, T, H)
+        r, s = rows[a:a + 4096], t[a:a + 4096]
+        hit = strong[r] & (write_pos[r] == write_pos[r, s][:, None, :])
+        fresh[a:a + 4096] = (strong[r, s] & ~(hit & (steps < s[:, None, None])).any(axis=1)).any(axis=1)
+        later = hit & (steps > s[:, None, None])
+        next_over[r, s] = np.where(later.any(axis=1), later.argmax(axis=1), T)
+    n_store = np.bincount(rows, minlength=B)
+    writes = np.bincount(rows, fresh, minlength=B) / np.maximum(n_store, 1)
+    # per scored step with a source: read from the source's cell, written strongly, not overwritten before
+    rows, t = np.nonzero(mask & (source >= 0))
+    src = source[rows, t]
+    cell = write_pos[rows, src]  # (S, H)
+    read = read_pos[rows, t - 1]
+    ok = (read == cell) & strong[rows, src] & (next_over[rows, src] >= t[:, None])
+    dist = np.abs(read - cell)
+    credit = np.where(ok, 1.0, np.where(dist > 0, 0.5 ** (1.0 + dist), 0.0)).max(axis=1)
+    alignment = np.bincount(rows, credit, minlength=B) / np.maximum(np.bincount(rows, minlength=B), 1)
+    return alignment, writes
 
 
 def episodes_from(inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray, lengths: np.ndarray,

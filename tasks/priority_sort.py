@@ -22,6 +22,9 @@ Scored with strict close (:mod:`tasks.common`): uniformly random outputs score
 
 The generalisation sweep's *length* is the number of input vectors: 20, 40,
 60, 100 (always sorting out the top ``sorted_count``).
+
+Shaping (``trace``, see :mod:`tasks.common`): the store steps are 1 .. N;
+output k's source is the input step of the k-th highest priority.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ class PrioritySortTask(StrictCloseTask):
     sorted_count: int = 16
     """How many of the highest-priority vectors to output (16 in the paper)."""
     shaping: str = "trace"
-    """Fitness shaping: ``trace`` (score and recall, see tasks.common) or ``none``."""
+    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common) or ``none``."""
 
     name = "priority_sort"
     description = "output the highest-priority vectors sorted by priority (NTM paper)"
@@ -89,4 +92,9 @@ class PrioritySortTask(StrictCloseTask):
         inputs[:, N + 1, V + 2] = 1.0
         targets[:, N + 3:, :] = np.take_along_axis(bits, order[:, :, None], axis=1)
         mask[:, N + 3:] = True
-        return episodes_from(inputs, targets, mask, np.full(n, N), np.full(n, T), priority=priority)
+        store = np.zeros((n, T), dtype=bool)
+        store[:, 1:N + 1] = True
+        source = np.full((n, T), -1, dtype=np.int64)
+        source[:, N + 3:] = 1 + order
+        return episodes_from(inputs, targets, mask, np.full(n, N), np.full(n, T), priority=priority, store=store,
+                             source=source)

@@ -28,6 +28,9 @@ repeat count (``sample(..., length=L)`` gives L vectors repeated L times;
 ``repeats=`` sets the count apart): lengths 5, 10, 15, 20, so 15 and 20 are
 longer and more often repeated than anything in training, as in the paper's
 test (which doubled one of the two).
+
+Shaping (``trace``, see :mod:`tasks.common`): the store steps are 1 .. L;
+output step k's source is input step 1 + (k mod L); the end marker has none.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class RepeatCopyTask(StrictCloseTask):
     max_repeats: int = 10
     """Most repeats in training episodes; the repeats input is R / max_repeats."""
     shaping: str = "trace"
-    """Fitness shaping: ``trace`` (score and recall, see tasks.common) or ``none``."""
+    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common) or ``none``."""
 
     name = "repeat_copy"
     description = "copy a sequence of bit vectors R times, then an end marker (NTM paper)"
@@ -111,4 +114,6 @@ class RepeatCopyTask(StrictCloseTask):
         targets[rows, end, V] = 1.0
         mask[:] = out
         mask[rows, end] = True
-        return episodes_from(inputs, targets, mask, lengths, steps, repeats=reps)
+        store = (t >= 1) & (t <= lengths[:, None])
+        source = np.where(out, 1 + src, -1)
+        return episodes_from(inputs, targets, mask, lengths, steps, repeats=reps, store=store, source=source)

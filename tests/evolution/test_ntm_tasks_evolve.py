@@ -12,10 +12,10 @@ from tasks import make_task
 
 #: small versions of each task, and the shaping terms its metrics must carry
 SMALL = {
-    "repeat_copy": ({"vector_size": 2, "max_length": 3, "max_repeats": 3}, {"recall"}),
-    "associative_recall": ({"vector_size": 2, "item_size": 2, "max_items": 3}, {"recall"}),
+    "repeat_copy": ({"vector_size": 2, "max_length": 3, "max_repeats": 3}, {"recall", "alignment", "writes"}),
+    "associative_recall": ({"vector_size": 2, "item_size": 2, "max_items": 3}, {"recall", "alignment", "writes"}),
     "dynamic_ngrams": ({"ngram": 3, "sequence_length": 30}, set()),
-    "priority_sort": ({"vector_size": 2, "num_vectors": 5, "sorted_count": 4}, {"recall"}),
+    "priority_sort": ({"vector_size": 2, "num_vectors": 5, "sorted_count": 4}, {"recall", "alignment", "writes"}),
 }
 
 

@@ -10,27 +10,69 @@ from tasks.common import RANDOM_SCORE
 STRICT_CLOSE = ["repeat_copy", "associative_recall", "priority_sort"]
 
 
-def _trace(reads):
-    B, T, _ = reads.shape
-    zeros = np.zeros((B, T, 1), dtype=np.int64)
-    return Trace(reads=reads, write_pos=zeros, write_strength=zeros.astype(float), read_pos=zeros)
+def _trace(eps, reads=None):
+    """The trace of an ideal machine: store step t writes (strength 1) to cell t, nothing else is
+    written, and every scored step with a source reads the cell its source went to."""
+    B, T = eps.mask.shape
+    write_pos = np.broadcast_to(np.arange(T)[None, :, None], (B, T, 1)).copy()
+    strength = eps.info["store"][:, :, None].astype(float)
+    read_pos = np.zeros((B, T, 1), dtype=np.int64)
+    rows, t = np.nonzero(eps.mask & (eps.info["source"] >= 0))
+    read_pos[rows, t - 1, 0] = eps.info["source"][rows, t]
+    if reads is None:
+        reads = np.zeros((B, T, 4))
+    return Trace(reads=reads, write_pos=write_pos, write_strength=strength, read_pos=read_pos)
 
 
 @pytest.mark.parametrize("name", STRICT_CLOSE)
-def test_recall_shaping(name):
+def test_trace_shaping_of_an_ideal_machine(name):
     task = make_task(name, {"vector_size": 2})
     eps = task.sample(np.random.default_rng(4), 30)
     pad = np.zeros(eps.targets.shape[:2] + (3,))
-    full = _trace(np.concatenate([eps.targets, pad], axis=2))  # the reads carry the targets
-    terms = task.shape(eps, eps.targets, full)
-    assert set(terms) == {"recall"} and np.allclose(terms["recall"], 1.0)
-    assert np.allclose(task.fitness(eps, eps.targets, task.score(eps, eps.targets), full), 1.0)
-    blank = _trace(np.zeros_like(full.reads))
-    assert np.allclose(task.shape(eps, eps.targets, blank)["recall"], 0.0)
+    ideal = _trace(eps, np.concatenate([eps.targets, pad], axis=2))  # the reads carry the targets
+    terms = task.shape(eps, eps.targets, ideal)
+    assert set(terms) == {"recall", "alignment", "writes"}
+    for k, v in terms.items():
+        assert np.allclose(v, 1.0), k
+    assert np.allclose(task.fitness(eps, eps.targets, task.score(eps, eps.targets), ideal), 1.0)
+    # two networks' runs of the same episodes stacked (how the evaluator scores a chunk): the same terms
+    stacked = Trace(*(np.concatenate([a, a]) for a in (ideal.reads, ideal.write_pos, ideal.write_strength,
+                                                       ideal.read_pos)))
+    twice = task.shape(eps.tile(2), np.concatenate([eps.targets] * 2), stacked, groups=2)
+    for k, v in twice.items():
+        assert np.allclose(v, 1.0), k
     plain = make_task(name, {"vector_size": 2, "shaping": "none"})
-    assert plain.shape(eps, eps.targets, full) == {}
+    assert plain.shape(eps, eps.targets, ideal) == {}
     half = np.full_like(eps.targets, 0.4)
-    assert np.array_equal(plain.fitness(eps, half, plain.score(eps, half), full), plain.score(eps, half).score)
+    assert np.array_equal(plain.fitness(eps, half, plain.score(eps, half), ideal), plain.score(eps, half).score)
+
+
+@pytest.mark.parametrize("name", STRICT_CLOSE)
+def test_trace_shaping_of_broken_machines(name):
+    task = make_task(name, {"vector_size": 2})
+    eps = task.sample(np.random.default_rng(6), 30)
+    blank = _trace(eps)
+    assert np.allclose(task.shape(eps, eps.targets, blank)["recall"], 0.0)
+    # reading one cell off: a near miss, 0.5 ** 2
+    off = _trace(eps)
+    off.read_pos += 1
+    assert np.allclose(task.shape(eps, eps.targets, off)["alignment"], 0.25)
+    # every store step writes to cell 0: only the first is fresh, and all but the last are overwritten
+    same = _trace(eps)
+    same.write_pos[:] = 0
+    same.read_pos[:] = 0
+    terms = task.shape(eps, eps.targets, same)
+    n_store = eps.info["store"].sum(axis=1)
+    assert np.allclose(terms["writes"], 1.0 / n_store)
+    last = eps.info["store"].shape[1] - 1 - np.argmax(eps.info["store"][:, ::-1], axis=1)  # last store step
+    src = np.where(eps.mask & (eps.info["source"] >= 0), eps.info["source"], -1)
+    n_src = (src >= 0).sum(axis=1)
+    assert np.allclose(terms["alignment"], (src == last[:, None]).sum(axis=1) / n_src)
+    # weak writes (strength below 0.5) store nothing
+    weak = _trace(eps)
+    weak.write_strength *= 0.4
+    terms = task.shape(eps, eps.targets, weak)
+    assert np.allclose(terms["writes"], 0.0) and np.allclose(terms["alignment"], 0.0)
 
 
 @pytest.mark.parametrize("name", STRICT_CLOSE)
