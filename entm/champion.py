@@ -75,8 +75,13 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     for L in lengths:
         rng = np.random.default_rng([int(seed), int(L)])
         eps = task.sample(rng, episodes, length=L)
-        run = machine.run(network, eps.inputs)
-        sc = task.score(eps, run.outputs)
+        if task.kind == "reward":  # closed loop; L is the task's length knob (rounds, years)
+            from entm.closed_loop import evaluate_deployments
+
+            sc, _ = evaluate_deployments(machine, network, eps)
+        else:
+            run = machine.run(network, eps.inputs)
+            sc = task.score(eps, run.outputs)
         out[str(L)] = {
             "score": float(np.mean(sc.score)),
             "perfect": float(np.mean(sc.perfect)),

@@ -14,6 +14,8 @@ from tasks.copy import CopyTask
 from tasks.dynamic_ngrams import DynamicNgramsTask
 from tasks.priority_sort import PrioritySortTask
 from tasks.repeat_copy import RepeatCopyTask
+from tasks.season import SeasonTask
+from tasks.tmaze import TMazeTask
 
 TASKS: dict[str, type[Task]] = {
     "copy": CopyTask,
@@ -21,6 +23,8 @@ TASKS: dict[str, type[Task]] = {
     "associative_recall": AssociativeRecallTask,
     "dynamic_ngrams": DynamicNgramsTask,
     "priority_sort": PrioritySortTask,
+    "tmaze": TMazeTask,
+    "season": SeasonTask,
 }
 
 

@@ -23,6 +23,8 @@ from tasks import make_task
 
 #: genomes per batched machine run (bounds memory: chunk x episodes rows)
 CHUNK = 64
+#: genomes per closed-loop run (reward tasks): larger, since every step costs Python overhead
+REWARD_CHUNK = 256
 
 
 def episode_rng(seed: int, generation: int) -> np.random.Generator:
@@ -109,8 +111,8 @@ class GenomeEvaluator:
         steps = 0
         gc = self.config.genome_config
         task = self.task
-        for start in range(0, len(genomes), CHUNK):
-            chunk = genomes[start:start + CHUNK]
+        for start in range(0, len(genomes), REWARD_CHUNK):
+            chunk = genomes[start:start + REWARD_CHUNK]
             G = len(chunk)
             nets = pack_genomes([g for _, g in chunk], gc) if HAVE_NUMBA else None
             if nets is None:

@@ -1,0 +1,141 @@
+"""The closed-loop runner: reward tasks, whose inputs depend on the network's outputs.
+
+Per step, batched over every deployment of every network at once (row
+``g*B + b``: network g, deployment b)::
+
+    x = task inputs (from the environment) ++ read vectors   (DESIGN.md's layout)
+    y = every network's step on its rows (compiled population step, or numpy)
+    environment consumes y's task part; the memory steps with y's head part
+
+The memory is reset once per deployment and never between its rounds: what
+the network wrote in round 1 is on the tape in round 20.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from entm.fast import HAVE_NUMBA
+from entm.machine import Machine
+
+
+@dataclass
+class ClosedLoopResult:
+    steps: int
+    """Steps until every row had finished."""
+    row_steps: int
+    """Steps summed over rows while they were active (genome-steps)."""
+    nonfinite: np.ndarray
+    """(rows,) bool: a non-finite task output occurred while the row was active."""
+    memory_trace: list | None = None
+    """With ``record=True``: the memory's per-step trace (all rows)."""
+
+
+def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast: bool = True) -> ClosedLoopResult:
+    """Run ``env`` (a :class:`tasks.reward.Environment` with ``groups`` = number of networks) to the end.
+
+    ``networks``: a list of :class:`entm.network.Network` or an
+    :class:`entm.fast.Packed` population (the compiled population step).  A
+    non-finite task output is replaced by 0 before the environment sees it
+    (and counted); non-finite head outputs are cleaned as in the open-loop
+    runner, so they never poison the memory.  ``record`` keeps the memory's
+    own per-step trace.  ``fast``: the discrete tape steps in a compiled
+    kernel (:func:`_tape_rows`; the same results as the numpy tape).
+    """
+    from entm import fast as fastmod
+
+    packed = networks if isinstance(networks, fastmod.Packed) else None
+    if packed is not None:
+        machine.check_sizes(packed.num_inputs, packed.num_outputs)
+        G = packed.G
+    else:
+        for net in networks:
+            machine.check_sizes(net.num_inputs, net.num_outputs)
+        G = len(networks)
+        if fastmod.HAVE_NUMBA and not record and all(map(fastmod.supported, networks)):
+            packed = fastmod.Packed(networks)
+    N = env.batch
+    if G < 1 or N % G or env.groups != G:
+        raise ValueError(f"environment has {N} rows in {env.groups} groups for {G} networks")
+    B = N // G
+    mem = machine.memory
+    n_in, n_out = machine.task.num_inputs, machine.task.num_outputs
+    if packed is not None:
+        width = int(packed.nslots.max())
+        net_state = np.zeros((G, width, B))
+        net_state2 = np.zeros((G, width, B))
+    else:
+        for net in networks:
+            net.reset(B)
+    state = mem.reset(N, record=record)
+    reads = mem.initial_reads(state)
+    compiled_tape = fast and fastmod.HAVE_NUMBA and not record and machine.spec.mode == "discrete"
+    if compiled_tape:
+        p = mem.params
+        tape_args = (machine.width, machine.heads, 0 if p.write_mode == "interpolate" else 1,
+                     np.nan if p.min_jump_similarity is None else float(p.min_jump_similarity),
+                     -1 if p.max_cells is None else int(p.max_cells))
+    x = np.empty((N, machine.num_inputs))
+    y = np.empty((N, machine.num_outputs))
+    nonfinite = np.zeros(N, dtype=bool)
+    steps = row_steps = 0
+    while not env.done:
+        active = env.active.copy()
+        x[:, :n_in] = env.observe()
+        x[:, n_in:] = reads
+        if packed is not None:
+            fastmod.population_step(*packed.arrays(), net_state, net_state2, x, B, y)
+        else:
+            for g, net in enumerate(networks):
+                y[g * B:(g + 1) * B] = net.activate(x[g * B:(g + 1) * B])
+        out = y[:, :n_out]
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():
+            nonfinite |= bad & active
+            out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+        env.act(out)
+        hp = np.nan_to_num(y[:, n_out:], nan=0.0, posinf=1.0, neginf=0.0)
+        if compiled_tape:
+            # room for every head to grow one cell at either end
+            while int(state.lo.min()) < machine.heads or int(state.hi.max()) + machine.heads > state.cells.shape[1]:
+                mem._regrow(state)
+            _tape_rows(state.cells, state.lo, state.hi, state.pos, state.origin, hp, *tape_args, reads)
+        else:
+            state, reads = mem.step(state, hp)
+        steps += 1
+        row_steps += int(active.sum())
+    return ClosedLoopResult(steps=steps, row_steps=row_steps, nonfinite=nonfinite,
+                            memory_trace=list(state.trace) if record else None)
+
+
+def evaluate_deployments(machine: Machine, network, deployments, record: bool = False):
+    """Run one network on a batch of deployments; returns (scores, environment).
+
+    ``record`` makes the environment keep what the task's ``render`` draws.
+    """
+    task = machine.task
+    env = task.environment(deployments, groups=1, record=record)
+    run_closed_loop(machine, [network], env)
+    return task.score(env), env
+
+
+if HAVE_NUMBA:
+    from numba import njit
+
+    from entm.fast import _tape_step
+
+    @njit(cache=True, error_model="numpy")
+    def _tape_rows(cells, lo, hi, pos, origin, hp, M, H, write_mode, min_sim, max_cells, reads):
+        """One step of every row's tape (heads in order), head parameters ``hp`` (rows, H*(M+5));
+        the read vectors go to ``reads`` (rows, H*M).  The buffer must have room for one more cell
+        at either end of every tape (the caller regrows it)."""
+        X = hp.T
+        P = M + 5
+        for b in range(hp.shape[0]):
+            for h in range(H):
+                _tape_step(cells, lo, hi, pos, origin, b, h, X, h * P, M, write_mode, min_sim, max_cells)
+                p = pos[b, h]
+                for k in range(M):
+                    reads[b, h * M + k] = cells[b, p, k]

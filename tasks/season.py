@@ -1,0 +1,263 @@
+"""The season task (Lüders, Schläger, Korach & Risi, EvoApplications 2017).
+
+An agent lives ``years`` years of ``seasons`` seasons; a season lasts a number
+of days drawn per (year, season) uniformly in ``[min_days, max_days]``.  Every
+day it meets each of the ``foods`` foods once, in a random order.  In each
+season ``poisonous`` of the foods are poisonous; which ones is drawn per
+deployment and per season, and holds for that season in every year.  The
+seasons are not announced: the agent must notice them by what it is fed.
+
+Each food is presented for ``steps_per_food`` steps (4 by default), its
+one-hot code on the food inputs throughout.  The output of the step before
+the feedback is the decision: *eat* when it is above 0.7, *avoid* when below
+0.3, undecided in between.  The last ``steps_per_food // 2`` steps give the
+feedback on the two other inputs: ``reward`` = 1 after eating a good food,
+``punishment`` = 1 after eating a poisonous one, both 0 otherwise.  With 4
+steps: food shown on steps 0-3, decision on step 1, feedback on steps 2-3.
+
+Score: the fraction of *scored* decisions that are right (eat good food,
+avoid poison; undecided is wrong).  The first day of every season in the
+first year is not scored: nothing can be known then.  A deployment with no
+scored decision (possible only with one year and one-day seasons) scores 1.
+*Perfect*: every scored decision right; ``bit_errors``: the wrong ones.
+
+``length`` (``entm evaluate --lengths``) is the number of years, with season
+lengths drawn from ``[gen_min_days, gen_max_days]`` (the paper's
+generalisation test: 20 years, 4-10 days).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from entm.errors import EntmError
+from tasks.base import Scores, check_int
+from tasks.reward import Environment, RewardTask, tile_rows
+
+EAT = 0.7
+AVOID = 0.3
+
+
+@dataclass
+class SeasonDeployments:
+    """A batch of season-task deployments, as a schedule of food items (padded to the longest)."""
+
+    food: np.ndarray
+    """(n, I) the food of each item (-1 past the end)."""
+    poison: np.ndarray
+    """(n, I) bool: the item's food is poisonous in its season."""
+    scored: np.ndarray
+    """(n, I) bool: the item's decision is scored."""
+    year: np.ndarray
+    """(n, I) year of each item."""
+    season: np.ndarray
+    """(n, I) season of each item."""
+    day: np.ndarray
+    """(n, I) day of each item within its season."""
+    items: np.ndarray
+    """(n,) items per deployment."""
+    poisonous: np.ndarray
+    """(n, seasons, foods) bool: which foods are poisonous in which season."""
+    days: np.ndarray
+    """(n, years, seasons) days of each season."""
+
+    @property
+    def n(self) -> int:
+        return len(self.items)
+
+
+@dataclass
+class SeasonTask(RewardTask):
+    """Learn which foods are poisonous in each season, and remember it across the years."""
+
+    years: int = 3
+    """Years per deployment (training)."""
+    seasons: int = 2
+    """Seasons per year."""
+    min_days: int = 1
+    """Shortest season in days (training)."""
+    max_days: int = 5
+    """Longest season in days (training)."""
+    foods: int = 4
+    """Foods, each met once a day."""
+    poisonous: int = 2
+    """Poisonous foods per season."""
+    steps_per_food: int = 4
+    """Steps each food is presented (decision on the step before the feedback)."""
+    gen_min_days: int = 4
+    """Shortest season in the generalisation test (``length`` = years)."""
+    gen_max_days: int = 10
+    """Longest season in the generalisation test."""
+
+    name = "season"
+    description = "season task: eat good food, avoid poison that changes with the seasons (Lüders et al. 2017)"
+    default_episodes = 20
+    generalization_lengths = (3, 20)
+    """``length`` = years, with seasons of gen_min_days..gen_max_days days."""
+    default_memory_width = 10
+
+    def __post_init__(self):
+        for name in ("years", "seasons", "min_days", "max_days", "foods", "gen_min_days", "gen_max_days"):
+            setattr(self, name, check_int(name, getattr(self, name)))
+        self.poisonous = check_int("poisonous", self.poisonous, low=0)
+        self.steps_per_food = check_int("steps_per_food", self.steps_per_food, low=2)
+        if self.max_days < self.min_days:
+            raise EntmError(f"max_days ({self.max_days}) must be at least min_days ({self.min_days})")
+        if self.gen_max_days < self.gen_min_days:
+            raise EntmError(f"gen_max_days ({self.gen_max_days}) must be at least gen_min_days ({self.gen_min_days})")
+        if self.poisonous > self.foods:
+            raise EntmError(f"poisonous ({self.poisonous}) cannot exceed foods ({self.foods})")
+
+    # -- layout ----------------------------------------------------------------
+    @property
+    def input_names(self) -> list[str]:
+        return [f"food{i}" for i in range(self.foods)] + ["reward", "punishment"]
+
+    output_names = ["eat"]
+
+    @property
+    def num_inputs(self) -> int:
+        return self.foods + 2
+
+    num_outputs = 1
+
+    @property
+    def feedback_steps(self) -> int:
+        return self.steps_per_food // 2
+
+    @property
+    def decision_step(self) -> int:
+        """The step of a food item whose output is the decision."""
+        return self.steps_per_food - self.feedback_steps - 1
+
+    # -- deployments -------------------------------------------------------------
+    def sample(self, rng: np.random.Generator, n: int, length: int | None = None) -> SeasonDeployments:
+        """``n`` deployments; ``length``: years, with the generalisation season lengths."""
+        if length is None:
+            years, lo, hi = self.years, self.min_days, self.max_days
+        else:
+            years, lo, hi = check_int("length (years)", length), self.gen_min_days, self.gen_max_days
+        S, F = self.seasons, self.foods
+        poisonous = np.argsort(rng.random((n, S, F)), axis=2).argsort(axis=2) < self.poisonous
+        days = rng.integers(lo, hi + 1, size=(n, years, S))
+        total_days = days.sum(axis=(1, 2))
+        orders = np.argsort(rng.random((n, int(total_days.max()), F)), axis=2)
+        I = int(total_days.max()) * F
+        food = np.full((n, I), -1, dtype=np.int64)
+        poison = np.zeros((n, I), dtype=bool)
+        scored = np.zeros((n, I), dtype=bool)
+        year = np.zeros((n, I), dtype=np.int64)
+        season = np.zeros((n, I), dtype=np.int64)
+        day = np.zeros((n, I), dtype=np.int64)
+        for b in range(n):
+            d = days[b].ravel()  # (years*S) in order year-major
+            ys = np.repeat(np.repeat(np.arange(years), S), d)
+            ss = np.repeat(np.tile(np.arange(S), years), d)
+            dd = np.concatenate([np.arange(k) for k in d])
+            D = len(dd)
+            f = orders[b, :D].ravel()
+            k = D * F
+            food[b, :k] = f
+            year[b, :k] = np.repeat(ys, F)
+            season[b, :k] = np.repeat(ss, F)
+            day[b, :k] = np.repeat(dd, F)
+            poison[b, :k] = poisonous[b, season[b, :k], f]
+            scored[b, :k] = ~((year[b, :k] == 0) & (day[b, :k] == 0))
+        return SeasonDeployments(food=food, poison=poison, scored=scored, year=year, season=season, day=day,
+                                 items=total_days * F, poisonous=poisonous, days=days)
+
+    def environment(self, deployments: SeasonDeployments, groups: int = 1, record: bool = False) -> "SeasonEnv":
+        return SeasonEnv(self, deployments, groups, record)
+
+    # -- scoring -----------------------------------------------------------------
+    def score(self, env: "SeasonEnv") -> Scores:
+        n_scored = env.scored_count
+        score = np.where(n_scored > 0, env.right_count / np.maximum(n_scored, 1), 1.0)
+        wrong = (n_scored - env.right_count).astype(np.float64)
+        return Scores(score=score, perfect=wrong == 0, bit_errors=wrong)
+
+    # -- rendering ---------------------------------------------------------------
+    def render(self, env: "SeasonEnv", row: int, path) -> Path:
+        """A text table of one deployment (a row of a ``record=True`` environment): foods, actions, rewards."""
+        from entm.runs import atomic_write
+
+        if env.decisions is None:
+            raise EntmError("render needs an environment built with record=True")
+        path = Path(path)
+        d = env.deps
+        b = row % d.n
+        lines = [f"season task, deployment {b} (row {row}): poisonous per season: "
+                 + "; ".join(f"season {s + 1}: {', '.join(map(str, np.nonzero(d.poisonous[b, s])[0])) or 'none'}"
+                             for s in range(self.seasons)),
+                 f"{'year':>4} {'season':>6} {'day':>3} {'food':>4} {'poison':>6} {'output':>6} {'action':>9} "
+                 f"{'feedback':>10} {'scored':>6} {'right':>5}"]
+        for i in range(int(d.items[b])):
+            y = env.decisions[row, i]
+            ate, avoided = y > EAT, y < AVOID
+            action = "eat" if ate else "avoid" if avoided else "undecided"
+            poison = bool(d.poison[b, i])
+            feedback = ("punishment" if poison else "reward") if ate else "-"
+            right = (ate and not poison) or (avoided and poison)
+            lines.append(f"{d.year[b, i] + 1:>4} {d.season[b, i] + 1:>6} {d.day[b, i] + 1:>3} {d.food[b, i]:>4} "
+                         f"{'yes' if poison else 'no':>6} {y:6.3f} {action:>9} {feedback:>10} "
+                         f"{'yes' if d.scored[b, i] else 'no':>6} {'yes' if right else 'no':>5}")
+        sc = self.score(env)
+        lines.append(f"score {sc.score[row]:.4f}: {int(env.right_count[row])} of {int(env.scored_count[row])} "
+                     "scored decisions right")
+        atomic_write(path, "\n".join(lines) + "\n")
+        return path
+
+
+class SeasonEnv(Environment):
+    """Rows step through their schedules in lockstep (step t: item t // steps_per_food)."""
+
+    def __init__(self, task: SeasonTask, deps: SeasonDeployments, groups: int, record: bool):
+        self.task = task
+        self.deps = deps
+        self.groups = int(groups)
+        self.food = tile_rows(deps.food, self.groups)
+        self.poison = tile_rows(deps.poison, self.groups)
+        self.scored = tile_rows(deps.scored, self.groups)
+        self.length = tile_rows(deps.items, self.groups) * task.steps_per_food
+        N = len(self.length)
+        self.batch = N
+        self.rows = np.arange(N)
+        self.t = 0
+        self.active = self.length > 0
+        self.feedback = np.zeros((N, 2))
+        self.right_count = np.zeros(N, dtype=np.int64)
+        self.scored_count = np.zeros(N, dtype=np.int64)
+        self.decisions = np.full(self.food.shape, np.nan) if record else None
+
+    def observe(self) -> np.ndarray:
+        F = self.task.foods
+        x = np.zeros((self.batch, F + 2))
+        item = min(self.t // self.task.steps_per_food, self.food.shape[1] - 1)
+        r = self.rows[self.active]
+        x[r, self.food[r, item]] = 1.0
+        if self.t % self.task.steps_per_food > self.task.decision_step:
+            x[:, F:] = self.feedback
+        return x
+
+    def act(self, outputs: np.ndarray) -> None:
+        S = self.task.steps_per_food
+        item, phase = self.t // S, self.t % S
+        if phase == self.task.decision_step:
+            r = self.rows[self.active]
+            y = outputs[r, 0]
+            ate, avoided = y > EAT, y < AVOID
+            poison = self.poison[r, item]
+            right = (ate & ~poison) | (avoided & poison)
+            scored = self.scored[r, item]
+            self.right_count[r] += right & scored
+            self.scored_count[r] += scored
+            self.feedback[:] = 0.0
+            self.feedback[r, 0] = ate & ~poison
+            self.feedback[r, 1] = ate & poison
+            if self.decisions is not None:
+                self.decisions[r, item] = y
+        self.t += 1
+        self.active = self.t < self.length

@@ -1,0 +1,583 @@
+"""The T-maze of the ENTM papers (Greve, Jacobsen & Risi, GECCO 2016), single and double,
+discrete and continuous.
+
+A *deployment* is one life of the agent: ``rounds`` rounds (20 by default) in
+the same maze, with one memory (the tape is never reset between rounds).  One
+goal gives the high reward (1.0), the others the low one (0.1).  The high
+reward moves to another goal once, before round ``switch`` (0-based), drawn
+uniformly in ``rounds // 2 - 1 +- switch_spread`` (rounds 10 +- 3 counted from
+1 for 20 rounds).  The deployments of a batch cycle through every ordered pair
+(first high goal, high goal after the move): 2 pairs for the single maze, 12
+for the double one.
+
+Goals are numbered by the turns that lead to them, first turn first, left = 0:
+single maze L = 0, R = 1; double maze LL = 0, LR = 1, RL = 2, RR = 3.
+
+Every round ends with a *reward step*: the ``reward`` input carries the reward
+just earned (1.0 high, 0.1 low, 0.0 after a crash or a time-out), the step's
+outputs move nothing, and the next round starts.
+
+Discrete variant (``variant = "discrete"``)
+    Each junction is one step: the input ``junction<d>`` of depth d is 1 and
+    the agent goes right when its ``right`` output is larger than its ``left``
+    output, left otherwise.  Inputs: one junction flag per depth (1 or 2) and
+    ``reward``; outputs: ``left``, ``right``.  A round is 2 (single) or 3
+    (double) steps long.
+
+Continuous variant (``variant = "continuous"``, Greve et al. 2016)
+    A tile maze (:data:`MAZES`; the double maze is 9 x 7 tiles with 4 goals,
+    the single one 9 x 5 with 2).  The agent starts every round on the start
+    tile's centre facing north and moves 0.1 tile per step.  Each step its
+    three outputs ``left``, ``straight``, ``right`` are compared (argmax, the
+    first on a tie): left and right turn the heading by 90 degrees before the
+    move.  Inputs: three rangefinders at -45, 0 and +45 degrees from the
+    heading (distance to the nearest wall in tiles / 3, 1.0 beyond the 3-tile
+    cutoff), ``reward``, and ``junction`` (1 on a junction tile).  A round
+    ends when the agent would enter a wall (it stays where it was), when it
+    enters a goal tile, or after ``max_steps`` (100) moves.  Positions are
+    kept as integers in tenths of a tile, so there is no rounding drift.
+    The 90-degree turns and the rangefinder scaling are this package's
+    rendition of details the paper leaves open.
+
+Score
+    A round is *logically right* when its choice is what an ideal agent would
+    do with what it has seen: while it does not know where the high reward
+    is, go to a goal not yet tried (since the last move of the reward); once
+    it has found the high reward, go back to that goal.  When the known goal
+    gives the low reward (the reward moved; that round is right), everything
+    but that goal is untried again; so too when every goal has been tried
+    without the high reward (it moved during the search).  A crash or a time-out is a wrong round
+    and teaches nothing.  The score is the fraction of right rounds; a
+    deployment is *perfect* when all are right; ``bit_errors`` counts the
+    wrong rounds.
+
+Fitness
+    ``(score + goal_bonus * reached) / (1 + goal_bonus)``, where ``reached``
+    is the fraction of rounds that end at a goal.  In the continuous maze a
+    random network crashes every round and scores 0; the bonus (0.1 by
+    default, 0 turns it off) rewards getting anywhere first.  In the discrete
+    maze every round reaches a goal, so the bonus is a constant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from entm.errors import EntmError
+from tasks.base import Scores, check_int
+from tasks.reward import Environment, RewardTask, tile_rows
+
+VARIANTS = ("discrete", "continuous")
+MAZE_KINDS = ("single", "double")
+HIGH_REWARD = 1.0
+LOW_REWARD = 0.1
+
+#: Tile maps: '#' wall, '.' corridor, 'S' start, 'G' goal.  Row 0 is north; outside the map is wall.
+MAZES = {
+    "double": (
+        "#########",
+        "#G#####G#",
+        "#.......#",
+        "#G##.##G#",
+        "####.####",
+        "####.####",
+        "####S####",
+    ),
+    "single": (
+        "#########",
+        "#G.....G#",
+        "####.####",
+        "####.####",
+        "####S####",
+    ),
+}
+#: Goal tiles (x, y) in goal order (the turns that lead there, left = 0, first turn first).
+GOALS = {
+    "double": ((1, 3), (1, 1), (7, 1), (7, 3)),
+    "single": ((1, 1), (7, 1)),
+}
+#: Headings: 0 north, 1 east, 2 south, 3 west; (dx, dy) with y growing southwards.
+HEADINGS = np.array([(0, -1), (1, 0), (0, 1), (-1, 0)], dtype=np.int64)
+SENSOR_CUTOFF = 3.0
+STEP = 0.1  # tiles per move (positions are integers in these units)
+SCALE = 10
+
+
+@dataclass(frozen=True)
+class Maze:
+    """A tile maze with its precomputed sensor readings (see :func:`maze`)."""
+
+    kind: str
+    wall: np.ndarray
+    """(H, W) bool."""
+    goal_of: np.ndarray
+    """(H, W) int: the goal index of a tile, -1 for others."""
+    junction: np.ndarray
+    """(H, W) bool: open tiles with at least three open neighbours."""
+    start: tuple
+    """(x, y) start tile."""
+    sensors: np.ndarray
+    """(W*10+1, H*10+1, 4 headings, 3) rangefinder readings in [0, 1] at every lattice point."""
+
+    @property
+    def width(self) -> int:
+        return self.wall.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.wall.shape[0]
+
+    def start_position(self) -> tuple[int, int]:
+        """The start tile's centre in tenths of a tile."""
+        return self.start[0] * SCALE + SCALE // 2, self.start[1] * SCALE + SCALE // 2
+
+
+@lru_cache(maxsize=None)
+def maze(kind: str) -> Maze:
+    """The maze ``kind`` (``single`` or ``double``), sensors precomputed (cached per process)."""
+    rows = MAZES[kind]
+    H, W = len(rows), len(rows[0])
+    grid = np.array([list(r) for r in rows])
+    wall = grid == "#"
+    goal_of = np.full((H, W), -1, dtype=np.int64)
+    for i, (x, y) in enumerate(GOALS[kind]):
+        assert grid[y, x] == "G"
+        goal_of[y, x] = i
+    padded = np.pad(~wall, 1, constant_values=False)
+    neighbours = padded[:-2, 1:-1].astype(int) + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
+    junction = ~wall & (neighbours >= 3)
+    sy, sx = np.argwhere(grid == "S")[0]
+    return Maze(kind=kind, wall=wall, goal_of=goal_of, junction=junction, start=(int(sx), int(sy)),
+                sensors=_sensor_table(wall))
+
+
+def _is_wall(wall: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Whether the points (x, y) in tiles lie in a wall tile (outside the map counts as wall)."""
+    H, W = wall.shape
+    tx, ty = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+    inside = (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)
+    return ~inside | wall[np.clip(ty, 0, H - 1), np.clip(tx, 0, W - 1)]
+
+
+def rangefinder(wall: np.ndarray, x, y, dx: float, dy: float, cutoff: float = SENSOR_CUTOFF) -> np.ndarray:
+    """Distance (tiles) from points (x, y) along the unit direction (dx, dy) to the first wall, capped at ``cutoff``.
+
+    Exact for a tile map: the ray can only enter a wall where it crosses a tile
+    boundary, so only those crossings are checked.
+    """
+    x = np.asarray(x, dtype=np.float64)[..., None]
+    y = np.asarray(y, dtype=np.float64)[..., None]
+    cands = [np.zeros_like(x)]
+    span = np.arange(-int(cutoff) - 2, int(cutoff) + 3)
+    for p, d in ((x, dx), (y, dy)):
+        if d != 0:
+            cands.append((np.floor(p) + span - p) / d)
+    t = np.concatenate(cands, axis=-1)
+    valid = (t >= 0) & (t <= cutoff)
+    t = np.where(valid, t, 0.0)
+    eps = 1e-9
+    hit = _is_wall(wall, x + (t + eps) * dx, y + (t + eps) * dy) & valid
+    d = np.where(hit, t, np.inf).min(axis=-1)
+    return np.minimum(d, cutoff)
+
+
+def sensor_directions(heading: int) -> list[tuple[float, float]]:
+    """Unit directions of the -45, 0 and +45 degree rangefinders for a heading (y grows southwards)."""
+    fx, fy = HEADINGS[heading]
+    lx, ly = fy, -fx  # 90 degrees to the left (counter-clockwise on the map)
+    r = 1 / np.sqrt(2)
+    return [((fx + lx) * r, (fy + ly) * r), (float(fx), float(fy)), ((fx - lx) * r, (fy - ly) * r)]
+
+
+def _sensor_table(wall: np.ndarray) -> np.ndarray:
+    H, W = wall.shape
+    ix, iy = np.meshgrid(np.arange(W * SCALE + 1), np.arange(H * SCALE + 1), indexing="ij")
+    x, y = ix / SCALE, iy / SCALE
+    table = np.empty((W * SCALE + 1, H * SCALE + 1, 4, 3))
+    for h in range(4):
+        for s, (dx, dy) in enumerate(sensor_directions(h)):
+            table[:, :, h, s] = rangefinder(wall, x, y, dx, dy) / SENSOR_CUTOFF
+    return table
+
+
+# -- deployments ---------------------------------------------------------------
+
+@dataclass
+class MazeDeployments:
+    """A batch of T-maze deployments."""
+
+    first: np.ndarray
+    """(n,) the high-reward goal before the move."""
+    second: np.ndarray
+    """(n,) the high-reward goal from round ``switch`` on."""
+    switch: np.ndarray
+    """(n,) 0-based round from which ``second`` holds the high reward."""
+    rounds: int
+    """Rounds per deployment."""
+
+    @property
+    def n(self) -> int:
+        return len(self.first)
+
+
+@dataclass
+class TMazeTask(RewardTask):
+    """Find the high reward, remember it across rounds, and find it again when it moves."""
+
+    variant: str = "discrete"
+    """``discrete`` (one step per junction) or ``continuous`` (an agent moving in a tile maze)."""
+    maze: str = "double"
+    """``single`` (one junction, 2 goals) or ``double`` (three junctions, 4 goals)."""
+    rounds: int = 20
+    """Rounds per deployment."""
+    switch_spread: int = 3
+    """The high reward moves before round rounds//2 - 1 +- this (0-based)."""
+    max_steps: int = 100
+    """Continuous variant: moves per round before it times out."""
+    goal_bonus: float = 0.1
+    """Fitness weight of reaching a goal at all (see the module docstring); 0 turns it off."""
+
+    name = "tmaze"
+    description = "T-maze: find, remember and re-find a moving high reward (Greve et al. 2016)"
+    generalization_lengths = (20, 40, 100)
+    """``length`` = rounds per deployment."""
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise EntmError(f"unknown tmaze variant {self.variant!r}; expected one of {', '.join(VARIANTS)}")
+        if self.maze not in MAZE_KINDS:
+            raise EntmError(f"unknown tmaze maze {self.maze!r}; expected one of {', '.join(MAZE_KINDS)}")
+        self.rounds = check_int("rounds", self.rounds, low=2)
+        self.switch_spread = check_int("switch_spread", self.switch_spread, low=0)
+        self.max_steps = check_int("max_steps", self.max_steps)
+        try:
+            self.goal_bonus = float(self.goal_bonus)
+        except (TypeError, ValueError):
+            raise EntmError(f"goal_bonus must be a number, got {self.goal_bonus!r}") from None
+        if not 0 <= self.goal_bonus < float("inf"):
+            raise EntmError(f"goal_bonus must be a non-negative number, got {self.goal_bonus}")
+
+    # -- layout ----------------------------------------------------------------
+    @property
+    def depth(self) -> int:
+        """Junctions on the way to a goal."""
+        return 1 if self.maze == "single" else 2
+
+    @property
+    def goals(self) -> int:
+        return 2 ** self.depth
+
+    @property
+    def input_names(self) -> list[str]:
+        if self.variant == "discrete":
+            return [f"junction{d + 1}" for d in range(self.depth)] + ["reward"]
+        return ["range_left", "range_ahead", "range_right", "reward", "junction"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return ["left", "right"] if self.variant == "discrete" else ["left", "straight", "right"]
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self.input_names)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.output_names)
+
+    @property
+    def default_memory_width(self) -> int:
+        return 2
+
+    @property
+    def pairs(self) -> np.ndarray:
+        """(P, 2) every ordered pair (first, second) of distinct goals."""
+        K = self.goals
+        return np.array([(a, b) for a in range(K) for b in range(K) if a != b], dtype=np.int64)
+
+    @property
+    def default_episodes(self) -> int:
+        """Every (first, second) pair twice: 24 deployments (double), 4 (single)."""
+        return 2 * len(self.pairs)
+
+    # -- deployments -------------------------------------------------------------
+    def sample(self, rng: np.random.Generator, n: int, length: int | None = None) -> MazeDeployments:
+        """``n`` deployments cycling through the goal pairs; ``length``: rounds (default ``rounds``)."""
+        R = self.rounds if length is None else check_int("length (rounds)", length, low=2)
+        pairs = self.pairs
+        idx = np.arange(n) % len(pairs)
+        centre = R // 2 - 1
+        switch = centre + rng.integers(-self.switch_spread, self.switch_spread + 1, size=n)
+        switch = np.clip(switch, 1, R - 1)
+        return MazeDeployments(first=pairs[idx, 0].copy(), second=pairs[idx, 1].copy(), switch=switch, rounds=R)
+
+    def environment(self, deployments: MazeDeployments, groups: int = 1, record: bool = False) -> "MazeEnv":
+        cls = DiscreteMazeEnv if self.variant == "discrete" else ContinuousMazeEnv
+        return cls(self, deployments, groups, record)
+
+    # -- scoring -----------------------------------------------------------------
+    def score(self, env: "MazeEnv") -> Scores:
+        R = env.rounds
+        right = env.right.astype(np.float64)
+        return Scores(score=right / R, perfect=env.right == R, bit_errors=R - right)
+
+    def fitness_terms(self, env: "MazeEnv") -> dict:
+        return {"reached": env.reached / env.rounds}
+
+    def fitness_rows(self, env: "MazeEnv", scores: Scores) -> np.ndarray:
+        b = self.goal_bonus
+        return (scores.score + b * env.reached / env.rounds) / (1 + b)
+
+    # -- rendering ---------------------------------------------------------------
+    def render(self, env: "MazeEnv", row: int, path) -> Path:
+        """Draw one deployment (one row of a ``record=True`` environment) to ``path``.
+
+        Continuous: a PNG, one panel per round with the agent's path on the
+        maze.  Discrete: a text table of the rounds.
+        """
+        path = Path(path)
+        if env.log is None:
+            raise EntmError("render needs an environment built with record=True")
+        rounds = env.round_log(row)
+        if self.variant == "discrete":
+            from entm.runs import atomic_write
+
+            atomic_write(path, _rounds_table(rounds, self.goals))
+            return path
+        return _draw_paths(env.maze, rounds, path, title=f"{self.maze} T-maze, deployment row {row}: "
+                           f"high reward at goal {int(env.first[row])}, moves to {int(env.second[row])} "
+                           f"before round {int(env.switch[row]) + 1}; score {int(env.right[row])}/{env.rounds}")
+
+
+def _rounds_table(rounds: list[dict], goals: int) -> str:
+    lines = [f"{'round':>5} {'high':>4} {'goal':>4} {'reward':>6} {'right':>5}"]
+    for r in rounds:
+        goal = "-" if r["goal"] < 0 else str(r["goal"])
+        lines.append(f"{r['round'] + 1:>5} {r['high']:>4} {goal:>4} {r['reward']:>6.1f} "
+                     f"{'yes' if r['right'] else 'no':>5}")
+    return "\n".join(lines) + "\n"
+
+
+def _draw_paths(mz: Maze, rounds: list[dict], path: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from entm.runs import atomic_write
+    import io
+
+    n = len(rounds)
+    cols = min(5, n)
+    nrows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(2.2 * cols, 2.0 * nrows * mz.height / mz.width + 0.6),
+                             squeeze=False)
+    img = np.where(mz.wall, 0.25, 1.0)
+    for ax, r in zip(axes.flat, rounds):
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1, extent=(0, mz.width, mz.height, 0))
+        for i, (gx, gy) in enumerate(GOALS[mz.kind]):
+            colour = "gold" if i == r["high"] else "lightsteelblue"
+            ax.add_patch(plt.Rectangle((gx, gy), 1, 1, color=colour, alpha=0.8))
+            ax.text(gx + 0.5, gy + 0.5, str(i), ha="center", va="center", fontsize=7)
+        xs, ys = r["x"], r["y"]
+        ax.plot(xs, ys, color="tab:red" if not r["right"] else "tab:green", lw=1.5)
+        ax.plot(xs[:1], ys[:1], "o", color="black", ms=3)
+        end = "crash" if r["goal"] < 0 else f"goal {r['goal']}"
+        ax.set_title(f"{r['round'] + 1}: {end}, {'right' if r['right'] else 'wrong'}", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())
+    return path
+
+
+# -- environments ----------------------------------------------------------------
+
+class MazeEnv(Environment):
+    """Rounds, rewards and the logical score, shared by both variants.
+
+    Per row: the current round, whether the row is on its reward step, and
+    the ideal agent's knowledge (``known``: the goal known to hold the high
+    reward or -1; ``tried``: goals tried without it since the last move).
+    """
+
+    def __init__(self, task: TMazeTask, deps: MazeDeployments, groups: int, record: bool):
+        self.task = task
+        self.groups = int(groups)
+        self.rounds = deps.rounds
+        self.first = tile_rows(deps.first, self.groups)
+        self.second = tile_rows(deps.second, self.groups)
+        self.switch = tile_rows(deps.switch, self.groups)
+        N = len(self.first)
+        self.batch = N
+        self.rows = np.arange(N)
+        self.active = np.ones(N, dtype=bool)
+        self.round = np.zeros(N, dtype=np.int64)
+        self.rewarding = np.zeros(N, dtype=bool)
+        self.reward = np.zeros(N)
+        self.known = np.full(N, -1, dtype=np.int64)
+        self.tried = np.zeros((N, task.goals), dtype=bool)
+        self.right = np.zeros(N, dtype=np.int64)
+        self.reached = np.zeros(N, dtype=np.int64)
+        self.log = [] if record else None
+
+    def high(self) -> np.ndarray:
+        """(N,) the goal holding the high reward in each row's current round."""
+        return np.where(self.round < self.switch, self.first, self.second)
+
+    def end_round(self, rows: np.ndarray, goal: np.ndarray) -> None:
+        """Rows ``rows`` reached ``goal`` (-1: crash or time-out): score the choice, set the reward."""
+        if len(rows) == 0:
+            return
+        known, tried = self.known[rows], self.tried[rows]
+        at_goal = goal >= 0
+        g = np.where(at_goal, goal, 0)
+        untried = ~tried[np.arange(len(rows)), g]
+        right = at_goal & np.where(known >= 0, goal == known, untried)
+        high = self.high()[rows]
+        got_high = at_goal & (goal == high)
+        self.reward[rows] = np.where(got_high, HIGH_REWARD, np.where(at_goal, LOW_REWARD, 0.0))
+        self.right[rows] += right
+        self.reached[rows] += at_goal
+        # the ideal agent's knowledge after this round
+        moved = at_goal & ~got_high & (known >= 0) & (goal == known)
+        new_known = np.where(got_high, goal, np.where(moved, -1, known))
+        tried = tried.copy()
+        tried[moved] = False
+        low = at_goal & ~got_high
+        tried[np.nonzero(low)[0], g[low]] = True
+        # every goal tried without the high reward: it moved during the search; search again
+        full = tried.all(axis=1)
+        tried[full] = False
+        tried[np.nonzero(full)[0], g[full]] = True
+        self.known[rows] = new_known
+        self.tried[rows] = tried
+        self.rewarding[rows] = True
+        if self.log is not None:
+            self._log_round_end(rows, goal, high, right)
+
+    def finish_reward_steps(self) -> np.ndarray:
+        """Rows on their reward step move to the next round (or finish); returns those rows."""
+        rows = np.nonzero(self.rewarding & self.active)[0]
+        self.rewarding[rows] = False
+        self.reward[rows] = 0.0
+        self.round[rows] += 1
+        self.active[rows] = self.round[rows] < self.rounds
+        return rows
+
+    def _log_round_end(self, rows, goal, high, right):
+        self.log.append(("end", rows.copy(), goal.copy(), high.copy(), right.copy(), self.reward[rows].copy(),
+                         self.round[rows].copy()))
+
+    def round_log(self, row: int) -> list[dict]:
+        """The rounds of one row: round, high goal, goal reached, reward, right (and the path, continuous)."""
+        out = []
+        path_x, path_y = [], []
+        for entry in self.log:
+            if entry[0] == "pos":
+                _, xs, ys = entry
+                path_x.append(xs[row] / SCALE)
+                path_y.append(ys[row] / SCALE)
+                continue
+            _, rows, goal, high, right, reward, rnd = entry
+            hit = np.nonzero(rows == row)[0]
+            if len(hit):
+                i = hit[0]
+                out.append({"round": int(rnd[i]), "high": int(high[i]), "goal": int(goal[i]),
+                            "reward": float(reward[i]), "right": bool(right[i]),
+                            "x": np.array(path_x), "y": np.array(path_y)})
+                path_x, path_y = [], []
+        return out
+
+
+class DiscreteMazeEnv(MazeEnv):
+    """One step per junction, then the reward step."""
+
+    def __init__(self, task, deps, groups, record):
+        super().__init__(task, deps, groups, record)
+        self.depth = np.zeros(self.batch, dtype=np.int64)  # junctions passed this round
+        self.path = np.zeros(self.batch, dtype=np.int64)  # turns so far, first turn as the high bit
+
+    def observe(self) -> np.ndarray:
+        D = self.task.depth
+        x = np.zeros((self.batch, D + 1))
+        at_junction = ~self.rewarding & self.active
+        r = self.rows[at_junction]
+        x[r, self.depth[r]] = 1.0
+        x[:, D] = self.reward
+        return x
+
+    def act(self, outputs: np.ndarray) -> None:
+        done_reward = self.finish_reward_steps()
+        self.depth[done_reward] = 0
+        self.path[done_reward] = 0
+        choosing = self.active & ~self.rewarding
+        choosing[done_reward] = False
+        r = self.rows[choosing]
+        turn_right = outputs[r, 1] > outputs[r, 0]
+        self.path[r] = 2 * self.path[r] + turn_right
+        self.depth[r] += 1
+        ended = r[self.depth[r] == self.task.depth]
+        self.end_round(ended, self.path[ended])
+
+
+class ContinuousMazeEnv(MazeEnv):
+    """An agent moving 0.1 tile per step in the tile maze; rangefinders, junction signal, reward."""
+
+    def __init__(self, task, deps, groups, record):
+        super().__init__(task, deps, groups, record)
+        self.maze = maze(task.maze)
+        sx, sy = self.maze.start_position()
+        self.start = (sx, sy)
+        self.ix = np.full(self.batch, sx, dtype=np.int64)
+        self.iy = np.full(self.batch, sy, dtype=np.int64)
+        self.heading = np.zeros(self.batch, dtype=np.int64)
+        self.moves = np.zeros(self.batch, dtype=np.int64)
+        if self.log is not None:
+            self.log.append(("pos", self.ix.copy(), self.iy.copy()))
+
+    def observe(self) -> np.ndarray:
+        x = np.empty((self.batch, 5))
+        x[:, :3] = self.maze.sensors[self.ix, self.iy, self.heading]
+        x[:, 3] = self.reward
+        tx, ty = self.ix // SCALE, self.iy // SCALE
+        x[:, 4] = self.maze.junction[ty, tx] & ~self.rewarding
+        return x
+
+    def act(self, outputs: np.ndarray) -> None:
+        done_reward = self.finish_reward_steps()
+        self.ix[done_reward], self.iy[done_reward] = self.start
+        self.heading[done_reward] = 0
+        self.moves[done_reward] = 0
+        moving = self.active & ~self.rewarding
+        moving[done_reward] = False
+        r = self.rows[moving]
+        turn = np.argmax(outputs[r, :3], axis=1) - 1
+        h = (self.heading[r] + turn) % 4
+        self.heading[r] = h
+        nx = self.ix[r] + HEADINGS[h, 0]
+        ny = self.iy[r] + HEADINGS[h, 1]
+        mz = self.maze
+        tx, ty = nx // SCALE, ny // SCALE
+        inside = (tx >= 0) & (tx < mz.width) & (ty >= 0) & (ty < mz.height)
+        txc, tyc = np.clip(tx, 0, mz.width - 1), np.clip(ty, 0, mz.height - 1)
+        crash = ~inside | mz.wall[tyc, txc]
+        ok = ~crash
+        self.ix[r[ok]] = nx[ok]
+        self.iy[r[ok]] = ny[ok]
+        self.moves[r] += 1
+        goal = np.where(ok, mz.goal_of[tyc, txc], -1)
+        ended = crash | (goal >= 0) | (self.moves[r] >= self.task.max_steps)
+        if self.log is not None:
+            self.log.append(("pos", self.ix.copy(), self.iy.copy()))
+        self.end_round(r[ended], goal[ended])
