@@ -99,8 +99,8 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
         hp = np.nan_to_num(y[:, n_out:], nan=0.0, posinf=1.0, neginf=0.0)
         if compiled_tape:
             # room for every head to grow one cell at either end
-            while int(state.lo.min()) < machine.heads or int(state.hi.max()) + machine.heads > state.cells.shape[1]:
-                mem._regrow(state)
+            if int(state.lo.min()) < machine.heads or int(state.hi.max()) + machine.heads > state.cells.shape[1]:
+                _recentre(state, machine.heads, mem.params.blank)
             _tape_rows(state.cells, state.lo, state.hi, state.pos, state.origin, hp, *tape_args, reads)
         else:
             state, reads = mem.step(state, hp)
@@ -121,8 +121,38 @@ def evaluate_deployments(machine: Machine, network, deployments, record: bool = 
     return task.score(env), env
 
 
+def _recentre(state, heads: int, blank: float) -> None:
+    """Give every tape room to grow: each row's tape moves to the middle of its buffer row, and the
+    buffer is enlarged to the longest tape plus a quarter (at least 32 cells) on either side.
+
+    Rows are centred one by one, so the buffer grows with the longest tape, not with the union
+    of the rows' spans (one tape growing left and another right need no more room than either).
+    """
+    span = int((state.hi - state.lo).max())
+    margin = max(32, span // 4) + heads
+    cap = max(state.cells.shape[1], span + 2 * margin)
+    cells = np.full((state.batch, cap, state.cells.shape[2]), blank)
+    _recentre_rows(state.cells, cells, state.lo, state.hi, state.pos, state.origin)
+    state.cells = cells
+
+
 if HAVE_NUMBA:
     from numba import njit
+
+    @njit(cache=True)
+    def _recentre_rows(old, new, lo, hi, pos, origin):
+        cap = new.shape[1]
+        for b in range(old.shape[0]):
+            span = hi[b] - lo[b]
+            shift = (cap - span) // 2 - lo[b]
+            for i in range(lo[b], hi[b]):
+                for k in range(old.shape[2]):
+                    new[b, i + shift, k] = old[b, i, k]
+            lo[b] += shift
+            hi[b] += shift
+            origin[b] += shift
+            for h in range(pos.shape[1]):
+                pos[b, h] += shift
 
     from entm.fast import _tape_step
 

@@ -23,8 +23,8 @@ from tasks import make_task
 
 #: genomes per batched machine run (bounds memory: chunk x episodes rows)
 CHUNK = 64
-#: genomes per closed-loop run (reward tasks): larger, since every step costs Python overhead
-REWARD_CHUNK = 256
+#: genomes per closed-loop run (reward tasks); the tapes of a long deployment can grow by thousands of cells
+REWARD_CHUNK = 64
 
 
 def episode_rng(seed: int, generation: int) -> np.random.Generator:
