@@ -8,6 +8,7 @@ from conftest import comparable_champion, comparable_metrics
 
 from entm import runs
 from entm.champion import evaluate_lengths, load_champion
+from entm.closed_loop import render_deployment
 from entm.evolution.loop import EvolveSettings, evolve
 from tasks import make_task
 
@@ -44,7 +45,13 @@ def test_two_generations(tmp_path, case):
     out = evaluate_lengths(champ.machine, champ.network, lengths, episodes=4)
     assert list(out) == [str(L) for L in lengths]
     assert all(0.0 <= r["score"] <= 1.0 and r["episodes"] == 4 for r in out.values())
-    # the champion's score on the generation it came from, recomputed from the file alone
+    # an episode of the champion rendered for the plots: the paths (continuous maze) or a table
+    out = render_deployment(champ.machine, champ.network, tmp_path / "episode", deployment=1)
+    data = out.read_bytes()
+    if case == "tmaze-continuous":
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        assert len(data.decode().splitlines()) > 4
     again = evolve(_settings(tmp_path, case, "b"), progress=False)
     assert comparable_metrics(res.run_dir) == comparable_metrics(again.run_dir)
     assert comparable_champion(res.run_dir) == comparable_champion(again.run_dir)
