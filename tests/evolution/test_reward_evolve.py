@@ -81,3 +81,12 @@ def test_cli_evolves_and_evaluates(tmp_path, cli):
     assert r.returncode == 2 and r.stderr.startswith("entm: error: unknown tmaze variant 'grid'")
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_differentiable_memory(tmp_path):
+    res = evolve(_settings(tmp_path, "tmaze-discrete", "soft", memory="differentiable", memory_params={"cells": 8}),
+                 progress=False)
+    champ = load_champion(res.run_dir)
+    assert champ.network.num_outputs == champ.task.num_outputs + 3 * 2 + 6
+    metrics = runs.read_metrics(res.run_dir)
+    assert len(metrics) == 2 and all(m["genome_steps"] > 0 for m in metrics)
