@@ -301,8 +301,8 @@ class TMazeTask(RewardTask):
 
     @property
     def default_episodes(self) -> int:
-        """Every (first, second) pair twice: 24 deployments (double), 4 (single)."""
-        return 2 * len(self.pairs)
+        """Every (first, second) pair once, at least 4 deployments: 12 (double maze), 4 (single)."""
+        return max(4, len(self.pairs))
 
     # -- deployments -------------------------------------------------------------
     def sample(self, rng: np.random.Generator, n: int, length: int | None = None) -> MazeDeployments:
