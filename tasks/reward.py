@@ -55,6 +55,10 @@ class RewardTask(Task):
     """Base of the reward tasks: ``sample``, ``environment``, ``score`` (and ``render``)."""
 
     kind = "reward"
+    length_name = "length"
+    """What ``length`` counts (for tables): rounds, years ..."""
+    score_name = "score"
+    """What the score is the fraction of (for summaries)."""
     validation = (None, 0)
     """No separate validation batch: solved means perfect on every deployment of a generation."""
 

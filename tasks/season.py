@@ -97,6 +97,8 @@ class SeasonTask(RewardTask):
     default_episodes = 20
     generalization_lengths = (3, 20)
     """``length`` = years, with seasons of gen_min_days..gen_max_days days."""
+    length_name = "years"
+    score_name = "right scored decisions"
     default_memory_width = 10
 
     def __post_init__(self):

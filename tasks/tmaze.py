@@ -245,6 +245,8 @@ class TMazeTask(RewardTask):
     description = "T-maze: find, remember and re-find a moving high reward (Greve et al. 2016)"
     generalization_lengths = (20, 40, 100)
     """``length`` = rounds per deployment."""
+    length_name = "rounds"
+    score_name = "logically right rounds"
 
     def __post_init__(self):
         if self.variant not in VARIANTS:

@@ -90,3 +90,13 @@ def test_differentiable_memory(tmp_path):
     assert champ.network.num_outputs == champ.task.num_outputs + 3 * 2 + 6
     metrics = runs.read_metrics(res.run_dir)
     assert len(metrics) == 2 and all(m["genome_steps"] > 0 for m in metrics)
+
+
+def test_resume_gives_the_uninterrupted_run(tmp_path):
+    from entm.evolution.loop import resume
+
+    whole = evolve(_settings(tmp_path, "tmaze-discrete", "whole", generations=4), progress=False)
+    part = evolve(_settings(tmp_path, "tmaze-discrete", "part", generations=2, checkpoint_every=1), progress=False)
+    resume(part.run_dir, generations=4, evaluator="serial", progress=False)
+    assert comparable_metrics(whole.run_dir) == comparable_metrics(part.run_dir)
+    assert comparable_champion(whole.run_dir) == comparable_champion(part.run_dir)
