@@ -61,6 +61,7 @@ Fitness
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -371,7 +372,6 @@ def _draw_paths(mz: Maze, rounds: list[dict], path: Path, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     from entm.runs import atomic_write
-    import io
 
     n = len(rounds)
     cols = min(5, n)

@@ -221,22 +221,22 @@ def test_time_out_after_max_steps():
 
 
 def test_goal_gives_its_reward():
+    """Single maze, turning left at the junction's centre: goal 0, high for pair (0, 1), low for (1, 0)."""
     task = make_task("tmaze", {"variant": "continuous", "maze": "single"})
-    deps = task.sample(np.random.default_rng(0), 2)  # pairs (0, 1) and (1, 0)
-    env = task.environment(deps)
-    run_continuous(task, env, [AlwaysLeft(), AlwaysLeft()])
-    # round 1 of each: goal 0, high for the first deployment only
-    env2 = task.environment(deps)
-    agents = [AlwaysLeft(), AlwaysLeft()]
-    while not env2.rewarding.all():
-        env2.observe()
+    env = task.environment(task.sample(np.random.default_rng(0), 2))  # pairs (0, 1) and (1, 0)
+    moves = 0
+    while not env.rewarding.all():
+        x = env.observe()
         out = np.zeros((2, 3))
         out[:, 1] = 1
-        at = (env2.ix % 10 == 5) & (env2.iy % 10 == 5) & (env2.observe()[:, 4] == 1)
+        at = (env.ix % SCALE == 5) & (env.iy % SCALE == 5) & (x[:, 4] == 1)
         out[at] = (1, 0, 0)
-        env2.act(out)
-    np.testing.assert_allclose(env2.observe()[:, 3], [1.0, 0.1])
-    del agents
+        env.act(out)
+        moves += 1
+    # 3 tiles up the stem to the junction's centre (30 moves), then west from x = 4.5 into the goal tile at x < 2
+    assert moves == 30 + 26
+    np.testing.assert_allclose(env.observe()[:, 3], [1.0, 0.1])
+    assert list(env.reached) == [1, 1] and list(env.right) == [1, 1]
 
 
 def test_bad_parameters():
