@@ -5,9 +5,10 @@ A *source* is what a user points a view at: a run directory (evolved or
 trained) or a bare ``champion.json``.  :func:`open_source` reads it into a
 :class:`RunSource` with a ``kind`` column, ``"evolved"`` or ``"trained"``, so
 that trained baselines sit beside evolved runs in every table and plot.
-Views that need a model (network drawing, memory trace, evaluation) call
-:meth:`RunSource.champion`, which says clearly that trained runs are not
-supported yet.
+Views that need a model call :meth:`RunSource.champion` (an evolved
+champion: network drawing, memory trace, evaluation) or
+:meth:`RunSource.trained` (a trained baseline's model, from its ``model.pt``:
+memory trace, evaluation); :meth:`RunSource.task` is the task of either.
 
 Figures are built with matplotlib's object API on the Agg canvas (no pyplot,
 no global state, no display) and written atomically.
@@ -25,8 +26,6 @@ from entm.errors import EntmError
 #: run.json "kind" -> the kind column of every analysis table
 KINDS = {"evolution": "evolved", "training": "trained"}
 
-TRAINED_UNSUPPORTED = "trained runs are not supported yet"
-
 
 @dataclass
 class RunSource:
@@ -43,6 +42,7 @@ class RunSource:
     champion_path: Path | None = None
     """champion.json (evolved runs)."""
     _champion: object = None
+    _trained: object = None
 
     @property
     def name(self) -> str:
@@ -56,14 +56,33 @@ class RunSource:
         return runs.read_metrics(self.run_dir) if self.run_dir is not None else []
 
     def champion(self, what: str = "this view"):
-        """The evolved champion (loaded once); trained runs raise EntmError."""
+        """The evolved champion (loaded once); EntmError for a trained run, which has none."""
         if self.kind == "trained":
-            raise EntmError(f"{what}: {TRAINED_UNSUPPORTED} ({self.path} is a training run)")
+            raise EntmError(f"{what}: {self.path} is a trained {self.info.get('model', '')} run; it has no evolved "
+                            f"network (its model is dense layers, see model.pt)")
         if self._champion is None:
             from entm.champion import load_champion
 
             self._champion = load_champion(self.champion_path)
         return self._champion
+
+    def trained(self):
+        """A trained run's model and task (:class:`entm.baseline.evaluate.Trained`, loaded once)."""
+        if self.kind != "trained":
+            raise EntmError(f"{self.path} is not a trained run")
+        if self._trained is None:
+            from entm.baseline.evaluate import load_trained
+
+            self._trained = load_trained(self.run_dir)
+        return self._trained
+
+    def model(self, what: str = "this view"):
+        """The evolved champion or the trained model, whichever the run has (EntmError if unreadable)."""
+        return self.trained() if self.kind == "trained" else self.champion(what)
+
+    def task(self):
+        """The run's task (rebuilt from champion.json or model.pt)."""
+        return self.model("task").task
 
     def default_output(self, stem: str, suffix: str) -> Path:
         """Where a view of this source goes by default: ``<run>/plots/<stem><suffix>``, or next

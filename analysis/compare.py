@@ -11,9 +11,13 @@ A row is a plain dict (JSON-ready)::
 
 ``lengths`` is exactly what ``entm evaluate --json`` prints under "lengths" for
 the same run, lengths, episodes and seed (:func:`entm.champion.evaluate_lengths`).
-A trained baseline's row will carry ``kind: "trained"``, ``size:
-{"parameters": P}`` and ``cost: {"sequences", "wall_seconds"}``; evaluating one
-needs its model, which is not supported yet.
+A trained baseline's row has ``kind: "trained"``, ``memory`` ``differentiable``
+(NTM) or ``none`` (LSTM), ``heads`` its read plus write heads, ``size:
+{"parameters": P}`` (trainable parameters), ``cost: {"sequences",
+"wall_seconds"}``, ``model`` its architecture and ``champion: {"step",
+"sequences"}`` (the model saved in model.pt); its ``lengths`` are what ``entm
+evaluate --json`` prints for the trained run (the same episodes as for an
+evolved champion).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ def default_lengths(sources) -> list[int]:
     """The first source's task's generalisation sweep (what ``entm evaluate`` uses by default)."""
     lengths = []
     for s in sources:
-        task = s.champion("lengths").task
+        task = s.task()
         lengths = list(getattr(task, "generalization_lengths", ()))
         if lengths:
             break
@@ -39,7 +43,11 @@ def evaluate_source(src: RunSource, lengths, episodes: int = 20, seed: int = 0, 
     """``{"<L>": {score, perfect, bit_errors, episodes}}`` of a run (same as ``entm evaluate --json``)."""
     from entm.champion import evaluate_lengths
 
-    champ = src.champion("evaluate")  # trained runs: not supported yet
+    if src.kind == "trained":
+        from entm.baseline.evaluate import evaluate_lengths as evaluate_trained
+
+        return evaluate_trained(src.trained(), lengths, episodes=episodes, seed=seed, progress=progress)
+    champ = src.champion("evaluate")
     return evaluate_lengths(champ.machine, champ.network, lengths, episodes=episodes, seed=seed,
                             progress=progress)
 
@@ -83,6 +91,8 @@ def wall_seconds(metrics, key: str = "wall_seconds") -> float:
 
 def run_row(src: RunSource, lengths, episodes: int = 20, seed: int = 0, progress=None) -> dict:
     """One comparison row (see the module docstring)."""
+    if src.kind == "trained":
+        return _trained_row(src, lengths, episodes, seed, progress)
     champ = src.champion("compare")
     nodes, conns = champ.network.size()
     meta = champ.data.get("metadata", {}).get("entm", {})
@@ -102,6 +112,29 @@ def run_row(src: RunSource, lengths, episodes: int = 20, seed: int = 0, progress
     }
 
 
+def _trained_row(src: RunSource, lengths, episodes, seed, progress) -> dict:
+    from dataclasses import asdict
+
+    t = src.trained()
+    a = t.architecture
+    ntm = a.model == "ntm"
+    return {
+        "run": str(src.path),
+        "name": src.name,
+        "kind": src.kind,
+        "task": t.task.name,
+        "task_params": t.task.params(),
+        "memory": t.memory,
+        "memory_params": {"cells": a.cells, "width": a.width} if ntm else {},
+        "heads": a.read_heads + a.write_heads if ntm else 0,
+        "model": asdict(a),
+        "size": {"parameters": int(t.parameters)},
+        "cost": run_cost(src),
+        "champion": {"step": t.info.get("step"), "sequences": t.info.get("sequences")},
+        "lengths": evaluate_source(src, lengths, episodes, seed, progress),
+    }
+
+
 def compare_runs(run_dirs, lengths=None, episodes: int = 20, seed: int = 0, progress: bool = False) -> list[dict]:
     """One row per run (run directories or champion files); every run is evaluated on the same
     ``lengths`` (default: the first run's task's sweep), ``episodes`` and ``seed``."""
@@ -112,7 +145,7 @@ def compare_runs(run_dirs, lengths=None, episodes: int = 20, seed: int = 0, prog
     episodes = check_positive("episodes", episodes)
     sources = [open_source(p) for p in run_dirs]
     for s in sources:  # every problem before any long work
-        s.champion("compare")
+        s.model("compare")
     if lengths is None:
         lengths = default_lengths(sources)
     lengths = [check_positive("length", L) for L in lengths]
@@ -171,5 +204,6 @@ def format_table(rows: list[dict]) -> str:
         lines.append("  ".join(str(c).ljust(w) if i < left else str(c).rjust(w)
                                for i, (c, w) in enumerate(zip(cells, widths))).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("L=<length>: mean score (fraction of perfect episodes); size: nodes / connections used")
+    lines.append("L=<length>: mean score (fraction of perfect episodes); size: nodes / connections used "
+                 "(evolved), trainable parameters (trained); gens: generations, or sequences seen (trained)")
     return "\n".join(lines)

@@ -12,6 +12,10 @@ of the episode (padding cropped), in this order:
 - differentiable memory: each head's weighting over the cells after the
   step, then the memory's contents (channels stacked per cell), both over
   the smallest circular range of cells that the weightings ever touched.
+
+A trained NTM (a training run directory) is drawn the same way, with one
+weighting panel per read head and per write head; the plain LSTM baseline
+has no memory to draw.
 """
 
 from __future__ import annotations
@@ -59,26 +63,70 @@ class EpisodeTrace:
     perfect: bool
 
 
-def record_episode(champ, length: int | None = None, seed: int = 0) -> EpisodeTrace:
-    """Run the champion on one episode (``task.sample(default_rng(seed), 1, length=L)``) recording
-    the memory; ``length`` None: the task's longest training length."""
-    task = champ.task
+@dataclass
+class TrainedSpec:
+    """The memory of a trained NTM, described as :class:`entm.memory.MemorySpec` describes an evolved one."""
+
+    width: int
+    heads: int
+    """Read heads plus write heads."""
+    head_names: list
+    """A label per head: ``read 0`` ..., then ``write 0`` ..."""
+    mode: str = "differentiable"
+
+
+def trained_spec(trained) -> TrainedSpec:
+    """The memory layout of a trained model (EntmError for the plain LSTM, which has none)."""
+    a = trained.architecture
+    if a.model != "ntm":
+        raise EntmError(f"plot memory: {trained.path.parent} is a trained {a.model}; it has no external memory")
+    names = [f"read {i}" for i in range(a.read_heads)] + [f"write {i}" for i in range(a.write_heads)]
+    return TrainedSpec(width=a.width, heads=a.read_heads + a.write_heads, head_names=names)
+
+
+def _sample_one(task, length, seed):
     if not hasattr(task, "sample"):
         raise EntmError(f"plot memory: task {task.name!r} has no episodes to replay (sequence tasks only)")
     if length is None:
         length = int(getattr(task, "max_length", 10))
     length = check_positive("length", length)
-    eps = task.sample(np.random.default_rng(int(seed)), 1, length=length)
+    return task.sample(np.random.default_rng(int(seed)), 1, length=length), length
+
+
+def _trace(eps, outputs, sc, steps, head_outputs, length) -> EpisodeTrace:
+    T = int(eps.steps[0])
+    targets = np.where(eps.mask[0, :T, None], eps.targets[0, :T], np.nan)
+    outputs = outputs[0, :T]
+    wrong = eps.mask[0, :T, None] & (((outputs > 0.5) != (eps.targets[0, :T] > 0.5)) | ~np.isfinite(outputs))
+    return EpisodeTrace(inputs=eps.inputs[0, :T], targets=targets, outputs=outputs, wrong=wrong, steps=steps[:T],
+                        head_outputs=head_outputs[:T], length=length, score=float(sc.score[0]),
+                        perfect=bool(sc.perfect[0]))
+
+
+def record_trained_episode(trained, length: int | None = None, seed: int = 0) -> EpisodeTrace:
+    """:func:`record_episode` for a trained NTM: each step's weightings (read heads, then write
+    heads) and the memory after the step's writes."""
+    from entm.baseline.evaluate import run_model
+
+    trained_spec(trained)
+    task = trained.task
+    eps, length = _sample_one(task, length, seed)
+    outputs, tr = run_model(trained.model, eps.inputs, record=True)
+    sc = task.score(eps, outputs)
+    weights = np.concatenate([tr["read_weights"][0], tr["write_weights"][0]], axis=1)  # (T, R+W, N)
+    steps = [{"weights": weights[t], "memory": tr["memory"][0, t]} for t in range(weights.shape[0])]
+    return _trace(eps, outputs, sc, steps, np.zeros((weights.shape[0], 0)), length)
+
+
+def record_episode(champ, length: int | None = None, seed: int = 0) -> EpisodeTrace:
+    """Run the champion on one episode (``task.sample(default_rng(seed), 1, length=L)``) recording
+    the memory; ``length`` None: the task's longest training length."""
+    task = champ.task
+    eps, length = _sample_one(task, length, seed)
     run = champ.machine.run(champ.network, eps.inputs, record=True)
     sc = task.score(eps, run.outputs)
     T = int(eps.steps[0])
-    targets = np.where(eps.mask[0, :T, None], eps.targets[0, :T], np.nan)
-    outputs = run.outputs[0, :T]
-    wrong = eps.mask[0, :T, None] & (((outputs > 0.5) != (eps.targets[0, :T] > 0.5)) | ~np.isfinite(outputs))
-    steps = [_row0(s) for s in run.trace.steps[:T]]
-    return EpisodeTrace(inputs=eps.inputs[0, :T], targets=targets, outputs=outputs, wrong=wrong, steps=steps,
-                        head_outputs=run.head_outputs[0, :T], length=length, score=float(sc.score[0]),
-                        perfect=bool(sc.perfect[0]))
+    return _trace(eps, run.outputs, sc, [_row0(s) for s in run.trace.steps[:T]], run.head_outputs[0], length)
 
 
 def _row0(step: dict) -> dict:
@@ -112,20 +160,26 @@ def tape_image(steps: list, width: int):
 
 
 def plot_memory(champion_or_path, out_path, length: int | None = None, seed: int = 0) -> MemoryDrawing:
-    """Draw one episode's trace of a champion (a Champion, champion.json or run directory) into
-    ``out_path`` (PNG, or SVG/PDF by suffix)."""
+    """Draw one episode's trace of a champion (a Champion, champion.json or run directory) or of a
+    trained NTM (its run directory) into ``out_path`` (PNG, or SVG/PDF by suffix)."""
     src = open_source(champion_or_path)
-    champ = src.champion("plot memory")
-    fig, info = memory_figure(champ, length=length, seed=seed, title=src.name)
+    fig, info = memory_figure(src.model("plot memory"), length=length, seed=seed, title=src.name)
     path = save_figure(fig, out_path)
     info.path = path
     return info
 
 
 def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | None = None):
-    """(matplotlib Figure, MemoryDrawing without path) of one recorded episode."""
-    ep = record_episode(champ, length, seed)
-    spec, task = champ.spec, champ.task
+    """(matplotlib Figure, MemoryDrawing without path) of one recorded episode of an evolved
+    champion or a trained NTM (:class:`entm.baseline.evaluate.Trained`)."""
+    if hasattr(champ, "architecture"):  # a trained model
+        spec = trained_spec(champ)
+        ep = record_trained_episode(champ, length, seed)
+    else:
+        spec = champ.spec
+        ep = record_episode(champ, length, seed)
+    task = champ.task
+    head_names = getattr(spec, "head_names", None)
     T = ep.inputs.shape[0]
     M, H = spec.width, spec.heads
     if spec.mode == "discrete":
@@ -182,7 +236,8 @@ def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | 
         _head_panel(axes[4], ep, M, H)
     else:
         for h in range(H):
-            columns.append(_weighting_panel(fig, axes[3 + h], gs[3 + h, 1], weights[h][cells], cells, h, H))
+            columns.append(_weighting_panel(fig, axes[3 + h], gs[3 + h, 1], weights[h][cells], cells, h, H,
+                                            head_names[h] if head_names else None))
         columns.append(_soft_memory_panel(fig, axes[3 + H], gs[3 + H, 1], memory[cells], cells, M))
     assert len(set(columns)) == 1, columns  # every panel has one column per step
     for ax in axes[:-1]:
@@ -293,12 +348,12 @@ def _cell_ticks(ax, cells):
     ax.set_yticklabels([str(int(cells[i])) for i in idx], fontsize=7)
 
 
-def _weighting_panel(fig, ax, cax_spec, w, cells, h, H) -> int:
+def _weighting_panel(fig, ax, cax_spec, w, cells, h, H, name: str | None = None) -> int:
     T = w.shape[1]
     im = ax.imshow(w, aspect="auto", cmap=_cmap(), vmin=0.0, vmax=1.0, interpolation="nearest",
                    extent=(-0.5, T - 0.5, len(cells) - 0.5, -0.5))
     _cell_ticks(ax, cells)
-    ax.set_ylabel(f"weighting{f' h{h}' if H > 1 else ''}\n(cell)", fontsize=9)
+    ax.set_ylabel(f"{name or 'weighting'}{f' h{h}' if H > 1 and not name else ''}\n(cell)", fontsize=9)
     cax = fig.add_subplot(cax_spec)
     fig.colorbar(im, cax=cax).ax.tick_params(labelsize=7)
     return T

@@ -1,7 +1,8 @@
 """One self-contained HTML page over several runs.
 
-For each run: a summary, its fitness curve, its network and one episode's
-memory trace; then, for all runs together, the generalisation plot and the
+For each run: a summary, its fitness curve (a trained run: loss and bit
+errors against sequences seen), its network (evolved runs) and one episode's
+memory trace (evolved runs and trained NTMs); then, for all runs together, the generalisation plot and the
 comparison table.  Every image is embedded as a base64 PNG ``data:`` URI and
 the style sheet is inline, so the page is a single file that can be mailed or
 attached to an issue.  All text from run files is HTML-escaped.
@@ -57,7 +58,12 @@ def _summary(src, row: dict) -> str:
              ("memory", f"{row['memory']} {_params(row.get('memory_params'))}, {row['heads']} head(s)")]
     size = row["size"]
     items.append(("size", f"{size['nodes']} nodes, {size['connections']} connections used" if "nodes" in size
-                   else f"{size.get('parameters')} parameters"))
+                   else f"{size.get('parameters')} trainable parameters"))
+    if row.get("model"):
+        a = row["model"]
+        items.append(("model", f"NTM, {a['controller']} controller {a['layers']}x{a['hidden_size']}, "
+                               f"{a['read_heads']} read / {a['write_heads']} write heads"
+                      if a["model"] == "ntm" else f"LSTM {a['layers']}x{a['hidden_size']}"))
     cost = row.get("cost")
     if cost:
         if "generations" in cost:
@@ -66,7 +72,9 @@ def _summary(src, row: dict) -> str:
         else:
             items.append(("cost", f"{cost['sequences']} sequences, {cost['wall_seconds']:.1f} s"))
     ch = row.get("champion") or {}
-    if ch:
+    if ch and row["kind"] == "trained":
+        items.append(("model.pt", f"step {ch.get('step')}, {ch.get('sequences')} sequences seen"))
+    elif ch:
         parts = []
         for k in ("fitness", "score"):
             if isinstance(ch.get(k), (int, float)):
@@ -87,14 +95,16 @@ def comparison_table_html(rows: list[dict]) -> str:
         for L in r["lengths"]:
             if L not in lengths:
                 lengths.append(L)
-    head = ["run", "kind", "task", "memory", "nodes", "connections", "generations", "evaluations", "wall s"]
+    head = ["run", "kind", "task", "memory", "nodes", "connections", "parameters", "generations", "evaluations",
+            "sequences", "wall s"]
     head += [f"L = {L}" for L in lengths]
     out = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
     for r in rows:
         size, cost = r["size"], r.get("cost") or {}
         cells = [(r["name"], False), (r["kind"], False), (r["task"], False), (r["memory"], False),
-                 (size.get("nodes", "-"), True), (size.get("connections", size.get("parameters", "-")), True),
-                 (cost.get("generations", "-"), True), (cost.get("evaluations", "-"), True),
+                 (size.get("nodes", "-"), True), (size.get("connections", "-"), True),
+                 (size.get("parameters", "-"), True), (cost.get("generations", "-"), True),
+                 (cost.get("evaluations", "-"), True), (cost.get("sequences", "-"), True),
                  (f"{cost['wall_seconds']:.0f}" if "wall_seconds" in cost else "-", True)]
         for L in lengths:
             v = r["lengths"].get(L)
@@ -127,7 +137,7 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
         raise EntmError(f"report: {out} is a directory; give a file name like report.html")
     sources = [open_source(p) for p in run_dirs]
     for s in sources:  # every problem before any long work
-        s.champion("report")
+        s.model("report")
     rows = compare_runs(sources, lengths=lengths, episodes=episodes, seed=seed, progress=progress)
 
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>entm report</title>"
@@ -144,12 +154,16 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
             parts.append(_img(fitness_figure(src), f"fitness of {src.name}"))
         else:
             parts.append('<p class="note">no metrics.jsonl (a champion file on its own)</p>')
-        champ = src.champion("report")
-        parts.append("<h3>network</h3>")
-        parts.append(_img(network_figure(champ, title=src.name)[0], f"network of {src.name}"))
+        model = src.model("report")
+        if src.kind == "evolved":
+            parts.append("<h3>network</h3>")
+            parts.append(_img(network_figure(model, title=src.name)[0], f"network of {src.name}"))
         parts.append("<h3>memory trace</h3>")
-        parts.append(_img(memory_figure(champ, length=length, seed=seed, title=src.name)[0],
-                          f"memory trace of {src.name}"))
+        if src.kind == "trained" and model.architecture.model != "ntm":
+            parts.append(f'<p class="note">a plain {_e(model.architecture.model)} has no external memory</p>')
+        else:
+            parts.append(_img(memory_figure(model, length=length, seed=seed, title=src.name)[0],
+                              f"memory trace of {src.name}"))
     parts.append('<h2 id="comparison">comparison</h2>')
     ep = sorted({v["episodes"] for r in rows for v in r["lengths"].values()})
     parts.append(f'<p class="note">every run evaluated on the same episodes: seed {_e(seed)}, '

@@ -78,9 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_task_options(e)
 
-    r = sub.add_parser("resume", help="continue an evolution run from its newest valid checkpoint")
+    r = sub.add_parser("resume", help="continue an evolution or training run from its newest valid checkpoint")
     r.add_argument("run_dir", metavar="RUN_DIR")
-    r.add_argument("--generations", type=int, default=None, help="new generation budget (total)")
+    r.add_argument("--generations", type=int, default=None, help="new generation budget (total; evolution)")
+    r.add_argument("--steps", type=int, default=None, help="new step budget (total; training)")
+    r.add_argument("--device", default=None, help="training: device to continue on (default: the run's)")
+    r.add_argument("--threads", type=int, default=None, help="training: torch CPU threads (default 1)")
     r.add_argument("--minutes", type=float, default=None, help="wall-time budget of this session in minutes")
     r.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
     r.add_argument("--workers", type=int, default=None)
@@ -93,6 +96,62 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--episodes", type=int, default=20)
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true", help="print one JSON object")
+
+    from entm.baseline.settings import TrainSettings
+
+    td = TrainSettings()  # the defaults live in one place
+    t = sub.add_parser("train", help="train a baseline (NTM or LSTM) by gradient descent on a sequence task",
+                       description="Gradient-trained baselines (Graves et al. 2014): an NTM with an LSTM or "
+                                   "feedforward controller, or a plain multi-layer LSTM. Writes a run directory "
+                                   "(run.json, metrics.jsonl, checkpoints/, model.pt); `entm resume` continues it.")
+    t.add_argument("--task", default="copy", help="sequence task (default: copy)")
+    t.add_argument("--model", default="ntm", choices=["ntm", "lstm"], help="ntm (default) or a plain lstm")
+    t.add_argument("--controller", default="lstm", choices=["lstm", "feedforward"],
+                   help="NTM controller (default lstm)")
+    t.add_argument("--hidden-size", type=int, default=None,
+                   help="units per controller layer (NTM, default 100) or per LSTM layer (LSTM, default 256)")
+    t.add_argument("--layers", type=int, default=None, help="controller layers (NTM, default 1) or LSTM layers "
+                                                            "(LSTM, default 3)")
+    t.add_argument("--cells", type=int, default=128, help="memory cells N (default 128)")
+    t.add_argument("--width", type=int, default=20, help="memory width M (default 20)")
+    t.add_argument("--read-heads", type=int, default=1, help="read heads (default 1)")
+    t.add_argument("--write-heads", type=int, default=1, help="write heads (default 1)")
+    t.add_argument("--memory-init", default="constant", choices=["constant", "learned", "random"],
+                   help="initial memory: a small constant (default, 1e-6), learned, or a fixed random matrix")
+    t.add_argument("--batch-size", type=int, default=td.batch_size,
+                   help=f"sequences per update (default {td.batch_size})")
+    t.add_argument("--steps", type=int, default=td.steps,
+                   help=f"update budget (default {td.steps})")
+    t.add_argument("--minutes", type=float, default=None,
+                   help="wall-time budget in minutes: stop after the step that runs out of it (resumable)")
+    t.add_argument("--optimizer", default=td.optimizer, choices=["adam", "rmsprop"],
+                   help=f"adam (lr 3e-3) or Graves' rmsprop (lr 1e-4, momentum 0.9, decay 0.95); "
+                        f"default {td.optimizer}")
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's)")
+    t.add_argument("--clip", default=td.clip, choices=["norm", "value", "none"],
+                   help=f"gradient clipping: global norm (norm), elementwise (value) or none; default {td.clip}")
+    t.add_argument("--clip-value", type=float, default=None,
+                   help="clipping bound (default: 50 for norm, 10 for value)")
+    t.add_argument("--equal-lengths", action=argparse.BooleanOptionalAction, default=td.equal_lengths,
+                   help="one sequence length per batch, drawn uniformly (no padding; same lengths overall); "
+                        f"default {'on' if td.equal_lengths else 'off'}")
+    t.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=td.curriculum,
+                   help="length curriculum: start max_length low, raise it as bit errors fall "
+                        f"(default {'on' if td.curriculum else 'off'})")
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=td.compile,
+                   help="run the NTM's time step through torch.compile (about 3x faster on CPU; "
+                        f"default {'on' if td.compile else 'off'})")
+    t.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    t.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto (cuda when available)")
+    t.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: the per-step ops are small; more threads only add overhead)")
+    t.add_argument("--run-dir", default=None, help="run directory (default: runs/<task>-<model>-seed<S>)")
+    t.add_argument("--report-every", type=int, default=td.report_every,
+                   help=f"steps per metrics line (default {td.report_every})")
+    t.add_argument("--checkpoint-every", type=int, default=td.checkpoint_every,
+                   help=f"steps between checkpoints (default {td.checkpoint_every})")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_task_options(t)
 
     b = sub.add_parser("bench", help="genome-steps per second against plain neat-python")
     b.add_argument("--task", default="copy")
@@ -158,8 +217,79 @@ def _summary(result, seed) -> int:
     return 0
 
 
+def _run_kind(path) -> str | None:
+    """run.json's ``kind`` of a run directory (None for anything else, e.g. a champion file)."""
+    from pathlib import Path
+
+    from entm.runs import RUN_FILE, read_run_json
+
+    p = Path(path)
+    if p.is_dir() and (p / RUN_FILE).is_file():
+        return read_run_json(p).get("kind")
+    return None
+
+
+def cmd_train(args) -> int:
+    from entm.baseline.model import ModelSettings
+    from entm.baseline.train import TrainSettings, train
+
+    arch = ModelSettings(model=args.model, controller=args.controller, hidden_size=args.hidden_size,
+                         layers=args.layers, cells=args.cells, width=args.width, read_heads=args.read_heads,
+                         write_heads=args.write_heads, memory_init=args.memory_init)
+    settings = TrainSettings(task=args.task, task_params=_task_params(args), architecture=arch,
+                             batch_size=args.batch_size, steps=args.steps, minutes=args.minutes,
+                             optimizer=args.optimizer, lr=args.lr, clip=args.clip, clip_value=args.clip_value,
+                             equal_lengths=args.equal_lengths, curriculum=args.curriculum, compile=args.compile, seed=args.seed, device=args.device,
+                             report_every=args.report_every, checkpoint_every=args.checkpoint_every,
+                             run_dir=args.run_dir)
+    _set_threads(args.threads)
+    return _train_summary(train(settings, progress=not args.quiet))
+
+
+def _set_threads(n: int) -> None:
+    """torch's CPU threads for training (1 by default: more only add synchronisation to small ops)."""
+    import torch
+
+    if n < 1:
+        raise EntmError(f"--threads must be at least 1, got {n}")
+    torch.set_num_threads(n)
+
+
+def _train_summary(result) -> int:
+    from entm.runs import read_metrics
+
+    last = (read_metrics(result.run_dir) or [{}])[-1]
+    print(f"run directory: {result.run_dir}")
+    print(f"steps: {result.steps}, sequences seen: {result.sequences}, {result.seconds:.1f} s of training"
+          f"{' (stopped at the --minutes budget; entm resume goes on)' if result.stopped == 'minutes' else ''}")
+    if last.get("loss") is not None:
+        print(f"last report: loss {last['loss']:.4g} per sequence, {last['bit_errors']:.3g} wrong bits per sequence")
+    if result.test:
+        t = result.test
+        print(f"test: {t['bit_errors']:.4g} wrong bits per sequence over {t['sequences']} fresh sequences "
+              f"(score {t['score']:.4f}, {100 * t['perfect']:.1f}% perfect)")
+    print(f"next: entm evaluate {result.run_dir} --lengths 10,20,50,100")
+    return 0
+
+
 def cmd_resume(args) -> int:
     from entm.evolution.loop import resume
+
+    if _run_kind(args.run_dir) == "training":
+        from entm.baseline.train import resume as resume_training
+
+        for name in ("generations", "workers", "ray_address"):
+            if getattr(args, name) is not None:
+                raise EntmError(f"--{name.replace('_', '-')} applies to evolution runs; {args.run_dir} is a "
+                                f"training run")
+        if args.serial:
+            raise EntmError(f"--serial applies to evolution runs; {args.run_dir} is a training run")
+        _set_threads(1 if args.threads is None else args.threads)
+        return _train_summary(resume_training(args.run_dir, steps=args.steps, minutes=args.minutes,
+                                              device=args.device, progress=not args.quiet))
+    for name in ("steps", "device", "threads"):
+        if getattr(args, name) is not None:
+            raise EntmError(f"--{name} applies to training runs; {args.run_dir} is not one")
 
     if args.serial and (args.workers is not None or args.ray_address is not None):
         raise EntmError("--serial cannot be combined with --workers or --ray-address")
@@ -183,6 +313,8 @@ def cmd_evaluate(args) -> int:
 
     if args.episodes < 1:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
+    if _run_kind(args.champion) == "training":
+        return _evaluate_trained(args)
     champ = load_champion(args.champion)
     lengths = parse_lengths(args.lengths) if args.lengths else list(champ.task.generalization_lengths)
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
@@ -191,6 +323,27 @@ def cmd_evaluate(args) -> int:
     else:
         print(f"{champ.path}: task {champ.task.name} {champ.task.params()}, {champ.spec.mode} memory "
               f"{champ.spec.params()}, {champ.spec.heads} head(s)")
+        print(_table(res))
+    return 0
+
+
+def _evaluate_trained(args) -> int:
+    from entm.baseline.evaluate import evaluate_lengths, load_trained
+    from entm.champion import parse_lengths
+
+    trained = load_trained(args.champion)
+    lengths = parse_lengths(args.lengths) if args.lengths else list(trained.task.generalization_lengths)
+    res = evaluate_lengths(trained, lengths, episodes=args.episodes, seed=args.seed)
+    if args.json:
+        print(json.dumps({"task": trained.task.name, "memory": trained.memory, "model": trained.architecture.model,
+                          "lengths": res}))
+    else:
+        a = trained.architecture
+        what = (f"NTM ({a.controller} controller of {a.layers}x{a.hidden_size}, memory {a.cells}x{a.width}, "
+                f"{a.read_heads} read / {a.write_heads} write heads)" if a.model == "ntm"
+                else f"LSTM ({a.layers}x{a.hidden_size})")
+        print(f"{trained.path}: task {trained.task.name} {trained.task.params()}, trained {what}, "
+              f"{trained.parameters} parameters, {trained.info['sequences']} sequences seen")
         print(_table(res))
     return 0
 
@@ -220,8 +373,8 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"evolve": cmd_evolve, "resume": cmd_resume, "evaluate": cmd_evaluate, "bench": cmd_bench,
-            "tasks": cmd_tasks}
+COMMANDS = {"evolve": cmd_evolve, "resume": cmd_resume, "evaluate": cmd_evaluate, "train": cmd_train,
+            "bench": cmd_bench, "tasks": cmd_tasks}
 
 
 def _commands() -> dict:

@@ -74,9 +74,16 @@ def cmd_plot(args) -> int:
     if args.output is not None and len(sources) > 1 and args.view != "generalization":
         raise EntmError(f"plot {args.view}: -o applies to one run; got {len(sources)} (leave -o out to write "
                         f"into each run's plots/)")
-    if args.view in ("network", "memory"):
+    if args.view == "network":
         for s in sources:  # every champion must load before anything is written
-            s.champion(f"plot {args.view}")
+            s.champion("plot network")
+    elif args.view == "memory":
+        from analysis.memory_plot import trained_spec
+
+        for s in sources:  # every model must load (and have a memory) before anything is written
+            model = s.model("plot memory")
+            if s.kind == "trained":
+                trained_spec(model)
     if args.view == "fitness":
         for s in sources:
             if s.run_dir is None:

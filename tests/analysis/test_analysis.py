@@ -238,16 +238,18 @@ def _trained_run(tmp_path):
     return run
 
 
-def test_trained_runs_have_a_kind_curves_and_a_clear_error(tmp_path):
+def test_trained_runs_have_a_kind_curves_and_clear_errors(tmp_path):
+    """A training run without its model.pt (trained runs with a model: tests/baseline/test_analysis_trained.py)."""
     run = _trained_run(tmp_path)
     src = open_source(run)
     assert src.kind == "trained" and src.name == "trained"
     _png(plot_fitness(run, tmp_path / "loss.png"))
-    for call in (lambda: plot_network(run, tmp_path / "n"), lambda: plot_memory(run, tmp_path / "m.png"),
-                 lambda: compare_runs([run], lengths=[5], episodes=1)):
-        with pytest.raises(EntmError, match="trained runs are not supported yet"):
+    for call in (lambda: plot_memory(run, tmp_path / "m.png"), lambda: compare_runs([run], lengths=[5], episodes=1)):
+        with pytest.raises(EntmError, match="has no model.pt"):
             call()
-    with pytest.raises(EntmError, match="trained runs are not supported yet"):
+    with pytest.raises(EntmError, match="has no evolved network"):
+        plot_network(run, tmp_path / "n")
+    with pytest.raises(EntmError, match="has no evolved network"):
         run_analysis("plot", "network", run)
     assert not (run / "plots").exists()
 

@@ -1,0 +1,360 @@
+"""Training the baselines on a sequence task: batches, loss, optimiser, NaN guard.
+
+Every registered *sequence* task (``task.kind == "sequence"``) gives batches of
+padded episodes (inputs, targets, mask).  The model emits logits; the loss is
+the sigmoid cross-entropy of the scored steps, summed over the bits of a
+sequence and averaged over the batch (nats per sequence).  Bit errors per
+sequence come from the task's own scoring of the sigmoid outputs.
+
+Optimisers (Graves 2014 / Graves 2013, "Generating sequences with RNNs"):
+
+- ``rmsprop``: Graves' RMSProp — centred, decay 0.95, momentum 0.9, lr 1e-4
+  (torch's ``RMSprop(centered=True, alpha=0.95, momentum=0.9)``; ``eps`` 1e-4
+  outside the square root, where Graves puts it inside);
+- ``adam``: Adam, lr 1e-3.
+
+Gradients are clipped elementwise to ±10 (Graves) or to a global norm.  An
+optional length curriculum starts the task's ``max_length`` low and raises it
+whenever a report's bit errors per sequence fall below a threshold.
+
+NaN guard: a step whose loss or gradient is not finite is skipped (the
+parameters and the optimiser state stay as they were) and counted; a step
+whose update would make a parameter non-finite is undone and counted the same
+way.  After ``max_nonfinite`` such steps in a row the training stops with a
+one-line message; checkpoints and ``model.pt`` only ever hold finite numbers.
+
+A run is a pure function of its settings: the batch of step ``i`` is drawn
+from ``numpy.random.default_rng([seed, i])``, the parameters are initialised
+from the seed, and a checkpoint holds everything else (parameters, optimiser
+state, curriculum, the report being accumulated), so that a resumed run
+continues exactly as the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from entm import runs
+from entm.baseline import checkpoint
+from entm.baseline.model import build_model, count_parameters
+from entm.baseline.settings import TrainSettings
+from entm.errors import EntmError
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    steps: int
+    sequences: int
+    seconds: float
+    stopped: str
+    """Why this session stopped: ``steps``, ``minutes`` or ``nonfinite``."""
+    test: dict
+    """Bit errors and score over ``test_sequences`` fresh sequences at the end of this session."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda when available, else cpu; anything else as torch understands it."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise EntmError(f"unknown device {name!r} (cpu, cuda, cuda:N or auto)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise EntmError(f"device {name!r} asked for, but CUDA is not available here (torch {torch.__version__})")
+    return dev
+
+
+def sequence_task(name: str, params: dict | None = None):
+    """A registered task that gives inputs, targets and masks (EntmError otherwise)."""
+    from tasks import make_task
+
+    task = make_task(name, params)
+    if getattr(task, "kind", "sequence") != "sequence":
+        raise EntmError(f"task {name!r} is a {task.kind} task; trained baselines need a sequence task "
+                        f"(inputs, targets and a mask)")
+    return task
+
+
+def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Sigmoid cross-entropy of the scored steps, summed per sequence, averaged over the batch."""
+    bce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none").sum(-1)
+    return (bce * mask).sum() / logits.shape[0]
+
+
+def to_tensors(episodes, device, dtype=torch.float32):
+    """(inputs, targets, mask) of an ``Episodes`` batch as tensors on ``device``."""
+    return (torch.as_tensor(episodes.inputs, dtype=dtype).to(device),
+            torch.as_tensor(episodes.targets, dtype=dtype).to(device),
+            torch.as_tensor(episodes.mask, dtype=dtype).to(device))
+
+
+def make_optimizer(settings: TrainSettings, params):
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(params, lr=settings.lr)
+    return torch.optim.RMSprop(params, lr=settings.lr, alpha=0.95, momentum=0.9, centered=True, eps=1e-4)
+
+
+def curriculum_task(task, max_length: int | None):
+    """The task with ``max_length`` lowered for the curriculum (``None``: the task itself)."""
+    if max_length is None or max_length >= task.max_length:
+        return task
+    return type(task).from_params({**task.params(), "max_length": max_length,
+                                   "min_length": min(task.min_length, max_length)})
+
+
+# ---------------------------------------------------------------------------
+# Starting and resuming
+
+
+def train(settings: TrainSettings, progress: bool = True, out=sys.stderr) -> TrainResult:
+    """Start a new training run in a new run directory."""
+    task = sequence_task(settings.task, settings.task_params)
+    if settings.curriculum and not all(hasattr(task, a) for a in ("min_length", "max_length")):
+        raise EntmError(f"--curriculum needs a task with min_length and max_length; {task.name!r} has none")
+    device = resolve_device(settings.device)
+    model = build_model(settings.architecture, task.num_inputs, task.num_outputs, settings.seed).to(device)
+    run_dir = Path(settings.run_dir or runs.default_run_dir("runs", f"{task.name}-{settings.architecture.model}"
+                                                                      f"-seed{settings.seed}"))
+    runs.create_run_dir(run_dir)
+    settings = replace(settings, run_dir=str(run_dir), task_params=task.params())
+    record = settings.record()
+    record.update(kind="training", model=settings.architecture.model, parameters=count_parameters(model),
+                  memory="differentiable" if settings.architecture.model == "ntm" else "none",
+                  network_inputs=task.num_inputs, network_outputs=task.num_outputs)
+    runs.write_run_json(run_dir, record)
+    state = {"step": 0, "sequences": 0, "seconds": 0.0, "cpu_seconds": 0.0, "metrics": 0, "nonfinite_total": 0,
+             "max_length": (min(settings.curriculum_start, task.max_length) if settings.curriculum else None),
+             "acc": _empty_acc()}
+    optimizer = make_optimizer(settings, model.parameters())
+    return _loop(settings, task, model, optimizer, state, run_dir, progress, out)
+
+
+def resume(run_dir, steps: int | None = None, minutes: float | None = None, device: str | None = None,
+           progress: bool = True, out=sys.stderr) -> TrainResult:
+    """Continue a training run from its newest valid checkpoint, exactly as if it had never stopped."""
+    run_dir = Path(run_dir)
+    data = runs.read_run_json(run_dir)
+    if data.get("kind") != "training":
+        raise EntmError(f"{run_dir} is not a training run (run.json kind is {data.get('kind')!r})")
+    try:
+        settings = TrainSettings.from_record(data)
+    except TypeError as e:
+        raise EntmError(f"{run_dir}/{runs.RUN_FILE}: {e}") from None
+    overrides = {"minutes": minutes}
+    if steps is not None:
+        overrides["steps"] = steps
+    if device is not None:
+        overrides["device"] = device
+    settings = replace(settings, **overrides)
+    task = sequence_task(settings.task, settings.task_params)
+    dev = resolve_device(settings.device)
+    restored = checkpoint.load_latest(run_dir, dev)
+    state = restored["state"]
+    if state["step"] >= settings.steps:
+        raise EntmError(f"nothing to resume in {run_dir}: it has run {state['step']} of {settings.steps} steps "
+                        f"(raise --steps to go on)")
+    if state.get("stopped") == "nonfinite":
+        print(f"entm: warning: {run_dir} stopped on non-finite steps; resuming from its last finite state",
+              file=out)
+    model = build_model(settings.architecture, task.num_inputs, task.num_outputs, settings.seed).to(dev)
+    model.load_state_dict(restored["model"])
+    optimizer = make_optimizer(settings, model.parameters())
+    optimizer.load_state_dict(restored["optimizer"])
+    _rewind(run_dir, state["metrics"])
+    return _loop(settings, task, model, optimizer, state, run_dir, progress, out)
+
+
+def _rewind(run_dir: Path, lines: int) -> None:
+    """metrics.jsonl cut to the checkpoint's reports."""
+    p = run_dir / runs.METRICS_FILE
+    have = p.read_text().splitlines(keepends=True) if p.exists() else []
+    if len(have) < lines:
+        raise EntmError(f"{p} has {len(have)} lines but the checkpoint expects {lines}")
+    if len(have) != lines:
+        runs.atomic_write(p, "".join(have[:lines]))
+
+
+# ---------------------------------------------------------------------------
+# The loop
+
+
+def _empty_acc() -> dict:
+    return {"loss": 0.0, "bit_errors": 0.0, "sequences": 0, "steps": 0, "skipped": 0}
+
+
+def _all_finite(tensors) -> bool:
+    norms = torch._foreach_norm(list(tensors))
+    return bool(torch.isfinite(torch.stack(norms)).all())
+
+
+def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> TrainResult:
+    from tqdm import tqdm
+
+    device = next(model.parameters()).device
+    params = [p for p in model.parameters() if p.requires_grad]
+    if settings.compile and hasattr(model, "compile_step"):
+        model.compile_step()
+    t_start, c_start = time.perf_counter(), time.process_time()
+    seconds0, cpu0 = state["seconds"], state.get("cpu_seconds", 0.0)
+    bar = tqdm(total=settings.steps, initial=state["step"], disable=not progress, file=out, unit="step",
+               dynamic_ncols=True, desc=f"train {settings.architecture.model}")
+    run_of_bad = state.get("nonfinite_run", 0)
+    stopped = "steps"
+    acc = state["acc"]
+    try:
+        while state["step"] < settings.steps:
+            step = state["step"]
+            batch_task = curriculum_task(task, state["max_length"])
+            eps = _batch(settings, batch_task, np.random.default_rng([settings.seed, step]))
+            x, y, mask = to_tensors(eps, device)
+            logits = _forward(model, x, out)
+            loss = sequence_loss(logits, y, mask)
+            optimizer.zero_grad(set_to_none=False)
+            ok = bool(torch.isfinite(loss))
+            if ok:
+                loss.backward()
+                grads = [p.grad for p in params]
+                if settings.clip == "norm":
+                    ok = bool(torch.isfinite(torch.nn.utils.clip_grad_norm_(params, settings.clip_value)))
+                else:
+                    ok = _all_finite(grads)
+                    if ok and settings.clip == "value":
+                        torch._foreach_clamp_min_(grads, -settings.clip_value)
+                        torch._foreach_clamp_max_(grads, settings.clip_value)
+            if ok:
+                before = ([p.detach().clone() for p in params], copy.deepcopy(optimizer.state_dict()))
+                optimizer.step()
+                if not _all_finite(params):
+                    ok = False
+                    with torch.no_grad():
+                        torch._foreach_copy_(params, before[0])
+                    optimizer.load_state_dict(before[1])
+            state["step"] = step + 1
+            state["sequences"] += eps.batch
+            acc["steps"] += 1
+            if ok:
+                run_of_bad = 0
+                with torch.no_grad():
+                    sc = task.score(eps, torch.sigmoid(logits).double().cpu().numpy())
+                acc["loss"] += float(loss.detach()) * eps.batch
+                acc["bit_errors"] += float(np.sum(sc.bit_errors))
+                acc["sequences"] += eps.batch
+            else:
+                run_of_bad += 1
+                state["nonfinite_total"] += 1
+                acc["skipped"] += 1
+            state["nonfinite_run"] = run_of_bad
+            state["seconds"] = seconds0 + time.perf_counter() - t_start
+            state["cpu_seconds"] = cpu0 + time.process_time() - c_start
+            bar.update(1)
+            if acc["steps"] >= settings.report_every or state["step"] >= settings.steps:
+                rec = _report(settings, task, state, acc)
+                bar.set_postfix(loss=f"{rec['loss']:.3g}", bits=f"{rec['bit_errors']:.3g}",
+                                **({"len": state["max_length"]} if state["max_length"] else {}))
+                acc = state["acc"] = _empty_acc()
+                runs.append_metrics(run_dir, rec)
+                state["metrics"] += 1
+            if run_of_bad >= settings.max_nonfinite:
+                stopped = "nonfinite"
+                break
+            if state["step"] % settings.checkpoint_every == 0:
+                _save(run_dir, settings, task, model, optimizer, state)
+            if settings.minutes is not None and time.perf_counter() - t_start >= settings.minutes * 60:
+                stopped = "minutes" if state["step"] < settings.steps else "steps"
+                break
+    finally:
+        bar.close()
+    if hasattr(model, "compile_step"):
+        model.compile_step(False)  # evaluation batches have other sizes: no recompiling for them
+    state["stopped"] = stopped
+    state["acc"] = acc
+    _save(run_dir, settings, task, model, optimizer, state)
+    if stopped == "nonfinite":
+        raise EntmError(f"training stopped at step {state['step']}: {run_of_bad} steps in a row had a non-finite "
+                        f"loss or gradient ({state['nonfinite_total']} in all; lower --lr or clip harder); "
+                        f"{run_dir} holds the last finite parameters")
+    test = evaluate_fresh(model, task, settings.test_sequences, settings.seed)
+    test.update(step=state["step"], sequences_seen=state["sequences"], seconds=round(state["seconds"], 3))
+    runs.atomic_write(run_dir / TEST_FILE, json.dumps(test, indent=2) + "\n")
+    return TrainResult(run_dir=run_dir, steps=state["step"], sequences=state["sequences"],
+                       seconds=state["seconds"], stopped=stopped, test=test)
+
+
+def _forward(model, x, out):
+    """The model's logits; a step that torch.compile cannot compile falls back to eager (with a warning)."""
+    try:
+        return model(x)
+    except Exception as e:  # torch._dynamo / inductor errors (no C++ compiler, unsupported platform ...)
+        if getattr(model, "_compiled_step", None) is None:
+            raise
+        first = str(e).splitlines()[0] if str(e) else ""
+        print(f"entm: warning: torch.compile failed ({type(e).__name__}: {first[:200]}); training eagerly",
+              file=out)
+        model.compile_step(False)
+        return model(x)
+
+
+def _batch(settings, task, rng):
+    """One training batch: mixed lengths, or (``equal_lengths``) one length drawn for the whole batch."""
+    if settings.equal_lengths and hasattr(task, "min_length") and hasattr(task, "max_length"):
+        length = int(rng.integers(task.min_length, task.max_length + 1))
+        return task.sample(rng, settings.batch_size, length=length)
+    return task.sample(rng, settings.batch_size)
+
+
+TEST_FILE = "test.json"
+"""The test at the end of a session (bit errors over fresh training-distribution sequences)."""
+
+
+def _report(settings, task, state, acc) -> dict:
+    n = max(acc["sequences"], 1)
+    rec = {"step": state["step"], "sequences": state["sequences"],
+           "loss": acc["loss"] / n if acc["sequences"] else None,
+           "bit_errors": acc["bit_errors"] / n if acc["sequences"] else None,
+           "seconds": round(state["seconds"], 3), "cpu_seconds": round(state["cpu_seconds"], 3),
+           "skipped": acc["skipped"],
+           "nonfinite_total": state["nonfinite_total"]}
+    if state["max_length"] is not None:
+        rec["max_length"] = state["max_length"]
+        if acc["sequences"] and rec["bit_errors"] < settings.curriculum_threshold:
+            state["max_length"] = min(task.max_length, state["max_length"] + settings.curriculum_step)
+            if state["max_length"] >= task.max_length:
+                state["max_length"] = None
+    return rec
+
+
+def _save(run_dir, settings, task, model, optimizer, state) -> None:
+    """A checkpoint and model.pt, both from finite parameters only."""
+    if not _all_finite(list(model.state_dict().values())):  # the guard above makes this unreachable
+        raise RuntimeError("refusing to checkpoint non-finite parameters")
+    checkpoint.write(run_dir, state["step"], model, optimizer, state)
+    checkpoint.write_model(run_dir, settings, task, model, state)
+
+
+def evaluate_fresh(model, task, sequences: int, seed: int, batch: int = 100) -> dict:
+    """Mean bit errors, score and fraction perfect over ``sequences`` fresh sequences of the training
+    distribution, drawn from ``default_rng([seed, 2**32 + 1])`` (never a training batch)."""
+    from entm.baseline.evaluate import run_model
+
+    rng = np.random.default_rng([int(seed), 2**32 + 1])
+    errors, score, perfect = [], [], []
+    left = sequences
+    while left > 0:
+        eps = task.sample(rng, min(batch, left))
+        sc = task.score(eps, run_model(model, eps.inputs))
+        errors.append(sc.bit_errors)
+        score.append(sc.score)
+        perfect.append(sc.perfect)
+        left -= eps.batch
+    return {"sequences": int(sequences), "bit_errors": float(np.mean(np.concatenate(errors))),
+            "score": float(np.mean(np.concatenate(score))), "perfect": float(np.mean(np.concatenate(perfect)))}

@@ -1,0 +1,242 @@
+"""Training the baselines for real: a few steps of every model, the NaN guard, exact resume,
+every registered sequence task, and the run directory that `entm train` writes."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from entm import runs
+from entm.baseline import checkpoint
+from entm.baseline.evaluate import load_trained
+from entm.baseline.settings import ModelSettings, TrainSettings
+from entm.baseline.train import resume, train
+from entm.errors import EntmError
+from tasks import TASKS
+
+SMALL = {"hidden_size": 16, "cells": 12, "width": 6}
+COPY = {"vector_size": 4, "min_length": 1, "max_length": 4}
+MODELS = {
+    "ntm-lstm": ModelSettings(model="ntm", controller="lstm", **SMALL),
+    "ntm-feedforward": ModelSettings(model="ntm", controller="feedforward", **SMALL),
+    "ntm-2read-2write-learned": ModelSettings(model="ntm", read_heads=2, write_heads=2, memory_init="learned",
+                                              **SMALL),
+    "ntm-random-memory": ModelSettings(model="ntm", memory_init="random", **SMALL),
+    "lstm": ModelSettings(model="lstm", hidden_size=16, layers=2),
+}
+
+
+def _settings(tmp_path, name="run", **kw):
+    base = dict(task="copy", task_params=COPY, architecture=MODELS["ntm-lstm"], batch_size=4, steps=10,
+                report_every=3, checkpoint_every=4, test_sequences=20, compile=False, run_dir=str(tmp_path / name))
+    base.update(kw)
+    return TrainSettings(**base)
+
+
+def _state(run_dir):
+    return torch.load(runs_path(run_dir), weights_only=True)["state_dict"]
+
+
+def runs_path(run_dir):
+    return checkpoint.MODEL_FILE if run_dir is None else __import__("pathlib").Path(run_dir) / checkpoint.MODEL_FILE
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_a_few_training_steps(tmp_path, name, optimizer):
+    s = _settings(tmp_path, architecture=MODELS[name], optimizer=optimizer, steps=12)
+    before = load_model_params(s)
+    result = train(s, progress=False)
+    assert result.stopped == "steps" and result.steps == 12 and result.sequences == 48
+    metrics = runs.read_metrics(result.run_dir)
+    assert [m["step"] for m in metrics] == [3, 6, 9, 12]
+    assert [m["sequences"] for m in metrics] == [12, 24, 36, 48]
+    for m in metrics:
+        assert math.isfinite(m["loss"]) and m["loss"] > 0 and 0 <= m["bit_errors"] <= 4 * 4
+        assert m["seconds"] > 0 and m["skipped"] == 0
+    info = runs.read_run_json(result.run_dir)
+    assert info["kind"] == "training" and info["model"] == MODELS[name].model
+    assert info["optimizer"] == optimizer and info["lr"] == {"adam": 3e-3, "rmsprop": 1e-4}[optimizer]
+    assert info["clip"] == "norm" and info["clip_value"] == 50.0
+    trained = load_trained(result.run_dir)
+    assert info["parameters"] == trained.parameters > 0
+    after = {k: v for k, v in trained.model.state_dict().items()}
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert changed, "no parameter moved"
+    assert set(json.loads((result.run_dir / "test.json").read_text())) == {
+        "sequences", "bit_errors", "score", "perfect", "step", "sequences_seen", "seconds"}
+
+
+def load_model_params(s):
+    from entm.baseline.model import build_model
+
+    task = TASKS[s.task].from_params(s.task_params)
+    return {k: v.clone() for k, v in build_model(s.architecture, task.num_inputs, task.num_outputs,
+                                                 s.seed).state_dict().items()}
+
+
+SEQUENCE_TASKS = [name for name, cls in TASKS.items() if getattr(cls, "kind", "sequence") == "sequence"]
+
+
+def test_the_registry_has_sequence_tasks():
+    assert "copy" in SEQUENCE_TASKS
+
+
+@pytest.mark.parametrize("task", SEQUENCE_TASKS)
+def test_ten_steps_on_every_registered_sequence_task(tmp_path, task):
+    s = TrainSettings(task=task, architecture=ModelSettings(**SMALL), batch_size=2, steps=10, report_every=5,
+                      checkpoint_every=5, test_sequences=4, compile=False, run_dir=str(tmp_path / task))
+    result = train(s, progress=False)
+    metrics = runs.read_metrics(result.run_dir)
+    assert len(metrics) == 2 and all(math.isfinite(m["loss"]) for m in metrics)
+    assert math.isfinite(result.test["bit_errors"])
+
+
+def test_nan_guard_stops_with_a_message_and_keeps_finite_parameters(tmp_path):
+    s = _settings(tmp_path, optimizer="rmsprop", lr=1e30, clip="none", steps=200, max_nonfinite=5,
+                  checkpoint_every=1000)
+    with pytest.raises(EntmError) as e:
+        train(s, progress=False)
+    msg = str(e.value)
+    assert "\n" not in msg and "non-finite" in msg and "5 steps in a row" in msg and "--lr" in msg
+    run_dir = tmp_path / "run"
+    metrics = runs.read_metrics(run_dir)
+    assert metrics and metrics[-1]["nonfinite_total"] >= 5 and sum(m["skipped"] for m in metrics) >= 5
+    assert metrics[-1]["step"] < 200
+    for path in checkpoint.list_checkpoints(run_dir) + [run_dir / checkpoint.MODEL_FILE]:
+        payload = torch.load(path, weights_only=True)
+        sd = payload.get("state_dict") or payload["model"]
+        assert all(torch.isfinite(v).all() for v in sd.values()), path
+    trained = load_trained(run_dir)  # the last finite model still evaluates
+    assert all(torch.isfinite(p).all() for p in trained.model.parameters())
+
+
+def test_nan_guard_in_the_cli(cli, tmp_path):
+    r = cli("train", "--task", "copy", "--vector-size", "4", "--max-length", "4", "--hidden-size", "16",
+            "--cells", "12", "--width", "6", "--batch-size", "4", "--steps", "200", "--optimizer", "rmsprop",
+            "--lr", "1e30", "--clip", "none", "--no-compile", "--quiet", "--run-dir", tmp_path / "r")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("entm: error: training stopped") and "Traceback" not in r.stderr
+    assert (tmp_path / "r" / checkpoint.MODEL_FILE).is_file()
+
+
+def _comparable(run_dir):
+    return [{k: v for k, v in m.items() if k not in ("seconds", "cpu_seconds")} for m in runs.read_metrics(run_dir)]
+
+
+@pytest.mark.parametrize("name", ["ntm-lstm", "lstm"])
+def test_resume_equals_uninterrupted(tmp_path, name):
+    arch = MODELS[name]
+    full = train(_settings(tmp_path, "full", architecture=arch, steps=14, curriculum=True, curriculum_start=2,
+                           curriculum_step=1, curriculum_threshold=30.0), progress=False)
+    # an interrupted run: it stopped after 11 steps (checkpoints at 4, 8, and the end), then lost its
+    # newest checkpoint, so resuming rewinds to step 8 and cuts metrics.jsonl back to that point
+    part = train(_settings(tmp_path, "part", architecture=arch, steps=11, curriculum=True, curriculum_start=2,
+                           curriculum_step=1, curriculum_threshold=30.0), progress=False)
+    newest = checkpoint.list_checkpoints(part.run_dir)[-1]
+    assert newest.name == "step-00000011.pt"
+    newest.unlink()
+    resumed = resume(part.run_dir, steps=14, progress=False)
+    assert resumed.steps == full.steps == 14 and resumed.sequences == full.sequences
+    assert _comparable(resumed.run_dir) == _comparable(full.run_dir)
+    assert any("max_length" in m for m in runs.read_metrics(full.run_dir))  # the curriculum was exercised
+    a, b = _state(full.run_dir), _state(resumed.run_dir)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert {k: v for k, v in resumed.test.items() if k != "seconds"} == {
+        k: v for k, v in full.test.items() if k != "seconds"}
+
+
+def test_resume_refuses_a_finished_run(tmp_path):
+    r = train(_settings(tmp_path, steps=4), progress=False)
+    with pytest.raises(EntmError, match="raise --steps"):
+        resume(r.run_dir, progress=False)
+
+
+def test_a_corrupted_checkpoint_is_skipped(tmp_path):
+    r = train(_settings(tmp_path, steps=9), progress=False)
+    newest = checkpoint.list_checkpoints(r.run_dir)[-1]
+    newest.write_bytes(newest.read_bytes()[:100])
+    warnings = []
+    payload = checkpoint.load_latest(r.run_dir, "cpu", warn=warnings.append)
+    assert payload["state"]["step"] == 8 and "skipping unreadable checkpoint" in warnings[0]
+
+
+def test_runs_are_a_function_of_their_seed(tmp_path):
+    a = train(_settings(tmp_path, "a", seed=3), progress=False)
+    b = train(_settings(tmp_path, "b", seed=3), progress=False)
+    c = train(_settings(tmp_path, "c", seed=4), progress=False)
+    assert _comparable(a.run_dir) == _comparable(b.run_dir) != _comparable(c.run_dir)
+
+
+def test_bad_settings_are_one_line_errors(tmp_path):
+    for kw, words in [({"optimizer": "sgd"}, "optimizer"), ({"lr": -1.0}, "--lr"), ({"batch_size": 0}, "batch-size"),
+                      ({"clip": "x"}, "clip"), ({"clip_value": -1.0}, "clip-value"),
+                      ({"device": "tpu9"}, "device")]:
+        with pytest.raises(EntmError, match=words):
+            s = _settings(tmp_path, **kw)
+            train(s, progress=False)
+    with pytest.raises(EntmError, match="controller"):
+        ModelSettings(controller="gru")
+    with pytest.raises(EntmError, match="cells"):
+        ModelSettings(cells=0)
+
+
+def test_cli_train_evaluate_resume(cli, tmp_path, fixtures):
+    run = tmp_path / "r"
+    r = cli("train", "--task", "copy", "--vector-size", "4", "--max-length", "4", "--hidden-size", "16",
+            "--cells", "12", "--width", "6", "--batch-size", "4", "--steps", "6", "--report-every", "2",
+            "--no-compile", "--quiet", "--run-dir", run)
+    assert r.returncode == 0, r.stderr
+    assert "sequences seen: 24" in r.stdout and "wrong bits per sequence" in r.stdout
+    assert {p.name for p in run.iterdir()} >= {"run.json", "metrics.jsonl", "checkpoints", "model.pt", "test.json"}
+    # `entm evaluate --json` gives the shape of an evolved champion's evaluation
+    r = cli("evaluate", run, "--lengths", "2,5", "--episodes", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    trained = json.loads(r.stdout)
+    evolved = json.loads(cli("evaluate", fixtures / "copy_handbuilt_v2.json", "--lengths", "2,5", "--episodes", "3",
+                             "--json").stdout)
+    assert set(evolved) <= set(trained) and trained["task"] == "copy" and trained["memory"] == "differentiable"
+    assert list(trained["lengths"]) == list(evolved["lengths"]) == ["2", "5"]
+    for L in ("2", "5"):
+        assert set(trained["lengths"][L]) == set(evolved["lengths"][L])
+        assert trained["lengths"][L]["episodes"] == 3 and 0 <= trained["lengths"][L]["score"] <= 1
+    r = cli("evaluate", run, "--lengths", "3")
+    assert r.returncode == 0 and "trained NTM" in r.stdout and "parameters" in r.stdout
+    # resume: one more step budget, the same run directory
+    r = cli("resume", run, "--steps", "8", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert runs.read_metrics(run)[-1]["step"] == 8
+    for bad, word in [(["resume", run, "--generations", "3"], "--generations"),
+                      (["train", "--run-dir", run, "--steps", "2"], "already exists"),
+                      (["train", "--lr", "-1", "--run-dir", tmp_path / "x"], "--lr"),
+                      (["train", "--model", "ntm", "--cells", "0", "--run-dir", tmp_path / "y"], "cells")]:
+        before = (run / "metrics.jsonl").read_bytes()
+        r = cli(*bad)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert word in r.stderr and "Traceback" not in r.stderr
+        assert (run / "metrics.jsonl").read_bytes() == before
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_evaluation_matches_the_episodes_of_evolved_champions(tmp_path):
+    """The same seed and length give the same episodes as entm.champion.evaluate_lengths."""
+    from entm.baseline.evaluate import evaluate_lengths, run_model
+
+    r = train(_settings(tmp_path, steps=3), progress=False)
+    trained = load_trained(r.run_dir)
+    res = evaluate_lengths(trained, [3], episodes=5, seed=7)
+    eps = trained.task.sample(np.random.default_rng([7, 3]), 5, length=3)
+    sc = trained.task.score(eps, run_model(trained.model, eps.inputs))
+    assert res["3"]["bit_errors"] == pytest.approx(float(np.mean(sc.bit_errors)))
+
+
+def test_compiled_step_trains_like_the_eager_one(tmp_path):
+    """torch.compile fuses the NTM's step; the losses stay those of the eager model (to rounding)."""
+    eager = train(_settings(tmp_path, "eager", steps=6, report_every=1), progress=False)
+    compiled = train(_settings(tmp_path, "compiled", steps=6, report_every=1, compile=True), progress=False)
+    a = [m["loss"] for m in runs.read_metrics(eager.run_dir)]
+    b = [m["loss"] for m in runs.read_metrics(compiled.run_dir)]
+    assert a == pytest.approx(b, rel=1e-4)
