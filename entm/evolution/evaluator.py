@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from entm.errors import EntmError
 from entm.machine import Machine, run_stacked
 from entm.memory import MemorySpec
 from entm.fast import HAVE_NUMBA, GenomeData, pack_genomes
@@ -70,6 +71,9 @@ class GenomeEvaluator:
         self._buffers: dict = {}  # the compiled runs' output arrays, reused chunk after chunk
 
     def episodes(self, generation: int):
+        if self.task.kind != "sequence":
+            raise EntmError(f"task {self.task.name!r} is a {self.task.kind} task: it runs closed-loop and has no "
+                            "precomputed episodes (this needs a sequence task)")
         if self._episodes_cache is None or self._episodes_cache[0] != generation:
             eps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
             eps = eps.sorted_by_steps()  # longest first: the compiled evaluator skips finished episodes
@@ -98,15 +102,19 @@ class GenomeEvaluator:
             steps += len(chunk) * int(eps.steps.sum())
         return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0}
 
+    def deployments(self, generation: int):
+        """Reward tasks: the generation's deployments (drawn like the episodes of a sequence task)."""
+        if self._episodes_cache is None or self._episodes_cache[0] != generation:
+            deps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
+            self._episodes_cache = (generation, deps)
+        return self._episodes_cache[1]
+
     def _evaluate_reward(self, genomes: list, generation: int) -> tuple[dict, dict]:
         """Reward tasks: the generation's deployments run closed-loop (entm.closed_loop), a chunk at a time."""
         from entm.closed_loop import run_closed_loop
 
         t0 = time.perf_counter()
-        if self._episodes_cache is None or self._episodes_cache[0] != generation:
-            deps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
-            self._episodes_cache = (generation, deps)
-        deps = self._episodes_cache[1]
+        deps = self.deployments(generation)
         results: dict = {}
         steps = 0
         gc = self.config.genome_config

@@ -81,6 +81,8 @@ def test_cli_evolves_and_evaluates(tmp_path, cli):
     assert r.returncode == 2 and r.stderr.startswith("entm: error: unknown tmaze variant 'grid'")
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+    r = cli("bench", "--task", "season", "--population", "4", "--episodes", "1", "--repeats", "1")
+    assert r.returncode == 2 and r.stderr.startswith("entm: error: task 'season' is a reward task")
 
 
 def test_differentiable_memory(tmp_path):
