@@ -64,8 +64,13 @@ def run_cost(src: RunSource) -> dict | None:
         return None
     metrics = src.metrics()
     if src.kind == "trained":
-        return {"sequences": int(max((m.get("sequences", 0) or 0 for m in metrics), default=0)),
+        cost = {"sequences": int(max((m.get("sequences", 0) or 0 for m in metrics), default=0)),
                 "wall_seconds": wall_seconds(metrics, "seconds")}
+        if (src.run_dir / "model.pt").is_file():  # model.pt also counts the steps after the last report
+            info = src.trained().info
+            cost = {"sequences": max(cost["sequences"], int(info.get("sequences", 0))),
+                    "wall_seconds": max(cost["wall_seconds"], round(float(info.get("seconds", 0.0)), 3))}
+        return cost
     return {
         "generations": len(metrics),
         "evaluations": int(sum(m.get("population", 0) or 0 for m in metrics)),

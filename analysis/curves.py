@@ -152,7 +152,7 @@ def generalization_figure(rows: list[dict]):
         Ls = sorted(int(L) for L in r["lengths"])
         all_lengths.update(Ls)
         label = r["run"] if r["name"] in dup else r["name"]
-        label += f" ({r['kind']}, {r['memory']})"
+        label += f" ({r['kind']}, {r['model']['model'] if r.get('model') else r['memory']})"
         style = "-" if r["kind"] == "evolved" else "--"
         # later runs drawn thinner and on top, so that equal curves stay visible
         kw = dict(marker=markers[i % len(markers)], ms=max(3.0, 7.0 - 1.2 * i), lw=max(0.8, 2.8 - 0.6 * i),

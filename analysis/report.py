@@ -55,7 +55,8 @@ def _params(d) -> str:
 def _summary(src, row: dict) -> str:
     items = [("path", row["run"]), ("kind", row["kind"]),
              ("task", f"{row['task']} {_params(row.get('task_params'))}"),
-             ("memory", f"{row['memory']} {_params(row.get('memory_params'))}, {row['heads']} head(s)")]
+             ("memory", f"{row['memory']} {_params(row.get('memory_params'))}, {row['heads']} head(s)"
+              if row["memory"] != "none" else "none")]
     size = row["size"]
     items.append(("size", f"{size['nodes']} nodes, {size['connections']} connections used" if "nodes" in size
                    else f"{size.get('parameters')} trainable parameters"))

@@ -170,7 +170,9 @@ class NTM(nn.Module):
         reads = self.initial_reads.reshape(1, R * M).expand(B, R * M)
         state = self.controller.initial_state(B, inputs)
         step = self._compiled_step or self.step
-        steps = inputs.transpose(0, 1).contiguous()  # (T, B, I): every step's input has the same strides
+        # (T, B, I) in standard strides (even for B = 1, which .contiguous() leaves alone): every step's
+        # input then has the same strides whatever T is, and a compiled step is not recompiled per length
+        steps = inputs.transpose(0, 1).clone(memory_format=torch.contiguous_format)
         hs, rs = [], []
         trace = {"read_weights": [], "write_weights": [], "memory": []} if record else None
         for t in range(T):

@@ -259,13 +259,18 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
             bar.update(1)
             if acc["steps"] >= settings.report_every or state["step"] >= settings.steps:
                 rec = _report(settings, task, state, acc)
-                bar.set_postfix(loss=f"{rec['loss']:.3g}", bits=f"{rec['bit_errors']:.3g}",
-                                **({"len": state["max_length"]} if state["max_length"] else {}))
+                if rec["loss"] is not None:
+                    bar.set_postfix(loss=f"{rec['loss']:.3g}", bits=f"{rec['bit_errors']:.3g}",
+                                    **({"len": rec["max_length"]} if "max_length" in rec else {}))
                 acc = state["acc"] = _empty_acc()
                 runs.append_metrics(run_dir, rec)
                 state["metrics"] += 1
             if run_of_bad >= settings.max_nonfinite:
                 stopped = "nonfinite"
+                if acc["steps"]:  # the skipped steps show in metrics.jsonl
+                    runs.append_metrics(run_dir, _report(settings, task, state, acc))
+                    state["metrics"] += 1
+                    acc = state["acc"] = _empty_acc()
                 break
             if state["step"] % settings.checkpoint_every == 0:
                 _save(run_dir, settings, task, model, optimizer, state)
