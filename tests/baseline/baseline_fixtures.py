@@ -1,8 +1,11 @@
+"""Fixtures of the baseline tests (not a conftest.py: `from conftest import ...` elsewhere in the
+suite must keep finding tests/conftest.py)."""
+
 import pytest
 import torch
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="module")
 def one_torch_thread():
     """One torch thread, as `entm train` uses by default: the baselines' per-step ops are small, and
     on a busy machine more threads only wait for each other."""
