@@ -203,7 +203,11 @@ class TapeMemory:
         lo, hi = state.lo[jr], state.hi[jr]
         start, stop = int(lo.min()), int(hi.max())
         window = state.cells[jr, start:stop]  # (R, W, M)
-        sim = 1.0 - np.mean(np.abs(window - a[:, None, :]), axis=2)
+        diff = np.abs(window - a[:, None, :])
+        total = diff[..., 0].copy()
+        for k in range(1, diff.shape[2]):  # added left to right, as the compiled kernel and the plain tape do
+            total += diff[..., k]
+        sim = 1.0 - total / diff.shape[2]
         idx = np.arange(start, stop)[None, :]
         valid = (idx >= lo[:, None]) & (idx < hi[:, None])
         sim = np.where(valid, sim, -np.inf)
