@@ -257,7 +257,7 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
             state["seconds"] = seconds0 + time.perf_counter() - t_start
             state["cpu_seconds"] = cpu0 + time.process_time() - c_start
             bar.update(1)
-            if acc["steps"] >= settings.report_every or state["step"] >= settings.steps:
+            if acc["steps"] >= settings.report_every:
                 rec = _report(settings, task, state, acc)
                 if rec["loss"] is not None:
                     bar.set_postfix(loss=f"{rec['loss']:.3g}", bits=f"{rec['bit_errors']:.3g}",
@@ -267,10 +267,6 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
                 state["metrics"] += 1
             if run_of_bad >= settings.max_nonfinite:
                 stopped = "nonfinite"
-                if acc["steps"]:  # the skipped steps show in metrics.jsonl
-                    runs.append_metrics(run_dir, _report(settings, task, state, acc))
-                    state["metrics"] += 1
-                    acc = state["acc"] = _empty_acc()
                 break
             if state["step"] % settings.checkpoint_every == 0:
                 _save(run_dir, settings, task, model, optimizer, state)
@@ -284,6 +280,10 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
     state["stopped"] = stopped
     state["acc"] = acc
     _save(run_dir, settings, task, model, optimizer, state)
+    if acc["steps"]:
+        # the steps since the last report get a last line; the checkpoint above was taken before it,
+        # so a resumed run drops this line and reports these steps where the uninterrupted run does
+        runs.append_metrics(run_dir, _report(settings, task, dict(state), acc))
     if stopped == "nonfinite":
         raise EntmError(f"training stopped at step {state['step']}: {run_of_bad} steps in a row had a non-finite "
                         f"loss or gradient ({state['nonfinite_total']} in all; lower --lr or clip harder); "

@@ -139,8 +139,9 @@ def test_resume_equals_uninterrupted(tmp_path, name):
                            curriculum_step=1, curriculum_threshold=30.0), progress=False)
     newest = checkpoint.list_checkpoints(part.run_dir)[-1]
     assert newest.name == "step-00000011.pt"
+    assert runs.read_metrics(part.run_dir)[-1]["step"] == 11  # the last steps are reported ...
     newest.unlink()
-    resumed = resume(part.run_dir, steps=14, progress=False)
+    resumed = resume(part.run_dir, steps=14, progress=False)  # ... and that line is dropped on resume
     assert resumed.steps == full.steps == 14 and resumed.sequences == full.sequences
     assert _comparable(resumed.run_dir) == _comparable(full.run_dir)
     assert any("max_length" in m for m in runs.read_metrics(full.run_dir))  # the curriculum was exercised
@@ -241,3 +242,15 @@ def test_compiled_step_trains_like_the_eager_one(tmp_path):
     a = [m["loss"] for m in runs.read_metrics(eager.run_dir)]
     b = [m["loss"] for m in runs.read_metrics(compiled.run_dir)]
     assert a == pytest.approx(b, rel=1e-4)
+
+
+def test_a_finished_run_extended_equals_the_longer_run(tmp_path):
+    """A run that reached its step budget off a report boundary, resumed with a larger budget."""
+    full = train(_settings(tmp_path, "full", steps=12), progress=False)
+    part = train(_settings(tmp_path, "part", steps=8), progress=False)
+    assert [m["step"] for m in runs.read_metrics(part.run_dir)] == [3, 6, 8]
+    resume(part.run_dir, steps=12, progress=False)
+    assert [m["step"] for m in runs.read_metrics(part.run_dir)] == [3, 6, 9, 12]
+    assert _comparable(part.run_dir) == _comparable(full.run_dir)
+    a, b = _state(full.run_dir), _state(part.run_dir)
+    assert all(torch.equal(a[k], b[k]) for k in a)
