@@ -205,15 +205,16 @@ def _summary(result, seed) -> int:
           f"{'solved' if result.solved else 'not solved'}"
           f"{' (stopped at the --minutes budget; entm resume goes on)' if result.out_of_time else ''}")
     print(f"champion: genome {meta['genome_key']} of generation {meta['generation']}, fitness "
-          f"{meta['fitness']:.4f}, task score {meta.get('score', float('nan')):.4f} (strict close), "
+          f"{meta['fitness']:.4f}, task score {meta.get('score', float('nan')):.4f} "
+          f"({getattr(champ.task, 'score_name', 'strict close')}), "
           f"perfect on {100 * meta.get('perfect', 0.0):.0f}% of that generation's episodes, "
           f"{nodes} nodes and {conns} connections used")
-    lengths = [L for L in getattr(champ.task, "generalization_lengths", ()) if L in (10, 100, 1000)]
+    lengths = list(getattr(champ.task, "generalization_lengths", ()))
     if lengths:
         res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=seed)
-        print("generalisation (10 episodes per length):")
-        print(_table(res))
-    print(f"next: entm evaluate {result.run_dir} --lengths 1,10,100,1000")
+        print(f"generalisation (10 episodes per {_length_name(champ.task)}):")
+        print(_table(res, champ.task))
+    print(f"next: entm evaluate {result.run_dir} --lengths {','.join(map(str, lengths or [1, 10, 100]))}")
     return 0
 
 
@@ -301,8 +302,13 @@ def cmd_resume(args) -> int:
     return _summary(result, int(read_run_json(result.run_dir).get("seed", 0)))
 
 
-def _table(res: dict) -> str:
-    lines = [f"  {'length':>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}"]
+def _length_name(task) -> str:
+    """What a task's sweep varies ("length" of a sequence, "rounds" of a T-maze, ...)."""
+    return getattr(task, "length_name", "length")
+
+
+def _table(res: dict, task=None) -> str:
+    lines = [f"  {_length_name(task):>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}"]
     for L, r in res.items():
         lines.append(f"  {L:>8} {r['score']:8.4f} {r['perfect']:8.2f} {r['bit_errors']:11.2f} {r['episodes']:9d}")
     return "\n".join(lines)
@@ -323,7 +329,7 @@ def cmd_evaluate(args) -> int:
     else:
         print(f"{champ.path}: task {champ.task.name} {champ.task.params()}, {champ.spec.mode} memory "
               f"{champ.spec.params()}, {champ.spec.heads} head(s)")
-        print(_table(res))
+        print(_table(res, champ.task))
     return 0
 
 
@@ -344,7 +350,7 @@ def _evaluate_trained(args) -> int:
                 else f"LSTM ({a.layers}x{a.hidden_size})")
         print(f"{trained.path}: task {trained.task.name} {trained.task.params()}, trained {what}, "
               f"{trained.parameters} parameters, {trained.info['sequences']} sequences seen")
-        print(_table(res))
+        print(_table(res, trained.task))
     return 0
 
 
