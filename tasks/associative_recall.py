@@ -70,6 +70,7 @@ class AssociativeRecallTask(StrictCloseTask):
         check_shaping(self.name, self.shaping)
 
     generalization_lengths = (6, 10, 15, 20)
+    length_name = "items"
     default_episodes = 50
     validation = (10, 10)
     """(items, episodes): 10 items, beyond training, to call a run solved."""

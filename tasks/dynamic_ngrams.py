@@ -142,6 +142,8 @@ class DynamicNgramsTask(Task):
         return self.ngram + 2
 
     generalization_lengths = (100, 200, 500, 1000)
+    length_name = "bits"
+    score_name = "1 - excess cost over the Bayes optimum per bit"
     default_episodes = 20
     validation = (500, 10)
     """(bits, episodes): 500-bit sequences that a solution must also predict within 1 bit of the optimum."""

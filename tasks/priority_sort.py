@@ -70,6 +70,7 @@ class PrioritySortTask(StrictCloseTask):
         return self.vector_size + 4
 
     generalization_lengths = (20, 40, 60, 100)
+    length_name = "vectors"
     default_episodes = 50
     validation = (40, 10)
     """(vectors, episodes): 40 vectors, beyond training, to call a run solved."""
