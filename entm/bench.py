@@ -31,6 +31,19 @@ from entm.errors import EntmError
 
 def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=3,
               workers=None, plain_genomes=10, plain_episodes=10, seed=0, progress=None) -> dict:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core, like a Ray worker (Ray gives each worker one thread)
+    try:
+        return _run_bench(task, task_params, memory, population, episodes, repeats, workers, plain_genomes,
+                          plain_episodes, seed, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_bench(task, task_params, memory, population, episodes, repeats, workers, plain_genomes, plain_episodes,
+               seed, progress) -> dict:
     import neat
 
     from entm import fast
