@@ -120,13 +120,31 @@ def record_trained_episode(trained, length: int | None = None, seed: int = 0) ->
 
 def record_episode(champ, length: int | None = None, seed: int = 0) -> EpisodeTrace:
     """Run the champion on one episode (``task.sample(default_rng(seed), 1, length=L)``) recording
-    the memory; ``length`` None: the task's longest training length."""
+    the memory; ``length`` None: the task's longest training length (reward tasks: one deployment
+    of their training length, run closed-loop; nothing there has a target)."""
     task = champ.task
+    if getattr(task, "kind", "sequence") == "reward":
+        return _record_deployment(champ, length, seed)
     eps, length = _sample_one(task, length, seed)
     run = champ.machine.run(champ.network, eps.inputs, record=True)
     sc = task.score(eps, run.outputs)
     T = int(eps.steps[0])
     return _trace(eps, run.outputs, sc, [_row0(s) for s in run.trace.steps[:T]], run.head_outputs[0], length)
+
+
+def _record_deployment(champ, length, seed) -> EpisodeTrace:
+    from entm.closed_loop import evaluate_deployments
+
+    task = champ.task
+    # default: the task's training setting, the first of its sweep (20 rounds, 3 years)
+    length = check_positive("length", length if length is not None else task.generalization_lengths[0])
+    deps = task.sample(np.random.default_rng(int(seed)), 1, length=length)
+    sc, _, run = evaluate_deployments(champ.machine, champ.network, deps, run_record=True)
+    outputs = run.outputs[0]
+    return EpisodeTrace(inputs=run.inputs[0], targets=np.full(outputs.shape, np.nan), outputs=outputs,
+                        wrong=np.zeros(outputs.shape, dtype=bool), steps=[_row0(s) for s in run.memory_trace],
+                        head_outputs=run.head_outputs[0], length=length,
+                        score=float(sc.score[0]), perfect=bool(sc.perfect[0]))
 
 
 def _row0(step: dict) -> dict:

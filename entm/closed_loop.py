@@ -31,6 +31,12 @@ class ClosedLoopResult:
     """(rows,) bool: a non-finite task output occurred while the row was active."""
     memory_trace: list | None = None
     """With ``record=True``: the memory's per-step trace (all rows)."""
+    inputs: np.ndarray | None = None
+    """With ``record=True``: (rows, steps, task inputs) what the environment showed."""
+    outputs: np.ndarray | None = None
+    """With ``record=True``: (rows, steps, task outputs) the networks' task outputs."""
+    head_outputs: np.ndarray | None = None
+    """With ``record=True``: (rows, steps, head parameters) as the memory received them."""
 
 
 def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast: bool = True) -> ClosedLoopResult:
@@ -81,6 +87,7 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     y = np.empty((N, machine.num_outputs))
     nonfinite = np.zeros(N, dtype=bool)
     steps = row_steps = 0
+    seen = ([], [], []) if record else None
     while not env.done:
         active = env.active.copy()
         x[:, :n_in] = env.observe()
@@ -97,6 +104,9 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
             out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
         env.act(out)
         hp = np.nan_to_num(y[:, n_out:], nan=0.0, posinf=1.0, neginf=0.0)
+        if record:
+            for kept, a in zip(seen, (x[:, :n_in], out, hp)):
+                kept.append(a.copy())
         if compiled_tape:
             # room for every head to grow one cell at either end
             if int(state.lo.min()) < machine.heads or int(state.hi.max()) + machine.heads > state.cells.shape[1]:
@@ -106,18 +116,23 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
             state, reads = mem.step(state, hp)
         steps += 1
         row_steps += int(active.sum())
+    kept = [np.stack(k, axis=1) for k in seen] if record and steps else [None] * 3
     return ClosedLoopResult(steps=steps, row_steps=row_steps, nonfinite=nonfinite,
-                            memory_trace=list(state.trace) if record else None)
+                            memory_trace=list(state.trace) if record else None,
+                            inputs=kept[0], outputs=kept[1], head_outputs=kept[2])
 
 
-def evaluate_deployments(machine: Machine, network, deployments, record: bool = False):
-    """Run one network on a batch of deployments; returns (scores, environment).
+def evaluate_deployments(machine: Machine, network, deployments, record: bool = False, run_record: bool = False):
+    """Run one network on a batch of deployments; returns (scores, environment), and the
+    :class:`ClosedLoopResult` too with ``run_record`` (which records the memory and every step).
 
     ``record`` makes the environment keep what the task's ``render`` draws.
     """
     task = machine.task
     env = task.environment(deployments, groups=1, record=record)
-    run_closed_loop(machine, [network], env)
+    run = run_closed_loop(machine, [network], env, record=run_record)
+    if run_record:
+        return task.score(env), env, run
     return task.score(env), env
 
 

@@ -102,3 +102,26 @@ def test_resume_gives_the_uninterrupted_run(tmp_path):
     resume(part.run_dir, generations=4, evaluator="serial", progress=False)
     assert comparable_metrics(whole.run_dir) == comparable_metrics(part.run_dir)
     assert comparable_champion(whole.run_dir) == comparable_champion(part.run_dir)
+
+
+def test_memory_plot_of_a_reward_run(tmp_path, cli):
+    """entm plot memory replays one deployment closed-loop, recording the tape; the recorded run
+    scores as the compiled one does."""
+    import numpy as np
+
+    from entm.closed_loop import evaluate_deployments
+
+    d = tmp_path / "tm"
+    r = cli("evolve", "--task", "tmaze", "--rounds", "6", "--generations", "2", "--episodes", "4", "--serial",
+            "--quiet", "--run-dir", d)
+    assert r.returncode == 0, r.stderr
+    r = cli("plot", "memory", d, "-o", tmp_path / "mem.png")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "mem.png").stat().st_size > 10_000
+    champ = load_champion(d)
+    deps = champ.task.sample(np.random.default_rng(0), 3, length=6)
+    plain, _ = evaluate_deployments(champ.machine, champ.network, deps)
+    recorded, _, run = evaluate_deployments(champ.machine, champ.network, deps, run_record=True)
+    np.testing.assert_array_equal(plain.score, recorded.score)
+    assert run.inputs.shape[:2] == run.outputs.shape[:2] == (3, run.steps) == run.head_outputs.shape[:2]
+    assert len(run.memory_trace) == run.steps
