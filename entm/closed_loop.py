@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.fast import HAVE_NUMBA
-from entm.machine import Machine
+from entm.machine import Machine, PopulationStepper
 
 
 @dataclass
@@ -68,13 +68,7 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     B = N // G
     mem = machine.memory
     n_in, n_out = machine.task.num_inputs, machine.task.num_outputs
-    if packed is not None:
-        width = int(packed.nslots.max())
-        net_state = np.zeros((G, width, B))
-        net_state2 = np.zeros((G, width, B))
-    else:
-        for net in networks:
-            net.reset(B)
+    nets = PopulationStepper(networks, B, packed)
     state = mem.reset(N, record=record)
     reads = mem.initial_reads(state)
     compiled_tape = fast and fastmod.HAVE_NUMBA and not record and machine.spec.mode == "discrete"
@@ -92,11 +86,7 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
         active = env.active.copy()
         x[:, :n_in] = env.observe()
         x[:, n_in:] = reads
-        if packed is not None:
-            fastmod.population_step(*packed.arrays(), net_state, net_state2, x, B, y)
-        else:
-            for g, net in enumerate(networks):
-                y[g * B:(g + 1) * B] = net.activate(x[g * B:(g + 1) * B])
+        nets.step(x, y)
         out = y[:, :n_out]
         bad = ~np.isfinite(out).all(axis=1)
         if bad.any():

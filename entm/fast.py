@@ -30,7 +30,6 @@ import operator
 import numpy as np
 
 try:
-    import numba
     from numba import njit
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - numba is a dependency; keep a clear message if missing

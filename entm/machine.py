@@ -13,7 +13,7 @@ each on the same batch of episodes, sharing one batched memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -168,6 +168,32 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buff
                      trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos, jumps=jumps))
 
 
+class PopulationStepper:
+    """Steps G networks, B rows each, one time step per call: ``step(x, y)`` maps x (G*B, inputs)
+    to y (G*B, outputs), row g*B + b for network g.  ``packed`` (:class:`entm.fast.Packed`) runs
+    the compiled population step, else each :class:`entm.network.Network` activates its rows."""
+
+    def __init__(self, networks: list | None, B: int, packed=None):
+        self.B, self.packed, self.networks = B, packed, networks
+        if packed is not None:
+            width = int(packed.nslots.max())
+            self.state = np.zeros((packed.G, width, B))
+            self.state2 = np.zeros((packed.G, width, B))
+        else:
+            for net in networks:
+                net.reset(B)
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> None:
+        B = self.B
+        if self.packed is not None:
+            from entm import fast as fastmod
+
+            fastmod.population_step(*self.packed.arrays(), self.state, self.state2, x, B, y)
+        else:
+            for g, net in enumerate(self.networks):
+                y[g * B:(g + 1) * B] = net.activate(x[g * B:(g + 1) * B])
+
+
 def _run_generic(machine: Machine, networks: list | None, inputs: np.ndarray, record: bool, shaping: bool,
                  packed=None) -> RunResult:
     """Step by step in Python, the memory batched over every network's episodes (stacked rows)."""
@@ -176,15 +202,7 @@ def _run_generic(machine: Machine, networks: list | None, inputs: np.ndarray, re
     mem = machine.memory
     H, M = machine.heads, machine.width
     n_task_out = machine.task.num_outputs
-    if packed is not None:
-        from entm import fast as fastmod
-
-        width = int(packed.nslots.max())
-        net_state = np.zeros((G, width, B))
-        net_state2 = np.zeros((G, width, B))
-    else:
-        for net in networks:
-            net.reset(B)
+    nets = PopulationStepper(networks, B, packed)
     state = mem.reset(G * B, record=record)
     reads = mem.initial_reads(state)
     outputs = np.empty((G * B, T, n_task_out))
@@ -202,11 +220,7 @@ def _run_generic(machine: Machine, networks: list | None, inputs: np.ndarray, re
         x[:, :inputs.shape[2]] = np.tile(inputs[:, t], (G, 1)) if G > 1 else inputs[:, t]
         x[:, inputs.shape[2]:] = reads
         y = np.empty((G * B, machine.num_outputs))
-        if packed is not None:
-            fastmod.population_step(*packed.arrays(), net_state, net_state2, x, B, y)
-        else:
-            for g, net in enumerate(networks):
-                y[g * B:(g + 1) * B] = net.activate(x[g * B:(g + 1) * B])
+        nets.step(x, y)
         outputs[:, t] = y[:, :n_task_out]
         hp = y[:, n_task_out:]
         # non-finite outputs (possible with unbounded activations) must not poison the memory

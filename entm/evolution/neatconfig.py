@@ -9,7 +9,6 @@ node id when pickled, which would make the run depend on how it was evaluated.
 from __future__ import annotations
 
 import configparser
-import io
 import os
 import re
 import tempfile

@@ -30,7 +30,7 @@ the buffer, the buffer is re-allocated with more room on both sides.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
