@@ -87,10 +87,26 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
             "perfect": float(np.mean(sc.perfect)),
             "bit_errors": float(np.mean(sc.bit_errors)),
             "episodes": int(episodes),
+            **_extra_scores(sc),
         }
         if progress is not None:
             progress(L)
     return out
+
+
+def _extra_scores(sc) -> dict:
+    """The means of what a task's Scores carry beyond score, perfect and bit errors (e.g. dynamic
+    N-grams' ``cost`` and ``optimal_cost`` in bits per sequence); None where not finite."""
+    from dataclasses import fields
+
+    extra = {}
+    for f in fields(sc):
+        v = getattr(sc, f.name)
+        if f.name in ("score", "perfect", "bit_errors") or not isinstance(v, np.ndarray) or v.dtype.kind not in "fiub":
+            continue
+        m = float(np.mean(v))
+        extra[f.name] = m if np.isfinite(m) else None
+    return extra
 
 
 def parse_lengths(text: str) -> list[int]:

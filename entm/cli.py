@@ -307,10 +307,17 @@ def _length_name(task) -> str:
     return getattr(task, "length_name", "length")
 
 
+_COLUMNS = ("score", "perfect", "bit_errors", "episodes")
+
+
 def _table(res: dict, task=None) -> str:
-    lines = [f"  {_length_name(task):>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}"]
+    extra = [k for k in next(iter(res.values()), {}) if k not in _COLUMNS]  # e.g. N-gram costs
+    head = "".join(f" {k.replace('_', ' '):>13}" for k in extra)
+    lines = [f"  {_length_name(task):>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}{head}"]
     for L, r in res.items():
-        lines.append(f"  {L:>8} {r['score']:8.4f} {r['perfect']:8.2f} {r['bit_errors']:11.2f} {r['episodes']:9d}")
+        more = "".join(f" {r[k]:13.2f}" if isinstance(r[k], float) else f" {str(r[k]):>13}" for k in extra)
+        lines.append(f"  {L:>8} {r['score']:8.4f} {r['perfect']:8.2f} {r['bit_errors']:11.2f} {r['episodes']:9d}"
+                     f"{more}")
     return "\n".join(lines)
 
 

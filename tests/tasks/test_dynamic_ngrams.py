@@ -111,3 +111,27 @@ def test_sweep_and_bad_parameters():
         make_task("dynamic_ngrams", {"ngram": 0})
     with pytest.raises(EntmError, match="no parameter 'shaping'"):
         make_task("dynamic_ngrams", {"shaping": "none"})
+
+
+def test_evaluate_reports_both_costs():
+    """entm evaluate's per-length results carry the N-gram costs (bits per sequence) beside the score."""
+    import json
+
+    import neat
+
+    from entm.champion import evaluate_lengths
+    from entm.evolution.loop import EvolveSettings, prepare
+    from entm.evolution.neatconfig import load_config
+    from entm.network import Network
+
+    task, spec, machine, text = prepare(EvolveSettings(task="dynamic_ngrams"))
+    config = load_config(text, "test")
+    genome = next(iter(neat.Population(config, seed=0).population.values()))
+    net = Network.from_genome(genome, config.genome_config)
+    res = evaluate_lengths(machine, net, [50, 100], episodes=4, seed=1)
+    json.loads(json.dumps(res, allow_nan=False))  # strict JSON: no NaN or Infinity
+    for L, r in res.items():
+        eps = task.sample(np.random.default_rng([1, int(L)]), 4, length=int(L))
+        opt = cost_bits(eps.targets[:, :, 0], bayes_optimal(eps.targets[:, :, 0], task.ngram), eps.mask)
+        assert r["optimal_cost"] == pytest.approx(float(opt.mean()))
+        assert r["cost"] is None or r["cost"] >= 0
