@@ -54,6 +54,43 @@ def atomic_write(path, data: str | bytes) -> None:
         raise
 
 
+def list_checkpoints(run_dir, name) -> list[Path]:
+    """The run's checkpoint files whose names match ``name`` (a compiled pattern whose group 1 is
+    their number), oldest first; temporary files never match."""
+    d = Path(run_dir) / CHECKPOINT_DIR
+    if not d.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := name.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def drop_old_checkpoints(run_dir, name, keep: int) -> None:
+    """Delete all but the newest ``keep`` checkpoints matching ``name``; ``keep <= 0`` deletes nothing."""
+    if keep <= 0:
+        return
+    for old in list_checkpoints(run_dir, name)[:-keep]:
+        try:
+            old.unlink()
+        except OSError:
+            pass
+
+
+def read_newest_checkpoint(run_dir, name, read, warn=None):
+    """(path, ``read(path)``) of the newest checkpoint that reads; ones that do not (truncated,
+    corrupted, wrong format: ``read`` raises) are skipped with a warning."""
+    warn = warn or (lambda msg: print(f"entm: warning: {msg}", file=sys.stderr))
+    files = list_checkpoints(run_dir, name)
+    if not files:
+        raise EntmError(f"{run_dir} has no checkpoints to resume from ({CHECKPOINT_DIR}/ is empty or missing)")
+    for path in reversed(files):
+        try:
+            return path, read(path)
+        except Exception as e:  # truncated file, bad pickle, wrong format ...
+            first = str(e).splitlines()[0] if str(e) else ""
+            warn(f"skipping unreadable checkpoint {path}: {type(e).__name__}: {first}")
+    raise EntmError(f"no valid checkpoint in {Path(run_dir) / CHECKPOINT_DIR} (all {len(files)} are corrupted)")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

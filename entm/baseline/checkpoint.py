@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -50,40 +49,24 @@ def write(run_dir, step: int, model, optimizer, state: dict, keep: int = 3) -> P
     payload = {"format": FORMAT, "state": state, "model": _cpu(model.state_dict()),
                "optimizer": _optimizer_cpu(optimizer.state_dict())}
     runs.atomic_write(path, _bytes(payload))
-    for old in list_checkpoints(run_dir)[:-keep]:
-        try:
-            old.unlink()
-        except OSError:
-            pass
+    runs.drop_old_checkpoints(run_dir, NAME, keep)
     return path
 
 
 def list_checkpoints(run_dir) -> list[Path]:
     """Checkpoint files, oldest first."""
-    d = Path(run_dir) / runs.CHECKPOINT_DIR
-    if not d.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := NAME.match(p.name))]
-    return [p for _, p in sorted(found)]
+    return runs.list_checkpoints(run_dir, NAME)
 
 
 def load_latest(run_dir, device, warn=None) -> dict:
     """The newest readable checkpoint (tensors on ``device``); corrupted ones are skipped with a warning."""
-    warn = warn or (lambda msg: print(f"entm: warning: {msg}", file=sys.stderr))
-    files = list_checkpoints(run_dir)
-    if not files:
-        raise EntmError(f"{run_dir} has no checkpoints to resume from ({runs.CHECKPOINT_DIR}/ is empty or missing)")
-    for path in reversed(files):
-        try:
-            payload = torch.load(path, map_location=device, weights_only=True)
-            if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-                raise ValueError("not an entm training checkpoint")
-        except Exception as e:  # truncated file, wrong format ...
-            first = str(e).splitlines()[0] if str(e) else ""
-            warn(f"skipping unreadable checkpoint {path}: {type(e).__name__}: {first}")
-            continue
+    def read(path):
+        payload = torch.load(path, map_location=device, weights_only=True)
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise ValueError("not an entm training checkpoint")
         return payload
-    raise EntmError(f"no valid checkpoint in {Path(run_dir) / runs.CHECKPOINT_DIR} (all {len(files)} are corrupted)")
+
+    return runs.read_newest_checkpoint(run_dir, NAME, read, warn)[1]
 
 
 def write_model(run_dir, settings, task, model, state: dict) -> Path:

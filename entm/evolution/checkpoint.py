@@ -28,14 +28,13 @@ import os
 import pickle
 import random
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import neat
 from neat.reporting import ReporterSet
 
-from entm.errors import EntmError
+from entm import runs
 from entm.runs import CHECKPOINT_DIR, atomic_write
 
 FORMAT = "entm-checkpoint/1"
@@ -98,11 +97,7 @@ def write(run_dir, generation: int, data: bytes, keep: int = 3) -> Path:
         os.unlink(tmp)
     atomic_write(path, blob)
     _fsync_dir(d)
-    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
-        try:
-            old.unlink()
-        except OSError:
-            pass
+    runs.drop_old_checkpoints(run_dir, NAME, keep)
     return path
 
 
@@ -121,11 +116,7 @@ def _fsync_dir(d: Path) -> None:
 
 def list_checkpoints(run_dir) -> list[Path]:
     """Checkpoint files, oldest first (temporary files ignored)."""
-    d = Path(run_dir) / CHECKPOINT_DIR
-    if not d.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := NAME.match(p.name))]
-    return [p for _, p in sorted(found)]
+    return runs.list_checkpoints(run_dir, NAME)
 
 
 @dataclass
@@ -137,18 +128,8 @@ class Restored:
 
 def load_latest(run_dir, config: neat.Config, warn=None) -> Restored:
     """The newest valid checkpoint, restored onto ``config``; corrupted ones are skipped with a warning."""
-    warn = warn or (lambda msg: print(f"entm: warning: {msg}", file=sys.stderr))
-    files = list_checkpoints(run_dir)
-    if not files:
-        raise EntmError(f"{run_dir} has no checkpoints to resume from ({CHECKPOINT_DIR}/ is empty or missing)")
-    for path in reversed(files):
-        try:
-            payload = _read(path)
-        except Exception as e:  # truncated gzip, bad pickle, wrong format ...
-            warn(f"skipping unreadable checkpoint {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-            continue
-        return Restored(path=path, population=_restore(payload, config), loop=payload["loop"])
-    raise EntmError(f"no valid checkpoint in {Path(run_dir) / CHECKPOINT_DIR} (all {len(files)} are corrupted)")
+    path, payload = runs.read_newest_checkpoint(run_dir, NAME, _read, warn)
+    return Restored(path=path, population=_restore(payload, config), loop=payload["loop"])
 
 
 def _read(path: Path) -> dict:
