@@ -186,13 +186,14 @@ def _cost_text(cost: dict | None) -> tuple[str, str, str]:
     return str(cost["generations"]), str(cost["evaluations"]), f"{cost['wall_seconds']:.0f}"
 
 
+def all_lengths(rows: list[dict]) -> list:
+    """Every length any row was evaluated at, in order of first appearance."""
+    return list(dict.fromkeys(L for r in rows for L in r["lengths"]))
+
+
 def format_table(rows: list[dict]) -> str:
     """A readable text table: one line per run, score and fraction perfect per length."""
-    lengths = []
-    for r in rows:
-        for L in r["lengths"]:
-            if L not in lengths:
-                lengths.append(L)
+    lengths = all_lengths(rows)
     head = ["run", "kind", "task", "memory", "size", "gens", "evals", "wall s"] + [f"L={L}" for L in lengths]
     body = []
     for r in rows:

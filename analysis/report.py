@@ -15,6 +15,7 @@ import html
 import json
 from pathlib import Path
 
+from analysis.compare import all_lengths
 from analysis.common import check_positive, figure_bytes, open_source, write_file
 from entm import runs
 from entm.errors import EntmError
@@ -91,11 +92,7 @@ def _summary(src, row: dict) -> str:
 
 
 def comparison_table_html(rows: list[dict]) -> str:
-    lengths = []
-    for r in rows:
-        for L in r["lengths"]:
-            if L not in lengths:
-                lengths.append(L)
+    lengths = all_lengths(rows)
     head = ["run", "kind", "task", "memory", "nodes", "connections", "parameters", "generations", "evaluations",
             "sequences", "wall s"]
     head += [f"L = {L}" for L in lengths]
