@@ -17,6 +17,7 @@ from pathlib import Path
 import neat
 
 from entm.errors import EntmError
+from entm.evolution.genome import DefaultGenome
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "evolution_configs"
 
@@ -70,7 +71,7 @@ def load_config(text: str, source: str = "config") -> neat.Config:
         with os.fdopen(fd, "w") as f:
             f.write(text)
         try:
-            cfg = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+            cfg = neat.Config(DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
                               neat.DefaultStagnation, tmp)
         except Exception as e:  # neat-python raises many kinds for a bad file
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]

@@ -1,0 +1,163 @@
+"""entm's DefaultGenome reproduces exactly like neat-python's: whole evolutions compared genome by genome."""
+
+import random
+import tempfile
+import os
+
+import neat
+import pytest
+
+from entm.evolution.genome import DefaultGenome, _CycleCheck
+from neat.graphs import creates_cycle
+
+CONFIG = """
+[NEAT]
+fitness_criterion     = max
+fitness_threshold     = 1e9
+pop_size              = 30
+reset_on_extinction   = True
+no_fitness_termination = True
+
+[DefaultGenome]
+num_inputs              = 4
+num_outputs             = 3
+num_hidden              = {hidden}
+feed_forward            = {ff}
+initial_connection      = {initial}
+activation_default      = sigmoid
+activation_mutate_rate  = 0.1
+activation_options      = sigmoid tanh relu
+aggregation_default     = sum
+aggregation_mutate_rate = 0.0
+aggregation_options     = sum
+bias_init_mean          = 0.0
+bias_init_stdev         = 1.0
+bias_init_type          = gaussian
+bias_max_value          = 5.0
+bias_min_value          = -5.0
+bias_mutate_power       = 0.5
+bias_mutate_rate        = 0.7
+bias_replace_rate       = 0.1
+response_init_mean      = 1.0
+response_init_stdev     = 0.0
+response_max_value      = 1.0
+response_min_value      = 1.0
+response_mutate_power   = 0.0
+response_mutate_rate    = 0.0
+response_replace_rate   = 0.0
+weight_init_mean        = 0.0
+weight_init_stdev       = 1.0
+weight_init_type        = {weight_init}
+weight_max_value        = 2.0
+weight_min_value        = -2.0
+weight_mutate_power     = 1.0
+weight_mutate_rate      = 0.7
+weight_replace_rate     = 0.1
+enabled_default         = True
+enabled_mutate_rate     = 0.2
+enabled_rate_to_false_add = 0.05
+enabled_rate_to_true_add  = 0.1
+conn_add_prob           = 0.5
+conn_delete_prob        = 0.2
+node_add_prob           = 0.3
+node_delete_prob        = 0.1
+single_structural_mutation = {single}
+structural_mutation_surer  = default
+compatibility_disjoint_coefficient = 1.0
+compatibility_weight_coefficient   = 0.5
+
+[DefaultSpeciesSet]
+compatibility_threshold = 2.0
+
+[DefaultStagnation]
+species_fitness_func = max
+max_stagnation       = 5
+species_elitism      = 1
+
+[DefaultReproduction]
+elitism            = 1
+survival_threshold = 0.3
+"""
+
+
+def _config(genome_type, **kw):
+    fd, path = tempfile.mkstemp(suffix=".ini")
+    with os.fdopen(fd, "w") as f:
+        f.write(CONFIG.format(**kw))
+    try:
+        return neat.Config(genome_type, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+                           neat.DefaultStagnation, path)
+    finally:
+        os.unlink(path)
+
+
+def _fitness(genomes, config):
+    # depends on weights, structure and enabled flags, so that any difference shows in later generations
+    for _, g in genomes:
+        g.fitness = sum((w.weight if w.enabled else 0.1) * ((k[0] * 7 + k[1]) % 5) for k, w in g.connections.items()) \
+            + 0.3 * len(g.nodes)
+
+
+def _run(genome_type, generations, **kw):
+    config = _config(genome_type, **kw)
+    pop = neat.Population(config, seed=11)
+    pop.run(_fitness, generations)
+    state = random.getstate()
+    return [(gid, [(k, c.innovation, c.weight, c.enabled) for k, c in g.connections.items()],
+             [(k, n.bias, n.activation) for k, n in g.nodes.items()])
+            for gid, g in sorted(pop.population.items())], state
+
+
+@pytest.mark.parametrize("kw", [
+    dict(ff=True, hidden=0, initial="full_direct", weight_init="gaussian", single=False),
+    dict(ff=True, hidden=2, initial="partial_nodirect 0.5", weight_init="uniform", single=True),
+    dict(ff=False, hidden=1, initial="full_direct", weight_init="gaussian", single=False),
+])
+def test_whole_evolution_equals_neat_python(kw):
+    ours, ours_state = _run(DefaultGenome, 25, **kw)
+    theirs, theirs_state = _run(neat.DefaultGenome, 25, **kw)
+    assert ours == theirs
+    assert ours_state == theirs_state  # the same number of draws from Python's random
+    hidden = {k for _, _, nodes in ours for k, _, _ in nodes if k >= 3}
+    assert hidden, "the evolution should have grown hidden nodes (else cycles were never tested)"
+
+
+def test_cycle_check_equals_creates_cycle():
+    rng = random.Random(5)
+    for trial in range(300):
+        nodes = list(range(-3, 8))
+        graph, conns = _CycleCheck(), []
+        for _ in range(rng.randint(1, 25)):
+            key = (rng.choice(nodes), rng.choice(nodes[3:]))
+            expected = creates_cycle(list(conns), key)
+            assert graph.creates(key) == expected, (conns, key)
+            if not expected and key not in conns:
+                conns.append(key)
+                graph.add(key)
+
+
+def test_distance_equals_neat_python():
+    config = _config(DefaultGenome, ff=True, hidden=2, initial="partial_nodirect 0.5", weight_init="gaussian",
+                     single=False)
+    pop = neat.Population(config, seed=3)
+    pop.run(_fitness, 8)
+    gs = list(pop.population.values())
+    gc = config.genome_config
+    pairs = [(a, b) for a in gs[:12] for b in gs[:12]]
+    assert any(a.distance(b, gc) > 0 for a, b in pairs)
+    for a, b in pairs:
+        assert a.distance(b, gc) == neat.DefaultGenome.distance(a, b, gc)
+
+
+def test_pickle_round_trip_keeps_every_gene():
+    import pickle
+
+    config = _config(DefaultGenome, ff=True, hidden=2, initial="full_direct", weight_init="gaussian", single=False)
+    pop = neat.Population(config, seed=4)
+    pop.run(_fitness, 5)
+    for g in pop.population.values():
+        back = pickle.loads(pickle.dumps(g, protocol=pickle.HIGHEST_PROTOCOL))
+        assert type(back) is DefaultGenome and back.fitness == g.fitness
+        assert [(k, vars(c)) for k, c in back.connections.items()] == [(k, vars(c)) for k, c in g.connections.items()]
+        assert all(type(c) is type(d) for c, d in zip(back.connections.values(), g.connections.values()))
+        assert [(k, vars(n)) for k, n in back.nodes.items()] == [(k, vars(n)) for k, n in g.nodes.items()]
