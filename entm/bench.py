@@ -7,6 +7,8 @@ the task's full input/output size) is evaluated several times:
 * ``steps_per_second``: entm's compiled evaluation (networks packed, network and
   memory run for every genome and episode), this process, one core; the
   structure cache is cleared before each repetition, so packing is paid in full;
+  the output buffers are kept from one repetition to the next, as the evaluator
+  keeps them from one generation to the next;
 * ``evaluation_steps_per_second``: the same plus scoring and fitness shaping
   (what a generation costs);
 * ``plain_steps_per_second``: neat-python's own ``FeedForwardNetwork.create`` and
@@ -69,11 +71,12 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
     steps = len(genomes) * int(eps.steps.sum())
     gc = config.genome_config
 
+    from entm.evolution.evaluator import CHUNK
+
+    buffers = {}  # kept across repetitions, as the evaluator keeps its buffers across generations
+
     def raw():
         fast._STRUCTURES.clear()
-        from entm.evolution.evaluator import CHUNK
-
-        buffers = {}
         for start in range(0, len(genomes), CHUNK):
             chunk = [g for _, g in genomes[start:start + CHUNK]]
             nets = fast.pack_genomes(chunk, gc)

@@ -115,62 +115,86 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
     recurrent = np.full(G, not gc.feed_forward, np.bool_)
     out_slot = np.zeros((G, len(outputs)), np.int64)
     act, agg, bias, resp = [], [], [], []
-    slot_parts, l0_parts, l1_parts, src_parts, w_parts = [], [], [], [], []
+    structures, bases = [], []  # per genome: its structure, where its weights start in ``weights``
+    weights: list = []  # every genome's connection weights, one flat list; links index into it
     ff = bool(gc.feed_forward)
-    n_nodes = n_links = 0
+    prev_keys = prev_enabled = st = None
     for g, genome in enumerate(genomes):
-        gd = GenomeData.from_genome(genome)
-        skey = (ff, gd.conn_keys, gd.enabled)  # the structure depends on these alone
-        st = _STRUCTURES.get(skey)
-        if st is None:
-            st = _structure(gd, inputs, outputs, ff)
-            if len(_STRUCTURES) >= _STRUCTURE_CACHE:
-                _STRUCTURES.pop(next(iter(_STRUCTURES)))
-            _STRUCTURES[skey] = st
+        base = len(weights)
+        packed_data = isinstance(genome, GenomeData)
+        if packed_data:
+            keys, enabled, node_genes = genome.conn_keys, genome.enabled, genome.node_genes
+            weights.extend(genome.weights.tolist())
+        else:  # a neat-python genome, read directly (what GenomeData.from_genome reads, without the copy)
+            conns = genome.connections
+            vals = conns.values()
+            keys, enabled, node_genes = tuple(conns), bytes(map(_ENABLED, vals)), genome.nodes
+            weights.extend(map(_WEIGHT, vals))
+        # the structure depends on the connection keys (in order) and enabled flags alone; a population's
+        # genomes often share them with the previous genome (comparing is cheaper than hashing 500+ keys)
+        if not (enabled == prev_enabled and keys == prev_keys):
+            skey = (ff, keys, enabled)
+            st = _STRUCTURES.get(skey)
+            if st is None:
+                st = _structure(keys, enabled, inputs, outputs, ff)
+                if len(_STRUCTURES) >= _STRUCTURE_CACHE:
+                    _STRUCTURES.pop(next(iter(_STRUCTURES)))
+                _STRUCTURES[skey] = st
+            prev_keys, prev_enabled = keys, enabled
         order, link0, link1, link_src, link_idx, outs, ns = st
         n = len(order)
         if n:
             try:
-                acts, aggs, biases, resps = zip(*map(gd.node_genes.__getitem__, order))
+                genes = list(map(node_genes.__getitem__, order))
             except KeyError:
                 return None
+            if not packed_data:  # node gene objects -> (activation, aggregation, bias, response)
+                genes = list(map(_NODE_FIELDS, genes))
+            acts, aggs, biases, resps = zip(*genes)
             if not builtin_act.issuperset(acts) or not builtin_agg.issuperset(aggs):
                 return None
             act.extend(map(ACT_CODES.__getitem__, acts))
             agg.extend(map(AGG_CODES.__getitem__, aggs))
             bias.extend(biases)
             resp.extend(resps)
-        slot_parts.append(np.arange(ni, ni + n, dtype=np.int64))
-        l0_parts.append(link0 + n_links)
-        l1_parts.append(link1 + n_links)
-        src_parts.append(link_src)
-        w_parts.append(gd.weights[link_idx])
-        n_nodes += n
-        n_links += len(link_src)
-        node0[g + 1] = n_nodes
-        nslots[g] = ns
-        out_slot[g] = outs
-    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
-    p._set(node0, nslots, recurrent, out_slot, cat(slot_parts, np.int64), act, agg, bias, resp,
-           cat(l0_parts, np.int64), cat(l1_parts, np.int64), cat(src_parts, np.int64), cat(w_parts, np.float64))
+        structures.append(st)
+        bases.append(base)
+    # per-genome parts joined once, offsets added with one repeat each (no numpy call per genome)
+    n_per = np.fromiter((len(st[0]) for st in structures), np.int64, G)
+    links_per = np.fromiter((len(st[3]) for st in structures), np.int64, G)
+    np.cumsum(n_per, out=node0[1:])
+    link_off = np.zeros(G, np.int64)
+    np.cumsum(links_per[:-1], out=link_off[1:])
+    nslots[:] = [st[6] for st in structures]
+    if G:
+        out_slot[:] = [st[5] for st in structures]
+    cat = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
+    slot = ni + np.arange(int(node0[-1]), dtype=np.int64) - np.repeat(node0[:-1], n_per)
+    l0 = cat([st[1] for st in structures]) + np.repeat(link_off, n_per)
+    l1 = cat([st[2] for st in structures]) + np.repeat(link_off, n_per)
+    src = cat([st[3] for st in structures])
+    widx = cat([st[4] for st in structures]) + np.repeat(np.asarray(bases, np.int64), links_per)
+    w = np.array(weights, np.float64)[widx]
+    p._set(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, l0, l1, src, w)
     return p
 
 
 _STRUCTURES: dict = {}
 _ENABLED = operator.attrgetter("enabled")
+_NODE_FIELDS = operator.attrgetter("activation", "aggregation", "bias", "response")
 _WEIGHT = operator.attrgetter("weight")
 _STRUCTURE_CACHE = 4096
 
 
-def _structure(gd: GenomeData, inputs, outputs, ff):
+def _structure(conn_keys: tuple, enabled: bytes, inputs, outputs, ff):
     """What depends only on a genome's connection keys (their order, which are enabled):
     evaluation order, links (source slots, and the indices of the connections their weights come
     from, in neat-python's order), output slots."""
     from entm.network import evaluated_links
 
-    index = {k: i for i, k in enumerate(gd.conn_keys)}
-    enabled = [k for k, e in zip(gd.conn_keys, gd.enabled) if e]
-    order, incoming = evaluated_links(inputs, outputs, gd.conn_keys, enabled, ff)
+    index = {k: i for i, k in enumerate(conn_keys)}
+    on = [k for k, e in zip(conn_keys, enabled) if e]
+    order, incoming = evaluated_links(inputs, outputs, conn_keys, on, ff)
     ni = len(inputs)
     slots = {k: i for i, k in enumerate(inputs)}
     for k, key in enumerate(order):
@@ -382,7 +406,7 @@ if HAVE_NUMBA:
                                 acc[b] = x
             _activate_row(act[n], bias[n], resp[n], acc, Vout, slot[n], nb)
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _tape_step(cells, lo, hi, pos, origin, b, h, X, off, M, write_mode, min_sim, max_cells):
         """One head step of episode b's tape (DESIGN.md order), head parameters X[off:, b];
         returns (jumped, write strength)."""
@@ -442,25 +466,27 @@ if HAVE_NUMBA:
     @njit(cache=True, error_model="numpy")
     def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
                      inputs, steps, M, H, write_mode, min_sim, max_cells, blank, n_task_out,
-                     out, reads_tr, wpos_tr, strength_tr, rpos_tr, jump_tr):
+                     out, reads_tr, wpos_tr, strength_tr, rpos_tr, jump_tr, zero_tail=True):
         """Every genome on every episode (episodes sorted by ``steps``, longest first).
 
         Writes every element of ``out`` and the trace arrays (zero past an episode's
-        ``steps``), so they may be uninitialised or reused."""
+        ``steps``), so they may be uninitialised or reused; ``zero_tail=False`` skips
+        the zeros past the steps, for buffers whose tails are known to be zero already."""
         G = node0.shape[0] - 1
         B, T, I = inputs.shape
         P = M + 5
         n_out = out_slot.shape[1]
         cap = 2 * T * H + 3
-        acc = np.empty(B)
+        Bp = (B + 7) // 8 * 8  # rows padded to whole vectors: the row loops run without scalar remainders
+        acc = np.empty(Bp)
         X = np.empty((H * P, B))  # head parameters, non-finite values made harmless
         cells = np.full((B, cap, M), blank)  # reused: each genome blanks the cells it used
         lo = np.empty(B, np.int64)
         hi = np.empty(B, np.int64)
         for g in range(G):
             ns = nslots[g]
-            V = np.zeros((ns, B))
-            V2 = np.zeros((ns, B)) if recurrent[g] else V
+            V = np.zeros((ns, Bp))
+            V2 = np.zeros((ns, Bp)) if recurrent[g] else V
             if g > 0:
                 for b in range(B):
                     for i in range(lo[b], hi[b]):
@@ -487,15 +513,16 @@ if HAVE_NUMBA:
                 for i in range(H * M):
                     for b in range(nb):
                         V[I + i, b] = reads[b, i]
+                nbv = min(Bp, (nb + 7) // 8 * 8)  # the extra rows are finished episodes or padding: never read
                 if recurrent[g]:
                     for i in range(I + H * M):
                         for b in range(nb):
                             V2[i, b] = V[i, b]
-                    _net_eval(V, V2, nb, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
+                    _net_eval(V, V2, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
                               w, acc)
                     V, V2 = V2, V
                 else:
-                    _net_eval(V, V, nb, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
+                    _net_eval(V, V, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
                               w, acc)
                 for o in range(n_task_out):
                     row = out_slot[g, o]
@@ -519,7 +546,7 @@ if HAVE_NUMBA:
                         rpos_tr[g, b, t, h] = p - origin
                         for k in range(M):
                             reads[b, h * M + k] = cells[b, p, k]
-            for b in range(B):  # the steps past an episode's end: zero (the buffers may be reused)
+            for b in range(B if zero_tail else 0):  # the steps past an episode's end: zero
                 for t in range(steps[b], T):
                     for o in range(n_task_out):
                         out[g, b, t, o] = 0.0

@@ -114,7 +114,8 @@ def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = F
     :mod:`entm.fast` where they cover the networks (the results are the same).
     ``buffers``: a dict the compiled discrete path keeps its output arrays in and
     reuses on the next call with the same dict (no fresh allocation per chunk of
-    genomes); the returned arrays are then views that the next such call overwrites.
+    genomes); the returned arrays are then views that the next such call overwrites, and
+    must only be read (the zeros past each episode's steps are written once per set of steps).
     """
     from entm import fast as fastmod
 
@@ -145,20 +146,30 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buff
     p = machine.memory.params
     shapes = (((B, T, O), np.float64), ((B, T, H * M), np.float64), ((B, T, H), np.int64),
               ((B, T, H), np.float64), ((B, T, H), np.int64), ((B, T, H), np.bool_))
+    sorted_steps = np.ascontiguousarray(steps if presorted else steps[order])
+    zero_tail = True
     if buffers is None:  # the kernel writes every element
         arrays = [np.empty((G,) + shape, dtype) for shape, dtype in shapes]
     else:
         if buffers.get("key") != shapes or buffers["arrays"][0].shape[0] < G:
-            buffers.update(key=shapes, arrays=[np.empty((G,) + shape, dtype) for shape, dtype in shapes])
+            buffers.update(key=shapes, arrays=[np.empty((G,) + shape, dtype) for shape, dtype in shapes],
+                           tail_steps=None, tail_rows=0)
         arrays = [a[:G] for a in buffers["arrays"]]
+        # the kernel never writes past an episode's steps: rows whose tails it zeroed for these same
+        # steps are zero there still (the buffers' users only read them), so the zeros need not be rewritten
+        if buffers["tail_steps"] is not None and G <= buffers["tail_rows"] and \
+                np.array_equal(buffers["tail_steps"], sorted_steps):
+            zero_tail = False
+        else:
+            buffers.update(tail_steps=sorted_steps.copy(), tail_rows=G)
     out, reads, wpos, strength, rpos, jumps = arrays
     fastmod.run_discrete(*packed.arrays(),
                          np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64),
-                         np.ascontiguousarray(steps if presorted else steps[order]), M, H,
+                         sorted_steps, M, H,
                          0 if p.write_mode == "interpolate" else 1,
                          np.nan if p.min_jump_similarity is None else float(p.min_jump_similarity),
                          -1 if p.max_cells is None else int(p.max_cells), float(p.blank), O,
-                         out, reads, wpos, strength, rpos, jumps)
+                         out, reads, wpos, strength, rpos, jumps, zero_tail)
     arrays = (out, reads, wpos, strength, rpos, jumps)
     if not presorted:  # back to the caller's episode order
         inv = np.argsort(order, kind="stable")

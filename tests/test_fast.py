@@ -126,7 +126,9 @@ def test_reused_buffers_are_fully_rewritten():
     buffers = {}
     run_stacked(machine, packed, long.inputs, shaping=True, steps=long.steps, buffers=buffers)
     few = fast.pack_genomes(genomes[:3], config.genome_config)
-    for p, eps in ((few, short), (packed, short)):
+    rev = fast.pack_genomes(genomes[::-1], config.genome_config)
+    # the second (packed, short) and what follows reuse rows whose tails were zeroed for the same steps
+    for p, eps in ((few, short), (packed, short), (rev, short), (few, short), (packed, long), (rev, short)):
         pad = np.zeros((eps.batch, long.inputs.shape[1], eps.inputs.shape[2]))
         pad[:, :eps.inputs.shape[1]] = eps.inputs  # the same shapes as the long run: the buffers are reused
         reused = run_stacked(machine, p, pad, shaping=True, steps=eps.steps, buffers=buffers)

@@ -81,6 +81,23 @@ class _CycleCheck:
 class DefaultGenome(neat.DefaultGenome):
     """``neat.DefaultGenome``, same children, faster reproduction (see the module docstring)."""
 
+    # -- connection keys are interned: equal keys are one tuple object across the population, so that
+    # comparing two genomes' key sequences (entm.fast.pack_genomes does, per genome) is a pointer compare
+    @staticmethod
+    def create_connection(config, input_id, output_id, innovation):
+        gene = neat.DefaultGenome.create_connection(config, input_id, output_id, innovation)
+        gene.key = _intern(gene.key)
+        return gene
+
+    def add_connection(self, config, input_key, output_key, weight, enabled, innovation=None):
+        key = _intern((input_key, output_key))
+        existed = key in self.connections
+        super().add_connection(config, input_key, output_key, weight, enabled, innovation)
+        if not existed:  # a new last entry: put it back under the interned key (same place, same gene)
+            gene = self.connections.pop(key)
+            gene.key = key
+            self.connections[key] = gene
+
     def configure_crossover(self, genome1, genome2, config):
         if genome1.fitness > genome2.fitness:
             parent1, parent2 = genome1, genome2
@@ -237,6 +254,16 @@ _FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 _INNOVATION, _WEIGHT, _ENABLED = (operator.attrgetter(a) for a in ("innovation", "weight", "enabled"))
 
 
+_KEYS: dict = {}
+
+
+def _intern(key: tuple) -> tuple:
+    """The one tuple object for this connection key (the table is dropped if it ever grows huge)."""
+    if len(_KEYS) > 1_000_000:
+        _KEYS.clear()
+    return _KEYS.setdefault(key, key)
+
+
 class _PackedConnections:
     """Default connection genes as flat lists (see DefaultGenome.__getstate__)."""
 
@@ -255,7 +282,8 @@ class _PackedConnections:
     def genes(self) -> dict:
         out = {}
         new = DefaultConnectionGene.__new__
-        for key, inn, w, e in zip(zip(self.sources, self.targets), self.innovations, self.weights, self.enabled):
+        for key, inn, w, e in zip(map(_intern, zip(self.sources, self.targets)), self.innovations, self.weights,
+                                  self.enabled):
             g = new(DefaultConnectionGene)
             g.key, g.innovation, g.weight, g.enabled = key, inn, w, e
             out[key] = g

@@ -161,3 +161,14 @@ def test_pickle_round_trip_keeps_every_gene():
         assert [(k, vars(c)) for k, c in back.connections.items()] == [(k, vars(c)) for k, c in g.connections.items()]
         assert all(type(c) is type(d) for c, d in zip(back.connections.values(), g.connections.values()))
         assert [(k, vars(n)) for k, n in back.nodes.items()] == [(k, vars(n)) for k, n in g.nodes.items()]
+
+
+def test_connection_keys_are_interned():
+    config = _config(DefaultGenome, ff=True, hidden=1, initial="full_direct", weight_init="gaussian", single=False)
+    pop = neat.Population(config, seed=6)
+    pop.run(_fitness, 6)
+    first = {}
+    for g in pop.population.values():
+        for k, c in g.connections.items():
+            assert c.key is k
+            assert first.setdefault(k, k) is k  # one object per key across the population
