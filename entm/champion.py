@@ -53,9 +53,40 @@ def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides
     params.update(task_overrides or {})
     task = make_task(entm["task"], params)
     spec = MemorySpec.from_metadata(entm["memory"], entm["memory_params"], entm["heads"])
+    if entm.get("encoding") == "hyper" and params != entm["task_params"]:
+        network, spec = _repaint(entm, task, spec, path)
     machine = Machine(task, spec)
-    machine.check_sizes(network.num_inputs, network.num_outputs, what=str(path))
+    try:
+        machine.check_sizes(network.num_inputs, network.num_outputs, what=str(path))
+    except EntmError as e:
+        if params != entm["task_params"]:
+            raise EntmError(f"{e} (only a hyper-encoding champion is re-painted for other task sizes; this one "
+                            f"was evolved with the direct encoding at {entm['task_params']})") from None
+        raise
     return Champion(path=Path(path), data=data, network=network, task=task, spec=spec, machine=machine)
+
+
+def _repaint(entm: dict, task, spec: MemorySpec, path):
+    """A hyper champion's CPPN re-painted for ``task`` (another vector size): the controller network and the
+    memory, whose width keeps the champion's extra values beyond the vector (M' = V' + M - V)."""
+    from entm.hyper import HyperParams, Substrate
+    from entm.network import Network
+
+    sub_meta, cppn_json = entm.get("substrate"), entm.get("cppn")
+    if not isinstance(sub_meta, dict) or not isinstance(cppn_json, dict):
+        raise EntmError(f"{path}: a hyper champion needs metadata.entm.substrate and metadata.entm.cppn")
+    old_v = int(entm["task_params"].get("vector_size", 0))
+    extra = spec.width - old_v
+    spec = MemorySpec(mode=spec.mode, width=int(task.vector_size) + extra, heads=spec.heads, options=spec.options)
+    try:
+        cppn = Network.from_json(cppn_json)
+        hp = HyperParams.from_dict({k: sub_meta[k] for k in ("weight_scale", "threshold", "radius") if k in sub_meta})
+    except EntmError as e:
+        raise EntmError(f"{path}: CPPN: {e}") from None
+    sub = Substrate(task, spec, hp)
+    if sub.cppn_inputs != sub_meta.get("cppn_inputs") or sub.cppn_outputs != sub_meta.get("cppn_outputs"):
+        raise EntmError(f"{path}: the CPPN's inputs/outputs do not match the substrate of {task.name} {task.params()}")
+    return sub.paint_network(cppn), spec
 
 
 def load_champion(path, task_overrides: dict | None = None) -> Champion:

@@ -76,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-stop-when-solved", dest="stop_when_solved", action="store_false",
                    help="run the whole budget even after a validated solution")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.add_argument("--encoding", default="direct", choices=["direct", "hyper"],
+                   help="direct: genomes are the controllers (default); hyper: genomes are CPPNs that paint the "
+                        "controller onto a substrate (HyperNTM; copy task; default config <task>-hyper.ini)")
+    e.add_argument("--hyper-radius", default=None,
+                   help="hyper: links between two vectors join elements at most this far apart (default 1; 'all')")
+    e.add_argument("--hyper-threshold", type=float, default=None,
+                   help="hyper: a link exists where |CPPN value| >= this (default 0.2)")
+    e.add_argument("--hyper-scale", type=float, default=None,
+                   help="hyper: weight = scale x CPPN value in [-1, 1] (default 5)")
     _add_task_options(e)
 
     r = sub.add_parser("resume", help="continue an evolution or training run from its newest valid checkpoint")
@@ -96,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--episodes", type=int, default=20)
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.add_argument("--vector-size", type=int, default=None,
+                   help="evaluate at another vector width: a hyper-encoding champion's CPPN is re-painted for it")
 
     from entm.baseline.settings import TrainSettings
 
@@ -189,9 +200,34 @@ def cmd_evolve(args) -> int:
                               stop_when_solved=args.stop_when_solved, run_dir=args.run_dir,
                               evaluator="serial" if args.serial else "ray", workers=args.workers,
                               ray_address=args.ray_address, ray_verbose=args.ray_verbose,
-                              checkpoint_every=args.checkpoint_every, minutes=args.minutes)
+                              checkpoint_every=args.checkpoint_every, minutes=args.minutes,
+                              encoding=args.encoding, hyper=_hyper_params(args))
     result = evolve(settings, progress=not args.quiet)
     return _summary(result, args.seed)
+
+
+def _hyper_params(args) -> dict:
+    """--hyper-* options -> EvolveSettings.hyper (only what was given); an error without --encoding hyper."""
+    hp = {}
+    if args.hyper_radius is not None:
+        if str(args.hyper_radius).lower() == "all":
+            hp["radius"] = None
+        else:
+            try:
+                hp["radius"] = int(args.hyper_radius)
+            except ValueError:
+                raise EntmError(f"--hyper-radius must be a non-negative integer or 'all', got {args.hyper_radius!r}")
+    if args.hyper_threshold is not None:
+        hp["threshold"] = args.hyper_threshold
+    if args.hyper_scale is not None:
+        hp["weight_scale"] = args.hyper_scale
+    if hp and args.encoding != "hyper":
+        raise EntmError("--hyper-radius, --hyper-threshold and --hyper-scale need --encoding hyper")
+    if hp:
+        from entm.hyper import HyperParams
+
+        HyperParams.from_dict(hp)  # a bad value is an error now, before any work
+    return hp
 
 
 def _summary(result, seed) -> int:
@@ -327,12 +363,21 @@ def cmd_evaluate(args) -> int:
     if args.episodes < 1:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
     if _run_kind(args.champion) == "training":
+        if args.vector_size is not None:
+            raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
         return _evaluate_trained(args)
-    champ = load_champion(args.champion)
+    overrides = {}
+    if args.vector_size is not None:
+        if args.vector_size < 1:
+            raise EntmError(f"--vector-size must be at least 1, got {args.vector_size}")
+        overrides["vector_size"] = args.vector_size
+    champ = load_champion(args.champion, task_overrides=overrides)
     lengths = parse_lengths(args.lengths) if args.lengths else list(champ.task.generalization_lengths)
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:
-        print(json.dumps({"task": champ.task.name, "memory": champ.spec.mode, "lengths": res}))
+        print(json.dumps({"task": champ.task.name, "task_params": champ.task.params(), "memory": champ.spec.mode,
+                          "memory_params": champ.spec.params(), "network_size": list(champ.network.size()),
+                          "lengths": res}))
     else:
         print(f"{champ.path}: task {champ.task.name} {champ.task.params()}, {champ.spec.mode} memory "
               f"{champ.spec.params()}, {champ.spec.heads} head(s)")

@@ -96,6 +96,12 @@ class CopyTask(Task):
     def output_names(self) -> list[str]:
         return [f"out{i}" for i in range(self.vector_size)]
 
+    def hyper_layout(self) -> tuple[list, list]:
+        """The task's part of the hyper encoding's substrate (entm.hyper): [(kind, size, vector?)] for the
+        inputs and the outputs, in the network's order; bit j of the vectors lines up with the memory's."""
+        V = self.vector_size
+        return [("bits", V, True), ("start", 1, False), ("delimiter", 1, False)], [("out", V, True)]
+
     @property
     def default_memory_width(self) -> int:
         """M = V + 3, as in the ENTM papers."""

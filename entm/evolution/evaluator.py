@@ -56,6 +56,10 @@ class EvalSettings:
     memory: MemorySpec
     seed: int
     episodes: int
+    encoding: str = "direct"
+    """``direct`` or ``hyper`` (the genomes are CPPNs; :mod:`entm.hyper` paints the controllers)."""
+    hyper: dict = field(default_factory=dict)
+    """Hyper encoding: :class:`entm.hyper.HyperParams` fields."""
 
 
 class GenomeEvaluator:
@@ -68,6 +72,13 @@ class GenomeEvaluator:
         self.config = load_config(settings.config_text, "run config")
         self.task = make_task(settings.task, settings.task_params)
         self.machine = Machine(self.task, settings.memory)
+        self.substrate = None
+        self.net_config = self.config  # the config of the networks the machine runs
+        if settings.encoding == "hyper":
+            from entm.hyper import Substrate
+
+            self.substrate = Substrate(self.task, settings.memory, settings.hyper)
+            self.net_config = self.substrate.controller_config()
         self._episodes_cache: tuple[int, object] | None = None
         self._buffers: dict = {}  # the compiled runs' output arrays, reused chunk after chunk
         self._tiled: dict = {}  # (generation, G) -> the generation's episodes tiled G times, for scoring
@@ -90,19 +101,32 @@ class GenomeEvaluator:
         eps = self.episodes(generation)
         results: dict = {}
         steps = 0
-        gc = self.config.genome_config
         for start in range(0, len(genomes), CHUNK):
             chunk = genomes[start:start + CHUNK]
-            nets = pack_genomes([g for _, g in chunk], gc) if HAVE_NUMBA else None
-            if nets is None:  # a network the compiled kernels do not cover
-                nets = [Network.from_genome(g.as_genome() if isinstance(g, GenomeData) else g, gc)
-                        for _, g in chunk]
+            nets = self._networks([g for _, g in chunk])
             stacked = run_stacked(self.machine, nets, eps.inputs, shaping=True, steps=eps.steps,
                                   buffers=self._buffers)
             for (gid, _), r in zip(chunk, self._results(eps, stacked, len(chunk), generation)):
                 results[gid] = r
             steps += len(chunk) * int(eps.steps.sum())
         return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0}
+
+    def phenotypes(self, genomes: list) -> list:
+        """The controllers the genomes stand for: themselves (direct encoding), or the controllers
+        their CPPNs paint (hyper; :class:`entm.fast.GenomeData`)."""
+        if self.substrate is None:
+            return list(genomes)
+        cppn_out = self.substrate.cppn_outputs_of_genomes(genomes, self.config.genome_config)
+        return self.substrate.controllers(cppn_out, keys=[g.key for g in genomes])
+
+    def _networks(self, genomes: list):
+        """Packed networks of the genomes' controllers (or Network objects where the kernels do not cover them)."""
+        gc = self.net_config.genome_config
+        controllers = self.phenotypes(genomes)
+        nets = pack_genomes(controllers, gc) if HAVE_NUMBA else None
+        if nets is None:  # a network the compiled kernels do not cover
+            nets = [Network.from_genome(g.as_genome() if isinstance(g, GenomeData) else g, gc) for g in controllers]
+        return nets
 
     def deployments(self, generation: int):
         """Reward tasks: the generation's deployments (drawn like the episodes of a sequence task)."""
@@ -119,15 +143,11 @@ class GenomeEvaluator:
         deps = self.deployments(generation)
         results: dict = {}
         steps = 0
-        gc = self.config.genome_config
         task = self.task
         for start in range(0, len(genomes), REWARD_CHUNK):
             chunk = genomes[start:start + REWARD_CHUNK]
             G = len(chunk)
-            nets = pack_genomes([g for _, g in chunk], gc) if HAVE_NUMBA else None
-            if nets is None:
-                nets = [Network.from_genome(g.as_genome() if isinstance(g, GenomeData) else g, gc)
-                        for _, g in chunk]
+            nets = self._networks([g for _, g in chunk])
             env = task.environment(deps, groups=G)
             run = run_closed_loop(self.machine, nets, env)
             sc = task.score(env)

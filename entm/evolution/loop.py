@@ -69,6 +69,12 @@ class EvolveSettings:
     minutes: float | None = None
     """Wall-time budget of this session of the run in minutes (None: none); the run stops after
     the generation during which it ran out, writes its final checkpoint and can be resumed."""
+    encoding: str = "direct"
+    """``direct`` (genomes are the controllers) or ``hyper`` (genomes are CPPNs that paint the
+    controller onto a substrate, :mod:`entm.hyper`)."""
+    hyper: dict = field(default_factory=dict)
+    """Hyper encoding: the substrate's painting rules (:class:`entm.hyper.HyperParams` fields:
+    weight_scale, threshold, radius); unset ones take their defaults."""
 
 
 @dataclass
@@ -104,16 +110,27 @@ def prepare(settings: EvolveSettings):
     width = mp.pop("width", None) or task.default_memory_width
     spec = MemorySpec(mode=settings.memory, width=int(width), heads=int(settings.heads), options=mp)
     machine = Machine(task, spec)
+    if settings.encoding not in ENCODINGS:
+        raise EntmError(f"unknown encoding {settings.encoding!r}; expected one of {', '.join(ENCODINGS)}")
+    if settings.encoding == "hyper":
+        from entm.hyper import Substrate
+
+        sub = Substrate(task, spec, settings.hyper)
+        n_in, n_out, layout = sub.num_cppn_inputs, sub.num_cppn_outputs, (
+            f"the hyper encoding's CPPN for task {task.name!r} needs {sub.num_cppn_inputs} inputs "
+            f"({', '.join(sub.cppn_inputs)}) and {sub.num_cppn_outputs} outputs")
+    else:
+        n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
     if settings.config is None:
-        path = default_config_path(settings.task, settings.memory)
-        text = fit_sizes(read_config_text(path), machine.num_inputs, machine.num_outputs)
+        path = default_config_path(settings.task, settings.memory, settings.encoding)
+        text = fit_sizes(read_config_text(path), n_in, n_out)
         source = str(path)
     else:
         source = str(settings.config)
         text = read_config_text(settings.config)
-        n_in, n_out = config_sizes(text, source)
-        if (n_in, n_out) != (machine.num_inputs, machine.num_outputs):
-            raise EntmError(f"{source}: num_inputs = {n_in}, num_outputs = {n_out}, but {machine.layout()}")
+        c_in, c_out = config_sizes(text, source)
+        if (c_in, c_out) != (n_in, n_out):
+            raise EntmError(f"{source}: num_inputs = {c_in}, num_outputs = {c_out}, but {layout}")
     load_config(text, source)  # every other problem of the file, before any work
     if settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
@@ -123,11 +140,17 @@ def prepare(settings: EvolveSettings):
 
 
 def champion_json(genome, config, task, spec: MemorySpec, fitness: float, generation: int,
-                  extra: dict | None = None) -> dict:
-    """neat-python's network JSON of ``genome`` with ``metadata.entm``."""
-    from entm.network import network_json_from_genome
+                  extra: dict | None = None, substrate=None) -> dict:
+    """neat-python's network JSON of ``genome`` with ``metadata.entm``; with a ``substrate`` (hyper
+    encoding) the network is the controller the CPPN ``genome`` paints, and the CPPN's own network
+    JSON, its size and the substrate's parameters go into the metadata (``entm evaluate`` re-paints it)."""
+    from entm.network import Network, network_json_from_genome
 
-    data = network_json_from_genome(genome, config.genome_config)
+    if substrate is None:
+        data = network_json_from_genome(genome, config.genome_config)
+    else:
+        controller, ccfg = _phenotype(genome, config, substrate)
+        data = network_json_from_genome(controller, ccfg.genome_config)
     entm_meta = {
         "task": task.name,
         "task_params": task.params(),
@@ -138,13 +161,28 @@ def champion_json(genome, config, task, spec: MemorySpec, fitness: float, genera
         "generation": int(generation),
         "genome_key": int(genome.key),
     }
+    if substrate is not None:
+        cppn = network_json_from_genome(genome, config.genome_config)
+        cppn.get("metadata", {}).pop("created_timestamp", None)  # the champion's own says when
+        entm_meta.update(encoding="hyper", substrate=substrate.params(), cppn=cppn,
+                         cppn_size=list(Network.from_genome(genome, config.genome_config).size()))
     if extra:
         entm_meta.update(extra)
     data.setdefault("metadata", {})["entm"] = entm_meta
     return data
 
 
+def _phenotype(genome, config, substrate):
+    """(genome-like controller, its neat-python config): the genome itself, or the controller its CPPN paints."""
+    if substrate is None:
+        return genome, config
+    gd = substrate.controllers(substrate.cppn_outputs_of_genomes([genome], config.genome_config),
+                               keys=[genome.key])[0]
+    return gd.as_genome(), substrate.controller_config()
+
+
 EVALUATORS = ("serial", "ray")
+ENCODINGS = ("direct", "hyper")
 
 
 def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings):
@@ -167,7 +205,8 @@ def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text
     """What every evaluator needs: config text, task, memory, seed, episodes per generation."""
     episodes = settings.episodes or getattr(task, "default_episodes", 50)
     return EvalSettings(config_text=config_text, task=task.name, task_params=task.params(), memory=spec,
-                        seed=int(settings.seed), episodes=int(episodes))
+                        seed=int(settings.seed), episodes=int(episodes), encoding=settings.encoding,
+                        hyper=dict(settings.hyper))
 
 
 def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> EvolveResult:
@@ -238,9 +277,7 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
         why = ("it is solved" if state["solved"] else "it reached the config's fitness_threshold"
                if state.get("threshold") else f"it has run {state['metrics']} of {settings.generations} generations")
         raise EntmError(f"nothing to resume in {run_dir}: {why} (raise --generations to go on)")
-    episodes = settings.episodes or getattr(task, "default_episodes", 50)
-    eval_settings = EvalSettings(config_text=config_text, task=task.name, task_params=task.params(),
-                                 memory=spec, seed=int(settings.seed), episodes=int(episodes))
+    eval_settings = _eval_settings(settings, task, spec, config_text)
     rng_state = random.getstate()  # starting Ray draws from `random`: keep the checkpoint's state
     ev = make_evaluator(settings, eval_settings)
     random.setstate(rng_state)
@@ -269,7 +306,12 @@ def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress
     from entm.evolution import checkpoint
     from entm.network import Network
 
-    validation = _Validator(task, spec, config, settings.seed)
+    substrate = None
+    if settings.encoding == "hyper":
+        from entm.hyper import Substrate
+
+        substrate = Substrate(task, spec, settings.hyper)
+    validation = _Validator(task, spec, config, settings.seed, substrate)
     t_start = time.perf_counter()
     bar = _progress(settings.generations, progress, out, initial=pop.generation)
 
@@ -303,12 +345,14 @@ def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress
         if champ is not None:
             r = results[champ.key]
             data = champion_json(champ, cfg, task, spec, champ.fitness, gen,
-                                 extra={"score": r.score, "perfect": r.perfect, "solved": state["solved"]})
+                                 extra={"score": r.score, "perfect": r.perfect, "solved": state["solved"]},
+                                 substrate=substrate)
             state.update(champion_key=int(champ.key), champion_fitness=float(champ.fitness), champion_json=data)
             runs.atomic_write(run_dir / runs.CHAMPION_FILE, json.dumps(data, indent=2) + "\n")
         fits = np.array([results[gid].fitness for gid, _ in genomes])
         scores = np.array([results[gid].score for gid, _ in genomes])
-        size = Network.from_genome(best_g, cfg.genome_config).size()
+        best_net, best_cfg = _phenotype(best_g, cfg, substrate)
+        size = Network.from_genome(best_net, best_cfg.genome_config).size()
         secs = stats["seconds"]
         rec = {
             "generation": gen,
@@ -322,6 +366,7 @@ def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress
             "best_terms": best.terms,
             "best_genome": int(best_gid),
             "best_size": list(size),
+            **({"best_cppn_size": list(Network.from_genome(best_g, cfg.genome_config).size())} if substrate else {}),
             "champion_fitness": state["champion_fitness"],
             "champion_genome": state["champion_key"],
             "solved": state["solved"],
@@ -385,10 +430,11 @@ def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress
 class _Validator:
     """Checks a candidate on a fixed batch of long episodes (the generalisation guard)."""
 
-    def __init__(self, task, spec, config, seed):
+    def __init__(self, task, spec, config, seed, substrate=None):
         self.task = task
         self.machine = Machine(task, spec)
         self.config = config
+        self.substrate = substrate
         length, n = getattr(task, "validation", (None, 0))
         self.episodes = None
         if length:
@@ -399,7 +445,8 @@ class _Validator:
 
         if self.episodes is None:
             return True
-        net = Network.from_genome(genome, self.config.genome_config)
+        controller, cfg = _phenotype(genome, self.config, self.substrate)
+        net = Network.from_genome(controller, cfg.genome_config)
         run = self.machine.run(net, self.episodes.inputs)
         return bool(np.all(self.task.score(self.episodes, run.outputs).perfect))
 

@@ -1,0 +1,353 @@
+"""The indirect (HyperNEAT-style) encoding: NEAT evolves a CPPN that paints the controller.
+
+Direct NEAT must find "bit j of the input goes to slot j of the write vector"
+one connection at a time (16 links for 8-bit copy, 2,000 for 1,000 bits).  Here
+NEAT (neat-python) evolves a small *CPPN* instead, which is queried for every
+connection of a fixed *substrate*: the controller's inputs and outputs, with a
+geometry in which bit j of every vector lines up (Merrild, Rasmussen & Risi,
+"HyperNTM", EvoApplications 2018).  "Bit j goes to slot j" is then one
+regularity of the CPPN, and a controller evolved at one vector width is
+re-painted at any other width without further evolution.
+
+Substrate
+---------
+Every controller input and output is a substrate node with a *kind* and, for
+the vector kinds, an element index j (its coordinate):
+
+* inputs: the task's bit vector (``bits``, j = 0 .. V-1), the task's scalar
+  inputs (copy: ``start``, ``delimiter``), and per head h the read vector, split
+  into its first V values (``read{h}``, j = 0 .. V-1, aligned with the bits) and
+  the M - V extra values (``read{h}.extra{k}``, scalars);
+* outputs: the task's output vector (``out``), and per head its parameters
+  (DESIGN.md order): vectors of width M split the same way (discrete:
+  ``write{h}`` + extras; differentiable: ``key{h}``, ``erase{h}``, ``add{h}`` +
+  extras), the scalar parameters each a kind of its own (``write{h}.w``,
+  ``jump{h}``, ``shift{h}.left`` ...).
+
+The controller has no hidden nodes: every output node may be linked from every
+input node, and has a bias.
+
+CPPN
+----
+Inputs (``cppn_inputs``): a one-hot code of the *source* kind (each vector
+kind, each scalar kind, and ``bias`` for bias queries), then ``offset`` =
+j_source - j_target and ``aligned`` = 1 if the offset is 0 -- both only for a
+link between two vector kinds, else 0.
+
+Outputs (``cppn_outputs``, the multi-spatial-substrate layout of Pugh &
+Stanley 2013): one output per (source vector kind, target vector kind) pair,
+read for the links between those two vectors; one output per target vector
+kind, read for its links from scalar inputs and for its bias; one output per
+scalar output node, read for all its links and its bias.
+
+Painting (:class:`HyperParams`): a link's value v is the CPPN output clamped to
+[-1, 1]; links between two vectors join only elements at most ``radius`` apart
+(a receptive field; default 1: bit j sees bits j-1, j, j+1); a link exists when
+|v| >= ``threshold`` and has weight ``weight_scale * v``, divided
+by V for a link from a vector element into a scalar output (so that a sum over
+all bits keeps its size at any width).  A bias is ``weight_scale * v``, always.
+Controller nodes are neat-python sigmoid/sum nodes, links in output-major,
+input order (the order neat-python sums them in).  The painted controller is
+an ordinary network: it runs on the same machine as direct genomes, and is
+saved as neat-python network JSON beside its CPPN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from entm.errors import EntmError
+
+@dataclass(frozen=True)
+class HyperParams:
+    """The substrate's painting rules (what entm owns of the hyper encoding; saved with each champion)."""
+
+    weight_scale: float = 5.0
+    """A link's weight is ``weight_scale`` times the CPPN's value clamped to [-1, 1] (so is a bias)."""
+    threshold: float = 0.2
+    """A link exists where the |clamped CPPN value| is at least this."""
+    radius: int | None = 1
+    """Links between two vectors only join elements at most this far apart (|j_src - j_dst| <= radius,
+    a receptive field); None: every pair of elements."""
+
+    def __post_init__(self):
+        if isinstance(self.weight_scale, bool) or not isinstance(self.weight_scale, (int, float)) or \
+                not (self.weight_scale > 0 and np.isfinite(self.weight_scale)):
+            raise EntmError(f"hyper weight_scale must be a positive number, got {self.weight_scale!r}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or \
+                not 0 <= self.threshold < 1:
+            raise EntmError(f"hyper threshold must be in [0, 1), got {self.threshold!r}")
+        if self.radius is not None and (isinstance(self.radius, bool) or not isinstance(self.radius, int)
+                                        or self.radius < 0):
+            raise EntmError(f"hyper radius must be a non-negative integer or None, got {self.radius!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "HyperParams":
+        d = dict(d or {})
+        unknown = sorted(set(d) - {"weight_scale", "threshold", "radius"})
+        if unknown:
+            raise EntmError(f"unknown hyper encoding parameter {unknown[0]!r}; known: weight_scale, threshold, radius")
+        return cls(**d)
+
+    def as_dict(self) -> dict:
+        return {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
+
+#: the controller's neat-python config (sizes filled in): sigmoid/sum output nodes, feed-forward
+CONTROLLER_CONFIG = """
+[NEAT]
+fitness_criterion     = max
+fitness_threshold     = 1.0
+pop_size              = 2
+reset_on_extinction   = False
+no_fitness_termination = True
+
+[DefaultGenome]
+num_inputs            = {inputs}
+num_outputs           = {outputs}
+num_hidden            = 0
+feed_forward          = True
+initial_connection    = full_direct
+activation_default      = sigmoid
+activation_mutate_rate  = 0.0
+activation_options      = sigmoid
+aggregation_default     = sum
+aggregation_mutate_rate = 0.0
+aggregation_options     = sum
+bias_init_mean = 0.0
+bias_init_stdev = 1.0
+bias_max_value = 30.0
+bias_min_value = -30.0
+bias_mutate_power = 0.5
+bias_mutate_rate = 0.7
+bias_replace_rate = 0.1
+response_init_mean = 1.0
+response_init_stdev = 0.0
+response_max_value = 1.0
+response_min_value = 1.0
+response_mutate_power = 0.0
+response_mutate_rate = 0.0
+response_replace_rate = 0.0
+weight_init_mean = 0.0
+weight_init_stdev = 1.0
+weight_max_value = 30.0
+weight_min_value = -30.0
+weight_mutate_power = 0.5
+weight_mutate_rate = 0.8
+weight_replace_rate = 0.1
+enabled_default = True
+enabled_mutate_rate = 0.0
+conn_add_prob = 0.0
+conn_delete_prob = 0.0
+node_add_prob = 0.0
+node_delete_prob = 0.0
+compatibility_disjoint_coefficient = 1.0
+compatibility_weight_coefficient = 0.5
+
+[DefaultSpeciesSet]
+compatibility_threshold = 3.0
+
+[DefaultStagnation]
+species_fitness_func = max
+max_stagnation = 20
+species_elitism = 2
+
+[DefaultReproduction]
+elitism = 2
+survival_threshold = 0.2
+"""
+
+
+@dataclass(frozen=True)
+class SubstrateNode:
+    """A controller input or output: its kind and, for vector kinds, its element index j."""
+
+    kind: str
+    index: int | None
+    """j for vector kinds (the coordinate that lines bit j of every vector up), None for scalars."""
+
+
+def _memory_layout(mode: str, M: int, V: int, h: int) -> tuple[list, list]:
+    """(read groups, head parameter groups) of head h: [(kind, size, vector?)] in DESIGN.md order."""
+    def vec(name):  # a width-M vector: V aligned values, then M - V extra scalars
+        return [(name, V, True)] + [(f"{name}.extra{k}", 1, False) for k in range(M - V)]
+
+    read = vec(f"read{h}")
+    if mode == "discrete":
+        out = vec(f"write{h}") + [(f"write{h}.w", 1, False), (f"jump{h}", 1, False),
+                                  (f"shift{h}.left", 1, False), (f"shift{h}.stay", 1, False),
+                                  (f"shift{h}.right", 1, False)]
+    else:
+        out = vec(f"key{h}") + [(f"beta{h}", 1, False), (f"gate{h}", 1, False), (f"shift{h}.left", 1, False),
+                                (f"shift{h}.stay", 1, False), (f"shift{h}.right", 1, False),
+                                (f"gamma{h}", 1, False)] + vec(f"erase{h}") + vec(f"add{h}")
+    return read, out
+
+
+def _expand(groups) -> list[SubstrateNode]:
+    nodes = []
+    for kind, size, vector in groups:
+        nodes += [SubstrateNode(kind, j) for j in range(size)] if vector else [SubstrateNode(kind, None)]
+    return nodes
+
+
+class Substrate:
+    """The controller's nodes and their coordinates for a task and memory, and the CPPN layout."""
+
+    def __init__(self, task, spec, params: HyperParams | dict | None = None):
+        layout = getattr(task, "hyper_layout", None)
+        if layout is None:
+            raise EntmError(f"task {task.name!r} has no substrate layout for the hyper encoding "
+                            "(supported: copy); use --encoding direct")
+        hp = params if isinstance(params, HyperParams) else HyperParams.from_dict(params)
+        in_groups, out_groups = layout()
+        V = int(task.vector_size)
+        M = int(spec.width)
+        if M < V:
+            raise EntmError(f"the hyper encoding lines the memory's first V values up with the bits: memory width "
+                            f"{M} must be at least the vector size {V}")
+        for h in range(spec.heads):
+            read, params = _memory_layout(spec.mode, M, V, h)
+            in_groups = in_groups + read
+            out_groups = out_groups + params
+        self.task, self.spec = task, spec
+        self.vector_size, self.width = V, M
+        self.hyper = hp
+        self.weight_scale, self.threshold, self.radius = float(hp.weight_scale), float(hp.threshold), hp.radius
+        self.inputs = _expand(in_groups)
+        self.outputs = _expand(out_groups)
+        self.vector_in = [k for k, _, v in in_groups if v]
+        self.scalar_in = [k for k, _, v in in_groups if not v]
+        self.vector_out = [k for k, _, v in out_groups if v]
+        self.scalar_out = [k for k, _, v in out_groups if not v]
+        self.source_kinds = self.vector_in + self.scalar_in + ["bias"]
+        self.cppn_inputs = [f"src={k}" for k in self.source_kinds] + ["offset", "aligned"]
+        self.cppn_outputs = ([f"{a}->{b}" for a in self.vector_in for b in self.vector_out]
+                             + [f"scalars->{b}" for b in self.vector_out] + [f"->{b}" for b in self.scalar_out])
+        self._build_queries()
+        self._controller_config = None
+
+    # -- layout ---------------------------------------------------------------
+    @property
+    def num_cppn_inputs(self) -> int:
+        return len(self.cppn_inputs)
+
+    @property
+    def num_cppn_outputs(self) -> int:
+        return len(self.cppn_outputs)
+
+    def params(self) -> dict:
+        """What re-painting needs besides the task and memory (saved in the champion's metadata)."""
+        return {**self.hyper.as_dict(), "cppn_inputs": list(self.cppn_inputs),
+                "cppn_outputs": list(self.cppn_outputs)}
+
+    def coordinates(self) -> dict:
+        """{"inputs": [(kind, j)], "outputs": [(kind, j)]} in the network's input and output order."""
+        return {"inputs": [(n.kind, n.index) for n in self.inputs],
+                "outputs": [(n.kind, n.index) for n in self.outputs]}
+
+    def _build_queries(self):
+        """The CPPN queries (rows of ``self.queries``) and, for every (output, input) pair and every
+        bias, which query row and which CPPN output give its value, and the weight factor (vectorised:
+        a 1,000-bit substrate has four million pairs)."""
+        V = self.vector_size
+        kinds = self.source_kinds
+        n_src, n_vi, n_vo = len(kinds), len(self.vector_in), len(self.vector_out)
+        # rows 0 .. n_src-1: one per source kind, no vector pair (offset 0, aligned 0);
+        # then per vector input kind, the 2V-1 offsets of a vector pair
+        queries = np.zeros((n_src + n_vi * (2 * V - 1), self.num_cppn_inputs))
+        queries[np.arange(n_src), np.arange(n_src)] = 1.0
+        for a in range(n_vi):
+            rows = n_src + a * (2 * V - 1) + np.arange(2 * V - 1)
+            offsets = np.arange(-(V - 1), V)
+            queries[rows, a] = 1.0
+            queries[rows, n_src] = offsets
+            queries[rows, n_src + 1] = (offsets == 0)
+        self.queries = queries
+
+        in_kind = np.array([kinds.index(n.kind) for n in self.inputs], np.int64)
+        in_j = np.array([-1 if n.index is None else n.index for n in self.inputs], np.int64)
+        out_j = np.array([-1 if n.index is None else n.index for n in self.outputs], np.int64)
+        out_vec = np.array([self.vector_out.index(n.kind) if n.index is not None else -1 for n in self.outputs])
+        out_sca = np.array([self.scalar_out.index(n.kind) if n.index is None else -1 for n in self.outputs])
+        src_vec = in_j >= 0  # in_kind < n_vi exactly then
+        dst_vec = out_j >= 0
+        pair = dst_vec[:, None] & src_vec[None, :]  # (O, I)
+        offset = in_j[None, :] - out_j[:, None]
+        q = np.where(pair, n_src + in_kind[None, :] * (2 * V - 1) + offset + (V - 1), in_kind[None, :])
+        c_pair = in_kind[None, :] * n_vo + out_vec[:, None]
+        c_vec = n_vi * n_vo + out_vec[:, None] + 0 * in_kind[None, :]
+        c_sca = n_vi * n_vo + n_vo + out_sca[:, None] + 0 * in_kind[None, :]
+        c = np.where(dst_vec[:, None], np.where(src_vec[None, :], c_pair, c_vec), c_sca)
+        f = np.where(~dst_vec[:, None] & src_vec[None, :], 1.0 / V, 1.0)  # vector -> scalar: sums keep their size
+        # candidates: every pair, except two vectors' elements farther apart than the radius
+        self._cand = ~pair | (np.abs(offset) <= (V if self.radius is None else self.radius))
+        self._q, self._c, self._f = q, c, f
+        self._qb = np.full(len(self.outputs), kinds.index("bias"), np.int64)
+        self._cb = np.where(dst_vec, n_vi * n_vo + out_vec, n_vi * n_vo + n_vo + out_sca)
+
+    # -- painting -------------------------------------------------------------
+    def paint_arrays(self, cppn_out: np.ndarray):
+        """CPPN outputs at ``self.queries`` (G, Q, cppn outputs) -> (weights (G, O, I) with 0 where no
+        link, expressed (G, O, I) bool, biases (G, O))."""
+        y = np.clip(np.nan_to_num(np.asarray(cppn_out, dtype=np.float64), nan=0.0), -1.0, 1.0)
+        v = y[:, self._q, self._c]
+        expressed = (np.abs(v) >= self.threshold) & self._cand
+        weights = np.where(expressed, self.weight_scale * v * self._f, 0.0)
+        biases = self.weight_scale * y[:, self._qb, self._cb]
+        return weights, expressed, biases
+
+    def controllers(self, cppn_out: np.ndarray, keys=None) -> list:
+        """Painted controllers as :class:`entm.fast.GenomeData` (neat-python's genome layout)."""
+        from entm.fast import GenomeData
+
+        weights, expressed, biases = self.paint_arrays(cppn_out)
+        out = []
+        for g in range(weights.shape[0]):
+            o_idx, i_idx = np.nonzero(expressed[g])  # output-major, then input order
+            conn_keys = tuple(zip((-(i_idx + 1)).tolist(), o_idx.tolist()))
+            nodes = {o: ("sigmoid", "sum", float(b), 1.0) for o, b in enumerate(biases[g].tolist())}
+            out.append(GenomeData(int(keys[g]) if keys is not None else g, conn_keys, b"\x01" * len(conn_keys),
+                                  np.ascontiguousarray(weights[g][o_idx, i_idx]), nodes))
+        return out
+
+    def controller_config(self):
+        """The neat-python config of painted controllers (input/output keys, sigmoid/sum); built once."""
+        from entm.evolution.neatconfig import load_config
+
+        if self._controller_config is None:
+            self._controller_config = load_config(
+                CONTROLLER_CONFIG.format(inputs=len(self.inputs), outputs=len(self.outputs)), "hyper controller config")
+        return self._controller_config
+
+    def cppn_outputs_of_genomes(self, genomes: list, cppn_genome_config) -> np.ndarray:
+        """Query the CPPNs of neat-python genomes (or GenomeData) at ``self.queries``: (G, Q, outputs)."""
+        from entm import fast
+        from entm.machine import PopulationStepper
+        from entm.network import Network
+
+        G, Q = len(genomes), self.queries.shape[0]
+        gc = cppn_genome_config
+        packed = fast.pack_genomes(genomes, gc) if fast.HAVE_NUMBA else None
+        nets = None if packed is not None else [
+            Network.from_genome(g.as_genome() if isinstance(g, fast.GenomeData) else g, gc) for g in genomes]
+        stepper = PopulationStepper(nets, Q, packed)
+        y = np.empty((G * Q, self.num_cppn_outputs))
+        stepper.step(np.tile(self.queries, (G, 1)), y)
+        return y.reshape(G, Q, -1)
+
+    def cppn_outputs_of_network(self, network) -> np.ndarray:
+        """Query one CPPN network (:class:`entm.network.Network`) at ``self.queries``: (1, Q, outputs)."""
+        if network.num_inputs != self.num_cppn_inputs or network.num_outputs != self.num_cppn_outputs:
+            raise EntmError(f"CPPN has {network.num_inputs} inputs and {network.num_outputs} outputs, but the "
+                            f"substrate needs {self.num_cppn_inputs} and {self.num_cppn_outputs}")
+        network.reset(self.queries.shape[0])
+        return np.asarray(network.activate(self.queries))[None]
+
+    def paint_network(self, cppn_network):
+        """The controller :class:`entm.network.Network` one CPPN network paints."""
+        from entm.network import Network
+
+        gd = self.controllers(self.cppn_outputs_of_network(cppn_network))[0]
+        return Network.from_genome(gd.as_genome(), self.controller_config().genome_config)
