@@ -17,7 +17,8 @@ A trained baseline's row has ``kind: "trained"``, ``memory`` ``differentiable``
 "wall_seconds"}``, ``model`` its architecture and ``champion: {"step",
 "sequences"}`` (the model saved in model.pt); its ``lengths`` are what ``entm
 evaluate --json`` prints for the trained run (the same episodes as for an
-evolved champion).
+evolved champion).  A hyper-encoding champion's ``size`` also has ``cppn:
+[nodes, connections]``, the CPPN that paints its controller.
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ def run_row(src: RunSource, lengths, episodes: int = 20, seed: int = 0, progress
         "memory": champ.spec.mode,
         "memory_params": champ.spec.params(),
         "heads": champ.spec.heads,
-        "size": {"nodes": int(nodes), "connections": int(conns)},
+        "size": {"nodes": int(nodes), "connections": int(conns),
+                 **({"cppn": list(meta["cppn_size"])} if meta.get("encoding") == "hyper" and "cppn_size" in meta
+                    else {})},
         "cost": run_cost(src),
         "champion": {k: meta.get(k) for k in ("fitness", "score", "generation", "solved") if k in meta},
         "lengths": evaluate_source(src, lengths, episodes, seed, progress),
@@ -175,7 +178,10 @@ def compare_runs(run_dirs, lengths=None, episodes: int = 20, seed: int = 0, prog
 def _size_text(size: dict) -> str:
     if "parameters" in size:
         return f"{size['parameters']} params"
-    return f"{size['nodes']} n / {size['connections']} c"
+    text = f"{size['nodes']} n / {size['connections']} c"
+    if "cppn" in size:  # hyper encoding: the painted controller, and the CPPN evolution searched
+        text += f" (CPPN {size['cppn'][0]} n / {size['cppn'][1]} c)"
+    return text
 
 
 def _cost_text(cost: dict | None) -> tuple[str, str, str]:

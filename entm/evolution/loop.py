@@ -55,7 +55,7 @@ class EvolveSettings:
     stop_when_solved: bool = True
     """Stop when a genome is perfect on the generation's episodes and on the validation batch."""
     run_dir: str | None = None
-    """Run directory (None: runs/<task>-<memory>-seed<S>, numbered if taken)."""
+    """Run directory (None: runs/<task>-<memory>[-hyper]-seed<S>, numbered if taken)."""
     evaluator: str = "ray"
     """``ray`` (an embedded local Ray, or the cluster at ``ray_address``) or ``serial`` (this process)."""
     workers: int | None = None
@@ -212,8 +212,9 @@ def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text
 def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> EvolveResult:
     """Run evolution as ``settings`` say; writes the run directory."""
     task, spec, machine, config_text = prepare(settings)
+    enc = "-hyper" if settings.encoding == "hyper" else ""
     run_dir = Path(settings.run_dir) if settings.run_dir else runs.default_run_dir(
-        "runs", f"{settings.task}-{settings.memory}-seed{settings.seed}")
+        "runs", f"{settings.task}-{settings.memory}{enc}-seed{settings.seed}")
     eval_settings = _eval_settings(settings, task, spec, config_text)
     episodes = eval_settings.episodes
     runs.check_new_run_dir(run_dir)
