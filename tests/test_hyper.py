@@ -251,3 +251,26 @@ def test_direct_champion_cannot_change_width(cli, tmp_path):
                                 episodes=5, evaluator="serial"), progress=False)
     r = cli("evaluate", res.run_dir, "--vector-size", "4", "--lengths", "2")
     assert r.returncode == 2 and "direct encoding" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_hyper_run_with_the_differentiable_memory(tmp_path):
+    from entm.champion import load_champion
+    from entm.evolution.loop import evolve
+
+    res = evolve(_hyper_settings(tmp_path, "soft", memory="differentiable", memory_params={"cells": 8},
+                                 task_params={"vector_size": 2}), progress=False)
+    champ = load_champion(res.run_dir, task_overrides={"vector_size": 4})
+    assert champ.spec.mode == "differentiable" and champ.spec.width == 7 and champ.spec.params()["cells"] == 8
+    assert champ.network.num_outputs == 4 + 3 * 7 + 6
+
+
+def test_hyper_run_resumes_exactly(tmp_path):
+    from conftest import comparable_champion, comparable_metrics
+
+    from entm.evolution.loop import evolve, resume
+
+    full = evolve(_hyper_settings(tmp_path, "full", generations=4), progress=False)
+    part = evolve(_hyper_settings(tmp_path, "part", generations=2), progress=False)
+    resume(part.run_dir, generations=4, progress=False)
+    assert comparable_metrics(full.run_dir) == comparable_metrics(part.run_dir)
+    assert comparable_champion(full.run_dir) == comparable_champion(part.run_dir)
