@@ -13,10 +13,15 @@ order, the same draws from Python's ``random`` in the same order, hence the
 same run): the cycle test keeps the child's graph as adjacency lists and only
 searches when the source node has incoming connections (an input never does,
 so direct genomes never search); the default connection gene's crossover,
-mutation and distance are inlined, their rates read once per genome.  Anything else (custom gene
-classes or attributes) goes through neat-python's own code.  The test
-``tests/test_genome.py`` runs whole evolutions with both classes and compares
-every genome.
+mutation and distance are inlined, their rates read once per genome.  Anything
+else (custom gene classes or attributes) goes through neat-python's own code.
+``tests/evolution/test_genome.py`` runs whole evolutions with both classes and
+compares every genome.
+
+Two more things serve evaluation and checkpoints, without changing any value:
+connection keys are interned (one tuple object per key, so that comparing two
+genomes' key sequences is a pointer compare, see ``entm.fast.pack_genomes``),
+and a genome pickles its connection genes as flat lists.
 """
 
 from __future__ import annotations
@@ -154,38 +159,35 @@ class DefaultGenome(neat.DefaultGenome):
             self.nodes[key] = ng1.copy() if ng2 is None else ng1.crossover(ng2)
 
     def mutate(self, config):
+        """neat-python's mutation, draw for draw: structural mutations (one at most with
+        ``single_structural_mutation``), then every connection gene, then every node gene."""
         attrs = _default_connection_attrs(config.connection_gene_type)
         if attrs is None:
             return super().mutate(config)
         rnd = _random.random
-        if config.single_structural_mutation:
-            div = max(1, (config.node_add_prob + config.node_delete_prob +
-                          config.conn_add_prob + config.conn_delete_prob))
+        structural = ((config.node_add_prob, self.mutate_add_node, (config,)),
+                      (config.node_delete_prob, self.mutate_delete_node, (config,)),
+                      (config.conn_add_prob, self.mutate_add_connection, (config,)),
+                      (config.conn_delete_prob, self.mutate_delete_connection, ()))
+        if config.single_structural_mutation:  # one draw against the cumulative probabilities
+            total = 0.0
+            for prob, _, _ in structural:
+                total += prob
+            div = max(1, total)
             r = rnd()
-            if r < (config.node_add_prob / div):
-                self.mutate_add_node(config)
-            elif r < ((config.node_add_prob + config.node_delete_prob) / div):
-                self.mutate_delete_node(config)
-            elif r < ((config.node_add_prob + config.node_delete_prob +
-                       config.conn_add_prob) / div):
-                self.mutate_add_connection(config)
-            elif r < ((config.node_add_prob + config.node_delete_prob +
-                       config.conn_add_prob + config.conn_delete_prob) / div):
-                self.mutate_delete_connection()
-        else:
-            if rnd() < config.node_add_prob:
-                self.mutate_add_node(config)
-            if rnd() < config.node_delete_prob:
-                self.mutate_delete_node(config)
-            if rnd() < config.conn_add_prob:
-                self.mutate_add_connection(config)
-            if rnd() < config.conn_delete_prob:
-                self.mutate_delete_connection()
+            cumulative = 0.0
+            for prob, op, args in structural:
+                cumulative += prob
+                if r < cumulative / div:
+                    op(*args)
+                    break
+        else:  # one draw each
+            for prob, op, args in structural:
+                if rnd() < prob:
+                    op(*args)
         _mutate_connections(self.connections.values(), config, *attrs)
         for ng in self.nodes.values():
             ng.mutate(config)
-
-
 
     # -- pickling (checkpoints, the per-generation boundary snapshot) ---------------------------
     def __getstate__(self):
@@ -207,46 +209,40 @@ class DefaultGenome(neat.DefaultGenome):
         self.__dict__.update(state)
 
     def distance(self, other, config):
-        """neat-python's genetic distance, the same sums in the same order; the default connection
-        gene's distance inlined."""
+        """neat-python's genetic distance, the same sums in the same order (node part plus connection
+        part, each (homologous distances + coefficient x disjoint genes) / the larger gene count); the
+        default connection gene's distance inlined."""
         if _default_connection_attrs(config.connection_gene_type) is None:
             return super().distance(other, config)
-        node_distance = 0.0
-        if self.nodes or other.nodes:
-            disjoint_nodes = 0
-            for k2 in other.nodes:
-                if k2 not in self.nodes:
-                    disjoint_nodes += 1
-            for k1, n1 in self.nodes.items():
-                n2 = other.nodes.get(k1)
-                if n2 is None:
-                    disjoint_nodes += 1
-                else:
-                    node_distance += n1.distance(n2, config)
-            max_nodes = max(len(self.nodes), len(other.nodes))
-            node_distance = (node_distance +
-                             (config.compatibility_disjoint_coefficient * disjoint_nodes)) / max_nodes
-        connection_distance = 0.0
-        mine, theirs = self.connections, other.connections
-        if mine or theirs:
-            coeff = config.compatibility_weight_coefficient
-            disjoint_connections = 0
-            for k2 in theirs:
-                if k2 not in mine:
-                    disjoint_connections += 1
-            get = theirs.get
-            for k1, c1 in mine.items():
-                c2 = get(k1)
-                if c2 is None:
-                    disjoint_connections += 1
-                elif c1.enabled != c2.enabled:  # DefaultConnectionGene.distance
-                    connection_distance += (abs(c1.weight - c2.weight) + 1.0) * coeff
-                else:
-                    connection_distance += abs(c1.weight - c2.weight) * coeff
-            max_conn = max(len(mine), len(theirs))
-            connection_distance = (connection_distance +
-                                   (config.compatibility_disjoint_coefficient * disjoint_connections)) / max_conn
-        return node_distance + connection_distance
+        coeff = config.compatibility_weight_coefficient
+
+        def connection_gene_distance(c1, c2):  # DefaultConnectionGene.distance
+            d = abs(c1.weight - c2.weight)
+            return (d + 1.0) * coeff if c1.enabled != c2.enabled else d * coeff
+
+        def node_gene_distance(n1, n2):
+            return n1.distance(n2, config)
+
+        disjoint = config.compatibility_disjoint_coefficient
+        return (_genes_distance(self.nodes, other.nodes, node_gene_distance, disjoint)
+                + _genes_distance(self.connections, other.connections, connection_gene_distance, disjoint))
+
+
+def _genes_distance(mine: dict, theirs: dict, gene_distance, disjoint_coefficient: float) -> float:
+    """(sum of homologous genes' distances, in ``mine``'s order, + coefficient x disjoint genes) divided by
+    the larger gene count; 0.0 when both are empty."""
+    if not mine and not theirs:
+        return 0.0
+    disjoint = sum(1 for k in theirs if k not in mine)
+    total = 0.0
+    get = theirs.get
+    for k, g1 in mine.items():
+        g2 = get(k)
+        if g2 is None:
+            disjoint += 1
+        else:
+            total += gene_distance(g1, g2)
+    return (total + disjoint_coefficient * disjoint) / max(len(mine), len(theirs))
 
 
 _DEFAULT_GENE_CLASSES = frozenset([DefaultConnectionGene])
