@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="direct: genomes are the controllers (default); hyper: genomes are CPPNs that paint the "
                         "controller onto a substrate (HyperNTM; copy task; default config <task>-hyper.ini)")
     e.add_argument("--hyper-radius", default=None,
-                   help="hyper: links between two vectors join elements at most this far apart (default 1; 'all')")
+                   help="hyper: links between two vectors join elements at most this far apart (default 0: bit j to "
+                        "bit j only; 'all': every pair)")
     e.add_argument("--hyper-threshold", type=float, default=None,
                    help="hyper: a link exists where |CPPN value| >= this (default 0.2)")
     e.add_argument("--hyper-scale", type=float, default=None,

@@ -42,7 +42,8 @@ scalar output node, read for all its links and its bias.
 
 Painting (:class:`HyperParams`): a link's value v is the CPPN output clamped to
 [-1, 1]; links between two vectors join only elements at most ``radius`` apart
-(a receptive field; default 1: bit j sees bits j-1, j, j+1); a link exists when
+(a receptive field; default 0: bit j links to bit j only, 1: to j-1, j, j+1);
+a link exists when
 |v| >= ``threshold`` and has weight ``weight_scale * v``, divided
 by V for a link from a vector element into a scalar output (so that a sum over
 all bits keeps its size at any width).  A bias is ``weight_scale * v``, always.
@@ -68,9 +69,9 @@ class HyperParams:
     """A link's weight is ``weight_scale`` times the CPPN's value clamped to [-1, 1] (so is a bias)."""
     threshold: float = 0.2
     """A link exists where the |clamped CPPN value| is at least this."""
-    radius: int | None = 1
+    radius: int | None = 0
     """Links between two vectors only join elements at most this far apart (|j_src - j_dst| <= radius,
-    a receptive field); None: every pair of elements."""
+    a receptive field): 0 (default) links bit j to bit j only; None: every pair of elements."""
 
     def __post_init__(self):
         if isinstance(self.weight_scale, bool) or not isinstance(self.weight_scale, (int, float)) or \

@@ -156,15 +156,24 @@ def test_painting_genomes_equals_painting_their_networks():
         assert one.node_genes.keys() == gd.node_genes.keys()
 
 
-def test_threshold_and_scale():
-    task, spec, sub = _substrate(2)
+def test_threshold_scale_and_radius():
+    task = make_task("copy", {"vector_size": 4})
+    spec = MemorySpec("discrete", 7)
+    sub = Substrate(task, spec, {"radius": None})
     Q = sub.queries.shape[0]
     y = np.full((1, Q, sub.num_cppn_outputs), 0.1)  # below the threshold: no link; biases 0.5
     w, e, b = sub.paint_arrays(y)
     assert not e.any() and (w == 0).all() and np.allclose(b, 0.5)
     y[:] = 3.0  # clamped to 1: every link, weight 5 (5 / V from a vector element into a scalar)
     w, e, b = sub.paint_arrays(y)
-    assert e.all() and set(np.unique(w)) == {2.5, 5.0}
+    assert e.all() and set(np.unique(w)) == {1.25, 5.0}
+    # radius R: between two vectors, only elements at most R apart
+    vec_in = np.array([n.index is not None for n in sub.inputs])
+    vec_out = np.array([n.index is not None for n in sub.outputs])
+    for radius, per_pair in ((0, 4), (1, 10), (3, 16)):
+        e = Substrate(task, spec, {"radius": radius}).paint_arrays(y)[1][0]
+        assert e[np.ix_(vec_out, vec_in)].sum() == 2 * 2 * per_pair  # 2 x 2 vector pairs of 4 x 4 elements
+        assert e[np.ix_(~vec_out, vec_in)].all() and e[:, ~vec_in].all()
 
 
 # -- hyper runs --------------------------------------------------------------------------------------------
@@ -195,7 +204,7 @@ def test_two_generations_of_a_hyper_run(tmp_path):
     assert [m["generation"] for m in metrics] == [0, 1]
     assert all(m["best_size"][0] == 3 + 3 + 8 and len(m["best_cppn_size"]) == 2 for m in metrics)
     meta = res.champion["metadata"]["entm"]
-    assert meta["encoding"] == "hyper" and meta["substrate"]["radius"] == 1
+    assert meta["encoding"] == "hyper" and meta["substrate"]["radius"] == 0
     assert meta["cppn"]["format_version"] == res.champion["format_version"]
     # the saved controller is what the CPPN paints, and re-painting at the same width gives it back
     champ = load_champion(d)
