@@ -61,6 +61,9 @@ def _summary(src, row: dict) -> str:
     size = row["size"]
     items.append(("size", f"{size['nodes']} nodes, {size['connections']} connections used" if "nodes" in size
                    else f"{size.get('parameters')} trainable parameters"))
+    if "cppn" in size:
+        items.append(("encoding", f"hyper: a CPPN of {size['cppn'][0]} nodes and {size['cppn'][1]} connections "
+                                  "paints this controller"))
     if row.get("model"):
         a = row["model"]
         items.append(("model", f"NTM, {a['controller']} controller {a['layers']}x{a['hidden_size']}, "
