@@ -301,6 +301,8 @@ def network_figure(champ, title: str | None = None):
         extra.append(f"score {meta['score']:.3f}")
     if meta.get("generation") is not None:
         extra.append(f"generation {meta['generation']}")
+    if meta.get("encoding") == "hyper" and isinstance(meta.get("cppn_size"), list):
+        extra.append(f"painted by a CPPN of {meta['cppn_size'][0]} nodes / {meta['cppn_size'][1]} connections")
     fig.suptitle(desc + ("\n" + ", ".join(extra) if extra else ""), fontsize=10)
     handles = [Line2D([], [], color=POSITIVE, lw=2, label="positive weight"),
                Line2D([], [], color=NEGATIVE, lw=2, label="negative weight"),
