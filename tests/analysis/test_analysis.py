@@ -14,7 +14,6 @@ from analysis.compare import compare_runs, format_table
 from analysis.curves import plot_fitness
 from analysis.memory_plot import memory_figure, plot_memory
 from analysis.network_plot import network_figure, plot_network
-from analysis.report import write_report
 from entm.champion import load_champion
 from entm.cli_analysis import COMMANDS, add_parsers
 from entm.errors import EntmError

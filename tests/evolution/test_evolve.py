@@ -2,16 +2,11 @@
 
 import json
 
-import numpy as np
-import pytest
 from conftest import comparable_champion, comparable_metrics
 
 from entm import runs
 from entm.champion import evaluate_lengths, load_champion
 from entm.evolution.loop import EvolveSettings, evolve
-
-
-
 
 
 def _settings(tmp_path, name, **kw):

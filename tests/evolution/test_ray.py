@@ -20,7 +20,7 @@ from conftest import comparable_champion, comparable_metrics
 
 from entm import runs
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
-from entm.evolution.loop import EvolveSettings, evolve, prepare
+from entm.evolution.loop import EvolveSettings, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,5 @@
 """Exact checkpoint and resume: an interrupted run, resumed, ends where the uninterrupted run ends."""
 
-import json
 import os
 import signal
 import subprocess
@@ -18,8 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 GENS = 12
 ARGS = ["--vector-size", "2", "--seed", "5", "--episodes", "20", "--no-stop-when-solved", "--quiet",
         "--checkpoint-every", "2"]
-
-
 
 
 def _env():

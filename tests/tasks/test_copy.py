@@ -110,6 +110,7 @@ def test_shaping_none_is_the_score(fixtures):
     eps = champ.task.sample(np.random.default_rng(4), 10)
     run = champ.machine.run(champ.network, eps.inputs, shaping=True)
     sc = champ.task.score(eps, run.outputs)
+    assert np.array_equal(champ.task.fitness(eps, run.outputs, sc, run.trace), sc.score)
     noisy = run.outputs * 0.9 + 0.05
     sc2 = champ.task.score(eps, noisy)
     assert np.array_equal(champ.task.fitness(eps, noisy, sc2, run.trace), sc2.score)
