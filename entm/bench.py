@@ -31,7 +31,7 @@ import numpy as np
 from entm.errors import EntmError
 
 
-def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=3,
+def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=7,
               workers=None, plain_genomes=10, plain_episodes=10, seed=0, progress=None) -> dict:
     import torch
 

@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"])
     b.add_argument("--population", type=int, default=300)
     b.add_argument("--episodes", type=int, default=50)
-    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--repeats", type=int, default=7,
+                   help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
     b.add_argument("--workers", type=int, default=None, help="also measure Ray with 1 and N workers")
     b.add_argument("--json", action="store_true")
     _add_task_options(b)
