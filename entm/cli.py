@@ -377,8 +377,9 @@ def cmd_evaluate(args) -> int:
     lengths = parse_lengths(args.lengths) if args.lengths else list(champ.task.generalization_lengths)
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:
+        nodes, conns = champ.network.size()
         print(json.dumps({"task": champ.task.name, "task_params": champ.task.params(), "memory": champ.spec.mode,
-                          "memory_params": champ.spec.params(), "network_size": list(champ.network.size()),
+                          "memory_params": champ.spec.params(), "size": {"nodes": nodes, "connections": conns},
                           "lengths": res}))
     else:
         print(f"{champ.path}: task {champ.task.name} {champ.task.params()}, {champ.spec.mode} memory "
@@ -395,8 +396,10 @@ def _evaluate_trained(args) -> int:
     lengths = parse_lengths(args.lengths) if args.lengths else list(trained.task.generalization_lengths)
     res = evaluate_lengths(trained, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:
-        print(json.dumps({"task": trained.task.name, "memory": trained.memory, "model": trained.architecture.model,
-                          "lengths": res}))
+        a = trained.architecture
+        print(json.dumps({"task": trained.task.name, "task_params": trained.task.params(), "memory": trained.memory,
+                          "memory_params": {"cells": a.cells, "width": a.width} if a.model == "ntm" else {},
+                          "size": {"parameters": int(trained.parameters)}, "model": a.model, "lengths": res}))
     else:
         a = trained.architecture
         what = (f"NTM ({a.controller} controller of {a.layers}x{a.hidden_size}, memory {a.cells}x{a.width}, "

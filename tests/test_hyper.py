@@ -238,7 +238,7 @@ def test_hyper_cli_and_repaint(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["task_params"]["vector_size"] == 6 and out["memory_params"]["width"] == 9
-    assert out["network_size"][0] == 6 + 6 + 8
+    assert out["size"]["nodes"] == 6 + 6 + 8
 
 
 @pytest.mark.parametrize("args, message", [
