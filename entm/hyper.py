@@ -24,6 +24,10 @@ the vector kinds, an element index j (its coordinate):
   extras), the scalar parameters each a kind of its own (``write{h}.w``,
   ``jump{h}``, ``shift{h}.left`` ...).
 
+Tasks opt in with ``hyper_layout()``: copy and the bit-vector tasks of the NTM
+paper (repeat copy, associative recall, priority sort: V bits in and out, their
+other inputs and outputs scalars).
+
 The controller has no hidden nodes: every output node may be linked from every
 input node, and has a bias.
 
@@ -199,8 +203,9 @@ class Substrate:
     def __init__(self, task, spec, params: HyperParams | dict | None = None):
         layout = getattr(task, "hyper_layout", None)
         if layout is None:
-            raise EntmError(f"task {task.name!r} has no substrate layout for the hyper encoding "
-                            "(supported: copy); use --encoding direct")
+            raise EntmError(f"task {task.name!r} has no substrate layout for the hyper encoding (supported: the "
+                            "bit-vector tasks copy, repeat_copy, associative_recall, priority_sort); use --encoding "
+                            "direct")
         hp = params if isinstance(params, HyperParams) else HyperParams.from_dict(params)
         in_groups, out_groups = layout()
         V = int(task.vector_size)

@@ -91,6 +91,12 @@ class StrictCloseTask(Task):
     def output_names(self) -> list[str]:
         return [f"out{i}" for i in range(self.vector_size)] + list(self.extra_outputs)
 
+    def hyper_layout(self) -> tuple[list, list]:
+        """The task's part of the hyper encoding's substrate (entm.hyper): the V bits in and out as vectors
+        (bit j lines up with the memory's bit j), every extra input and output a scalar kind of its own."""
+        return ([("bits", self.vector_size, True)] + [(name, 1, False) for name in self.extra_inputs],
+                [("out", self.vector_size, True)] + [(name, 1, False) for name in self.extra_outputs])
+
     @property
     def default_memory_width(self) -> int:
         """M = V + 3, as for copy."""

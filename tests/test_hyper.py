@@ -70,8 +70,19 @@ def test_queries_give_each_link_its_offset():
             assert sub._f[o, i] == (0.25 if src.index is not None and dst.index is None else 1.0)
 
 
+@pytest.mark.parametrize("name", ["copy", "repeat_copy", "associative_recall", "priority_sort"])
+def test_bit_vector_tasks_have_a_substrate(name):
+    task = make_task(name, {})
+    for mode in ("discrete", "differentiable"):
+        spec = MemorySpec(mode, task.default_memory_width)
+        sub = Substrate(task, spec)
+        machine = Machine(task, spec)
+        assert (len(sub.inputs), len(sub.outputs)) == (machine.num_inputs, machine.num_outputs)
+        assert [n.index for n in sub.inputs[:task.vector_size]] == list(range(task.vector_size))
+
+
 def test_unsupported_task_and_width_are_clear_errors():
-    task = make_task("associative_recall", {})
+    task = make_task("dynamic_ngrams", {})
     with pytest.raises(EntmError, match="no substrate layout"):
         Substrate(task, MemorySpec("discrete", task.default_memory_width))
     task = make_task("copy", {"vector_size": 8})
@@ -245,7 +256,7 @@ def test_hyper_cli_and_repaint(cli, tmp_path):
     (["--hyper-radius", "1"], "need --encoding hyper"),
     (["--encoding", "hyper", "--hyper-radius", "-1"], "radius must be"),
     (["--encoding", "hyper", "--hyper-threshold", "1.5"], "threshold must be"),
-    (["--encoding", "hyper", "--task", "associative_recall"], "no substrate layout"),
+    (["--encoding", "hyper", "--task", "dynamic_ngrams"], "no substrate layout"),
 ])
 def test_hyper_option_errors(cli, tmp_path, args, message):
     r = cli("evolve", *args, "--generations", "1", "--serial", "--quiet", "--run-dir", tmp_path / "x")
@@ -283,3 +294,13 @@ def test_hyper_run_resumes_exactly(tmp_path):
     resume(part.run_dir, generations=4, progress=False)
     assert comparable_metrics(full.run_dir) == comparable_metrics(part.run_dir)
     assert comparable_champion(full.run_dir) == comparable_champion(part.run_dir)
+
+
+def test_hyper_repeat_copy_generation(tmp_path):
+    from entm.evolution.loop import evolve
+
+    res = evolve(_hyper_settings(tmp_path, "rc", task="repeat_copy", task_params={"vector_size": 3},
+                                 generations=1), progress=False)
+    meta = res.champion["metadata"]["entm"]
+    assert meta["task"] == "repeat_copy" and "src=repeats" in meta["substrate"]["cppn_inputs"]
+    assert "->end" in meta["substrate"]["cppn_outputs"]

@@ -24,13 +24,11 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "evolution_configs"
 
 def default_config_path(task: str, memory: str, encoding: str = "direct") -> Path:
     """``evolution_configs/<task>.ini`` (discrete) or ``<task>-differentiable.ini``, falling back to the former;
-    for the hyper encoding (CPPN genomes) ``<task>-hyper.ini`` whatever the memory."""
+    for the hyper encoding (CPPN genomes) ``<task>-hyper.ini`` whatever the memory, falling back to
+    ``copy-hyper.ini`` (a CPPN's hyperparameters hardly depend on the task; its sizes are fitted)."""
     if encoding == "hyper":
         p = CONFIG_DIR / f"{task}-hyper.ini"
-        if not p.exists():
-            raise EntmError(f"no shipped hyper-encoding config for task {task!r} ({p.name} not found in "
-                            f"{CONFIG_DIR}); pass --config")
-        return p
+        return p if p.exists() else CONFIG_DIR / "copy-hyper.ini"
     if memory == "differentiable":
         p = CONFIG_DIR / f"{task}-differentiable.ini"
         if p.exists():
