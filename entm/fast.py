@@ -179,6 +179,17 @@ def pack_genomes(genomes: list, genome_config) -> "Packed | None":
     return p
 
 
+def compile_networks(genomes: list, genome_config):
+    """The genomes' networks for a batched run: :class:`Packed` where the kernels cover them, else a list of
+    :class:`entm.network.Network` (the numpy evaluator, same results)."""
+    from entm.network import Network
+
+    packed = pack_genomes(genomes, genome_config) if HAVE_NUMBA else None
+    if packed is not None:
+        return packed
+    return [Network.from_genome(g.as_genome() if isinstance(g, GenomeData) else g, genome_config) for g in genomes]
+
+
 _STRUCTURES: dict = {}
 _ENABLED = operator.attrgetter("enabled")
 _NODE_FIELDS = operator.attrgetter("activation", "aggregation", "bias", "response")

@@ -220,7 +220,6 @@ class Substrate:
         self.task, self.spec = task, spec
         self.vector_size, self.width = V, M
         self.hyper = hp
-        self.weight_scale, self.threshold, self.radius = float(hp.weight_scale), float(hp.threshold), hp.radius
         self.inputs = _expand(in_groups)
         self.outputs = _expand(out_groups)
         self.vector_in = [k for k, _, v in in_groups if v]
@@ -283,12 +282,12 @@ class Substrate:
         offset = in_j[None, :] - out_j[:, None]
         q = np.where(pair, n_src + in_kind[None, :] * (2 * V - 1) + offset + (V - 1), in_kind[None, :])
         c_pair = in_kind[None, :] * n_vo + out_vec[:, None]
-        c_vec = n_vi * n_vo + out_vec[:, None] + 0 * in_kind[None, :]
-        c_sca = n_vi * n_vo + n_vo + out_sca[:, None] + 0 * in_kind[None, :]
+        c_vec = n_vi * n_vo + out_vec[:, None]  # (O, 1): np.where broadcasts over the inputs
+        c_sca = n_vi * n_vo + n_vo + out_sca[:, None]
         c = np.where(dst_vec[:, None], np.where(src_vec[None, :], c_pair, c_vec), c_sca)
         f = np.where(~dst_vec[:, None] & src_vec[None, :], 1.0 / V, 1.0)  # vector -> scalar: sums keep their size
         # candidates: every pair, except two vectors' elements farther apart than the radius
-        self._cand = ~pair | (np.abs(offset) <= (V if self.radius is None else self.radius))
+        self._cand = ~pair | (np.abs(offset) <= (V if self.hyper.radius is None else self.hyper.radius))
         self._q, self._c, self._f = q, c, f
         self._qb = np.full(len(self.outputs), kinds.index("bias"), np.int64)
         self._cb = np.where(dst_vec, n_vi * n_vo + out_vec, n_vi * n_vo + n_vo + out_sca)
@@ -299,9 +298,10 @@ class Substrate:
         link, expressed (G, O, I) bool, biases (G, O))."""
         y = np.clip(np.nan_to_num(np.asarray(cppn_out, dtype=np.float64), nan=0.0), -1.0, 1.0)
         v = y[:, self._q, self._c]
-        expressed = (np.abs(v) >= self.threshold) & self._cand
-        weights = np.where(expressed, self.weight_scale * v * self._f, 0.0)
-        biases = self.weight_scale * y[:, self._qb, self._cb]
+        hp = self.hyper
+        expressed = (np.abs(v) >= hp.threshold) & self._cand
+        weights = np.where(expressed, hp.weight_scale * v * self._f, 0.0)
+        biases = hp.weight_scale * y[:, self._qb, self._cb]
         return weights, expressed, biases
 
     def controllers(self, cppn_out: np.ndarray, keys=None) -> list:
@@ -329,19 +329,19 @@ class Substrate:
 
     def cppn_outputs_of_genomes(self, genomes: list, cppn_genome_config) -> np.ndarray:
         """Query the CPPNs of neat-python genomes (or GenomeData) at ``self.queries``: (G, Q, outputs)."""
-        from entm import fast
+        from entm.fast import compile_networks
         from entm.machine import PopulationStepper
-        from entm.network import Network
 
         G, Q = len(genomes), self.queries.shape[0]
-        gc = cppn_genome_config
-        packed = fast.pack_genomes(genomes, gc) if fast.HAVE_NUMBA else None
-        nets = None if packed is not None else [
-            Network.from_genome(g.as_genome() if isinstance(g, fast.GenomeData) else g, gc) for g in genomes]
-        stepper = PopulationStepper(nets, Q, packed)
+        stepper = PopulationStepper(compile_networks(genomes, cppn_genome_config), Q)
         y = np.empty((G * Q, self.num_cppn_outputs))
         stepper.step(np.tile(self.queries, (G, 1)), y)
         return y.reshape(G, Q, -1)
+
+    def paint_genomes(self, genomes: list, cppn_genome_config) -> list:
+        """The controllers the CPPN genomes (neat-python genomes or GenomeData) paint, keyed like them."""
+        return self.controllers(self.cppn_outputs_of_genomes(genomes, cppn_genome_config),
+                                keys=[g.key for g in genomes])
 
     def cppn_outputs_of_network(self, network) -> np.ndarray:
         """Query one CPPN network (:class:`entm.network.Network`) at ``self.queries``: (1, Q, outputs)."""

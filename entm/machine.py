@@ -182,9 +182,14 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buff
 class PopulationStepper:
     """Steps G networks, B rows each, one time step per call: ``step(x, y)`` maps x (G*B, inputs)
     to y (G*B, outputs), row g*B + b for network g.  ``packed`` (:class:`entm.fast.Packed`) runs
-    the compiled population step, else each :class:`entm.network.Network` activates its rows."""
+    the compiled population step, else each :class:`entm.network.Network` activates its rows;
+    ``networks`` may itself be the Packed population (what :func:`entm.fast.compile_networks` gives)."""
 
-    def __init__(self, networks: list | None, B: int, packed=None):
+    def __init__(self, networks, B: int, packed=None):
+        from entm.fast import Packed
+
+        if isinstance(networks, Packed):
+            packed, networks = networks, None
         self.B, self.packed, self.networks = B, packed, networks
         if packed is not None:
             width = int(packed.nslots.max())

@@ -18,12 +18,12 @@ import numpy as np
 from entm.errors import EntmError
 from entm.machine import Machine, run_stacked
 from entm.memory import MemorySpec
-from entm.fast import HAVE_NUMBA, GenomeData, pack_genomes
-from entm.network import Network
+from entm.fast import compile_networks
 from tasks import make_task
 
 #: genomes per batched machine run: small enough that a chunk's outputs and traces are still in the
-#: CPU cache when they are scored (32: ~6 MB for 8-bit copy; measured faster than 64 or 300)
+#: CPU cache when they are scored (16: ~3 MB for 8-bit copy; in entm bench, 8 and 16 were faster than
+#: 32, 64 or 300)
 CHUNK = 16
 #: genomes per closed-loop run (reward tasks); the tapes of a long deployment can grow by thousands of cells
 REWARD_CHUNK = 64
@@ -116,17 +116,11 @@ class GenomeEvaluator:
         their CPPNs paint (hyper; :class:`entm.fast.GenomeData`)."""
         if self.substrate is None:
             return list(genomes)
-        cppn_out = self.substrate.cppn_outputs_of_genomes(genomes, self.config.genome_config)
-        return self.substrate.controllers(cppn_out, keys=[g.key for g in genomes])
+        return self.substrate.paint_genomes(genomes, self.config.genome_config)
 
     def _networks(self, genomes: list):
-        """Packed networks of the genomes' controllers (or Network objects where the kernels do not cover them)."""
-        gc = self.net_config.genome_config
-        controllers = self.phenotypes(genomes)
-        nets = pack_genomes(controllers, gc) if HAVE_NUMBA else None
-        if nets is None:  # a network the compiled kernels do not cover
-            nets = [Network.from_genome(g.as_genome() if isinstance(g, GenomeData) else g, gc) for g in controllers]
-        return nets
+        """The networks of the genomes' controllers, for a batched run (:func:`entm.fast.compile_networks`)."""
+        return compile_networks(self.phenotypes(genomes), self.net_config.genome_config)
 
     def deployments(self, generation: int):
         """Reward tasks: the generation's deployments (drawn like the episodes of a sequence task)."""

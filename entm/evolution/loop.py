@@ -176,9 +176,7 @@ def _phenotype(genome, config, substrate):
     """(genome-like controller, its neat-python config): the genome itself, or the controller its CPPN paints."""
     if substrate is None:
         return genome, config
-    gd = substrate.controllers(substrate.cppn_outputs_of_genomes([genome], config.genome_config),
-                               keys=[genome.key])[0]
-    return gd.as_genome(), substrate.controller_config()
+    return substrate.paint_genomes([genome], config.genome_config)[0].as_genome(), substrate.controller_config()
 
 
 EVALUATORS = ("serial", "ray")
