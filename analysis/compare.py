@@ -23,7 +23,7 @@ evolved champion).  A hyper-encoding champion's ``size`` also has ``cppn:
 
 from __future__ import annotations
 
-from analysis.common import RunSource, check_positive, open_source
+from entm.analysis.common import RunSource, check_positive, open_source
 
 __all__ = ["compare_runs", "default_lengths", "evaluate_source", "format_table", "run_cost", "run_row",
            "wall_seconds"]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.common import check_positive, new_figure, open_source, output_labels, save_figure
+from entm.analysis.common import check_positive, new_figure, open_source, output_labels, save_figure
 from entm.errors import EntmError
 
 CMAP = "viridis"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.common import input_labels, new_figure, open_source, output_labels, save_figure
+from entm.analysis.common import input_labels, new_figure, open_source, output_labels, save_figure
 
 POSITIVE = "#1f5fbf"
 NEGATIVE = "#d62728"

@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from entm.baseline.model import build_model
 from entm.baseline.settings import ModelSettings
 from entm.baseline.train import sequence_loss, to_tensors
-from tasks import make_task
+from entm.tasks import make_task
 
 TASK = {"vector_size": 8, "min_length": 1, "max_length": 20}
 

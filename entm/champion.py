@@ -17,7 +17,7 @@ from entm.errors import EntmError
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.runs import resolve_champion
-from tasks import make_task
+from entm.tasks import make_task
 
 ENTM_KEYS = ("task", "task_params", "memory", "memory_params", "heads")
 

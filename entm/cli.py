@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _task_option_fields():
     """Every task parameter of every registered task, as (dest, type, help)."""
-    from tasks import TASKS
+    from entm.tasks import TASKS
 
     seen = {}
     for name, cls in TASKS.items():
@@ -412,7 +412,7 @@ def _evaluate_trained(args) -> int:
 
 
 def cmd_tasks(args) -> int:
-    from tasks import TASKS
+    from entm.tasks import TASKS
 
     for name, cls in TASKS.items():
         t = cls()

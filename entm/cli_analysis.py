@@ -66,7 +66,7 @@ def _check_counts(args) -> None:
 
 
 def cmd_plot(args) -> int:
-    from analysis.common import open_source
+    from entm.analysis.common import open_source
 
     _check_counts(args)
     lengths = _lengths(args)
@@ -78,7 +78,7 @@ def cmd_plot(args) -> int:
         for s in sources:  # every champion must load before anything is written
             s.champion("plot network")
     elif args.view == "memory":
-        from analysis.memory_plot import trained_spec
+        from entm.analysis.memory_plot import trained_spec
 
         for s in sources:  # every model must load (and have a memory) before anything is written
             model = s.model("plot memory")
@@ -91,25 +91,25 @@ def cmd_plot(args) -> int:
                                 f"got the champion file {s.path}")
     written = []
     if args.view == "network":
-        from analysis.network_plot import plot_network
+        from entm.analysis.network_plot import plot_network
 
         for s in sources:
             base = Path(args.output) if args.output else s.default_output("network", "")
             written += plot_network(s, base).paths
     elif args.view == "memory":
-        from analysis.memory_plot import plot_memory
+        from entm.analysis.memory_plot import plot_memory
 
         for s in sources:
             out = Path(args.output) if args.output else s.default_output("memory", ".png")
             written.append(plot_memory(s, out, length=args.length, seed=args.seed).path)
     elif args.view == "fitness":
-        from analysis.curves import plot_fitness
+        from entm.analysis.curves import plot_fitness
 
         for s in sources:
             out = Path(args.output) if args.output else s.default_output("fitness", ".png")
             written.append(plot_fitness(s, out))
     else:
-        from analysis.curves import plot_generalization
+        from entm.analysis.curves import plot_generalization
 
         if args.output is None and len(sources) > 1:
             raise EntmError("plot generalization over several runs needs -o OUT.png")
@@ -122,7 +122,7 @@ def cmd_plot(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from analysis.compare import compare_runs, format_table
+    from entm.analysis.compare import compare_runs, format_table
 
     _check_counts(args)
     rows = compare_runs(args.targets, lengths=_lengths(args), episodes=args.episodes, seed=args.seed,
@@ -135,7 +135,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from analysis.report import write_report
+    from entm.analysis.report import write_report
 
     _check_counts(args)
     out = write_report(args.targets, args.output, lengths=_lengths(args), episodes=args.episodes, seed=args.seed,

@@ -40,7 +40,7 @@ class ClosedLoopResult:
 
 
 def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast: bool = True) -> ClosedLoopResult:
-    """Run ``env`` (a :class:`tasks.reward.Environment` with ``groups`` = number of networks) to the end.
+    """Run ``env`` (a :class:`entm.tasks.reward.Environment` with ``groups`` = number of networks) to the end.
 
     ``networks``: a list of :class:`entm.network.Network` or an
     :class:`entm.fast.Packed` population (the compiled population step).  A

@@ -8,14 +8,14 @@ or plotting.
 from __future__ import annotations
 
 from entm.errors import EntmError
-from tasks.base import Episodes, Scores, Task
-from tasks.associative_recall import AssociativeRecallTask
-from tasks.copy import CopyTask
-from tasks.dynamic_ngrams import DynamicNgramsTask
-from tasks.priority_sort import PrioritySortTask
-from tasks.repeat_copy import RepeatCopyTask
-from tasks.season import SeasonTask
-from tasks.tmaze import TMazeTask
+from entm.tasks.base import Episodes, Scores, Task
+from entm.tasks.associative_recall import AssociativeRecallTask
+from entm.tasks.copy import CopyTask
+from entm.tasks.dynamic_ngrams import DynamicNgramsTask
+from entm.tasks.priority_sort import PrioritySortTask
+from entm.tasks.repeat_copy import RepeatCopyTask
+from entm.tasks.season import SeasonTask
+from entm.tasks.tmaze import TMazeTask
 
 TASKS: dict[str, type[Task]] = {
     "copy": CopyTask,

@@ -41,8 +41,8 @@ from __future__ import annotations
 import numpy as np
 
 from entm.errors import EntmError
-from tasks.base import Episodes, Scores, Task, check_int
-from tasks.copy import CopyTask
+from entm.tasks.base import Episodes, Scores, Task, check_int
+from entm.tasks.copy import CopyTask
 
 SHAPINGS = ("trace", "none")
 

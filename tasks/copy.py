@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.errors import EntmError
-from tasks.base import Episodes, Scores, Task, check_int
+from entm.tasks.base import Episodes, Scores, Task, check_int
 
 SHAPINGS = ("trace", "none")
 

@@ -47,8 +47,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.base import Episodes, Scores, Task, check_int
-from tasks.common import episodes_from
+from entm.tasks.base import Episodes, Scores, Task, check_int
+from entm.tasks.common import episodes_from
 
 #: predictions are clipped to [CLIP, 1 - CLIP] before the log
 CLIP = 1e-6

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.base import Episodes, check_int
-from tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
+from entm.tasks.base import Episodes, check_int
+from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
 
 
 @dataclass

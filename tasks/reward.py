@@ -13,7 +13,7 @@ rounds or days long, with one memory throughout) is drawn from a
     while not env.done:
         x = env.observe()                              # (G*B, task inputs)
         env.act(outputs)                               # (G*B, task outputs), finite
-    scores = task.score(env)                           # tasks.base.Scores per row
+    scores = task.score(env)                           # entm.tasks.base.Scores per row
     fitness = task.fitness_rows(env, scores)           # (G*B,) in [0, 1]
 
 Rows that have finished (``~env.active``) still receive outputs; they ignore
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.base import Scores, Task
+from entm.tasks.base import Scores, Task
 
 
 class Environment:

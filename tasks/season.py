@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from entm.errors import EntmError
-from tasks.base import Scores, check_int
-from tasks.reward import Environment, RewardTask, tile_rows
+from entm.tasks.base import Scores, check_int
+from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 EAT = 0.7
 AVOID = 0.3

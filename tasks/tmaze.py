@@ -69,8 +69,8 @@ from pathlib import Path
 import numpy as np
 
 from entm.errors import EntmError
-from tasks.base import Scores, check_int
-from tasks.reward import Environment, RewardTask, tile_rows
+from entm.tasks.base import Scores, check_int
+from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
 MAZE_KINDS = ("single", "double")

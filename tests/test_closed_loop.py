@@ -12,7 +12,7 @@ from entm.evolution.neatconfig import default_config_path, fit_sizes, load_confi
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.network import Network
-from tasks import make_task
+from entm.tasks import make_task
 
 
 def _population(task, width, n=12, mutations=6, seed=1):

@@ -9,7 +9,7 @@ from entm.memory import MemorySpec
 from entm.memory.tape import TapeMemory, TapeParams
 from entm.network import Network
 from entm.plain import PlainTape
-from tasks import make_task
+from entm.tasks import make_task
 from test_network import (NUM_INPUTS, NUM_OUTPUTS, _inputs, _make_config, _neat_run, _neat_factory,
                           _random_genomes)
 

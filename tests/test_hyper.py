@@ -13,7 +13,7 @@ from entm.hyper import Substrate
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.network import Network
-from tasks import make_task
+from entm.tasks import make_task
 
 
 def _substrate(V, mode="discrete", width=None, heads=1):

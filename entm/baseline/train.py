@@ -76,7 +76,7 @@ def resolve_device(name: str) -> torch.device:
 
 def sequence_task(name: str, params: dict | None = None):
     """A registered task that gives inputs, targets and masks (EntmError otherwise)."""
-    from tasks import make_task
+    from entm.tasks import make_task
 
     task = make_task(name, params)
     if getattr(task, "kind", "sequence") != "sequence":

@@ -19,7 +19,7 @@ from entm.errors import EntmError
 from entm.machine import Machine, run_stacked
 from entm.memory import MemorySpec
 from entm.fast import compile_networks
-from tasks import make_task
+from entm.tasks import make_task
 
 #: genomes per batched machine run: small enough that a chunk's outputs and traces are still in the
 #: CPU cache when they are scored (16: ~3 MB for 8-bit copy; in entm bench, 8 and 16 were faster than

@@ -27,7 +27,7 @@ from entm.evolution.neatconfig import config_sizes, default_config_path, fit_siz
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm import runs
-from tasks import make_task
+from entm.tasks import make_task
 
 
 @dataclass

@@ -9,11 +9,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from analysis.common import open_source
-from analysis.compare import compare_runs, format_table
-from analysis.curves import plot_fitness
-from analysis.memory_plot import memory_figure, plot_memory
-from analysis.network_plot import network_figure, plot_network
+from entm.analysis.common import open_source
+from entm.analysis.compare import compare_runs, format_table
+from entm.analysis.curves import plot_fitness
+from entm.analysis.memory_plot import memory_figure, plot_memory
+from entm.analysis.network_plot import network_figure, plot_network
 from entm.champion import load_champion
 from entm.cli_analysis import COMMANDS, add_parsers
 from entm.errors import EntmError

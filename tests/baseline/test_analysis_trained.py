@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from analysis.common import open_source
-from analysis.compare import compare_runs, format_table
-from analysis.curves import plot_fitness, plot_generalization
-from analysis.memory_plot import plot_memory
-from analysis.network_plot import plot_network
-from analysis.report import write_report
+from entm.analysis.common import open_source
+from entm.analysis.compare import compare_runs, format_table
+from entm.analysis.curves import plot_fitness, plot_generalization
+from entm.analysis.memory_plot import plot_memory
+from entm.analysis.network_plot import plot_network
+from entm.analysis.report import write_report
 from entm.baseline.settings import ModelSettings, TrainSettings
 from entm.baseline.train import train
 from entm.champion import evaluate_lengths, load_champion

@@ -14,7 +14,7 @@ from entm.baseline.evaluate import load_trained
 from entm.baseline.settings import ModelSettings, TrainSettings
 from entm.baseline.train import resume, train
 from entm.errors import EntmError
-from tasks import TASKS
+from entm.tasks import TASKS
 from baseline_fixtures import one_torch_thread  # noqa: F401  (autouse)
 
 SMALL = {"hidden_size": 16, "cells": 12, "width": 6}

@@ -8,7 +8,7 @@ from conftest import comparable_metrics
 from entm import runs
 from entm.champion import evaluate_lengths, load_champion
 from entm.evolution.loop import EvolveSettings, evolve
-from tasks import make_task
+from entm.tasks import make_task
 
 #: small versions of each task, and the shaping terms its metrics must carry
 SMALL = {

@@ -10,7 +10,7 @@ from entm import runs
 from entm.champion import evaluate_lengths, load_champion
 from entm.closed_loop import render_deployment
 from entm.evolution.loop import EvolveSettings, evolve
-from tasks import make_task
+from entm.tasks import make_task
 
 #: small versions of each reward task
 SMALL = {

@@ -5,7 +5,7 @@ import pytest
 
 from entm.champion import load_champion
 from entm.errors import EntmError
-from tasks import TASKS, make_task
+from entm.tasks import TASKS, make_task
 
 
 def test_registry_entries_build_with_defaults():

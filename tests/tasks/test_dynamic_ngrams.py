@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from entm.errors import EntmError
-from tasks import make_task
-from tasks.dynamic_ngrams import bayes_optimal, contexts, cost_bits
+from entm.tasks import make_task
+from entm.tasks.dynamic_ngrams import bayes_optimal, contexts, cost_bits
 
 
 def test_bayes_optimal_by_hand_bigram():

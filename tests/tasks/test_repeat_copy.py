@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from entm.errors import EntmError
-from tasks import make_task
+from entm.tasks import make_task
 
 
 def test_hand_checked_episode():

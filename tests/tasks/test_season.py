@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from entm.errors import EntmError
-from tasks import make_task
-from tasks.season import SeasonDeployments
+from entm.tasks import make_task
+from entm.tasks.season import SeasonDeployments
 
 SMALL = {"years": 2, "seasons": 2, "min_days": 1, "max_days": 1, "foods": 2, "poisonous": 1, "steps_per_food": 3}
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from entm.machine import Trace
-from tasks import make_task
-from tasks.common import RANDOM_SCORE
+from entm.tasks import make_task
+from entm.tasks.common import RANDOM_SCORE
 
 STRICT_CLOSE = ["repeat_copy", "associative_recall", "priority_sort"]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from entm.errors import EntmError
-from tasks import make_task
-from tasks.tmaze import GOALS, SCALE, maze, rangefinder
+from entm.tasks import make_task
+from entm.tasks.tmaze import GOALS, SCALE, maze, rangefinder
 
 
 class IdealAgent:
