@@ -1,6 +1,6 @@
 """Draw a champion's controller network: the part of it that is used.
 
-The drawing holds exactly what :meth:`entm.network.Network.size` counts: the
+The drawing holds exactly what :meth:`entm.phenotype.Network.size` counts: the
 network's evaluated nodes and their links (neat-python's ``node_evals``: the
 nodes from which an output is reached, and the enabled connections into them),
 plus the inputs that feed them.  In a recurrent network a link may come from a
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from entm.analysis.common import input_labels, new_figure, open_source, output_labels, save_figure
+from entm.phenotype.kernels import activation_value
 
 POSITIVE = "#1f5fbf"
 NEGATIVE = "#d62728"
@@ -79,13 +80,13 @@ class NetworkDrawing:
 
 
 def network_graph(network, task, spec) -> NetworkGraph:
-    """The pruned, layered graph of ``network`` (an :class:`entm.network.Network`)."""
+    """The pruned, layered graph of ``network`` (an :class:`entm.phenotype.Network`)."""
     in_labels = dict(zip(network.input_keys, input_labels(task, spec)))
     out_labels = dict(zip(network.output_keys, output_labels(task, spec)))
     n_task_in = task.num_inputs
     n_task_out = task.num_outputs
-    evaluated = {nd.key: nd for nd in network._nodes}
-    edges = [(int(s), int(nd.key), float(w)) for nd in network._nodes for s, w in nd.links]
+    evaluated = {nd.key: nd for nd in network.nodes}
+    edges = [(int(s), int(nd.key), float(w)) for nd in network.nodes for s, w in nd.links]
     inputs = [k for k in network.input_keys if any(s == k for s, _, _ in edges)]
     outputs = [k for k in network.output_keys if k in evaluated]
     input_set, output_set = set(network.input_keys), set(network.output_keys)
@@ -125,10 +126,8 @@ def network_graph(network, task, spec) -> NetworkGraph:
 
 def _constant(node) -> float:
     """The value of a feedforward node without links (a "bias neuron"): act(bias + response * agg([]))."""
-    from entm.network import ACTIVATIONS
-
     empty = 1.0 if node.aggregation == "product" else 0.0
-    return float(ACTIVATIONS[node.activation](np.array([node.bias + node.response * empty]))[0])
+    return activation_value(node.activation, node.bias + node.response * empty)
 
 
 def _back_edges(nodes, edges, roots) -> set:

@@ -16,7 +16,7 @@ import neat
 
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.evolution.loop import EvolveSettings, prepare
-from entm.evolution.neatconfig import load_config
+from entm.neatconfig import load_config
 from entm.evolution.ray_eval import RayEvaluator
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from entm.errors import EntmError
+from entm.hyper import HyperParams, Substrate
 from entm.machine import Machine
 from entm.memory import MemorySpec
+from entm.phenotype import Network, load_network_json
 from entm.runs import resolve_champion
 from entm.tasks import make_task
 
@@ -34,8 +36,6 @@ class Champion:
 
 def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides: dict | None = None) -> Champion:
     """Rebuild the machine of a parsed champion JSON (validated)."""
-    from entm.network import Network
-
     meta = data.get("metadata") if isinstance(data, dict) else None
     entm = meta.get("entm") if isinstance(meta, dict) else None
     if not isinstance(entm, dict):
@@ -69,9 +69,6 @@ def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides
 def _repaint(entm: dict, task, spec: MemorySpec, path):
     """A hyper champion's CPPN re-painted for ``task`` (another vector size): the controller network and the
     memory, whose width keeps the champion's extra values beyond the vector (M' = V' + M - V)."""
-    from entm.hyper import HyperParams, Substrate
-    from entm.network import Network
-
     sub_meta, cppn_json = entm.get("substrate"), entm.get("cppn")
     if not isinstance(sub_meta, dict) or not isinstance(cppn_json, dict):
         raise EntmError(f"{path}: a hyper champion needs metadata.entm.substrate and metadata.entm.cppn")
@@ -91,8 +88,6 @@ def _repaint(entm: dict, task, spec: MemorySpec, path):
 
 def load_champion(path, task_overrides: dict | None = None) -> Champion:
     """Load ``champion.json`` (or a run directory's) and rebuild its machine."""
-    from entm.network import load_network_json
-
     p = resolve_champion(path)
     _, data = load_network_json(p)
     return champion_from_dict(data, p, task_overrides)

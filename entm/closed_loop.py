@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from entm.fast import HAVE_NUMBA
-from entm.machine import Machine, PopulationStepper
+from entm.machine import Machine, pack_networks
+from entm.phenotype.pack import PopulationStepper
+from entm.phenotype.tape_kernel import recentre_rows, tape_rows
 
 
 @dataclass
@@ -42,41 +43,29 @@ class ClosedLoopResult:
 def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast: bool = True) -> ClosedLoopResult:
     """Run ``env`` (a :class:`entm.tasks.reward.Environment` with ``groups`` = number of networks) to the end.
 
-    ``networks``: a list of :class:`entm.network.Network` or an
-    :class:`entm.fast.Packed` population (the compiled population step).  A
+    ``networks``: a list of :class:`entm.phenotype.Network` or a
+    :class:`entm.phenotype.Packed` population (run by the compiled population step).  A
     non-finite task output is replaced by 0 before the environment sees it
     (and counted); non-finite head outputs are cleaned as in the open-loop
     runner, so they never poison the memory.  ``record`` keeps the memory's
     own per-step trace.  ``fast``: the discrete tape steps in a compiled
-    kernel (:func:`_tape_rows`; the same results as the numpy tape).
+    kernel (:func:`entm.phenotype.tape_kernel.tape_rows`; the same results as the numpy tape).
     """
-    from entm import fast as fastmod
-
-    packed = networks if isinstance(networks, fastmod.Packed) else None
-    if packed is not None:
-        machine.check_sizes(packed.num_inputs, packed.num_outputs)
-        G = packed.G
-    else:
-        for net in networks:
-            machine.check_sizes(net.num_inputs, net.num_outputs)
-        G = len(networks)
-        if fastmod.HAVE_NUMBA and not record and all(map(fastmod.supported, networks)):
-            packed = fastmod.Packed(networks)
+    packed = pack_networks(machine, networks)
+    G = packed.G
     N = env.batch
     if G < 1 or N % G or env.groups != G:
         raise ValueError(f"environment has {N} rows in {env.groups} groups for {G} networks")
     B = N // G
     mem = machine.memory
     n_in, n_out = machine.task.num_inputs, machine.task.num_outputs
-    nets = PopulationStepper(networks, B, packed)
+    nets = PopulationStepper(packed, B)
     state = mem.reset(N, record=record)
     reads = mem.initial_reads(state)
-    compiled_tape = fast and fastmod.HAVE_NUMBA and not record and machine.spec.mode == "discrete"
+    compiled_tape = fast and not record and machine.spec.mode == "discrete"
     if compiled_tape:
-        p = mem.params
-        tape_args = (machine.width, machine.heads, 0 if p.write_mode == "interpolate" else 1,
-                     np.nan if p.min_jump_similarity is None else float(p.min_jump_similarity),
-                     -1 if p.max_cells is None else int(p.max_cells))
+        tape_args = (machine.width, machine.heads, mem.layout.size, mem.layout.kernel_columns(),
+                     *mem.kernel_options()[:3])
     x = np.empty((N, machine.num_inputs))
     y = np.empty((N, machine.num_outputs))
     nonfinite = np.zeros(N, dtype=bool)
@@ -101,7 +90,7 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
             # room for every head to grow one cell at either end
             if int(state.lo.min()) < machine.heads or int(state.hi.max()) + machine.heads > state.cells.shape[1]:
                 _recentre(state, machine.heads, mem.params.blank)
-            _tape_rows(state.cells, state.lo, state.hi, state.pos, state.origin, hp, *tape_args, reads)
+            tape_rows(state.cells, state.lo, state.hi, state.pos, hp, *tape_args, reads)
         else:
             state, reads = mem.step(state, hp)
         steps += 1
@@ -137,43 +126,8 @@ def _recentre(state, heads: int, blank: float) -> None:
     margin = max(32, span // 4) + heads
     cap = max(state.cells.shape[1], span + 2 * margin)
     cells = np.full((state.batch, cap, state.cells.shape[2]), blank)
-    _recentre_rows(state.cells, cells, state.lo, state.hi, state.pos, state.origin)
+    recentre_rows(state.cells, cells, state.lo, state.hi, state.pos, state.origin)
     state.cells = cells
-
-
-if HAVE_NUMBA:
-    from numba import njit
-
-    @njit(cache=True)
-    def _recentre_rows(old, new, lo, hi, pos, origin):
-        cap = new.shape[1]
-        for b in range(old.shape[0]):
-            span = hi[b] - lo[b]
-            shift = (cap - span) // 2 - lo[b]
-            for i in range(lo[b], hi[b]):
-                for k in range(old.shape[2]):
-                    new[b, i + shift, k] = old[b, i, k]
-            lo[b] += shift
-            hi[b] += shift
-            origin[b] += shift
-            for h in range(pos.shape[1]):
-                pos[b, h] += shift
-
-    from entm.fast import _tape_step
-
-    @njit(cache=True, error_model="numpy")
-    def _tape_rows(cells, lo, hi, pos, origin, hp, M, H, write_mode, min_sim, max_cells, reads):
-        """One step of every row's tape (heads in order), head parameters ``hp`` (rows, H*(M+5));
-        the read vectors go to ``reads`` (rows, H*M).  The buffer must have room for one more cell
-        at either end of every tape (the caller regrows it)."""
-        X = hp.T
-        P = M + 5
-        for b in range(hp.shape[0]):
-            for h in range(H):
-                _tape_step(cells, lo, hi, pos, origin, b, h, X, h * P, M, write_mode, min_sim, max_cells)
-                p = pos[b, h]
-                for k in range(M):
-                    reads[b, h * M + k] = cells[b, p, k]
 
 
 def render_deployment(machine: Machine, network, path, seed: int = 0, length: int | None = None,

@@ -64,6 +64,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.errors import EntmError
+from entm.memory.layout import head_layout
+from entm.neatconfig import load_config
+from entm.phenotype import GenomeData, Network, PopulationStepper, pack_genomes
 
 @dataclass(frozen=True)
 class HyperParams:
@@ -174,20 +177,16 @@ class SubstrateNode:
 
 
 def _memory_layout(mode: str, M: int, V: int, h: int) -> tuple[list, list]:
-    """(read groups, head parameter groups) of head h: [(kind, size, vector?)] in DESIGN.md order."""
+    """(read groups, head parameter groups) of head h: [(kind, size, vector?)] in the order of the
+    head's :class:`entm.memory.layout.HeadLayout`."""
     def vec(name):  # a width-M vector: V aligned values, then M - V extra scalars
         return [(name, V, True)] + [(f"{name}.extra{k}", 1, False) for k in range(M - V)]
 
-    read = vec(f"read{h}")
-    if mode == "discrete":
-        out = vec(f"write{h}") + [(f"write{h}.w", 1, False), (f"jump{h}", 1, False),
-                                  (f"shift{h}.left", 1, False), (f"shift{h}.stay", 1, False),
-                                  (f"shift{h}.right", 1, False)]
-    else:
-        out = vec(f"key{h}") + [(f"beta{h}", 1, False), (f"gate{h}", 1, False), (f"shift{h}.left", 1, False),
-                                (f"shift{h}.stay", 1, False), (f"shift{h}.right", 1, False),
-                                (f"gamma{h}", 1, False)] + vec(f"erase{h}") + vec(f"add{h}")
-    return read, out
+    out = []
+    for p in head_layout(mode, M).params:
+        kind = p.kind.format(h=h)
+        out += vec(kind) if p.vector else [(kind, 1, False)]
+    return vec(f"read{h}"), out
 
 
 def _expand(groups) -> list[SubstrateNode]:
@@ -305,9 +304,7 @@ class Substrate:
         return weights, expressed, biases
 
     def controllers(self, cppn_out: np.ndarray, keys=None) -> list:
-        """Painted controllers as :class:`entm.fast.GenomeData` (neat-python's genome layout)."""
-        from entm.fast import GenomeData
-
+        """Painted controllers as :class:`entm.phenotype.GenomeData` (neat-python's genome layout)."""
         weights, expressed, biases = self.paint_arrays(cppn_out)
         out = []
         for g in range(weights.shape[0]):
@@ -320,8 +317,6 @@ class Substrate:
 
     def controller_config(self):
         """The neat-python config of painted controllers (input/output keys, sigmoid/sum); built once."""
-        from entm.evolution.neatconfig import load_config
-
         if self._controller_config is None:
             self._controller_config = load_config(
                 CONTROLLER_CONFIG.format(inputs=len(self.inputs), outputs=len(self.outputs)), "hyper controller config")
@@ -329,11 +324,8 @@ class Substrate:
 
     def cppn_outputs_of_genomes(self, genomes: list, cppn_genome_config) -> np.ndarray:
         """Query the CPPNs of neat-python genomes (or GenomeData) at ``self.queries``: (G, Q, outputs)."""
-        from entm.fast import compile_networks
-        from entm.machine import PopulationStepper
-
         G, Q = len(genomes), self.queries.shape[0]
-        stepper = PopulationStepper(compile_networks(genomes, cppn_genome_config), Q)
+        stepper = PopulationStepper(pack_genomes(genomes, cppn_genome_config), Q)
         y = np.empty((G * Q, self.num_cppn_outputs))
         stepper.step(np.tile(self.queries, (G, 1)), y)
         return y.reshape(G, Q, -1)
@@ -344,7 +336,7 @@ class Substrate:
                                 keys=[g.key for g in genomes])
 
     def cppn_outputs_of_network(self, network) -> np.ndarray:
-        """Query one CPPN network (:class:`entm.network.Network`) at ``self.queries``: (1, Q, outputs)."""
+        """Query one CPPN network (:class:`entm.phenotype.Network`) at ``self.queries``: (1, Q, outputs)."""
         if network.num_inputs != self.num_cppn_inputs or network.num_outputs != self.num_cppn_outputs:
             raise EntmError(f"CPPN has {network.num_inputs} inputs and {network.num_outputs} outputs, but the "
                             f"substrate needs {self.num_cppn_inputs} and {self.num_cppn_outputs}")
@@ -352,8 +344,6 @@ class Substrate:
         return np.asarray(network.activate(self.queries))[None]
 
     def paint_network(self, cppn_network):
-        """The controller :class:`entm.network.Network` one CPPN network paints."""
-        from entm.network import Network
-
+        """The controller :class:`entm.phenotype.Network` one CPPN network paints."""
         gd = self.controllers(self.cppn_outputs_of_network(cppn_network))[0]
         return Network.from_genome(gd.as_genome(), self.controller_config().genome_config)

@@ -19,6 +19,8 @@ import numpy as np
 
 from entm.errors import EntmError
 from entm.memory import MemorySpec, make_memory
+from entm.phenotype.pack import Packed, PopulationStepper
+from entm.phenotype.tape_kernel import run_discrete
 
 
 @dataclass
@@ -105,37 +107,39 @@ def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = F
     """Run every network on the same episodes; one RunResult whose rows are network after network
     (row g*B + b: network g, episode b).
 
-    ``networks``: a list of :class:`entm.network.Network`, or an :class:`entm.fast.Packed`
+    ``networks``: a list of :class:`entm.phenotype.Network`, or an :class:`entm.phenotype.Packed`
     population.  ``shaping`` records the light trace (reads, write and read
     positions) the fitness shaping needs; ``record`` also keeps the memory's
     full trace and the head outputs (for plots; costly).  ``steps`` (B,) gives
     each episode's real number of steps (outputs past it are left at zero by
-    the compiled path).  ``fast`` uses the compiled kernels of
-    :mod:`entm.fast` where they cover the networks (the results are the same).
+    the compiled path).  The networks always run in the compiled kernels
+    (:mod:`entm.phenotype.kernels`); ``fast`` runs the discrete tape fused with
+    them (:mod:`entm.phenotype.tape_kernel`) where nothing is recorded, else the
+    memory steps in :mod:`entm.memory` (the results are the same).
     ``buffers``: a dict the compiled discrete path keeps its output arrays in and
     reuses on the next call with the same dict (no fresh allocation per chunk of
     genomes); the returned arrays are then views that the next such call overwrites, and
     must only be read (the zeros past each episode's steps are written once per set of steps).
     """
-    from entm import fast as fastmod
-
-    if isinstance(networks, fastmod.Packed):  # already packed (evaluators pack genomes directly)
-        packed, networks = networks, None
-        machine.check_sizes(packed.num_inputs, packed.num_outputs)
-    else:
-        for net in networks:
-            machine.check_sizes(net.num_inputs, net.num_outputs)
-        covered = fast and not record and networks and fastmod.HAVE_NUMBA and all(map(fastmod.supported, networks))
-        packed = fastmod.Packed(networks) if covered else None
-    if packed is not None and machine.spec.mode == "discrete":
+    packed = pack_networks(machine, networks)
+    if fast and not record and machine.spec.mode == "discrete":
         return _run_discrete_fast(machine, packed, inputs, steps, buffers)
-    return _run_generic(machine, networks, inputs, record, shaping, packed=packed)
+    return _run_generic(machine, packed, inputs, record, shaping)
+
+
+def pack_networks(machine: Machine, networks) -> Packed:
+    """``networks`` (a list of :class:`entm.phenotype.Network`, or already a Packed population) as a
+    Packed population, checked against the machine's wiring."""
+    if isinstance(networks, Packed):  # already packed (evaluators pack genomes directly)
+        machine.check_sizes(networks.num_inputs, networks.num_outputs)
+        return networks
+    for net in networks:
+        machine.check_sizes(net.num_inputs, net.num_outputs)
+    return Packed(networks)
 
 
 def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buffers: dict | None = None) -> RunResult:
-    """Network and tape fused in one compiled loop (entm.fast.run_discrete)."""
-    from entm import fast as fastmod
-
+    """Network and tape fused in one compiled loop (:func:`entm.phenotype.tape_kernel.run_discrete`)."""
     G = packed.G
     B, T, _ = inputs.shape
     H, M = machine.heads, machine.width
@@ -143,7 +147,6 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buff
     steps = np.full(B, T, dtype=np.int64) if steps is None else np.asarray(steps, dtype=np.int64)
     order = np.argsort(-steps, kind="stable")
     presorted = np.array_equal(order, np.arange(B))
-    p = machine.memory.params
     shapes = (((B, T, O), np.float64), ((B, T, H * M), np.float64), ((B, T, H), np.int64),
               ((B, T, H), np.float64), ((B, T, H), np.int64), ((B, T, H), np.bool_))
     sorted_steps = np.ascontiguousarray(steps if presorted else steps[order])
@@ -163,13 +166,11 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buff
         else:
             buffers.update(tail_steps=sorted_steps.copy(), tail_rows=G)
     out, reads, wpos, strength, rpos, jumps = arrays
-    fastmod.run_discrete(*packed.arrays(),
-                         np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64),
-                         sorted_steps, M, H,
-                         0 if p.write_mode == "interpolate" else 1,
-                         np.nan if p.min_jump_similarity is None else float(p.min_jump_similarity),
-                         -1 if p.max_cells is None else int(p.max_cells), float(p.blank), O,
-                         out, reads, wpos, strength, rpos, jumps, zero_tail)
+    layout = machine.memory.layout
+    run_discrete(*packed.arrays(),
+                 np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64),
+                 sorted_steps, M, H, layout.size, layout.kernel_columns(), *machine.memory.kernel_options(), O,
+                 out, reads, wpos, strength, rpos, jumps, zero_tail)
     arrays = (out, reads, wpos, strength, rpos, jumps)
     if not presorted:  # back to the caller's episode order
         inv = np.argsort(order, kind="stable")
@@ -179,46 +180,14 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buff
                      trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos, jumps=jumps))
 
 
-class PopulationStepper:
-    """Steps G networks, B rows each, one time step per call: ``step(x, y)`` maps x (G*B, inputs)
-    to y (G*B, outputs), row g*B + b for network g.  ``packed`` (:class:`entm.fast.Packed`) runs
-    the compiled population step, else each :class:`entm.network.Network` activates its rows;
-    ``networks`` may itself be the Packed population (what :func:`entm.fast.compile_networks` gives)."""
-
-    def __init__(self, networks, B: int, packed=None):
-        from entm.fast import Packed
-
-        if isinstance(networks, Packed):
-            packed, networks = networks, None
-        self.B, self.packed, self.networks = B, packed, networks
-        if packed is not None:
-            width = int(packed.nslots.max())
-            self.state = np.zeros((packed.G, width, B))
-            self.state2 = np.zeros((packed.G, width, B))
-        else:
-            for net in networks:
-                net.reset(B)
-
-    def step(self, x: np.ndarray, y: np.ndarray) -> None:
-        B = self.B
-        if self.packed is not None:
-            from entm import fast as fastmod
-
-            fastmod.population_step(*self.packed.arrays(), self.state, self.state2, x, B, y)
-        else:
-            for g, net in enumerate(self.networks):
-                y[g * B:(g + 1) * B] = net.activate(x[g * B:(g + 1) * B])
-
-
-def _run_generic(machine: Machine, networks: list | None, inputs: np.ndarray, record: bool, shaping: bool,
-                 packed=None) -> RunResult:
+def _run_generic(machine: Machine, packed: Packed, inputs: np.ndarray, record: bool, shaping: bool) -> RunResult:
     """Step by step in Python, the memory batched over every network's episodes (stacked rows)."""
-    G = len(networks) if packed is None else packed.G
+    G = packed.G
     B, T, _ = inputs.shape
     mem = machine.memory
     H, M = machine.heads, machine.width
     n_task_out = machine.task.num_outputs
-    nets = PopulationStepper(networks, B, packed)
+    nets = PopulationStepper(packed, B)
     state = mem.reset(G * B, record=record)
     reads = mem.initial_reads(state)
     outputs = np.empty((G * B, T, n_task_out))

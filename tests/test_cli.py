@@ -79,7 +79,7 @@ def test_bad_lengths_and_options(cli, fixtures):
 
 
 def test_bad_configs(cli, tmp_path):
-    from entm.evolution.neatconfig import default_config_path
+    from entm.neatconfig import default_config_path
 
     text = default_config_path("copy", "discrete").read_text()
     missing = tmp_path / "missing_key.ini"

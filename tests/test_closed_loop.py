@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from entm.closed_loop import run_closed_loop
-from entm.evolution.neatconfig import default_config_path, fit_sizes, load_config, read_config_text
+from entm.neatconfig import default_config_path, fit_sizes, load_config, read_config_text
 from entm.machine import Machine
 from entm.memory import MemorySpec
-from entm.network import Network
+from entm.phenotype import Network
 from entm.tasks import make_task
 
 

@@ -1,14 +1,14 @@
-"""The compiled population kernels against neat-python and against the numpy paths."""
+"""The compiled population kernels against neat-python, and the fused tape kernel against the memory's own step."""
 
 import numpy as np
 import pytest
 
-from entm import fast
+from entm.bench.plain import PlainTape
 from entm.machine import Machine, run_population
 from entm.memory import MemorySpec
 from entm.memory.tape import TapeMemory, TapeParams
-from entm.network import Network
-from entm.plain import PlainTape
+from entm.phenotype import GenomeData, Network, Packed, pack_genomes
+from entm.phenotype.kernels import population_step
 from entm.tasks import make_task
 from test_network import (NUM_INPUTS, NUM_OUTPUTS, _inputs, _make_config, _neat_run, _neat_factory,
                           _random_genomes)
@@ -22,20 +22,19 @@ def configs(tmp_path_factory):
 
 @pytest.mark.parametrize("ff", [True, False])
 def test_population_step_matches_neat_activate(configs, ff):
-    """Every supported genome, packed together, equals neat-python's activate to 1e-9, step after step."""
+    """Every genome (every built-in function, median included), packed, equals neat-python's activate
+    to 1e-9, step after step."""
     config = configs[ff]
     genomes = _random_genomes(config, 77 + ff, 120)
     gc = config.genome_config
-    nets = [Network.from_genome(g, gc) for g in genomes]
-    ok = [i for i, n in enumerate(nets) if fast.supported(n)]  # median is left to the numpy path
-    assert fast.pack_genomes(genomes, gc) is None  # some genome uses median: no packing at all
+    ok = range(len(genomes))
+    assert any(n.aggregation == "median" for g in genomes for n in g.nodes.values())
+    assert pack_genomes(genomes, gc).G == len(genomes)  # no genome is left to another path
     rng = np.random.default_rng(3)
     B, steps = 12, 3 if not ff else 2
     checked = 0
     for i in ok:
-        p = fast.pack_genomes([genomes[i]], gc)
-        if p is None:
-            continue
+        p = pack_genomes([genomes[i]], gc)
         xs = [_inputs(rng, B, special=(i % 3 == 0)) for _ in range(steps)]
         expected = _neat_run(_neat_factory(genomes[i], config, ff), xs)
         width = int(p.nslots.max())
@@ -43,7 +42,7 @@ def test_population_step_matches_neat_activate(configs, ff):
         keep = [b for b, r in enumerate(expected) if r is not None]
         for t, x in enumerate(xs):
             y = np.empty((B, NUM_OUTPUTS))
-            fast.population_step(*p.arrays(), s1, s2, np.ascontiguousarray(x), B, y)
+            population_step(*p.arrays(), s1, s2, np.ascontiguousarray(x), B, y)
             want = np.array([expected[b][t] for b in keep]).reshape(len(keep), NUM_OUTPUTS)
             np.testing.assert_allclose(y[keep], want, rtol=1e-9, atol=1e-9, equal_nan=True)
         checked += 1
@@ -53,15 +52,14 @@ def test_population_step_matches_neat_activate(configs, ff):
 def test_pack_genomes_equals_packing_networks(configs):
     config = configs[True]
     gc = config.genome_config
-    genomes = [g for g in _random_genomes(config, 5, 40)
-               if all(n.aggregation != "median" for n in g.nodes.values())]
-    a = fast.pack_genomes(genomes, gc)
-    b = fast.Packed([Network.from_genome(g, gc) for g in genomes])
+    genomes = _random_genomes(config, 5, 40)
+    a = pack_genomes(genomes, gc)
+    b = Packed([Network.from_genome(g, gc) for g in genomes])
     assert a is not None
     for name, x, y in zip(("node0", "nslots", "recurrent", "out_slot", "slot", "act", "agg", "bias", "resp",
                            "link0", "link1", "src", "w"), a.arrays(), b.arrays()):
         np.testing.assert_array_equal(x, y, err_msg=name)
-    again = fast.pack_genomes(genomes, gc)  # from the structure cache
+    again = pack_genomes(genomes, gc)  # from the structure cache
     for x, y in zip(a.arrays(), again.arrays()):
         np.testing.assert_array_equal(x, y)
 
@@ -70,7 +68,7 @@ def _copy_population(vector_size=3, n=12, seed=0):
     import neat
 
     from entm.evolution.loop import EvolveSettings, prepare
-    from entm.evolution.neatconfig import load_config
+    from entm.neatconfig import load_config
 
     task, spec, machine, text = prepare(EvolveSettings(task_params={"vector_size": vector_size}))
     text = text.replace("num_hidden            = 0", "num_hidden            = 3")
@@ -120,13 +118,13 @@ def test_reused_buffers_are_fully_rewritten():
     from entm.machine import run_stacked
 
     task, spec, machine, config, genomes = _copy_population(n=6)
-    packed = fast.pack_genomes(genomes, config.genome_config)
+    packed = pack_genomes(genomes, config.genome_config)
     long = task.sample(np.random.default_rng(11), 12, length=task.max_length).sorted_by_steps()
     short = task.sample(np.random.default_rng(12), 12).sorted_by_steps()
     buffers = {}
     run_stacked(machine, packed, long.inputs, shaping=True, steps=long.steps, buffers=buffers)
-    few = fast.pack_genomes(genomes[:3], config.genome_config)
-    rev = fast.pack_genomes(genomes[::-1], config.genome_config)
+    few = pack_genomes(genomes[:3], config.genome_config)
+    rev = pack_genomes(genomes[::-1], config.genome_config)
     # the second (packed, short) and what follows reuse rows whose tails were zeroed for the same steps
     for p, eps in ((few, short), (packed, short), (rev, short), (few, short), (packed, long), (rev, short)):
         pad = np.zeros((eps.batch, long.inputs.shape[1], eps.inputs.shape[2]))
@@ -148,7 +146,7 @@ def test_differentiable_population_step_equals_networks():
     import neat
 
     from entm.evolution.loop import EvolveSettings, prepare
-    from entm.evolution.neatconfig import load_config
+    from entm.neatconfig import load_config
 
     _, _, _, text = prepare(EvolveSettings(task_params={"vector_size": 2}, memory="differentiable",
                                            memory_params={"cells": 8}))
@@ -189,14 +187,14 @@ def test_genome_data_is_a_faithful_compact_genome(configs):
     genomes = _random_genomes(config, 21, 30)
     rng = np.random.default_rng(8)
     for g in genomes:
-        gd = pickle.loads(pickle.dumps(fast.GenomeData.from_genome(g)))
+        gd = pickle.loads(pickle.dumps(GenomeData.from_genome(g)))
         a, b = Network.from_genome(g, gc), Network.from_genome(gd.as_genome(), gc)
         x = rng.normal(size=(5, NUM_INPUTS))
         a.reset(5)
         b.reset(5)
         for _ in range(3):
             np.testing.assert_array_equal(a.activate(x), b.activate(x))
-        pa, pb = fast.pack_genomes([g], gc), fast.pack_genomes([gd], gc)
+        pa, pb = pack_genomes([g], gc), pack_genomes([gd], gc)
         assert (pa is None) == (pb is None)
         if pa is not None:
             for x1, x2 in zip(pa.arrays(), pb.arrays()):

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from entm.errors import EntmError
-from entm.evolution.neatconfig import default_config_path, fit_sizes, load_config, read_config_text
+from entm.neatconfig import default_config_path, fit_sizes, load_config, read_config_text
 from entm.hyper import Substrate
 from entm.machine import Machine
 from entm.memory import MemorySpec
-from entm.network import Network
+from entm.phenotype import Network
 from entm.tasks import make_task
 
 

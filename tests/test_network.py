@@ -1,8 +1,8 @@
-"""entm.network against real neat-python 2.0 (no mocks).
+"""entm.phenotype against real neat-python 2.0 (no mocks).
 
 Random genomes are grown through neat-python itself (high add-node / add-conn /
 toggle-enable rates, every activation and aggregation), then the batched
-:class:`entm.network.Network` is compared with neat-python's own
+:class:`entm.phenotype.Network` (the compiled kernels) is compared with neat-python's own
 ``FeedForwardNetwork`` / ``RecurrentNetwork``, one row (one neat net) at a time.
 """
 
@@ -23,7 +23,8 @@ from neat.export import export_network_json
 from neat.innovation import InnovationTracker
 
 from entm.errors import EntmError
-from entm.network import ACTIVATIONS, AGGREGATIONS, Network, load_network_json, network_json_from_genome
+from entm.phenotype import ACTIVATIONS, AGGREGATIONS, Network, load_network_json, network_json_from_genome
+from entm.phenotype.kernels import activate, activation_value
 
 ALL_ACTIVATIONS = sorted(neat.activations.ActivationFunctionSet().functions)
 ALL_AGGREGATIONS = sorted(neat.aggregations.AggregationFunctionSet().functions)
@@ -370,6 +371,24 @@ def test_hand_built_quirks():
     assert rec.activate(np.zeros((3, 1))).shape == (3, 2 + 1)
 
 
+def _activate_values(name: str, z: np.ndarray) -> np.ndarray:
+    """activation(z) per row, through a compiled network (input -> one node with ``name``, weight 1)."""
+    net = Network.from_json({
+        "format_version": "1.0", "network_type": "feedforward", "metadata": {},
+        "topology": {"num_inputs": 1, "num_outputs": 1, "input_keys": [-1], "output_keys": [0]},
+        "nodes": [{"id": 0, "type": "output", "activation": name, "aggregation": "max", "bias": 0.0,
+                   "response": 1.0}],
+        "connections": [{"from": -1, "to": 0, "weight": 1.0, "enabled": True}]})
+    return net.activate(np.asarray(z, dtype=np.float64)[:, None])[:, 0]
+
+
+def test_registry_is_neat_pythons_builtins():
+    """The one function table: exactly neat-python's built-ins, each with a kernel code (an unknown code is NaN)."""
+    assert set(ACTIVATIONS) == set(ALL_ACTIVATIONS)
+    assert set(AGGREGATIONS) == set(ALL_AGGREGATIONS)
+    assert np.isnan(activate(len(ACTIVATIONS), 0.5))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.sampled_from(sorted(ACTIVATIONS)),
@@ -378,8 +397,7 @@ def test_hand_built_quirks():
 def test_activations_match_neat(name, values):
     fn = neat.activations.ActivationFunctionSet().get(name)
     z = np.array(values, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        got = ACTIVATIONS[name](z[:, None].copy())[:, 0]
+    got = _activate_values(name, z)
     for v, g in zip(values, got):
         try:
             want = fn(v)
@@ -397,10 +415,10 @@ SPECIAL_VALUES = [0.0, -0.0, 1e-320, -1e-320, 1e-7, 0.5, -0.5, 1.0, -1.0, 3.4, -
 def test_activations_special_values(name):
     """Zero (inv), clamps, NaN (Python's max/min keep the bound), infinities."""
     fn = neat.activations.ActivationFunctionSet().get(name)
-    with np.errstate(all="ignore"):
-        got = ACTIVATIONS[name](np.array([SPECIAL_VALUES, SPECIAL_VALUES]))
-    assert got.shape == (2, len(SPECIAL_VALUES))
-    for v, g in zip(SPECIAL_VALUES, got[1]):
+    got = _activate_values(name, np.array(SPECIAL_VALUES))
+    assert got.shape == (len(SPECIAL_VALUES),)
+    assert np.array_equal(got, [activation_value(name, v) for v in SPECIAL_VALUES], equal_nan=True)
+    for v, g in zip(SPECIAL_VALUES, got):
         try:
             want = fn(v)
         except OverflowError:

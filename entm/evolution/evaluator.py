@@ -18,7 +18,8 @@ import numpy as np
 from entm.errors import EntmError
 from entm.machine import Machine, run_stacked
 from entm.memory import MemorySpec
-from entm.fast import compile_networks
+from entm.neatconfig import load_config
+from entm.phenotype import pack_genomes
 from entm.tasks import make_task
 
 #: genomes per batched machine run: small enough that a chunk's outputs and traces are still in the
@@ -66,8 +67,6 @@ class GenomeEvaluator:
     """Evaluates genomes for a generation; built once per process."""
 
     def __init__(self, settings: EvalSettings):
-        from entm.evolution.neatconfig import load_config
-
         self.settings = settings
         self.config = load_config(settings.config_text, "run config")
         self.task = make_task(settings.task, settings.task_params)
@@ -113,14 +112,14 @@ class GenomeEvaluator:
 
     def phenotypes(self, genomes: list) -> list:
         """The controllers the genomes stand for: themselves (direct encoding), or the controllers
-        their CPPNs paint (hyper; :class:`entm.fast.GenomeData`)."""
+        their CPPNs paint (hyper; :class:`entm.phenotype.GenomeData`)."""
         if self.substrate is None:
             return list(genomes)
         return self.substrate.paint_genomes(genomes, self.config.genome_config)
 
     def _networks(self, genomes: list):
-        """The networks of the genomes' controllers, for a batched run (:func:`entm.fast.compile_networks`)."""
-        return compile_networks(self.phenotypes(genomes), self.net_config.genome_config)
+        """The genomes' controllers packed for a batched run (:func:`entm.phenotype.pack_genomes`)."""
+        return pack_genomes(self.phenotypes(genomes), self.net_config.genome_config)
 
     def deployments(self, generation: int):
         """Reward tasks: the generation's deployments (drawn like the episodes of a sequence task)."""

@@ -20,7 +20,7 @@ compares every genome.
 
 Two more things serve evaluation and checkpoints, without changing any value:
 connection keys are interned (one tuple object per key, so that comparing two
-genomes' key sequences is a pointer compare, see ``entm.fast.pack_genomes``),
+genomes' key sequences is a pointer compare, see ``entm.phenotype.pack_genomes``),
 and a genome pickles its connection genes as flat lists.
 """
 
@@ -87,7 +87,7 @@ class DefaultGenome(neat.DefaultGenome):
     """``neat.DefaultGenome``, same children, faster reproduction (see the module docstring)."""
 
     # -- connection keys are interned: equal keys are one tuple object across the population, so that
-    # comparing two genomes' key sequences (entm.fast.pack_genomes does, per genome) is a pointer compare
+    # comparing two genomes' key sequences (entm.phenotype.pack_genomes does, per genome) is a pointer compare
     @staticmethod
     def create_connection(config, input_id, output_id, innovation):
         gene = neat.DefaultGenome.create_connection(config, input_id, output_id, innovation)

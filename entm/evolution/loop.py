@@ -23,7 +23,7 @@ import numpy as np
 
 from entm.errors import EntmError
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
-from entm.evolution.neatconfig import config_sizes, default_config_path, fit_sizes, load_config, read_config_text
+from entm.neatconfig import config_sizes, default_config_path, fit_sizes, load_config, read_config_text
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm import runs
@@ -144,7 +144,7 @@ def champion_json(genome, config, task, spec: MemorySpec, fitness: float, genera
     """neat-python's network JSON of ``genome`` with ``metadata.entm``; with a ``substrate`` (hyper
     encoding) the network is the controller the CPPN ``genome`` paints, and the CPPN's own network
     JSON, its size and the substrate's parameters go into the metadata (``entm evaluate`` re-paints it)."""
-    from entm.network import Network, network_json_from_genome
+    from entm.phenotype import Network, network_json_from_genome
 
     if substrate is None:
         data = network_json_from_genome(genome, config.genome_config)
@@ -303,7 +303,7 @@ def _rewind(run_dir: Path, state: dict) -> None:
 
 def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress, out) -> EvolveResult:
     from entm.evolution import checkpoint
-    from entm.network import Network
+    from entm.phenotype import Network
 
     substrate = None
     if settings.encoding == "hyper":
@@ -440,7 +440,7 @@ class _Validator:
             self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
 
     def perfect(self, genome) -> bool:
-        from entm.network import Network
+        from entm.phenotype import Network
 
         if self.episodes is None:
             return True

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 
 from entm.errors import EntmError
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
+from entm.phenotype import GenomeData
 
 #: chunks per worker and generation (load balancing vs per-task overhead)
 CHUNKS_PER_WORKER = 2
@@ -144,8 +145,6 @@ class RayEvaluator:
 
     def __call__(self, genomes: list, generation: int) -> tuple[dict, dict]:
         ray = self.ray
-        from entm.fast import GenomeData
-
         # compact genomes: neat-python genome objects pickle slowly and large
         genomes = [(gid, GenomeData.from_genome(g)) for gid, g in genomes]
         n_chunks = max(1, min(len(genomes), self.workers * CHUNKS_PER_WORKER))

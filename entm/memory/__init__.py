@@ -10,6 +10,7 @@ Both present the same interface, with explicit state::
     state, reads = memory.step(state, head_outputs)   # head_outputs (B, heads*P) in [0, 1]
     memory.focus(state)                               # (B, heads) integer focus
     memory.width, memory.heads, memory.head_param_size
+    memory.layout                                     # HeadLayout: one head's parameters (entm.memory.layout)
 
 ``MEMORIES`` is the registry (a plain dict) from mode name to a builder.
 """
@@ -68,15 +69,6 @@ class MemorySpec:
             raise EntmError("memory_params must be an object with at least 'width'")
         opts = {k: v for k, v in memory_params.items() if k != "width"}
         return cls(mode=mode, width=memory_params["width"], heads=heads, options=opts)
-
-
-def head_param_size(mode: str, width: int) -> int:
-    """Network outputs per head: M + 5 (discrete) or 3M + 6 (differentiable)."""
-    if mode == "discrete":
-        return width + 5
-    if mode == "differentiable":
-        return 3 * width + 6
-    raise EntmError(f"unknown memory mode {mode!r}; expected one of {', '.join(MODES)}")
 
 
 def _discrete(spec: MemorySpec):

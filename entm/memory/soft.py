@@ -38,15 +38,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from entm.memory.layout import head_layout
+
 __all__ = [
-    "HEAD_PARAMS",
     "SHIFT_EPSILON",
     "SoftMemory",
     "SoftParams",
     "SoftState",
     "address",
     "content_weighting",
-    "head_param_count",
     "map_head_outputs",
     "read",
     "write",
@@ -170,19 +170,6 @@ def write(memory: torch.Tensor, w: torch.Tensor, e: torch.Tensor, a: torch.Tenso
 # ---------------------------------------------------------------------------
 
 
-def head_param_count(width: int) -> int:
-    """Number of controller outputs per differentiable head: ``3 M + 6``.
-
-    Order (fixed, saved champions depend on it): key k (M), key strength beta,
-    interpolation g, shift left, shift stay, shift right, sharpening gamma,
-    erase e (M), add a (M).
-    """
-    return 3 * width + 6
-
-
-HEAD_PARAMS = head_param_count
-"""Alias of :func:`head_param_count`: ``HEAD_PARAMS(M) == 3 M + 6``."""
-
 SHIFT_EPSILON = 1e-8
 """Added to each raw shift output before normalising, so that three zero
 outputs give the uniform shift distribution instead of 0/0."""
@@ -196,8 +183,8 @@ def map_head_outputs(
 ) -> dict:
     """Map one head's raw controller outputs, in [0, 1], to its parameters.
 
-    ``x`` has shape (..., 3M + 6) (typically (B, 3M + 6)) in the layout of
-    :func:`head_param_count`.  With ``M = width``:
+    ``x`` has shape (..., 3M + 6) (typically (B, 3M + 6)) in the differentiable
+    :class:`entm.memory.layout.HeadLayout`.  With ``M = width``:
 
     ========  ===============  ===============================================
     name      columns          mapping
@@ -217,23 +204,24 @@ def map_head_outputs(
     torch tensors (same device and dtype) for a torch input.  Shapes: ``k``,
     ``e``, ``a`` (..., M); ``s`` (..., 3); ``beta``, ``g``, ``gamma`` (...).
     """
-    size = head_param_count(width)
+    layout = head_layout("differentiable", width)
+    size = layout.size
     is_numpy = not isinstance(x, torch.Tensor)
     t = torch.as_tensor(np.asarray(x, dtype=np.float64)) if is_numpy else x
     if t.shape[-1] != size:
         raise ValueError(
             f"head outputs have {t.shape[-1]} columns, expected 3*width+6 = {size} for width {width}"
         )
-    m = width
-    shift = t[..., m + 2 : m + 5] + SHIFT_EPSILON
+    raw = layout.split(t)
+    shift = t[..., layout.shift] + SHIFT_EPSILON
     out = {
-        "k": t[..., :m],
-        "beta": beta_max * t[..., m],
-        "g": t[..., m + 1],
+        "k": raw["k"],
+        "beta": beta_max * raw["beta"],
+        "g": raw["g"],
         "s": shift / shift.sum(-1, keepdim=True),
-        "gamma": 1 + gamma_max * t[..., m + 5],
-        "e": t[..., m + 6 : 2 * m + 6],
-        "a": t[..., 2 * m + 6 : 3 * m + 6],
+        "gamma": 1 + gamma_max * raw["gamma"],
+        "e": raw["e"],
+        "a": raw["a"],
     }
     if is_numpy:
         out = {name: value.numpy() for name, value in out.items()}
@@ -316,7 +304,8 @@ class SoftMemory:
         self.heads = int(heads)
         self.width = int(params.width)
         self.cells = int(params.cells)
-        self.head_param_size = head_param_count(self.width)
+        self.layout = head_layout("differentiable", self.width)
+        self.head_param_size = self.layout.size
         self.dtype = dtype
         self.device = torch.device(device) if device is not None else torch.device("cpu")
 
@@ -349,7 +338,7 @@ class SoftMemory:
         """One time step for every memory of the batch.
 
         ``head_outputs`` (B, heads*(3M+6)): raw [0, 1] outputs, heads
-        concatenated in order, each laid out as in :func:`head_param_count` and
+        concatenated in order, each laid out as in :attr:`layout` and
         mapped by :func:`map_head_outputs`.  Returns the new state and the read
         vectors (B, heads*M) as float64 numpy.
 

@@ -1,7 +1,7 @@
 """The discrete ENTM tape (Greve, Jacobsen & Risi, GECCO 2016; Lüders et al. 2017).
 
 Hard focus, content jump, shift, and a tape that grows on demand.  Per step and
-per head, in head order (DESIGN.md, "Discrete tape"):
+per head, in head order (docs/design.md, "Discrete tape"):
 
 1. Write at the focused cell ``h``: ``M[h] <- w*a + (1-w)*M[h]`` (``interpolate``,
    the default) or ``M[h] <- a`` if ``w >= 0.5`` (``overwrite``).
@@ -35,13 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.errors import EntmError
+from entm.memory.layout import head_layout
 
 WRITE_MODES = ("interpolate", "overwrite")
-
-
-def head_param_size(width: int) -> int:
-    """Number of network outputs per head: a (M), w, j, shift left/stay/right."""
-    return width + 5
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,16 @@ class TapeMemory:
         self.params = params
         self.width = int(params.width)
         self.heads = int(heads)
-        self.head_param_size = head_param_size(self.width)
+        self.layout = head_layout("discrete", self.width)
+        self.head_param_size = self.layout.size
+
+    def kernel_options(self) -> tuple:
+        """The compiled tape kernel's settings: (write mode code, min jump similarity or NaN,
+        max cells or -1, blank)."""
+        p = self.params
+        return (0 if p.write_mode == "interpolate" else 1,
+                np.nan if p.min_jump_similarity is None else float(p.min_jump_similarity),
+                -1 if p.max_cells is None else int(p.max_cells), float(p.blank))
 
     # -- state -----------------------------------------------------------------
     def reset(self, batch: int, record: bool = False, capacity: int = 64) -> TapeState:
@@ -133,13 +138,13 @@ class TapeMemory:
 
     def write_strength(self, state: TapeState, head_outputs: np.ndarray) -> np.ndarray:
         """(B, heads) the write interpolation w each head is about to apply."""
-        M, P = self.width, self.head_param_size
-        return np.stack([head_outputs[:, h * P + M] for h in range(self.heads)], axis=1)
+        P, w = self.head_param_size, self.layout.column("w")
+        return np.stack([head_outputs[:, h * P + w] for h in range(self.heads)], axis=1)
 
     def jumps(self, head_outputs: np.ndarray) -> np.ndarray:
         """(B, heads) whether each head content-jumps (j >= 0.5) on this step."""
-        M, P = self.width, self.head_param_size
-        return np.stack([head_outputs[:, h * P + M + 1] >= 0.5 for h in range(self.heads)], axis=1)
+        P, j = self.head_param_size, self.layout.column("j")
+        return np.stack([head_outputs[:, h * P + j] >= 0.5 for h in range(self.heads)], axis=1)
 
     # -- one step --------------------------------------------------------------
     def step(self, state: TapeState, head_outputs: np.ndarray) -> tuple[TapeState, np.ndarray]:
@@ -157,7 +162,8 @@ class TapeMemory:
         rec = [] if state.trace is not None else None
         for h in range(self.heads):
             xh = x[:, h * P:(h + 1) * P]
-            a, w, j, shift = xh[:, :M], xh[:, M], xh[:, M + 1], xh[:, M + 2:M + 5]
+            a, w, j, shift = (xh[:, self.layout.slices["a"]], xh[:, self.layout.column("w")],
+                              xh[:, self.layout.column("j")], xh[:, self.layout.shift])
             p = state.pos[:, h]
             p_write = p - state.origin
             # 1. write

@@ -99,8 +99,8 @@ def test_network_drawing_has_exactly_the_used_network(which, runs, copier, tmp_p
     champ = load_champion(path)
     drawing = plot_network(path, tmp_path / "net")
     assert [p.name for p in drawing.paths] == ["net.png", "net.svg"]
-    evaluated = {nd.key for nd in champ.network._nodes}
-    links = Counter((s, nd.key, w) for nd in champ.network._nodes for s, w in nd.links)
+    evaluated = {nd.key for nd in champ.network.nodes}
+    links = Counter((s, nd.key, w) for nd in champ.network.nodes for s, w in nd.links)
     # the champion JSON (neat-python's export) lists exactly the used nodes and connections
     assert Counter(drawing.edges) == links == _json_edges(champ.data)
     inputs_used = {s for s, _, _ in drawing.edges if s < 0}

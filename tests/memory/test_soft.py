@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from entm.memory.layout import head_layout
 from entm.memory.soft import (
-    HEAD_PARAMS,
     SoftMemory,
     SoftParams,
     SoftState,
@@ -374,8 +374,8 @@ def test_gamma_large_one_hot_keeps_the_focus():
 
 
 def test_head_param_count():
-    assert HEAD_PARAMS(1) == 9
-    assert HEAD_PARAMS(8) == 30
+    assert head_layout("differentiable", 1).size == 9
+    assert head_layout("differentiable", 8).size == 30
 
 
 def test_map_head_outputs_table():
@@ -394,7 +394,7 @@ def test_map_head_outputs_table():
 
 def test_map_head_outputs_shift_normalisation_and_bounds():
     # shifts (0.5, 0.25, 0.25) sum to 1; (1, 1, 0) -> (.5, .5, 0); (0, 0, 0) -> uniform
-    x = torch.zeros(3, HEAD_PARAMS(1), dtype=F64)
+    x = torch.zeros(3, head_layout("differentiable", 1).size, dtype=F64)
     x[0, 3:6] = t([0.5, 0.25, 0.25])
     x[1, 3:6] = t([1.0, 1.0, 0.0])
     x[:, 6] = t([0.0, 1.0, 0.5])  # gamma raw

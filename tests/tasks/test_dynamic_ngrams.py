@@ -121,8 +121,8 @@ def test_evaluate_reports_both_costs():
 
     from entm.champion import evaluate_lengths
     from entm.evolution.loop import EvolveSettings, prepare
-    from entm.evolution.neatconfig import load_config
-    from entm.network import Network
+    from entm.neatconfig import load_config
+    from entm.phenotype import Network
 
     task, spec, machine, text = prepare(EvolveSettings(task="dynamic_ngrams"))
     config = load_config(text, "test")

@@ -19,7 +19,7 @@ import neat
 from entm.errors import EntmError
 from entm.evolution.genome import DefaultGenome
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "evolution_configs"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "evolution_configs"
 
 
 def default_config_path(task: str, memory: str, encoding: str = "direct") -> Path:

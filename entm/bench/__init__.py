@@ -13,7 +13,7 @@ the task's full input/output size) is evaluated several times:
   (what a generation costs);
 * ``plain_steps_per_second``: neat-python's own ``FeedForwardNetwork.create`` and
   ``activate``, one sample and one step at a time, with a straightforward
-  memory (:mod:`entm.plain`), on a sample of the same genomes and episodes;
+  memory (:mod:`entm.bench.plain`), on a sample of the same genomes and episodes;
   every rate is the best of the repetitions, which interleave the ways so that
   a busy machine slows them alike;
 * ``ratio`` = steps_per_second / plain_steps_per_second;
@@ -23,18 +23,25 @@ the task's full input/output size) is evaluated several times:
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 
+import neat
 import numpy as np
+import torch
 
+from entm.bench.plain import PlainSoftMemory, PlainTape, run_plain
 from entm.errors import EntmError
+from entm.evolution.evaluator import CHUNK, EvalSettings, GenomeEvaluator
+from entm.evolution.loop import EvolveSettings, prepare
+from entm.machine import run_stacked
+from entm.neatconfig import load_config
+from entm.phenotype import clear_structure_cache, pack_genomes
 
 
 def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=7,
               workers=None, plain_genomes=10, plain_episodes=10, seed=0, progress=None) -> dict:
-    import torch
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one core, like a Ray worker (Ray gives each worker one thread)
     try:
@@ -46,15 +53,6 @@ def run_bench(task="copy", task_params=None, memory="discrete", population=300, 
 
 def _run_bench(task, task_params, memory, population, episodes, repeats, workers, plain_genomes, plain_episodes,
                seed, progress) -> dict:
-    import neat
-
-    from entm import fast
-    from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
-    from entm.evolution.loop import EvolveSettings, prepare
-    from entm.evolution.neatconfig import load_config
-    from entm.machine import run_stacked
-    from entm.plain import PlainSoftMemory, PlainTape, run_plain
-
     if population < 2 or episodes < 1 or repeats < 1:
         raise EntmError("population must be at least 2, episodes and repeats at least 1")
     say = progress or (lambda msg: None)
@@ -71,15 +69,13 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
     steps = len(genomes) * int(eps.steps.sum())
     gc = config.genome_config
 
-    from entm.evolution.evaluator import CHUNK
-
     buffers = {}  # kept across repetitions, as the evaluator keeps its buffers across generations
 
     def raw():
-        fast._STRUCTURES.clear()
+        clear_structure_cache()
         for start in range(0, len(genomes), CHUNK):
             chunk = [g for _, g in genomes[start:start + CHUNK]]
-            nets = fast.pack_genomes(chunk, gc)
+            nets = pack_genomes(chunk, gc)
             run_stacked(ev.machine, nets, eps.inputs, shaping=True, steps=eps.steps, buffers=buffers)
 
     def plain():
@@ -106,7 +102,7 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
         t0 = time.perf_counter()
         raw()
         raw_times.append(time.perf_counter() - t0)
-        fast._STRUCTURES.clear()
+        clear_structure_cache()
         t0 = time.perf_counter()
         ev.evaluate(genomes, 0)
         eval_times.append(time.perf_counter() - t0)
@@ -127,12 +123,11 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
         "plain_steps_per_second": n_plain / t_plain,
         "plain_genome_steps": n_plain,
         "workers": 1,
-        "compiled": fast.HAVE_NUMBA,
     }
     result["ratio"] = result["steps_per_second"] / result["plain_steps_per_second"]
     result["evaluation_ratio"] = result["evaluation_steps_per_second"] / result["plain_steps_per_second"]
     if workers:
-        from entm.evolution.ray_eval import RayEvaluator
+        from entm.evolution.ray_eval import RayEvaluator  # imports ray: only when Ray is measured
 
         scale = {}
         for n in sorted({1, int(workers)}):
@@ -156,8 +151,6 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
 
 
 def _set(text: str, key: str, value) -> str:
-    import re
-
     text, n = re.subn(rf"(?m)^(\s*{key}\s*=\s*)\S+", rf"\g<1>{value}", text)
     if n != 1:
         raise EntmError(f"config has {n} '{key}' entries, expected exactly one")

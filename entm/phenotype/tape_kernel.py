@@ -1,0 +1,202 @@
+"""Compiled ENTM tape (numba): the tape fused with the networks, and the closed loop's tape step.
+
+:func:`run_discrete` evaluates every genome of a packed chunk on every episode
+for every step, network and tape together, recording the light trace the
+fitness shaping needs; no Python runs per step or per genome.
+:func:`tape_rows` steps every row's tape once (the closed loop, where the
+environment runs between steps).  The tape's semantics are those of
+:mod:`entm.memory.tape` (docs/design.md, "Discrete tape"); the head parameters'
+columns come from :class:`entm.memory.layout.HeadLayout`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from entm.phenotype.kernels import net_eval
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _tape_step(cells, lo, hi, pos, b, h, X, off, M, cols, write_mode, min_sim, max_cells):
+    """One head step of episode b's tape (docs/design.md, "Discrete tape"), head parameters X[off:, b]
+    at the columns ``cols`` = (a, w, j, shift left) of :meth:`entm.memory.layout.HeadLayout.kernel_columns`;
+    returns (jumped, write strength)."""
+    p = pos[b, h]
+    ca = off + cols[0]
+    wv = X[off + cols[1], b]
+    j = X[off + cols[2], b]
+    # 1. write
+    if write_mode == 0:
+        for k in range(M):
+            cells[b, p, k] = wv * X[ca + k, b] + (1.0 - wv) * cells[b, p, k]
+    elif wv >= 0.5:
+        for k in range(M):
+            cells[b, p, k] = X[ca + k, b]
+    # 2. content jump
+    jumped = j >= 0.5
+    if jumped:
+        best = -np.inf
+        best_i = lo[b]
+        for i in range(lo[b], hi[b]):
+            d = 0.0
+            for k in range(M):
+                d += abs(X[ca + k, b] - cells[b, i, k])
+            s = 1.0 - d / M
+            if s > best:
+                best = s
+                best_i = i
+        if min_sim == min_sim and best < min_sim:  # min_sim is NaN when unset
+            best_i = hi[b] - 1
+        p = best_i
+    # 3. shift (first maximum)
+    cs = off + cols[3]
+    sl = X[cs, b]
+    ss = X[cs + 1, b]
+    sr = X[cs + 2, b]
+    o = 0
+    m = sl
+    if ss > m:
+        o = 1
+        m = ss
+    if sr > m:
+        o = 2
+    p = p + o - 1
+    # 4. grow
+    full = max_cells > 0 and (hi[b] - lo[b]) >= max_cells
+    if p < lo[b]:
+        if full:
+            p = lo[b]
+        else:
+            lo[b] = p
+    elif p >= hi[b]:
+        if full:
+            p = hi[b] - 1
+        else:
+            hi[b] = p + 1
+    pos[b, h] = p
+    return jumped, wv
+
+@njit(cache=True, error_model="numpy")
+def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
+                 inputs, steps, M, H, P, cols, write_mode, min_sim, max_cells, blank, n_task_out,
+                 out, reads_tr, wpos_tr, strength_tr, rpos_tr, jump_tr, zero_tail=True):
+    """Every genome on every episode (episodes sorted by ``steps``, longest first).
+
+    Writes every element of ``out`` and the trace arrays (zero past an episode's
+    ``steps``), so they may be uninitialised or reused; ``zero_tail=False`` skips
+    the zeros past the steps, for buffers whose tails are known to be zero already."""
+    G = node0.shape[0] - 1
+    B, T, I = inputs.shape
+    n_out = out_slot.shape[1]
+    cap = 2 * T * H + 3
+    Bp = (B + 7) // 8 * 8  # rows padded to whole vectors: the row loops run without scalar remainders
+    acc = np.empty(Bp)
+    X = np.empty((H * P, B))  # head parameters, non-finite values made harmless
+    cells = np.full((B, cap, M), blank)  # reused: each genome blanks the cells it used
+    lo = np.empty(B, np.int64)
+    hi = np.empty(B, np.int64)
+    for g in range(G):
+        ns = nslots[g]
+        V = np.zeros((ns, Bp))
+        V2 = np.zeros((ns, Bp)) if recurrent[g] else V
+        if g > 0:
+            for b in range(B):
+                for i in range(lo[b], hi[b]):
+                    for k in range(M):
+                        cells[b, i, k] = blank
+        for b in range(B):
+            lo[b] = T * H + 1
+            hi[b] = T * H + 2
+        pos = np.empty((B, H), np.int64)
+        for b in range(B):
+            for h in range(H):
+                pos[b, h] = lo[b]
+        origin = T * H + 1
+        reads = np.full((B, H * M), blank)
+        nb = B
+        for t in range(T):
+            while nb > 0 and steps[nb - 1] <= t:
+                nb -= 1
+            if nb == 0:
+                break
+            for i in range(I):
+                for b in range(nb):
+                    V[i, b] = inputs[b, t, i]
+            for i in range(H * M):
+                for b in range(nb):
+                    V[I + i, b] = reads[b, i]
+            nbv = min(Bp, (nb + 7) // 8 * 8)  # the extra rows are finished episodes or padding: never read
+            if recurrent[g]:
+                for i in range(I + H * M):
+                    for b in range(nb):
+                        V2[i, b] = V[i, b]
+                net_eval(V, V2, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
+                          w, acc)
+                V, V2 = V2, V
+            else:
+                net_eval(V, V, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
+                          w, acc)
+            for o in range(n_task_out):
+                row = out_slot[g, o]
+                for b in range(nb):
+                    out[g, b, t, o] = V[row, b]
+            for o in range(n_out - n_task_out):
+                row = out_slot[g, n_task_out + o]
+                for b in range(nb):  # non-finite head outputs must not poison the memory
+                    v = V[row, b]
+                    X[o, b] = 0.0 if v != v else (1.0 if v == np.inf else (0.0 if v == -np.inf else v))
+            for b in range(nb):
+                for i in range(H * M):
+                    reads_tr[g, b, t, i] = reads[b, i]
+                for h in range(H):
+                    wpos_tr[g, b, t, h] = pos[b, h] - origin
+                    jumped, strength = _tape_step(cells, lo, hi, pos, b, h, X, h * P, M, cols, write_mode,
+                                                  min_sim, max_cells)
+                    jump_tr[g, b, t, h] = jumped
+                    strength_tr[g, b, t, h] = strength
+                    p = pos[b, h]
+                    rpos_tr[g, b, t, h] = p - origin
+                    for k in range(M):
+                        reads[b, h * M + k] = cells[b, p, k]
+        for b in range(B if zero_tail else 0):  # the steps past an episode's end: zero
+            for t in range(steps[b], T):
+                for o in range(n_task_out):
+                    out[g, b, t, o] = 0.0
+                for i in range(H * M):
+                    reads_tr[g, b, t, i] = 0.0
+                for h in range(H):
+                    wpos_tr[g, b, t, h] = 0
+                    strength_tr[g, b, t, h] = 0.0
+                    rpos_tr[g, b, t, h] = 0
+                    jump_tr[g, b, t, h] = False
+
+
+@njit(cache=True)
+def recentre_rows(old, new, lo, hi, pos, origin):
+    """Move every row's tape [lo, hi) to the middle of the (larger) buffer ``new``; indices follow."""
+    cap = new.shape[1]
+    for b in range(old.shape[0]):
+        span = hi[b] - lo[b]
+        shift = (cap - span) // 2 - lo[b]
+        for i in range(lo[b], hi[b]):
+            for k in range(old.shape[2]):
+                new[b, i + shift, k] = old[b, i, k]
+        lo[b] += shift
+        hi[b] += shift
+        origin[b] += shift
+        for h in range(pos.shape[1]):
+            pos[b, h] += shift
+
+@njit(cache=True, error_model="numpy")
+def tape_rows(cells, lo, hi, pos, hp, M, H, P, cols, write_mode, min_sim, max_cells, reads):
+    """One step of every row's tape (heads in order), head parameters ``hp`` (rows, H*P);
+    the read vectors go to ``reads`` (rows, H*M).  The buffer must have room for one more cell
+    at either end of every tape (the caller regrows it)."""
+    X = hp.T
+    for b in range(hp.shape[0]):
+        for h in range(H):
+            _tape_step(cells, lo, hi, pos, b, h, X, h * P, M, cols, write_mode, min_sim, max_cells)
+            p = pos[b, h]
+            for k in range(M):
+                reads[b, h * M + k] = cells[b, p, k]
