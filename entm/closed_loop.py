@@ -174,15 +174,3 @@ if HAVE_NUMBA:
                 p = pos[b, h]
                 for k in range(M):
                     reads[b, h * M + k] = cells[b, p, k]
-
-
-def render_deployment(machine: Machine, network, path, seed: int = 0, length: int | None = None,
-                      deployment: int = 0):
-    """Draw one deployment of a network (a reward task's ``render``: the continuous T-maze's paths as
-    a PNG, a table for the others); the deployments are the task's, drawn from ``seed``."""
-    task = machine.task
-    n = max(deployment + 1, getattr(task, "default_episodes", 1))
-    deployments = task.sample(np.random.default_rng([int(seed), 0 if length is None else int(length)]), n,
-                              length=length)
-    _, env = evaluate_deployments(machine, network, deployments, record=True)
-    return task.render(env, deployment, path)
