@@ -166,13 +166,13 @@ def _per_head(names: list[str], heads: int) -> list[str]:
 
 def input_labels(task, spec) -> list[str]:
     """Labels of the network inputs: task inputs by name, then r0.. per head."""
-    names = list(getattr(task, "input_names", [f"in{i}" for i in range(task.num_inputs)]))
+    names = list(task.input_names)
     return names + _per_head([f"r{i}" for i in range(spec.width)], spec.heads)
 
 
 def output_labels(task, spec) -> list[str]:
     """Labels of the network outputs: task outputs by name, then each head's parameters."""
-    names = list(getattr(task, "output_names", [f"out{i}" for i in range(task.num_outputs)]))
+    names = list(task.output_names)
     return names + _per_head(head_param_names(spec.mode, spec.width), spec.heads)
 
 

@@ -34,7 +34,7 @@ def default_lengths(sources) -> list[int]:
     lengths = []
     for s in sources:
         task = s.task()
-        lengths = list(getattr(task, "generalization_lengths", ()))
+        lengths = list(task.generalization_lengths)
         if lengths:
             break
     return lengths or [10, 100, 1000]

@@ -27,6 +27,7 @@ import numpy as np
 
 from entm.analysis.common import check_positive, new_figure, open_source, output_labels, save_figure
 from entm.errors import EntmError
+from entm.tasks import RewardTask, SequenceTask
 
 CMAP = "viridis"
 HEAD_COLOURS = ("#ff4f4f", "#ff9f1c", "#f72585", "#4cc9f0")
@@ -85,10 +86,10 @@ def trained_spec(trained) -> TrainedSpec:
 
 
 def _sample_one(task, length, seed):
-    if not hasattr(task, "sample"):
+    if not isinstance(task, SequenceTask):
         raise EntmError(f"plot memory: task {task.name!r} has no episodes to replay (sequence tasks only)")
     if length is None:
-        length = int(getattr(task, "max_length", 10))
+        length = int(task.example_length)
     length = check_positive("length", length)
     return task.sample(np.random.default_rng(int(seed)), 1, length=length), length
 
@@ -123,7 +124,7 @@ def record_episode(champ, length: int | None = None, seed: int = 0) -> EpisodeTr
     the memory; ``length`` None: the task's longest training length (reward tasks: one deployment
     of their training length, run closed-loop; nothing there has a target)."""
     task = champ.task
-    if getattr(task, "kind", "sequence") == "reward":
+    if isinstance(task, RewardTask):
         return _record_deployment(champ, length, seed)
     eps, length = _sample_one(task, length, seed)
     run = champ.machine.run(champ.network, eps.inputs, record=True)
@@ -236,7 +237,7 @@ def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | 
         ax.set_ylabel(name, fontsize=9)
         return im
 
-    in_names = list(getattr(task, "input_names", [f"in{i}" for i in range(n_in)]))
+    in_names = list(task.input_names)
     out_names = output_labels(task, spec)[:n_out]
     im = channels(axes[0], ep.inputs, in_names, "inputs")
     channels(axes[1], ep.targets, out_names, "targets")

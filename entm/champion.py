@@ -19,7 +19,7 @@ from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.phenotype import Network, load_network_json
 from entm.runs import resolve_champion
-from entm.tasks import make_task
+from entm.tasks import RewardTask, make_task
 
 ENTM_KEYS = ("task", "task_params", "memory", "memory_params", "heads")
 
@@ -101,7 +101,7 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     for L in lengths:
         rng = np.random.default_rng([int(seed), int(L)])
         eps = task.sample(rng, episodes, length=L)
-        if task.kind == "reward":  # closed loop; L is the task's length knob (rounds, years)
+        if isinstance(task, RewardTask):  # closed loop; L is the task's length knob (rounds, years)
             from entm.closed_loop import evaluate_deployments
 
             sc, _ = evaluate_deployments(machine, network, eps)

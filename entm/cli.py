@@ -244,13 +244,13 @@ def _summary(result, seed) -> int:
           f"{' (stopped at the --minutes budget; entm resume goes on)' if result.out_of_time else ''}")
     print(f"champion: genome {meta['genome_key']} of generation {meta['generation']}, fitness "
           f"{meta['fitness']:.4f}, task score {meta.get('score', float('nan')):.4f} "
-          f"({getattr(champ.task, 'score_name', 'strict close')}), "
+          f"({champ.task.score_name}), "
           f"perfect on {100 * meta.get('perfect', 0.0):.0f}% of that generation's episodes, "
           f"{nodes} nodes and {conns} connections used")
-    lengths = list(getattr(champ.task, "generalization_lengths", ()))
+    lengths = list(champ.task.generalization_lengths)
     if lengths:
         res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=seed)
-        print(f"generalisation (10 episodes per {_length_name(champ.task)}):")
+        print(f"generalisation (10 episodes per {champ.task.length_name}):")
         print(_table(res, champ.task))
     print(f"next: entm evaluate {result.run_dir} --lengths {','.join(map(str, lengths or [1, 10, 100]))}")
     return 0
@@ -340,18 +340,13 @@ def cmd_resume(args) -> int:
     return _summary(result, int(read_run_json(result.run_dir).get("seed", 0)))
 
 
-def _length_name(task) -> str:
-    """What a task's sweep varies ("length" of a sequence, "rounds" of a T-maze, ...)."""
-    return getattr(task, "length_name", "length")
-
-
 _COLUMNS = ("score", "perfect", "bit_errors", "episodes")
 
 
-def _table(res: dict, task=None) -> str:
+def _table(res: dict, task) -> str:
     extra = [k for k in next(iter(res.values()), {}) if k not in _COLUMNS]  # e.g. N-gram costs
     head = "".join(f" {k.replace('_', ' '):>13}" for k in extra)
-    lines = [f"  {_length_name(task):>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}{head}"]
+    lines = [f"  {task.length_name:>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}{head}"]
     for L, r in res.items():
         more = "".join(f" {r[k]:13.2f}" if isinstance(r[k], float) else f" {str(r[k]):>13}" for k in extra)
         lines.append(f"  {L:>8} {r['score']:8.4f} {r['perfect']:8.2f} {r['bit_errors']:11.2f} {r['episodes']:9d}"

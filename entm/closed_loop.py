@@ -105,7 +105,7 @@ def evaluate_deployments(machine: Machine, network, deployments, record: bool = 
     """Run one network on a batch of deployments; returns (scores, environment), and the
     :class:`ClosedLoopResult` too with ``run_record`` (which records the memory and every step).
 
-    ``record`` makes the environment keep what the task's ``render`` draws.
+    ``record`` makes the environment keep what :func:`entm.analysis.deployment.draw_deployment` draws.
     """
     task = machine.task
     env = task.environment(deployments, groups=1, record=record)
@@ -128,15 +128,3 @@ def _recentre(state, heads: int, blank: float) -> None:
     cells = np.full((state.batch, cap, state.cells.shape[2]), blank)
     recentre_rows(state.cells, cells, state.lo, state.hi, state.pos, state.origin)
     state.cells = cells
-
-
-def render_deployment(machine: Machine, network, path, seed: int = 0, length: int | None = None,
-                      deployment: int = 0):
-    """Draw one deployment of a network (a reward task's ``render``: the continuous T-maze's paths as
-    a PNG, a table for the others); the deployments are the task's, drawn from ``seed``."""
-    task = machine.task
-    n = max(deployment + 1, getattr(task, "default_episodes", 1))
-    deployments = task.sample(np.random.default_rng([int(seed), 0 if length is None else int(length)]), n,
-                              length=length)
-    _, env = evaluate_deployments(machine, network, deployments, record=True)
-    return task.render(env, deployment, path)

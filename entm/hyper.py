@@ -200,13 +200,13 @@ class Substrate:
     """The controller's nodes and their coordinates for a task and memory, and the CPPN layout."""
 
     def __init__(self, task, spec, params: HyperParams | dict | None = None):
-        layout = getattr(task, "hyper_layout", None)
+        layout = task.hyper_layout()
         if layout is None:
             raise EntmError(f"task {task.name!r} has no substrate layout for the hyper encoding (supported: the "
                             "bit-vector tasks copy, repeat_copy, associative_recall, priority_sort); use --encoding "
                             "direct")
         hp = params if isinstance(params, HyperParams) else HyperParams.from_dict(params)
-        in_groups, out_groups = layout()
+        in_groups, out_groups = layout
         V = int(task.vector_size)
         M = int(spec.width)
         if M < V:

@@ -1,13 +1,23 @@
-"""What every task provides.
+"""What every task provides: the :class:`Task` interface and its two kinds.
 
-Tasks know nothing of NEAT, Ray or plotting.  A *sequence task* produces
-batches of episodes (inputs, targets and a mask of scored steps) from a
-``numpy.random.Generator`` and scores a batch of outputs; the same episodes
-serve the evolved machine and the gradient-trained baselines.
+Tasks know nothing of NEAT, Ray or plotting.  Everything a caller reads from a
+task is declared on :class:`Task`, with one documented default where a default
+makes sense; what each task must provide is abstract.  There are two kinds of
+task, two classes (see docs/design.md):
+
+* a :class:`SequenceTask` produces batches of episodes (inputs, targets and a
+  mask of scored steps) from a ``numpy.random.Generator`` and scores a batch
+  of outputs; the same episodes serve the evolved machine and the
+  gradient-trained baselines;
+* a :class:`entm.tasks.reward.RewardTask` reacts to the network's outputs step
+  by step, so it runs closed-loop.
+
+Callers tell them apart with ``isinstance``; ``kind_name`` only words messages.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -67,17 +77,71 @@ class Scores:
     """(B,) number of wrong bits."""
 
 
-class Task:
+class Task(ABC):
     """Base class of the task registry's entries (a dataclass of its parameters).
 
-    Subclasses define ``name``, ``num_inputs``, ``num_outputs``,
-    ``input_names``, ``output_names``, ``default_memory_width``,
-    ``generalization_lengths``, ``sample`` and ``score``.
+    Subclass :class:`SequenceTask` or :class:`entm.tasks.reward.RewardTask`,
+    not this class.  A task provides the abstract members; the others have the
+    default documented here.
     """
 
     name: str = ""
-    kind: str = "sequence"
+    """The registry name (``entm.tasks.TASKS`` key); every task sets it."""
     description: str = ""
+    """One line for ``entm tasks`` and the docs; every task sets it."""
+    kind_name: str
+    """The kind's word in messages ("sequence", "reward"); set by the two kinds.  Branch with
+    ``isinstance``, never on this."""
+    generalization_lengths: tuple[int, ...] = ()
+    """The lengths (in the task's own sense, see :attr:`length_name`) that ``entm evaluate`` sweeps
+    by default; none by default."""
+    default_episodes: int = 50
+    """Episodes (deployments) per generation when the settings give none."""
+    validation: tuple[int | None, int] = (None, 0)
+    """(length, episodes) of the validation batch that a solution must also get perfect; (None, 0):
+    none, solved means perfect on every episode of a generation."""
+    length_name: str = "length"
+    """What ``length`` counts, for tables: "length" of a sequence, "items", "rounds", "years" ..."""
+    score_name: str = "score"
+    """What the score measures, for summaries ("strict close", "logically right rounds" ...)."""
+
+    @property
+    @abstractmethod
+    def num_inputs(self) -> int:
+        """Task inputs per step."""
+
+    @property
+    @abstractmethod
+    def num_outputs(self) -> int:
+        """Task outputs per step."""
+
+    @property
+    @abstractmethod
+    def input_names(self) -> list[str]:
+        """One name per task input, in order."""
+
+    @property
+    @abstractmethod
+    def output_names(self) -> list[str]:
+        """One name per task output, in order."""
+
+    @property
+    @abstractmethod
+    def default_memory_width(self) -> int:
+        """The memory's width M (values per cell) when the settings give none."""
+
+    def hyper_layout(self) -> tuple[list, list] | None:
+        """The task's part of the hyper encoding's substrate (entm.hyper): [(kind, size, vector?)] for the
+        inputs and the outputs, in the network's order; None (the default): the task has no substrate."""
+        return None
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, n: int, length: int | None = None):
+        """``n`` episodes (deployments) drawn from ``rng``; ``length`` is the task's generalisation knob."""
+
+    @abstractmethod
+    def score(self, *args) -> Scores:
+        """Per-episode scores (see each kind for the arguments)."""
 
     @classmethod
     def from_params(cls, params: dict | None) -> "Task":
@@ -93,6 +157,22 @@ class Task:
     def params(self) -> dict:
         """The task's parameters as a JSON-ready dict (``metadata.entm.task_params``)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class SequenceTask(Task):
+    """A task whose episodes are precomputed: ``sample`` gives :class:`Episodes`, ``score`` scores outputs."""
+
+    kind_name = "sequence"
+    example_length: int = 10
+    """The length of the single episode ``entm plot memory`` replays when none is given."""
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, n: int, length: int | None = None) -> Episodes:
+        """``n`` episodes; training lengths unless ``length`` is given."""
+
+    @abstractmethod
+    def score(self, episodes: Episodes, outputs: np.ndarray) -> Scores:
+        """Per-episode scores of ``outputs`` (B, T, task outputs) against the episodes' targets."""
 
     def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
         """Per-episode fitness-shaping terms in [0, 1] (none by default).

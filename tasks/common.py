@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from entm.errors import EntmError
-from entm.tasks.base import Episodes, Scores, Task, check_int
+from entm.tasks.base import Episodes, Scores, SequenceTask, check_int
 from entm.tasks.copy import CopyTask
 
 SHAPINGS = ("trace", "none")
@@ -64,7 +64,7 @@ def check_range(task, low: str, high: str) -> None:
         raise EntmError(f"{high} ({getattr(task, high)}) must be at least {low} ({getattr(task, low)})")
 
 
-class StrictCloseTask(Task):
+class StrictCloseTask(SequenceTask):
     """Base of the sequence tasks with 0/1 targets scored like copy.
 
     Subclasses are dataclasses with ``vector_size`` (V) and ``shaping`` fields;
@@ -74,6 +74,7 @@ class StrictCloseTask(Task):
 
     extra_inputs: tuple = ()
     extra_outputs: tuple = ()
+    score_name = "strict close"
 
     @property
     def num_inputs(self) -> int:

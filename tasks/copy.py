@@ -49,13 +49,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.errors import EntmError
-from entm.tasks.base import Episodes, Scores, Task, check_int
+from entm.tasks.base import Episodes, Scores, SequenceTask, check_int
 
 SHAPINGS = ("trace", "none")
 
 
 @dataclass
-class CopyTask(Task):
+class CopyTask(SequenceTask):
     """Copy a sequence of random bit vectors after a delimiter."""
 
     vector_size: int = 8
@@ -69,6 +69,7 @@ class CopyTask(Task):
 
     name = "copy"
     description = "copy a sequence of bit vectors after a delimiter (ENTM papers)"
+    score_name = "strict close"
 
     def __post_init__(self):
         self.vector_size = check_int("vector_size", self.vector_size)
@@ -109,6 +110,12 @@ class CopyTask(Task):
 
     generalization_lengths = (10, 20, 50, 100, 200, 1000)
     default_episodes = 50
+
+    @property
+    def example_length(self) -> int:
+        """The longest training length."""
+        return self.max_length
+
     validation = (100, 10)
     """(length, episodes) of the validation batch that a solution must also get perfect."""
 

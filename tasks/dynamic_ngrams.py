@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from entm.tasks.base import Episodes, Scores, Task, check_int
+from entm.tasks.base import Episodes, Scores, SequenceTask, check_int
 from entm.tasks.common import episodes_from
 
 #: predictions are clipped to [CLIP, 1 - CLIP] before the log
@@ -105,7 +105,7 @@ def cost_bits(bits: np.ndarray, p: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class DynamicNgramsTask(Task):
+class DynamicNgramsTask(SequenceTask):
     """Predict each next bit of a sequence drawn from a random N-gram model."""
 
     ngram: int = 6

@@ -74,6 +74,12 @@ class RepeatCopyTask(StrictCloseTask):
 
     generalization_lengths = (5, 10, 15, 20)
     default_episodes = 50
+
+    @property
+    def example_length(self) -> int:
+        """The longest training length."""
+        return self.max_length
+
     validation = (12, 10)
     """(length, episodes): 12 vectors repeated 12 times, beyond training, to call a run solved."""
 

@@ -1,4 +1,4 @@
-"""What every reward task provides (``Task.kind == "reward"``).
+"""What every reward task provides (:class:`RewardTask`, the other kind beside ``SequenceTask``).
 
 A reward task reacts to the network's outputs step by step, so its episodes
 cannot be precomputed: the machine runs it closed-loop
@@ -22,6 +22,8 @@ rows in Python per step.
 """
 
 from __future__ import annotations
+
+from abc import abstractmethod
 
 import numpy as np
 
@@ -52,27 +54,22 @@ class Environment:
 
 
 class RewardTask(Task):
-    """Base of the reward tasks: ``sample``, ``environment``, ``score`` (and ``render``)."""
+    """Base of the reward tasks: ``sample``, ``environment``, ``score``."""
 
-    kind = "reward"
-    length_name = "length"
-    """What ``length`` counts (for tables): rounds, years ..."""
-    score_name = "score"
-    """What the score is the fraction of (for summaries)."""
-    validation = (None, 0)
-    """No separate validation batch: solved means perfect on every deployment of a generation."""
+    kind_name = "reward"
 
+    @abstractmethod
     def sample(self, rng: np.random.Generator, n: int, length: int | None = None):
         """``n`` deployments; ``length`` is the task's generalisation knob (see each task)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def environment(self, deployments, groups: int = 1, record: bool = False) -> Environment:
-        """The deployments run for ``groups`` networks at once; ``record`` keeps what :meth:`render` draws."""
-        raise NotImplementedError
+        """The deployments run for ``groups`` networks at once; ``record`` keeps what the environment's
+        drawing (``entm.analysis.deployment``) needs."""
 
+    @abstractmethod
     def score(self, env: Environment) -> Scores:
         """Per-row scores of a finished environment."""
-        raise NotImplementedError
 
     def fitness_rows(self, env: Environment, scores: Scores) -> np.ndarray:
         """Per-row fitness in [0, 1] (NEAT maximises it); the score unless the task shapes it."""

@@ -29,7 +29,6 @@ generalisation test: 20 years, 4-10 days).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -180,37 +179,6 @@ class SeasonTask(RewardTask):
         score = np.where(n_scored > 0, env.right_count / np.maximum(n_scored, 1), 1.0)
         wrong = (n_scored - env.right_count).astype(np.float64)
         return Scores(score=score, perfect=wrong == 0, bit_errors=wrong)
-
-    # -- rendering ---------------------------------------------------------------
-    def render(self, env: "SeasonEnv", row: int, path) -> Path:
-        """A text table of one deployment (a row of a ``record=True`` environment): foods, actions, rewards."""
-        from entm.runs import atomic_write
-
-        if env.decisions is None:
-            raise EntmError("render needs an environment built with record=True")
-        path = Path(path)
-        d = env.deps
-        b = row % d.n
-        lines = [f"season task, deployment {b} (row {row}): poisonous per season: "
-                 + "; ".join(f"season {s + 1}: {', '.join(map(str, np.nonzero(d.poisonous[b, s])[0])) or 'none'}"
-                             for s in range(self.seasons)),
-                 f"{'year':>4} {'season':>6} {'day':>3} {'food':>4} {'poison':>6} {'output':>6} {'action':>9} "
-                 f"{'feedback':>10} {'scored':>6} {'right':>5}"]
-        for i in range(int(d.items[b])):
-            y = env.decisions[row, i]
-            ate, avoided = y > EAT, y < AVOID
-            action = "eat" if ate else "avoid" if avoided else "undecided"
-            poison = bool(d.poison[b, i])
-            feedback = ("punishment" if poison else "reward") if ate else "-"
-            right = (ate and not poison) or (avoided and poison)
-            lines.append(f"{d.year[b, i] + 1:>4} {d.season[b, i] + 1:>6} {d.day[b, i] + 1:>3} {d.food[b, i]:>4} "
-                         f"{'yes' if poison else 'no':>6} {y:6.3f} {action:>9} {feedback:>10} "
-                         f"{'yes' if d.scored[b, i] else 'no':>6} {'yes' if right else 'no':>5}")
-        sc = self.score(env)
-        lines.append(f"score {sc.score[row]:.4f}: {int(env.right_count[row])} of {int(env.scored_count[row])} "
-                     "scored decisions right")
-        atomic_write(path, "\n".join(lines) + "\n")
-        return path
 
 
 class SeasonEnv(Environment):

@@ -25,7 +25,7 @@ Discrete variant (``variant = "discrete"``)
     (double) steps long.
 
 Continuous variant (``variant = "continuous"``, Greve et al. 2016)
-    A tile maze (:data:`MAZES`; the double maze is 9 x 7 tiles with 4 goals,
+    A tile maze (:data:`entm.tasks.maze.MAZES`; the double maze is 9 x 7 tiles with 4 goals,
     the single one 9 x 5 with 2).  The agent starts every round on the start
     tile's centre facing north and moves 0.1 tile per step.  Each step its
     three outputs ``left``, ``straight``, ``right`` are compared (argmax, the
@@ -61,149 +61,19 @@ Fitness
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from entm.errors import EntmError
 from entm.tasks.base import Scores, check_int
+from entm.tasks.maze import HEADINGS, SCALE, maze
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
 MAZE_KINDS = ("single", "double")
 HIGH_REWARD = 1.0
 LOW_REWARD = 0.1
-
-#: Tile maps: '#' wall, '.' corridor, 'S' start, 'G' goal.  Row 0 is north; outside the map is wall.
-MAZES = {
-    "double": (
-        "#########",
-        "#G#####G#",
-        "#.......#",
-        "#G##.##G#",
-        "####.####",
-        "####.####",
-        "####S####",
-    ),
-    "single": (
-        "#########",
-        "#G.....G#",
-        "####.####",
-        "####.####",
-        "####S####",
-    ),
-}
-#: Goal tiles (x, y) in goal order (the turns that lead there, left = 0, first turn first).
-GOALS = {
-    "double": ((1, 3), (1, 1), (7, 1), (7, 3)),
-    "single": ((1, 1), (7, 1)),
-}
-#: Headings: 0 north, 1 east, 2 south, 3 west; (dx, dy) with y growing southwards.
-HEADINGS = np.array([(0, -1), (1, 0), (0, 1), (-1, 0)], dtype=np.int64)
-SENSOR_CUTOFF = 3.0
-STEP = 0.1  # tiles per move (positions are integers in these units)
-SCALE = 10
-
-
-@dataclass(frozen=True)
-class Maze:
-    """A tile maze with its precomputed sensor readings (see :func:`maze`)."""
-
-    kind: str
-    wall: np.ndarray
-    """(H, W) bool."""
-    goal_of: np.ndarray
-    """(H, W) int: the goal index of a tile, -1 for others."""
-    junction: np.ndarray
-    """(H, W) bool: open tiles with at least three open neighbours."""
-    start: tuple
-    """(x, y) start tile."""
-    sensors: np.ndarray
-    """(W*10+1, H*10+1, 4 headings, 3) rangefinder readings in [0, 1] at every lattice point."""
-
-    @property
-    def width(self) -> int:
-        return self.wall.shape[1]
-
-    @property
-    def height(self) -> int:
-        return self.wall.shape[0]
-
-    def start_position(self) -> tuple[int, int]:
-        """The start tile's centre in tenths of a tile."""
-        return self.start[0] * SCALE + SCALE // 2, self.start[1] * SCALE + SCALE // 2
-
-
-@lru_cache(maxsize=None)
-def maze(kind: str) -> Maze:
-    """The maze ``kind`` (``single`` or ``double``), sensors precomputed (cached per process)."""
-    rows = MAZES[kind]
-    H, W = len(rows), len(rows[0])
-    grid = np.array([list(r) for r in rows])
-    wall = grid == "#"
-    goal_of = np.full((H, W), -1, dtype=np.int64)
-    for i, (x, y) in enumerate(GOALS[kind]):
-        assert grid[y, x] == "G"
-        goal_of[y, x] = i
-    padded = np.pad(~wall, 1, constant_values=False)
-    neighbours = padded[:-2, 1:-1].astype(int) + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
-    junction = ~wall & (neighbours >= 3)
-    sy, sx = np.argwhere(grid == "S")[0]
-    return Maze(kind=kind, wall=wall, goal_of=goal_of, junction=junction, start=(int(sx), int(sy)),
-                sensors=_sensor_table(wall))
-
-
-def _is_wall(wall: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Whether the points (x, y) in tiles lie in a wall tile (outside the map counts as wall)."""
-    H, W = wall.shape
-    tx, ty = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
-    inside = (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)
-    return ~inside | wall[np.clip(ty, 0, H - 1), np.clip(tx, 0, W - 1)]
-
-
-def rangefinder(wall: np.ndarray, x, y, dx: float, dy: float, cutoff: float = SENSOR_CUTOFF) -> np.ndarray:
-    """Distance (tiles) from points (x, y) along the unit direction (dx, dy) to the first wall, capped at ``cutoff``.
-
-    Exact for a tile map: the ray can only enter a wall where it crosses a tile
-    boundary, so only those crossings are checked.
-    """
-    x = np.asarray(x, dtype=np.float64)[..., None]
-    y = np.asarray(y, dtype=np.float64)[..., None]
-    cands = [np.zeros_like(x)]
-    span = np.arange(-int(cutoff) - 2, int(cutoff) + 3)
-    for p, d in ((x, dx), (y, dy)):
-        if d != 0:
-            cands.append((np.floor(p) + span - p) / d)
-    t = np.concatenate(cands, axis=-1)
-    valid = (t >= 0) & (t <= cutoff)
-    t = np.where(valid, t, 0.0)
-    eps = 1e-9
-    hit = _is_wall(wall, x + (t + eps) * dx, y + (t + eps) * dy) & valid
-    d = np.where(hit, t, np.inf).min(axis=-1)
-    return np.minimum(d, cutoff)
-
-
-def sensor_directions(heading: int) -> list[tuple[float, float]]:
-    """Unit directions of the -45, 0 and +45 degree rangefinders for a heading (y grows southwards)."""
-    fx, fy = HEADINGS[heading]
-    lx, ly = fy, -fx  # 90 degrees to the left (counter-clockwise on the map)
-    r = 1 / np.sqrt(2)
-    return [((fx + lx) * r, (fy + ly) * r), (float(fx), float(fy)), ((fx - lx) * r, (fy - ly) * r)]
-
-
-def _sensor_table(wall: np.ndarray) -> np.ndarray:
-    H, W = wall.shape
-    ix, iy = np.meshgrid(np.arange(W * SCALE + 1), np.arange(H * SCALE + 1), indexing="ij")
-    x, y = ix / SCALE, iy / SCALE
-    table = np.empty((W * SCALE + 1, H * SCALE + 1, 4, 3))
-    for h in range(4):
-        for s, (dx, dy) in enumerate(sensor_directions(h)):
-            table[:, :, h, s] = rangefinder(wall, x, y, dx, dy) / SENSOR_CUTOFF
-    return table
-
 
 # -- deployments ---------------------------------------------------------------
 
@@ -334,73 +204,6 @@ class TMazeTask(RewardTask):
     def fitness_rows(self, env: "MazeEnv", scores: Scores) -> np.ndarray:
         b = self.goal_bonus
         return (scores.score + b * env.reached / env.rounds) / (1 + b)
-
-    # -- rendering ---------------------------------------------------------------
-    def render(self, env: "MazeEnv", row: int, path) -> Path:
-        """Draw one deployment (one row of a ``record=True`` environment) to ``path``.
-
-        Continuous: a PNG, one panel per round with the agent's path on the
-        maze.  Discrete: a text table of the rounds.
-        """
-        path = Path(path)
-        if env.log is None:
-            raise EntmError("render needs an environment built with record=True")
-        rounds = env.round_log(row)
-        if self.variant == "discrete":
-            from entm.runs import atomic_write
-
-            atomic_write(path, _rounds_table(rounds, self.goals))
-            return path
-        return _draw_paths(env.maze, rounds, path, title=f"{self.maze} T-maze, deployment row {row}: "
-                           f"high reward at goal {int(env.first[row])}, moves to {int(env.second[row])} "
-                           f"before round {int(env.switch[row]) + 1}; score {int(env.right[row])}/{env.rounds}")
-
-
-def _rounds_table(rounds: list[dict], goals: int) -> str:
-    lines = [f"{'round':>5} {'high':>4} {'goal':>4} {'reward':>6} {'right':>5}"]
-    for r in rounds:
-        goal = "-" if r["goal"] < 0 else str(r["goal"])
-        lines.append(f"{r['round'] + 1:>5} {r['high']:>4} {goal:>4} {r['reward']:>6.1f} "
-                     f"{'yes' if r['right'] else 'no':>5}")
-    return "\n".join(lines) + "\n"
-
-
-def _draw_paths(mz: Maze, rounds: list[dict], path: Path, title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from entm.runs import atomic_write
-
-    n = len(rounds)
-    cols = min(5, n)
-    nrows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(2.2 * cols, 2.0 * nrows * mz.height / mz.width + 0.6),
-                             squeeze=False)
-    img = np.where(mz.wall, 0.25, 1.0)
-    for ax, r in zip(axes.flat, rounds):
-        ax.imshow(img, cmap="gray", vmin=0, vmax=1, extent=(0, mz.width, mz.height, 0))
-        for i, (gx, gy) in enumerate(GOALS[mz.kind]):
-            colour = "gold" if i == r["high"] else "lightsteelblue"
-            ax.add_patch(plt.Rectangle((gx, gy), 1, 1, color=colour, alpha=0.8))
-            ax.text(gx + 0.5, gy + 0.5, str(i), ha="center", va="center", fontsize=7)
-        xs, ys = r["x"], r["y"]
-        ax.plot(xs, ys, color="tab:red" if not r["right"] else "tab:green", lw=1.5)
-        ax.plot(xs[:1], ys[:1], "o", color="black", ms=3)
-        end = "crash" if r["goal"] < 0 else f"goal {r['goal']}"
-        ax.set_title(f"{r['round'] + 1}: {end}, {'right' if r['right'] else 'wrong'}", fontsize=7)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
-    return path
 
 
 # -- environments ----------------------------------------------------------------

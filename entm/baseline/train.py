@@ -1,6 +1,6 @@
 """Training the baselines on a sequence task: batches, loss, optimiser, NaN guard.
 
-Every registered *sequence* task (``task.kind == "sequence"``) gives batches of
+Every registered *sequence* task (a ``SequenceTask``) gives batches of
 padded episodes (inputs, targets, mask).  The model emits logits; the loss is
 the sigmoid cross-entropy of the scored steps, summed over the bits of a
 sequence and averaged over the batch (nats per sequence).  Bit errors per
@@ -76,11 +76,11 @@ def resolve_device(name: str) -> torch.device:
 
 def sequence_task(name: str, params: dict | None = None):
     """A registered task that gives inputs, targets and masks (EntmError otherwise)."""
-    from entm.tasks import make_task
+    from entm.tasks import SequenceTask, make_task
 
     task = make_task(name, params)
-    if getattr(task, "kind", "sequence") != "sequence":
-        raise EntmError(f"task {name!r} is a {task.kind} task; trained baselines need a sequence task "
+    if not isinstance(task, SequenceTask):
+        raise EntmError(f"task {name!r} is a {task.kind_name} task; trained baselines need a sequence task "
                         f"(inputs, targets and a mask)")
     return task
 

@@ -20,7 +20,7 @@ from entm.machine import Machine, run_stacked
 from entm.memory import MemorySpec
 from entm.neatconfig import load_config
 from entm.phenotype import pack_genomes
-from entm.tasks import make_task
+from entm.tasks import RewardTask, SequenceTask, make_task
 
 #: genomes per batched machine run: small enough that a chunk's outputs and traces are still in the
 #: CPU cache when they are scored (16: ~3 MB for 8-bit copy; in entm bench, 8 and 16 were faster than
@@ -83,8 +83,8 @@ class GenomeEvaluator:
         self._tiled: dict = {}  # (generation, G) -> the generation's episodes tiled G times, for scoring
 
     def episodes(self, generation: int):
-        if self.task.kind != "sequence":
-            raise EntmError(f"task {self.task.name!r} is a {self.task.kind} task: it runs closed-loop and has no "
+        if not isinstance(self.task, SequenceTask):
+            raise EntmError(f"task {self.task.name!r} is a {self.task.kind_name} task: it runs closed-loop and has no "
                             "precomputed episodes (this needs a sequence task)")
         if self._episodes_cache is None or self._episodes_cache[0] != generation:
             eps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
@@ -95,7 +95,7 @@ class GenomeEvaluator:
     def evaluate(self, genomes: list, generation: int) -> tuple[dict, dict]:
         """``genomes``: [(genome_id, genome or GenomeData)]; returns ({genome_id: GenomeResult}, stats)."""
         t0 = time.perf_counter()
-        if self.task.kind == "reward":
+        if isinstance(self.task, RewardTask):
             return self._evaluate_reward(genomes, generation)
         eps = self.episodes(generation)
         results: dict = {}

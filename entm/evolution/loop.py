@@ -201,7 +201,7 @@ def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings):
 
 def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text: str) -> EvalSettings:
     """What every evaluator needs: config text, task, memory, seed, episodes per generation."""
-    episodes = settings.episodes or getattr(task, "default_episodes", 50)
+    episodes = settings.episodes or task.default_episodes
     return EvalSettings(config_text=config_text, task=task.name, task_params=task.params(), memory=spec,
                         seed=int(settings.seed), episodes=int(episodes), encoding=settings.encoding,
                         hyper=dict(settings.hyper))
@@ -434,7 +434,7 @@ class _Validator:
         self.machine = Machine(task, spec)
         self.config = config
         self.substrate = substrate
-        length, n = getattr(task, "validation", (None, 0))
+        length, n = task.validation
         self.episodes = None
         if length:
             self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)

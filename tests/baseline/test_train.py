@@ -14,7 +14,7 @@ from entm.baseline.evaluate import load_trained
 from entm.baseline.settings import ModelSettings, TrainSettings
 from entm.baseline.train import resume, train
 from entm.errors import EntmError
-from entm.tasks import TASKS
+from entm.tasks import TASKS, SequenceTask
 from baseline_fixtures import one_torch_thread  # noqa: F401  (autouse)
 
 SMALL = {"hidden_size": 16, "cells": 12, "width": 6}
@@ -78,7 +78,7 @@ def load_model_params(s):
                                                  s.seed).state_dict().items()}
 
 
-SEQUENCE_TASKS = [name for name, cls in TASKS.items() if getattr(cls, "kind", "sequence") == "sequence"]
+SEQUENCE_TASKS = [name for name, cls in TASKS.items() if issubclass(cls, SequenceTask)]
 
 
 def test_the_registry_has_sequence_tasks():

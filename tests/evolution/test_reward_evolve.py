@@ -7,8 +7,8 @@ import pytest
 from conftest import comparable_champion, comparable_metrics
 
 from entm import runs
+from entm.analysis.deployment import render_deployment
 from entm.champion import evaluate_lengths, load_champion
-from entm.closed_loop import render_deployment
 from entm.evolution.loop import EvolveSettings, evolve
 from entm.tasks import make_task
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from entm.analysis.deployment import draw_deployment
 from entm.errors import EntmError
 from entm.tasks import make_task
 from entm.tasks.season import SeasonDeployments
@@ -137,7 +138,7 @@ def test_render_table(tmp_path):
     task = make_task("season", SMALL)
     env = task.environment(hand_deployment(), record=True)
     drive(task, env, [0.9, 0.9, 0.9, 0.9, 0.9, 0.1, 0.5, 0.8])
-    text = task.render(env, 0, tmp_path / "season.txt").read_text()
+    text = draw_deployment(task, env, 0, tmp_path / "season.txt").read_text()
     lines = text.splitlines()
     assert len(lines) == 2 + 8 + 1
     assert lines[-1].startswith("score 0.5000: 2 of 4")

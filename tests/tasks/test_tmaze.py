@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from entm.analysis.deployment import draw_deployment
 from entm.errors import EntmError
 from entm.tasks import make_task
-from entm.tasks.tmaze import GOALS, SCALE, maze, rangefinder
+from entm.tasks.maze import GOALS, SCALE, maze, rangefinder
 
 
 class IdealAgent:
@@ -253,7 +254,7 @@ def test_render_continuous_png_and_discrete_table(tmp_path):
     deps = task.sample(np.random.default_rng(3), 2)
     env = task.environment(deps, record=True)
     run_continuous(task, env, [IdealAgent(4) for _ in range(2)])
-    p = task.render(env, 0, tmp_path / "paths.png")
+    p = draw_deployment(task, env, 0, tmp_path / "paths.png")
     assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rounds = env.round_log(0)
     assert len(rounds) == 6 and all(r["right"] for r in rounds)
@@ -262,5 +263,5 @@ def test_render_continuous_png_and_discrete_table(tmp_path):
     task = make_task("tmaze", {"variant": "discrete", "maze": "double", "rounds": 6})
     env = task.environment(task.sample(np.random.default_rng(3), 2), record=True)
     run_discrete(task, env, [AlwaysLeft(), AlwaysLeft()])
-    text = task.render(env, 1, tmp_path / "rounds.txt").read_text()
+    text = draw_deployment(task, env, 1, tmp_path / "rounds.txt").read_text()
     assert len(text.splitlines()) == 7 and "round" in text
