@@ -419,7 +419,7 @@ if HAVE_NUMBA:
 
     @njit(cache=True, error_model="numpy", inline="always")
     def _tape_step(cells, lo, hi, pos, origin, b, h, X, off, M, write_mode, min_sim, max_cells):
-        """One head step of episode b's tape (DESIGN.md order), head parameters X[off:, b];
+        """One head step of episode b's tape (docs/design.md order), head parameters X[off:, b];
         returns (jumped, write strength)."""
         p = pos[b, h]
         wv = X[off + M, b]

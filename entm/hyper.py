@@ -19,7 +19,7 @@ the vector kinds, an element index j (its coordinate):
   into its first V values (``read{h}``, j = 0 .. V-1, aligned with the bits) and
   the M - V extra values (``read{h}.extra{k}``, scalars);
 * outputs: the task's output vector (``out``), and per head its parameters
-  (DESIGN.md order): vectors of width M split the same way (discrete:
+  (docs/design.md order): vectors of width M split the same way (discrete:
   ``write{h}`` + extras; differentiable: ``key{h}``, ``erase{h}``, ``add{h}`` +
   extras), the scalar parameters each a kind of its own (``write{h}.w``,
   ``jump{h}``, ``shift{h}.left`` ...).
@@ -174,7 +174,7 @@ class SubstrateNode:
 
 
 def _memory_layout(mode: str, M: int, V: int, h: int) -> tuple[list, list]:
-    """(read groups, head parameter groups) of head h: [(kind, size, vector?)] in DESIGN.md order."""
+    """(read groups, head parameter groups) of head h: [(kind, size, vector?)] in docs/design.md order."""
     def vec(name):  # a width-M vector: V aligned values, then M - V extra scalars
         return [(name, V, True)] + [(f"{name}.extra{k}", 1, False) for k in range(M - V)]
 

@@ -1,7 +1,7 @@
 """The discrete ENTM tape (Greve, Jacobsen & Risi, GECCO 2016; Lüders et al. 2017).
 
 Hard focus, content jump, shift, and a tape that grows on demand.  Per step and
-per head, in head order (DESIGN.md, "Discrete tape"):
+per head, in head order (docs/design.md, "Discrete tape"):
 
 1. Write at the focused cell ``h``: ``M[h] <- w*a + (1-w)*M[h]`` (``interpolate``,
    the default) or ``M[h] <- a`` if ``w >= 0.5`` (``overwrite``).
