@@ -145,7 +145,7 @@ def _enclosing_run(champion_file: Path) -> Path | None:
 
 
 # ---------------------------------------------------------------------------
-# Names of the network's inputs and outputs (DESIGN.md, "Network input/output layout")
+# Names of the network's inputs and outputs (docs/design.md, "Network input/output layout")
 
 
 def head_param_names(mode: str, width: int) -> list[str]:

@@ -10,7 +10,7 @@ Layout (matplotlib only, no Graphviz): columns from inputs (left) to outputs
 (right); a hidden node's column is the longest path to it from the inputs,
 over the graph without its back edges (so cycles of a recurrent network are
 drawn as arcs, never loop the layout); outputs share the last column.
-Inputs and outputs are labelled by their role (DESIGN.md, "Network
+Inputs and outputs are labelled by their role (docs/design.md, "Network
 input/output layout"), hidden nodes by their activation; an edge is blue for
 a positive weight, red for a negative one, and its width grows with |weight|.
 """

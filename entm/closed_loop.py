@@ -3,7 +3,7 @@
 Per step, batched over every deployment of every network at once (row
 ``g*B + b``: network g, deployment b)::
 
-    x = task inputs (from the environment) ++ read vectors   (DESIGN.md's layout)
+    x = task inputs (from the environment) ++ read vectors   (docs/design.md's layout)
     y = every network's step on its rows (compiled population step, or numpy)
     environment consumes y's task part; the memory steps with y's head part
 

@@ -19,7 +19,7 @@ the vector kinds, an element index j (its coordinate):
   into its first V values (``read{h}``, j = 0 .. V-1, aligned with the bits) and
   the M - V extra values (``read{h}.extra{k}``, scalars);
 * outputs: the task's output vector (``out``), and per head its parameters
-  (DESIGN.md order): vectors of width M split the same way (discrete:
+  (docs/design.md order): vectors of width M split the same way (discrete:
   ``write{h}`` + extras; differentiable: ``key{h}``, ``erase{h}``, ``add{h}`` +
   extras), the scalar parameters each a kind of its own (``write{h}.w``,
   ``jump{h}``, ``shift{h}.left`` ...).

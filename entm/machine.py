@@ -1,6 +1,6 @@
 """The machine: a controller network coupled to an external memory through heads.
 
-Per time step (DESIGN.md, "Network input/output layout")::
+Per time step (docs/design.md, "Network input/output layout")::
 
     network input  = task input ++ read vector of head 0 ++ read vector of head 1 ...
     network output = task output ++ parameters of head 0 ++ parameters of head 1 ...

@@ -3,7 +3,7 @@ with a straightforward list-based ENTM tape.
 
 This is the baseline that ``entm bench`` measures entm's batched evaluation
 against, and an independent reference implementation of the discrete tape
-(DESIGN.md, "Discrete tape") for the tests.  It is deliberately simple: no
+(docs/design.md, "Discrete tape") for the tests.  It is deliberately simple: no
 numpy, no batching.
 """
 
