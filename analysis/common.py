@@ -22,6 +22,7 @@ from pathlib import Path
 
 from entm import runs
 from entm.errors import EntmError
+from entm.memory.layout import head_layout
 
 #: run.json "kind" -> the kind column of every analysis table
 KINDS = {"evolution": "evolved", "training": "trained"}
@@ -148,16 +149,6 @@ def _enclosing_run(champion_file: Path) -> Path | None:
 # Names of the network's inputs and outputs (docs/design.md, "Network input/output layout")
 
 
-def head_param_names(mode: str, width: int) -> list[str]:
-    """One head's parameter names in output order."""
-    if mode == "discrete":
-        return [f"a{i}" for i in range(width)] + ["w", "j", "shift L", "shift S", "shift R"]
-    if mode == "differentiable":
-        return ([f"k{i}" for i in range(width)] + ["β", "g", "s L", "s S", "s R", "γ"]
-                + [f"e{i}" for i in range(width)] + [f"a{i}" for i in range(width)])
-    raise EntmError(f"unknown memory mode {mode!r}")
-
-
 def _per_head(names: list[str], heads: int) -> list[str]:
     if heads == 1:
         return list(names)
@@ -173,7 +164,7 @@ def input_labels(task, spec) -> list[str]:
 def output_labels(task, spec) -> list[str]:
     """Labels of the network outputs: task outputs by name, then each head's parameters."""
     names = list(task.output_names)
-    return names + _per_head(head_param_names(spec.mode, spec.width), spec.heads)
+    return names + _per_head(head_layout(spec.mode, spec.width).labels(), spec.heads)
 
 
 # ---------------------------------------------------------------------------
