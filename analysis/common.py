@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from entm import runs
+from entm.baseline.evaluate import load_trained
+from entm.champion import Champion, load_champion
 from entm.errors import EntmError
 from entm.memory.layout import head_layout
+from entm.runs import atomic_write
 
 #: run.json "kind" -> the kind column of every analysis table
 KINDS = {"evolution": "evolved", "training": "trained"}
@@ -62,8 +65,6 @@ class RunSource:
             raise EntmError(f"{what}: {self.path} is a trained {self.info.get('model', '')} run; it has no evolved "
                             f"network (its model is dense layers, see model.pt)")
         if self._champion is None:
-            from entm.champion import load_champion
-
             self._champion = load_champion(self.champion_path)
         return self._champion
 
@@ -72,8 +73,6 @@ class RunSource:
         if self.kind != "trained":
             raise EntmError(f"{self.path} is not a trained run")
         if self._trained is None:
-            from entm.baseline.evaluate import load_trained
-
             self._trained = load_trained(self.run_dir)
         return self._trained
 
@@ -95,8 +94,6 @@ class RunSource:
 
 def open_source(path) -> RunSource:
     """Open a run directory or a champion file (EntmError on anything else)."""
-    from entm.champion import Champion
-
     if isinstance(path, RunSource):
         return path
     if isinstance(path, Champion):
@@ -191,8 +188,6 @@ def figure_bytes(fig, fmt: str = "png") -> bytes:
 def write_file(path, data: str | bytes) -> Path:
     """Write ``data`` atomically (``entm.runs.atomic_write``: temporary file, fsync, rename,
     permissions as the umask allows); EntmError if it cannot be written."""
-    from entm.runs import atomic_write
-
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,10 @@ from __future__ import annotations
 
 from entm.analysis.common import RunSource, check_positive, open_source
 
+from entm.baseline.evaluate import evaluate_lengths as evaluate_trained
+from entm.champion import evaluate_lengths
+from entm.errors import EntmError
+
 __all__ = ["compare_runs", "default_lengths", "evaluate_source", "format_table", "run_cost", "run_row",
            "wall_seconds"]
 
@@ -42,11 +46,7 @@ def default_lengths(sources) -> list[int]:
 
 def evaluate_source(src: RunSource, lengths, episodes: int = 20, seed: int = 0, progress=None) -> dict:
     """``{"<L>": {score, perfect, bit_errors, episodes}}`` of a run (same as ``entm evaluate --json``)."""
-    from entm.champion import evaluate_lengths
-
     if src.kind == "trained":
-        from entm.baseline.evaluate import evaluate_lengths as evaluate_trained
-
         return evaluate_trained(src.trained(), lengths, episodes=episodes, seed=seed, progress=progress)
     champ = src.champion("evaluate")
     return evaluate_lengths(champ.machine, champ.network, lengths, episodes=episodes, seed=seed,
@@ -146,8 +146,6 @@ def _trained_row(src: RunSource, lengths, episodes, seed, progress) -> dict:
 def compare_runs(run_dirs, lengths=None, episodes: int = 20, seed: int = 0, progress: bool = False) -> list[dict]:
     """One row per run (run directories or champion files); every run is evaluated on the same
     ``lengths`` (default: the first run's task's sweep), ``episodes`` and ``seed``."""
-    from entm.errors import EntmError
-
     if not run_dirs:
         raise EntmError("compare: give at least one run directory or champion file")
     episodes = check_positive("episodes", episodes)

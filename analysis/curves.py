@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from entm.analysis.common import new_figure, open_source, save_figure
+from entm.analysis.compare import compare_runs
 from entm.analysis.compare import wall_seconds as cost_wall_seconds
+
 from entm.errors import EntmError
 
 
@@ -134,8 +135,6 @@ def plot_generalization(run_dirs, out_path, lengths=None, episodes: int = 20, se
     """Score and fraction perfect against length for every run into ``out_path``; ``rows``
     (from :func:`analysis.compare.compare_runs`) skips the evaluation."""
     if rows is None:
-        from entm.analysis.compare import compare_runs
-
         rows = compare_runs(run_dirs, lengths=lengths, episodes=episodes, seed=seed, progress=progress)
     return save_figure(generalization_figure(rows), out_path)
 

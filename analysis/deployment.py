@@ -14,15 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from entm.analysis.common import new_figure, save_figure, write_file
+from entm.tasks.maze import GOALS, Maze
+from entm.tasks.reward import Environment, RewardTask
+from entm.tasks.season import AVOID, EAT, SeasonEnv, SeasonTask
+from entm.tasks.tmaze import MazeEnv, TMazeTask
+
 from entm.closed_loop import evaluate_deployments
 from entm.errors import EntmError
 from entm.machine import Machine
-from entm.tasks.reward import Environment, RewardTask
-from entm.tasks.season import AVOID, EAT, SeasonEnv, SeasonTask
-from entm.tasks.maze import GOALS, Maze
-from entm.tasks.tmaze import MazeEnv, TMazeTask
 
 
 def render_deployment(machine: Machine, network, path, seed: int = 0, length: int | None = None,
@@ -74,7 +74,9 @@ def rounds_table(rounds: list[dict]) -> str:
 
 def draw_paths(mz: Maze, rounds: list[dict], path: Path, title: str) -> Path:
     """The rounds' paths on the maze as a PNG, up to five panels a row (goals numbered, the high one gold)."""
-    from matplotlib.patches import Rectangle  # matplotlib only when drawing (as everywhere in entm.analysis)
+    from matplotlib.patches import (
+        Rectangle,  # matplotlib only when drawing (as everywhere in entm.analysis)
+    )
 
     n = len(rounds)
     cols = min(5, n)

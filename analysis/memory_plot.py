@@ -24,10 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from entm.analysis.common import check_positive, new_figure, open_source, output_labels, save_figure
-from entm.errors import EntmError
+from entm.analysis.common import (
+    check_positive,
+    new_figure,
+    open_source,
+    output_labels,
+    save_figure,
+)
 from entm.tasks import RewardTask, SequenceTask
+
+from entm.baseline.evaluate import run_model
+from entm.closed_loop import evaluate_deployments
+from entm.errors import EntmError
 
 CMAP = "viridis"
 HEAD_COLOURS = ("#ff4f4f", "#ff9f1c", "#f72585", "#4cc9f0")
@@ -107,8 +115,6 @@ def _trace(eps, outputs, sc, steps, head_outputs, length) -> EpisodeTrace:
 def record_trained_episode(trained, length: int | None = None, seed: int = 0) -> EpisodeTrace:
     """:func:`record_episode` for a trained NTM: each step's weightings (read heads, then write
     heads) and the memory after the step's writes."""
-    from entm.baseline.evaluate import run_model
-
     trained_spec(trained)
     task = trained.task
     eps, length = _sample_one(task, length, seed)
@@ -134,8 +140,6 @@ def record_episode(champ, length: int | None = None, seed: int = 0) -> EpisodeTr
 
 
 def _record_deployment(champ, length, seed) -> EpisodeTrace:
-    from entm.closed_loop import evaluate_deployments
-
     task = champ.task
     # default: the task's training setting, the first of its sweep (20 rounds, 3 years)
     length = check_positive("length", length if length is not None else task.generalization_lengths[0])

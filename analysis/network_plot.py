@@ -21,8 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from entm.analysis.common import (
+    input_labels,
+    new_figure,
+    open_source,
+    output_labels,
+    save_figure,
+)
 
-from entm.analysis.common import input_labels, new_figure, open_source, output_labels, save_figure
 from entm.phenotype.kernels import activation_value
 
 POSITIVE = "#1f5fbf"

@@ -15,8 +15,12 @@ import html
 import json
 from pathlib import Path
 
-from entm.analysis.compare import all_lengths
 from entm.analysis.common import check_positive, figure_bytes, open_source, write_file
+from entm.analysis.compare import all_lengths, compare_runs
+from entm.analysis.curves import fitness_figure, generalization_figure
+from entm.analysis.memory_plot import memory_figure
+from entm.analysis.network_plot import network_figure
+
 from entm import runs
 from entm.errors import EntmError
 
@@ -124,10 +128,6 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
     ``lengths``/``episodes``/``seed``: the generalisation sweep (as ``entm compare``);
     ``length``: the episode length of the memory traces (default: the task's longest training length).
     """
-    from entm.analysis.compare import compare_runs
-    from entm.analysis.curves import fitness_figure, generalization_figure
-    from entm.analysis.memory_plot import memory_figure
-    from entm.analysis.network_plot import network_figure
 
     if not run_dirs:
         raise EntmError("report: give at least one run directory or champion file")

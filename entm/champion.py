@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from entm.closed_loop import evaluate_deployments
 from entm.errors import EntmError
 from entm.hyper import HyperParams, Substrate
 from entm.machine import Machine
@@ -102,8 +103,6 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
         rng = np.random.default_rng([int(seed), int(L)])
         eps = task.sample(rng, episodes, length=L)
         if isinstance(task, RewardTask):  # closed loop; L is the task's length knob (rounds, years)
-            from entm.closed_loop import evaluate_deployments
-
             sc, _ = evaluate_deployments(machine, network, eps)
         else:
             run = machine.run(network, eps.inputs)

@@ -2,6 +2,10 @@
 
 Bad input of any kind ends with ``entm: error: <one line>`` on stderr and exit
 status 2, without a traceback, and leaves existing files as they were.
+
+Each subcommand imports what it runs inside its own function: importing every
+command's modules up front would load torch, numba's kernels and Ray (seconds)
+for every ``entm`` call, ``entm --help`` and every one-line error included.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ They only parse arguments and call the functions of the ``analysis``
 package.  :func:`add_parsers` adds the subcommands to the ``entm`` parser's
 subparsers; ``COMMANDS`` maps each name to its ``cmd_x(args) -> int``.  Bad
 input raises :class:`entm.errors.EntmError` (one line) before anything is
-written.
+written.  As in :mod:`entm.cli`, each command imports its analysis module when it
+runs (they load matplotlib, torch and the kernels).
 """
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ from entm.memory.layout import head_layout
 from entm.neatconfig import load_config
 from entm.phenotype import GenomeData, Network, PopulationStepper, pack_genomes
 
+
 @dataclass(frozen=True)
 class HyperParams:
     """The substrate's painting rules (what entm owns of the hyper encoding; saved with each champion)."""

@@ -12,6 +12,7 @@ import configparser
 import os
 import re
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 import neat
@@ -19,7 +20,8 @@ import neat
 from entm.errors import EntmError
 from entm.evolution.genome import DefaultGenome
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "evolution_configs"
+CONFIG_DIR = Path(str(resources.files("entm.evolution_configs")))
+"""The shipped configs (the repository's ``evolution_configs/``, installed as ``entm.evolution_configs``)."""
 
 
 def default_config_path(task: str, memory: str, encoding: str = "direct") -> Path:

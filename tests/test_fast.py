@@ -2,6 +2,16 @@
 
 import numpy as np
 import pytest
+from entm.tasks import make_task
+from test_network import (
+    NUM_INPUTS,
+    NUM_OUTPUTS,
+    _inputs,
+    _make_config,
+    _neat_factory,
+    _neat_run,
+    _random_genomes,
+)
 
 from entm.bench.plain import PlainTape
 from entm.machine import Machine, run_population
@@ -9,9 +19,6 @@ from entm.memory import MemorySpec
 from entm.memory.tape import TapeMemory, TapeParams
 from entm.phenotype import GenomeData, Network, Packed, pack_genomes
 from entm.phenotype.kernels import population_step
-from entm.tasks import make_task
-from test_network import (NUM_INPUTS, NUM_OUTPUTS, _inputs, _make_config, _neat_run, _neat_factory,
-                          _random_genomes)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,13 @@ from neat.export import export_network_json
 from neat.innovation import InnovationTracker
 
 from entm.errors import EntmError
-from entm.phenotype import ACTIVATIONS, AGGREGATIONS, Network, load_network_json, network_json_from_genome
+from entm.phenotype import (
+    ACTIVATIONS,
+    AGGREGATIONS,
+    Network,
+    load_network_json,
+    network_json_from_genome,
+)
 from entm.phenotype.kernels import activate, activation_value
 
 ALL_ACTIVATIONS = sorted(neat.activations.ActivationFunctionSet().functions)

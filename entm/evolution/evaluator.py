@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from entm.closed_loop import run_closed_loop
 from entm.errors import EntmError
+from entm.hyper import Substrate
 from entm.machine import Machine, run_stacked
 from entm.memory import MemorySpec
 from entm.neatconfig import load_config
@@ -74,8 +76,6 @@ class GenomeEvaluator:
         self.substrate = None
         self.net_config = self.config  # the config of the networks the machine runs
         if settings.encoding == "hyper":
-            from entm.hyper import Substrate
-
             self.substrate = Substrate(self.task, settings.memory, settings.hyper)
             self.net_config = self.substrate.controller_config()
         self._episodes_cache: tuple[int, object] | None = None
@@ -130,8 +130,6 @@ class GenomeEvaluator:
 
     def _evaluate_reward(self, genomes: list, generation: int) -> tuple[dict, dict]:
         """Reward tasks: the generation's deployments run closed-loop (entm.closed_loop), a chunk at a time."""
-        from entm.closed_loop import run_closed_loop
-
         t0 = time.perf_counter()
         deps = self.deployments(generation)
         results: dict = {}

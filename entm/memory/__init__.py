@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from entm.errors import EntmError
+from entm.memory.tape import TapeMemory, TapeParams
 
 MODES = ("discrete", "differentiable")
 
@@ -72,13 +73,11 @@ class MemorySpec:
 
 
 def _discrete(spec: MemorySpec):
-    from entm.memory.tape import TapeMemory, TapeParams
-
     return TapeMemory(TapeParams(width=spec.width, **spec.options), heads=spec.heads)
 
 
 def _differentiable(spec: MemorySpec):
-    from entm.memory.soft import SoftMemory, SoftParams
+    from entm.memory.soft import SoftMemory, SoftParams  # imports torch: only for the differentiable memory
 
     try:
         params = SoftParams(width=spec.width, **spec.options)

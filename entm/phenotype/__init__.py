@@ -12,7 +12,13 @@
 
 from entm.phenotype.functions import ACTIVATIONS, AGGREGATIONS
 from entm.phenotype.network import Network, load_network_json, network_json_from_genome
-from entm.phenotype.pack import GenomeData, Packed, PopulationStepper, clear_structure_cache, pack_genomes
+from entm.phenotype.pack import (
+           GenomeData,
+           Packed,
+           PopulationStepper,
+           clear_structure_cache,
+           pack_genomes,
+)
 
 __all__ = ["ACTIVATIONS", "AGGREGATIONS", "GenomeData", "Network", "Packed", "PopulationStepper",
            "clear_structure_cache", "load_network_json", "network_json_from_genome", "pack_genomes"]

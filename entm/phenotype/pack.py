@@ -21,7 +21,12 @@ from types import SimpleNamespace
 import numpy as np
 
 from entm.errors import EntmError
-from entm.phenotype.functions import ACTIVATION_CODES, AGGREGATION_CODES, builtin_name, builtin_names
+from entm.phenotype.functions import (
+    ACTIVATION_CODES,
+    AGGREGATION_CODES,
+    builtin_name,
+    builtin_names,
+)
 from entm.phenotype.kernels import population_step
 from entm.phenotype.rules import evaluated_links
 
