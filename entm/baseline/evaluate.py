@@ -18,6 +18,8 @@ import torch
 from entm import runs
 from entm.baseline.checkpoint import MODEL_FILE, read_model
 from entm.baseline.model import ModelSettings, build_model, count_parameters
+from entm.baseline.sequences import run_model, sequence_task
+from entm.champion import evaluate_lengths as evaluate_network
 from entm.errors import EntmError
 
 
@@ -45,8 +47,6 @@ class Trained:
 
 def load_trained(path, device="cpu", task_overrides: dict | None = None) -> Trained:
     """The model of a training run directory (or of a ``model.pt`` file)."""
-    from entm.baseline.train import sequence_task
-
     p = Path(path)
     if p.is_dir():
         if not (p / MODEL_FILE).is_file():
@@ -76,25 +76,6 @@ def is_training_run(path) -> bool:
     return runs.read_run_json(p).get("kind") == "training"
 
 
-@torch.no_grad()
-def run_model(model, inputs: np.ndarray, batch: int = 200, record: bool = False):
-    """The model's sigmoid outputs (B, T, O) float64 for numpy ``inputs`` (B, T, I), in batches;
-    with ``record`` also the NTM's trace (numpy arrays, see :class:`entm.baseline.model.NTM`)."""
-    p = next(model.parameters())
-    outs, traces = [], []
-    for i in range(0, inputs.shape[0], batch):
-        x = torch.as_tensor(inputs[i:i + batch], dtype=p.dtype, device=p.device)
-        res = model(x, record=record)
-        logits, trace = res if record else (res, None)
-        outs.append(torch.sigmoid(logits).double().cpu().numpy())
-        if record:
-            traces.append({k: v.double().cpu().numpy() for k, v in trace.items()})
-    y = np.concatenate(outs, axis=0)
-    if not record:
-        return y
-    return y, {k: np.concatenate([t[k] for t in traces], axis=0) for k in traces[0]}
-
-
 @dataclass
 class _Run:
     outputs: np.ndarray
@@ -114,7 +95,5 @@ class ModelRunner:
 def evaluate_lengths(trained: Trained, lengths, episodes: int = 20, seed: int = 0, progress=None) -> dict:
     """``{"<L>": {score, perfect, bit_errors, episodes}}``: :func:`entm.champion.evaluate_lengths`
     itself, on the same episodes as for an evolved champion."""
-    from entm.champion import evaluate_lengths as evaluate_network
-
     return evaluate_network(ModelRunner(trained), trained.model, lengths, episodes=episodes, seed=seed,
                             progress=progress)

@@ -42,10 +42,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
+from tqdm import tqdm
 
 from entm import runs
 from entm.baseline import checkpoint
 from entm.baseline.model import build_model, count_parameters
+from entm.baseline.sequences import run_model, sequence_task
 from entm.baseline.settings import TrainSettings
 from entm.errors import EntmError
 
@@ -72,17 +74,6 @@ def resolve_device(name: str) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise EntmError(f"device {name!r} asked for, but CUDA is not available here (torch {torch.__version__})")
     return dev
-
-
-def sequence_task(name: str, params: dict | None = None):
-    """A registered task that gives inputs, targets and masks (EntmError otherwise)."""
-    from entm.tasks import SequenceTask, make_task
-
-    task = make_task(name, params)
-    if not isinstance(task, SequenceTask):
-        raise EntmError(f"task {name!r} is a {task.kind_name} task; trained baselines need a sequence task "
-                        f"(inputs, targets and a mask)")
-    return task
 
 
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -198,8 +189,6 @@ def _all_finite(tensors) -> bool:
 
 
 def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> TrainResult:
-    from tqdm import tqdm
-
     device = next(model.parameters()).device
     params = [p for p in model.parameters() if p.requires_grad]
     if settings.compile and hasattr(model, "compile_step"):
@@ -349,8 +338,6 @@ def _save(run_dir, settings, task, model, optimizer, state) -> None:
 def evaluate_fresh(model, task, sequences: int, seed: int, batch: int = 100) -> dict:
     """Mean bit errors, score and fraction perfect over ``sequences`` fresh sequences of the training
     distribution, drawn from ``default_rng([seed, 2**32 + 1])`` (never a training batch)."""
-    from entm.baseline.evaluate import run_model
-
     rng = np.random.default_rng([int(seed), 2**32 + 1])
     errors, score, perfect = [], [], []
     left = sequences

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import neat
+from neat.math_util import mean
 from neat.reporting import ReporterSet
 
 from entm import runs
@@ -49,7 +50,8 @@ def _peek_count(counter) -> int | None:
 
 
 def snapshot(pop: neat.Population, loop_state: dict) -> bytes:
-    """The bytes of a checkpoint of ``pop`` at a generation boundary (nothing is advanced)."""
+    """The bytes of a checkpoint of ``pop`` at a generation boundary (nothing is advanced);
+    ``loop_state`` is the loop's own state as plain data (:meth:`entm.evolution.reporters.LoopState.to_dict`)."""
     gc = pop.config.genome_config
     rep, sp = pop.reproduction, pop.species
     counters = {"genome_indexer": _peek_count(rep.genome_indexer), "species_indexer": _peek_count(sp.indexer)}
@@ -67,14 +69,16 @@ def snapshot(pop: neat.Population, loop_state: dict) -> bytes:
         "loop": loop_state,
     }
     # itertools.count objects are stored as their next value (pickling them is deprecated
-    # since Python 3.12); the live objects are put back untouched
-    saved = rep.genome_indexer, sp.indexer
+    # since Python 3.12), and the run's reporters (progress bar, evaluator ...) stay out: the
+    # checkpoint holds an empty ReporterSet; the live objects are put back untouched
+    saved = rep.genome_indexer, sp.indexer, rep.reporters, rep.stagnation.reporters, sp.reporters
     rep.genome_indexer = sp.indexer = None
+    rep.reporters = rep.stagnation.reporters = sp.reporters = ReporterSet()
     try:
         buf = io.BytesIO()
         pickle.dump(payload, buf, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
-        rep.genome_indexer, sp.indexer = saved
+        rep.genome_indexer, sp.indexer, rep.reporters, rep.stagnation.reporters, sp.reporters = saved
     return buf.getvalue()
 
 
@@ -156,8 +160,6 @@ def _restore(payload: dict, config: neat.Config) -> neat.Population:
     elif config.fitness_criterion == "min":
         pop.fitness_criterion = min
     else:
-        from neat.math_util import mean
-
         pop.fitness_criterion = mean
     pop.population = payload["population"]
     pop.species = payload["species"]

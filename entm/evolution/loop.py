@@ -7,6 +7,10 @@ a line of ``metrics.jsonl`` per generation and ``champion.json`` whenever the
 champion changes.  The run stops at the generation budget, at the config's
 fitness threshold, or (``stop_when_solved``) as soon as a genome is perfect on
 the generation's episodes *and* on a validation batch of long sequences.
+The generation's steps after the evaluation (champion, metrics, progress bar)
+are neat-python reporters, the checkpoints a step of the driving loop
+(:mod:`entm.evolution.reporters`); the loop's state is a
+:class:`~entm.evolution.reporters.LoopState`.
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ import neat
 import numpy as np
 
 from entm.errors import EntmError
+from entm.evolution import checkpoint
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
 from entm.neatconfig import config_sizes, default_config_path, fit_sizes, load_config, read_config_text
+from entm.evolution.reporters import (Checkpoints, ChampionReporter, Evaluate, LoopState, MetricsReporter,
+                                      ProgressReporter, phenotype, write_champion)
+from entm.hyper import Substrate
 from entm.machine import Machine
 from entm.memory import MemorySpec
+from entm.phenotype import Network
 from entm import runs
 from entm.tasks import make_task
 
@@ -113,8 +122,6 @@ def prepare(settings: EvolveSettings):
     if settings.encoding not in ENCODINGS:
         raise EntmError(f"unknown encoding {settings.encoding!r}; expected one of {', '.join(ENCODINGS)}")
     if settings.encoding == "hyper":
-        from entm.hyper import Substrate
-
         sub = Substrate(task, spec, settings.hyper)
         n_in, n_out, layout = sub.num_cppn_inputs, sub.num_cppn_outputs, (
             f"the hyper encoding's CPPN for task {task.name!r} needs {sub.num_cppn_inputs} inputs "
@@ -139,46 +146,6 @@ def prepare(settings: EvolveSettings):
     return task, spec, machine, text
 
 
-def champion_json(genome, config, task, spec: MemorySpec, fitness: float, generation: int,
-                  extra: dict | None = None, substrate=None) -> dict:
-    """neat-python's network JSON of ``genome`` with ``metadata.entm``; with a ``substrate`` (hyper
-    encoding) the network is the controller the CPPN ``genome`` paints, and the CPPN's own network
-    JSON, its size and the substrate's parameters go into the metadata (``entm evaluate`` re-paints it)."""
-    from entm.phenotype import Network, network_json_from_genome
-
-    if substrate is None:
-        data = network_json_from_genome(genome, config.genome_config)
-    else:
-        controller, ccfg = _phenotype(genome, config, substrate)
-        data = network_json_from_genome(controller, ccfg.genome_config)
-    entm_meta = {
-        "task": task.name,
-        "task_params": task.params(),
-        "memory": spec.mode,
-        "memory_params": spec.params(),
-        "heads": spec.heads,
-        "fitness": float(fitness),
-        "generation": int(generation),
-        "genome_key": int(genome.key),
-    }
-    if substrate is not None:
-        cppn = network_json_from_genome(genome, config.genome_config)
-        cppn.get("metadata", {}).pop("created_timestamp", None)  # the champion's own says when
-        entm_meta.update(encoding="hyper", substrate=substrate.params(), cppn=cppn,
-                         cppn_size=list(Network.from_genome(genome, config.genome_config).size()))
-    if extra:
-        entm_meta.update(extra)
-    data.setdefault("metadata", {})["entm"] = entm_meta
-    return data
-
-
-def _phenotype(genome, config, substrate):
-    """(genome-like controller, its neat-python config): the genome itself, or the controller its CPPN paints."""
-    if substrate is None:
-        return genome, config
-    return substrate.paint_genomes([genome], config.genome_config)[0].as_genome(), substrate.controller_config()
-
-
 EVALUATORS = ("serial", "ray")
 ENCODINGS = ("direct", "hyper")
 
@@ -190,7 +157,7 @@ def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings):
             raise EntmError("--serial cannot be combined with --workers or --ray-address")
         return SerialEvaluator(eval_settings)
     if settings.evaluator == "ray":
-        from entm.evolution.ray_eval import RayEvaluator
+        from entm.evolution.ray_eval import RayEvaluator  # imports ray (seconds): only for Ray runs
 
         if settings.workers is not None and settings.workers < 1:
             raise EntmError(f"--workers must be at least 1, got {settings.workers}")
@@ -231,9 +198,7 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> E
         runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
         config = load_config(config_text, "run config")
         pop = neat.Population(config, seed=int(settings.seed))
-        state = {"champion_key": None, "champion_fitness": None, "champion_json": None, "solved": False,
-                 "metrics": 0}
-        return _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress, out)
+        return _loop(settings, task, spec, config, pop, LoopState(), evaluator, run_dir, progress, out)
     finally:
         evaluator.close()
 
@@ -255,8 +220,6 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
     ``generations`` raises the generation budget (total, counted from 0); the
     evaluator (serial or Ray) is chosen now, not taken from the first start.
     """
-    from entm.evolution import checkpoint
-
     run_dir = Path(run_dir)
     settings = settings_from_run(run_dir)
     if generations is not None:
@@ -271,10 +234,10 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
     task, spec, machine, config_text = prepare(settings)
     config = load_config(config_text, str(cfg_path))
     restored = checkpoint.load_latest(run_dir, config)
-    pop, state = restored.population, dict(restored.loop)
-    if state["solved"] or state.get("threshold") or state["metrics"] >= settings.generations:
-        why = ("it is solved" if state["solved"] else "it reached the config's fitness_threshold"
-               if state.get("threshold") else f"it has run {state['metrics']} of {settings.generations} generations")
+    pop, state = restored.population, LoopState.from_dict(restored.loop)
+    if state.finished(settings.generations):
+        why = ("it is solved" if state.solved else "it reached the config's fitness_threshold"
+               if state.threshold else f"it has run {state.metrics} of {settings.generations} generations")
         raise EntmError(f"nothing to resume in {run_dir}: {why} (raise --generations to go on)")
     eval_settings = _eval_settings(settings, task, spec, config_text)
     rng_state = random.getstate()  # starting Ray draws from `random`: keep the checkpoint's state
@@ -288,141 +251,64 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
         ev.close()
 
 
-def _rewind(run_dir: Path, state: dict) -> None:
+def _rewind(run_dir: Path, state: LoopState) -> None:
     """metrics.jsonl cut to the checkpoint's generations, champion.json as it was then."""
     p = run_dir / runs.METRICS_FILE
     lines = p.read_text().splitlines(keepends=True) if p.exists() else []
-    keep = lines[:state["metrics"]]
-    if len(keep) < state["metrics"]:
-        raise EntmError(f"{p} has {len(lines)} lines but the checkpoint expects {state['metrics']}")
+    keep = lines[:state.metrics]
+    if len(keep) < state.metrics:
+        raise EntmError(f"{p} has {len(lines)} lines but the checkpoint expects {state.metrics}")
     if keep != lines:
         runs.atomic_write(p, "".join(keep))
-    if state["champion_json"] is not None:
-        runs.atomic_write(run_dir / runs.CHAMPION_FILE, json.dumps(state["champion_json"], indent=2) + "\n")
+    if state.champion_json is not None:
+        write_champion(run_dir, state.champion_json)
 
 
-def _loop(settings, task, spec, config, pop, state, evaluator, run_dir, progress, out) -> EvolveResult:
-    from entm.evolution import checkpoint
-    from entm.phenotype import Network
-
-    substrate = None
-    if settings.encoding == "hyper":
-        from entm.hyper import Substrate
-
-        substrate = Substrate(task, spec, settings.hyper)
-    validation = _Validator(task, spec, config, settings.seed, substrate)
+def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_dir, progress, out) -> EvolveResult:
+    """Drive ``pop`` one generation at a time until a stop condition: the generation budget, solved,
+    the config's fitness threshold, or the wall-time budget.  The generation's work is in the
+    reporters (:mod:`entm.evolution.reporters`); Ctrl-C writes the last completed generation's checkpoint."""
+    substrate = Substrate(task, spec, settings.hyper) if settings.encoding == "hyper" else None
     t_start = time.perf_counter()
-    bar = _progress(settings.generations, progress, out, initial=pop.generation)
-
-    def fitness_function(genomes, cfg):
-        gen = pop.generation
-        # neat-python draws from Python's global `random`; whatever the evaluator (Ray's client
-        # code, retries after a lost worker) might draw must not shift neat-python's sequence
-        rng_state = random.getstate()
-        results, stats = evaluator(genomes, gen)
-        random.setstate(rng_state)
-        for gid, g in genomes:
-            g.fitness = results[gid].fitness
-        best_gid, best_g = max(genomes, key=lambda kv: (kv[1].fitness, -kv[0]))
-        best = results[best_gid]
-        solved_g = None
-        # candidates: genomes perfect on every episode of the generation, best fitness first
-        perfect = sorted((gid for gid, _ in genomes if results[gid].perfect == 1.0),
-                         key=lambda k: (-results[k].fitness, k))
-        genome_by_id = dict(genomes)
-        for gid in perfect[:3]:
-            if validation.perfect(genome_by_id[gid]):
-                solved_g = genome_by_id[gid]
-                break
-        if solved_g is not None:
-            champ = solved_g
-            state["solved"] = True
-        elif state["champion_fitness"] is None or best_g.fitness > state["champion_fitness"]:
-            champ = best_g
-        else:
-            champ = None
-        if champ is not None:
-            r = results[champ.key]
-            data = champion_json(champ, cfg, task, spec, champ.fitness, gen,
-                                 extra={"score": r.score, "perfect": r.perfect, "solved": state["solved"]},
-                                 substrate=substrate)
-            state.update(champion_key=int(champ.key), champion_fitness=float(champ.fitness), champion_json=data)
-            runs.atomic_write(run_dir / runs.CHAMPION_FILE, json.dumps(data, indent=2) + "\n")
-        fits = np.array([results[gid].fitness for gid, _ in genomes])
-        scores = np.array([results[gid].score for gid, _ in genomes])
-        best_net, best_cfg = _phenotype(best_g, cfg, substrate)
-        size = Network.from_genome(best_net, best_cfg.genome_config).size()
-        secs = stats["seconds"]
-        rec = {
-            "generation": gen,
-            "best_fitness": best.fitness,
-            "mean_fitness": float(fits.mean()),
-            "best_score": best.score,
-            "best_perfect": best.perfect,
-            "best_bit_errors": best.bit_errors,
-            "max_score": float(scores.max()),
-            "mean_score": float(scores.mean()),
-            "best_terms": best.terms,
-            "best_genome": int(best_gid),
-            "best_size": list(size),
-            **({"best_cppn_size": list(Network.from_genome(best_g, cfg.genome_config).size())} if substrate else {}),
-            "champion_fitness": state["champion_fitness"],
-            "champion_genome": state["champion_key"],
-            "solved": state["solved"],
-            "species": len(pop.species.species),
-            "population": len(genomes),
-            "nonfinite": int(sum(results[gid].nonfinite for gid, _ in genomes)),
-            "genome_steps": stats["genome_steps"],
-            "eval_seconds": secs,
-            "steps_per_second": stats["genome_steps"] / secs if secs > 0 else None,
-            "workers": stats.get("workers", 1),
-            "nodes": stats.get("nodes", 1),
-            "wall_seconds": time.perf_counter() - t_start,
-        }
-        runs.append_metrics(run_dir, rec)
-        state["metrics"] += 1
-        if bar is not None:
-            bar.set_postfix_str(f"fit {best.fitness:.3f} score {best.score:.3f} mean {fits.mean():.3f} "
-                                f"sp {rec['species']} {rec['steps_per_second'] or 0:,.0f} steps/s", refresh=False)
-            bar.update(1)
-
-    every = max(1, int(settings.checkpoint_every))
-    boundary = checkpoint.snapshot(pop, dict(state))  # the last completed generation, for Ctrl-C
-    boundary_gen = pop.generation
-    finished = False
+    evaluate = Evaluate(evaluator, pop)
+    pop.add_reporter(ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate),
+                                      task, spec, run_dir, substrate))
+    pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate))
+    bar = ProgressReporter(evaluate, settings.generations, out, initial=pop.generation) if progress else None
+    if bar is not None:
+        pop.add_reporter(bar)
+    checkpoints = Checkpoints(run_dir, pop, state, settings.checkpoint_every)  # for Ctrl-C
+    finished = out_of_time = False
     try:
-        out_of_time = False
         deadline = None if settings.minutes is None else t_start + 60.0 * float(settings.minutes)
-        while state["metrics"] < settings.generations and not state["solved"]:
+        while not state.finished(settings.generations):
             before = pop.generation
-            pop.run(fitness_function, 1)
+            pop.run(evaluate, 1)
             if pop.generation == before:  # neat-python stopped at its fitness threshold
-                state["threshold"] = True
+                state.threshold = True
                 break
-            boundary, boundary_gen = checkpoint.snapshot(pop, dict(state)), pop.generation
-            if pop.generation % every == 0:
-                checkpoint.write(run_dir, boundary_gen, boundary)
+            checkpoints.after_generation()
             if deadline is not None and time.perf_counter() >= deadline:
-                out_of_time = not state["solved"] and state["metrics"] < settings.generations
+                out_of_time = not state.finished(settings.generations)
                 break
         finished = True
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
             bar = None
-        checkpoint.write(run_dir, boundary_gen, boundary)
-        print(f"\ninterrupted: checkpoint of generation {boundary_gen} written; continue with: "
+        checkpoints.write()
+        print(f"\ninterrupted: checkpoint of generation {checkpoints.generation} written; continue with: "
               f"entm resume {run_dir}", file=out)
         raise
     finally:
         if bar is not None:
             bar.close()
     if finished:
-        final = checkpoint.snapshot(pop, dict(state))
-        checkpoint.write(run_dir, pop.generation, final)
+        checkpoints.mark()
+        checkpoints.write()
     champion = json.loads((run_dir / runs.CHAMPION_FILE).read_text())
-    return EvolveResult(run_dir=run_dir, champion=champion, generations=state["metrics"],
-                        solved=state["solved"], seconds=time.perf_counter() - t_start,
+    return EvolveResult(run_dir=run_dir, champion=champion, generations=state.metrics,
+                        solved=state.solved, seconds=time.perf_counter() - t_start,
                         out_of_time=finished and out_of_time)
 
 
@@ -440,19 +326,9 @@ class _Validator:
             self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
 
     def perfect(self, genome) -> bool:
-        from entm.phenotype import Network
-
         if self.episodes is None:
             return True
-        controller, cfg = _phenotype(genome, self.config, self.substrate)
+        controller, cfg = phenotype(genome, self.config, self.substrate)
         net = Network.from_genome(controller, cfg.genome_config)
         run = self.machine.run(net, self.episodes.inputs)
         return bool(np.all(self.task.score(self.episodes, run.outputs).perfect))
-
-
-def _progress(total, enabled, out, initial=0):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, unit="gen", file=out, dynamic_ncols=True, mininterval=0.5)

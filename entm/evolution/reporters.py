@@ -1,0 +1,302 @@
+"""The steps of one generation, each on its own (docs/design.md, "The evolution loop").
+
+neat-python's ``Population.run`` calls the fitness function, then every reporter's
+``post_evaluate``, then (unless the config's fitness threshold is reached) reproduces.
+entm splits a generation into:
+
+- :class:`Evaluate`, the fitness function: it only evaluates (through the run's evaluator),
+  sets every genome's fitness and keeps the generation's :class:`Evaluation`;
+- :class:`ChampionReporter`: the solved check (on the loop's validation batch), the champion,
+  ``champion.json``;
+- :class:`MetricsReporter`: the generation's line of ``metrics.jsonl``;
+- :class:`ProgressReporter`: the tqdm progress bar;
+- :class:`Checkpoints`: the checkpoint of the last completed generation (a step of the driving
+  loop in :mod:`entm.evolution.loop`, since neat-python has no reporter call at a generation's
+  very end).
+
+The reporters are added in that order and share the run's :class:`LoopState`.  None of them
+draws from Python's ``random`` (neat-python's generator): a run stays a pure function of its
+settings and seed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, fields
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from neat.reporting import BaseReporter
+from tqdm import tqdm
+
+from entm import runs
+from entm.evolution import checkpoint
+from entm.evolution.evaluator import GenomeResult
+from entm.memory import MemorySpec
+from entm.phenotype import Network, network_json_from_genome
+
+
+@dataclass
+class LoopState:
+    """What the loop carries from generation to generation; checkpoints hold it (as :meth:`to_dict`)."""
+
+    champion_key: int | None = None
+    champion_fitness: float | None = None
+    champion_json: dict | None = None
+    """The champion's network JSON, as written to ``champion.json``."""
+    solved: bool = False
+    """A genome was perfect on a generation's episodes and on the validation batch."""
+    metrics: int = 0
+    """Lines of ``metrics.jsonl`` written: the generations evaluated."""
+    threshold: bool = False
+    """neat-python stopped at the config's ``fitness_threshold``."""
+
+    def to_dict(self) -> dict:
+        """The checkpoint's ``loop`` entry (``threshold`` only once it is set, as checkpoints always had it)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not d["threshold"]:
+            del d["threshold"]
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LoopState":
+        return cls(**data)
+
+    def finished(self, generations: int) -> bool:
+        """Nothing left to do: solved, stopped at the threshold, or ``generations`` evaluated."""
+        return self.solved or self.threshold or self.metrics >= generations
+
+
+@dataclass
+class Evaluation:
+    """One generation's evaluation, as the fitness function leaves it for the reporters."""
+
+    generation: int
+    genomes: list
+    """(genome id, genome) pairs in neat-python's order."""
+    results: dict[int, GenomeResult]
+    stats: dict
+    """The evaluator's statistics: seconds, genome_steps (workers, nodes)."""
+
+    @cached_property
+    def _best(self) -> tuple:
+        return max(self.genomes, key=lambda kv: (kv[1].fitness, -kv[0]))
+
+    @property
+    def best_key(self) -> int:
+        """The fittest genome's id (the lowest id among equals)."""
+        return self._best[0]
+
+    @property
+    def best_genome(self):
+        return self._best[1]
+
+    @property
+    def best(self) -> GenomeResult:
+        return self.results[self.best_key]
+
+    @cached_property
+    def fitnesses(self) -> np.ndarray:
+        return np.array([self.results[gid].fitness for gid, _ in self.genomes])
+
+    @cached_property
+    def scores(self) -> np.ndarray:
+        return np.array([self.results[gid].score for gid, _ in self.genomes])
+
+    @property
+    def steps_per_second(self) -> float | None:
+        secs = self.stats["seconds"]
+        return self.stats["genome_steps"] / secs if secs > 0 else None
+
+
+class Evaluate:
+    """The fitness function: evaluates a generation, sets every genome's fitness, keeps the :class:`Evaluation`."""
+
+    def __init__(self, evaluator, population):
+        self.evaluator = evaluator
+        self.population = population
+        self.latest: Evaluation | None = None
+
+    def __call__(self, genomes, config) -> None:
+        gen = self.population.generation
+        # neat-python draws from Python's global `random`; whatever the evaluator (Ray's client
+        # code, retries after a lost worker) might draw must not shift neat-python's sequence
+        rng_state = random.getstate()
+        results, stats = self.evaluator(genomes, gen)
+        random.setstate(rng_state)
+        for gid, g in genomes:
+            g.fitness = results[gid].fitness
+        self.latest = Evaluation(generation=gen, genomes=genomes, results=results, stats=stats)
+
+
+def phenotype(genome, config, substrate):
+    """(genome-like controller, its neat-python config): the genome itself, or the controller its CPPN paints."""
+    if substrate is None:
+        return genome, config
+    return substrate.paint_genomes([genome], config.genome_config)[0].as_genome(), substrate.controller_config()
+
+
+def champion_json(genome, config, task, spec: MemorySpec, fitness: float, generation: int,
+                  extra: dict | None = None, substrate=None) -> dict:
+    """neat-python's network JSON of ``genome`` with ``metadata.entm``; with a ``substrate`` (hyper
+    encoding) the network is the controller the CPPN ``genome`` paints, and the CPPN's own network
+    JSON, its size and the substrate's parameters go into the metadata (``entm evaluate`` re-paints it)."""
+    if substrate is None:
+        data = network_json_from_genome(genome, config.genome_config)
+    else:
+        controller, ccfg = phenotype(genome, config, substrate)
+        data = network_json_from_genome(controller, ccfg.genome_config)
+    entm_meta = {
+        "task": task.name,
+        "task_params": task.params(),
+        "memory": spec.mode,
+        "memory_params": spec.params(),
+        "heads": spec.heads,
+        "fitness": float(fitness),
+        "generation": int(generation),
+        "genome_key": int(genome.key),
+    }
+    if substrate is not None:
+        cppn = network_json_from_genome(genome, config.genome_config)
+        cppn.get("metadata", {}).pop("created_timestamp", None)  # the champion's own says when
+        entm_meta.update(encoding="hyper", substrate=substrate.params(), cppn=cppn,
+                         cppn_size=list(Network.from_genome(genome, config.genome_config).size()))
+    if extra:
+        entm_meta.update(extra)
+    data.setdefault("metadata", {})["entm"] = entm_meta
+    return data
+
+
+class ChampionReporter(BaseReporter):
+    """The solved check and the champion: a validated solver, else the generation's best if it beats
+    the champion; a new champion goes to ``champion.json``."""
+
+    CANDIDATES = 3
+    """At most this many of a generation's perfect genomes are validated."""
+
+    def __init__(self, evaluate: Evaluate, state: LoopState, validator, task, spec, run_dir: Path, substrate=None):
+        """``validator.perfect(genome)``: whether the genome is perfect on the validation batch."""
+        self.evaluate, self.state, self.validator = evaluate, state, validator
+        self.task, self.spec, self.run_dir, self.substrate = task, spec, run_dir, substrate
+
+    def solver(self, ev: Evaluation):
+        """The first genome, best fitness first, perfect on every episode of the generation and on
+        the validation batch (None if there is none among the first candidates)."""
+        perfect = sorted((gid for gid, _ in ev.genomes if ev.results[gid].perfect == 1.0),
+                         key=lambda k: (-ev.results[k].fitness, k))
+        genome_by_id = dict(ev.genomes)
+        for gid in perfect[:self.CANDIDATES]:
+            if self.validator.perfect(genome_by_id[gid]):
+                return genome_by_id[gid]
+        return None
+
+    def post_evaluate(self, config, population, species, best_genome):
+        ev, state = self.evaluate.latest, self.state
+        champ = self.solver(ev)
+        if champ is not None:
+            state.solved = True
+        elif state.champion_fitness is None or ev.best_genome.fitness > state.champion_fitness:
+            champ = ev.best_genome
+        if champ is None:
+            return
+        r = ev.results[champ.key]
+        data = champion_json(champ, config, self.task, self.spec, champ.fitness, ev.generation,
+                             extra={"score": r.score, "perfect": r.perfect, "solved": state.solved},
+                             substrate=self.substrate)
+        state.champion_key, state.champion_fitness, state.champion_json = int(champ.key), float(champ.fitness), data
+        write_champion(self.run_dir, data)
+
+
+def write_champion(run_dir: Path, data: dict) -> None:
+    runs.atomic_write(Path(run_dir) / runs.CHAMPION_FILE, json.dumps(data, indent=2) + "\n")
+
+
+class MetricsReporter(BaseReporter):
+    """The generation's line of ``metrics.jsonl`` (after the champion's update)."""
+
+    def __init__(self, evaluate: Evaluate, state: LoopState, run_dir: Path, t_start: float, substrate=None):
+        self.evaluate, self.state, self.run_dir = evaluate, state, run_dir
+        self.t_start, self.substrate = t_start, substrate
+
+    def post_evaluate(self, config, population, species, best_genome):
+        runs.append_metrics(self.run_dir, self.record(self.evaluate.latest, config, len(species.species)))
+        self.state.metrics += 1
+
+    def record(self, ev: Evaluation, config, species: int) -> dict:
+        best, best_g, state = ev.best, ev.best_genome, self.state
+        best_net, best_cfg = phenotype(best_g, config, self.substrate)
+        size = Network.from_genome(best_net, best_cfg.genome_config).size()
+        cppn = {"best_cppn_size": list(Network.from_genome(best_g, config.genome_config).size())} \
+            if self.substrate else {}
+        return {
+            "generation": ev.generation,
+            "best_fitness": best.fitness,
+            "mean_fitness": float(ev.fitnesses.mean()),
+            "best_score": best.score,
+            "best_perfect": best.perfect,
+            "best_bit_errors": best.bit_errors,
+            "max_score": float(ev.scores.max()),
+            "mean_score": float(ev.scores.mean()),
+            "best_terms": best.terms,
+            "best_genome": int(ev.best_key),
+            "best_size": list(size),
+            **cppn,
+            "champion_fitness": state.champion_fitness,
+            "champion_genome": state.champion_key,
+            "solved": state.solved,
+            "species": species,
+            "population": len(ev.genomes),
+            "nonfinite": int(sum(ev.results[gid].nonfinite for gid, _ in ev.genomes)),
+            "genome_steps": ev.stats["genome_steps"],
+            "eval_seconds": ev.stats["seconds"],
+            "steps_per_second": ev.steps_per_second,
+            "workers": ev.stats.get("workers", 1),
+            "nodes": ev.stats.get("nodes", 1),
+            "wall_seconds": time.perf_counter() - self.t_start,
+        }
+
+
+class ProgressReporter(BaseReporter):
+    """The tqdm progress bar: one step per generation, the generation's best and mean in its text."""
+
+    def __init__(self, evaluate: Evaluate, total: int, out, initial: int = 0):
+        self.evaluate = evaluate
+        self.bar = tqdm(total=total, initial=initial, unit="gen", file=out, dynamic_ncols=True, mininterval=0.5)
+
+    def post_evaluate(self, config, population, species, best_genome):
+        ev = self.evaluate.latest
+        best = ev.best
+        self.bar.set_postfix_str(f"fit {best.fitness:.3f} score {best.score:.3f} mean {ev.fitnesses.mean():.3f} "
+                                 f"sp {len(species.species)} {ev.steps_per_second or 0:,.0f} steps/s",
+                                 refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class Checkpoints:
+    """The checkpoint of the last completed generation: taken after every generation (kept in memory
+    for Ctrl-C), written every ``every`` generations, when interrupted and when the run ends."""
+
+    def __init__(self, run_dir: Path, population, state: LoopState, every: int):
+        self.run_dir, self.population, self.state = run_dir, population, state
+        self.every = max(1, int(every))
+        self.mark()
+
+    def mark(self) -> None:
+        """Snapshot the generation boundary the population is at."""
+        self.data = checkpoint.snapshot(self.population, self.state.to_dict())
+        self.generation = self.population.generation
+
+    def after_generation(self) -> None:
+        self.mark()
+        if self.generation % self.every == 0:
+            self.write()
+
+    def write(self) -> None:
+        """Write the last snapshot."""
+        checkpoint.write(self.run_dir, self.generation, self.data)
