@@ -156,3 +156,41 @@ def test_installed_package_has_no_generic_top_level_names(tmp_path):
                        cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "run" / "champion.json").is_file()
+
+
+#: (importer prefix, forbidden import prefixes): the dependency rules of docs/design.md
+LAYERS = [
+    ("entm.phenotype", ("entm.memory", "entm.machine", "entm.closed_loop", "entm.tasks", "entm.evolution",
+                        "entm.hyper", "entm.analysis", "entm.baseline")),
+    ("entm.memory", ("entm.phenotype", "entm.machine", "entm.tasks", "entm.evolution", "entm.analysis")),
+    ("entm.machine", ("entm.evolution", "entm.analysis", "entm.baseline", "entm.hyper")),
+    ("entm.closed_loop", ("entm.evolution", "entm.analysis", "entm.baseline", "entm.hyper")),
+    ("entm.hyper", ("entm.evolution", "entm.analysis", "entm.baseline", "entm.champion")),
+    ("entm.neatconfig", ("entm.hyper", "entm.evolution.loop", "entm.evolution.evaluator", "entm.analysis")),
+    ("entm.evolution", ("entm.analysis", "entm.baseline", "entm.cli")),
+    ("entm.baseline", ("entm.evolution", "entm.analysis", "entm.cli")),
+]
+
+
+@pytest.mark.parametrize("importer,forbidden", LAYERS, ids=[layer[0] for layer in LAYERS])
+def test_dependency_rules(importer, forbidden):
+    bad = [f"{name}:{line} imports {target}" for name, path in MODULES.items()
+           if name == importer or name.startswith(importer + ".")
+           for target, line, _ in _imports(name, path) if target.startswith(forbidden)]
+    assert bad == []
+
+
+def test_heavy_libraries_stay_in_their_modules():
+    """matplotlib only in entm.analysis, Ray only in entm.evolution.ray_eval; nothing in entm imports
+    entm.analysis but the analysis commands."""
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(), str(path))
+        libs = {(a.name if isinstance(node, ast.Import) else node.module or "").split(".")[0]
+                for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for a in node.names}
+        if "matplotlib" in libs:
+            assert name.startswith("entm.analysis"), name
+        if "ray" in libs:
+            assert name == "entm.evolution.ray_eval", name
+        if not name.startswith("entm.analysis") and name != "entm.cli_analysis":
+            assert not any(t.startswith("entm.analysis") for t, _, _ in _imports(name, path)), name

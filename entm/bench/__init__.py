@@ -127,9 +127,8 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
     result["ratio"] = result["steps_per_second"] / result["plain_steps_per_second"]
     result["evaluation_ratio"] = result["evaluation_steps_per_second"] / result["plain_steps_per_second"]
     if workers:
-        from entm.evolution.ray_eval import (
-            RayEvaluator,  # imports ray: only when Ray is measured
-        )
+        # imports ray (seconds): only when Ray is measured
+        from entm.evolution.ray_eval import RayEvaluator
 
         scale = {}
         for n in sorted({1, int(workers)}):
