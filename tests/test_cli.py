@@ -1,10 +1,13 @@
-"""The `entm` command line, run for real in subprocesses."""
+"""The `entm` command line: as a user runs it (subprocesses: the entry point, stdout and stderr), and its
+error handling through `entm.cli.main` in this process."""
 
 import json
 
 import pytest
 
 from entm.champion import evaluate_lengths, load_champion
+from entm.neatconfig import default_config_path
+from helpers import assert_one_line_error, main_error, replace_once, run_main, sub_once
 
 
 def test_evaluate_hand_built_copier_is_perfect(cli, fixtures):
@@ -27,86 +30,83 @@ def test_evaluate_hand_built_copier_python_api(fixtures):
         assert all(v["perfect"] == 1.0 for v in res.values()), res
 
 
-def test_evaluate_table_and_tasks(cli, fixtures):
-    r = cli("evaluate", fixtures / "copy_handbuilt_v2.json", "--lengths", "5")
-    assert r.returncode == 0 and "length" in r.stdout and "1.0000" in r.stdout
-    r = cli("tasks")
-    assert r.returncode == 0 and "copy:" in r.stdout and "vector_size" in r.stdout
+def test_evaluate_table_and_tasks(capsys, fixtures):
+    status, out, _ = run_main(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--lengths", "5")
+    assert status == 0 and "length" in out and "1.0000" in out
+    status, out, _ = run_main(capsys, "tasks")
+    assert status == 0 and "copy:" in out and "vector_size" in out
 
 
-def _one_line_error(r, *words):
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert "Traceback" not in r.stderr and lines[0].startswith("entm")
-    for w in words:
-        assert w in lines[0], (w, lines[0])
+def test_errors_reach_the_real_command_line_as_one_line(cli, fixtures, tmp_path):
+    """The entry point itself: a bad file and a bad option end with one `entm...` line on stderr, exit
+    status 2, no traceback (the cases below run `entm.cli.main` in this process)."""
+    trunc = tmp_path / "trunc.json"
+    trunc.write_text((fixtures / "copy_handbuilt_v2.json").read_text()[:300])
+    for args, word in (((trunc,), "trunc.json"), (("--lengths", "0", fixtures / "copy_handbuilt_v2.json"), "length")):
+        r = cli("evaluate", *args)
+        assert r.stdout == ""
+        assert_one_line_error(r.returncode, r.stderr, word)
 
 
-def test_bad_champions(cli, fixtures, tmp_path):
+def test_bad_champions(capsys, fixtures, tmp_path):
     good = (fixtures / "copy_handbuilt_v2.json").read_text()
     trunc = tmp_path / "trunc.json"
     trunc.write_text(good[: len(good) // 2])
-    _one_line_error(cli("evaluate", trunc), "trunc.json")
+    main_error(capsys, "evaluate", trunc, words=["trunc.json"])
     garbage = tmp_path / "garbage.json"
     garbage.write_bytes(b"\x00\xff not json")
-    _one_line_error(cli("evaluate", garbage), "garbage.json")
+    main_error(capsys, "evaluate", garbage, words=["garbage.json"])
     data = json.loads(good)
     del data["metadata"]["entm"]["memory"]
     nometa = tmp_path / "nometa.json"
     nometa.write_text(json.dumps(data))
-    _one_line_error(cli("evaluate", nometa), "memory")
+    main_error(capsys, "evaluate", nometa, words=["memory"])
     data = json.loads(good)
     data["metadata"]["entm"]["task_params"]["vector_size"] = 3  # sizes no longer fit
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps(data))
-    _one_line_error(cli("evaluate", wrong), "needs")
-    _one_line_error(cli("evaluate", tmp_path / "missing.json"), "missing.json")
-    _one_line_error(cli("evaluate", tmp_path), "champion.json")
+    main_error(capsys, "evaluate", wrong, words=["needs"])
+    main_error(capsys, "evaluate", tmp_path / "missing.json", words=["missing.json"])
+    main_error(capsys, "evaluate", tmp_path, words=["champion.json"])
     for f in (trunc, garbage, nometa, wrong):  # nothing was changed
         assert f.exists()
     assert trunc.read_text() == good[: len(good) // 2]
 
 
-def test_bad_lengths_and_options(cli, fixtures):
+def test_bad_lengths_and_options(capsys, fixtures):
     champ = fixtures / "copy_handbuilt_v2.json"
-    _one_line_error(cli("evaluate", champ, "--lengths", "0"), "length")
-    _one_line_error(cli("evaluate", champ, "--lengths", "10,x"), "'x'")
-    _one_line_error(cli("evaluate", champ, "--episodes", "0"), "episodes")
-    _one_line_error(cli("evolve", "--task", "kopy", "--run-dir", "/nonexistent/never"), "unknown task")
-    _one_line_error(cli("evolve", "--bogus"), "--bogus")
-    _one_line_error(cli("evolve", "--vector-size", "0", "--run-dir", "/nonexistent/never"), "vector_size")
+    main_error(capsys, "evaluate", champ, "--lengths", "0", words=["length"])
+    main_error(capsys, "evaluate", champ, "--lengths", "10,x", words=["'x'"])
+    main_error(capsys, "evaluate", champ, "--episodes", "0", words=["episodes"])
+    main_error(capsys, "evolve", "--task", "kopy", "--run-dir", "/nonexistent/never", words=["unknown task"])
+    main_error(capsys, "evolve", "--bogus", words=["--bogus"])
+    main_error(capsys, "evolve", "--vector-size", "0", "--run-dir", "/nonexistent/never", words=["vector_size"])
 
 
-def test_bad_configs(cli, tmp_path):
-    from entm.neatconfig import default_config_path
-
+def test_bad_configs(capsys, tmp_path):
     text = default_config_path("copy", "discrete").read_text()
     missing = tmp_path / "missing_key.ini"
-    import re
-
-    stripped, n = re.subn(r"(?m)^conn_add_prob\s*=.*\n", "", text)
-    assert n == 1
-    missing.write_text(stripped)
+    missing.write_text(sub_once(r"^conn_add_prob\s*=.*\n", "", text))
     run_dir = tmp_path / "run"
-    _one_line_error(cli("evolve", "--config", missing, "--vector-size", "8", "--generations", "1", "--run-dir",
-                        run_dir), "conn_add_prob")
+    main_error(capsys, "evolve", "--config", missing, "--vector-size", "8", "--generations", "1", "--run-dir", run_dir,
+               words=["conn_add_prob"])
     assert not run_dir.exists()
     # the shipped file has 8-bit sizes (21 inputs, 24 outputs); 2-bit copy needs 9 and 12
-    r = cli("evolve", "--config", default_config_path("copy", "discrete"), "--vector-size", "2", "--run-dir", run_dir)
-    _one_line_error(r, "num_inputs = 21", "9 inputs", "12 outputs")
+    main_error(capsys, "evolve", "--config", default_config_path("copy", "discrete"), "--vector-size", "2",
+               "--run-dir", run_dir, words=["num_inputs = 21", "9 inputs", "12 outputs"])
     assert not run_dir.exists()
     nosection = tmp_path / "nosection.ini"
-    nosection.write_text(text.replace("[DefaultSpeciesSet]", "[Nothing]"))
-    _one_line_error(cli("evolve", "--config", nosection, "--run-dir", run_dir), "nosection.ini")
-    _one_line_error(cli("evolve", "--config", tmp_path / "absent.ini", "--run-dir", run_dir), "absent.ini")
+    nosection.write_text(replace_once(text, "[DefaultSpeciesSet]", "[Nothing]"))
+    main_error(capsys, "evolve", "--config", nosection, "--run-dir", run_dir, words=["nosection.ini"])
+    main_error(capsys, "evolve", "--config", tmp_path / "absent.ini", "--run-dir", run_dir, words=["absent.ini"])
 
 
-def test_existing_run_dir_is_not_touched(cli, tmp_path):
+def test_existing_run_dir_is_not_touched(capsys, tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "metrics.jsonl").write_text("precious\n")
-    _one_line_error(cli("evolve", "--vector-size", "2", "--generations", "1", "--run-dir", run_dir), "already exists")
+    main_error(capsys, "evolve", "--vector-size", "2", "--generations", "1", "--run-dir", run_dir,
+               words=["already exists"])
     assert (run_dir / "metrics.jsonl").read_text() == "precious\n"
 
 

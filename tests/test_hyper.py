@@ -200,7 +200,7 @@ def _hyper_settings(tmp_path, name, **kw):
 
 
 def test_two_generations_of_a_hyper_run(tmp_path):
-    from conftest import comparable_champion, comparable_metrics
+    from helpers import comparable_champion, comparable_metrics
 
     from entm import runs
     from entm.champion import load_champion
@@ -229,7 +229,7 @@ def test_two_generations_of_a_hyper_run(tmp_path):
 
 
 def test_hyper_run_on_ray_equals_serial(tmp_path):
-    from conftest import comparable_metrics
+    from helpers import comparable_metrics
 
     from entm.evolution.loop import evolve
 
@@ -285,7 +285,7 @@ def test_hyper_run_with_the_differentiable_memory(tmp_path):
 
 
 def test_hyper_run_resumes_exactly(tmp_path):
-    from conftest import comparable_champion, comparable_metrics
+    from helpers import comparable_champion, comparable_metrics
 
     from entm.evolution.loop import evolve, resume
 

@@ -17,7 +17,6 @@ from entm.baseline.train import train
 from entm.champion import evaluate_lengths, load_champion
 from entm.cli import main
 from entm.errors import EntmError
-from baseline_fixtures import one_torch_thread  # noqa: F401  (autouse)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -6,7 +6,6 @@ import torch
 from entm.baseline.model import NTM, build_model, count_parameters
 from entm.baseline.settings import ModelSettings
 from entm.memory import soft
-from baseline_fixtures import one_torch_thread  # noqa: F401  (autouse)
 
 
 def _ntm(**kw):

@@ -15,7 +15,6 @@ from entm.baseline.settings import ModelSettings, TrainSettings
 from entm.baseline.train import resume, train
 from entm.errors import EntmError
 from entm.tasks import TASKS, SequenceTask
-from baseline_fixtures import one_torch_thread  # noqa: F401  (autouse)
 
 SMALL = {"hidden_size": 16, "cells": 12, "width": 6}
 COPY = {"vector_size": 4, "min_length": 1, "max_length": 4}

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import comparable_champion, comparable_metrics
+from helpers import assert_champion_scores_as_recorded, comparable_champion, comparable_metrics, main_error
 
 from entm import runs
 from entm.champion import evaluate_lengths, load_champion
@@ -40,6 +40,7 @@ def test_run_directory_contents(tmp_path):
     # the champion file alone rebuilds the machine and scores like the run said
     champ = load_champion(d)
     assert champ.network.num_inputs == 9
+    assert_champion_scores_as_recorded(d)
 
 
 def test_same_seed_same_run(tmp_path):
@@ -62,6 +63,7 @@ def test_differentiable_mode_evolves(tmp_path):
     assert len(m) == 2 and set(m[0]["best_terms"]) == {"recall", "alignment", "writes"}
     out = evaluate_lengths(champ.machine, champ.network, [3], episodes=4)
     assert 0.0 <= out["3"]["score"] <= 1.0
+    assert_champion_scores_as_recorded(res.run_dir)
 
 
 def test_minutes_budget_stops_early_and_resumes(tmp_path):
@@ -75,7 +77,7 @@ def test_minutes_budget_stops_early_and_resumes(tmp_path):
     assert more.out_of_time and more.generations == res.generations + 1
 
 
-def test_minutes_must_be_positive(tmp_path, cli):
-    r = cli("evolve", "--task", "copy", "--serial", "--minutes", "0", "--run-dir", tmp_path / "x")
-    assert r.returncode == 2 and r.stderr.strip() == "entm: error: minutes must be a positive number, got 0.0"
+def test_minutes_must_be_positive(tmp_path, capsys):
+    line = main_error(capsys, "evolve", "--task", "copy", "--serial", "--minutes", "0", "--run-dir", tmp_path / "x")
+    assert line == "entm: error: minutes must be a positive number, got 0.0"
     assert not (tmp_path / "x").exists()

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import comparable_metrics
+from helpers import assert_champion_scores_as_recorded, comparable_metrics, main_error
 
 from entm import runs
 from entm.champion import evaluate_lengths, load_champion
@@ -42,6 +42,7 @@ def test_two_generations(tmp_path, task):
     out = evaluate_lengths(champ.machine, champ.network, sweep[:2], episodes=3)
     assert list(out) == [str(L) for L in sweep[:2]]
     assert all(0.0 <= r["score"] <= 1.0 for r in out.values())
+    assert_champion_scores_as_recorded(res.run_dir)  # champion.json alone scores as the run recorded
     # the same settings give the same run
     again = evolve(_settings(tmp_path, task, "b"), progress=False)
     assert comparable_metrics(res.run_dir) == comparable_metrics(again.run_dir)
@@ -55,9 +56,10 @@ def test_differentiable_memory(tmp_path, task):
     M = champ.task.default_memory_width
     assert champ.network.num_outputs == champ.task.num_outputs + 3 * M + 6
     assert len(runs.read_metrics(res.run_dir)) == 2
+    assert_champion_scores_as_recorded(res.run_dir)
 
 
-def test_cli_lists_evolves_and_evaluates(tmp_path, cli):
+def test_cli_lists_evolves_and_evaluates(tmp_path, cli, capsys):
     r = cli("tasks")
     assert r.returncode == 0
     for task in SMALL:
@@ -71,6 +73,7 @@ def test_cli_lists_evolves_and_evaluates(tmp_path, cli):
     r = cli("evaluate", d, "--lengths", "2,12", "--episodes", "3", "--json")
     assert r.returncode == 0, r.stderr
     assert sorted(json.loads(r.stdout)["lengths"]) == ["12", "2"]
-    r = cli("evolve", "--task", "dynamic_ngrams", "--shaping", "none", "--serial", "--run-dir", tmp_path / "x")
-    assert r.returncode == 2 and r.stderr.startswith("entm: error: task 'dynamic_ngrams' has no parameter 'shaping'")
+    line = main_error(capsys, "evolve", "--task", "dynamic_ngrams", "--shaping", "none", "--serial", "--run-dir",
+                      tmp_path / "x")
+    assert line.startswith("entm: error: task 'dynamic_ngrams' has no parameter 'shaping'")
     assert not (tmp_path / "x").exists()

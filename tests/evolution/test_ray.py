@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import comparable_champion, comparable_metrics
+from helpers import comparable_champion, comparable_metrics
 
 from entm import runs
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator

@@ -4,7 +4,7 @@ evaluated closed-loop, the command line as a user runs it."""
 import json
 
 import pytest
-from conftest import comparable_champion, comparable_metrics
+from helpers import assert_champion_scores_as_recorded, comparable_champion, comparable_metrics, main_error
 
 from entm import runs
 from entm.analysis.deployment import render_deployment
@@ -45,6 +45,7 @@ def test_two_generations(tmp_path, case):
     out = evaluate_lengths(champ.machine, champ.network, lengths, episodes=4)
     assert list(out) == [str(L) for L in lengths]
     assert all(0.0 <= r["score"] <= 1.0 and r["episodes"] == 4 for r in out.values())
+    assert_champion_scores_as_recorded(res.run_dir)  # champion.json alone, closed-loop, scores as recorded
     # an episode of the champion rendered for the plots: the paths (continuous maze) or a table
     out = render_deployment(champ.machine, champ.network, tmp_path / "episode", deployment=1)
     data = out.read_bytes()
@@ -64,7 +65,7 @@ def test_ray_gives_the_serial_run(tmp_path):
     assert comparable_champion(serial.run_dir) == comparable_champion(ray.run_dir)
 
 
-def test_cli_evolves_and_evaluates(tmp_path, cli):
+def test_cli_evolves_and_evaluates(tmp_path, cli, capsys):
     r = cli("tasks")
     assert r.returncode == 0
     assert "\ntmaze: " in "\n" + r.stdout and "\nseason: " in "\n" + r.stdout
@@ -77,12 +78,12 @@ def test_cli_evolves_and_evaluates(tmp_path, cli):
     r = cli("evaluate", d, "--lengths", "4,8", "--episodes", "2", "--json")
     assert r.returncode == 0, r.stderr
     assert sorted(json.loads(r.stdout)["lengths"]) == ["4", "8"]
-    r = cli("evolve", "--task", "tmaze", "--variant", "grid", "--serial", "--run-dir", tmp_path / "x")
-    assert r.returncode == 2 and r.stderr.startswith("entm: error: unknown tmaze variant 'grid'")
-    assert len(r.stderr.strip().splitlines()) == 1
+    line = main_error(capsys, "evolve", "--task", "tmaze", "--variant", "grid", "--serial", "--run-dir",
+                      tmp_path / "x")
+    assert line.startswith("entm: error: unknown tmaze variant 'grid'")
     assert not (tmp_path / "x").exists()
-    r = cli("bench", "--task", "season", "--population", "4", "--episodes", "1", "--repeats", "1")
-    assert r.returncode == 2 and r.stderr.startswith("entm: error: task 'season' is a reward task")
+    line = main_error(capsys, "bench", "--task", "season", "--population", "4", "--episodes", "1", "--repeats", "1")
+    assert line.startswith("entm: error: task 'season' is a reward task")
 
 
 def test_differentiable_memory(tmp_path):
@@ -92,6 +93,7 @@ def test_differentiable_memory(tmp_path):
     assert champ.network.num_outputs == champ.task.num_outputs + 3 * 2 + 6
     metrics = runs.read_metrics(res.run_dir)
     assert len(metrics) == 2 and all(m["genome_steps"] > 0 for m in metrics)
+    assert_champion_scores_as_recorded(res.run_dir)
 
 
 def test_resume_gives_the_uninterrupted_run(tmp_path):

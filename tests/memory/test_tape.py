@@ -1,18 +1,15 @@
 """The discrete tape against the golden traces and hand-worked cases."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from entm.errors import EntmError
 from entm.memory.tape import TapeMemory, TapeParams
+from helpers import TAPE_TRACES
 
-GOLDEN = Path(__file__).resolve().parents[3] / "shared" / "golden" / "tape_traces.json"
-if not GOLDEN.exists():  # a checkout whose shared/ sits elsewhere
-    GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "tape_traces.json"
-SCENARIOS = json.loads(GOLDEN.read_text())["scenarios"]
+SCENARIOS = json.loads(TAPE_TRACES.read_text())["scenarios"]
 
 
 def _outputs(step, width):

@@ -1,5 +1,4 @@
-"""Fixtures of the baseline tests (not a conftest.py: `from conftest import ...` elsewhere in the
-suite must keep finding tests/conftest.py)."""
+"""Fixtures of the baseline tests."""
 
 import pytest
 import torch

@@ -1,0 +1,183 @@
+"""Helpers shared by the tests: the one module test files import from (``from helpers import ...``).
+
+``tests/`` is on ``sys.path`` through ``pythonpath = ["tests"]`` in pyproject.toml's pytest settings, so
+this works from the repository root with any selection (``python3 -m pytest -q``, ``-m "not slow"``, one
+file). Fixtures built on these (``cli``, ``fixtures``) live in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from entm import runs
+from entm.champion import load_champion
+from entm.cli import main
+from entm.closed_loop import evaluate_deployments
+from entm.evolution.evaluator import episode_rng
+
+ROOT = Path(__file__).resolve().parents[1]
+#: files the tests read (hand-built champions, the golden tape traces); nothing is read from outside tests/
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TAPE_TRACES = FIXTURES / "tape_traces.json"
+
+
+# --- the command line ----------------------------------------------------------------------------------
+
+def subprocess_env(**extra) -> dict:
+    """The environment of a child ``python -m entm ...``: this one, with the checkout first on PYTHONPATH."""
+    env = dict(os.environ, **extra)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_cli(*args, cwd=None, timeout=600, env=None):
+    """Run the real `entm` command line in a subprocess (where the process itself is the point: the entry
+    point, what reaches stderr, signals, Ray processes)."""
+    return subprocess.run([sys.executable, "-m", "entm.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=env or subprocess_env(), timeout=timeout)
+
+
+def run_main(capsys, *args) -> tuple[int, str, str]:
+    """``entm.cli.main`` in this process: (exit status, stdout, stderr)."""
+    capsys.readouterr()  # what was printed before is not this call's
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_one_line_error(status: int, err: str, *words: str) -> str:
+    """Exit status 2 and exactly one ``entm...`` line on stderr, holding each of ``words``; returns the line."""
+    assert status == 2, (status, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and lines[0].startswith("entm"), err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
+def main_error(capsys, *args, words=()) -> str:
+    """``entm.cli.main(args)`` fails with a one-line error holding each of ``words``; returns the line."""
+    status, _, err = run_main(capsys, *args)
+    return assert_one_line_error(status, err, *words)
+
+
+# --- runs compared -------------------------------------------------------------------------------------
+
+#: metrics that may differ between two runs of the same settings (timings, who did the work)
+TIMING_KEYS = {"eval_seconds", "steps_per_second", "wall_seconds", "workers", "nodes"}
+
+
+def comparable_metrics(run_dir):
+    """metrics.jsonl without timings and worker counts: equal for equal settings and seed."""
+    return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in runs.read_metrics(run_dir)]
+
+
+def comparable_champion(run_dir):
+    """champion.json without its creation timestamp."""
+    data = json.loads((Path(run_dir) / "champion.json").read_text())
+    data["metadata"].pop("created_timestamp")
+    return data
+
+
+def rescore_champion(run_dir) -> dict:
+    """A run's champion.json alone (rebuilt by :mod:`entm.champion`), run again on the episodes of the
+    generation it was chosen in (``episode_rng(run seed, generation)``, as the evaluator draws them):
+    the means ``{"score", "perfect", "bit_errors"}`` the run recorded for it."""
+    champ = load_champion(run_dir)
+    run = runs.read_run_json(run_dir)
+    gen = champ.data["metadata"]["entm"]["generation"]
+    eps = champ.task.sample(episode_rng(run["seed"], gen), run["episodes"])
+    if champ.task.kind == "reward":
+        sc, _ = evaluate_deployments(champ.machine, champ.network, eps)
+    else:
+        sc = champ.task.score(eps, champ.machine.run(champ.network, eps.inputs).outputs)
+    return {"score": float(np.mean(sc.score)), "perfect": float(np.mean(sc.perfect)),
+            "bit_errors": float(np.mean(sc.bit_errors))}
+
+
+#: re-running a champion outside the evaluator (the plain network, episodes in their drawn order) may change
+#: the last bits of a mean; nothing more
+RESCORE_TOLERANCE = 1e-9
+
+
+def assert_champion_scores_as_recorded(run_dir) -> dict:
+    """The champion re-scored from champion.json (:func:`rescore_champion`) is what the run recorded: the
+    champion's metadata and the metrics line of its generation, whose best genome it is."""
+    meta = json.loads((Path(run_dir) / "champion.json").read_text())["metadata"]["entm"]
+    again = rescore_champion(run_dir)
+    assert again["score"] == pytest.approx(meta["score"], abs=RESCORE_TOLERANCE), (again, meta)
+    assert again["perfect"] == pytest.approx(meta["perfect"], abs=RESCORE_TOLERANCE), (again, meta)
+    line = runs.read_metrics(run_dir)[meta["generation"]]
+    assert line["best_genome"] == meta["genome_key"] and line["best_fitness"] == meta["fitness"]
+    assert line["best_score"] == meta["score"] and line["best_perfect"] == meta["perfect"]
+    assert again["bit_errors"] == pytest.approx(line["best_bit_errors"], abs=RESCORE_TOLERANCE), (again, line)
+    return again
+
+
+# --- config edits --------------------------------------------------------------------------------------
+
+def replace_once(text: str, old: str, new: str) -> str:
+    """``text`` with its one occurrence of ``old`` replaced; an error when ``old`` is absent or repeated
+    (a test must not silently edit nothing)."""
+    n = text.count(old)
+    if n != 1:
+        raise AssertionError(f"expected exactly one {old!r} in the text, found {n}")
+    return text.replace(old, new)
+
+
+def sub_once(pattern: str, repl: str, text: str, flags=re.MULTILINE) -> str:
+    """``re.sub`` that must replace exactly one match of ``pattern``."""
+    out, n = re.subn(pattern, repl, text, flags=flags)
+    if n != 1:
+        raise AssertionError(f"expected exactly one match of {pattern!r} in the text, found {n}")
+    return out
+
+
+# --- processes -----------------------------------------------------------------------------------------
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            kids.setdefault(ppid, []).append(int(d.name))
+    return kids
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids of every live descendant of ``pid`` (children, their children, ...)."""
+    kids = _children()
+    out, todo = [], [pid]
+    while todo:
+        for c in kids.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def busy_ray_workers(*roots: int) -> list[int]:
+    """Ray worker processes below ``roots`` (the processes a test started, whose Ray it is) that are
+    evaluating a chunk right now. Only that tree is searched: Ray processes of anyone else on the machine
+    are never candidates."""
+    pids = []
+    for root in roots:
+        for p in descendants(root):
+            try:
+                cmd = Path(f"/proc/{p}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmd.startswith(b"ray::_evaluate_chunk"):
+                pids.append(p)
+    return pids
