@@ -45,6 +45,42 @@ def run_cli(*args, cwd=None, timeout=600, env=None):
                           cwd=cwd or ROOT, env=env or subprocess_env(), timeout=timeout)
 
 
+#: ``python -c`` program: ``entm`` with each checkpoint write held half-done (``.<name>.fault.tmp``) for
+#: ``argv[1]`` seconds before the real atomic write, so that a test can kill it mid-write (and has time to
+#: interrupt a run before it ends). The fault lives here, in the test's child process, not in entm.
+_SLOW_CHECKPOINTS = """
+import os, sys, time
+from pathlib import Path
+from entm.cli import main
+from entm.evolution import checkpoint
+
+delay, real_write = float(sys.argv[1]), checkpoint.atomic_write
+
+def torn_then_whole(path, data):
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.fault.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data[: len(data) // 2])
+        f.flush()
+        time.sleep(delay)
+        f.write(data[len(data) // 2:])
+    os.unlink(tmp)
+    real_write(path, data)
+
+if delay > 0:
+    checkpoint.atomic_write = torn_then_whole
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def start_entm_with_slow_checkpoints(delay: float, *args, **popen) -> subprocess.Popen:
+    """Start ``entm *args`` in a new session whose checkpoint writes are each held half-done for ``delay``
+    seconds (0: plain entm); stdout and stderr are piped."""
+    return subprocess.Popen([sys.executable, "-c", _SLOW_CHECKPOINTS, str(delay), *map(str, args)],
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **popen)
+
+
 def run_main(capsys, *args) -> tuple[int, str, str]:
     """``entm.cli.main`` in this process: (exit status, stdout, stderr)."""
     capsys.readouterr()  # what was printed before is not this call's

@@ -88,17 +88,6 @@ def write(run_dir, generation: int, data: bytes, keep: int = 3) -> Path:
     d.mkdir(exist_ok=True)
     path = d / f"gen-{generation:06d}.pkl.gz"
     blob = gzip.compress(data, compresslevel=1)
-    delay = float(os.environ.get("ENTM_FAULT_CHECKPOINT_DELAY", "0") or 0)
-    if delay > 0:  # fault injection for tests: hold a half-written temporary file for `delay` seconds
-        tmp = d / f".{path.name}.fault.tmp"
-        with open(tmp, "wb") as f:
-            f.write(blob[: len(blob) // 2])
-            f.flush()
-            import time
-
-            time.sleep(delay)
-            f.write(blob[len(blob) // 2:])
-        os.unlink(tmp)
     atomic_write(path, blob)
     _fsync_dir(d)
     runs.drop_old_checkpoints(run_dir, NAME, keep)

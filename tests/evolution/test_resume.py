@@ -2,37 +2,25 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from helpers import comparable_champion, comparable_metrics
 
 from entm import runs
 from entm.evolution import checkpoint
+from helpers import comparable_champion, comparable_metrics, main_error, run_main, start_entm_with_slow_checkpoints
 
-ROOT = Path(__file__).resolve().parents[2]
 GENS = 12
 ARGS = ["--vector-size", "2", "--seed", "5", "--episodes", "20", "--no-stop-when-solved", "--quiet",
         "--checkpoint-every", "2"]
 
 
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def _start(run_dir, *extra, delay="0.2"):
+def _start(run_dir, *extra, delay=0.2):
     """The run to interrupt; each checkpoint write is held half-done for ``delay`` seconds
-    (fault injection), which also leaves the test time to interrupt it before it ends."""
-    env = _env()
-    env["ENTM_FAULT_CHECKPOINT_DELAY"] = delay
-    return subprocess.Popen([sys.executable, "-m", "entm", "evolve", *ARGS, "--generations", str(GENS),
-                             "--run-dir", str(run_dir), *extra], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    (fault injection, test-side: helpers.start_entm_with_slow_checkpoints), which also leaves the test time
+    to interrupt it before it ends."""
+    return start_entm_with_slow_checkpoints(delay, "evolve", *ARGS, "--generations", GENS, "--run-dir", run_dir,
+                                            *extra)
 
 
 def _kill(p):
@@ -55,7 +43,7 @@ def _run_until(run_dir, until, *extra):
 def reference(tmp_path_factory):
     """The same run, never interrupted (serial)."""
     d = tmp_path_factory.mktemp("ref") / "run"
-    p = _start(d, "--serial", delay="0")
+    p = _start(d, "--serial", delay=0)
     out, err = p.communicate(timeout=600)
     assert p.returncode == 0, err
     return d
@@ -93,14 +81,10 @@ def test_sigkill_after_a_checkpoint_then_resume(cli, tmp_path, reference):
 
 
 def test_sigkill_while_writing_a_checkpoint(cli, tmp_path, reference):
-    """Killed in the middle of writing a checkpoint (ENTM_FAULT_CHECKPOINT_DELAY holds each write
-    half-done for a while): the half-written temporary file is ignored."""
+    """Killed in the middle of writing a checkpoint (the test holds each write half-done for a while):
+    the half-written temporary file is ignored."""
     d = tmp_path / "run"
-    env = _env()
-    env["ENTM_FAULT_CHECKPOINT_DELAY"] = "0.5"
-    p = subprocess.Popen([sys.executable, "-m", "entm", "evolve", *ARGS, "--generations", str(GENS),
-                          "--run-dir", str(d), "--serial"], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    p = _start(d, "--serial", delay=0.5)
     ck = d / "checkpoints"
 
     def mid_write():
@@ -134,19 +118,18 @@ def test_corrupted_checkpoint_falls_back_to_the_previous(cli, tmp_path, referenc
     _assert_same(d, reference)
 
 
-def test_no_valid_checkpoint_is_an_error_and_changes_nothing(cli, tmp_path, reference):
+def test_no_valid_checkpoint_is_an_error_and_changes_nothing(capsys, tmp_path, reference):
     d = tmp_path / "run"
     _run_until(d, lambda: len(checkpoint.list_checkpoints(d)) >= 2, "--serial")
     for f in checkpoint.list_checkpoints(d):
         f.write_bytes(b"garbage")
     before = {f: f.read_bytes() for f in d.rglob("*") if f.is_file()}
-    r = cli("resume", d, "--serial", "--quiet")
-    assert r.returncode == 2 and "no valid checkpoint" in r.stderr
-    assert "Traceback" not in r.stderr and len([l for l in r.stderr.splitlines() if l.startswith("entm: error")]) == 1
+    status, _, err = run_main(capsys, "resume", d, "--serial", "--quiet")  # warnings first, then the error
+    assert status == 2 and "no valid checkpoint" in err
+    assert len([line for line in err.splitlines() if line.startswith("entm: error")]) == 1
     after = {f: f.read_bytes() for f in d.rglob("*") if f.is_file()}
     assert before == after
-    r = cli("resume", tmp_path / "nope")
-    assert r.returncode == 2 and "not a run directory" in r.stderr
+    main_error(capsys, "resume", tmp_path / "nope", words=["not a run directory"])
 
 
 def test_sigint_checkpoints_and_exits_130(cli, tmp_path, reference):
@@ -162,9 +145,8 @@ def test_sigint_checkpoints_and_exits_130(cli, tmp_path, reference):
     _assert_same(d, reference)
 
 
-def test_finished_run_has_nothing_to_resume(cli, reference):
-    r = cli("resume", reference, "--serial")
-    assert r.returncode == 2 and "nothing to resume" in r.stderr
+def test_finished_run_has_nothing_to_resume(capsys, reference):
+    main_error(capsys, "resume", reference, "--serial", words=["nothing to resume"])
 
 
 def test_resume_raises_the_budget(cli, tmp_path):
