@@ -3,6 +3,10 @@
 The same settings and seed give the same champion and metrics (timings and
 worker counts aside) serially, on 1 or 2 local workers and on the cluster; a
 worker killed mid-generation costs time, not results.
+
+Every process these tests kill is one they started, or a Ray worker below one
+they started (found by walking that process's children: helpers.busy_ray_workers);
+no process is ever picked by its name across the machine, and no `ray stop`.
 """
 
 import json
@@ -13,23 +17,22 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
+import neat
 import pytest
-from helpers import comparable_champion, comparable_metrics
 
 from entm import runs
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.evolution.loop import EvolveSettings, prepare
+from helpers import busy_ray_workers, comparable_champion, comparable_metrics, main_error, subprocess_env
 
-ROOT = Path(__file__).resolve().parents[2]
+#: `ray` of this interpreter (a virtual environment made with --system-site-packages has no `ray` script)
+RAY = [sys.executable, "-m", "ray.scripts.scripts"]
 
 
-
-
-def _evolve_cli(cli, run_dir, *extra):
+def _evolve_cli(cli, run_dir, *extra, env=None):
     r = cli("evolve", "--vector-size", "2", "--generations", "4", "--seed", "11", "--episodes", "20",
-            "--no-stop-when-solved", "--quiet", "--run-dir", run_dir, *extra, timeout=300)
+            "--no-stop-when-solved", "--quiet", "--run-dir", run_dir, *extra, timeout=300, env=env)
     assert r.returncode == 0, r.stderr
     return run_dir
 
@@ -43,24 +46,22 @@ def _free_port():
 class Cluster:
     """A real Ray cluster on this machine: a head and ``nodes - 1`` more nodes, one CPU each.
 
-    Each node is a ``ray start --block`` child process in its own session; it is
-    ended by its process id (never `ray stop`, which would end every Ray
-    process on the machine).
+    Each node is a ``ray start --block`` child process in its own session (dashboard off, token
+    authentication off); it is ended by its process id, its session with it (never `ray stop`, which
+    would end every Ray process on the machine).
     """
 
     def __init__(self, nodes=2):
-        self.env = dict(os.environ, RAY_AUTH_MODE="disabled")
-        self.env["PYTHONPATH"] = str(ROOT) + os.pathsep + self.env.get("PYTHONPATH", "")
-        ray_bin = str(Path(sys.executable).with_name("ray"))
+        self.env = subprocess_env(RAY_AUTH_MODE="disabled")
         port = _free_port()
         self.address = f"127.0.0.1:{port}"
         self.procs = []
         try:
-            self.procs.append(self._start([ray_bin, "start", "--head", "--block", "--port", str(port), "--num-cpus",
+            self.procs.append(self._start([*RAY, "start", "--head", "--block", "--port", str(port), "--num-cpus",
                                            "1", "--node-ip-address", "127.0.0.1", "--include-dashboard", "false"]))
             _wait_port(port, 60)
             for _ in range(nodes - 1):
-                self.procs.append(self._start([ray_bin, "start", "--block", "--address", self.address,
+                self.procs.append(self._start([*RAY, "start", "--block", "--address", self.address,
                                                "--num-cpus", "1", "--node-ip-address", "127.0.0.1"]))
             _wait_nodes(self.address, self.env, nodes, 90)
         except BaseException:
@@ -142,20 +143,14 @@ def test_serial_and_local_ray_agree(cli, tmp_path):
 
 def test_two_node_cluster_agrees_with_serial(cli, tmp_path, cluster):
     serial = _evolve_cli(cli, tmp_path / "serial", "--serial")
-    env_backup = dict(os.environ)
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    try:
-        clu = _evolve_cli(cli, tmp_path / "cluster", "--ray-address", cluster.address)
-    finally:
-        os.environ.clear()
-        os.environ.update(env_backup)
+    clu = _evolve_cli(cli, tmp_path / "cluster", "--ray-address", cluster.address, env=cluster.env)
     assert comparable_metrics(clu) == comparable_metrics(serial)
     assert comparable_champion(clu) == comparable_champion(serial)
     # both nodes did work in at least one generation
     assert max(m["nodes"] for m in runs.read_metrics(clu)) == 2
 
 
-def test_unreachable_address_fails_fast(cli, tmp_path):
+def test_unreachable_address_fails_fast(cli, capsys, tmp_path):
     port = _free_port()  # nothing listens there
     t0 = time.time()
     r = cli("evolve", "--vector-size", "2", "--ray-address", f"127.0.0.1:{port}", "--run-dir", tmp_path / "x")
@@ -163,26 +158,11 @@ def test_unreachable_address_fails_fast(cli, tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert "cannot reach Ray cluster" in r.stderr
     assert not (tmp_path / "x").exists()
-    r = cli("evolve", "--serial", "--workers", "2", "--run-dir", tmp_path / "y")
-    assert r.returncode == 2 and "--serial" in r.stderr
-
-
-def _worker_pids():
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                cmd = (d / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"ray::_evaluate_chunk" in cmd:
-                pids.append(int(d.name))
-    return pids
+    main_error(capsys, "evolve", "--serial", "--workers", "2", "--run-dir", tmp_path / "y", words=["--serial"])
 
 
 def test_killed_worker_costs_nothing_but_time():
-    import neat
-    import ray
+    import ray  # heavy; only the tests that start Ray import it
 
     from entm.evolution.ray_eval import RayEvaluator
 
@@ -202,7 +182,7 @@ def test_killed_worker_costs_nothing_but_time():
         def killer():
             t0 = time.time()
             while time.time() - t0 < 60 and not killed:
-                pids = _worker_pids()
+                pids = busy_ray_workers(os.getpid())  # the workers of the Ray this process started
                 if pids:
                     os.kill(pids[0], signal.SIGKILL)
                     killed.append(pids[0])
@@ -256,16 +236,14 @@ def test_worker_killed_during_a_run_leaves_the_result_unchanged(cli, tmp_path):
     r = cli("evolve", *args, "--serial", "--run-dir", serial, timeout=600)
     assert r.returncode == 0, r.stderr
     run_dir = tmp_path / "ray"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen([sys.executable, "-m", "entm", "evolve", *args, "--workers", "2", "--run-dir",
-                             str(run_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                             str(run_dir)], env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
     killed = []
     t0 = time.time()
     while proc.poll() is None and not killed and time.time() - t0 < 300:
         if len(runs.read_metrics(run_dir)) >= 1:  # past the first generation: workers are warm
-            pids = _worker_pids()
+            pids = busy_ray_workers(proc.pid)  # the workers of that run's embedded Ray
             if pids:
                 os.kill(pids[0], signal.SIGKILL)
                 killed.append(pids[0])
