@@ -11,12 +11,13 @@ import pytest
 
 from entm.analysis.common import open_source
 from entm.analysis.compare import compare_runs, format_table
-from entm.analysis.curves import plot_fitness
+from entm.analysis.curves import fitness_figure, plot_fitness
 from entm.analysis.memory_plot import memory_figure, plot_memory
 from entm.analysis.network_plot import network_figure, plot_network
 from entm.champion import load_champion
 from entm.cli_analysis import COMMANDS, add_parsers
 from entm.errors import EntmError
+from helpers import run_main
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -175,7 +176,7 @@ def test_memory_trace_has_one_column_per_step(L, copier, runs, tmp_path):
     assert info.perfect and info.score == 1.0 and info.mode == "discrete" and info.cells >= 7
 
 
-def test_compare_json_matches_entm_evaluate(runs, copier, cli, capsys):
+def test_compare_json_matches_entm_evaluate(runs, copier, capsys):
     targets = [runs["discrete"], runs["soft"], copier]
     assert run_analysis("compare", *targets, "--lengths", "1,5,20", "--episodes", "4", "--seed", "3",
                         "--json", "--quiet") == 0
@@ -183,9 +184,10 @@ def test_compare_json_matches_entm_evaluate(runs, copier, cli, capsys):
     assert [r["kind"] for r in rows] == ["evolved"] * 3
     assert [r["memory"] for r in rows] == ["discrete", "differentiable", "discrete"]
     for target, row in zip(targets, rows):
-        r = cli("evaluate", target, "--lengths", "1,5,20", "--episodes", "4", "--seed", "3", "--json")
-        assert r.returncode == 0, r.stderr
-        assert row["lengths"] == json.loads(r.stdout)["lengths"]
+        status, out, err = run_main(capsys, "evaluate", target, "--lengths", "1,5,20", "--episodes", "4", "--seed",
+                                    "3", "--json")
+        assert status == 0, err
+        assert row["lengths"] == json.loads(out)["lengths"]
         champ = load_champion(target)
         assert (row["size"]["nodes"], row["size"]["connections"]) == champ.network.size()
     for name, row in zip(("discrete", "soft"), rows):
@@ -294,3 +296,8 @@ def test_fitness_curve_of_a_real_run(runs, tmp_path):
     metrics = open_source(runs["discrete"]).metrics()
     assert [m["generation"] for m in metrics] == list(range(3))
     assert np.isfinite([m["best_fitness"] for m in metrics]).all()
+    lines = {line.get_label(): line for line in fitness_figure(runs["discrete"]).axes[0].get_lines()}
+    for label, key in (("best fitness", "best_fitness"), ("mean fitness", "mean_fitness"),
+                       ("task score of the fittest", "best_score")):
+        assert list(lines[label].get_xdata()) == [m["generation"] for m in metrics], label
+        assert list(lines[label].get_ydata()) == [m[key] for m in metrics], label

@@ -3,6 +3,7 @@ every registered sequence task, and the run directory that `entm train` writes."
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def _state(run_dir):
 
 
 def runs_path(run_dir):
-    return checkpoint.MODEL_FILE if run_dir is None else __import__("pathlib").Path(run_dir) / checkpoint.MODEL_FILE
+    return checkpoint.MODEL_FILE if run_dir is None else Path(run_dir) / checkpoint.MODEL_FILE
 
 
 @pytest.mark.parametrize("name", list(MODELS))
