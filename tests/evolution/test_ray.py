@@ -126,6 +126,7 @@ def _wait_nodes(address, env, n, timeout):
     raise RuntimeError(f"cluster did not reach {n} nodes")
 
 
+@pytest.mark.slow
 def test_serial_and_local_ray_agree(cli, tmp_path):
     serial = _evolve_cli(cli, tmp_path / "serial", "--serial")
     one = _evolve_cli(cli, tmp_path / "w1", "--workers", "1")
@@ -141,6 +142,7 @@ def test_serial_and_local_ray_agree(cli, tmp_path):
     assert json.loads((two / "run.json").read_text())["evaluator"] == "ray"
 
 
+@pytest.mark.slow
 def test_two_node_cluster_agrees_with_serial(cli, tmp_path, cluster):
     serial = _evolve_cli(cli, tmp_path / "serial", "--serial")
     clu = _evolve_cli(cli, tmp_path / "cluster", "--ray-address", cluster.address, env=cluster.env)
@@ -161,6 +163,7 @@ def test_unreachable_address_fails_fast(cli, capsys, tmp_path):
     main_error(capsys, "evolve", "--serial", "--workers", "2", "--run-dir", tmp_path / "y", words=["--serial"])
 
 
+@pytest.mark.slow
 def test_killed_worker_costs_nothing_but_time():
     import ray  # heavy; only the tests that start Ray import it
 
@@ -201,6 +204,7 @@ def test_killed_worker_costs_nothing_but_time():
     assert not ray.is_initialized()
 
 
+@pytest.mark.slow
 def test_cluster_going_away_stops_the_run_cleanly(tmp_path):
     c = Cluster(nodes=1)
     run_dir = tmp_path / "run"
@@ -228,6 +232,7 @@ def test_cluster_going_away_stops_the_run_cleanly(tmp_path):
     assert champ["metadata"]["entm"]["generation"] < len(metrics)
 
 
+@pytest.mark.slow
 def test_worker_killed_during_a_run_leaves_the_result_unchanged(cli, tmp_path):
     """A whole run on 2 local workers, one worker process SIGKILLed mid-generation: same result as serial."""
     args = ["--vector-size", "8", "--episodes", "300", "--generations", "6", "--seed", "2", "--no-stop-when-solved",

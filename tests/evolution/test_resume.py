@@ -99,6 +99,7 @@ def test_sigkill_while_writing_a_checkpoint(cli, tmp_path, reference):
     _assert_same(d, reference)
 
 
+@pytest.mark.slow
 def test_resume_with_ray_workers(cli, tmp_path, reference):
     d = tmp_path / "run"
     _run_until(d, lambda: len(checkpoint.list_checkpoints(d)) >= 1 and len(runs.read_metrics(d)) >= 3,

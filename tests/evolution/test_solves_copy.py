@@ -2,9 +2,12 @@
 
 import json
 
+import pytest
+
 from entm.champion import evaluate_lengths, load_champion
 
 
+@pytest.mark.slow
 def test_default_settings_solve_two_bit_copy(cli, tmp_path):
     run_dir = tmp_path / "copy2"
     r = cli("evolve", "--task", "copy", "--vector-size", "2", "--serial", "--seed", "0", "--generations", "400",
