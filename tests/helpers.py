@@ -22,6 +22,7 @@ from entm.champion import load_champion
 from entm.cli import main
 from entm.closed_loop import evaluate_deployments
 from entm.evolution.evaluator import episode_rng
+from entm.tasks import RewardTask
 
 ROOT = Path(__file__).resolve().parents[1]
 #: files the tests read (hand-built champions, the golden tape traces); nothing is read from outside tests/
@@ -132,7 +133,7 @@ def rescore_champion(run_dir) -> dict:
     run = runs.read_run_json(run_dir)
     gen = champ.data["metadata"]["entm"]["generation"]
     eps = champ.task.sample(episode_rng(run["seed"], gen), run["episodes"])
-    if champ.task.kind == "reward":
+    if isinstance(champ.task, RewardTask):
         sc, _ = evaluate_deployments(champ.machine, champ.network, eps)
     else:
         sc = champ.task.score(eps, champ.machine.run(champ.network, eps.inputs).outputs)
