@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import neat
 import numpy as np
 import pytest
+from neat.innovation import InnovationTracker
 
 from entm import runs
 from entm.champion import load_champion
@@ -218,3 +221,131 @@ def busy_ray_workers(*roots: int) -> list[int]:
             if cmd.startswith(b"ray::_evaluate_chunk"):
                 pids.append(p)
     return pids
+
+
+# -- random neat-python genomes and networks against neat-python (test_network, test_fast) ---------------
+
+ALL_ACTIVATIONS = sorted(neat.activations.ActivationFunctionSet().functions)
+ALL_AGGREGATIONS = sorted(neat.aggregations.AggregationFunctionSet().functions)
+
+CONFIG_TEMPLATE = """
+[NEAT]
+fitness_criterion     = max
+fitness_threshold     = 1.0
+pop_size              = 10
+reset_on_extinction   = False
+no_fitness_termination = False
+
+[DefaultGenome]
+activation_default      = random
+activation_mutate_rate  = 0.3
+activation_options      = {activations}
+aggregation_default     = random
+aggregation_mutate_rate = 0.3
+aggregation_options     = {aggregations}
+bias_init_mean          = 0.0
+bias_init_stdev         = 1.0
+bias_max_value          = 30.0
+bias_min_value          = -30.0
+bias_mutate_power       = 0.5
+bias_mutate_rate        = 0.7
+bias_replace_rate       = 0.1
+compatibility_disjoint_coefficient = 1.0
+compatibility_weight_coefficient   = 0.5
+conn_add_prob           = 0.9
+conn_delete_prob        = 0.1
+enabled_default         = True
+enabled_mutate_rate     = 0.15
+feed_forward            = {feed_forward}
+initial_connection      = partial_direct 0.5
+node_add_prob           = 0.6
+node_delete_prob        = 0.1
+num_hidden              = 1
+num_inputs              = {num_inputs}
+num_outputs             = {num_outputs}
+response_init_mean      = 1.0
+response_init_stdev     = 0.5
+response_max_value      = 30.0
+response_min_value      = -30.0
+response_mutate_power   = 0.5
+response_mutate_rate    = 0.3
+response_replace_rate   = 0.05
+weight_init_mean        = 0.0
+weight_init_stdev       = 1.0
+weight_max_value        = 30
+weight_min_value        = -30
+weight_mutate_power     = 0.5
+weight_mutate_rate      = 0.8
+weight_replace_rate     = 0.1
+
+[DefaultSpeciesSet]
+compatibility_threshold = 3.0
+
+[DefaultStagnation]
+species_fitness_func = max
+max_stagnation       = 20
+species_elitism      = 2
+
+[DefaultReproduction]
+elitism            = 2
+survival_threshold = 0.2
+min_species_size   = 1
+"""
+
+NUM_INPUTS = 3
+NUM_OUTPUTS = 3
+
+
+def make_random_config(path, feed_forward: bool) -> neat.Config:
+    path.write_text(CONFIG_TEMPLATE.format(
+        activations=" ".join(ALL_ACTIVATIONS), aggregations=" ".join(ALL_AGGREGATIONS),
+        feed_forward=feed_forward, num_inputs=NUM_INPUTS, num_outputs=NUM_OUTPUTS))
+    config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+                         neat.DefaultStagnation, str(path))
+    config.genome_config.innovation_tracker = InnovationTracker()
+    return config
+
+
+def random_genomes(config, seed: int, count: int):
+    random.seed(seed)
+    gc = config.genome_config
+    out = []
+    for i in range(count):
+        g = neat.DefaultGenome(i)
+        g.configure_new(gc)
+        for _ in range(random.randint(0, 25)):
+            g.mutate(gc)
+        out.append(g)
+    return out
+
+
+def random_inputs(rng, batch: int, special: bool) -> np.ndarray:
+    x = rng.normal(0.0, 2.0, size=(batch, NUM_INPUTS))
+    x[rng.random(x.shape) < 0.15] = 0.0  # exact zeros: inv(0), product of zeros, ...
+    x[0] = 0.0
+    x[1] = rng.choice([-40.0, 40.0], size=NUM_INPUTS)  # saturating / overflowing values
+    if special:
+        x[2, 0] = np.nan
+        x[3, 1] = np.inf
+        x[4, 2] = -np.inf
+    return x
+
+
+def neat_run(make_net, xs: list[np.ndarray]):
+    """neat-python, one net per row, over consecutive steps; rows where
+    neat-python raises OverflowError (square/cube of a huge value) are None."""
+    batch = xs[0].shape[0]
+    rows = []
+    for b in range(batch):
+        net = make_net()
+        try:
+            rows.append([net.activate([float(v) for v in x[b]]) for x in xs])
+        except OverflowError:
+            rows.append(None)
+    return rows
+
+
+def neat_factory(genome, config, feed_forward: bool):
+    if feed_forward:
+        return lambda: neat.nn.FeedForwardNetwork.create(genome, config)
+    return lambda: neat.nn.RecurrentNetwork.create(genome, config)

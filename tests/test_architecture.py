@@ -194,3 +194,15 @@ def test_heavy_libraries_stay_in_their_modules():
             assert name == "entm.evolution.ray_eval", name
         if not name.startswith("entm.analysis") and name != "entm.cli_analysis":
             assert not any(t.startswith("entm.analysis") for t, _, _ in _imports(name, path)), name
+
+
+def test_tests_import_no_other_test_module():
+    """Shared test code lives in tests/helpers.py (and conftest fixtures), never in another test module."""
+    bad = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            bad += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names
+                    if n.split(".")[-1].startswith(("test_", "conftest")) or n.startswith("tests")]
+    assert bad == []

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 from entm.tasks import make_task
-from test_network import (
+from helpers import (
     NUM_INPUTS,
     NUM_OUTPUTS,
-    _inputs,
-    _make_config,
-    _neat_factory,
-    _neat_run,
-    _random_genomes,
+    make_random_config,
+    neat_factory,
+    neat_run,
+    random_genomes,
+    random_inputs,
 )
 
 from entm.bench.plain import PlainTape
@@ -24,7 +24,7 @@ from entm.phenotype.kernels import population_step
 @pytest.fixture(scope="module")
 def configs(tmp_path_factory):
     d = tmp_path_factory.mktemp("neatcfg-fast")
-    return {ff: _make_config(d / f"ff_{ff}.ini", ff) for ff in (True, False)}
+    return {ff: make_random_config(d / f"ff_{ff}.ini", ff) for ff in (True, False)}
 
 
 @pytest.mark.parametrize("ff", [True, False])
@@ -32,7 +32,7 @@ def test_population_step_matches_neat_activate(configs, ff):
     """Every genome (every built-in function, median included), packed, equals neat-python's activate
     to 1e-9, step after step."""
     config = configs[ff]
-    genomes = _random_genomes(config, 77 + ff, 120)
+    genomes = random_genomes(config, 77 + ff, 120)
     gc = config.genome_config
     ok = range(len(genomes))
     assert any(n.aggregation == "median" for g in genomes for n in g.nodes.values())
@@ -42,8 +42,8 @@ def test_population_step_matches_neat_activate(configs, ff):
     checked = 0
     for i in ok:
         p = pack_genomes([genomes[i]], gc)
-        xs = [_inputs(rng, B, special=(i % 3 == 0)) for _ in range(steps)]
-        expected = _neat_run(_neat_factory(genomes[i], config, ff), xs)
+        xs = [random_inputs(rng, B, special=(i % 3 == 0)) for _ in range(steps)]
+        expected = neat_run(neat_factory(genomes[i], config, ff), xs)
         width = int(p.nslots.max())
         s1, s2 = np.zeros((1, width, B)), np.zeros((1, width, B))
         keep = [b for b, r in enumerate(expected) if r is not None]
@@ -59,7 +59,7 @@ def test_population_step_matches_neat_activate(configs, ff):
 def test_pack_genomes_equals_packing_networks(configs):
     config = configs[True]
     gc = config.genome_config
-    genomes = _random_genomes(config, 5, 40)
+    genomes = random_genomes(config, 5, 40)
     a = pack_genomes(genomes, gc)
     b = Packed([Network.from_genome(g, gc) for g in genomes])
     assert a is not None
@@ -191,7 +191,7 @@ def test_genome_data_is_a_faithful_compact_genome(configs):
 
     config = configs[False]  # recurrent: disabled connections matter for the required set
     gc = config.genome_config
-    genomes = _random_genomes(config, 21, 30)
+    genomes = random_genomes(config, 21, 30)
     rng = np.random.default_rng(8)
     for g in genomes:
         gd = pickle.loads(pickle.dumps(GenomeData.from_genome(g)))

@@ -11,16 +11,25 @@ from __future__ import annotations
 import copy
 import json
 import math
-import random
 import re
 
 import neat
 import numpy as np
 import pytest
+from helpers import (
+    ALL_ACTIVATIONS,
+    ALL_AGGREGATIONS,
+    NUM_INPUTS,
+    NUM_OUTPUTS,
+    make_random_config,
+    neat_factory,
+    neat_run,
+    random_genomes,
+    random_inputs,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from neat.export import export_network_json
-from neat.innovation import InnovationTracker
 
 from entm.errors import EntmError
 from entm.phenotype import (
@@ -31,73 +40,6 @@ from entm.phenotype import (
     network_json_from_genome,
 )
 from entm.phenotype.kernels import activate, activation_value
-
-ALL_ACTIVATIONS = sorted(neat.activations.ActivationFunctionSet().functions)
-ALL_AGGREGATIONS = sorted(neat.aggregations.AggregationFunctionSet().functions)
-
-CONFIG_TEMPLATE = """
-[NEAT]
-fitness_criterion     = max
-fitness_threshold     = 1.0
-pop_size              = 10
-reset_on_extinction   = False
-no_fitness_termination = False
-
-[DefaultGenome]
-activation_default      = random
-activation_mutate_rate  = 0.3
-activation_options      = {activations}
-aggregation_default     = random
-aggregation_mutate_rate = 0.3
-aggregation_options     = {aggregations}
-bias_init_mean          = 0.0
-bias_init_stdev         = 1.0
-bias_max_value          = 30.0
-bias_min_value          = -30.0
-bias_mutate_power       = 0.5
-bias_mutate_rate        = 0.7
-bias_replace_rate       = 0.1
-compatibility_disjoint_coefficient = 1.0
-compatibility_weight_coefficient   = 0.5
-conn_add_prob           = 0.9
-conn_delete_prob        = 0.1
-enabled_default         = True
-enabled_mutate_rate     = 0.15
-feed_forward            = {feed_forward}
-initial_connection      = partial_direct 0.5
-node_add_prob           = 0.6
-node_delete_prob        = 0.1
-num_hidden              = 1
-num_inputs              = {num_inputs}
-num_outputs             = {num_outputs}
-response_init_mean      = 1.0
-response_init_stdev     = 0.5
-response_max_value      = 30.0
-response_min_value      = -30.0
-response_mutate_power   = 0.5
-response_mutate_rate    = 0.3
-response_replace_rate   = 0.05
-weight_init_mean        = 0.0
-weight_init_stdev       = 1.0
-weight_max_value        = 30
-weight_min_value        = -30
-weight_mutate_power     = 0.5
-weight_mutate_rate      = 0.8
-weight_replace_rate     = 0.1
-
-[DefaultSpeciesSet]
-compatibility_threshold = 3.0
-
-[DefaultStagnation]
-species_fitness_func = max
-max_stagnation       = 20
-species_elitism      = 2
-
-[DefaultReproduction]
-elitism            = 2
-survival_threshold = 0.2
-min_species_size   = 1
-"""
 
 # -- helpers --------------------------------------------------------------------
 
@@ -124,72 +66,19 @@ def _genome_state(g):
     return g.key, nodes, conns, g.fitness
 
 
-NUM_INPUTS = 3
-NUM_OUTPUTS = 3
-
-
-def _make_config(path, feed_forward: bool) -> neat.Config:
-    path.write_text(CONFIG_TEMPLATE.format(
-        activations=" ".join(ALL_ACTIVATIONS), aggregations=" ".join(ALL_AGGREGATIONS),
-        feed_forward=feed_forward, num_inputs=NUM_INPUTS, num_outputs=NUM_OUTPUTS))
-    config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
-                         neat.DefaultStagnation, str(path))
-    config.genome_config.innovation_tracker = InnovationTracker()
-    return config
-
-
 @pytest.fixture(scope="module")
 def configs(tmp_path_factory):
     d = tmp_path_factory.mktemp("neatcfg")
-    return {ff: _make_config(d / f"ff_{ff}.ini", ff) for ff in (True, False)}
-
-
-def _random_genomes(config, seed: int, count: int):
-    random.seed(seed)
-    gc = config.genome_config
-    out = []
-    for i in range(count):
-        g = neat.DefaultGenome(i)
-        g.configure_new(gc)
-        for _ in range(random.randint(0, 25)):
-            g.mutate(gc)
-        out.append(g)
-    return out
+    return {ff: make_random_config(d / f"ff_{ff}.ini", ff) for ff in (True, False)}
 
 
 @pytest.fixture(scope="module")
 def genomes(configs):
-    return {ff: _random_genomes(configs[ff], 1234 + int(ff), 45) for ff in (True, False)}
-
-
-def _inputs(rng, batch: int, special: bool) -> np.ndarray:
-    x = rng.normal(0.0, 2.0, size=(batch, NUM_INPUTS))
-    x[rng.random(x.shape) < 0.15] = 0.0  # exact zeros: inv(0), product of zeros, ...
-    x[0] = 0.0
-    x[1] = rng.choice([-40.0, 40.0], size=NUM_INPUTS)  # saturating / overflowing values
-    if special:
-        x[2, 0] = np.nan
-        x[3, 1] = np.inf
-        x[4, 2] = -np.inf
-    return x
-
-
-def _neat_run(make_net, xs: list[np.ndarray]):
-    """neat-python, one net per row, over consecutive steps; rows where
-    neat-python raises OverflowError (square/cube of a huge value) are None."""
-    batch = xs[0].shape[0]
-    rows = []
-    for b in range(batch):
-        net = make_net()
-        try:
-            rows.append([net.activate([float(v) for v in x[b]]) for x in xs])
-        except OverflowError:
-            rows.append(None)
-    return rows
+    return {ff: random_genomes(configs[ff], 1234 + int(ff), 45) for ff in (True, False)}
 
 
 def _compare(net: Network, make_neat_net, xs):
-    expected = _neat_run(make_neat_net, xs)
+    expected = neat_run(make_neat_net, xs)
     net.reset(xs[0].shape[0])
     got = [net.activate(x) for x in xs]
     keep = [b for b, r in enumerate(expected) if r is not None]
@@ -199,12 +88,6 @@ def _compare(net: Network, make_neat_net, xs):
         np.testing.assert_allclose(g[keep], want, rtol=1e-9, atol=1e-9, equal_nan=True,
                                    err_msg=f"step {t}")
     return len(keep)
-
-
-def _neat_factory(genome, config, feed_forward: bool):
-    if feed_forward:
-        return lambda: neat.nn.FeedForwardNetwork.create(genome, config)
-    return lambda: neat.nn.RecurrentNetwork.create(genome, config)
 
 
 # ---------------------------------------------------------------------------
@@ -239,8 +122,8 @@ def test_from_genome_matches_neat(configs, genomes, genome_ff, net_ff):
         assert net.recurrent == (not net_ff)
         assert net.input_keys == config.genome_config.input_keys
         assert net.output_keys == config.genome_config.output_keys
-        xs = [_inputs(rng, 12, special=(i % 3 == 0)) for _ in range(steps)]
-        compared += _compare(net, _neat_factory(g, config, net_ff), xs)
+        xs = [random_inputs(rng, 12, special=(i % 3 == 0)) for _ in range(steps)]
+        compared += _compare(net, neat_factory(g, config, net_ff), xs)
     assert compared > 0.9 * 12 * len(genomes[genome_ff])
 
 
@@ -258,7 +141,7 @@ def test_size_counts_evaluated_nodes_and_used_connections(configs, genomes):
         config = configs[ff]
         for g in genomes[ff]:
             net = Network.from_genome(g, config.genome_config)
-            neat_net = _neat_factory(g, config, ff)()
+            neat_net = neat_factory(g, config, ff)()
             assert net.size() == (len(neat_net.node_evals), sum(len(e[5]) for e in neat_net.node_evals))
 
 
@@ -273,8 +156,8 @@ def test_json_round_trip(configs, genomes, ff):
         assert data["network_type"] == ("feedforward" if ff else "recurrent")
         assert data["metadata"]["fitness"] == 0.5
         net = Network.from_json(data)
-        xs = [_inputs(rng, 8, special=(i % 4 == 0)) for _ in range(steps)]
-        _compare(net, _neat_factory(g, config, ff), xs)
+        xs = [random_inputs(rng, 8, special=(i % 4 == 0)) for _ in range(steps)]
+        _compare(net, neat_factory(g, config, ff), xs)
 
         # from_genome exports what neat-python exports: the same nodes and links; the
         # feedforward node order may differ (any order where sources come first)
@@ -312,8 +195,8 @@ def test_load_network_json_reads_neat_export(tmp_path, configs, genomes):
     net, data = load_network_json(path)
     assert data["metadata"]["entm"] == {"task": "copy"}
     assert net.recurrent
-    x = [_inputs(np.random.default_rng(3), 6, special=False) for _ in range(3)]
-    _compare(net, _neat_factory(g, config, False), x)
+    x = [random_inputs(np.random.default_rng(3), 6, special=False) for _ in range(3)]
+    _compare(net, neat_factory(g, config, False), x)
 
 
 def test_hand_built_network():
