@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 from entm.errors import EntmError
 
 
@@ -98,11 +96,11 @@ class HeadLayout:
             out += [f"{p.label}{i}" for i in range(self.width)] if p.vector else [p.label]
         return out
 
-    def kernel_columns(self) -> np.ndarray:
-        """The discrete tape kernel's columns: (a, w, j, shift left) within a head, int64."""
+    def kernel_columns(self) -> tuple[int, int, int, int]:
+        """The discrete tape kernel's columns: (a, w, j, shift left) within a head."""
         if self.mode != "discrete":
             raise EntmError("kernel columns are defined for the discrete tape only")
-        return np.array([self.column("a"), self.column("w"), self.column("j"), self.shift.start], np.int64)
+        return self.column("a"), self.column("w"), self.column("j"), self.shift.start
 
     def __repr__(self) -> str:
         return f"HeadLayout({self.mode!r}, width={self.width}, size={self.size})"
