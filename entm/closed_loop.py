@@ -19,6 +19,7 @@ import numpy as np
 
 from entm.machine import Machine, pack_networks
 from entm.phenotype.pack import PopulationStepper
+from entm.phenotype.soft_kernel import soft_rows
 from entm.phenotype.tape_kernel import recentre_rows, tape_rows
 
 
@@ -48,8 +49,9 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     non-finite task output is replaced by 0 before the environment sees it
     (and counted); non-finite head outputs are cleaned as in the open-loop
     runner, so they never poison the memory.  ``record`` keeps the memory's
-    own per-step trace.  ``fast``: the discrete tape steps in a compiled
-    kernel (:func:`entm.phenotype.tape_kernel.tape_rows`; the same results as the numpy tape).
+    own per-step trace.  ``fast``: the memory steps in a compiled kernel
+    (:func:`entm.phenotype.tape_kernel.tape_rows`, the numpy tape's results exactly;
+    :func:`entm.phenotype.soft_kernel.soft_rows`, the torch memory's to rounding).
     """
     packed = pack_networks(machine, networks)
     G = packed.G
@@ -63,9 +65,14 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     state = mem.reset(N, record=record)
     reads = mem.initial_reads(state)
     compiled_tape = fast and not record and machine.spec.mode == "discrete"
+    compiled_soft = fast and not record and machine.spec.mode == "differentiable"
     if compiled_tape:
         tape_args = (machine.width, machine.heads, mem.layout.size, mem.layout.kernel_columns(),
                      *mem.kernel_options()[:3])
+    if compiled_soft:  # the state as numpy arrays the kernel updates in place
+        soft_mem, soft_w = state.memory.numpy().copy(), state.weights.numpy().copy()
+        soft_args = (machine.width, machine.heads, mem.layout.size, mem.layout.kernel_columns(),
+                     float(mem.params.beta_max), float(mem.params.gamma_max))
     x = np.empty((N, machine.num_inputs))
     y = np.empty((N, machine.num_outputs))
     nonfinite = np.zeros(N, dtype=bool)
@@ -91,6 +98,8 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
             if int(state.lo.min()) < machine.heads or int(state.hi.max()) + machine.heads > state.cells.shape[1]:
                 _recentre(state, machine.heads, mem.params.blank)
             tape_rows(state.cells, state.lo, state.hi, state.pos, hp, *tape_args, reads)
+        elif compiled_soft:
+            soft_rows(soft_mem, soft_w, hp, *soft_args, reads)
         else:
             state, reads = mem.step(state, hp)
         steps += 1

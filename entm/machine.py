@@ -20,6 +20,7 @@ import numpy as np
 from entm.errors import EntmError
 from entm.memory import MemorySpec, make_memory
 from entm.phenotype.pack import Packed, PopulationStepper
+from entm.phenotype.soft_kernel import run_soft
 from entm.phenotype.tape_kernel import run_discrete
 
 
@@ -113,9 +114,10 @@ def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = F
     full trace and the head outputs (for plots; costly).  ``steps`` (B,) gives
     each episode's real number of steps (outputs past it are left at zero by
     the compiled path).  The networks always run in the compiled kernels
-    (:mod:`entm.phenotype.kernels`); ``fast`` runs the discrete tape fused with
-    them (:mod:`entm.phenotype.tape_kernel`) where nothing is recorded, else the
-    memory steps in :mod:`entm.memory` (the results are the same).
+    (:mod:`entm.phenotype.kernels`); ``fast`` runs the memory fused with them
+    where nothing is recorded (:mod:`entm.phenotype.tape_kernel`,
+    :mod:`entm.phenotype.soft_kernel`), else the memory steps in :mod:`entm.memory`
+    (the same results: the tape's exactly, the differentiable memory's to rounding).
     ``buffers``: a dict the compiled discrete path keeps its output arrays in and
     reuses on the next call with the same dict (no fresh allocation per chunk of
     genomes); the returned arrays are then views that the next such call overwrites, and
@@ -124,6 +126,8 @@ def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = F
     packed = pack_networks(machine, networks)
     if fast and not record and machine.spec.mode == "discrete":
         return _run_discrete_fast(machine, packed, inputs, steps, buffers)
+    if fast and not record and machine.spec.mode == "differentiable":
+        return _run_soft_fast(machine, packed, inputs, steps)
     return _run_generic(machine, packed, inputs, record, shaping)
 
 
@@ -178,6 +182,32 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buff
     out, reads, wpos, strength, rpos, jumps = (a.reshape((G * B,) + a.shape[2:]) for a in arrays)
     return RunResult(outputs=out, head_outputs=None,
                      trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos, jumps=jumps))
+
+
+def _run_soft_fast(machine: Machine, packed, inputs: np.ndarray, steps) -> RunResult:
+    """Network and differentiable memory fused in one compiled loop
+    (:func:`entm.phenotype.soft_kernel.run_soft`); outputs and trace are zero past each episode's steps."""
+    G = packed.G
+    B, T, _ = inputs.shape
+    H, M = machine.heads, machine.width
+    O = machine.task.num_outputs
+    steps = np.full(B, T, dtype=np.int64) if steps is None else np.asarray(steps, dtype=np.int64)
+    order = np.argsort(-steps, kind="stable")
+    presorted = np.array_equal(order, np.arange(B))
+    arrays = [np.zeros((G, B, T, O)), np.zeros((G, B, T, H * M)), np.zeros((G, B, T, H), np.int64),
+              np.zeros((G, B, T, H)), np.zeros((G, B, T, H), np.int64)]
+    mem = machine.memory
+    p = mem.params
+    run_soft(*packed.arrays(), np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64),
+             np.ascontiguousarray(steps if presorted else steps[order]), M, H, mem.layout.size,
+             mem.layout.kernel_columns(), mem.cells, float(p.init_value), float(p.beta_max), float(p.gamma_max), O,
+             *arrays)
+    if not presorted:  # back to the caller's episode order
+        inv = np.argsort(order, kind="stable")
+        arrays = [a[:, inv] for a in arrays]
+    out, reads, wpos, strength, rpos = (a.reshape((G * B,) + a.shape[2:]) for a in arrays)
+    return RunResult(outputs=out, head_outputs=None,
+                     trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos))
 
 
 def _run_generic(machine: Machine, packed: Packed, inputs: np.ndarray, record: bool, shaping: bool) -> RunResult:

@@ -56,6 +56,10 @@ PARAMS = {
 
 MODES = tuple(PARAMS)
 
+#: the parameters whose columns each mode's compiled kernel reads, in its argument order
+KERNEL_COLUMNS = {"discrete": ("a", "w", "j", "shift"),
+                  "differentiable": ("k", "beta", "g", "shift", "gamma", "e", "a")}
+
 
 class HeadLayout:
     """One head's parameters for a memory mode and width M: names, columns, sizes and labels."""
@@ -96,11 +100,12 @@ class HeadLayout:
             out += [f"{p.label}{i}" for i in range(self.width)] if p.vector else [p.label]
         return out
 
-    def kernel_columns(self) -> tuple[int, int, int, int]:
-        """The discrete tape kernel's columns: (a, w, j, shift left) within a head."""
-        if self.mode != "discrete":
-            raise EntmError("kernel columns are defined for the discrete tape only")
-        return self.column("a"), self.column("w"), self.column("j"), self.shift.start
+    def kernel_columns(self) -> tuple[int, ...]:
+        """The compiled memory kernels' columns within a head: (a, w, j, shift left) for the tape
+        (:mod:`entm.phenotype.tape_kernel`), (k, beta, g, shift left, gamma, e, a) for the
+        differentiable memory (:mod:`entm.phenotype.soft_kernel`)."""
+        names = KERNEL_COLUMNS[self.mode]
+        return tuple(self.shift.start if n == "shift" else self.column(n) for n in names)
 
     def __repr__(self) -> str:
         return f"HeadLayout({self.mode!r}, width={self.width}, size={self.size})"

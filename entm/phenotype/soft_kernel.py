@@ -1,0 +1,216 @@
+"""Compiled differentiable memory (numba): the NTM memory fused with the networks.
+
+:func:`run_soft` evaluates every genome of a packed chunk on every episode for
+every step, network and memory together, as :func:`entm.phenotype.tape_kernel.run_discrete`
+does for the tape.  The memory math is that of :mod:`entm.memory.soft` (Graves,
+Wayne & Danihelka 2014, eq. 2-9; docs/design.md, "Differentiable memory"), which
+stays the reference and the trained baseline's path; the two agree to rounding
+(tested to 1e-9).  Per step and per head, in head order: map the head's [0, 1]
+outputs to their domains, write with the current weighting (erase, add),
+address (content weighting with the cosine similarity and ``eps`` inside both
+norms, softmax, interpolation, circular 3-tap shift, stable sharpening), read
+with the new weighting.  The head parameters' columns come from
+:class:`entm.memory.layout.HeadLayout` (``kernel_columns``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from entm.phenotype.kernels import net_eval
+
+#: smallest normal float64: the floor of the sharpening's maximum and sum (as torch.finfo(float64).tiny)
+_TINY = np.finfo(np.float64).tiny
+#: inside both norms of the cosine similarity (entm.memory.soft.content_weighting's eps)
+_NORM_EPS = 1e-8
+#: added to every raw shift output before normalising (entm.memory.soft.SHIFT_EPSILON)
+_SHIFT_EPS = 1e-8
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def clean(v):
+    """Non-finite head outputs made harmless, as the machine does: NaN -> 0, +inf -> 1, -inf -> 0."""
+    if v != v:
+        return 0.0
+    if v == np.inf:
+        return 1.0
+    if v == -np.inf:
+        return 0.0
+    return v
+
+
+@njit(cache=True, error_model="numpy")
+def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0):
+    """One head's step on row b: write with weighting ``w`` (N,), address (``w`` becomes the new
+    weighting), read into ``reads[b, r0:r0 + M]``.  The head's raw [0, 1] outputs are X[off + column, b]
+    (finite: see :func:`clean`) at the columns ``cols`` = (k, beta, g, shift left, gamma, e, a);
+    ``wc`` (N,) is scratch."""
+    ck, cbeta, cg, cs, cgamma, ce, ca = cols
+    ok, oe, oa = off + ck, off + ce, off + ca
+    beta = beta_max * X[off + cbeta, b]
+    kk = 0.0
+    for m in range(M):
+        kk += X[ok + m, b] * X[ok + m, b]
+    key_norm = math.sqrt(kk + _NORM_EPS)
+    # 1. write (eq. 3-4), M_i <- M_i (1 - w_i e) + w_i a, and on the written row at once
+    # 2. its content score (eq. 5-6): beta * cos(k, M_i), eps inside both norms
+    zmax = -np.inf
+    for i in range(N):
+        wi = w[i]
+        dot = 0.0
+        nn = 0.0
+        for m in range(M):
+            v = mem[b, i, m] * (1.0 - wi * X[oe + m, b]) + wi * X[oa + m, b]
+            mem[b, i, m] = v
+            dot += v * X[ok + m, b]
+            nn += v * v
+        z = beta * (dot / (math.sqrt(nn + _NORM_EPS) * key_norm))
+        wc[i] = z
+        if z > zmax:
+            zmax = z
+    # softmax
+    total = 0.0
+    for i in range(N):
+        wc[i] = math.exp(wc[i] - zmax)
+        total += wc[i]
+    # 3. interpolation (eq. 7), in place into wc
+    g = X[off + cg, b]
+    for i in range(N):
+        wc[i] = g * (wc[i] / total) + (1.0 - g) * w[i]
+    # 4. shift (eq. 8): w~_i = s_left w[i+1] + s_stay w[i] + s_right w[i-1] (mod N)
+    sl = X[off + cs, b] + _SHIFT_EPS
+    ss = X[off + cs + 1, b] + _SHIFT_EPS
+    sr = X[off + cs + 2, b] + _SHIFT_EPS
+    st = sl + ss + sr
+    sl, ss, sr = sl / st, ss / st, sr / st
+    peak = 0.0
+    for i in range(N):
+        v = sl * wc[(i + 1) % N] + ss * wc[i] + sr * wc[(i - 1) % N]
+        w[i] = v
+        if v > peak:
+            peak = v
+    # 5. sharpening (eq. 9), stably: (w / max)^gamma / sum
+    gamma = 1.0 + gamma_max * X[off + cgamma, b]
+    if peak < _TINY:
+        peak = _TINY
+    total = 0.0
+    for i in range(N):
+        v = (w[i] / peak) ** gamma
+        w[i] = v
+        total += v
+    if total < _TINY:
+        total = _TINY
+    for i in range(N):
+        w[i] = w[i] / total
+    # 6. read (eq. 2): r = sum_i w_i M_i
+    for m in range(M):
+        reads[b, r0 + m] = 0.0
+    for i in range(N):
+        wi = w[i]
+        for m in range(M):
+            reads[b, r0 + m] += wi * mem[b, i, m]
+
+
+@njit(cache=True, error_model="numpy")
+def soft_rows(mem, weights, hp, M, H, P, cols, beta_max, gamma_max, reads):
+    """One step of every row's memory (heads in order), raw head outputs ``hp`` (rows, H*P), cleaned
+    here; the read vectors go to ``reads`` (rows, H*M) (the closed loop)."""
+    B = hp.shape[0]
+    X = np.empty((H * P, B))
+    for b in range(B):
+        for o in range(H * P):
+            X[o, b] = clean(hp[b, o])
+    wc = np.empty(mem.shape[1])
+    for b in range(B):
+        for h in range(H):
+            soft_step(mem, weights[b, h], X, b, h * P, M, mem.shape[1], cols, beta_max, gamma_max, wc, reads,
+                      h * M)
+
+
+@njit(cache=True, inline="always")
+def _argmax_max(w):
+    best = 0
+    for i in range(1, w.shape[0]):
+        if w[i] > w[best]:
+            best = i
+    return best, w[best]
+
+
+@njit(cache=True, error_model="numpy")
+def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
+             inputs, steps, M, H, P, cols, N, init_value, beta_max, gamma_max, n_task_out,
+             out, reads_tr, wpos_tr, strength_tr, rpos_tr):
+    """Every genome on every episode (episodes sorted by ``steps``, longest first), network and
+    differentiable memory fused.  Writes the task outputs and the light trace (reads fed to the
+    network, each head's weighting peak cell and value before the step, its peak cell after) for
+    every episode's real steps; the arrays' elements past an episode's steps are left as they were."""
+    G = node0.shape[0] - 1
+    B, T, I = inputs.shape
+    n_out = out_slot.shape[1]
+    Bp = (B + 7) // 8 * 8
+    acc = np.empty(Bp)
+    X = np.empty((H * P, B))
+    mem = np.empty((B, N, M))
+    weights = np.empty((B, H, N))
+    reads = np.empty((B, H * M))
+    wc = np.empty(N)
+    for g in range(G):
+        ns = nslots[g]
+        V = np.zeros((ns, Bp))
+        V2 = np.zeros((ns, Bp)) if recurrent[g] else V
+        for b in range(B):
+            for i in range(N):
+                for m in range(M):
+                    mem[b, i, m] = init_value
+                for h in range(H):
+                    weights[b, h, i] = 0.0
+            for h in range(H):
+                weights[b, h, 0] = 1.0
+            for k in range(H * M):
+                reads[b, k] = init_value  # the one-hot weighting's read of a constant memory
+        nb = B
+        for t in range(T):
+            while nb > 0 and steps[nb - 1] <= t:
+                nb -= 1
+            if nb == 0:
+                break
+            for i in range(I):
+                for b in range(nb):
+                    V[i, b] = inputs[b, t, i]
+            for i in range(H * M):
+                for b in range(nb):
+                    V[I + i, b] = reads[b, i]
+            nbv = min(Bp, (nb + 7) // 8 * 8)
+            if recurrent[g]:
+                for i in range(I + H * M):
+                    for b in range(nb):
+                        V2[i, b] = V[i, b]
+                net_eval(V, V2, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
+                         w, acc)
+                V, V2 = V2, V
+            else:
+                net_eval(V, V, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
+                         w, acc)
+            for o in range(n_task_out):
+                row = out_slot[g, o]
+                for b in range(nb):
+                    out[g, b, t, o] = V[row, b]
+            for o in range(n_out - n_task_out):
+                row = out_slot[g, n_task_out + o]
+                for b in range(nb):
+                    X[o, b] = clean(V[row, b])
+            for b in range(nb):
+                for i in range(H * M):
+                    reads_tr[g, b, t, i] = reads[b, i]
+                for h in range(H):
+                    p, v = _argmax_max(weights[b, h])
+                    wpos_tr[g, b, t, h] = p
+                    strength_tr[g, b, t, h] = v
+                for h in range(H):
+                    soft_step(mem, weights[b, h], X, b, h * P, M, N, cols, beta_max, gamma_max, wc, reads, h * M)
+                for h in range(H):
+                    p, v = _argmax_max(weights[b, h])
+                    rpos_tr[g, b, t, h] = p

@@ -1,0 +1,115 @@
+"""The compiled differentiable memory (entm.phenotype.soft_kernel) against entm.memory.soft (torch)."""
+
+import neat
+import numpy as np
+import pytest
+import torch
+from helpers import replace_once
+
+from entm.evolution.loop import EvolveSettings, prepare
+from entm.machine import run_population
+from entm.memory.layout import head_layout
+from entm.memory.soft import (
+    SoftMemory,
+    SoftParams,
+    address,
+    map_head_outputs,
+    read,
+    write,
+)
+from entm.neatconfig import load_config
+from entm.phenotype import Network
+from entm.phenotype.soft_kernel import clean, soft_rows, soft_step
+
+F64 = torch.float64
+
+
+def _population(heads=1, cells=16, vector_size=2, n=10, seed=0):
+    settings = EvolveSettings(task_params={"vector_size": vector_size}, memory="differentiable",
+                              memory_params={"cells": cells}, heads=heads)
+    task, spec, machine, text = prepare(settings)
+    text = replace_once(text, "num_hidden            = 0", "num_hidden            = 2")
+    config = load_config(text, "test")
+    pop = neat.Population(config, seed=seed)
+    genomes = [g for _, g in list(pop.population.items())[:n]]
+    for g in genomes:  # more structure than a fresh population has
+        for _ in range(6):
+            g.mutate(config.genome_config)
+    return task, machine, [Network.from_genome(g, config.genome_config) for g in genomes]
+
+
+@pytest.mark.parametrize("heads,cells", [(1, 16), (2, 8), (1, 128)])
+def test_fused_soft_kernel_equals_torch_memory(heads, cells):
+    """Networks + differentiable memory in one compiled loop == networks stepped with the torch memory."""
+    task, machine, nets = _population(heads=heads, cells=cells)
+    eps = task.sample(np.random.default_rng(4), 12)
+    fast = run_population(machine, nets, eps.inputs, shaping=True, steps=eps.steps)
+    ref = run_population(machine, nets, eps.inputs, shaping=True, steps=eps.steps, fast=False)
+    # Agreement to 1e-9 except where a machine's own dynamics amplify rounding: sharpening with gamma up
+    # to 11 multiplies a relative difference at every step, so a chaotic genome's 1e-17 at step 1 can
+    # be 1e-7 at step 20 (whichever of the two is "right").  Every episode agrees to 1e-9 over its first
+    # 8 steps, and almost every episode over all of them.
+    whole, compared = [], 0
+    for a, b in zip(fast, ref):
+        for i in range(eps.batch):
+            n = eps.steps[i]
+            for x, y in ((a.outputs, b.outputs), (a.trace.reads, b.trace.reads),
+                         (a.trace.write_strength, b.trace.write_strength)):
+                np.testing.assert_allclose(x[i, :min(n, 8)], y[i, :min(n, 8)], rtol=0, atol=1e-9)
+            whole.append(max(np.abs(x[i, :n] - y[i, :n]).max() for x, y in (
+                (a.outputs, b.outputs), (a.trace.reads, b.trace.reads))) <= 1e-9)
+            assert not a.outputs[i, n:].any() and not a.trace.reads[i, n:].any()  # zero past the episode
+            compared += n
+    assert compared > 100 and np.mean(whole) >= 0.9, np.mean(whole)
+    # the peak cells agree within the episodes, but for near-ties (a flat weighting's peak is decided by rounding)
+    same = [a.trace.read_pos[i, :eps.steps[i]] == b.trace.read_pos[i, :eps.steps[i]]
+            for a, b in zip(fast, ref) for i in range(eps.batch)]
+    assert np.concatenate(same).mean() > 0.95
+
+
+def _torch_step(mem, w, x, M, N):
+    """One head's write, address and read with entm.memory.soft (the reference)."""
+    hp = map_head_outputs(torch.as_tensor(x[None]), M)
+    m = write(torch.as_tensor(mem[None]), torch.as_tensor(w[None]), hp["e"], hp["a"])
+    w2 = address(m, torch.as_tensor(w[None]), hp["k"], hp["beta"], hp["g"], hp["s"], hp["gamma"])
+    return m[0].numpy(), w2[0].numpy(), read(m, w2)[0].numpy()
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_soft_step_matches_the_torch_functions(case):
+    """Random memories, weightings and head outputs, including saturated (0/1) and zero outputs."""
+    rng = np.random.default_rng(case)
+    M, N = int(rng.integers(1, 6)), int(rng.integers(1, 20))
+    layout = head_layout("differentiable", M)
+    x = rng.random(layout.size)
+    if case % 4 == 1:
+        x = np.round(x)  # saturated outputs: one-hot shifts, g 0 or 1, beta 0 or max
+    if case % 4 == 2:
+        x[:] = 0.0  # uniform shift, beta 0, zero key: similarity 0
+    mem = rng.normal(0, 1, (N, M)) if case % 3 else np.full((N, M), 1e-6)
+    w = rng.dirichlet(np.ones(N)) if case % 5 else np.eye(N)[0]
+    want_mem, want_w, want_r = _torch_step(mem, w, x, M, N)
+    mem_k, w_k, reads = mem[None].copy(), w.copy(), np.zeros((1, M))
+    soft_step(mem_k, w_k, x[:, None].copy(), 0, 0, M, N, layout.kernel_columns(), 20.0, 10.0, np.empty(N), reads, 0)
+    np.testing.assert_allclose(mem_k[0], want_mem, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(w_k, want_w, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(reads[0], want_r, rtol=0, atol=1e-9)
+
+
+def test_soft_rows_equals_soft_memory_step():
+    """The closed loop's compiled step of every row (two heads, non-finite outputs cleaned) == SoftMemory.step."""
+    rng = np.random.default_rng(7)
+    M, N, H, B = 3, 10, 2, 6
+    memory = SoftMemory(SoftParams(cells=N, width=M), heads=H)
+    state = memory.reset(B)
+    mem = state.memory.numpy().copy()
+    weights = state.weights.numpy().copy()
+    for t in range(5):
+        hp = rng.random((B, H * memory.head_param_size))
+        hp[0, 0], hp[1, 1], hp[2, 2] = np.nan, np.inf, -np.inf
+        state, want = memory.step(state, np.nan_to_num(hp, nan=0.0, posinf=1.0, neginf=0.0))
+        reads = np.empty((B, H * M))
+        soft_rows(mem, weights, hp, M, H, memory.head_param_size, memory.layout.kernel_columns(), 20.0, 10.0, reads)
+        np.testing.assert_allclose(reads, want, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(weights, state.weights.numpy(), rtol=0, atol=1e-9)
+    assert clean(np.nan) == 0.0 and clean(np.inf) == 1.0 and clean(-np.inf) == 0.0 and clean(0.25) == 0.25
