@@ -2,7 +2,7 @@
 
 - :func:`plot_fitness`: an evolved run's best and mean fitness and best task
   score per generation, with the number of species and the best genome's
-  size below; a trained run's loss and bit errors against sequences seen.
+  size below (a hyper run: its CPPN's size); a trained run's loss and bit errors against sequences seen.
 - :func:`plot_generalization`: score and fraction of perfect episodes against
   sequence length (log scale), one line per run, one row of plots per
   comparison group (the same task and test parameters), the training range
@@ -78,10 +78,10 @@ def _evolution_figure(src, metrics):
     axes.append(ax2)
     if has_size:
         ax3 = fig.add_subplot(gs[2], sharex=ax)
-        size = np.array([m.get("best_size") or [np.nan, np.nan] for m in metrics], dtype=float)
-        ax3.plot(gen, size[:, 1], color="#8c564b", lw=1.3, label="connections")
-        ax3.plot(gen, size[:, 0], color="#8c564b", lw=1.0, ls=":", label="nodes")
-        ax3.set_ylabel("size of the\nfittest")
+        panel = size_panel(metrics)
+        ax3.plot(gen, panel["connections"], color="#8c564b", lw=1.3, label=f"{panel['what']}connections")
+        ax3.plot(gen, panel["nodes"], color="#8c564b", lw=1.0, ls=":", label=f"{panel['what']}nodes")
+        ax3.set_ylabel(panel["ylabel"])
         ax3.yaxis.get_major_locator().set_params(integer=True)
         ax3.grid(True, alpha=0.3)
         ax3.legend(loc="best", fontsize=8, ncol=2)
@@ -94,9 +94,21 @@ def _evolution_figure(src, metrics):
         ax.set_xlim(gen[0] - 0.5, gen[0] + 0.5)
     fig.align_ylabels(axes)
     wall = cost_wall_seconds(metrics)
-    fig.suptitle(f"{src.name}: {src.info.get('task', '?')}, {src.info.get('memory', '?')} memory — "
+    hyper = ", hyper encoding (evolves a CPPN)" if any("best_cppn_size" in m for m in metrics) else ""
+    fig.suptitle(f"{src.name}: {src.info.get('task', '?')}, {src.info.get('memory', '?')} memory{hyper} — "
                  f"{len(metrics)} generations, {wall:.0f} s{', solved' if solved else ''}", fontsize=10)
     return fig
+
+
+def size_panel(metrics) -> dict:
+    """What the fitness figure's size panel draws: the size of the generation's fittest genome, ``nodes``
+    and ``connections`` per generation (NaN where missing).  For a hyper-encoding run that is its CPPN
+    (``best_cppn_size``, what evolution searched), labelled as such, not the controller it paints."""
+    hyper = any("best_cppn_size" in m for m in metrics)
+    key = "best_cppn_size" if hyper else "best_size"
+    size = np.array([m.get(key) or [np.nan, np.nan] for m in metrics], dtype=float).reshape(len(metrics), 2)
+    return {"key": key, "nodes": size[:, 0], "connections": size[:, 1], "what": "CPPN " if hyper else "",
+            "ylabel": "CPPN size of\nthe fittest" if hyper else "size of the\nfittest"}
 
 
 def _champion_meta(src) -> dict:
