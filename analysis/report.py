@@ -115,12 +115,17 @@ def comparison_table_html(rows: list[dict]) -> str:
     return "".join(out)
 
 
+#: what a task's ``bit_errors`` count, where that is not wrong bits
+_ERRORS = {"tmaze": "wrong rounds", "season": "wrong decisions"}
+
+
 def _group_table_html(group) -> str:
     rows = group.rows
     lengths = all_lengths(rows)
     head = ["run", "kind", "task", "memory", "nodes", "connections", "parameters", "generations", "evaluations",
             "sequences", "wall s"]
     head += [length_heading(group.length_name, L) for L in lengths]
+    errors = _ERRORS.get(rows[0]["task"], "bit errors")
     out = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
     for r in rows:
         size, cost = r["size"], r.get("cost") or {}
@@ -132,7 +137,7 @@ def _group_table_html(group) -> str:
         for L in lengths:
             v = r["lengths"].get(L)
             cells.append(("-" if v is None else f"{v['score']:.3f} ({100 * v['perfect']:.0f}% perfect, "
-                                                f"{v['bit_errors']:.1f} bit errors)", True))
+                                                f"{v['bit_errors']:.1f} {errors})", True))
         out.append("<tr>" + "".join(f'<td class="num">{_e(c)}</td>' if num else f"<td>{_e(c)}</td>"
                                     for c, num in cells) + "</tr>")
     out.append("</table>")
