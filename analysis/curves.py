@@ -15,11 +15,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from entm.analysis.common import new_figure, open_source, save_figure
+from entm.analysis.common import new_figure, save_figure
 from entm.analysis.compare import compare_runs, group_rows, memory_text, mixed_note
 from entm.analysis.compare import wall_seconds as cost_wall_seconds
-
-from entm.errors import EntmError
+from entm.analysis.export import run_metrics
 
 
 def plot_fitness(run_dir, out_path) -> Path:
@@ -29,12 +28,7 @@ def plot_fitness(run_dir, out_path) -> Path:
 
 
 def fitness_figure(run_dir):
-    src = open_source(run_dir)
-    if src.run_dir is None:
-        raise EntmError(f"plot fitness needs a run directory (with metrics.jsonl), got the champion file {src.path}")
-    metrics = src.metrics()
-    if not metrics:
-        raise EntmError(f"{src.run_dir} has no metrics yet (metrics.jsonl is missing or empty)")
+    src, metrics = run_metrics(run_dir, "plot fitness")
     if src.kind == "trained":
         return _training_figure(src, metrics)
     return _evolution_figure(src, metrics)

@@ -21,11 +21,12 @@ import csv
 import io
 from pathlib import Path
 
-from entm import runs
 from entm.analysis.common import open_source, write_file
+
+from entm import runs
 from entm.errors import EntmError
 
-__all__ = ["NAMED_LISTS", "columns", "flat_metrics", "flatten", "metrics_csv", "write_csv"]
+__all__ = ["NAMED_LISTS", "columns", "flat_metrics", "flatten", "metrics_csv", "run_metrics", "write_csv"]
 
 #: lists in metrics.jsonl whose entries have names: ``Network.size()`` is (nodes, connections used)
 NAMED_LISTS = {
@@ -55,16 +56,22 @@ def flatten(record: dict, prefix: str = "") -> dict:
     return out
 
 
-def flat_metrics(run_dir) -> list[dict]:
-    """Every line of a run's metrics.jsonl (evolved or trained), flattened (:func:`flatten`); EntmError
-    for something that is not a run directory, or a run without metrics yet."""
+def run_metrics(run_dir, what: str = "export"):
+    """(the opened source, its metrics.jsonl lines); EntmError (naming ``what`` needs it) for a champion
+    file outside a run directory, or a run without metrics yet."""
     src = open_source(run_dir)
     if src.run_dir is None:
-        raise EntmError(f"export needs a run directory (with {runs.METRICS_FILE}), got the champion file {src.path}")
+        raise EntmError(f"{what} needs a run directory (with {runs.METRICS_FILE}), got the champion file {src.path}")
     metrics = src.metrics()
     if not metrics:
         raise EntmError(f"{src.run_dir} has no metrics yet ({runs.METRICS_FILE} is missing or empty)")
-    return [flatten(m) for m in metrics]
+    return src, metrics
+
+
+def flat_metrics(run_dir) -> list[dict]:
+    """Every line of a run's metrics.jsonl (evolved or trained), flattened (:func:`flatten`); EntmError
+    for something that is not a run directory, or a run without metrics yet."""
+    return [flatten(m) for m in run_metrics(run_dir)[1]]
 
 
 def columns(rows: list[dict]) -> list[str]:

@@ -5,13 +5,13 @@ import csv
 import io
 
 import pytest
+from entm.analysis.export import flat_metrics, flatten
+from helpers import main_error, run_main, small_evolution_run
 
 from entm import runs as run_files
-from entm.analysis.export import flat_metrics, flatten
 from entm.baseline.settings import ModelSettings, TrainSettings
 from entm.baseline.train import train
 from entm.errors import EntmError
-from helpers import main_error, run_main, small_evolution_run
 
 
 @pytest.fixture(scope="module")

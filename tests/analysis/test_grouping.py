@@ -7,12 +7,17 @@ import re
 
 import numpy as np
 import pytest
-
-from entm import runs as run_files
 from entm.analysis.compare import compare_runs, format_table, group_rows, training_range
-from entm.analysis.curves import fitness_figure, generalization_figure, generalization_panels, size_panel
+from entm.analysis.curves import (
+    fitness_figure,
+    generalization_figure,
+    generalization_panels,
+    size_panel,
+)
 from entm.analysis.report import comparison_table_html
 from helpers import run_main, small_evolution_run
+
+from entm import runs as run_files
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +122,7 @@ def test_report_table_is_grouped(rows):
     assert heads[:2] == ["copy (vector_size=2): 3 runs", "copy (vector_size=4): 1 run"]
     assert "runs of 3 different tasks or task parameters" in page
     assert "<th>rounds=20</th>" in page and "trained on different ranges" in page
+    assert "wrong rounds)" in page and "bit errors)" in page  # what T-maze and copy count
 
 
 def test_fitness_size_panel_of_a_hyper_run_is_its_cppn(tmp_path):
