@@ -164,7 +164,7 @@ def generalization_panels(rows: list[dict]) -> list[dict]:
         for r in g.rows:
             Ls = sorted(int(L) for L in r["lengths"])
             label = r["run"] if r["name"] in dup else r["name"]
-            label += f" ({r['kind']}, {memory_text(r)})"
+            label += f" ({r['kind']}, {memory_text(r)}{', hyper encoding' if 'cppn' in r['size'] else ''})"
             lines.append({"label": label, "kind": r["kind"], "lengths": Ls,
                           "score": [r["lengths"][str(L)]["score"] for L in Ls],
                           "perfect": [r["lengths"][str(L)]["perfect"] for L in Ls]})
