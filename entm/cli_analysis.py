@@ -38,7 +38,7 @@ def add_parsers(sub) -> None:
 
     c = sub.add_parser("compare", help="compare runs: size, cost and score against sequence length")
     c.add_argument("targets", nargs="+", metavar="RUN", help="run directories or champion.json files")
-    c.add_argument("--lengths", default=None, help="comma-separated lengths (default: the first run's task's)")
+    c.add_argument("--lengths", default=None, help="comma-separated lengths (default: each run's own task's sweep)")
     c.add_argument("--episodes", type=int, default=20)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--json", action="store_true", help="print one JSON array (one object per run)")
@@ -47,7 +47,7 @@ def add_parsers(sub) -> None:
     r = sub.add_parser("report", help="one self-contained HTML page over several runs")
     r.add_argument("targets", nargs="+", metavar="RUN", help="run directories or champion.json files")
     r.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
-    r.add_argument("--lengths", default=None, help="comma-separated lengths (default: the first run's task's)")
+    r.add_argument("--lengths", default=None, help="comma-separated lengths (default: each run's own task's sweep)")
     r.add_argument("--episodes", type=int, default=20)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--length", type=int, default=None, help="sequence length of the memory traces")
