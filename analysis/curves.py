@@ -2,9 +2,11 @@
 
 - :func:`plot_fitness`: an evolved run's best and mean fitness and best task
   score per generation, with the number of species and the best genome's
-  size below; a trained run's loss and bit errors against sequences seen.
+  size below (a hyper run: its CPPN's size); a trained run's loss and bit errors against sequences seen.
 - :func:`plot_generalization`: score and fraction of perfect episodes against
-  sequence length (log scale), one line per run.
+  sequence length (log scale), one line per run, one row of plots per
+  comparison group (the same task and test parameters), the training range
+  shaded.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from entm.analysis.common import new_figure, open_source, save_figure
-from entm.analysis.compare import compare_runs
+from entm.analysis.common import new_figure, save_figure
+from entm.analysis.compare import compare_runs, group_rows, memory_text, mixed_note
 from entm.analysis.compare import wall_seconds as cost_wall_seconds
-
-from entm.errors import EntmError
+from entm.analysis.export import run_metrics
 
 
 def plot_fitness(run_dir, out_path) -> Path:
@@ -27,12 +28,7 @@ def plot_fitness(run_dir, out_path) -> Path:
 
 
 def fitness_figure(run_dir):
-    src = open_source(run_dir)
-    if src.run_dir is None:
-        raise EntmError(f"plot fitness needs a run directory (with metrics.jsonl), got the champion file {src.path}")
-    metrics = src.metrics()
-    if not metrics:
-        raise EntmError(f"{src.run_dir} has no metrics yet (metrics.jsonl is missing or empty)")
+    src, metrics = run_metrics(run_dir, "plot fitness")
     if src.kind == "trained":
         return _training_figure(src, metrics)
     return _evolution_figure(src, metrics)
@@ -76,10 +72,10 @@ def _evolution_figure(src, metrics):
     axes.append(ax2)
     if has_size:
         ax3 = fig.add_subplot(gs[2], sharex=ax)
-        size = np.array([m.get("best_size") or [np.nan, np.nan] for m in metrics], dtype=float)
-        ax3.plot(gen, size[:, 1], color="#8c564b", lw=1.3, label="connections")
-        ax3.plot(gen, size[:, 0], color="#8c564b", lw=1.0, ls=":", label="nodes")
-        ax3.set_ylabel("size of the\nfittest")
+        panel = size_panel(metrics)
+        ax3.plot(gen, panel["connections"], color="#8c564b", lw=1.3, label=f"{panel['what']}connections")
+        ax3.plot(gen, panel["nodes"], color="#8c564b", lw=1.0, ls=":", label=f"{panel['what']}nodes")
+        ax3.set_ylabel(panel["ylabel"])
         ax3.yaxis.get_major_locator().set_params(integer=True)
         ax3.grid(True, alpha=0.3)
         ax3.legend(loc="best", fontsize=8, ncol=2)
@@ -92,9 +88,21 @@ def _evolution_figure(src, metrics):
         ax.set_xlim(gen[0] - 0.5, gen[0] + 0.5)
     fig.align_ylabels(axes)
     wall = cost_wall_seconds(metrics)
-    fig.suptitle(f"{src.name}: {src.info.get('task', '?')}, {src.info.get('memory', '?')} memory — "
+    hyper = ", hyper encoding (evolves a CPPN)" if any("best_cppn_size" in m for m in metrics) else ""
+    fig.suptitle(f"{src.name}: {src.info.get('task', '?')}, {src.info.get('memory', '?')} memory{hyper} — "
                  f"{len(metrics)} generations, {wall:.0f} s{', solved' if solved else ''}", fontsize=10)
     return fig
+
+
+def size_panel(metrics) -> dict:
+    """What the fitness figure's size panel draws: the size of the generation's fittest genome, ``nodes``
+    and ``connections`` per generation (NaN where missing).  For a hyper-encoding run that is its CPPN
+    (``best_cppn_size``, what evolution searched), labelled as such, not the controller it paints."""
+    hyper = any("best_cppn_size" in m for m in metrics)
+    key = "best_cppn_size" if hyper else "best_size"
+    size = np.array([m.get(key) or [np.nan, np.nan] for m in metrics], dtype=float).reshape(len(metrics), 2)
+    return {"key": key, "nodes": size[:, 0], "connections": size[:, 1], "what": "CPPN " if hyper else "",
+            "ylabel": "CPPN size of\nthe fittest" if hyper else "size of the\nfittest"}
 
 
 def _champion_meta(src) -> dict:
@@ -139,45 +147,102 @@ def plot_generalization(run_dirs, out_path, lengths=None, episodes: int = 20, se
     return save_figure(generalization_figure(rows), out_path)
 
 
-def generalization_figure(rows: list[dict]):
-    fig = new_figure(9.0, 4.2)
-    ax_s = fig.add_subplot(1, 2, 1)
-    ax_p = fig.add_subplot(1, 2, 2, sharex=ax_s)
+#: what the x axis of a group's generalisation plots says, by the task's ``length_name``
+_LENGTH_AXIS = {"length": "sequence length", "rounds": "rounds per deployment", "years": "years per deployment"}
+
+
+def generalization_panels(rows: list[dict]) -> list[dict]:
+    """What the generalisation figure draws: one panel row per comparison group
+    (:func:`entm.analysis.compare.group_rows`), each ``{"title", "header", "length_name", "lines",
+    "spans"}``: ``lines`` one per run (``label``, ``kind``, ``lengths``, ``score``, ``perfect``),
+    ``spans`` the training ranges marked on it (``range`` [low, high], ``runs``: the run names)."""
     names = [r["name"] for r in rows]
     dup = {n for n in names if names.count(n) > 1}
-    all_lengths = set()
+    panels = []
+    for g in group_rows(rows):
+        lines = []
+        for r in g.rows:
+            Ls = sorted(int(L) for L in r["lengths"])
+            label = r["run"] if r["name"] in dup else r["name"]
+            label += f" ({r['kind']}, {memory_text(r)}{', hyper encoding' if 'cppn' in r['size'] else ''})"
+            lines.append({"label": label, "kind": r["kind"], "lengths": Ls,
+                          "score": [r["lengths"][str(L)]["score"] for L in Ls],
+                          "perfect": [r["lengths"][str(L)]["perfect"] for L in Ls]})
+        spans = [{"range": list(span), "runs": runs} for span, runs in g.trainings().items() if span is not None]
+        header = g.header()
+        panels.append({"title": header[0], "header": header[1:], "length_name": g.length_name, "lines": lines,
+                       "spans": spans})
+    return panels
+
+
+def generalization_figure(rows: list[dict]):
+    """Score and fraction perfect against length: a row of two plots per comparison group, each titled
+    with the group and its header, the runs' training ranges shaded."""
+    panels = generalization_panels(rows)
+    n = len(panels)
+    fig = new_figure(9.5, 0.8 + 3.8 * n)
+    fig.set_layout_engine("constrained")
+    gs = fig.add_gridspec(n, 2)
     markers = "osD^vP*X"
-    for i, r in enumerate(rows):
-        Ls = sorted(int(L) for L in r["lengths"])
-        all_lengths.update(Ls)
-        label = r["run"] if r["name"] in dup else r["name"]
-        label += f" ({r['kind']}, {r['model']['model'] if r.get('model') else r['memory']})"
-        style = "-" if r["kind"] == "evolved" else "--"
-        # later runs drawn thinner and on top, so that equal curves stay visible
-        kw = dict(marker=markers[i % len(markers)], ms=max(3.0, 7.0 - 1.2 * i), lw=max(0.8, 2.8 - 0.6 * i),
-                  alpha=0.9)
-        line, = ax_s.plot(Ls, [r["lengths"][str(L)]["score"] for L in Ls], style, label=label, **kw)
-        ax_p.plot(Ls, [r["lengths"][str(L)]["perfect"] for L in Ls], style, color=line.get_color(), **kw)
-    for ax, what in ((ax_s, "mean score"), (ax_p, "fraction of perfect episodes")):
-        ax.set_xscale("log")
-        ax.set_xlabel("sequence length")
-        ax.set_ylabel(what)
-        ax.set_ylim(-0.03, 1.03)
-        ax.grid(True, which="both", alpha=0.3)
-    if all_lengths:
-        ticks = sorted(all_lengths)
-        ax_s.set_xticks(ticks)
-        ax_s.set_xticklabels([str(t) for t in ticks])
-        for ax in (ax_s, ax_p):
-            ax.tick_params(axis="x", labelsize=8)
-        ax_s.minorticks_off()
-        ax_p.minorticks_off()
-        if len(ticks) == 1:
-            ax_s.set_xlim(ticks[0] / 2, ticks[0] * 2)
+    i = 0  # runs over all groups: every run has its own colour and marker
+    for row, panel in enumerate(panels):
+        ax_s = fig.add_subplot(gs[row, 0])
+        ax_p = fig.add_subplot(gs[row, 1], sharex=ax_s)
+        handles = []
+        all_lengths = set()
+        for k, line in enumerate(panel["lines"]):
+            Ls = line["lengths"]
+            all_lengths.update(Ls)
+            style = "-" if line["kind"] == "evolved" else "--"
+            # later runs drawn thinner and on top, so that equal curves stay visible
+            kw = dict(marker=markers[i % len(markers)], ms=max(3.0, 7.0 - 1.2 * k), lw=max(0.8, 2.8 - 0.6 * k),
+                      alpha=0.9, color=f"C{i % 10}")
+            handles.append(ax_s.plot(Ls, line["score"], style, label=line["label"], **kw)[0])
+            ax_p.plot(Ls, line["perfect"], style, **kw)
+            i += 1
+        what = panel["length_name"]
+        for k, span in enumerate(panel["spans"]):
+            lo, hi = span["range"]
+            text = f"trained on {what} {lo}" if lo == hi else f"trained on {what} {lo}-{hi}"
+            if len(panel["spans"]) > 1:
+                text += f" ({', '.join(span['runs'])})"
+            color = ("#999999", "#d9b38c", "#8cb3d9", "#b38cd9")[k % 4]
+            for ax in (ax_s, ax_p):
+                if lo == hi:
+                    ax.axvline(lo, color=color, lw=6, alpha=0.35, zorder=0)
+                else:
+                    ax.axvspan(lo, hi, color=color, alpha=0.25, lw=0, zorder=0)
+            handles.append(_span_handle(color, text))
+        for ax, ylabel in ((ax_s, "mean score"), (ax_p, "fraction of perfect episodes")):
+            ax.set_xscale("log")
+            ax.set_xlabel(_LENGTH_AXIS.get(what, what))
+            ax.set_ylabel(ylabel)
+            ax.set_ylim(-0.03, 1.03)
+            ax.grid(True, which="both", alpha=0.3)
+        ticks = sorted(all_lengths | {v for sp in panel["spans"] for v in sp["range"]})
+        if ticks:
+            ax_s.set_xticks(ticks)
+            ax_s.set_xticklabels([str(t) for t in ticks])
+            for ax in (ax_s, ax_p):
+                ax.tick_params(axis="x", labelsize=8)
+                ax.minorticks_off()
+            if len(ticks) == 1:
+                ax_s.set_xlim(ticks[0] / 2, ticks[0] * 2)
+            else:
+                ax_s.set_xlim(ticks[0] / 1.3, ticks[-1] * 1.3)
+        ax_s.set_title("\n".join([panel["title"]] + panel["header"]), fontsize=8, loc="left")
+        ax_p.legend(handles=handles, loc="best", fontsize=7, framealpha=0.85)
     episodes = {v["episodes"] for r in rows for v in r["lengths"].values()}
-    fig.suptitle(f"generalisation: {', '.join(sorted({r['task'] for r in rows}))}, "
-                 f"{'/'.join(map(str, sorted(episodes)))} episodes per length", fontsize=10)
-    fig.legend(*ax_s.get_legend_handles_labels(), loc="lower center", ncol=min(3, len(rows)), fontsize=8,
-               bbox_to_anchor=(0.5, -0.02 - 0.045 * ((len(rows) - 1) // 3)), frameon=False)
-    fig.subplots_adjust(bottom=0.2 + 0.05 * ((len(rows) - 1) // 3), wspace=0.28)
+    title = (f"generalisation: {', '.join(dict.fromkeys(r['task'] for r in rows))}, "
+             f"{'/'.join(map(str, sorted(episodes)))} episodes per length")
+    note = mixed_note(group_rows(rows), each="row of plots")
+    if note:
+        title += "\n" + note
+    fig.suptitle(title, fontsize=10)
     return fig
+
+
+def _span_handle(color, label):
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor=color, alpha=0.35, label=label)

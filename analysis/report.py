@@ -16,13 +16,14 @@ import json
 from pathlib import Path
 
 from entm.analysis.common import check_positive, figure_bytes, open_source, write_file
-from entm.analysis.compare import all_lengths, compare_runs
+from entm.analysis.compare import all_lengths, compare_runs, group_rows, length_heading, memory_text, mixed_note
 from entm.analysis.curves import fitness_figure, generalization_figure
 from entm.analysis.memory_plot import memory_figure
 from entm.analysis.network_plot import network_figure
 
 from entm import runs
 from entm.errors import EntmError
+from entm.tasks import TASKS
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -99,14 +100,36 @@ def _summary(src, row: dict) -> str:
 
 
 def comparison_table_html(rows: list[dict]) -> str:
+    """One table per comparison group (:func:`entm.analysis.compare.group_rows`) under its header; a note
+    first when the runs are of several groups."""
+    groups = group_rows(rows)
+    out = []
+    note = mixed_note(groups)
+    if note:
+        out.append(f'<p class="note"><strong>{_e(note)}.</strong></p>')
+    for g in groups:
+        header = g.header()
+        out.append(f"<h3>{_e(header[0])}</h3>")
+        out.append("<p class=\"note\">" + "<br>".join(_e(line) for line in header[1:]) + "</p>")
+        out.append(_group_table_html(g))
+    return "".join(out)
+
+
+#: what a task's ``bit_errors`` count, where that is not wrong bits
+_ERRORS = {"tmaze": "wrong rounds", "season": "wrong decisions"}
+
+
+def _group_table_html(group) -> str:
+    rows = group.rows
     lengths = all_lengths(rows)
     head = ["run", "kind", "task", "memory", "nodes", "connections", "parameters", "generations", "evaluations",
             "sequences", "wall s"]
-    head += [f"L = {L}" for L in lengths]
+    head += [length_heading(group.length_name, L) for L in lengths]
+    errors = _ERRORS.get(rows[0]["task"], "bit errors")
     out = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
     for r in rows:
         size, cost = r["size"], r.get("cost") or {}
-        cells = [(r["name"], False), (r["kind"], False), (r["task"], False), (r["memory"], False),
+        cells = [(r["name"], False), (r["kind"], False), (r["task"], False), (memory_text(r), False),
                  (size.get("nodes", "-"), True), (size.get("connections", "-"), True),
                  (size.get("parameters", "-"), True), (cost.get("generations", "-"), True),
                  (cost.get("evaluations", "-"), True), (cost.get("sequences", "-"), True),
@@ -114,7 +137,7 @@ def comparison_table_html(rows: list[dict]) -> str:
         for L in lengths:
             v = r["lengths"].get(L)
             cells.append(("-" if v is None else f"{v['score']:.3f} ({100 * v['perfect']:.0f}% perfect, "
-                                                f"{v['bit_errors']:.1f} bit errors)", True))
+                                                f"{v['bit_errors']:.1f} {errors})", True))
         out.append("<tr>" + "".join(f'<td class="num">{_e(c)}</td>' if num else f"<td>{_e(c)}</td>"
                                     for c, num in cells) + "</tr>")
     out.append("</table>")
@@ -167,9 +190,10 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
                               f"memory trace of {src.name}"))
     parts.append('<h2 id="comparison">comparison</h2>')
     ep = sorted({v["episodes"] for r in rows for v in r["lengths"].values()})
-    parts.append(f'<p class="note">every run evaluated on the same episodes: seed {_e(seed)}, '
-                 f'{_e("/".join(map(str, ep)))} episodes per length; score = mean strict-close score, '
-                 f'perfect = fraction of episodes without a wrong bit.</p>')
+    scores = "; ".join(f"{t}: {TASKS[t].score_name}" for t in dict.fromkeys(r["task"] for r in rows) if t in TASKS)
+    parts.append(f'<p class="note">runs of a task evaluated on the same episodes: seed {_e(seed)}, '
+                 f'{_e("/".join(map(str, ep)))} episodes per length; score = the task\'s mean score '
+                 f'({_e(scores)}), perfect = fraction of perfect episodes.</p>')
     parts.append(_img(generalization_figure(rows), "generalisation"))
     parts.append(comparison_table_html(rows))
     parts.append("</body></html>\n")

@@ -1,4 +1,4 @@
-"""The analysis commands of ``entm``: ``plot``, ``compare`` and ``report``.
+"""The analysis commands of ``entm``: ``plot``, ``compare``, ``report`` and ``export``.
 
 They only parse arguments and call the functions of the ``analysis``
 package.  :func:`add_parsers` adds the subcommands to the ``entm`` parser's
@@ -11,6 +11,7 @@ runs (they load matplotlib, torch and the kernels).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from entm.errors import EntmError
@@ -19,7 +20,7 @@ PLOT_KINDS = ("network", "memory", "fitness", "generalization")
 
 
 def add_parsers(sub) -> None:
-    """Add ``plot``, ``compare`` and ``report`` to an argparse subparsers object."""
+    """Add ``plot``, ``compare``, ``report`` and ``export`` to an argparse subparsers object."""
     p = sub.add_parser("plot", help="plot a run's network, memory trace, fitness curve or generalisation",
                        description="Figures of saved runs. Default output: the run directory's plots/ "
                                    "(next to a bare champion file: <name>.<view>.png).")
@@ -37,7 +38,7 @@ def add_parsers(sub) -> None:
 
     c = sub.add_parser("compare", help="compare runs: size, cost and score against sequence length")
     c.add_argument("targets", nargs="+", metavar="RUN", help="run directories or champion.json files")
-    c.add_argument("--lengths", default=None, help="comma-separated lengths (default: the first run's task's)")
+    c.add_argument("--lengths", default=None, help="comma-separated lengths (default: each run's own task's sweep)")
     c.add_argument("--episodes", type=int, default=20)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--json", action="store_true", help="print one JSON array (one object per run)")
@@ -46,11 +47,19 @@ def add_parsers(sub) -> None:
     r = sub.add_parser("report", help="one self-contained HTML page over several runs")
     r.add_argument("targets", nargs="+", metavar="RUN", help="run directories or champion.json files")
     r.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
-    r.add_argument("--lengths", default=None, help="comma-separated lengths (default: the first run's task's)")
+    r.add_argument("--lengths", default=None, help="comma-separated lengths (default: each run's own task's sweep)")
     r.add_argument("--episodes", type=int, default=20)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--length", type=int, default=None, help="sequence length of the memory traces")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    x = sub.add_parser("export", help="a run's metrics.jsonl as CSV (flat columns, for pandas or a spreadsheet)",
+                       description="Write a run's metrics.jsonl (evolved or trained) as CSV: one line per "
+                                   "generation or training report; nested values flattened with dots "
+                                   "(best_terms.recall, best_size.nodes, best_size.connections). "
+                                   "In Python: entm.analysis.export.flat_metrics(RUN_DIR).")
+    x.add_argument("target", metavar="RUN_DIR", help="a run directory")
+    x.add_argument("-o", "--output", default=None, help="CSV file to write (default: standard output)")
 
 
 def _lengths(args):
@@ -145,4 +154,14 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"plot": cmd_plot, "compare": cmd_compare, "report": cmd_report}
+def cmd_export(args) -> int:
+    from entm.analysis.export import metrics_csv, write_csv
+
+    if args.output is None:
+        sys.stdout.write(metrics_csv(args.target))
+    else:
+        print(write_csv(args.target, args.output))
+    return 0
+
+
+COMMANDS = {"plot": cmd_plot, "compare": cmd_compare, "report": cmd_report, "export": cmd_export}

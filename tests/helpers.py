@@ -110,6 +110,20 @@ def main_error(capsys, *args, words=()) -> str:
     return assert_one_line_error(status, err, *words)
 
 
+# --- small real runs -----------------------------------------------------------------------------------
+
+def small_evolution_run(run_dir, task: str = "copy", task_params=None, generations: int = 1, episodes: int = 4,
+                        **settings) -> Path:
+    """A real serial evolution run of a few generations and episodes into ``run_dir`` (for the views of
+    saved runs); ``settings``: further :class:`entm.evolution.loop.EvolveSettings` fields."""
+    from entm.evolution.loop import EvolveSettings, evolve
+
+    evolve(EvolveSettings(task=task, task_params=dict(task_params or {}), generations=generations, seed=1,
+                          episodes=episodes, evaluator="serial", stop_when_solved=False, run_dir=str(run_dir),
+                          **settings), progress=False)
+    return Path(run_dir)
+
+
 # --- runs compared -------------------------------------------------------------------------------------
 
 #: metrics that may differ between two runs of the same settings (timings, who did the work)

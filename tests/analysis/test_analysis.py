@@ -205,7 +205,9 @@ def test_compare_text_table(runs, copier, capsys):
     out = capsys.readouterr().out
     assert "L=2" in out and "L=10" in out and "1.000 (100%)" in out and "evolved" in out
     rows = compare_runs([copier], lengths=[3], episodes=2)
-    assert format_table(rows).splitlines()[0].split()[:4] == ["run", "kind", "task", "memory"]
+    lines = format_table(rows).splitlines()  # under the group's header: task, training range, memory
+    assert lines[0] == "== copy (vector_size=2): 1 run"
+    assert lines[3].split()[:4] == ["run", "kind", "task", "memory"]
 
 
 def test_report_is_one_self_contained_page(runs, copier, tmp_path, capsys):
