@@ -105,7 +105,7 @@ class TrainSettings:
     """``adam`` or ``rmsprop`` (Graves')."""
     lr: float | None = None
     """Learning rate (default: 3e-3 for Adam, Graves' 1e-4 for RMSProp).  Adam's usual 1e-3 learns copy
-    too, but several times more slowly in our runs (README, "Trained baselines")."""
+    too, but several times more slowly in the runs measured (docs/baselines.md, "Training")."""
     clip: str = "norm"
     """``norm`` (the global gradient norm to clip_value), ``value`` (every gradient element to
     ±clip_value) or ``none``."""
