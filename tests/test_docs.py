@@ -52,10 +52,11 @@ def anchors(page: Path) -> set[str]:
     return {slug(m.group(1)) for m in re.finditer(r"^#{1,6}\s+(.*)$", text, re.M)}
 
 
-def test_fence_parser_reads_info_strings():
-    page = ROOT / "docs" / "api.md"
-    infos = [info for info, _ in code_blocks(page)]
-    assert "python" in infos and "python no-test" in infos
+def test_fence_parser_reads_info_strings(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("text\n\n```python\nx = 1\n```\n\n```python no-test\ny = 2\n```\n\n```bash\nls\n```\n")
+    assert [info for info, _ in code_blocks(page)] == ["python", "python no-test", "bash"]
+    assert python_blocks(page) == ["x = 1\n"]
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if python_blocks(p)], ids=lambda p: p.name)
