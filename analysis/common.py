@@ -26,6 +26,8 @@ from entm.champion import Champion, load_champion
 from entm.errors import EntmError
 from entm.memory.layout import head_layout
 from entm.runs import atomic_write
+from entm.tasks.season import SeasonTask
+from entm.tasks.tmaze import TMazeTask
 
 #: run.json "kind" -> the kind column of every analysis table
 KINDS = {"evolution": "evolved", "training": "trained"}
@@ -197,13 +199,90 @@ def write_file(path, data: str | bytes) -> Path:
     return p
 
 
+#: the figure formats a plot can be written in (the output file's suffix)
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
 def save_figure(fig, path, fmt: str | None = None) -> Path:
     """Write ``fig`` to ``path`` atomically (format from the suffix unless given); returns the path."""
     p = Path(path)
     fmt = fmt or (p.suffix.lstrip(".").lower() or "png")
-    if fmt not in ("png", "svg", "pdf"):
+    if fmt not in FIGURE_FORMATS:
         raise EntmError(f"{p}: unsupported figure format {fmt!r} (use .png, .svg or .pdf)")
     return write_file(p, figure_bytes(fig, fmt))
+
+
+def figure_paths(path, default: tuple = ("png",)) -> list[Path]:
+    """The files a figure asked for as ``path`` is written to: ``path`` itself when its suffix is a
+    figure format (``.png``, ``.svg``, ``.pdf``: that format only); without a suffix, one file per
+    format of ``default`` (``x`` -> ``x.png``, ``x.svg``); a one-line EntmError for any other suffix
+    (checked before anything is computed or written)."""
+    p = Path(path)
+    if not p.suffix:
+        return [p.with_name(f"{p.name}.{f}") for f in default]
+    if p.suffix.lstrip(".").lower() not in FIGURE_FORMATS:
+        raise EntmError(f"{p}: unknown figure format {p.suffix!r}; give a .png, .svg or .pdf file, or no "
+                        f"suffix for {' and '.join('.' + f for f in default)}")
+    return [p]
+
+
+def save_figures(fig, path, default: tuple = ("png",)) -> list[Path]:
+    """Write ``fig`` to every file of :func:`figure_paths`; returns the paths."""
+    return [save_figure(fig, p) for p in figure_paths(path, default)]
+
+
+# ---------------------------------------------------------------------------
+# What the numbers in titles are
+
+
+def plural(n, word: str) -> str:
+    """``1 wrong bit``, ``2 wrong bits``, ``0 wrong bits`` (``word`` singular; n a count)."""
+    n = int(round(float(n)))
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def error_unit(task) -> str:
+    """What a task's ``bit_errors`` count, singular: ``wrong bit``, ``wrong round`` (T-maze),
+    ``wrong decision`` (season)."""
+    if isinstance(task, TMazeTask):
+        return "wrong round"
+    if isinstance(task, SeasonTask):
+        return "wrong decision"
+    return "wrong bit"
+
+
+def score_meaning(task) -> str:
+    """What a task's score measures, in a few words for a title."""
+    name = getattr(task, "score_name", "score")
+    if name == "strict close":
+        return "strict-close margin: 1 only for outputs exactly 0/1"
+    return f"fraction of {name}" if name in ("logically right rounds", "right scored decisions") else name
+
+
+def verdict(task, perfect: bool, errors) -> str:
+    """``perfect (no wrong bit)`` or ``not perfect: 3 wrong bits`` for one episode."""
+    unit = error_unit(task)
+    return f"perfect (no {unit})" if perfect else f"not perfect: {plural(errors, unit)}"
+
+
+def champion_numbers(meta: dict, task) -> str:
+    """The numbers champion.json's metadata.entm records, each said for what it is: fitness (what
+    NEAT maximised), task score (and its meaning), the fraction of its generation's episodes it
+    was perfect on, solved or not."""
+    parts = []
+    if isinstance(meta.get("fitness"), (int, float)):
+        parts.append(f"fitness {meta['fitness']:.3f} (what evolution maximised)")
+    if isinstance(meta.get("score"), (int, float)):
+        parts.append(f"task score {meta['score']:.3f} ({score_meaning(task)})")
+    if isinstance(meta.get("perfect"), (int, float)):
+        p = float(meta["perfect"])
+        parts.append("perfect on every episode of its generation" if p == 1.0
+                     else f"perfect on {100 * p:.0f}% of its generation's episodes")
+    if "solved" in meta:
+        parts.append("solved" if meta["solved"] else "not solved")
+    if meta.get("generation") is not None:
+        parts.append(f"generation {meta['generation']}")
+    return ", ".join(parts)
 
 
 def check_positive(name: str, value) -> int:

@@ -6,7 +6,15 @@
   a text table of foods, actions and feedback for the season task.
   :data:`DRAWINGS` maps each reward task class to its drawing.
 - :func:`render_deployment`: run a network on the task's deployments
-  (closed-loop, recording) and draw one of them.
+  (closed-loop, recording) and draw one of them; :func:`plot_deployment`
+  does it for a run or champion file (``entm plot deployment``).
+- :func:`timeline`: what a deployment's steps were, as the task scores them:
+  the T-maze's rounds (steps, goal chosen, high goal, reward, right) or the
+  season task's food items (steps, food, poison, decision, action, right);
+  ``entm plot memory`` draws it above the memory of the same deployment.
+
+The deployments drawn are those ``entm evaluate --seed S --lengths L`` scores
+(:func:`sample_deployments`): deployment N of a plot is deployment N there.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from entm.analysis.common import new_figure, save_figure, write_file
+from entm.analysis.common import check_positive, new_figure, open_source, save_figure, write_file
 from entm.tasks.maze import GOALS, Maze
 from entm.tasks.reward import Environment, RewardTask
 from entm.tasks.season import AVOID, EAT, SeasonEnv, SeasonTask
@@ -25,16 +33,64 @@ from entm.errors import EntmError
 from entm.machine import Machine
 
 
+def sample_deployments(task: RewardTask, seed: int = 0, length: int | None = None, deployment: int = 0):
+    """The deployments drawn from ``seed`` (``length``: the task's length knob, None for its training
+    setting): ``max(deployment + 1, task.default_episodes)`` of them from
+    ``default_rng([seed, length or 0])``, the batch ``entm evaluate --seed S --lengths L`` scores."""
+    if not isinstance(task, RewardTask):
+        raise EntmError(f"task {task.name!r} is a {task.kind_name} task: it has no deployments (reward tasks "
+                        f"only: {', '.join(sorted(cls.name for cls in DRAWINGS))}); see entm plot memory")
+    if isinstance(deployment, bool) or not isinstance(deployment, (int, np.integer)) or deployment < 0:
+        raise EntmError(f"deployment must be a non-negative integer, got {deployment!r}")
+    if length is not None:
+        length = check_positive("length", length)
+    n = max(int(deployment) + 1, task.default_episodes)
+    return task.sample(np.random.default_rng([int(seed), 0 if length is None else int(length)]), n,
+                       length=length)
+
+
 def render_deployment(machine: Machine, network, path, seed: int = 0, length: int | None = None,
                       deployment: int = 0) -> Path:
     """Draw one deployment of a network (:func:`draw_deployment`); the deployments are the task's,
-    drawn from ``seed`` (``length``: the task's length knob, None for its training setting)."""
+    drawn from ``seed`` (:func:`sample_deployments`)."""
     task = machine.task
-    n = max(deployment + 1, task.default_episodes)
-    deployments = task.sample(np.random.default_rng([int(seed), 0 if length is None else int(length)]), n,
-                              length=length)
+    deployments = sample_deployments(task, seed, length, deployment)
     _, env = evaluate_deployments(machine, network, deployments, record=True)
     return draw_deployment(task, env, deployment, path)
+
+
+def deployment_formats(task: RewardTask) -> tuple:
+    """The file formats :func:`draw_deployment` writes for ``task``: ("png", "svg", "pdf") for a
+    picture (continuous T-maze), ("txt",) for a table (discrete T-maze, season)."""
+    return ("png", "svg", "pdf") if isinstance(task, TMazeTask) and task.variant == "continuous" else ("txt",)
+
+
+def deployment_path(task: RewardTask, path) -> Path:
+    """``path`` checked against what the task's drawing is: no suffix gets the default (``.png`` for a
+    picture, ``.txt`` for a table); a suffix of another format is a one-line EntmError."""
+    p = Path(path)
+    formats = deployment_formats(task)
+    if not p.suffix:
+        return p.with_name(f"{p.name}.{formats[0]}")
+    if p.suffix.lstrip(".").lower() not in formats:
+        what = "a picture" if formats[0] == "png" else "a text table"
+        name = f"{task.variant} {task.name}" if isinstance(task, TMazeTask) else task.name
+        raise EntmError(f"{p}: a {name} deployment is drawn as {what}; give a "
+                        f"{' or '.join('.' + f for f in formats)} file")
+    return p
+
+
+def plot_deployment(champion_or_path, out_path=None, deployment: int = 0, seed: int = 0,
+                    length: int | None = None) -> Path:
+    """Draw deployment ``deployment`` of a reward-task champion (a Champion, champion.json or run
+    directory) to ``out_path`` (default: the run's ``plots/deployment.png`` or ``.txt``)."""
+    src = open_source(champion_or_path)
+    champ = src.champion("plot deployment")
+    task = champ.task
+    deployments = sample_deployments(task, seed, length, deployment)
+    out = deployment_path(task, out_path if out_path is not None else src.default_output("deployment", ""))
+    _, env = evaluate_deployments(champ.machine, champ.network, deployments, record=True)
+    return draw_deployment(task, env, deployment, out)
 
 
 def draw_deployment(task: RewardTask, env: Environment, row: int, path) -> Path:
@@ -59,7 +115,7 @@ def draw_tmaze(task: TMazeTask, env: MazeEnv, row: int, path: Path) -> Path:
         return write_file(path, rounds_table(rounds))
     return draw_paths(env.maze, rounds, path, title=f"{task.maze} T-maze, deployment row {row}: "
                       f"high reward at goal {int(env.first[row])}, moves to {int(env.second[row])} "
-                      f"before round {int(env.switch[row]) + 1}; score {int(env.right[row])}/{env.rounds}")
+                      f"before round {int(env.switch[row]) + 1}; {int(env.right[row])} of {env.rounds} rounds right")
 
 
 def rounds_table(rounds: list[dict]) -> str:
@@ -101,7 +157,69 @@ def draw_paths(mz: Maze, rounds: list[dict], path: Path, title: str) -> Path:
         ax.axis("off")
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
-    return save_figure(fig, path, fmt="png")
+    return save_figure(fig, path)
+
+
+def goal_name(task: TMazeTask, goal: int) -> str:
+    """The turns that lead to a goal, first turn first: ``L``/``R`` (single maze), ``LL`` .. ``RR``."""
+    D = task.depth
+    return "".join("LR"[(int(goal) >> (D - 1 - i)) & 1] for i in range(D))
+
+
+def tmaze_timeline(task: TMazeTask, env: MazeEnv, row: int) -> list[dict]:
+    """The rounds of row ``row`` of a finished ``record=True`` T-maze environment, each
+    :meth:`MazeEnv.round_log`'s entry (round, high, goal (-1: crash or time-out), reward, right)
+    with its steps: ``start`` (its first step), ``end`` (the step whose move ended it) and
+    ``stop`` (one past its reward step, where the next round starts)."""
+    if env.log is None:
+        raise EntmError("a deployment's timeline needs an environment built with record=True")
+    rounds = env.round_log(row)
+    if task.variant == "discrete":  # one step per junction, then the reward step
+        ends = [r * (task.depth + 1) + task.depth - 1 for r in range(len(rounds))]
+    else:  # one "pos" entry per step (after the first, the start), then that step's "end" entry
+        ends, n_pos = [], 0
+        for entry in env.log:
+            if entry[0] == "pos":
+                n_pos += 1
+            elif np.any(entry[1] == row):
+                ends.append(n_pos - 2)
+    start = 0
+    for r, end in zip(rounds, ends):
+        r.update(start=start, end=end, stop=end + 2)
+        start = end + 2
+    return rounds
+
+
+def season_timeline(task: SeasonTask, env: SeasonEnv, row: int) -> list[dict]:
+    """The food items of row ``row`` of a finished ``record=True`` season environment: steps
+    (``start``, ``decision``, ``stop``), year, season, day, food, poison, the output at the decision
+    step, the action (``eat``, ``avoid``, ``undecided``), feedback, scored, right."""
+    if env.decisions is None:
+        raise EntmError("a deployment's timeline needs an environment built with record=True")
+    d, S = env.deps, task.steps_per_food
+    b = row % d.n
+    items = []
+    for i in range(int(d.items[b])):
+        y = float(env.decisions[row, i])
+        ate, avoided = y > EAT, y < AVOID
+        poison = bool(d.poison[b, i])
+        items.append({"item": i, "start": i * S, "decision": i * S + task.decision_step, "stop": (i + 1) * S,
+                      "year": int(d.year[b, i]), "season": int(d.season[b, i]), "day": int(d.day[b, i]),
+                      "food": int(d.food[b, i]), "poison": poison, "output": y,
+                      "action": "eat" if ate else "avoid" if avoided else "undecided",
+                      "feedback": ("punishment" if poison else "reward") if ate else "-",
+                      "scored": bool(d.scored[b, i]), "right": bool((ate and not poison) or (avoided and poison))})
+    return items
+
+
+def timeline(task: RewardTask, env: Environment, row: int) -> list[dict]:
+    """Row ``row``'s rounds (T-maze) or food items (season), with their steps; see
+    :func:`tmaze_timeline` and :func:`season_timeline`."""
+    if isinstance(task, TMazeTask):
+        return tmaze_timeline(task, env, row)
+    if isinstance(task, SeasonTask):
+        return season_timeline(task, env, row)
+    raise EntmError(f"task {task.name!r} has no deployment timeline")
 
 
 # -- season task -------------------------------------------------------------------
@@ -117,16 +235,10 @@ def season_table(task: SeasonTask, env: SeasonEnv, row: int, path: Path) -> Path
                          for s in range(task.seasons)),
              f"{'year':>4} {'season':>6} {'day':>3} {'food':>4} {'poison':>6} {'output':>6} {'action':>9} "
              f"{'feedback':>10} {'scored':>6} {'right':>5}"]
-    for i in range(int(d.items[b])):
-        y = env.decisions[row, i]
-        ate, avoided = y > EAT, y < AVOID
-        action = "eat" if ate else "avoid" if avoided else "undecided"
-        poison = bool(d.poison[b, i])
-        feedback = ("punishment" if poison else "reward") if ate else "-"
-        right = (ate and not poison) or (avoided and poison)
-        lines.append(f"{d.year[b, i] + 1:>4} {d.season[b, i] + 1:>6} {d.day[b, i] + 1:>3} {d.food[b, i]:>4} "
-                     f"{'yes' if poison else 'no':>6} {y:6.3f} {action:>9} {feedback:>10} "
-                     f"{'yes' if d.scored[b, i] else 'no':>6} {'yes' if right else 'no':>5}")
+    for it in season_timeline(task, env, row):
+        lines.append(f"{it['year'] + 1:>4} {it['season'] + 1:>6} {it['day'] + 1:>3} {it['food']:>4} "
+                     f"{'yes' if it['poison'] else 'no':>6} {it['output']:6.3f} {it['action']:>9} "
+                     f"{it['feedback']:>10} {'yes' if it['scored'] else 'no':>6} {'yes' if it['right'] else 'no':>5}")
     sc = task.score(env)
     lines.append(f"score {sc.score[row]:.4f}: {int(env.right_count[row])} of {int(env.scored_count[row])} "
                  "scored decisions right")

@@ -4,6 +4,12 @@ Every panel has the episode's time steps on the x axis, one column per step
 of the episode (padding cropped), in this order:
 
 - inputs, targets (unscored steps blank) and outputs (wrong bits crossed);
+  a reward task (closed loop, no targets) has its deployment's timeline in
+  place of the targets: the T-maze's rounds (the goal chosen, right or
+  wrong, the high-reward goal and where it moved, round boundaries across
+  every panel), the season task's food items (the food, the action, right or
+  wrong, the season's poisonous foods shaded, season boundaries); its wrong
+  rounds or decisions are crossed on the outputs;
 - discrete tape: the tape after each step, cells aligned by their position
   relative to the first cell (cells that do not exist yet are blank), each
   cell's M channels stacked inside it; the head's focus after the step as a
@@ -26,12 +32,20 @@ from pathlib import Path
 import numpy as np
 from entm.analysis.common import (
     check_positive,
+    error_unit,
+    figure_paths,
     new_figure,
     open_source,
     output_labels,
+    plural,
     save_figure,
+    score_meaning,
+    verdict,
 )
+from entm.analysis.deployment import goal_name, sample_deployments, timeline
 from entm.tasks import RewardTask, SequenceTask
+from entm.tasks.season import SeasonTask
+from entm.tasks.tmaze import TMazeTask
 
 from entm.baseline.evaluate import run_model
 from entm.closed_loop import evaluate_deployments
@@ -55,6 +69,14 @@ class MemoryDrawing:
     """Memory rows drawn (tape cells or soft memory cells)."""
     score: float
     perfect: bool
+    errors: int = 0
+    """Wrong bits (sequence tasks), wrong rounds (T-maze) or wrong scored decisions (season)."""
+    title: str = ""
+    """The figure's title."""
+    timeline: list | None = None
+    """Reward tasks: the deployment's rounds or food items (:func:`entm.analysis.deployment.timeline`)."""
+    paths: list = None
+    """Every file written (``path`` first)."""
 
 
 @dataclass
@@ -70,6 +92,12 @@ class EpisodeTrace:
     length: int
     score: float
     perfect: bool
+    errors: int = 0
+    """What the task's scores count as wrong (bits, rounds, decisions)."""
+    timeline: list | None = None
+    """Reward tasks: the deployment's rounds or items, with their steps."""
+    deployment: int = 0
+    """Reward tasks: which deployment of the batch (:func:`entm.analysis.deployment.sample_deployments`)."""
 
 
 @dataclass
@@ -109,7 +137,7 @@ def _trace(eps, outputs, sc, steps, head_outputs, length) -> EpisodeTrace:
     wrong = eps.mask[0, :T, None] & (((outputs > 0.5) != (eps.targets[0, :T] > 0.5)) | ~np.isfinite(outputs))
     return EpisodeTrace(inputs=eps.inputs[0, :T], targets=targets, outputs=outputs, wrong=wrong, steps=steps[:T],
                         head_outputs=head_outputs[:T], length=length, score=float(sc.score[0]),
-                        perfect=bool(sc.perfect[0]))
+                        perfect=bool(sc.perfect[0]), errors=int(sc.bit_errors[0]))
 
 
 def record_trained_episode(trained, length: int | None = None, seed: int = 0) -> EpisodeTrace:
@@ -125,13 +153,15 @@ def record_trained_episode(trained, length: int | None = None, seed: int = 0) ->
     return _trace(eps, outputs, sc, steps, np.zeros((weights.shape[0], 0)), length)
 
 
-def record_episode(champ, length: int | None = None, seed: int = 0) -> EpisodeTrace:
+def record_episode(champ, length: int | None = None, seed: int = 0, deployment: int = 0) -> EpisodeTrace:
     """Run the champion on one episode (``task.sample(default_rng(seed), 1, length=L)``) recording
-    the memory; ``length`` None: the task's longest training length (reward tasks: one deployment
-    of their training length, run closed-loop; nothing there has a target)."""
+    the memory; ``length`` None: the task's longest training length.  Reward tasks: deployment
+    ``deployment`` of :func:`entm.analysis.deployment.sample_deployments` (the batch ``entm evaluate``
+    scores; ``length`` None: the training setting), run closed-loop; nothing there has a target,
+    the trace has the deployment's timeline instead."""
     task = champ.task
     if isinstance(task, RewardTask):
-        return _record_deployment(champ, length, seed)
+        return _record_deployment(champ, length, seed, deployment)
     eps, length = _sample_one(task, length, seed)
     run = champ.machine.run(champ.network, eps.inputs, record=True)
     sc = task.score(eps, run.outputs)
@@ -139,28 +169,40 @@ def record_episode(champ, length: int | None = None, seed: int = 0) -> EpisodeTr
     return _trace(eps, run.outputs, sc, [_row0(s) for s in run.trace.steps[:T]], run.head_outputs[0], length)
 
 
-def _record_deployment(champ, length, seed) -> EpisodeTrace:
+def _record_deployment(champ, length, seed, deployment) -> EpisodeTrace:
     task = champ.task
-    # default: the task's training setting, the first of its sweep (20 rounds, 3 years)
-    length = check_positive("length", length if length is not None else task.generalization_lengths[0])
-    deps = task.sample(np.random.default_rng(int(seed)), 1, length=length)
-    sc, _, run = evaluate_deployments(champ.machine, champ.network, deps, run_record=True)
-    outputs = run.outputs[0]
-    return EpisodeTrace(inputs=run.inputs[0], targets=np.full(outputs.shape, np.nan), outputs=outputs,
-                        wrong=np.zeros(outputs.shape, dtype=bool), steps=[_row0(s) for s in run.memory_trace],
-                        head_outputs=run.head_outputs[0], length=length,
-                        score=float(sc.score[0]), perfect=bool(sc.perfect[0]))
+    deps = sample_deployments(task, seed, length, deployment)
+    sc, env, run = evaluate_deployments(champ.machine, champ.network, deps, record=True, run_record=True)
+    row = int(deployment)
+    events = timeline(task, env, row)
+    T = events[-1]["stop"] if events else 0  # the row's own steps (other rows may run longer)
+    outputs = run.outputs[row, :T]
+    wrong = np.zeros(outputs.shape, dtype=bool)
+    for e in events:  # the step whose output decided, of each wrong round or scored decision
+        if not e["right"] and e.get("scored", True):
+            wrong[e["decision"] if "decision" in e else e["end"], :] = True
+    length = length if length is not None else (task.rounds if isinstance(task, TMazeTask) else task.years)
+    return EpisodeTrace(inputs=run.inputs[row, :T], targets=np.full(outputs.shape, np.nan), outputs=outputs,
+                        wrong=wrong, steps=[_row(s, row) for s in run.memory_trace[:T]],
+                        head_outputs=run.head_outputs[row, :T], length=int(length),
+                        score=float(sc.score[row]), perfect=bool(sc.perfect[row]), errors=int(sc.bit_errors[row]),
+                        timeline=events, deployment=row)
 
 
 def _row0(step: dict) -> dict:
+    return _row(step, 0)
+
+
+def _row(step: dict, i: int) -> dict:
+    """Row ``i`` of one step of a memory trace (every array and list indexed by the row)."""
     out = {}
     for k, v in step.items():
         if isinstance(v, np.ndarray):
-            out[k] = v[0]
+            out[k] = v[i]
         elif isinstance(v, list) and v and isinstance(v[0], dict):
-            out[k] = [{kk: (vv[0] if isinstance(vv, np.ndarray) else vv) for kk, vv in d.items()} for d in v]
+            out[k] = [{kk: (vv[i] if isinstance(vv, np.ndarray) else vv) for kk, vv in d.items()} for d in v]
         elif isinstance(v, list):
-            out[k] = v[0]
+            out[k] = v[i]
         else:
             out[k] = v
     return out
@@ -182,26 +224,54 @@ def tape_image(steps: list, width: int):
     return img, lo, n
 
 
-def plot_memory(champion_or_path, out_path, length: int | None = None, seed: int = 0) -> MemoryDrawing:
+def plot_memory(champion_or_path, out_path, length: int | None = None, seed: int = 0,
+                deployment: int = 0) -> MemoryDrawing:
     """Draw one episode's trace of a champion (a Champion, champion.json or run directory) or of a
-    trained NTM (its run directory) into ``out_path`` (PNG, or SVG/PDF by suffix)."""
+    trained NTM (its run directory) into ``out_path`` (its suffix is the format: .png, .svg or .pdf;
+    none: ``out_path.png``); reward tasks: deployment ``deployment``."""
+    paths = figure_paths(out_path)
     src = open_source(champion_or_path)
-    fig, info = memory_figure(src.model("plot memory"), length=length, seed=seed, title=src.name)
-    path = save_figure(fig, out_path)
-    info.path = path
+    fig, info = memory_figure(src.model("plot memory"), length=length, seed=seed, title=src.name,
+                              deployment=deployment)
+    info.paths = [save_figure(fig, p) for p in paths]
+    info.path = info.paths[0]
     return info
 
 
-def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | None = None):
+def memory_title(task, spec, ep: EpisodeTrace, seed: int, title: str | None = None) -> str:
+    """What the memory figure's title says: the episode (its length in the task's words, or the
+    deployment), the score and what it measures, perfect or how many wrong bits/rounds/decisions."""
+    head = f"{title}: " if title else ""
+    if isinstance(task, RewardTask):
+        name = f"{task.name} ({task.variant}, {task.maze} maze)" if isinstance(task, TMazeTask) else task.name
+        what = f"{name}, deployment {ep.deployment} ({plural(ep.length, task.length_name[:-1])}, seed {seed})"
+    else:
+        size = f"length {ep.length}" if task.length_name == "length" else f"{ep.length} {task.length_name}"
+        what = f"{task.name}, {size} (seed {seed})"
+    if isinstance(task, TMazeTask):
+        right = sum(e["right"] for e in ep.timeline)
+        numbers = f"{right} of {len(ep.timeline)} rounds right (task score {ep.score:.3f})"
+    elif isinstance(task, SeasonTask):
+        scored = [e for e in ep.timeline if e["scored"]]
+        numbers = (f"{sum(e['right'] for e in scored)} of {len(scored)} scored decisions right "
+                   f"(task score {ep.score:.3f})")
+    else:
+        numbers = f"task score {ep.score:.3f} ({score_meaning(task)})"
+    return f"{head}{what}, {spec.mode} memory\n{numbers}, {verdict(task, ep.perfect, ep.errors)}"
+
+
+def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | None = None, deployment: int = 0):
     """(matplotlib Figure, MemoryDrawing without path) of one recorded episode of an evolved
-    champion or a trained NTM (:class:`entm.baseline.evaluate.Trained`)."""
+    champion or a trained NTM (:class:`entm.baseline.evaluate.Trained`); reward tasks: deployment
+    ``deployment`` of the batch ``entm evaluate`` scores (:func:`record_episode`)."""
     if hasattr(champ, "architecture"):  # a trained model
         spec = trained_spec(champ)
         ep = record_trained_episode(champ, length, seed)
     else:
         spec = champ.spec
-        ep = record_episode(champ, length, seed)
+        ep = record_episode(champ, length, seed, deployment)
     task = champ.task
+    reward = ep.timeline is not None
     head_names = getattr(spec, "head_names", None)
     T = ep.inputs.shape[0]
     M, H = spec.width, spec.heads
@@ -217,7 +287,9 @@ def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | 
 
     # panel heights in inches: ~0.22 per input/output row, ~0.3 per memory cell
     n_in, n_out = ep.inputs.shape[1], ep.outputs.shape[1]
-    heights = [0.22 * n_in + 0.35, 0.22 * n_out + 0.35, 0.22 * n_out + 0.35]
+    task_rows = (task.goals + (task.variant == "continuous") if isinstance(task, TMazeTask)
+                 else task.foods if reward else n_out)
+    heights = [0.22 * n_in + 0.35, max(0.22 * task_rows + 0.35, 1.0 if reward else 0.0), 0.22 * n_out + 0.35]
     for _, n in mem_rows:
         heights.append(min(9.0, max(1.4, 0.3 * n + 0.4)))
     if spec.mode == "discrete":
@@ -230,7 +302,7 @@ def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | 
     axes = [fig.add_subplot(gs[i, 0]) for i in range(len(heights))]
     for ax in axes[1:]:
         ax.sharex(axes[0])
-    cbar_ax = fig.add_subplot(gs[:3, 1])
+    cbar_ax = fig.add_subplot(gs[0, 1] if reward else gs[:3, 1])  # reward tasks: the timeline's legend beside it
     extent_x = (-0.5, T - 0.5)
 
     def channels(ax, data, names, name):
@@ -244,11 +316,18 @@ def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | 
     in_names = list(task.input_names)
     out_names = output_labels(task, spec)[:n_out]
     im = channels(axes[0], ep.inputs, in_names, "inputs")
-    channels(axes[1], ep.targets, out_names, "targets")
+    if isinstance(task, TMazeTask):
+        _rounds_panel(axes[1], task, ep.timeline, axes)
+    elif reward:
+        _season_panel(axes[1], task, ep.timeline, axes)
+    else:
+        channels(axes[1], ep.targets, out_names, "targets")
     channels(axes[2], ep.outputs, out_names, "outputs")
     wt, wc = np.nonzero(ep.wrong)
     if len(wt):
-        axes[2].scatter(wt, wc, marker="x", c="#ff2020", s=28, linewidths=1.5, label="wrong bit", zorder=3)
+        unit = error_unit(task).split()[-1]
+        axes[2].scatter(wt, wc, marker="x", c="#ff2020", s=28, linewidths=1.5,
+                        label=f"wrong {unit}" if not reward else f"wrong {unit} (its deciding step)", zorder=3)
         axes[2].legend(loc="upper left", bbox_to_anchor=(1.0, -0.05), fontsize=7, frameon=False,
                        handletextpad=0.2)
     fig.colorbar(im, cax=cbar_ax).ax.tick_params(labelsize=7)
@@ -269,13 +348,122 @@ def memory_figure(champ, length: int | None = None, seed: int = 0, title: str | 
     axes[-1].set_xlim(*extent_x)
     axes[-1].xaxis.set_major_locator(_step_locator(T))
 
-    verdict = "perfect" if ep.perfect else f"{int(ep.wrong.sum())} wrong bits"
-    head = f"{title}: " if title else ""
-    fig.suptitle(f"{head}{task.name}, length {ep.length} (seed {seed}), {spec.mode} memory — "
-                 f"score {ep.score:.3f}, {verdict}", fontsize=10)
+    text = memory_title(task, spec, ep, seed, title)
+    fig.suptitle(text, fontsize=10)
     info = MemoryDrawing(path=None, steps=columns[0], length=ep.length, mode=spec.mode, cells=n_cells,
-                         score=ep.score, perfect=ep.perfect)
+                         score=ep.score, perfect=ep.perfect, errors=ep.errors, title=text, timeline=ep.timeline)
     return fig, info
+
+
+RIGHT, WRONG, HIGH = "#2ca02c", "#d62728", "#e6b800"
+
+
+def _boundaries(axes, xs, **kw) -> None:
+    """Vertical lines at ``xs`` (between steps) across every panel."""
+    for ax in axes:
+        for x in xs:
+            ax.axvline(x, **kw)
+
+
+def _rounds_panel(ax, task: TMazeTask, rounds: list, axes) -> None:
+    """The T-maze's rounds over the steps: each round shaded green (right) or red (wrong), the goal
+    it chose (a marker at the step that reached it; crash/time-out on a row of its own), the
+    high-reward goal as a gold line (and where it moved), the reward as text when there is room,
+    round boundaries across every panel."""
+    K = task.goals
+    rows = [f"{g} ({goal_name(task, g)})" for g in range(K)]
+    crash_row = K if task.variant == "continuous" else None
+    if crash_row is not None:
+        rows.append("crash / time-out")
+    T = rounds[-1]["stop"] if rounds else 1
+    room = ax.figure.get_figwidth() * 0.84 / T  # inches per step
+    for r in rounds:
+        x0, x1 = r["start"] - 0.5, r["stop"] - 0.5
+        ax.axvspan(x0, x1, color=RIGHT if r["right"] else WRONG, alpha=0.14, lw=0)
+        ax.plot([x0, x1], [r["high"], r["high"]], color=HIGH, lw=4, solid_capstyle="butt", zorder=2)
+        y = r["goal"] if r["goal"] >= 0 else crash_row
+        ax.scatter([r["end"]], [y], marker="o" if r["right"] else "X", s=46, zorder=4,
+                   c=RIGHT if r["right"] else WRONG, edgecolors="#222222", linewidths=0.6)
+        if room * (x1 - x0) >= 0.3:
+            ax.annotate(f"{r['reward']:g}", (r["end"], y), xytext=(5, 0), textcoords="offset points", ha="left",
+                        va="center", fontsize=6.5, zorder=5)
+    step = next(k for k in (1, 2, 5, 10, 20, 50, 100) if k * T / max(len(rounds), 1) * room >= 0.22)
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([(r["start"] + r["stop"] - 1) / 2 for r in rounds if (r["round"] + 1) % step == 0 or step == 1])
+    top.set_xticklabels([str(r["round"] + 1) for r in rounds if (r["round"] + 1) % step == 0 or step == 1],
+                        fontsize=6.5)
+    top.tick_params(length=0, pad=1)
+    moves = [r for p, r in zip(rounds, rounds[1:]) if r["high"] != p["high"]]
+    for r in moves:
+        ax.annotate(f"high reward moves to {r['high']} ({goal_name(task, r['high'])}) before round {r['round'] + 1}",
+                    (r["start"] - 0.5, -0.5), xytext=(3, 9), textcoords="offset points", fontsize=7, color="#8a6d00",
+                    va="bottom")
+    _boundaries(axes, [r["start"] - 0.5 for r in rounds[1:]], color="#888888", lw=0.5, alpha=0.6, zorder=1)
+    _boundaries(axes, [r["start"] - 0.5 for r in moves], color=HIGH, lw=1.6, ls="--", zorder=5)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows, fontsize=7)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_ylabel("rounds:\ngoal chosen", fontsize=9)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Line2D([], [], color=HIGH, lw=4, label="high reward (1.0) here"),
+               Line2D([], [], marker="o", ls="", color=RIGHT, markeredgecolor="#222222", label="goal reached, right"),
+               Line2D([], [], marker="X", ls="", color=WRONG, markeredgecolor="#222222", label="wrong round"),
+               Patch(color=RIGHT, alpha=0.25, label="right round"), Patch(color=WRONG, alpha=0.25, label="wrong round"),
+               Line2D([], [], color=HIGH, lw=1.6, ls="--", label="high reward moves")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.06, 1.0), fontsize=7, frameon=False)
+
+
+def _season_panel(ax, task: SeasonTask, items: list, axes) -> None:
+    """The season task's food items over the steps: per item a marker on its food's row at the
+    decision step (up: ate, down: avoided, dot: undecided; green right, red wrong, hollow when not
+    scored), each season's poisonous foods shaded, day boundaries faint and season boundaries
+    labelled across every panel."""
+    F = task.foods
+    T = items[-1]["stop"] if items else 1
+    marks = {"eat": "^", "avoid": "v", "undecided": "o"}
+    for it in items:
+        if it["poison"]:
+            ax.add_patch(_rect(it["start"] - 0.5, it["food"] - 0.5, it["stop"] - it["start"], 1.0))
+    for action, m in marks.items():
+        for scored in (True, False):
+            sel = [it for it in items if it["action"] == action and it["scored"] == scored]
+            if not sel:
+                continue
+            colours = [RIGHT if it["right"] else WRONG for it in sel]
+            ax.scatter([it["decision"] for it in sel], [it["food"] for it in sel], marker=m, s=30, zorder=4,
+                       c=colours if scored else "none", edgecolors=colours if not scored else "#222222",
+                       linewidths=0.5 if scored else 1.0)
+    days = [it["start"] - 0.5 for p, it in zip(items, items[1:]) if (it["day"], it["season"]) != (p["day"], p["season"])]
+    seasons = [it for p, it in zip([None] + items, items) if p is None or (it["season"], it["year"]) != (p["season"], p["year"])]
+    if T <= 400:
+        _boundaries([ax], days, color="#bbbbbb", lw=0.4, zorder=1)
+    _boundaries(axes, [it["start"] - 0.5 for it in seasons[1:]], color="#555555", lw=1.0, zorder=5)
+    for it in seasons:
+        ax.annotate(f"year {it['year'] + 1} season {it['season'] + 1}", (it["start"] - 0.5, -0.5), xytext=(2, 2),
+                    textcoords="offset points", fontsize=6.5, va="bottom", color="#333333")
+    ax.set_yticks(range(F))
+    ax.set_yticklabels([f"food{f}" for f in range(F)], fontsize=7)
+    ax.set_ylim(F - 0.5, -0.5)
+    ax.set_ylabel("days:\nfood shown", fontsize=9)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color="#b39ddb", alpha=0.6, label="poisonous this season"),
+               Line2D([], [], marker="^", ls="", color="#777777", label="ate"),
+               Line2D([], [], marker="v", ls="", color="#777777", label="avoided"),
+               Line2D([], [], marker="o", ls="", color="#777777", label="undecided"),
+               Patch(color=RIGHT, label="right"), Patch(color=WRONG, label="wrong"),
+               Line2D([], [], marker="o", ls="", markerfacecolor="none", markeredgecolor="#777777",
+                      label="not scored (first day)")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.06, 1.0), fontsize=7, frameon=False)
+
+
+def _rect(x, y, w, h):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x, y), w, h, color="#b39ddb", alpha=0.45, lw=0, zorder=1)
 
 
 def _cmap():

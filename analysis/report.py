@@ -1,7 +1,8 @@
 """One self-contained HTML page over several runs.
 
 For each run: a summary, its fitness curve (a trained run: loss and bit
-errors against sequences seen), its network (evolved runs) and one episode's
+errors against sequences seen), its network (evolved runs; a hyper-encoding
+run: its painted controller grouped by vector, and the CPPN that paints it) and one episode's
 memory trace (evolved runs and trained NTMs); then, for all runs together, the generalisation plot and the
 comparison table.  Every image is embedded as a base64 PNG ``data:`` URI and
 the style sheet is inline, so the page is a single file that can be mailed or
@@ -19,7 +20,7 @@ from entm.analysis.common import check_positive, figure_bytes, open_source, writ
 from entm.analysis.compare import all_lengths, compare_runs, group_rows, length_heading, memory_text, mixed_note
 from entm.analysis.curves import fitness_figure, generalization_figure
 from entm.analysis.memory_plot import memory_figure
-from entm.analysis.network_plot import network_figure
+from entm.analysis.network_plot import default_view, network_figure
 
 from entm import runs
 from entm.errors import EntmError
@@ -182,6 +183,9 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
         if src.kind == "evolved":
             parts.append("<h3>network</h3>")
             parts.append(_img(network_figure(model, title=src.name)[0], f"network of {src.name}"))
+            if default_view(model) == "grouped":  # a hyper champion: the CPPN is what was evolved
+                parts.append("<h3>CPPN (what evolution changed; it paints the network above)</h3>")
+                parts.append(_img(network_figure(model, title=src.name, view="cppn")[0], f"CPPN of {src.name}"))
         parts.append("<h3>memory trace</h3>")
         if src.kind == "trained" and model.architecture.model != "ntm":
             parts.append(f'<p class="note">a plain {_e(model.architecture.model)} has no external memory</p>')

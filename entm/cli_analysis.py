@@ -16,22 +16,37 @@ from pathlib import Path
 
 from entm.errors import EntmError
 
-PLOT_KINDS = ("network", "memory", "fitness", "generalization")
+PLOT_KINDS = ("network", "memory", "fitness", "generalization", "deployment")
+
+#: formats written without -o, or with an -o that has no suffix
+_DEFAULT_FORMATS = {"network": ("png", "svg")}
 
 
 def add_parsers(sub) -> None:
     """Add ``plot``, ``compare``, ``report`` and ``export`` to an argparse subparsers object."""
-    p = sub.add_parser("plot", help="plot a run's network, memory trace, fitness curve or generalisation",
+    p = sub.add_parser("plot", help="plot a run's network, memory trace, fitness curve, generalisation or a "
+                                    "reward task's deployment",
                        description="Figures of saved runs. Default output: the run directory's plots/ "
                                    "(next to a bare champion file: <name>.<view>.png).")
     p.add_argument("view", choices=PLOT_KINDS, help="what to draw")
     p.add_argument("targets", nargs="+", metavar="RUN_OR_CHAMPION", help="run directories or champion.json files")
     p.add_argument("-o", "--output", default=None,
-                   help="output file (network: base name, .png and .svg are written); "
+                   help="output file; its suffix is the format written (.png, .svg or .pdf; deployment tables: "
+                        ".txt); no suffix: .png and .svg (network) or .png (the others); "
                         "required for generalization over several runs")
     p.add_argument("--length", type=int, default=None,
-                   help="memory: the episode's sequence length (default: the task's longest training length)")
+                   help="memory, deployment: the episode's sequence length (default: the task's longest training "
+                        "length), for a reward task its rounds or years (default: its training setting)")
     p.add_argument("--seed", type=int, default=0, help="seed of the episodes (default 0)")
+    p.add_argument("--deployment", type=int, default=None, metavar="N",
+                   help="memory, deployment (reward tasks): which deployment of the batch entm evaluate --seed S "
+                        "scores (default 0)")
+    p.add_argument("--cppn", action="store_true",
+                   help="network (hyper encoding): draw the CPPN that was evolved (default output plots/cppn.png)")
+    p.add_argument("--bit", type=int, default=None, metavar="J",
+                   help="network (hyper encoding): only the links of element J of the vectors, and the scalars'")
+    p.add_argument("--all-links", action="store_true",
+                   help="network (hyper encoding): every painted link (default: links grouped by vector)")
     p.add_argument("--lengths", default=None, help="generalization: comma-separated lengths (default: the task's)")
     p.add_argument("--episodes", type=int, default=20, help="generalization: episodes per length (default 20)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -75,25 +90,67 @@ def _check_counts(args) -> None:
         raise EntmError(f"--length must be at least 1, got {args.length}")
 
 
+def _network_view(args):
+    """(view, default output stem) of ``plot network`` from --cppn, --bit, --all-links."""
+    chosen = [o for o, on in (("--cppn", args.cppn), ("--bit", args.bit is not None), ("--all-links", args.all_links))
+              if on]
+    if len(chosen) > 1:
+        raise EntmError(f"plot network: {' and '.join(chosen)} are different drawings; give one")
+    if args.cppn:
+        return "cppn", "cppn"
+    if args.bit is not None:
+        return "bit", f"network-bit{args.bit}"
+    return ("links" if args.all_links else None), "network"
+
+
+def _check_view_options(args) -> None:
+    network_only = [o for o, on in (("--cppn", args.cppn), ("--bit", args.bit is not None),
+                                    ("--all-links", args.all_links)) if on]
+    if network_only and args.view != "network":
+        raise EntmError(f"plot {args.view}: {network_only[0]} applies to plot network")
+    if args.deployment is not None and args.view not in ("memory", "deployment"):
+        raise EntmError(f"plot {args.view}: --deployment applies to plot memory and plot deployment")
+    if args.deployment is not None and args.deployment < 0:
+        raise EntmError(f"--deployment must be at least 0, got {args.deployment}")
+
+
 def cmd_plot(args) -> int:
-    from entm.analysis.common import open_source
+    from entm.analysis.common import figure_paths, open_source
 
     _check_counts(args)
+    _check_view_options(args)
     lengths = _lengths(args)
+    if args.output is not None and args.view != "deployment":  # a bad suffix before any work
+        figure_paths(args.output, _DEFAULT_FORMATS.get(args.view, ("png",)))
     sources = [open_source(t) for t in args.targets]
     if args.output is not None and len(sources) > 1 and args.view != "generalization":
         raise EntmError(f"plot {args.view}: -o applies to one run; got {len(sources)} (leave -o out to write "
                         f"into each run's plots/)")
     if args.view == "network":
-        for s in sources:  # every champion must load before anything is written
-            s.champion("plot network")
+        from entm.analysis.network_plot import view_graph
+
+        view, stem = _network_view(args)
+        for s in sources:  # every champion (and the view asked for) must load before anything is written
+            view_graph(s.champion("plot network"), view, args.bit)
+    elif args.view == "deployment":
+        from entm.analysis.deployment import deployment_path, sample_deployments
+
+        outs = []
+        for s in sources:  # every champion a reward task, every output a format it is drawn in
+            task = s.champion("plot deployment").task
+            sample_deployments(task, args.seed, args.length, args.deployment or 0)
+            outs.append(deployment_path(task, args.output if args.output else s.default_output("deployment", "")))
     elif args.view == "memory":
         from entm.analysis.memory_plot import trained_spec
+        from entm.tasks import RewardTask
 
         for s in sources:  # every model must load (and have a memory) before anything is written
             model = s.model("plot memory")
             if s.kind == "trained":
                 trained_spec(model)
+            if args.deployment is not None and not isinstance(model.task, RewardTask):
+                raise EntmError(f"plot memory: --deployment applies to reward tasks; {s.path} is a "
+                                f"{model.task.name} champion (its episode: --seed, --length)")
     if args.view == "fitness":
         for s in sources:
             if s.run_dir is None:
@@ -104,28 +161,37 @@ def cmd_plot(args) -> int:
         from entm.analysis.network_plot import plot_network
 
         for s in sources:
-            base = Path(args.output) if args.output else s.default_output("network", "")
-            written += plot_network(s, base).paths
+            base = Path(args.output) if args.output else s.default_output(stem, "")
+            written += plot_network(s, base, view=view, bit=args.bit).paths
     elif args.view == "memory":
         from entm.analysis.memory_plot import plot_memory
 
         for s in sources:
             out = Path(args.output) if args.output else s.default_output("memory", ".png")
-            written.append(plot_memory(s, out, length=args.length, seed=args.seed).path)
+            written += plot_memory(s, out, length=args.length, seed=args.seed, deployment=args.deployment or 0).paths
+    elif args.view == "deployment":
+        from entm.analysis.deployment import plot_deployment
+
+        for s, out in zip(sources, outs):
+            written.append(plot_deployment(s, out, deployment=args.deployment or 0, seed=args.seed,
+                                           length=args.length))
     elif args.view == "fitness":
-        from entm.analysis.curves import plot_fitness
+        from entm.analysis.common import save_figures
+        from entm.analysis.curves import fitness_figure
 
         for s in sources:
             out = Path(args.output) if args.output else s.default_output("fitness", ".png")
-            written.append(plot_fitness(s, out))
+            written += save_figures(fitness_figure(s), out)
     else:
         from entm.analysis.curves import plot_generalization
+
+        from entm.analysis.common import figure_paths
 
         if args.output is None and len(sources) > 1:
             raise EntmError("plot generalization over several runs needs -o OUT.png")
         out = Path(args.output) if args.output else sources[0].default_output("generalization", ".png")
-        written.append(plot_generalization(sources, out, lengths=lengths, episodes=args.episodes, seed=args.seed,
-                                           progress=not args.quiet))
+        written.append(plot_generalization(sources, figure_paths(out)[0], lengths=lengths, episodes=args.episodes,
+                                           seed=args.seed, progress=not args.quiet))
     for p in written:
         print(p)
     return 0

@@ -83,11 +83,16 @@ def test_plots_of_a_champion_file_go_next_to_it_or_to_o(copier, tmp_path, capsys
     champ.write_bytes(copier.read_bytes())
     assert run_analysis("plot", "memory", champ, "--length", "3") == 0
     _png(tmp_path / "copier.memory.png")
+    # issue 16 item 7: -o net.png writes net.png only (it used to write net.svg beside it); no suffix: both
     assert run_analysis("plot", "network", champ, "-o", tmp_path / "out" / "net.png") == 0
     _png(tmp_path / "out" / "net.png")
-    assert (tmp_path / "out" / "net.svg").read_text().startswith("<?xml")
-    assert capsys.readouterr().out.split()[-2:] == [str(tmp_path / "out" / "net.png"),
-                                                    str(tmp_path / "out" / "net.svg")]
+    assert not (tmp_path / "out" / "net.svg").exists()
+    assert run_analysis("plot", "network", champ, "-o", tmp_path / "out" / "both") == 0
+    _png(tmp_path / "out" / "both.png")
+    assert (tmp_path / "out" / "both.svg").read_text().startswith("<?xml")
+    assert capsys.readouterr().out.split()[-3:] == [str(tmp_path / "out" / "net.png"),
+                                                    str(tmp_path / "out" / "both.png"),
+                                                    str(tmp_path / "out" / "both.svg")]
 
 
 def _json_edges(data):
