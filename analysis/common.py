@@ -20,14 +20,15 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from entm.tasks.season import SeasonTask
+from entm.tasks.tmaze import TMazeTask
+
 from entm import runs
 from entm.baseline.evaluate import load_trained
 from entm.champion import Champion, load_champion
 from entm.errors import EntmError
 from entm.memory.layout import head_layout
 from entm.runs import atomic_write
-from entm.tasks.season import SeasonTask
-from entm.tasks.tmaze import TMazeTask
 
 #: run.json "kind" -> the kind column of every analysis table
 KINDS = {"evolution": "evolved", "training": "trained"}

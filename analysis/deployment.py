@@ -22,7 +22,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from entm.analysis.common import check_positive, new_figure, open_source, save_figure, write_file
+from entm.analysis.common import (
+    check_positive,
+    new_figure,
+    open_source,
+    save_figure,
+    write_file,
+)
 from entm.tasks.maze import GOALS, Maze
 from entm.tasks.reward import Environment, RewardTask
 from entm.tasks.season import AVOID, EAT, SeasonEnv, SeasonTask

@@ -17,14 +17,21 @@ import json
 from pathlib import Path
 
 from entm.analysis.common import check_positive, figure_bytes, open_source, write_file
-from entm.analysis.compare import all_lengths, compare_runs, group_rows, length_heading, memory_text, mixed_note
+from entm.analysis.compare import (
+    all_lengths,
+    compare_runs,
+    group_rows,
+    length_heading,
+    memory_text,
+    mixed_note,
+)
 from entm.analysis.curves import fitness_figure, generalization_figure
 from entm.analysis.memory_plot import memory_figure
 from entm.analysis.network_plot import default_view, network_figure
+from entm.tasks import TASKS
 
 from entm import runs
 from entm.errors import EntmError
-from entm.tasks import TASKS
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
