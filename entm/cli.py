@@ -11,18 +11,76 @@ for every ``entm`` call, ``entm --help`` and every one-line error included.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
+import re
 import sys
 
 from entm.errors import EntmError
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit status 2)."""
+    """argparse with one-line errors (exit status 2): ``entm: error: <message>``, or
+    ``entm: error: <command>: <message>`` for a subcommand's."""
 
     def error(self, message):
-        raise EntmError(f"{self.prog}: {message}")
+        command = self.prog.partition(" ")[2]  # "entm evolve" -> "evolve"; "entm" -> ""
+        raise EntmError(f"{command}: {message}" if command else message)
+
+
+class ViewHelp(argparse.Action):
+    """``-h/--help`` of a command whose first positional picks a view (``entm plot VIEW``): after a view,
+    the help of that view alone (``entm plot network --help``): its description (``views[view]``) and the
+    options that apply to it.  An option whose help starts with ``<view>[, <view> ...]: `` applies to those
+    views only (shown without that prefix); every other option applies to all."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None,
+                 views=None, view_dest="view"):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+        self.views, self.view_dest = dict(views or {}), view_dest
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        view = getattr(namespace, self.view_dest, None)
+        if view is None:
+            parser.print_help()
+            parser.exit()
+        names = set(self.views)
+        for a in parser._actions:
+            if a.dest == self.view_dest and a.choices:
+                names |= set(a.choices)
+        h = argparse.ArgumentParser(prog=f"{parser.prog} {view}", description=self.views.get(view, parser.description),
+                                    add_help=False, formatter_class=parser.formatter_class)
+        for a in parser._actions:
+            if a.dest == self.view_dest:
+                continue
+            only, rest = _view_prefix(a.help, names)
+            if only and view not in only:
+                continue
+            if only:
+                a = copy.copy(a)
+                a.help = rest
+            h._add_action(a)
+        h.print_help()
+        parser.exit()
+
+
+def _view_prefix(text, names) -> tuple[set, str]:
+    """("<view>, <view>: rest" of an option's help) -> ({views}, rest); (empty set, text) without such a prefix."""
+    head, sep, rest = (text or "").partition(": ")
+    views = {w for w in re.split(r"[,/ ]+|\band\b", head) if w}
+    if sep and views and views <= names:
+        return views, rest
+    return set(), text
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("entm")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _task_option_fields():
@@ -54,6 +112,7 @@ def _task_params(args) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="entm", description="Evolvable Neural Turing Machines: evolve, evaluate and compare.")
+    p.add_argument("--version", action="version", version=f"entm {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     e = sub.add_parser("evolve", help="evolve a controller with NEAT")
@@ -64,9 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--width", type=int, default=None, help="memory width M (default: the task's)")
     e.add_argument("--cells", type=int, default=None, help="cells N of the differentiable memory (default 128)")
     e.add_argument("--heads", type=int, default=1, help="combined read/write heads (default 1)")
-    e.add_argument("--generations", type=int, default=500, help="generation budget (default 500)")
+    e.add_argument("--generations", type=int, default=None,
+                   help="generation budget (default 500; none when --minutes is given alone)")
     e.add_argument("--minutes", type=float, default=None,
-                   help="wall-time budget in minutes: stop after the generation that runs out of it (resumable)")
+                   help="wall-time budget in minutes: stop after the generation that runs out of it (resumable); "
+                        "alone it is the only budget, with --generations whichever runs out first")
     e.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     e.add_argument("--episodes", type=int, default=None, help="episodes per generation (default: the task's)")
     e.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
@@ -75,7 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ray-address", default=None,
                    help="connect to an existing Ray cluster (auto, HOST:PORT, ray://HOST:PORT); starts nothing")
     e.add_argument("--ray-verbose", action="store_true", help="show Ray's worker logs")
-    e.add_argument("--run-dir", default=None, help="run directory (default: runs/<task>-<memory>-seed<S>)")
+    e.add_argument("--run-dir", default=None,
+                   help="run directory (default: runs/<task>[-<param>_<value>...]-<memory>-<encoding>-seed<S>, "
+                        "naming the task parameters and memory options that differ from the defaults; "
+                        "an existing one is an error)")
     e.add_argument("--checkpoint-every", type=int, default=10, help="checkpoint period in generations (default 10)")
     e.add_argument("--no-stop-when-solved", dest="stop_when_solved", action="store_false",
                    help="run the whole budget even after a validated solution")
@@ -98,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=int, default=None, help="new step budget (total; training)")
     r.add_argument("--device", default=None, help="training: device to continue on (default: the run's)")
     r.add_argument("--threads", type=int, default=None, help="training: torch CPU threads (default 1)")
-    r.add_argument("--minutes", type=float, default=None, help="wall-time budget of this session in minutes")
+    r.add_argument("--minutes", type=float, default=None,
+                   help="wall-time budget of this session in minutes (default: none, or the run's own "
+                        "--minutes for a run started with --minutes alone)")
     r.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
     r.add_argument("--workers", type=int, default=None)
     r.add_argument("--ray-address", default=None)
@@ -113,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--vector-size", type=int, default=None,
                    help="evaluate at another vector width: a hyper-encoding champion's CPPN is re-painted for it")
 
-    from entm.baseline.settings import TrainSettings
+    from entm.baseline.settings import DEFAULT_STEPS, TrainSettings
 
     td = TrainSettings()  # the defaults live in one place
     t = sub.add_parser("train", help="train a baseline (NTM or LSTM) by gradient descent on a sequence task",
@@ -136,10 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="initial memory: a small constant (default, 1e-6), learned, or a fixed random matrix")
     t.add_argument("--batch-size", type=int, default=td.batch_size,
                    help=f"sequences per update (default {td.batch_size})")
-    t.add_argument("--steps", type=int, default=td.steps,
-                   help=f"update budget (default {td.steps})")
+    t.add_argument("--steps", type=int, default=None,
+                   help=f"update budget (default {DEFAULT_STEPS}; none when --minutes is given alone)")
     t.add_argument("--minutes", type=float, default=None,
-                   help="wall-time budget in minutes: stop after the step that runs out of it (resumable)")
+                   help="wall-time budget in minutes: stop after the step that runs out of it (resumable); "
+                        "alone it is the only budget, with --steps whichever runs out first")
     t.add_argument("--optimizer", default=td.optimizer, choices=["adam", "rmsprop"],
                    help=f"adam (lr 3e-3) or Graves' rmsprop (lr 1e-4, momentum 0.9, decay 0.95); "
                         f"default {td.optimizer}")
@@ -161,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto (cuda when available)")
     t.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: the per-step ops are small; more threads only add overhead)")
-    t.add_argument("--run-dir", default=None, help="run directory (default: runs/<task>-<model>-seed<S>)")
+    t.add_argument("--run-dir", default=None,
+                   help="run directory (default: runs/<task>[-<param>_<value>...]-<model>-seed<S>; an existing "
+                        "one is an error)")
     t.add_argument("--report-every", type=int, default=td.report_every,
                    help=f"steps per metrics line (default {td.report_every})")
     t.add_argument("--checkpoint-every", type=int, default=td.checkpoint_every,
@@ -236,21 +305,20 @@ def _hyper_params(args) -> dict:
     return hp
 
 
+_STOPPED = {"minutes": "stopped at the --minutes budget; entm resume goes on",
+            "threshold": "stopped at the config's fitness_threshold",
+            "generations": "the generation budget is used up"}
+
+
 def _summary(result, seed) -> int:
     from entm.champion import champion_from_dict, evaluate_lengths
 
     champ = champion_from_dict(result.champion, result.run_dir / "champion.json")
-    meta = result.champion["metadata"]["entm"]
-    nodes, conns = champ.network.size()
     print(f"run directory: {result.run_dir}")
     print(f"generations: {result.generations}, {result.seconds:.1f} s, "
-          f"{'solved' if result.solved else 'not solved'}"
-          f"{' (stopped at the --minutes budget; entm resume goes on)' if result.out_of_time else ''}")
-    print(f"champion: genome {meta['genome_key']} of generation {meta['generation']}, fitness "
-          f"{meta['fitness']:.4f}, task score {meta.get('score', float('nan')):.4f} "
-          f"({champ.task.score_name}), "
-          f"perfect on {100 * meta.get('perfect', 0.0):.0f}% of that generation's episodes, "
-          f"{nodes} nodes and {conns} connections used")
+          + ("solved: stopped at the first validated solution" if result.stopped == "solved" else
+             f"{'solved' if result.solved else 'not solved'}; {_STOPPED[result.stopped]}"))
+    print("\n".join(champion_lines(result, champ)))
     lengths = list(champ.task.generalization_lengths)
     if lengths:
         res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=seed)
@@ -258,6 +326,45 @@ def _summary(result, seed) -> int:
         print(_table(res, champ.task))
     print(f"next: entm evaluate {result.run_dir} --lengths {','.join(map(str, lengths or [1, 10, 100]))}")
     return 0
+
+
+def champion_lines(result, champ) -> list[str]:
+    """Which genome the champion is and why, its fitness taken apart, and the fittest genome of its
+    generation where that is another (the progress bar's ``best``)."""
+    from entm.runs import read_metrics, read_run_json
+
+    meta = result.champion["metadata"]["entm"]
+    gen, key = meta["generation"], meta["genome_key"]
+    nodes, conns = champ.network.size()
+    episodes = read_run_json(result.run_dir).get("episodes")
+    of = f"all {episodes}" if episodes else "all"
+    length, n = getattr(champ.task, "validation", (None, 0))
+    if meta.get("solved"):
+        val = f" and on the validation batch ({n} episodes of {champ.task.length_name} {length})" if length else ""
+        why = f"a validated solver: perfect on {of} of that generation's episodes{val}"
+    else:
+        why = (f"the fittest genome of the run (not a solution: perfect on {100 * meta.get('perfect', 0.0):.0f}% "
+               f"of that generation's episodes)")
+    size = f"{nodes} nodes and {conns} connections used"
+    if "cppn_size" in meta:
+        size = f"a CPPN of {meta['cppn_size'][0]} nodes and {meta['cppn_size'][1]} connections painting a " \
+               f"controller of {size}"
+    lines = [f"champion: genome {key} of generation {gen}, {why}; {size}"]
+    score = f"task score {meta.get('score', float('nan')):.4f} ({champ.task.score_name})"
+    terms = result.champion_terms
+    if terms:
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in sorted(terms.items()))
+        lines.append(f"  fitness {meta['fitness']:.4f}: the mean of the {score} and the shaping terms {parts} "
+                     f"(the terms reward one way of solving the task: a solution's can be below 1)")
+    else:
+        lines.append(f"  fitness {meta['fitness']:.4f}, {score}")
+    best = next((m for m in read_metrics(result.run_dir) if m.get("generation") == gen), None)
+    if best is not None and best.get("best_genome") not in (None, key):
+        lines.append(f"  the fittest genome of generation {gen} (the progress bar's 'best') was genome "
+                     f"{best['best_genome']}: fitness {best['best_fitness']:.4f}, perfect on "
+                     f"{100 * best['best_perfect']:.0f}% of the episodes; a validated solver is the champion "
+                     f"whatever its fitness")
+    return lines
 
 
 def _run_kind(path) -> str | None:
@@ -377,9 +484,13 @@ def cmd_evaluate(args) -> int:
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:
         nodes, conns = champ.network.size()
-        print(json.dumps({"task": champ.task.name, "task_params": champ.task.params(), "memory": champ.spec.mode,
-                          "memory_params": champ.spec.params(), "size": {"nodes": nodes, "connections": conns},
-                          "lengths": res}))
+        meta = champ.data["metadata"]["entm"]
+        out = {"task": champ.task.name, "task_params": champ.task.params(), "memory": champ.spec.mode,
+               "memory_params": champ.spec.params(), "encoding": meta.get("encoding", "direct"),
+               "size": {"nodes": nodes, "connections": conns}}
+        if "cppn_size" in meta:  # hyper: the evolved CPPN's size beside the painted controller's
+            out["cppn_size"] = dict(zip(("nodes", "connections"), meta["cppn_size"]))
+        print(json.dumps({**out, "lengths": res}))
     else:
         print(f"{champ.path}: task {champ.task.name} {champ.task.params()}, {champ.spec.mode} memory "
               f"{champ.spec.params()}, {champ.spec.heads} head(s)")
