@@ -509,7 +509,8 @@ def _evaluate_trained(args) -> int:
         a = trained.architecture
         print(json.dumps({"task": trained.task.name, "task_params": trained.task.params(), "memory": trained.memory,
                           "memory_params": {"cells": a.cells, "width": a.width} if a.model == "ntm" else {},
-                          "size": {"parameters": int(trained.parameters)}, "model": a.model, "lengths": res}))
+                          "encoding": None, "size": {"parameters": int(trained.parameters)}, "model": a.model,
+                          "lengths": res}))
     else:
         a = trained.architecture
         what = (f"NTM ({a.controller} controller of {a.layers}x{a.hidden_size}, memory {a.cells}x{a.width}, "
@@ -571,6 +572,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("entm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `entm ... | head`: the reader left; no traceback, and none at exit either
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

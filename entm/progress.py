@@ -11,7 +11,7 @@ applies:
   runs out first.
 
 :func:`phase` writes one line per start-up phase (``entm: starting a local Ray ... done (4.1 s)``).
-Both write to stderr and only where asked (``--quiet`` turns them off).
+Both write to ``out`` (default: stderr at the time of the call) and only where asked (``--quiet`` turns them off).
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ class BudgetBar:
     """
 
     def __init__(self, unit: str, total: int | None = None, minutes: float | None = None, initial: int = 0,
-                 out=sys.stderr, desc: str | None = None, disable: bool = False):
+                 out=None, desc: str | None = None, disable: bool = False):
         self.unit, self.total, self.desc = unit, total, desc
+        out = sys.stderr if out is None else out
         self.budget = None if minutes is None else 60.0 * float(minutes)
         self.done = int(initial)
         self.t0 = time.perf_counter()
@@ -79,11 +80,12 @@ class BudgetBar:
 
 
 @contextmanager
-def phase(text: str, out=sys.stderr, enabled: bool = True):
+def phase(text: str, out=None, enabled: bool = True):
     """``entm: <text> ...`` on one line, completed with `` done (x.x s)`` (or a bare newline on an error)."""
     if not enabled:
         yield
         return
+    out = sys.stderr if out is None else out
     print(f"entm: {text} ...", end="", file=out, flush=True)
     t0 = time.perf_counter()
     try:

@@ -107,8 +107,9 @@ def curriculum_task(task, max_length: int | None):
 # Starting and resuming
 
 
-def train(settings: TrainSettings, progress: bool = True, out=sys.stderr) -> TrainResult:
+def train(settings: TrainSettings, progress: bool = True, out=None) -> TrainResult:
     """Start a new training run in a new run directory."""
+    out = sys.stderr if out is None else out
     task = sequence_task(settings.task, settings.task_params)
     if settings.curriculum and not all(hasattr(task, a) for a in ("min_length", "max_length")):
         raise EntmError(f"--curriculum needs a task with min_length and max_length; {task.name!r} has none")
@@ -133,11 +134,12 @@ def train(settings: TrainSettings, progress: bool = True, out=sys.stderr) -> Tra
 
 
 def resume(run_dir, steps: int | None = None, minutes: float | None = None, device: str | None = None,
-           progress: bool = True, out=sys.stderr) -> TrainResult:
+           progress: bool = True, out=None) -> TrainResult:
     """Continue a training run from its newest valid checkpoint, exactly as if it had never stopped.
 
     ``minutes`` is this session's wall-time budget; a run without a step budget (started with
     ``minutes`` alone) resumed without ``steps`` or ``minutes`` gets its first session's ``minutes``."""
+    out = sys.stderr if out is None else out
     run_dir = Path(run_dir)
     data = runs.read_run_json(run_dir)
     if data.get("kind") != "training":

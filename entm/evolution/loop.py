@@ -159,8 +159,6 @@ def prepare(settings: EvolveSettings):
     load_config(text, source)  # every other problem of the file, before any work
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
-    if settings.generations is None and settings.minutes is None:
-        raise EntmError("a run needs a budget: generations or minutes")
     if settings.episodes is not None and settings.episodes < 1:
         raise EntmError(f"episodes must be at least 1, got {settings.episodes}")
     return task, spec, machine, text
@@ -170,7 +168,7 @@ EVALUATORS = ("serial", "ray")
 ENCODINGS = ("direct", "hyper")
 
 
-def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings, progress: bool = False, out=sys.stderr):
+def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings, progress: bool = False, out=None):
     """The evaluator a run asks for: ``serial``, or ``ray`` (embedded local Ray, or ``ray_address``);
     ``progress``: say on ``out`` that Ray starts (it takes seconds)."""
     if settings.evaluator == "serial":
@@ -198,8 +196,10 @@ def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text
                         hyper=dict(settings.hyper))
 
 
-def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> EvolveResult:
-    """Run evolution as ``settings`` say; writes the run directory."""
+def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveResult:
+    """Run evolution as ``settings`` say; writes the run directory.  ``progress``: the start-up lines and
+    the progress bar on ``out`` (default: stderr)."""
+    out = sys.stderr if out is None else out
     if settings.generations is None and settings.minutes is None:
         settings.generations = DEFAULT_GENERATIONS
     task, spec, machine, config_text = prepare(settings)
@@ -249,7 +249,7 @@ def settings_from_run(run_dir) -> EvolveSettings:
 
 
 def resume(run_dir, generations: int | None = None, evaluator: str | None = None, workers: int | None = None,
-           ray_address: str | None = None, progress: bool = True, out=sys.stderr,
+           ray_address: str | None = None, progress: bool = True, out=None,
            minutes: float | None = None) -> EvolveResult:
     """Continue a run from its newest valid checkpoint, exactly as if it had never stopped.
 
@@ -259,6 +259,7 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
     with ``minutes`` alone) resumed without ``generations`` or ``minutes`` gets its first session's
     ``minutes`` again (it never runs without a budget).
     """
+    out = sys.stderr if out is None else out
     run_dir = Path(run_dir)
     settings = settings_from_run(run_dir)
     if generations is not None:
@@ -270,6 +271,9 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
     if minutes is None and settings.generations is None:
         minutes = settings.minutes  # the run's own time budget, for this session too
     settings.minutes = _check_minutes(minutes)
+    if settings.generations is None and settings.minutes is None:
+        raise EntmError(f"{run_dir}/{runs.RUN_FILE} gives no budget (generations or minutes); resume it with "
+                        f"--generations or --minutes")
     cfg_path = run_dir / runs.CONFIG_FILE
     settings.config = str(cfg_path)
     task, spec, machine, config_text = prepare(settings)
