@@ -11,10 +11,8 @@ for every ``entm`` call, ``entm --help`` and every one-line error included.
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
-import re
 import sys
 
 from entm.errors import EntmError
@@ -27,51 +25,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         command = self.prog.partition(" ")[2]  # "entm evolve" -> "evolve"; "entm" -> ""
         raise EntmError(f"{command}: {message}" if command else message)
-
-
-class ViewHelp(argparse.Action):
-    """``-h/--help`` of a command whose first positional picks a view (``entm plot VIEW``): after a view,
-    the help of that view alone (``entm plot network --help``): its description (``views[view]``) and the
-    options that apply to it.  An option whose help starts with ``<view>[, <view> ...]: `` applies to those
-    views only (shown without that prefix); every other option applies to all."""
-
-    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None,
-                 views=None, view_dest="view"):
-        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
-        self.views, self.view_dest = dict(views or {}), view_dest
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        view = getattr(namespace, self.view_dest, None)
-        if view is None:
-            parser.print_help()
-            parser.exit()
-        names = set(self.views)
-        for a in parser._actions:
-            if a.dest == self.view_dest and a.choices:
-                names |= set(a.choices)
-        h = argparse.ArgumentParser(prog=f"{parser.prog} {view}", description=self.views.get(view, parser.description),
-                                    add_help=False, formatter_class=parser.formatter_class)
-        for a in parser._actions:
-            if a.dest == self.view_dest:
-                continue
-            only, rest = _view_prefix(a.help, names)
-            if only and view not in only:
-                continue
-            if only:
-                a = copy.copy(a)
-                a.help = rest
-            h._add_action(a)
-        h.print_help()
-        parser.exit()
-
-
-def _view_prefix(text, names) -> tuple[set, str]:
-    """("<view>, <view>: rest" of an option's help) -> ({views}, rest); (empty set, text) without such a prefix."""
-    head, sep, rest = (text or "").partition(": ")
-    views = {w for w in re.split(r"[,/ ]+|\band\b", head) if w}
-    if sep and views and views <= names:
-        return views, rest
-    return set(), text
 
 
 def _version() -> str:
@@ -258,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_evolve(args) -> int:
+    from entm.cli_summary import evolve_summary
     from entm.evolution.loop import EvolveSettings, evolve
 
     mp = {}
@@ -278,7 +232,7 @@ def cmd_evolve(args) -> int:
                               checkpoint_every=args.checkpoint_every, minutes=args.minutes,
                               encoding=args.encoding, hyper=_hyper_params(args))
     result = evolve(settings, progress=not args.quiet)
-    return _summary(result, args.seed)
+    return evolve_summary(result, args.seed)
 
 
 def _hyper_params(args) -> dict:
@@ -305,68 +259,6 @@ def _hyper_params(args) -> dict:
     return hp
 
 
-_STOPPED = {"minutes": "stopped at the --minutes budget; entm resume goes on",
-            "threshold": "stopped at the config's fitness_threshold",
-            "generations": "the generation budget is used up"}
-
-
-def _summary(result, seed) -> int:
-    from entm.champion import champion_from_dict, evaluate_lengths
-
-    champ = champion_from_dict(result.champion, result.run_dir / "champion.json")
-    print(f"run directory: {result.run_dir}")
-    print(f"generations: {result.generations}, {result.seconds:.1f} s, "
-          + ("solved: stopped at the first validated solution" if result.stopped == "solved" else
-             f"{'solved' if result.solved else 'not solved'}; {_STOPPED[result.stopped]}"))
-    print("\n".join(champion_lines(result, champ)))
-    lengths = list(champ.task.generalization_lengths)
-    if lengths:
-        res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=seed)
-        print(f"generalisation (10 episodes per {champ.task.length_name}):")
-        print(_table(res, champ.task))
-    print(f"next: entm evaluate {result.run_dir} --lengths {','.join(map(str, lengths or [1, 10, 100]))}")
-    return 0
-
-
-def champion_lines(result, champ) -> list[str]:
-    """Which genome the champion is and why, its fitness taken apart, and the fittest genome of its
-    generation where that is another (the progress bar's ``best``)."""
-    from entm.runs import read_metrics, read_run_json
-
-    meta = result.champion["metadata"]["entm"]
-    gen, key = meta["generation"], meta["genome_key"]
-    nodes, conns = champ.network.size()
-    episodes = read_run_json(result.run_dir).get("episodes")
-    of = f"all {episodes}" if episodes else "all"
-    length, n = getattr(champ.task, "validation", (None, 0))
-    if meta.get("solved"):
-        val = f" and on the validation batch ({n} episodes of {champ.task.length_name} {length})" if length else ""
-        why = f"a validated solver: perfect on {of} of that generation's episodes{val}"
-    else:
-        why = (f"the fittest genome of the run (not a solution: perfect on {100 * meta.get('perfect', 0.0):.0f}% "
-               f"of that generation's episodes)")
-    size = f"{nodes} nodes and {conns} connections used"
-    if "cppn_size" in meta:
-        size = f"a CPPN of {meta['cppn_size'][0]} nodes and {meta['cppn_size'][1]} connections painting a " \
-               f"controller of {size}"
-    lines = [f"champion: genome {key} of generation {gen}, {why}; {size}"]
-    score = f"task score {meta.get('score', float('nan')):.4f} ({champ.task.score_name})"
-    terms = result.champion_terms
-    if terms:
-        parts = ", ".join(f"{k} {v:.3f}" for k, v in sorted(terms.items()))
-        lines.append(f"  fitness {meta['fitness']:.4f}: the mean of the {score} and the shaping terms {parts} "
-                     f"(the terms reward one way of solving the task: a solution's can be below 1)")
-    else:
-        lines.append(f"  fitness {meta['fitness']:.4f}, {score}")
-    best = next((m for m in read_metrics(result.run_dir) if m.get("generation") == gen), None)
-    if best is not None and best.get("best_genome") not in (None, key):
-        lines.append(f"  the fittest genome of generation {gen} (the progress bar's 'best') was genome "
-                     f"{best['best_genome']}: fitness {best['best_fitness']:.4f}, perfect on "
-                     f"{100 * best['best_perfect']:.0f}% of the episodes; a validated solver is the champion "
-                     f"whatever its fitness")
-    return lines
-
-
 def _run_kind(path) -> str | None:
     """run.json's ``kind`` of a run directory (None for anything else, e.g. a champion file)."""
     from pathlib import Path
@@ -382,6 +274,7 @@ def _run_kind(path) -> str | None:
 def cmd_train(args) -> int:
     from entm.baseline.model import ModelSettings
     from entm.baseline.train import TrainSettings, train
+    from entm.cli_summary import train_summary
 
     arch = ModelSettings(model=args.model, controller=args.controller, hidden_size=args.hidden_size,
                          layers=args.layers, cells=args.cells, width=args.width, read_heads=args.read_heads,
@@ -393,7 +286,7 @@ def cmd_train(args) -> int:
                              report_every=args.report_every, checkpoint_every=args.checkpoint_every,
                              run_dir=args.run_dir)
     _set_threads(args.threads)
-    return _train_summary(train(settings, progress=not args.quiet))
+    return train_summary(train(settings, progress=not args.quiet))
 
 
 def _set_threads(n: int) -> None:
@@ -405,24 +298,8 @@ def _set_threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-def _train_summary(result) -> int:
-    from entm.runs import read_metrics
-
-    last = (read_metrics(result.run_dir) or [{}])[-1]
-    print(f"run directory: {result.run_dir}")
-    print(f"steps: {result.steps}, sequences seen: {result.sequences}, {result.seconds:.1f} s of training"
-          f"{' (stopped at the --minutes budget; entm resume goes on)' if result.stopped == 'minutes' else ''}")
-    if last.get("loss") is not None:
-        print(f"last report: loss {last['loss']:.4g} per sequence, {last['bit_errors']:.3g} wrong bits per sequence")
-    if result.test:
-        t = result.test
-        print(f"test: {t['bit_errors']:.4g} wrong bits per sequence over {t['sequences']} fresh sequences "
-              f"(score {t['score']:.4f}, {100 * t['perfect']:.1f}% perfect)")
-    print(f"next: entm evaluate {result.run_dir} --lengths 10,20,50,100")
-    return 0
-
-
 def cmd_resume(args) -> int:
+    from entm.cli_summary import evolve_summary, train_summary
     from entm.evolution.loop import resume
 
     if _run_kind(args.run_dir) == "training":
@@ -435,7 +312,7 @@ def cmd_resume(args) -> int:
         if args.serial:
             raise EntmError(f"--serial applies to evolution runs; {args.run_dir} is a training run")
         _set_threads(1 if args.threads is None else args.threads)
-        return _train_summary(resume_training(args.run_dir, steps=args.steps, minutes=args.minutes,
+        return train_summary(resume_training(args.run_dir, steps=args.steps, minutes=args.minutes,
                                               device=args.device, progress=not args.quiet))
     for name in ("steps", "device", "threads"):
         if getattr(args, name) is not None:
@@ -448,25 +325,12 @@ def cmd_resume(args) -> int:
                     minutes=args.minutes)
     from entm.runs import read_run_json
 
-    return _summary(result, int(read_run_json(result.run_dir).get("seed", 0)))
-
-
-_COLUMNS = ("score", "perfect", "bit_errors", "episodes")
-
-
-def _table(res: dict, task) -> str:
-    extra = [k for k in next(iter(res.values()), {}) if k not in _COLUMNS]  # e.g. N-gram costs
-    head = "".join(f" {k.replace('_', ' '):>13}" for k in extra)
-    lines = [f"  {task.length_name:>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}{head}"]
-    for L, r in res.items():
-        more = "".join(f" {r[k]:13.2f}" if isinstance(r[k], float) else f" {str(r[k]):>13}" for k in extra)
-        lines.append(f"  {L:>8} {r['score']:8.4f} {r['perfect']:8.2f} {r['bit_errors']:11.2f} {r['episodes']:9d}"
-                     f"{more}")
-    return "\n".join(lines)
+    return evolve_summary(result, int(read_run_json(result.run_dir).get("seed", 0)))
 
 
 def cmd_evaluate(args) -> int:
     from entm.champion import evaluate_lengths, load_champion, parse_lengths
+    from entm.cli_summary import table
 
     if args.episodes < 1:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
@@ -494,13 +358,14 @@ def cmd_evaluate(args) -> int:
     else:
         print(f"{champ.path}: task {champ.task.name} {champ.task.params()}, {champ.spec.mode} memory "
               f"{champ.spec.params()}, {champ.spec.heads} head(s)")
-        print(_table(res, champ.task))
+        print(table(res, champ.task))
     return 0
 
 
 def _evaluate_trained(args) -> int:
     from entm.baseline.evaluate import evaluate_lengths, load_trained
     from entm.champion import parse_lengths
+    from entm.cli_summary import table
 
     trained = load_trained(args.champion)
     lengths = parse_lengths(args.lengths) if args.lengths else list(trained.task.generalization_lengths)
@@ -518,7 +383,7 @@ def _evaluate_trained(args) -> int:
                 else f"LSTM ({a.layers}x{a.hidden_size})")
         print(f"{trained.path}: task {trained.task.name} {trained.task.params()}, trained {what}, "
               f"{trained.parameters} parameters, {trained.info['sequences']} sequences seen")
-        print(_table(res, trained.task))
+        print(table(res, trained.task))
     return 0
 
 

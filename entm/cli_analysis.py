@@ -32,7 +32,7 @@ def add_parsers(sub) -> None:
                        description="Figures of saved runs. Default output: the run directory's plots/ "
                                    "(next to a bare champion file: <name>.<view>.png). `entm plot VIEW --help`: "
                                    "the options of one view.", add_help=False)
-    from entm.cli import ViewHelp
+    from entm.cli_help import ViewHelp
 
     p.add_argument("-h", "--help", action=ViewHelp, views=PLOT_VIEWS,
                    help="show this help message and exit (after a VIEW: that view's help)")

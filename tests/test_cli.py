@@ -2,11 +2,14 @@
 error handling through `entm.cli.main` in this process."""
 
 import json
+from importlib import metadata
 
 import pytest
 
 from entm.champion import evaluate_lengths, load_champion
-from entm.cli import main
+from entm.cli import build_parser, main
+from entm.cli_analysis import PLOT_KINDS, PLOT_VIEWS
+from entm.cli_help import view_prefix
 from entm.neatconfig import default_config_path
 from helpers import assert_one_line_error, main_error, replace_once, run_main, sub_once
 
@@ -126,8 +129,6 @@ def test_bench_json_smoke(cli):
 def test_version_and_error_prefix(cli, capsys):
     """`entm --version` prints the installed version; an argparse error carries `entm: error:` once (with the
     subcommand where it is the subcommand's)."""
-    from importlib import metadata
-
     r = cli("--version")
     assert r.returncode == 0 and r.stdout == f"entm {metadata.version('entm')}\n"
     assert main_error(capsys, "--bogus") == "entm: error: unrecognized arguments: --bogus"
@@ -147,11 +148,8 @@ def _plot_help(capsys, *args) -> str:
 def test_plot_view_help_is_the_views(capsys):
     """`entm plot VIEW --help` is that view's help: its usage, its description and only the options that apply
     to it (an option whose help starts with "<view>: " belongs to that view); `entm plot --help` lists all."""
-    from entm.cli import _view_prefix, build_parser
-    from entm.cli_analysis import PLOT_KINDS, PLOT_VIEWS
-
     plot = build_parser()._subparsers._group_actions[0].choices["plot"]
-    options = [(a.option_strings[-1], _view_prefix(a.help, set(PLOT_KINDS))[0]) for a in plot._actions
+    options = [(a.option_strings[-1], view_prefix(a.help, set(PLOT_KINDS))[0]) for a in plot._actions
                if a.option_strings]
     whole = _plot_help(capsys, "--help")
     assert all(opt in whole for opt, _ in options)

@@ -11,6 +11,7 @@ from entm import runs
 from entm.evolution.loop import EvolveSettings, evolve, resume, run_name
 from entm.evolution.reporters import LoopState
 from entm.progress import BudgetBar
+from entm.tasks import make_task
 from helpers import main_error, run_main
 
 #: a run that solves quickly: 1-bit copy of up to 3 vectors, seed 0 (a validated solver in generation 19)
@@ -108,8 +109,6 @@ def test_start_up_lines(capsys, tmp_path):
 def test_default_run_names_say_what_the_run_is(capsys, tmp_path, monkeypatch):
     """The default run directory names the task, its parameters that differ from the defaults, the memory, the
     encoding and the seed; an existing one is an error that names a free one (never a silent suffix)."""
-    from entm.tasks import make_task
-
     s = EvolveSettings(task="tmaze", task_params={"variant": "continuous"})
     assert run_name(s, make_task("tmaze", {"variant": "continuous"})) == \
         "tmaze-variant_continuous-discrete-direct-seed0"
