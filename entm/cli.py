@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "an existing one is an error)")
     e.add_argument("--checkpoint-every", type=int, default=10, help="checkpoint period in generations (default 10)")
     e.add_argument("--no-stop-when-solved", dest="stop_when_solved", action="store_false",
-                   help="run the whole budget even after a validated solution")
+                   help="run the whole budget even after a validated solution (the champion stays a validated "
+                        "solver; only a fitter validated solver replaces it)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.add_argument("--encoding", default="direct", choices=["direct", "hyper"],
                    help="direct: genomes are the controllers (default); hyper: genomes are CPPNs that paint the "

@@ -42,9 +42,8 @@ class BudgetBar:
             self.bar = tqdm(total=total, initial=initial, unit=unit, desc=desc, **common)
         else:
             budget = tqdm.format_interval(self.budget)
-            self.bar = tqdm(total=self.budget, bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} of "
-                                                          + budget + ", ~{remaining} left{postfix}", **common)
-            self.bar.set_description_str(self._counter(), refresh=False)
+            self.bar = tqdm(total=self.budget, desc=self._counter(), bar_format="{desc}: {percentage:3.0f}%|{bar}| "
+                            "{elapsed} of " + budget + ", ~{remaining} left{postfix}", **common)
 
     @property
     def time_based(self) -> bool:

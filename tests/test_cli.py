@@ -178,3 +178,20 @@ def test_evaluate_json_of_a_hyper_champion_names_its_encoding(capsys, tmp_path, 
     status, out, _ = run_main(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--json", "--lengths", "3")
     direct = json.loads(out)
     assert direct["encoding"] == "direct" and "cppn_size" not in direct
+
+
+def test_train_minutes_alone_is_the_budget(capsys, tmp_path):
+    """`entm train --minutes M` alone has no step budget (run.json says none): the bar shows the steps done and
+    the time of the budget, not the default 100000 steps; a resumed session gets the run's --minutes again."""
+    run = tmp_path / "t"
+    small = ["--task", "copy", "--vector-size", "2", "--max-length", "2", "--hidden-size", "8", "--cells", "4",
+             "--width", "3", "--batch-size", "2", "--no-compile"]
+    status, out, err = run_main(capsys, "train", *small, "--minutes", "0.0001", "--run-dir", run)
+    assert status == 0, err
+    assert json.loads((run / "run.json").read_text())["steps"] is None
+    assert "stopped at the --minutes budget" in out
+    bar = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert bar.startswith("train ntm 1 steps:") and "of 00:00" in bar and "100000" not in err
+    status, out, err = run_main(capsys, "resume", run)
+    assert status == 0, err
+    assert "steps: 2," in out and "stopped at the --minutes budget" in out

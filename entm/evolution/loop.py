@@ -181,11 +181,15 @@ def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings, progre
         if settings.workers is not None and settings.workers < 1:
             raise EntmError(f"--workers must be at least 1, got {settings.workers}")
         what = (f"connecting to the Ray cluster at {settings.ray_address}" if settings.ray_address else
-                f"starting a local Ray with {settings.workers or os.cpu_count() or 1} worker CPUs")
+                f"starting a local Ray with {_plural(settings.workers or os.cpu_count() or 1, 'worker CPU')}")
         with phase(what, out, progress):
             return RayEvaluator(eval_settings, workers=settings.workers, address=settings.ray_address,
                                 verbose=settings.ray_verbose)
     raise EntmError(f"unknown evaluator {settings.evaluator!r}; expected one of {', '.join(EVALUATORS)}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text: str) -> EvalSettings:
