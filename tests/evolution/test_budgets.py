@@ -8,6 +8,7 @@ import re
 import pytest
 
 from entm import runs
+from entm.errors import EntmError
 from entm.evolution.loop import EvolveSettings, evolve, resume, run_name
 from entm.evolution.reporters import LoopState
 from entm.progress import BudgetBar
@@ -67,7 +68,7 @@ def test_go_on_after_the_solution(tmp_path):
     meta = on.champion["metadata"]["entm"]
     assert meta["solved"] and meta["perfect"] == 1.0 and meta["fitness"] == m[-1]["champion_fitness"]
     # the same run, stopped at its solution and resumed with a bigger budget, cannot go on: it was started to stop
-    with pytest.raises(Exception, match="it is solved"):
+    with pytest.raises(EntmError, match="it is solved"):
         resume(stop.run_dir, generations=40, evaluator="serial", progress=False)
 
 
