@@ -19,10 +19,21 @@ from entm.errors import EntmError
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit status 2)."""
+    """argparse with one-line errors (exit status 2): ``entm: error: <message>``, or
+    ``entm: error: <command>: <message>`` for a subcommand's."""
 
     def error(self, message):
-        raise EntmError(f"{self.prog}: {message}")
+        command = self.prog.partition(" ")[2]  # "entm evolve" -> "evolve"; "entm" -> ""
+        raise EntmError(f"{command}: {message}" if command else message)
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("entm")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _task_option_fields():
@@ -54,6 +65,7 @@ def _task_params(args) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="entm", description="Evolvable Neural Turing Machines: evolve, evaluate and compare.")
+    p.add_argument("--version", action="version", version=f"entm {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     e = sub.add_parser("evolve", help="evolve a controller with NEAT")
@@ -64,9 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--width", type=int, default=None, help="memory width M (default: the task's)")
     e.add_argument("--cells", type=int, default=None, help="cells N of the differentiable memory (default 128)")
     e.add_argument("--heads", type=int, default=1, help="combined read/write heads (default 1)")
-    e.add_argument("--generations", type=int, default=500, help="generation budget (default 500)")
+    e.add_argument("--generations", type=int, default=None,
+                   help="generation budget (default 500; none when --minutes is given alone)")
     e.add_argument("--minutes", type=float, default=None,
-                   help="wall-time budget in minutes: stop after the generation that runs out of it (resumable)")
+                   help="wall-time budget in minutes: stop after the generation that runs out of it (resumable); "
+                        "alone it is the only budget, with --generations whichever runs out first")
     e.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     e.add_argument("--episodes", type=int, default=None, help="episodes per generation (default: the task's)")
     e.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
@@ -75,10 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ray-address", default=None,
                    help="connect to an existing Ray cluster (auto, HOST:PORT, ray://HOST:PORT); starts nothing")
     e.add_argument("--ray-verbose", action="store_true", help="show Ray's worker logs")
-    e.add_argument("--run-dir", default=None, help="run directory (default: runs/<task>-<memory>-seed<S>)")
+    e.add_argument("--run-dir", default=None,
+                   help="run directory (default: runs/<task>[-<param>_<value>...]-<memory>-<encoding>-seed<S>, "
+                        "naming the task parameters and memory options that differ from the defaults; "
+                        "an existing one is an error)")
     e.add_argument("--checkpoint-every", type=int, default=10, help="checkpoint period in generations (default 10)")
     e.add_argument("--no-stop-when-solved", dest="stop_when_solved", action="store_false",
-                   help="run the whole budget even after a validated solution")
+                   help="run the whole budget even after a validated solution (the champion stays a validated "
+                        "solver; only a fitter validated solver replaces it)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.add_argument("--encoding", default="direct", choices=["direct", "hyper"],
                    help="direct: genomes are the controllers (default); hyper: genomes are CPPNs that paint the "
@@ -98,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=int, default=None, help="new step budget (total; training)")
     r.add_argument("--device", default=None, help="training: device to continue on (default: the run's)")
     r.add_argument("--threads", type=int, default=None, help="training: torch CPU threads (default 1)")
-    r.add_argument("--minutes", type=float, default=None, help="wall-time budget of this session in minutes")
+    r.add_argument("--minutes", type=float, default=None,
+                   help="wall-time budget of this session in minutes (default: none, or the run's own "
+                        "--minutes for a run started with --minutes alone)")
     r.add_argument("--serial", action="store_true", help="evaluate in this process (no Ray)")
     r.add_argument("--workers", type=int, default=None)
     r.add_argument("--ray-address", default=None)
@@ -113,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--vector-size", type=int, default=None,
                    help="evaluate at another vector width: a hyper-encoding champion's CPPN is re-painted for it")
 
-    from entm.baseline.settings import TrainSettings
+    from entm.baseline.settings import DEFAULT_STEPS, TrainSettings
 
     td = TrainSettings()  # the defaults live in one place
     t = sub.add_parser("train", help="train a baseline (NTM or LSTM) by gradient descent on a sequence task",
@@ -136,10 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="initial memory: a small constant (default, 1e-6), learned, or a fixed random matrix")
     t.add_argument("--batch-size", type=int, default=td.batch_size,
                    help=f"sequences per update (default {td.batch_size})")
-    t.add_argument("--steps", type=int, default=td.steps,
-                   help=f"update budget (default {td.steps})")
+    t.add_argument("--steps", type=int, default=None,
+                   help=f"update budget (default {DEFAULT_STEPS}; none when --minutes is given alone)")
     t.add_argument("--minutes", type=float, default=None,
-                   help="wall-time budget in minutes: stop after the step that runs out of it (resumable)")
+                   help="wall-time budget in minutes: stop after the step that runs out of it (resumable); "
+                        "alone it is the only budget, with --steps whichever runs out first")
     t.add_argument("--optimizer", default=td.optimizer, choices=["adam", "rmsprop"],
                    help=f"adam (lr 3e-3) or Graves' rmsprop (lr 1e-4, momentum 0.9, decay 0.95); "
                         f"default {td.optimizer}")
@@ -161,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto (cuda when available)")
     t.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: the per-step ops are small; more threads only add overhead)")
-    t.add_argument("--run-dir", default=None, help="run directory (default: runs/<task>-<model>-seed<S>)")
+    t.add_argument("--run-dir", default=None,
+                   help="run directory (default: runs/<task>[-<param>_<value>...]-<model>-seed<S>; an existing "
+                        "one is an error)")
     t.add_argument("--report-every", type=int, default=td.report_every,
                    help=f"steps per metrics line (default {td.report_every})")
     t.add_argument("--checkpoint-every", type=int, default=td.checkpoint_every,
@@ -189,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_evolve(args) -> int:
+    from entm.cli_summary import evolve_summary
     from entm.evolution.loop import EvolveSettings, evolve
 
     mp = {}
@@ -209,7 +233,7 @@ def cmd_evolve(args) -> int:
                               checkpoint_every=args.checkpoint_every, minutes=args.minutes,
                               encoding=args.encoding, hyper=_hyper_params(args))
     result = evolve(settings, progress=not args.quiet)
-    return _summary(result, args.seed)
+    return evolve_summary(result, args.seed)
 
 
 def _hyper_params(args) -> dict:
@@ -236,30 +260,6 @@ def _hyper_params(args) -> dict:
     return hp
 
 
-def _summary(result, seed) -> int:
-    from entm.champion import champion_from_dict, evaluate_lengths
-
-    champ = champion_from_dict(result.champion, result.run_dir / "champion.json")
-    meta = result.champion["metadata"]["entm"]
-    nodes, conns = champ.network.size()
-    print(f"run directory: {result.run_dir}")
-    print(f"generations: {result.generations}, {result.seconds:.1f} s, "
-          f"{'solved' if result.solved else 'not solved'}"
-          f"{' (stopped at the --minutes budget; entm resume goes on)' if result.out_of_time else ''}")
-    print(f"champion: genome {meta['genome_key']} of generation {meta['generation']}, fitness "
-          f"{meta['fitness']:.4f}, task score {meta.get('score', float('nan')):.4f} "
-          f"({champ.task.score_name}), "
-          f"perfect on {100 * meta.get('perfect', 0.0):.0f}% of that generation's episodes, "
-          f"{nodes} nodes and {conns} connections used")
-    lengths = list(champ.task.generalization_lengths)
-    if lengths:
-        res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=seed)
-        print(f"generalisation (10 episodes per {champ.task.length_name}):")
-        print(_table(res, champ.task))
-    print(f"next: entm evaluate {result.run_dir} --lengths {','.join(map(str, lengths or [1, 10, 100]))}")
-    return 0
-
-
 def _run_kind(path) -> str | None:
     """run.json's ``kind`` of a run directory (None for anything else, e.g. a champion file)."""
     from pathlib import Path
@@ -275,6 +275,7 @@ def _run_kind(path) -> str | None:
 def cmd_train(args) -> int:
     from entm.baseline.model import ModelSettings
     from entm.baseline.train import TrainSettings, train
+    from entm.cli_summary import train_summary
 
     arch = ModelSettings(model=args.model, controller=args.controller, hidden_size=args.hidden_size,
                          layers=args.layers, cells=args.cells, width=args.width, read_heads=args.read_heads,
@@ -286,7 +287,7 @@ def cmd_train(args) -> int:
                              report_every=args.report_every, checkpoint_every=args.checkpoint_every,
                              run_dir=args.run_dir)
     _set_threads(args.threads)
-    return _train_summary(train(settings, progress=not args.quiet))
+    return train_summary(train(settings, progress=not args.quiet))
 
 
 def _set_threads(n: int) -> None:
@@ -298,24 +299,8 @@ def _set_threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-def _train_summary(result) -> int:
-    from entm.runs import read_metrics
-
-    last = (read_metrics(result.run_dir) or [{}])[-1]
-    print(f"run directory: {result.run_dir}")
-    print(f"steps: {result.steps}, sequences seen: {result.sequences}, {result.seconds:.1f} s of training"
-          f"{' (stopped at the --minutes budget; entm resume goes on)' if result.stopped == 'minutes' else ''}")
-    if last.get("loss") is not None:
-        print(f"last report: loss {last['loss']:.4g} per sequence, {last['bit_errors']:.3g} wrong bits per sequence")
-    if result.test:
-        t = result.test
-        print(f"test: {t['bit_errors']:.4g} wrong bits per sequence over {t['sequences']} fresh sequences "
-              f"(score {t['score']:.4f}, {100 * t['perfect']:.1f}% perfect)")
-    print(f"next: entm evaluate {result.run_dir} --lengths 10,20,50,100")
-    return 0
-
-
 def cmd_resume(args) -> int:
+    from entm.cli_summary import evolve_summary, train_summary
     from entm.evolution.loop import resume
 
     if _run_kind(args.run_dir) == "training":
@@ -328,7 +313,7 @@ def cmd_resume(args) -> int:
         if args.serial:
             raise EntmError(f"--serial applies to evolution runs; {args.run_dir} is a training run")
         _set_threads(1 if args.threads is None else args.threads)
-        return _train_summary(resume_training(args.run_dir, steps=args.steps, minutes=args.minutes,
+        return train_summary(resume_training(args.run_dir, steps=args.steps, minutes=args.minutes,
                                               device=args.device, progress=not args.quiet))
     for name in ("steps", "device", "threads"):
         if getattr(args, name) is not None:
@@ -341,25 +326,12 @@ def cmd_resume(args) -> int:
                     minutes=args.minutes)
     from entm.runs import read_run_json
 
-    return _summary(result, int(read_run_json(result.run_dir).get("seed", 0)))
-
-
-_COLUMNS = ("score", "perfect", "bit_errors", "episodes")
-
-
-def _table(res: dict, task) -> str:
-    extra = [k for k in next(iter(res.values()), {}) if k not in _COLUMNS]  # e.g. N-gram costs
-    head = "".join(f" {k.replace('_', ' '):>13}" for k in extra)
-    lines = [f"  {task.length_name:>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}{head}"]
-    for L, r in res.items():
-        more = "".join(f" {r[k]:13.2f}" if isinstance(r[k], float) else f" {str(r[k]):>13}" for k in extra)
-        lines.append(f"  {L:>8} {r['score']:8.4f} {r['perfect']:8.2f} {r['bit_errors']:11.2f} {r['episodes']:9d}"
-                     f"{more}")
-    return "\n".join(lines)
+    return evolve_summary(result, int(read_run_json(result.run_dir).get("seed", 0)))
 
 
 def cmd_evaluate(args) -> int:
     from entm.champion import evaluate_lengths, load_champion, parse_lengths
+    from entm.cli_summary import table
 
     if args.episodes < 1:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
@@ -377,19 +349,24 @@ def cmd_evaluate(args) -> int:
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:
         nodes, conns = champ.network.size()
-        print(json.dumps({"task": champ.task.name, "task_params": champ.task.params(), "memory": champ.spec.mode,
-                          "memory_params": champ.spec.params(), "size": {"nodes": nodes, "connections": conns},
-                          "lengths": res}))
+        meta = champ.data["metadata"]["entm"]
+        out = {"task": champ.task.name, "task_params": champ.task.params(), "memory": champ.spec.mode,
+               "memory_params": champ.spec.params(), "encoding": meta.get("encoding", "direct"),
+               "size": {"nodes": nodes, "connections": conns}}
+        if "cppn_size" in meta:  # hyper: the evolved CPPN's size beside the painted controller's
+            out["cppn_size"] = dict(zip(("nodes", "connections"), meta["cppn_size"]))
+        print(json.dumps({**out, "lengths": res}))
     else:
         print(f"{champ.path}: task {champ.task.name} {champ.task.params()}, {champ.spec.mode} memory "
               f"{champ.spec.params()}, {champ.spec.heads} head(s)")
-        print(_table(res, champ.task))
+        print(table(res, champ.task))
     return 0
 
 
 def _evaluate_trained(args) -> int:
     from entm.baseline.evaluate import evaluate_lengths, load_trained
     from entm.champion import parse_lengths
+    from entm.cli_summary import table
 
     trained = load_trained(args.champion)
     lengths = parse_lengths(args.lengths) if args.lengths else list(trained.task.generalization_lengths)
@@ -398,7 +375,8 @@ def _evaluate_trained(args) -> int:
         a = trained.architecture
         print(json.dumps({"task": trained.task.name, "task_params": trained.task.params(), "memory": trained.memory,
                           "memory_params": {"cells": a.cells, "width": a.width} if a.model == "ntm" else {},
-                          "size": {"parameters": int(trained.parameters)}, "model": a.model, "lengths": res}))
+                          "encoding": None, "size": {"parameters": int(trained.parameters)}, "model": a.model,
+                          "lengths": res}))
     else:
         a = trained.architecture
         what = (f"NTM ({a.controller} controller of {a.layers}x{a.hidden_size}, memory {a.cells}x{a.width}, "
@@ -406,7 +384,7 @@ def _evaluate_trained(args) -> int:
                 else f"LSTM ({a.layers}x{a.hidden_size})")
         print(f"{trained.path}: task {trained.task.name} {trained.task.params()}, trained {what}, "
               f"{trained.parameters} parameters, {trained.info['sequences']} sequences seen")
-        print(_table(res, trained.task))
+        print(table(res, trained.task))
     return 0
 
 
@@ -460,6 +438,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("entm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `entm ... | head`: the reader left; no traceback, and none at exit either
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

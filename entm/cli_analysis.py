@@ -17,6 +17,17 @@ from pathlib import Path
 from entm.errors import EntmError
 
 PLOT_KINDS = ("network", "memory", "fitness", "generalization", "deployment")
+PLOT_VIEWS = {
+    "network": "The champion's controller network: its nodes and connections (PNG and SVG); a hyper champion "
+               "grouped by substrate vectors, or its CPPN.",
+    "memory": "The memory trace of one episode of the champion (or trained model): inputs, outputs, targets (a "
+              "reward task: what it scores), the memory's contents and the heads' positions.",
+    "fitness": "A run's curves over the generations (or training steps): fitness, task score, network size.",
+    "generalization": "Score against sequence length of one or several runs' champions.",
+    "deployment": "One deployment of a reward task as the task draws it: the continuous T-maze's paths, a table "
+                  "for the discrete T-maze and the season task.",
+}
+"""What ``entm plot VIEW --help`` says about each view."""
 
 #: formats written without -o, or with an -o that has no suffix
 _DEFAULT_FORMATS = {"network": ("png", "svg")}
@@ -27,7 +38,12 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("plot", help="plot a run's network, memory trace, fitness curve, generalisation or a "
                                     "reward task's deployment",
                        description="Figures of saved runs. Default output: the run directory's plots/ "
-                                   "(next to a bare champion file: <name>.<view>.png).")
+                                   "(next to a bare champion file: <name>.<view>.png). `entm plot VIEW --help`: "
+                                   "the options of one view.", add_help=False)
+    from entm.cli_help import ViewHelp
+
+    p.add_argument("-h", "--help", action=ViewHelp, views=PLOT_VIEWS,
+                   help="show this help message and exit (after a VIEW: that view's help)")
     p.add_argument("view", choices=PLOT_KINDS, help="what to draw")
     p.add_argument("targets", nargs="+", metavar="RUN_OR_CHAMPION", help="run directories or champion.json files")
     p.add_argument("-o", "--output", default=None,

@@ -110,23 +110,35 @@ def package_versions() -> dict:
     return out
 
 
-def default_run_dir(base: str | Path, stem: str) -> Path:
-    """``base/stem``, or ``base/stem-2``, ``-3`` ... if taken."""
-    base = Path(base)
-    p = base / stem
+def task_label(task) -> str:
+    """The task's part of a default run name: its name and the parameters that differ from its
+    defaults, in the task's order, as ``<name>_<value>`` (``tmaze-variant_continuous``,
+    ``copy-vector_size_2-max_length_20``)."""
+    from entm.tasks import make_task
+
+    defaults = make_task(task.name, {}).params()
+    parts = [f"{k}_{v}" for k, v in task.params().items() if defaults.get(k) != v]
+    return "-".join([task.name, *parts])
+
+
+def free_run_dir(path) -> Path:
+    """``path`` itself if it is free, else the first free ``path-2``, ``path-3`` ... (for error messages:
+    runs never pick a name silently)."""
+    p = Path(path)
     i = 2
-    while p.exists():
-        p = base / f"{stem}-{i}"
+    while p.exists() and (not p.is_dir() or any(p.iterdir())):
+        p = Path(f"{path}-{i}")
         i += 1
     return p
 
 
 def check_new_run_dir(path) -> Path:
-    """An existing non-empty run directory is an error: runs never overwrite one."""
+    """An existing non-empty run directory is an error that names a free one: runs never overwrite
+    one, nor pick another name silently."""
     p = Path(path)
     if p.exists() and (not p.is_dir() or any(p.iterdir())):
-        raise EntmError(f"run directory {p} already exists and is not empty; choose another --run-dir "
-                        f"(or continue it with `entm resume {p}`)")
+        raise EntmError(f"run directory {p} already exists and is not empty; continue it with `entm resume {p}`, "
+                        f"or start a new run with --run-dir {free_run_dir(p)} (free)")
     return p
 
 

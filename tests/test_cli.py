@@ -2,10 +2,14 @@
 error handling through `entm.cli.main` in this process."""
 
 import json
+from importlib import metadata
 
 import pytest
 
 from entm.champion import evaluate_lengths, load_champion
+from entm.cli import build_parser, main
+from entm.cli_analysis import PLOT_KINDS, PLOT_VIEWS
+from entm.cli_help import view_prefix
 from entm.neatconfig import default_config_path
 from helpers import assert_one_line_error, main_error, replace_once, run_main, sub_once
 
@@ -120,3 +124,74 @@ def test_bench_json_smoke(cli):
         assert {"steps_per_second", "plain_steps_per_second", "ratio", "workers"} <= set(out)
         assert out["memory"] == memory and out["workers"] == 1 and out["genome_steps"] > 0
         assert out["plain_genome_steps"] > 0 and out["ratio"] > 0
+
+
+def test_version_and_error_prefix(cli, capsys):
+    """`entm --version` prints the installed version; an argparse error carries `entm: error:` once (with the
+    subcommand where it is the subcommand's)."""
+    r = cli("--version")
+    assert r.returncode == 0 and r.stdout == f"entm {metadata.version('entm')}\n"
+    assert main_error(capsys, "--bogus") == "entm: error: unrecognized arguments: --bogus"
+    assert main_error(capsys, "evolve", "--generations", "x") == \
+        "entm: error: evolve: argument --generations: invalid int value: 'x'"
+    assert main_error(capsys, "plot", "graph", "run").startswith("entm: error: plot: argument view: invalid choice")
+
+
+def _plot_help(capsys, *args) -> str:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(["plot", *args])
+    assert e.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_plot_view_help_is_the_views(capsys):
+    """`entm plot VIEW --help` is that view's help: its usage, its description and only the options that apply
+    to it (an option whose help starts with "<view>: " belongs to that view); `entm plot --help` lists all."""
+    plot = build_parser()._subparsers._group_actions[0].choices["plot"]
+    options = [(a.option_strings[-1], view_prefix(a.help, set(PLOT_KINDS))[0]) for a in plot._actions
+               if a.option_strings]
+    whole = _plot_help(capsys, "--help")
+    assert all(opt in whole for opt, _ in options)
+    for view in PLOT_KINDS:
+        text = _plot_help(capsys, view, "--help")
+        assert text.startswith(f"usage: entm plot {view} ")
+        assert " ".join(PLOT_VIEWS[view].split()[:4]) in " ".join(text.split())
+        for opt, only in options:
+            assert (opt in text.split()) == (not only or view in only), (view, opt)
+    assert any(only for _, only in options)  # some option is one view's (the test checks something)
+
+
+def test_evaluate_json_of_a_hyper_champion_names_its_encoding(capsys, tmp_path, fixtures):
+    """A hyper champion's `entm evaluate --json` gives the encoding and the evolved CPPN's size beside the size of
+    the controller it paints; a direct champion's says `direct`."""
+    run = tmp_path / "hyper"
+    status, _, err = run_main(capsys, "evolve", "--serial", "--quiet", "--task", "copy", "--vector-size", "2",
+                              "--encoding", "hyper", "--generations", "1", "--episodes", "2", "--run-dir", run)
+    assert status == 0, err
+    status, out, _ = run_main(capsys, "evaluate", run, "--json", "--lengths", "3", "--episodes", "2")
+    data = json.loads(out)
+    meta = json.loads((run / "champion.json").read_text())["metadata"]["entm"]
+    assert data["encoding"] == "hyper"
+    assert data["cppn_size"] == {"nodes": meta["cppn_size"][0], "connections": meta["cppn_size"][1]}
+    assert data["size"] != data["cppn_size"]  # the painted controller's own size
+    status, out, _ = run_main(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--json", "--lengths", "3")
+    direct = json.loads(out)
+    assert direct["encoding"] == "direct" and "cppn_size" not in direct
+
+
+def test_train_minutes_alone_is_the_budget(capsys, tmp_path):
+    """`entm train --minutes M` alone has no step budget (run.json says none): the bar shows the steps done and
+    the time of the budget, not the default 100000 steps; a resumed session gets the run's --minutes again."""
+    run = tmp_path / "t"
+    small = ["--task", "copy", "--vector-size", "2", "--max-length", "2", "--hidden-size", "8", "--cells", "4",
+             "--width", "3", "--batch-size", "2", "--no-compile"]
+    status, out, err = run_main(capsys, "train", *small, "--minutes", "0.0001", "--run-dir", run)
+    assert status == 0, err
+    assert json.loads((run / "run.json").read_text())["steps"] is None
+    assert "stopped at the --minutes budget" in out
+    bar = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert bar.startswith("train ntm 1 steps:") and "of 00:00" in bar and "100000" not in err
+    status, out, err = run_main(capsys, "resume", run)
+    assert status == 0, err
+    assert "steps: 2," in out and "stopped at the --minutes budget" in out

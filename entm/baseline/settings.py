@@ -79,6 +79,9 @@ def _positive(name, value):
         raise EntmError(f"{name} must be a positive integer, got {value!r}")
 
 
+DEFAULT_STEPS = 100_000
+"""The step budget of a training run given neither ``steps`` nor ``minutes``."""
+
 OPTIMIZERS = {"rmsprop": 1e-4, "adam": 3e-3}
 """Optimiser name -> default learning rate."""
 CLIPS = {"value": 10.0, "norm": 50.0, "none": None}
@@ -97,8 +100,10 @@ class TrainSettings:
     """The model: NTM (controller, memory, heads) or plain LSTM."""
     batch_size: int = 16
     """Sequences per update."""
-    steps: int = 100_000
-    """Update budget (total, counted from 0)."""
+    steps: int | None = None
+    """Update budget (total, counted from 0).  None: ``DEFAULT_STEPS`` (100000) for a run without
+    ``minutes``; with ``minutes`` alone no step budget (the time is the budget).  With both, the run
+    stops at whichever runs out first."""
     minutes: float | None = None
     """Wall-time budget of this session: stop after the step that runs out of it (resumable)."""
     optimizer: str = "adam"
@@ -158,11 +163,14 @@ class TrainSettings:
         elif not (isinstance(self.clip_value, (int, float)) and math.isfinite(self.clip_value)
                   and self.clip_value > 0):
             raise EntmError(f"--clip-value must be positive, got {self.clip_value!r}")
-        for name in ("batch_size", "steps", "report_every", "checkpoint_every", "max_nonfinite",
+        for name in ("batch_size", "report_every", "checkpoint_every", "max_nonfinite",
                      "curriculum_start", "curriculum_step", "test_sequences"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise EntmError(f"{name.replace('_', '-')} must be a positive integer, got {v!r}")
+        if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int)
+                                       or self.steps < 1):
+            raise EntmError(f"steps must be a positive integer, got {self.steps!r}")
         if self.minutes is not None and not (math.isfinite(self.minutes) and self.minutes > 0):
             raise EntmError(f"--minutes must be positive, got {self.minutes!r}")
 

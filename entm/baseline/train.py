@@ -42,14 +42,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from entm import runs
 from entm.baseline import checkpoint
 from entm.baseline.model import build_model, count_parameters
 from entm.baseline.sequences import run_model, sequence_task
-from entm.baseline.settings import TrainSettings
+from entm.baseline.settings import DEFAULT_STEPS, TrainSettings
 from entm.errors import EntmError
+from entm.progress import BudgetBar
 
 @dataclass
 class TrainResult:
@@ -107,15 +107,18 @@ def curriculum_task(task, max_length: int | None):
 # Starting and resuming
 
 
-def train(settings: TrainSettings, progress: bool = True, out=sys.stderr) -> TrainResult:
+def train(settings: TrainSettings, progress: bool = True, out=None) -> TrainResult:
     """Start a new training run in a new run directory."""
+    out = sys.stderr if out is None else out
     task = sequence_task(settings.task, settings.task_params)
     if settings.curriculum and not all(hasattr(task, a) for a in ("min_length", "max_length")):
         raise EntmError(f"--curriculum needs a task with min_length and max_length; {task.name!r} has none")
     device = resolve_device(settings.device)
+    if settings.steps is None and settings.minutes is None:
+        settings = replace(settings, steps=DEFAULT_STEPS)
     model = build_model(settings.architecture, task.num_inputs, task.num_outputs, settings.seed).to(device)
-    run_dir = Path(settings.run_dir or runs.default_run_dir("runs", f"{task.name}-{settings.architecture.model}"
-                                                                      f"-seed{settings.seed}"))
+    run_dir = Path(settings.run_dir or Path("runs") / f"{runs.task_label(task)}-{settings.architecture.model}"
+                                                      f"-seed{settings.seed}")
     runs.create_run_dir(run_dir)
     settings = replace(settings, run_dir=str(run_dir), task_params=task.params())
     record = settings.record()
@@ -131,8 +134,12 @@ def train(settings: TrainSettings, progress: bool = True, out=sys.stderr) -> Tra
 
 
 def resume(run_dir, steps: int | None = None, minutes: float | None = None, device: str | None = None,
-           progress: bool = True, out=sys.stderr) -> TrainResult:
-    """Continue a training run from its newest valid checkpoint, exactly as if it had never stopped."""
+           progress: bool = True, out=None) -> TrainResult:
+    """Continue a training run from its newest valid checkpoint, exactly as if it had never stopped.
+
+    ``minutes`` is this session's wall-time budget; a run without a step budget (started with
+    ``minutes`` alone) resumed without ``steps`` or ``minutes`` gets its first session's ``minutes``."""
+    out = sys.stderr if out is None else out
     run_dir = Path(run_dir)
     data = runs.read_run_json(run_dir)
     if data.get("kind") != "training":
@@ -141,6 +148,8 @@ def resume(run_dir, steps: int | None = None, minutes: float | None = None, devi
         settings = TrainSettings.from_record(data)
     except TypeError as e:
         raise EntmError(f"{run_dir}/{runs.RUN_FILE}: {e}") from None
+    if minutes is None and steps is None and settings.steps is None:
+        minutes = settings.minutes  # the run's own time budget, for this session too
     overrides = {"minutes": minutes}
     if steps is not None:
         overrides["steps"] = steps
@@ -151,7 +160,7 @@ def resume(run_dir, steps: int | None = None, minutes: float | None = None, devi
     dev = resolve_device(settings.device)
     restored = checkpoint.load_latest(run_dir, dev)
     state = restored["state"]
-    if state["step"] >= settings.steps:
+    if settings.steps is not None and state["step"] >= settings.steps:
         raise EntmError(f"nothing to resume in {run_dir}: it has run {state['step']} of {settings.steps} steps "
                         f"(raise --steps to go on)")
     if state.get("stopped") == "nonfinite":
@@ -195,13 +204,14 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
         model.compile_step()
     t_start, c_start = time.perf_counter(), time.process_time()
     seconds0, cpu0 = state["seconds"], state.get("cpu_seconds", 0.0)
-    bar = tqdm(total=settings.steps, initial=state["step"], disable=not progress, file=out, unit="step",
-               dynamic_ncols=True, desc=f"train {settings.architecture.model}")
+    bar = BudgetBar("steps", total=settings.steps, minutes=settings.minutes, initial=state["step"], out=out,
+                    desc=f"train {settings.architecture.model}", disable=not progress)
+    budget = float("inf") if settings.steps is None else settings.steps
     run_of_bad = state.get("nonfinite_run", 0)
     stopped = "steps"
     acc = state["acc"]
     try:
-        while state["step"] < settings.steps:
+        while state["step"] < budget:
             step = state["step"]
             batch_task = curriculum_task(task, state["max_length"])
             eps = _batch(settings, batch_task, np.random.default_rng([settings.seed, step]))
@@ -245,12 +255,12 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
             state["nonfinite_run"] = run_of_bad
             state["seconds"] = seconds0 + time.perf_counter() - t_start
             state["cpu_seconds"] = cpu0 + time.process_time() - c_start
-            bar.update(1)
+            bar.advance(state["step"])
             if acc["steps"] >= settings.report_every:
                 rec = _report(settings, task, state, acc)
                 if rec["loss"] is not None:
-                    bar.set_postfix(loss=f"{rec['loss']:.3g}", bits=f"{rec['bit_errors']:.3g}",
-                                    **({"len": rec["max_length"]} if "max_length" in rec else {}))
+                    bar.set_postfix_str(f"loss={rec['loss']:.3g}, bits={rec['bit_errors']:.3g}"
+                                        + (f", len={rec['max_length']}" if "max_length" in rec else ""))
                 acc = state["acc"] = _empty_acc()
                 runs.append_metrics(run_dir, rec)
                 state["metrics"] += 1
@@ -260,7 +270,7 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
             if state["step"] % settings.checkpoint_every == 0:
                 _save(run_dir, settings, task, model, optimizer, state)
             if settings.minutes is not None and time.perf_counter() - t_start >= settings.minutes * 60:
-                stopped = "minutes" if state["step"] < settings.steps else "steps"
+                stopped = "minutes" if state["step"] < budget else "steps"
                 break
     finally:
         bar.close()

@@ -4,9 +4,10 @@ One generation: every genome is evaluated on the generation's episodes (drawn
 from a generator seeded by (run seed, generation)); its fitness is the mean
 over them; neat-python then reproduces and speciates.  The run directory gets
 a line of ``metrics.jsonl`` per generation and ``champion.json`` whenever the
-champion changes.  The run stops at the generation budget, at the config's
-fitness threshold, or (``stop_when_solved``) as soon as a genome is perfect on
-the generation's episodes *and* on a validation batch of long sequences.
+champion changes.  The run stops at the generation budget, at the wall-time budget (``minutes``;
+given alone it is the only budget), at the config's fitness threshold, or
+(``stop_when_solved``) as soon as a genome is perfect on the generation's
+episodes *and* on a validation batch of long sequences.
 The generation's steps after the evaluation (champion, metrics, progress bar)
 are neat-python reporters, the checkpoints a step of the driving loop
 (:mod:`entm.evolution.reporters`); the loop's state is a
@@ -16,6 +17,7 @@ are neat-python reporters, the checkpoints a step of the driving loop
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import time
@@ -35,6 +37,7 @@ from entm.hyper import Substrate
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.phenotype import Network
+from entm.progress import phase
 from entm import runs
 from entm.tasks import make_task
 
@@ -55,16 +58,21 @@ class EvolveSettings:
     """Number of combined read/write heads."""
     config: str | None = None
     """neat-python config file; None: the shipped ``evolution_configs/<task>[-differentiable].ini`` with its sizes fitted."""
-    generations: int = 500
-    """Generation budget."""
+    generations: int | None = None
+    """Generation budget (total, counted from 0).  None: ``DEFAULT_GENERATIONS`` (500) for a run
+    without ``minutes``; with ``minutes`` alone no generation budget (the time is the budget).
+    With both, the run stops at whichever runs out first."""
     seed: int = 0
     """Run seed: seeds neat-python and, with the generation number, the episodes."""
     episodes: int | None = None
     """Episodes per generation (None: the task's default, 50 for copy)."""
     stop_when_solved: bool = True
-    """Stop when a genome is perfect on the generation's episodes and on the validation batch."""
+    """Stop when a genome is perfect on the generation's episodes and on the validation batch.
+    False: go on to the budget; the champion stays that validated solver unless a later generation's
+    validated solver is fitter (:class:`~entm.evolution.reporters.ChampionReporter`)."""
     run_dir: str | None = None
-    """Run directory (None: runs/<task>-<memory>[-hyper]-seed<S>, numbered if taken)."""
+    """Run directory (None: ``runs/<name>`` with the name of :func:`run_name`; an existing one is an
+    error that names a free one)."""
     evaluator: str = "ray"
     """``ray`` (an embedded local Ray, or the cluster at ``ray_address``) or ``serial`` (this process)."""
     workers: int | None = None
@@ -97,6 +105,16 @@ class EvolveResult:
     seconds: float
     out_of_time: bool = False
     """The run stopped at its wall-time budget (``minutes``)."""
+    stopped: str = "generations"
+    """Why this session stopped: ``solved``, ``generations``, ``minutes`` or ``threshold`` (the config's
+    fitness_threshold)."""
+    champion_terms: dict | None = None
+    """The champion's shaping terms (means over its generation's episodes; None when it was chosen
+    before a resume)."""
+
+
+DEFAULT_GENERATIONS = 500
+"""The generation budget of a run given neither ``generations`` nor ``minutes``."""
 
 
 def _check_minutes(minutes):
@@ -139,7 +157,7 @@ def prepare(settings: EvolveSettings):
         if (c_in, c_out) != (n_in, n_out):
             raise EntmError(f"{source}: num_inputs = {c_in}, num_outputs = {c_out}, but {layout}")
     load_config(text, source)  # every other problem of the file, before any work
-    if settings.generations < 1:
+    if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
     if settings.episodes is not None and settings.episodes < 1:
         raise EntmError(f"episodes must be at least 1, got {settings.episodes}")
@@ -150,8 +168,9 @@ EVALUATORS = ("serial", "ray")
 ENCODINGS = ("direct", "hyper")
 
 
-def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings):
-    """The evaluator a run asks for: ``serial``, or ``ray`` (embedded local Ray, or ``ray_address``)."""
+def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings, progress: bool = False, out=None):
+    """The evaluator a run asks for: ``serial``, or ``ray`` (embedded local Ray, or ``ray_address``);
+    ``progress``: say on ``out`` that Ray starts (it takes seconds)."""
     if settings.evaluator == "serial":
         if settings.workers is not None or settings.ray_address is not None:
             raise EntmError("--serial cannot be combined with --workers or --ray-address")
@@ -161,9 +180,16 @@ def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings):
 
         if settings.workers is not None and settings.workers < 1:
             raise EntmError(f"--workers must be at least 1, got {settings.workers}")
-        return RayEvaluator(eval_settings, workers=settings.workers, address=settings.ray_address,
-                            verbose=settings.ray_verbose)
+        what = (f"connecting to the Ray cluster at {settings.ray_address}" if settings.ray_address else
+                f"starting a local Ray with {_plural(settings.workers or os.cpu_count() or 1, 'worker CPU')}")
+        with phase(what, out, progress):
+            return RayEvaluator(eval_settings, workers=settings.workers, address=settings.ray_address,
+                                verbose=settings.ray_verbose)
     raise EntmError(f"unknown evaluator {settings.evaluator!r}; expected one of {', '.join(EVALUATORS)}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text: str) -> EvalSettings:
@@ -174,16 +200,18 @@ def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text
                         hyper=dict(settings.hyper))
 
 
-def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> EvolveResult:
-    """Run evolution as ``settings`` say; writes the run directory."""
+def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveResult:
+    """Run evolution as ``settings`` say; writes the run directory.  ``progress``: the start-up lines and
+    the progress bar on ``out`` (default: stderr)."""
+    out = sys.stderr if out is None else out
+    if settings.generations is None and settings.minutes is None:
+        settings.generations = DEFAULT_GENERATIONS
     task, spec, machine, config_text = prepare(settings)
-    enc = "-hyper" if settings.encoding == "hyper" else ""
-    run_dir = Path(settings.run_dir) if settings.run_dir else runs.default_run_dir(
-        "runs", f"{settings.task}-{settings.memory}{enc}-seed{settings.seed}")
+    run_dir = Path(settings.run_dir) if settings.run_dir else Path("runs") / run_name(settings, task)
     eval_settings = _eval_settings(settings, task, spec, config_text)
     episodes = eval_settings.episodes
     runs.check_new_run_dir(run_dir)
-    evaluator = make_evaluator(settings, eval_settings)
+    evaluator = make_evaluator(settings, eval_settings, progress, out)
     try:
         run_dir = runs.create_run_dir(run_dir)
     except BaseException:
@@ -203,6 +231,18 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=sys.stderr) -> E
         evaluator.close()
 
 
+def run_name(settings: EvolveSettings, task=None) -> str:
+    """The default run name: what the run is.  ``<task>[-<param>_<value>...]-<memory>[-width_M][-cells_N]
+    [-heads_H]-<encoding>-seed<S>``: the task's parameters that differ from its defaults, the memory mode
+    and the memory options given, the encoding and the seed, e.g. ``tmaze-variant_continuous-discrete-
+    direct-seed0`` or ``copy-vector_size_2-discrete-hyper-seed3``."""
+    task = task or make_task(settings.task, settings.task_params)
+    mem = [f"{k}_{v}" for k, v in settings.memory_params.items()]
+    if int(settings.heads) != 1:
+        mem.append(f"heads_{settings.heads}")
+    return "-".join([runs.task_label(task), settings.memory, *mem, settings.encoding, f"seed{settings.seed}"])
+
+
 def settings_from_run(run_dir) -> EvolveSettings:
     """The settings a run was started with (its run.json)."""
     data = runs.read_run_json(run_dir)
@@ -213,13 +253,17 @@ def settings_from_run(run_dir) -> EvolveSettings:
 
 
 def resume(run_dir, generations: int | None = None, evaluator: str | None = None, workers: int | None = None,
-           ray_address: str | None = None, progress: bool = True, out=sys.stderr,
+           ray_address: str | None = None, progress: bool = True, out=None,
            minutes: float | None = None) -> EvolveResult:
     """Continue a run from its newest valid checkpoint, exactly as if it had never stopped.
 
     ``generations`` raises the generation budget (total, counted from 0); the
     evaluator (serial or Ray) is chosen now, not taken from the first start.
+    ``minutes`` is this session's wall-time budget.  A run without a generation budget (started
+    with ``minutes`` alone) resumed without ``generations`` or ``minutes`` gets its first session's
+    ``minutes`` again (it never runs without a budget).
     """
+    out = sys.stderr if out is None else out
     run_dir = Path(run_dir)
     settings = settings_from_run(run_dir)
     if generations is not None:
@@ -228,20 +272,27 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
         settings.generations = int(generations)
     if evaluator is not None:
         settings.evaluator, settings.workers, settings.ray_address = evaluator, workers, ray_address
+    if minutes is None and settings.generations is None:
+        minutes = settings.minutes  # the run's own time budget, for this session too
     settings.minutes = _check_minutes(minutes)
+    if settings.generations is None and settings.minutes is None:
+        raise EntmError(f"{run_dir}/{runs.RUN_FILE} gives no budget (generations or minutes); resume it with "
+                        f"--generations or --minutes")
     cfg_path = run_dir / runs.CONFIG_FILE
     settings.config = str(cfg_path)
     task, spec, machine, config_text = prepare(settings)
     config = load_config(config_text, str(cfg_path))
     restored = checkpoint.load_latest(run_dir, config)
     pop, state = restored.population, LoopState.from_dict(restored.loop)
-    if state.finished(settings.generations):
-        why = ("it is solved" if state.solved else "it reached the config's fitness_threshold"
-               if state.threshold else f"it has run {state.metrics} of {settings.generations} generations")
-        raise EntmError(f"nothing to resume in {run_dir}: {why} (raise --generations to go on)")
+    if state.finished(settings.generations, settings.stop_when_solved):
+        why = ("it is solved (it was started to stop at a validated solution)" if state.solved and
+               settings.stop_when_solved else "it reached the config's fitness_threshold" if state.threshold
+               else f"it has run {state.metrics} of {settings.generations} generations (raise --generations "
+                    f"to go on)")
+        raise EntmError(f"nothing to resume in {run_dir}: {why}")
     eval_settings = _eval_settings(settings, task, spec, config_text)
     rng_state = random.getstate()  # starting Ray draws from `random`: keep the checkpoint's state
-    ev = make_evaluator(settings, eval_settings)
+    ev = make_evaluator(settings, eval_settings, progress, out)
     random.setstate(rng_state)
     try:
         # only now, with everything in hand, bring the run directory back to the checkpoint
@@ -271,17 +322,24 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     substrate = Substrate(task, spec, settings.hyper) if settings.encoding == "hyper" else None
     t_start = time.perf_counter()
     evaluate = Evaluate(evaluator, pop)
-    pop.add_reporter(ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate),
-                                      task, spec, run_dir, substrate))
+    champion = ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate),
+                                task, spec, run_dir, substrate)
+    pop.add_reporter(champion)
     pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate))
-    bar = ProgressReporter(evaluate, settings.generations, out, initial=pop.generation) if progress else None
-    if bar is not None:
+    bar = None
+    if progress:
+        where = "in this process" if settings.evaluator == "serial" else "on every worker"
+        print(f"entm: generation {pop.generation} first loads the compiled kernels {where} (the first run after "
+              f"an install compiles and caches them, which takes seconds)", file=out, flush=True)
+        bar = ProgressReporter(evaluate, state, settings.generations, out, initial=state.metrics,
+                               minutes=settings.minutes)
         pop.add_reporter(bar)
     checkpoints = Checkpoints(run_dir, pop, state, settings.checkpoint_every)  # for Ctrl-C
     finished = out_of_time = False
+    done = lambda: state.finished(settings.generations, settings.stop_when_solved)  # noqa: E731
     try:
         deadline = None if settings.minutes is None else t_start + 60.0 * float(settings.minutes)
-        while not state.finished(settings.generations):
+        while not done():
             before = pop.generation
             pop.run(evaluate, 1)
             if pop.generation == before:  # neat-python stopped at its fitness threshold
@@ -289,7 +347,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
                 break
             checkpoints.after_generation()
             if deadline is not None and time.perf_counter() >= deadline:
-                out_of_time = not state.finished(settings.generations)
+                out_of_time = not done()
                 break
         finished = True
     except KeyboardInterrupt:
@@ -306,10 +364,12 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     if finished:
         checkpoints.mark()
         checkpoints.write()
-    champion = json.loads((run_dir / runs.CHAMPION_FILE).read_text())
-    return EvolveResult(run_dir=run_dir, champion=champion, generations=state.metrics,
-                        solved=state.solved, seconds=time.perf_counter() - t_start,
-                        out_of_time=finished and out_of_time)
+    out_of_time = finished and out_of_time
+    stopped = ("minutes" if out_of_time else "threshold" if state.threshold else
+               "solved" if state.solved and settings.stop_when_solved else "generations")
+    return EvolveResult(run_dir=run_dir, champion=json.loads((run_dir / runs.CHAMPION_FILE).read_text()),
+                        generations=state.metrics, solved=state.solved, seconds=time.perf_counter() - t_start,
+                        out_of_time=out_of_time, stopped=stopped, champion_terms=champion.champion_terms)
 
 
 class _Validator:

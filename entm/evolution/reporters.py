@@ -9,7 +9,7 @@ entm splits a generation into:
 - :class:`ChampionReporter`: the solved check (on the loop's validation batch), the champion,
   ``champion.json``;
 - :class:`MetricsReporter`: the generation's line of ``metrics.jsonl``;
-- :class:`ProgressReporter`: the tqdm progress bar;
+- :class:`ProgressReporter`: the progress bar;
 - :class:`Checkpoints`: the checkpoint of the last completed generation (a step of the driving
   loop in :mod:`entm.evolution.loop`, since neat-python has no reporter call at a generation's
   very end).
@@ -30,13 +30,13 @@ from pathlib import Path
 
 import numpy as np
 from neat.reporting import BaseReporter
-from tqdm import tqdm
 
 from entm import runs
 from entm.evolution import checkpoint
 from entm.evolution.evaluator import GenomeResult
 from entm.memory import MemorySpec
 from entm.phenotype import Network, network_json_from_genome
+from entm.progress import BudgetBar
 
 
 @dataclass
@@ -65,9 +65,11 @@ class LoopState:
     def from_dict(cls, data: dict) -> "LoopState":
         return cls(**data)
 
-    def finished(self, generations: int) -> bool:
-        """Nothing left to do: solved, stopped at the threshold, or ``generations`` evaluated."""
-        return self.solved or self.threshold or self.metrics >= generations
+    def finished(self, generations: int | None, stop_when_solved: bool = True) -> bool:
+        """Nothing left to do: solved (where a validated solution stops the run), stopped at the
+        threshold, or ``generations`` evaluated (None: no generation budget)."""
+        return ((self.solved and stop_when_solved) or self.threshold
+                or (generations is not None and self.metrics >= generations))
 
 
 @dataclass
@@ -171,8 +173,16 @@ def champion_json(genome, config, task, spec: MemorySpec, fitness: float, genera
 
 
 class ChampionReporter(BaseReporter):
-    """The solved check and the champion: a validated solver, else the generation's best if it beats
-    the champion; a new champion goes to ``champion.json``."""
+    """The solved check and the champion; a new champion goes to ``champion.json``.
+
+    Until the run is solved, the champion is the fittest genome seen so far (a generation's best
+    replaces it only with a higher fitness), and the first validated solver (:meth:`solver`) becomes
+    the champion whatever its fitness: being right on every episode and on the validation batch
+    counts more than the shaping terms, which reward one way of solving the task (a solver's fitness
+    can be lower than an unsolved genome's).  A run that goes on after it is solved
+    (``stop_when_solved=False``) keeps that solver unless a later generation's validated solver has a
+    higher fitness; unvalidated genomes never replace it.
+    """
 
     CANDIDATES = 3
     """At most this many of a generation's perfect genomes are validated."""
@@ -181,6 +191,8 @@ class ChampionReporter(BaseReporter):
         """``validator.perfect(genome)``: whether the genome is perfect on the validation batch."""
         self.evaluate, self.state, self.validator = evaluate, state, validator
         self.task, self.spec, self.run_dir, self.substrate = task, spec, run_dir, substrate
+        self.champion_terms: dict | None = None
+        """The shaping terms of the champion chosen in this session (None: it was chosen before a resume)."""
 
     def solver(self, ev: Evaluation):
         """The first genome, best fitness first, perfect on every episode of the generation and on
@@ -196,7 +208,10 @@ class ChampionReporter(BaseReporter):
     def post_evaluate(self, config, population, species, best_genome):
         ev, state = self.evaluate.latest, self.state
         champ = self.solver(ev)
-        if champ is not None:
+        if state.solved:  # the run goes on after its solution: only a fitter validated solver replaces it
+            if champ is not None and not champ.fitness > state.champion_fitness:
+                champ = None
+        elif champ is not None:
             state.solved = True
         elif state.champion_fitness is None or ev.best_genome.fitness > state.champion_fitness:
             champ = ev.best_genome
@@ -207,6 +222,7 @@ class ChampionReporter(BaseReporter):
                              extra={"score": r.score, "perfect": r.perfect, "solved": state.solved},
                              substrate=self.substrate)
         state.champion_key, state.champion_fitness, state.champion_json = int(champ.key), float(champ.fitness), data
+        self.champion_terms = dict(r.terms)
         write_champion(self.run_dir, data)
 
 
@@ -260,19 +276,26 @@ class MetricsReporter(BaseReporter):
 
 
 class ProgressReporter(BaseReporter):
-    """The tqdm progress bar: one step per generation, the generation's best and mean in its text."""
+    """The progress bar (:class:`entm.progress.BudgetBar`): one step per generation against the
+    run's budget (generations, minutes or both); its text names whose numbers it shows: the
+    generation's fittest genome (``best``: fitness, task score, share of its episodes perfect), the
+    generation's mean fitness, and the run's champion (its fitness; ``solved`` once it is a validated
+    solver, which may be less fit than the generation's best)."""
 
-    def __init__(self, evaluate: Evaluate, total: int, out, initial: int = 0):
-        self.evaluate = evaluate
-        self.bar = tqdm(total=total, initial=initial, unit="gen", file=out, dynamic_ncols=True, mininterval=0.5)
+    def __init__(self, evaluate: Evaluate, state: LoopState, generations: int | None, out, initial: int = 0,
+                 minutes: float | None = None):
+        self.evaluate, self.state = evaluate, state
+        self.bar = BudgetBar("gen", total=generations, minutes=minutes, initial=initial, out=out)
 
     def post_evaluate(self, config, population, species, best_genome):
-        ev = self.evaluate.latest
+        ev, state = self.evaluate.latest, self.state
         best = ev.best
-        self.bar.set_postfix_str(f"fit {best.fitness:.3f} score {best.score:.3f} mean {ev.fitnesses.mean():.3f} "
-                                 f"sp {len(species.species)} {ev.steps_per_second or 0:,.0f} steps/s",
-                                 refresh=False)
-        self.bar.update(1)
+        champ = "" if state.champion_fitness is None else \
+            f" | champion {state.champion_fitness:.3f}{' solved' if state.solved else ''}"
+        self.bar.set_postfix_str(f"best: fit {best.fitness:.3f} score {best.score:.3f} {100 * best.perfect:.0f}% "
+                                 f"perfect | mean fit {ev.fitnesses.mean():.3f}{champ} | sp {len(species.species)} "
+                                 f"{ev.steps_per_second or 0:,.0f} steps/s")
+        self.bar.advance(state.metrics)
 
     def close(self) -> None:
         self.bar.close()

@@ -1,0 +1,94 @@
+"""What ``entm evolve``, ``entm train`` and ``entm resume`` print when a run ends, and the score table of
+``entm evaluate``.  Imported by the commands when they run (the summaries evaluate champions: kernels)."""
+
+from __future__ import annotations
+
+from entm.champion import champion_from_dict, evaluate_lengths
+from entm.runs import read_metrics, read_run_json
+
+STOPPED = {"minutes": "stopped at the --minutes budget; entm resume goes on",
+           "threshold": "stopped at the config's fitness_threshold",
+           "generations": "the generation budget is used up"}
+"""Why a run stopped (``EvolveResult.stopped``), where it is not a solution."""
+
+
+def evolve_summary(result, seed) -> int:
+    champ = champion_from_dict(result.champion, result.run_dir / "champion.json")
+    print(f"run directory: {result.run_dir}")
+    print(f"generations: {result.generations}, {result.seconds:.1f} s, "
+          + ("solved: stopped at the first validated solution" if result.stopped == "solved" else
+             f"{'solved' if result.solved else 'not solved'}; {STOPPED[result.stopped]}"))
+    print("\n".join(champion_lines(result, champ)))
+    lengths = list(champ.task.generalization_lengths)
+    if lengths:
+        res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=seed)
+        print(f"generalisation (10 episodes per {champ.task.length_name}):")
+        print(table(res, champ.task))
+    print(f"next: entm evaluate {result.run_dir} --lengths {','.join(map(str, lengths or [1, 10, 100]))}")
+    return 0
+
+
+def champion_lines(result, champ) -> list[str]:
+    """Which genome the champion is and why, its fitness taken apart, and the fittest genome of its
+    generation where that is another (the progress bar's ``best``)."""
+    meta = result.champion["metadata"]["entm"]
+    gen, key = meta["generation"], meta["genome_key"]
+    nodes, conns = champ.network.size()
+    episodes = read_run_json(result.run_dir).get("episodes")
+    of = f"all {episodes}" if episodes else "all"
+    length, n = getattr(champ.task, "validation", (None, 0))
+    if meta.get("solved"):
+        val = f" and on the validation batch ({n} episodes of {champ.task.length_name} {length})" if length else ""
+        why = f"a validated solver: perfect on {of} of that generation's episodes{val}"
+    else:
+        why = (f"the fittest genome of the run (not a solution: perfect on {100 * meta.get('perfect', 0.0):.0f}% "
+               f"of that generation's episodes)")
+    size = f"{nodes} nodes and {conns} connections used"
+    if "cppn_size" in meta:
+        size = f"a CPPN of {meta['cppn_size'][0]} nodes and {meta['cppn_size'][1]} connections painting a " \
+               f"controller of {size}"
+    lines = [f"champion: genome {key} of generation {gen}, {why}; {size}"]
+    score = f"task score {meta.get('score', float('nan')):.4f} ({champ.task.score_name})"
+    terms = result.champion_terms
+    if terms:
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in sorted(terms.items()))
+        lines.append(f"  fitness {meta['fitness']:.4f}: the mean of the {score} and the shaping terms {parts} "
+                     f"(the terms reward one way of solving the task: a solution's can be below 1)")
+    else:
+        lines.append(f"  fitness {meta['fitness']:.4f}, {score}")
+    best = next((m for m in read_metrics(result.run_dir) if m.get("generation") == gen), None)
+    if best is not None and best.get("best_genome") not in (None, key):
+        lines.append(f"  the fittest genome of generation {gen} (the progress bar's 'best') was genome "
+                     f"{best['best_genome']}: fitness {best['best_fitness']:.4f}, perfect on "
+                     f"{100 * best['best_perfect']:.0f}% of the episodes; a validated solver is the champion "
+                     f"whatever its fitness")
+    return lines
+
+
+def train_summary(result) -> int:
+    last = (read_metrics(result.run_dir) or [{}])[-1]
+    print(f"run directory: {result.run_dir}")
+    print(f"steps: {result.steps}, sequences seen: {result.sequences}, {result.seconds:.1f} s of training"
+          f"{' (stopped at the --minutes budget; entm resume goes on)' if result.stopped == 'minutes' else ''}")
+    if last.get("loss") is not None:
+        print(f"last report: loss {last['loss']:.4g} per sequence, {last['bit_errors']:.3g} wrong bits per sequence")
+    if result.test:
+        t = result.test
+        print(f"test: {t['bit_errors']:.4g} wrong bits per sequence over {t['sequences']} fresh sequences "
+              f"(score {t['score']:.4f}, {100 * t['perfect']:.1f}% perfect)")
+    print(f"next: entm evaluate {result.run_dir} --lengths 10,20,50,100")
+    return 0
+
+
+COLUMNS = ("score", "perfect", "bit_errors", "episodes")
+
+
+def table(res: dict, task) -> str:
+    extra = [k for k in next(iter(res.values()), {}) if k not in COLUMNS]  # e.g. N-gram costs
+    head = "".join(f" {k.replace('_', ' '):>13}" for k in extra)
+    lines = [f"  {task.length_name:>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}{head}"]
+    for L, r in res.items():
+        more = "".join(f" {r[k]:13.2f}" if isinstance(r[k], float) else f" {str(r[k]):>13}" for k in extra)
+        lines.append(f"  {L:>8} {r['score']:8.4f} {r['perfect']:8.2f} {r['bit_errors']:11.2f} {r['episodes']:9d}"
+                     f"{more}")
+    return "\n".join(lines)
