@@ -55,14 +55,14 @@ def add_parsers(sub) -> None:
                         "length), for a reward task its rounds or years (default: its training setting)")
     p.add_argument("--seed", type=int, default=0, help="seed of the episodes (default 0)")
     p.add_argument("--deployment", type=int, default=None, metavar="N",
-                   help="memory, deployment (reward tasks): which deployment of the batch entm evaluate --seed S "
+                   help="memory, deployment: (reward tasks) which deployment of the batch entm evaluate --seed S "
                         "scores (default 0)")
     p.add_argument("--cppn", action="store_true",
-                   help="network (hyper encoding): draw the CPPN that was evolved (default output plots/cppn.png)")
+                   help="network: (hyper encoding) draw the CPPN that was evolved (default output plots/cppn.png)")
     p.add_argument("--bit", type=int, default=None, metavar="J",
-                   help="network (hyper encoding): only the links of element J of the vectors, and the scalars'")
+                   help="network: (hyper encoding) only the links of element J of the vectors, and the scalars'")
     p.add_argument("--all-links", action="store_true",
-                   help="network (hyper encoding): every painted link (default: links grouped by vector)")
+                   help="network: (hyper encoding) every painted link (default: links grouped by vector)")
     p.add_argument("--lengths", default=None, help="generalization: comma-separated lengths (default: the task's)")
     p.add_argument("--episodes", type=int, default=20, help="generalization: episodes per length (default 20)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

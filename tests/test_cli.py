@@ -195,3 +195,19 @@ def test_train_minutes_alone_is_the_budget(capsys, tmp_path):
     status, out, err = run_main(capsys, "resume", run)
     assert status == 0, err
     assert "steps: 2," in out and "stopped at the --minutes budget" in out
+
+
+def test_each_plot_view_help_lists_only_its_options(capsys):
+    """``entm plot VIEW --help``: a view's own options (network's --cppn), none of another view's."""
+    from entm.cli import main
+
+    seen = {}
+    for view in ("network", "memory", "fitness", "generalization", "deployment"):
+        with pytest.raises(SystemExit) as e:
+            main(["plot", view, "--help"])
+        assert e.value.code == 0
+        seen[view] = capsys.readouterr().out
+    assert "--cppn" in seen["network"] and "--bit" in seen["network"]
+    assert all("--cppn" not in seen[v] and "--all-links" not in seen[v] for v in seen if v != "network")
+    assert "--deployment" in seen["deployment"] and "--deployment" not in seen["fitness"]
+    assert "--episodes" in seen["generalization"] and "--episodes" not in seen["network"]
