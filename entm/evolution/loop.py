@@ -176,12 +176,14 @@ def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings, progre
             raise EntmError("--serial cannot be combined with --workers or --ray-address")
         return SerialEvaluator(eval_settings)
     if settings.evaluator == "ray":
-        from entm.evolution.ray_eval import RayEvaluator  # imports ray (seconds): only for Ray runs
+        from entm.evolution.ray_eval import RayEvaluator, check_address  # imports ray: only for Ray runs
 
         if settings.workers is not None and settings.workers < 1:
             raise EntmError(f"--workers must be at least 1, got {settings.workers}")
         what = (f"connecting to the Ray cluster at {settings.ray_address}" if settings.ray_address else
                 f"starting a local Ray with {_plural(settings.workers or os.cpu_count() or 1, 'worker CPU')}")
+        if settings.ray_address:
+            check_address(settings.ray_address)  # an unreachable address is one line, before any status line
         with phase(what, out, progress):
             return RayEvaluator(eval_settings, workers=settings.workers, address=settings.ray_address,
                                 verbose=settings.ray_verbose)

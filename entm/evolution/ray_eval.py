@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import sys
 import socket
 import time
@@ -42,13 +43,21 @@ GCS_GRACE = 10.0
 # no message; entm's own check (GCS_GRACE) must come first and say what happened.
 os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", "300")
 
+#: bytes of pickled genomes per task argument: under Ray's inline limit (max_direct_call_object_size,
+#: 100 KiB), so a task's genomes travel inside the task itself and the driver never writes to the node's
+#: object store.  Ray ends a driver on the spot (exit status 1, no message) when a write to a dead node's
+#: object store fails: with inline arguments, a cluster that goes away is noticed and reported by entm.
+INLINE_ARG_BYTES = 90_000
+
 _CACHE: dict = {}
 
 
-def _evaluate_chunk(settings_key: str, settings: EvalSettings, genomes: list, generation: int):
-    """Runs on a worker: evaluate one chunk; the evaluator is built once per process."""
+def _evaluate_chunk(settings_key: str, settings: EvalSettings, generation: int, *parts: list):
+    """Runs on a worker: evaluate one chunk (its genomes in ``parts``, see :func:`split_inline`); the
+    evaluator is built once per process."""
     import ray
 
+    genomes = [g for part in parts for g in part]
     ev = _CACHE.get(settings_key)
     if ev is None:
         _CACHE.clear()
@@ -76,6 +85,16 @@ def _quiet_stderr(enabled: bool):
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def split_inline(chunk: list) -> list[list]:
+    """A chunk's (id, GenomeData) pairs in consecutive parts of at most about INLINE_ARG_BYTES pickled bytes
+    each (sized from the chunk's largest genome)."""
+    if not chunk:
+        return [chunk]
+    per = max(len(pickle.dumps(g, protocol=pickle.HIGHEST_PROTOCOL)) for g in chunk[:: max(1, len(chunk) // 8)])
+    n = max(1, INLINE_ARG_BYTES // (2 * per))  # a factor 2 of room: genomes of one chunk differ in size
+    return [chunk[i:i + n] for i in range(0, len(chunk), n)]
 
 
 def check_address(address: str) -> None:
@@ -121,7 +140,7 @@ class RayEvaluator:
             check_address(address)
             try:
                 with _quiet_stderr(not verbose):
-                        ray.init(address=address, log_to_driver=verbose,
+                    ray.init(address=address, log_to_driver=verbose,
                              logging_level=logging.WARNING if verbose else logging.ERROR)
             except Exception as e:  # ConnectionError, auth errors, version mismatch ...
                 first = (str(e).strip().splitlines() or [type(e).__name__])[0]
@@ -152,7 +171,7 @@ class RayEvaluator:
         chunks = [genomes[i:i + size] for i in range(0, len(genomes), size)]
         t0 = time.perf_counter()
         self._check_alive(generation)
-        refs = [self.remote.remote(self.key, self.settings_ref, c, generation) for c in chunks]
+        refs = [self.remote.remote(self.key, self.settings_ref, generation, *split_inline(c)) for c in chunks]
         try:
             pending = list(refs)
             while pending:

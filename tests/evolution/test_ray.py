@@ -24,6 +24,7 @@ import pytest
 from entm import runs
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.evolution.loop import EvolveSettings, prepare
+from entm.neatconfig import load_config
 from helpers import busy_ray_workers, comparable_champion, comparable_metrics, main_error, subprocess_env
 
 #: `ray` of this interpreter (a virtual environment made with --system-site-packages has no `ray` script)
@@ -217,6 +218,13 @@ def test_cluster_going_away_stops_the_run_cleanly(tmp_path):
         while len(runs.read_metrics(run_dir)) < 3 and time.time() - t0 < 120:
             time.sleep(0.2)
         assert len(runs.read_metrics(run_dir)) >= 3
+        # the cluster goes away while a generation is being evaluated (while its chunks are being submitted, too:
+        # entm's task arguments travel inline, so the driver never writes to the dead node's object store,
+        # which would make Ray end it on the spot, exit status 1, without a word)
+        t1 = time.time()
+        while not busy_ray_workers(*(p.pid for p in c.procs)) and time.time() - t1 < 60:
+            time.sleep(0.02)
+        assert busy_ray_workers(*(p.pid for p in c.procs))
         c.kill()
         out, err = proc.communicate(timeout=120)
     finally:
@@ -258,3 +266,20 @@ def test_worker_killed_during_a_run_leaves_the_result_unchanged(cli, tmp_path):
     assert killed, "no worker was caught evaluating"
     assert comparable_metrics(run_dir) == comparable_metrics(serial)
     assert comparable_champion(run_dir) == comparable_champion(serial)
+
+
+def test_task_arguments_stay_under_rays_inline_limit():
+    """A chunk of 8-bit copy genomes is split into task arguments Ray sends inline (< 100 KiB each), so the
+    driver never writes to the object store, and the parts hold the chunk in order."""
+    import pickle
+
+    from entm.evolution.ray_eval import split_inline
+    from entm.phenotype import GenomeData
+
+    settings = EvolveSettings(task="copy", task_params={"vector_size": 8}, seed=1)
+    task, spec, machine, text = prepare(settings)
+    config = load_config(text)
+    chunk = [(gid, GenomeData.from_genome(g)) for gid, g in neat.Population(config, seed=1).population.items()]
+    parts = split_inline(chunk)
+    assert len(parts) > 1 and [g for p in parts for g in p] == chunk
+    assert max(len(pickle.dumps(p, protocol=pickle.HIGHEST_PROTOCOL)) for p in parts) < 100 * 1024
