@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the whole budget even after a validated solution (the champion stays a validated "
                         "solver; only a fitter validated solver replaces it)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
     e.add_argument("--encoding", default="direct", choices=["direct", "hyper"],
                    help="direct: genomes are the controllers (default); hyper: genomes are CPPNs that paint the "
                         "controller onto a substrate (HyperNTM; copy task; default config <task>-hyper.ini)")
@@ -115,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--generations", type=int, default=None, help="new generation budget (total; evolution)")
     r.add_argument("--steps", type=int, default=None, help="new step budget (total; training)")
     r.add_argument("--device", default=None, help="training: device to continue on (default: the run's)")
-    r.add_argument("--threads", type=int, default=None, help="training: torch CPU threads (default 1)")
+    r.add_argument("--threads", type=int, default=None, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
     r.add_argument("--minutes", type=float, default=None,
                    help="wall-time budget of this session in minutes (default: none, or the run's own "
                         "--minutes for a run started with --minutes alone)")
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--episodes", type=int, default=20)
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
     v.add_argument("--vector-size", type=int, default=None,
                    help="evaluate at another vector width: a hyper-encoding champion's CPPN is re-painted for it")
 
@@ -215,6 +217,8 @@ def cmd_evolve(args) -> int:
     from entm.cli_summary import evolve_summary
     from entm.evolution.loop import EvolveSettings, evolve
 
+    _set_threads(args.threads)
+
     mp = {}
     if args.width is not None:
         mp["width"] = args.width
@@ -291,12 +295,16 @@ def cmd_train(args) -> int:
 
 
 def _set_threads(n: int) -> None:
-    """torch's CPU threads for training (1 by default: more only add synchronisation to small ops)."""
+    """The CPU threads this process's compute libraries use: torch's and numba's pools (1 by default: an
+    evaluating process owns one core; torch's default pool, one thread per core, oversubscribes the cores
+    as soon as anything else runs, and more threads only add synchronisation to small ops)."""
+    import numba
     import torch
 
-    if n < 1:
+    if isinstance(n, bool) or n < 1:
         raise EntmError(f"--threads must be at least 1, got {n}")
     torch.set_num_threads(n)
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
 
 def cmd_resume(args) -> int:
@@ -315,9 +323,10 @@ def cmd_resume(args) -> int:
         _set_threads(1 if args.threads is None else args.threads)
         return train_summary(resume_training(args.run_dir, steps=args.steps, minutes=args.minutes,
                                               device=args.device, progress=not args.quiet))
-    for name in ("steps", "device", "threads"):
+    for name in ("steps", "device"):
         if getattr(args, name) is not None:
             raise EntmError(f"--{name} applies to training runs; {args.run_dir} is not one")
+    _set_threads(1 if args.threads is None else args.threads)
 
     if args.serial and (args.workers is not None or args.ray_address is not None):
         raise EntmError("--serial cannot be combined with --workers or --ray-address")
@@ -335,6 +344,7 @@ def cmd_evaluate(args) -> int:
 
     if args.episodes < 1:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
+    _set_threads(args.threads)
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")

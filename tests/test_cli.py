@@ -211,3 +211,29 @@ def test_each_plot_view_help_lists_only_its_options(capsys):
     assert all("--cppn" not in seen[v] and "--all-links" not in seen[v] for v in seen if v != "network")
     assert "--deployment" in seen["deployment"] and "--deployment" not in seen["fitness"]
     assert "--episodes" in seen["generalization"] and "--episodes" not in seen["network"]
+
+
+def test_threads_of_the_compute_libraries(tmp_path, capsys):
+    """evolve/evaluate set torch's and numba's threads to what the process owns: 1 by default, --threads N."""
+    import numba
+    import torch
+
+    from entm.cli import main
+
+    before = torch.get_num_threads(), numba.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        run = tmp_path / "run"
+        assert main(["evolve", "--serial", "--quiet", "--vector-size", "2", "--generations", "1",
+                     "--run-dir", str(run)]) == 0
+        assert torch.get_num_threads() == 1 and numba.get_num_threads() == 1
+        assert main(["evaluate", str(run), "--lengths", "2", "--episodes", "2", "--threads", "2"]) == 0
+        assert torch.get_num_threads() == 2
+        capsys.readouterr()
+        assert main(["evolve", "--serial", "--threads", "0", "--run-dir", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--threads must be at least 1" in err
+        assert not (tmp_path / "x").exists()
+    finally:
+        torch.set_num_threads(before[0])
+        numba.set_num_threads(before[1])
