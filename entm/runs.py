@@ -17,12 +17,18 @@ rename), so an interrupted write never leaves a half-written file behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import sys
 import tempfile
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: run directories are not locked there
+    fcntl = None
 
 from entm.errors import EntmError
 
@@ -205,3 +211,46 @@ def resolve_champion(path) -> Path:
     if not p.exists():
         raise EntmError(f"no such champion file or run directory: {p}")
     return p
+
+
+@contextlib.contextmanager
+def run_lock(run_dir):
+    """Hold an OS lock on a run directory while this process works in it (``flock`` on the directory
+    itself: no file is added, and the lock dies with its holder, however it ends).  A second entm process
+    on the same directory gets a one-line EntmError naming the holder's pid (from /proc/locks, where the
+    system has it).  On systems without ``fcntl`` (Windows) nothing is locked."""
+    p = Path(run_dir)
+    if fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(p, os.O_RDONLY)
+    except OSError as e:
+        raise EntmError(f"cannot open run directory {p}: {e.strerror or e}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _lock_holder(fd)
+            who = f"another entm process (pid {pid})" if pid else "another entm process"
+            raise EntmError(f"run directory {p} is in use by {who}: one process at a time works in a run "
+                            f"directory; wait for it to end, or stop it (Ctrl-C checkpoints and ends a run)") \
+                from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _lock_holder(fd: int) -> int | None:
+    """The pid holding a flock on ``fd``'s file, from /proc/locks (Linux); None where it cannot be told."""
+    st = os.fstat(fd)
+    ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        f = line.split()
+        if len(f) >= 6 and f[1] == "FLOCK" and f[5] == ident and f[4].isdigit():
+            return int(f[4])
+    return None

@@ -125,7 +125,12 @@ def train(settings: TrainSettings, progress: bool = True, out=None) -> TrainResu
     record.update(kind="training", model=settings.architecture.model, parameters=count_parameters(model),
                   memory="differentiable" if settings.architecture.model == "ntm" else "none",
                   network_inputs=task.num_inputs, network_outputs=task.num_outputs)
-    runs.write_run_json(run_dir, record)
+    with runs.run_lock(run_dir):
+        runs.write_run_json(run_dir, record)
+        return _start(settings, task, model, run_dir, progress, out)
+
+
+def _start(settings: TrainSettings, task, model, run_dir: Path, progress: bool, out) -> TrainResult:
     state = {"step": 0, "sequences": 0, "seconds": 0.0, "cpu_seconds": 0.0, "metrics": 0, "nonfinite_total": 0,
              "max_length": (min(settings.curriculum_start, task.max_length) if settings.curriculum else None),
              "acc": _empty_acc()}
@@ -139,8 +144,12 @@ def resume(run_dir, steps: int | None = None, minutes: float | None = None, devi
 
     ``minutes`` is this session's wall-time budget; a run without a step budget (started with
     ``minutes`` alone) resumed without ``steps`` or ``minutes`` gets its first session's ``minutes``."""
-    out = sys.stderr if out is None else out
     run_dir = Path(run_dir)
+    with runs.run_lock(run_dir):
+        return _resume(run_dir, steps, minutes, device, progress, sys.stderr if out is None else out)
+
+
+def _resume(run_dir: Path, steps, minutes, device, progress: bool, out) -> TrainResult:
     data = runs.read_run_json(run_dir)
     if data.get("kind") != "training":
         raise EntmError(f"{run_dir} is not a training run (run.json kind is {data.get('kind')!r})")

@@ -224,11 +224,12 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveR
                   memory_params=spec.params(), episodes=episodes,
                   network_inputs=machine.num_inputs, network_outputs=machine.num_outputs)
     try:
-        runs.write_run_json(run_dir, record)
-        runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
-        config = load_config(config_text, "run config")
-        pop = neat.Population(config, seed=int(settings.seed))
-        return _loop(settings, task, spec, config, pop, LoopState(), evaluator, run_dir, progress, out)
+        with runs.run_lock(run_dir):
+            runs.write_run_json(run_dir, record)
+            runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
+            config = load_config(config_text, "run config")
+            pop = neat.Population(config, seed=int(settings.seed))
+            return _loop(settings, task, spec, config, pop, LoopState(), evaluator, run_dir, progress, out)
     finally:
         evaluator.close()
 
@@ -257,7 +258,8 @@ def settings_from_run(run_dir) -> EvolveSettings:
 def resume(run_dir, generations: int | None = None, evaluator: str | None = None, workers: int | None = None,
            ray_address: str | None = None, progress: bool = True, out=None,
            minutes: float | None = None) -> EvolveResult:
-    """Continue a run from its newest valid checkpoint, exactly as if it had never stopped.
+    """Continue a run from its newest valid checkpoint, exactly as if it had never stopped; the run
+    directory is locked (:func:`entm.runs.run_lock`) from before its checkpoint is read to the end.
 
     ``generations`` raises the generation budget (total, counted from 0); the
     evaluator (serial or Ray) is chosen now, not taken from the first start.
@@ -265,9 +267,15 @@ def resume(run_dir, generations: int | None = None, evaluator: str | None = None
     with ``minutes`` alone) resumed without ``generations`` or ``minutes`` gets its first session's
     ``minutes`` again (it never runs without a budget).
     """
-    out = sys.stderr if out is None else out
     run_dir = Path(run_dir)
     settings = settings_from_run(run_dir)
+    with runs.run_lock(run_dir):
+        return _resume(run_dir, settings, generations, evaluator, workers, ray_address, progress,
+                       sys.stderr if out is None else out, minutes)
+
+
+def _resume(run_dir: Path, settings: EvolveSettings, generations, evaluator, workers, ray_address, progress, out,
+            minutes) -> EvolveResult:
     if generations is not None:
         if generations < 1:
             raise EntmError(f"generations must be at least 1, got {generations}")
