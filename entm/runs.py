@@ -18,6 +18,7 @@ rename), so an interrupted write never leaves a half-written file behind.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -254,3 +255,18 @@ def _lock_holder(fd: int) -> int | None:
         if len(f) >= 6 and f[1] == "FLOCK" and f[5] == ident and f[4].isdigit():
             return int(f[4])
     return None
+
+
+#: the run.json fields that define what an evolution run computes (budgets, evaluator and paths do not)
+IDENTITY_FIELDS = ("task", "task_params", "memory", "memory_params", "heads", "encoding", "hyper", "seed",
+                   "episodes", "stop_when_solved")
+
+
+def run_identity(record: dict, config_text: str) -> str:
+    """A run's identity: a hash of the settings that define what it computes (:data:`IDENTITY_FIELDS` of its
+    run.json record) and its config text.  Written to run.json and to every checkpoint; ``entm resume``
+    refuses a run whose run.json or config.ini no longer give it, or a checkpoint of another run."""
+    settings = {k: record.get(k) for k in IDENTITY_FIELDS}
+    blob = json.dumps(settings, sort_keys=True, separators=(",", ":")) + "\n" + config_text
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+

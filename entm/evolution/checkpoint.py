@@ -49,9 +49,10 @@ def _peek_count(counter) -> int | None:
     return int(counter.__reduce__()[1][0])
 
 
-def snapshot(pop: neat.Population, loop_state: dict) -> bytes:
+def snapshot(pop: neat.Population, loop_state: dict, identity: str | None = None) -> bytes:
     """The bytes of a checkpoint of ``pop`` at a generation boundary (nothing is advanced);
-    ``loop_state`` is the loop's own state as plain data (:meth:`entm.evolution.reporters.LoopState.to_dict`)."""
+    ``loop_state`` is the loop's own state as plain data (:meth:`entm.evolution.reporters.LoopState.to_dict`),
+    ``identity`` the run's (:func:`entm.runs.run_identity`)."""
     gc = pop.config.genome_config
     rep, sp = pop.reproduction, pop.species
     counters = {"genome_indexer": _peek_count(rep.genome_indexer), "species_indexer": _peek_count(sp.indexer)}
@@ -67,6 +68,7 @@ def snapshot(pop: neat.Population, loop_state: dict) -> bytes:
         "innovation_tracker": getattr(gc, "innovation_tracker", None),
         "random_state": random.getstate(),
         "loop": loop_state,
+        "identity": identity,
     }
     # itertools.count objects are stored as their next value (pickling them is deprecated
     # since Python 3.12), and the run's reporters (progress bar, evaluator ...) stay out: the
@@ -117,12 +119,15 @@ class Restored:
     path: Path
     population: neat.Population
     loop: dict
+    identity: str | None = None
+    """The identity of the run that wrote it (None: a checkpoint written before identities existed)."""
 
 
 def load_latest(run_dir, config: neat.Config, warn=None) -> Restored:
     """The newest valid checkpoint, restored onto ``config``; corrupted ones are skipped with a warning."""
     path, payload = runs.read_newest_checkpoint(run_dir, NAME, _read, warn)
-    return Restored(path=path, population=_restore(payload, config), loop=payload["loop"])
+    return Restored(path=path, population=_restore(payload, config), loop=payload["loop"],
+                    identity=payload.get("identity"))
 
 
 def _read(path: Path) -> dict:

@@ -223,13 +223,15 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveR
     record.update(kind="evolution", run_dir=str(run_dir), task_params=task.params(),
                   memory_params=spec.params(), episodes=episodes,
                   network_inputs=machine.num_inputs, network_outputs=machine.num_outputs)
+    record["identity"] = runs.run_identity(record, config_text)
     try:
         with runs.run_lock(run_dir):
             runs.write_run_json(run_dir, record)
             runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
             config = load_config(config_text, "run config")
             pop = neat.Population(config, seed=int(settings.seed))
-            return _loop(settings, task, spec, config, pop, LoopState(), evaluator, run_dir, progress, out)
+            return _loop(settings, task, spec, config, pop, LoopState(), evaluator, run_dir, progress, out,
+                         record["identity"])
     finally:
         evaluator.close()
 
@@ -293,6 +295,7 @@ def _resume(run_dir: Path, settings: EvolveSettings, generations, evaluator, wor
     task, spec, machine, config_text = prepare(settings)
     config = load_config(config_text, str(cfg_path))
     restored = checkpoint.load_latest(run_dir, config)
+    identity = _check_identity(run_dir, config_text, restored)
     pop, state = restored.population, LoopState.from_dict(restored.loop)
     if state.finished(settings.generations, settings.stop_when_solved):
         why = ("it is solved (it was started to stop at a validated solution)" if state.solved and
@@ -307,9 +310,26 @@ def _resume(run_dir: Path, settings: EvolveSettings, generations, evaluator, wor
     try:
         # only now, with everything in hand, bring the run directory back to the checkpoint
         _rewind(run_dir, state)
-        return _loop(settings, task, spec, config, pop, state, ev, run_dir, progress, out)
+        return _loop(settings, task, spec, config, pop, state, ev, run_dir, progress, out, identity)
     finally:
         ev.close()
+
+
+def _check_identity(run_dir: Path, config_text: str, restored) -> str:
+    """The run's identity, checked before anything is written: run.json and config.ini still give the
+    identity the run started with, and the checkpoint was written by this run (runs and checkpoints from
+    before identities existed are taken as they are)."""
+    record = runs.read_run_json(run_dir)
+    identity = runs.run_identity(record, config_text)
+    recorded = record.get("identity")
+    if recorded is not None and recorded != identity:
+        raise EntmError(f"{run_dir}: run.json or config.ini changed since the run started (identity {identity}, "
+                        f"recorded {recorded}); a run is a function of the settings it started with: start a new "
+                        f"run with the settings you want instead")
+    if restored.identity is not None and restored.identity != (recorded or identity):
+        raise EntmError(f"{restored.path} belongs to another run (identity {restored.identity}, this run's "
+                        f"{recorded or identity}); remove it to resume from an earlier checkpoint of this run")
+    return recorded or identity
 
 
 def _rewind(run_dir: Path, state: LoopState) -> None:
@@ -325,7 +345,8 @@ def _rewind(run_dir: Path, state: LoopState) -> None:
         write_champion(run_dir, state.champion_json)
 
 
-def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_dir, progress, out) -> EvolveResult:
+def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_dir, progress, out,
+          identity: str | None = None) -> EvolveResult:
     """Drive ``pop`` one generation at a time until a stop condition: the generation budget, solved,
     the config's fitness threshold, or the wall-time budget.  The generation's work is in the
     reporters (:mod:`entm.evolution.reporters`); Ctrl-C writes the last completed generation's checkpoint."""
@@ -344,7 +365,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
         bar = ProgressReporter(evaluate, state, settings.generations, out, initial=state.metrics,
                                minutes=settings.minutes)
         pop.add_reporter(bar)
-    checkpoints = Checkpoints(run_dir, pop, state, settings.checkpoint_every)  # for Ctrl-C
+    checkpoints = Checkpoints(run_dir, pop, state, settings.checkpoint_every, identity)  # for Ctrl-C
     finished = out_of_time = False
     done = lambda: state.finished(settings.generations, settings.stop_when_solved)  # noqa: E731
     try:

@@ -305,14 +305,14 @@ class Checkpoints:
     """The checkpoint of the last completed generation: taken after every generation (kept in memory
     for Ctrl-C), written every ``every`` generations, when interrupted and when the run ends."""
 
-    def __init__(self, run_dir: Path, population, state: LoopState, every: int):
-        self.run_dir, self.population, self.state = run_dir, population, state
+    def __init__(self, run_dir: Path, population, state: LoopState, every: int, identity: str | None = None):
+        self.run_dir, self.population, self.state, self.identity = run_dir, population, state, identity
         self.every = max(1, int(every))
         self.mark()
 
     def mark(self) -> None:
         """Snapshot the generation boundary the population is at."""
-        self.data = checkpoint.snapshot(self.population, self.state.to_dict())
+        self.data = checkpoint.snapshot(self.population, self.state.to_dict(), self.identity)
         self.generation = self.population.generation
 
     def after_generation(self) -> None:
