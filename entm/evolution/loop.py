@@ -294,9 +294,13 @@ def _resume(run_dir: Path, settings: EvolveSettings, generations, evaluator, wor
     settings.config = str(cfg_path)
     task, spec, machine, config_text = prepare(settings)
     config = load_config(config_text, str(cfg_path))
-    restored = checkpoint.load_latest(run_dir, config)
-    identity = _check_identity(run_dir, config_text, restored)
-    pop, state = restored.population, LoopState.from_dict(restored.loop)
+    if checkpoint.list_checkpoints(run_dir):
+        restored = checkpoint.load_latest(run_dir, config)
+        identity = _check_identity(run_dir, config_text, restored.identity, restored.path)
+        pop, state = restored.population, LoopState.from_dict(restored.loop)
+    else:  # stopped before its first checkpoint: a run is a function of its settings, so it starts again at 0
+        identity = _check_identity(run_dir, config_text)
+        pop, state = neat.Population(config, seed=int(settings.seed)), LoopState()
     if state.finished(settings.generations, settings.stop_when_solved):
         why = ("it is solved (it was started to stop at a validated solution)" if state.solved and
                settings.stop_when_solved else "it reached the config's fitness_threshold" if state.threshold
@@ -315,7 +319,8 @@ def _resume(run_dir: Path, settings: EvolveSettings, generations, evaluator, wor
         ev.close()
 
 
-def _check_identity(run_dir: Path, config_text: str, restored) -> str:
+def _check_identity(run_dir: Path, config_text: str, checkpoint_identity: str | None = None,
+                    checkpoint_path: Path | None = None) -> str:
     """The run's identity, checked before anything is written: run.json and config.ini still give the
     identity the run started with, and the checkpoint was written by this run (runs and checkpoints from
     before identities existed are taken as they are)."""
@@ -326,14 +331,15 @@ def _check_identity(run_dir: Path, config_text: str, restored) -> str:
         raise EntmError(f"{run_dir}: run.json or config.ini changed since the run started (identity {identity}, "
                         f"recorded {recorded}); a run is a function of the settings it started with: start a new "
                         f"run with the settings you want instead")
-    if restored.identity is not None and restored.identity != (recorded or identity):
-        raise EntmError(f"{restored.path} belongs to another run (identity {restored.identity}, this run's "
+    if checkpoint_identity is not None and checkpoint_identity != (recorded or identity):
+        raise EntmError(f"{checkpoint_path} belongs to another run (identity {checkpoint_identity}, this run's "
                         f"{recorded or identity}); remove it to resume from an earlier checkpoint of this run")
     return recorded or identity
 
 
 def _rewind(run_dir: Path, state: LoopState) -> None:
-    """metrics.jsonl cut to the checkpoint's generations, champion.json as it was then."""
+    """metrics.jsonl cut to the checkpoint's generations, champion.json as it was then (none before the
+    first generation)."""
     p = run_dir / runs.METRICS_FILE
     lines = p.read_text().splitlines(keepends=True) if p.exists() else []
     keep = lines[:state.metrics]
@@ -343,6 +349,8 @@ def _rewind(run_dir: Path, state: LoopState) -> None:
         runs.atomic_write(p, "".join(keep))
     if state.champion_json is not None:
         write_champion(run_dir, state.champion_json)
+    elif (run_dir / runs.CHAMPION_FILE).exists():
+        (run_dir / runs.CHAMPION_FILE).unlink()
 
 
 def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_dir, progress, out,

@@ -4,7 +4,7 @@ the start, or a checkpoint of another run, before anything is written."""
 import json
 import shutil
 
-from helpers import main_error, replace_once
+from helpers import comparable_champion, comparable_metrics, main_error, replace_once
 
 from entm import runs
 from entm.cli import main
@@ -59,3 +59,17 @@ def test_a_checkpoint_of_another_run_is_refused_untouched(tmp_path, capsys):
     before = _files(a)
     main_error(capsys, "resume", a, "--serial", "--generations", "6", words=["belongs to another run", newest.name])
     assert _files(a) == before
+
+
+def test_a_run_stopped_before_its_first_checkpoint_resumes_from_generation_0(tmp_path, capsys):
+    """No dead end: without checkpoints (killed before the first one was written), resume starts the run
+    again at generation 0, and the result is exactly the uninterrupted run's."""
+    whole = _run(tmp_path, "whole", seed=4, generations=3)
+    cut = _run(tmp_path, "cut", seed=4, generations=3)
+    shutil.rmtree(cut / "checkpoints")
+    lines = (cut / "metrics.jsonl").read_text().splitlines(keepends=True)
+    (cut / "metrics.jsonl").write_text("".join(lines[:1]))  # what a run killed during generation 1 leaves
+    assert main(["resume", str(cut), "--serial", "--quiet"]) == 0
+    capsys.readouterr()
+    assert comparable_metrics(cut) == comparable_metrics(whole)
+    assert comparable_champion(cut) == comparable_champion(whole)
