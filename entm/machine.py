@@ -142,18 +142,35 @@ def pack_networks(machine: Machine, networks) -> Packed:
     return Packed(networks)
 
 
+class _Sorted:
+    """A batch's episodes longest first, as the fused kernels take them, and the way back."""
+
+    def __init__(self, inputs: np.ndarray, steps):
+        B, T, _ = inputs.shape
+        steps = np.full(B, T, dtype=np.int64) if steps is None else np.asarray(steps, dtype=np.int64)
+        self.order = np.argsort(-steps, kind="stable")
+        self.presorted = np.array_equal(self.order, np.arange(B))
+        self.steps = np.ascontiguousarray(steps if self.presorted else steps[self.order])
+        self.inputs = np.ascontiguousarray(inputs if self.presorted else inputs[self.order], dtype=np.float64)
+
+    def unsort(self, arrays, G: int) -> list:
+        """(G, B, ...) arrays back in the caller's episode order, as (G*B, ...) rows."""
+        if not self.presorted:
+            inv = np.argsort(self.order, kind="stable")
+            arrays = [a[:, inv] for a in arrays]
+        return [a.reshape((G * a.shape[1],) + a.shape[2:]) for a in arrays]
+
+
 def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buffers: dict | None = None) -> RunResult:
     """Network and tape fused in one compiled loop (:func:`entm.phenotype.tape_kernel.run_discrete`)."""
     G = packed.G
     B, T, _ = inputs.shape
     H, M = machine.heads, machine.width
     O = machine.task.num_outputs
-    steps = np.full(B, T, dtype=np.int64) if steps is None else np.asarray(steps, dtype=np.int64)
-    order = np.argsort(-steps, kind="stable")
-    presorted = np.array_equal(order, np.arange(B))
+    srt = _Sorted(inputs, steps)
+    sorted_steps = srt.steps
     shapes = (((B, T, O), np.float64), ((B, T, H * M), np.float64), ((B, T, H), np.int64),
               ((B, T, H), np.float64), ((B, T, H), np.int64), ((B, T, H), np.bool_))
-    sorted_steps = np.ascontiguousarray(steps if presorted else steps[order])
     zero_tail = True
     if buffers is None:  # the kernel writes every element
         arrays = [np.empty((G,) + shape, dtype) for shape, dtype in shapes]
@@ -171,15 +188,9 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buff
             buffers.update(tail_steps=sorted_steps.copy(), tail_rows=G)
     out, reads, wpos, strength, rpos, jumps = arrays
     layout = machine.memory.layout
-    run_discrete(*packed.arrays(),
-                 np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64),
-                 sorted_steps, M, H, layout.size, layout.kernel_columns(), *machine.memory.kernel_options(), O,
-                 out, reads, wpos, strength, rpos, jumps, zero_tail)
-    arrays = (out, reads, wpos, strength, rpos, jumps)
-    if not presorted:  # back to the caller's episode order
-        inv = np.argsort(order, kind="stable")
-        arrays = tuple(a[:, inv] for a in arrays)
-    out, reads, wpos, strength, rpos, jumps = (a.reshape((G * B,) + a.shape[2:]) for a in arrays)
+    run_discrete(*packed.arrays(), srt.inputs, sorted_steps, M, H, layout.size, layout.kernel_columns(),
+                 *machine.memory.kernel_options(), O, out, reads, wpos, strength, rpos, jumps, zero_tail)
+    out, reads, wpos, strength, rpos, jumps = srt.unsort((out, reads, wpos, strength, rpos, jumps), G)
     return RunResult(outputs=out, head_outputs=None,
                      trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos, jumps=jumps))
 
@@ -191,21 +202,14 @@ def _run_soft_fast(machine: Machine, packed, inputs: np.ndarray, steps) -> RunRe
     B, T, _ = inputs.shape
     H, M = machine.heads, machine.width
     O = machine.task.num_outputs
-    steps = np.full(B, T, dtype=np.int64) if steps is None else np.asarray(steps, dtype=np.int64)
-    order = np.argsort(-steps, kind="stable")
-    presorted = np.array_equal(order, np.arange(B))
+    srt = _Sorted(inputs, steps)
     arrays = [np.zeros((G, B, T, O)), np.zeros((G, B, T, H * M)), np.zeros((G, B, T, H), np.int64),
               np.zeros((G, B, T, H)), np.zeros((G, B, T, H), np.int64)]
     mem = machine.memory
     p = mem.params
-    run_soft(*packed.arrays(), np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64),
-             np.ascontiguousarray(steps if presorted else steps[order]), M, H, mem.layout.size,
-             mem.layout.kernel_columns(), mem.cells, float(p.init_value), float(p.beta_max), float(p.gamma_max), O,
-             *arrays)
-    if not presorted:  # back to the caller's episode order
-        inv = np.argsort(order, kind="stable")
-        arrays = [a[:, inv] for a in arrays]
-    out, reads, wpos, strength, rpos = (a.reshape((G * B,) + a.shape[2:]) for a in arrays)
+    run_soft(*packed.arrays(), srt.inputs, srt.steps, M, H, mem.layout.size, mem.layout.kernel_columns(), mem.cells,
+             float(p.init_value), float(p.beta_max), float(p.gamma_max), O, *arrays)
+    out, reads, wpos, strength, rpos = srt.unsort(arrays, G)
     return RunResult(outputs=out, head_outputs=None,
                      trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos))
 

@@ -220,6 +220,61 @@ def net_eval(Vin, Vout, nb, n0, n1, slot, act, agg, bias, resp, link0, link1, sr
         _activate_row(act[n], bias[n], resp[n], acc, Vout, slot[n], nb)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def clean(v):
+    """A head output made harmless for a memory: NaN -> 0, +inf -> 1, -inf -> 0 (as the machine does)."""
+    if v != v:
+        return 0.0
+    if v == np.inf:
+        return 1.0
+    if v == -np.inf:
+        return 0.0
+    return v
+
+
+@njit(cache=True, inline="always")
+def active_rows(steps, t, nb):
+    """Of the first ``nb`` rows (episodes sorted longest first), how many still run at step ``t``."""
+    while nb > 0 and steps[nb - 1] <= t:
+        nb -= 1
+    return nb
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def machine_step(V, V2, g, t, nb, nbv, inputs, reads, recurrent, node0, slot, act, agg, bias, resp, link0, link1,
+                 src, w, acc, out_slot, n_task_out, out, X):
+    """One time step of network g on rows 0..nb of a machine fused with its memory (the tape and soft
+    kernels): task inputs (``inputs[:, t]``) ++ read vectors in, the task outputs to ``out[g, :nb, t]``,
+    the head outputs, cleaned, to ``X`` (head parameters x rows).  ``nbv`` rows are evaluated (whole
+    SIMD vectors; the extra ones are never read).  Returns (V, V2) swapped for a recurrent network, so
+    that V holds the latest values."""
+    I = inputs.shape[2]
+    R = reads.shape[1]
+    for i in range(I):
+        for b in range(nb):
+            V[i, b] = inputs[b, t, i]
+    for i in range(R):
+        for b in range(nb):
+            V[I + i, b] = reads[b, i]
+    if recurrent[g]:
+        for i in range(I + R):
+            for b in range(nb):
+                V2[i, b] = V[i, b]
+        net_eval(V, V2, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
+        V, V2 = V2, V
+    else:
+        net_eval(V, V, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
+    for o in range(n_task_out):
+        row = out_slot[g, o]
+        for b in range(nb):
+            out[g, b, t, o] = V[row, b]
+    for o in range(out_slot.shape[1] - n_task_out):
+        row = out_slot[g, n_task_out + o]
+        for b in range(nb):  # non-finite head outputs must not poison the memory
+            X[o, b] = clean(V[row, b])
+    return V, V2
+
+
 @njit(cache=True, error_model="numpy")
 def population_step(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
                     state, state2, x, B, y):

@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
-from entm.phenotype.kernels import net_eval
+from entm.phenotype.kernels import active_rows, clean, machine_step
 
 #: smallest normal float64: the floor of the sharpening's maximum and sum (as torch.finfo(float64).tiny)
 _TINY = np.finfo(np.float64).tiny
@@ -28,18 +28,6 @@ _TINY = np.finfo(np.float64).tiny
 _NORM_EPS = 1e-8
 #: added to every raw shift output before normalising (entm.memory.soft.SHIFT_EPSILON)
 _SHIFT_EPS = 1e-8
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def clean(v):
-    """Non-finite head outputs made harmless, as the machine does: NaN -> 0, +inf -> 1, -inf -> 0."""
-    if v != v:
-        return 0.0
-    if v == np.inf:
-        return 1.0
-    if v == -np.inf:
-        return 0.0
-    return v
 
 
 @njit(cache=True, error_model="numpy")
@@ -149,7 +137,6 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
     every episode's real steps; the arrays' elements past an episode's steps are left as they were."""
     G = node0.shape[0] - 1
     B, T, I = inputs.shape
-    n_out = out_slot.shape[1]
     Bp = (B + 7) // 8 * 8
     acc = np.empty(Bp)
     X = np.empty((H * P, B))
@@ -173,35 +160,12 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
                 reads[b, k] = init_value  # the one-hot weighting's read of a constant memory
         nb = B
         for t in range(T):
-            while nb > 0 and steps[nb - 1] <= t:
-                nb -= 1
+            nb = active_rows(steps, t, nb)
             if nb == 0:
                 break
-            for i in range(I):
-                for b in range(nb):
-                    V[i, b] = inputs[b, t, i]
-            for i in range(H * M):
-                for b in range(nb):
-                    V[I + i, b] = reads[b, i]
-            nbv = min(Bp, (nb + 7) // 8 * 8)
-            if recurrent[g]:
-                for i in range(I + H * M):
-                    for b in range(nb):
-                        V2[i, b] = V[i, b]
-                net_eval(V, V2, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
-                         w, acc)
-                V, V2 = V2, V
-            else:
-                net_eval(V, V, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
-                         w, acc)
-            for o in range(n_task_out):
-                row = out_slot[g, o]
-                for b in range(nb):
-                    out[g, b, t, o] = V[row, b]
-            for o in range(n_out - n_task_out):
-                row = out_slot[g, n_task_out + o]
-                for b in range(nb):
-                    X[o, b] = clean(V[row, b])
+            # rows up to a whole SIMD vector are evaluated: the extra ones are finished episodes or padding
+            V, V2 = machine_step(V, V2, g, t, nb, min(Bp, (nb + 7) // 8 * 8), inputs, reads, recurrent, node0, slot, act, agg, bias, resp,
+                                 link0, link1, src, w, acc, out_slot, n_task_out, out, X)
             for b in range(nb):
                 for i in range(H * M):
                     reads_tr[g, b, t, i] = reads[b, i]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from entm.phenotype.kernels import net_eval
+from entm.phenotype.kernels import active_rows, machine_step
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -88,7 +88,6 @@ def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp,
     the zeros past the steps, for buffers whose tails are known to be zero already."""
     G = node0.shape[0] - 1
     B, T, I = inputs.shape
-    n_out = out_slot.shape[1]
     cap = 2 * T * H + 3
     Bp = (B + 7) // 8 * 8  # rows padded to whole vectors: the row loops run without scalar remainders
     acc = np.empty(Bp)
@@ -116,36 +115,12 @@ def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp,
         reads = np.full((B, H * M), blank)
         nb = B
         for t in range(T):
-            while nb > 0 and steps[nb - 1] <= t:
-                nb -= 1
+            nb = active_rows(steps, t, nb)
             if nb == 0:
                 break
-            for i in range(I):
-                for b in range(nb):
-                    V[i, b] = inputs[b, t, i]
-            for i in range(H * M):
-                for b in range(nb):
-                    V[I + i, b] = reads[b, i]
-            nbv = min(Bp, (nb + 7) // 8 * 8)  # the extra rows are finished episodes or padding: never read
-            if recurrent[g]:
-                for i in range(I + H * M):
-                    for b in range(nb):
-                        V2[i, b] = V[i, b]
-                net_eval(V, V2, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
-                          w, acc)
-                V, V2 = V2, V
-            else:
-                net_eval(V, V, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src,
-                          w, acc)
-            for o in range(n_task_out):
-                row = out_slot[g, o]
-                for b in range(nb):
-                    out[g, b, t, o] = V[row, b]
-            for o in range(n_out - n_task_out):
-                row = out_slot[g, n_task_out + o]
-                for b in range(nb):  # non-finite head outputs must not poison the memory
-                    v = V[row, b]
-                    X[o, b] = 0.0 if v != v else (1.0 if v == np.inf else (0.0 if v == -np.inf else v))
+            # rows up to a whole SIMD vector are evaluated: the extra ones are finished episodes or padding
+            V, V2 = machine_step(V, V2, g, t, nb, min(Bp, (nb + 7) // 8 * 8), inputs, reads, recurrent, node0, slot, act, agg, bias, resp,
+                                 link0, link1, src, w, acc, out_slot, n_task_out, out, X)
             for b in range(nb):
                 for i in range(H * M):
                     reads_tr[g, b, t, i] = reads[b, i]
