@@ -16,6 +16,7 @@ import json
 import sys
 
 from entm.errors import EntmError
+from entm.runs import check_seed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -344,6 +345,7 @@ def cmd_evaluate(args) -> int:
 
     if args.episodes < 1:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
+    check_seed(args.seed)
     _set_threads(args.threads)
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
@@ -355,7 +357,7 @@ def cmd_evaluate(args) -> int:
             raise EntmError(f"--vector-size must be at least 1, got {args.vector_size}")
         overrides["vector_size"] = args.vector_size
     champ = load_champion(args.champion, task_overrides=overrides)
-    lengths = parse_lengths(args.lengths) if args.lengths else list(champ.task.generalization_lengths)
+    lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:
         nodes, conns = champ.network.size()
@@ -379,7 +381,7 @@ def _evaluate_trained(args) -> int:
     from entm.cli_summary import table
 
     trained = load_trained(args.champion)
-    lengths = parse_lengths(args.lengths) if args.lengths else list(trained.task.generalization_lengths)
+    lengths = parse_lengths(args.lengths) if args.lengths is not None else list(trained.task.generalization_lengths)
     res = evaluate_lengths(trained, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:
         a = trained.architecture

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from entm.errors import EntmError
+from entm.runs import check_seed
 
 PLOT_KINDS = ("network", "memory", "fitness", "generalization", "deployment")
 PLOT_VIEWS = {
@@ -96,6 +97,7 @@ def add_parsers(sub) -> None:
 def _lengths(args):
     from entm.champion import parse_lengths
 
+    check_seed(args.seed)
     return parse_lengths(args.lengths) if args.lengths is not None else None
 
 
@@ -199,9 +201,8 @@ def cmd_plot(args) -> int:
             out = Path(args.output) if args.output else s.default_output("fitness", ".png")
             written += save_figures(fitness_figure(s), out)
     else:
-        from entm.analysis.curves import plot_generalization
-
         from entm.analysis.common import figure_paths
+        from entm.analysis.curves import plot_generalization
 
         if args.output is None and len(sources) > 1:
             raise EntmError("plot generalization over several runs needs -o OUT.png")

@@ -270,3 +270,10 @@ def run_identity(record: dict, config_text: str) -> str:
     blob = json.dumps(settings, sort_keys=True, separators=(",", ":")) + "\n" + config_text
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+
+def check_seed(seed) -> int:
+    """A run seed: a non-negative integer (numpy's generators take no other), else a one-line EntmError."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise EntmError(f"--seed must be a non-negative integer, got {seed!r}")
+    return seed
+

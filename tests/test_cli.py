@@ -237,3 +237,34 @@ def test_threads_of_the_compute_libraries(tmp_path, capsys):
     finally:
         torch.set_num_threads(before[0])
         numba.set_num_threads(before[1])
+
+
+@pytest.mark.parametrize("args,words", [
+    (["evolve", "--serial", "--width", "0"], ["memory width must be a positive integer", "0"]),
+    (["evolve", "--serial", "--run-dir", ""], ["--run-dir is empty"]),
+    (["evolve", "--ray-address", "", "--run-dir", "{tmp}/r"], ["--ray-address is empty"]),
+    (["evolve", "--serial", "--seed", "-3", "--run-dir", "{tmp}/r"], ["--seed must be a non-negative integer", "-3"]),
+    (["train", "--task", "copy", "--model", "lstm", "--steps", "2", "--seed", "-1", "--run-dir", "{tmp}/r"],
+     ["--seed must be a non-negative integer"]),
+    (["train", "--task", "copy", "--model", "lstm", "--steps", "2", "--run-dir", ""], ["--run-dir is empty"]),
+])
+def test_command_line_values_are_never_silently_replaced(args, words, tmp_path, capsys, monkeypatch):
+    """A value given is used or refused in one line: never replaced by a default, never a traceback; and
+    nothing is created."""
+    monkeypatch.chdir(tmp_path)
+    main_error(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in args], words=words)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_refuses_empty_lengths_and_negative_seeds(tmp_path, capsys):
+    from entm.cli import main
+
+    run = tmp_path / "run"
+    assert main(["evolve", "--serial", "--quiet", "--vector-size", "2", "--generations", "1", "--run-dir",
+                 str(run)]) == 0
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    main_error(capsys, "evaluate", run, "--lengths", "", words=["--lengths is empty"])
+    main_error(capsys, "evaluate", run, "--lengths", "2", "--seed", "-1", words=["--seed must be a non-negative"])
+    main_error(capsys, "compare", run, "--lengths", "2", "--seed", "-2", words=["--seed must be a non-negative"])
+    assert before == {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}

@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 
 from entm.errors import EntmError
+from entm.runs import check_seed
 
 MODELS = ("ntm", "lstm")
 CONTROLLERS = ("lstm", "feedforward")
@@ -163,6 +164,9 @@ class TrainSettings:
         elif not (isinstance(self.clip_value, (int, float)) and math.isfinite(self.clip_value)
                   and self.clip_value > 0):
             raise EntmError(f"--clip-value must be positive, got {self.clip_value!r}")
+        check_seed(self.seed)
+        if self.run_dir is not None and not str(self.run_dir).strip():
+            raise EntmError("--run-dir is empty; give a directory, or leave it out for the default name")
         for name in ("batch_size", "report_every", "checkpoint_every", "max_nonfinite",
                      "curriculum_start", "curriculum_step", "test_sequences"):
             v = getattr(self, name)

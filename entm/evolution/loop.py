@@ -27,18 +27,32 @@ from pathlib import Path
 import neat
 import numpy as np
 
+from entm import runs
 from entm.errors import EntmError
 from entm.evolution import checkpoint
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
-from entm.neatconfig import config_sizes, default_config_path, fit_sizes, load_config, read_config_text
-from entm.evolution.reporters import (Checkpoints, ChampionReporter, Evaluate, LoopState, MetricsReporter,
-                                      ProgressReporter, phenotype, write_champion)
+from entm.evolution.reporters import (
+    ChampionReporter,
+    Checkpoints,
+    Evaluate,
+    LoopState,
+    MetricsReporter,
+    ProgressReporter,
+    phenotype,
+    write_champion,
+)
 from entm.hyper import Substrate
 from entm.machine import Machine
 from entm.memory import MemorySpec
+from entm.neatconfig import (
+    config_sizes,
+    default_config_path,
+    fit_sizes,
+    load_config,
+    read_config_text,
+)
 from entm.phenotype import Network
 from entm.progress import phase
-from entm import runs
 from entm.tasks import make_task
 
 
@@ -132,9 +146,16 @@ def _check_minutes(minutes):
 def prepare(settings: EvolveSettings):
     """Check every setting before any work; returns (task, spec, machine, config_text)."""
     settings.minutes = _check_minutes(settings.minutes)
+    runs.check_seed(settings.seed)
+    if settings.run_dir is not None and not str(settings.run_dir).strip():
+        raise EntmError("--run-dir is empty; give a directory, or leave it out for the default name")
+    if settings.ray_address is not None and not str(settings.ray_address).strip():
+        raise EntmError("--ray-address is empty; give auto, HOST:PORT or ray://HOST:PORT, or leave it out for an "
+                        "embedded local Ray")
     task = make_task(settings.task, settings.task_params)
     mp = dict(settings.memory_params)
-    width = mp.pop("width", None) or task.default_memory_width
+    width = mp.pop("width", None)
+    width = task.default_memory_width if width is None else width
     spec = MemorySpec(mode=settings.memory, width=int(width), heads=int(settings.heads), options=mp)
     machine = Machine(task, spec)
     if settings.encoding not in ENCODINGS:
@@ -176,7 +197,10 @@ def make_evaluator(settings: EvolveSettings, eval_settings: EvalSettings, progre
             raise EntmError("--serial cannot be combined with --workers or --ray-address")
         return SerialEvaluator(eval_settings)
     if settings.evaluator == "ray":
-        from entm.evolution.ray_eval import RayEvaluator, check_address  # imports ray: only for Ray runs
+        from entm.evolution.ray_eval import (  # imports ray: only for Ray runs
+            RayEvaluator,
+            check_address,
+        )
 
         if settings.workers is not None and settings.workers < 1:
             raise EntmError(f"--workers must be at least 1, got {settings.workers}")
