@@ -97,7 +97,6 @@ def add_parsers(sub) -> None:
 def _lengths(args):
     from entm.champion import parse_lengths
 
-    check_seed(args.seed)
     return parse_lengths(args.lengths) if args.lengths is not None else None
 
 
@@ -137,6 +136,7 @@ def cmd_plot(args) -> int:
 
     _check_counts(args)
     _check_view_options(args)
+    check_seed(args.seed)
     lengths = _lengths(args)
     if args.output is not None and args.view != "deployment":  # a bad suffix before any work
         figure_paths(args.output, _DEFAULT_FORMATS.get(args.view, ("png",)))
@@ -218,6 +218,7 @@ def cmd_compare(args) -> int:
     from entm.analysis.compare import compare_runs, format_table
 
     _check_counts(args)
+    check_seed(args.seed)
     rows = compare_runs(args.targets, lengths=_lengths(args), episodes=args.episodes, seed=args.seed,
                         progress=not args.quiet)
     if args.json:
@@ -231,6 +232,7 @@ def cmd_report(args) -> int:
     from entm.analysis.report import write_report
 
     _check_counts(args)
+    check_seed(args.seed)
     out = write_report(args.targets, args.output, lengths=_lengths(args), episodes=args.episodes, seed=args.seed,
                        length=args.length, progress=not args.quiet)
     print(out)

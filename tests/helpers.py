@@ -18,6 +18,7 @@ from pathlib import Path
 import neat
 import numpy as np
 import pytest
+from entm.tasks import RewardTask
 from neat.innovation import InnovationTracker
 
 from entm import runs
@@ -25,7 +26,8 @@ from entm.champion import load_champion
 from entm.cli import main
 from entm.closed_loop import evaluate_deployments
 from entm.evolution.evaluator import episode_rng
-from entm.tasks import RewardTask
+from entm.evolution.loop import prepare
+from entm.neatconfig import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 #: files the tests read (hand-built champions, the golden tape traces); nothing is read from outside tests/
@@ -363,3 +365,18 @@ def neat_factory(genome, config, feed_forward: bool):
     if feed_forward:
         return lambda: neat.nn.FeedForwardNetwork.create(genome, config)
     return lambda: neat.nn.RecurrentNetwork.create(genome, config)
+
+
+def mutated_population(settings, n: int, seed: int = 0, hidden: int = 2, mutations: int = 6):
+    """``n`` genomes of a run's first population (``settings``: an EvolveSettings), started with ``hidden``
+    hidden nodes and mutated ``mutations`` times each (more structure than a fresh population has).
+    Returns (task, spec, machine, config, genomes)."""
+    task, spec, machine, text = prepare(settings)
+    text = replace_once(text, "num_hidden            = 0", f"num_hidden            = {hidden}")
+    config = load_config(text, "test")
+    genomes = [g for _, g in list(neat.Population(config, seed=seed).population.items())[:n]]
+    for g in genomes:
+        for _ in range(mutations):
+            g.mutate(config.genome_config)
+    return task, spec, machine, config, genomes
+

@@ -33,6 +33,19 @@ def _population(task, width, n=12, mutations=6, seed=1, mode="discrete", options
     return machine, cfg, genomes
 
 
+def _compiled_and_reference(task, machine, cfg, genomes) -> list:
+    """(scores, steps, row steps) of 6 deployments run closed-loop with the compiled memory step, then with
+    the memory's own (numpy tape or torch memory)."""
+    nets = [Network.from_genome(g, cfg.genome_config) for g in genomes]
+    deps = task.sample(np.random.default_rng(0), 6)
+    scores = []
+    for fast in (True, False):
+        env = task.environment(deps, groups=len(nets))
+        run = run_closed_loop(machine, nets, env, fast=fast)
+        scores.append((task.score(env).score, run.steps, run.row_steps))
+    return scores
+
+
 @pytest.mark.parametrize("name,params,width", [
     ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 6}, 2),
     ("tmaze", {"variant": "discrete", "maze": "double"}, 2),
@@ -42,14 +55,7 @@ def _population(task, width, n=12, mutations=6, seed=1, mode="discrete", options
 ])
 def test_compiled_tape_equals_numpy_tape(name, params, width):
     task = make_task(name, params)
-    machine, cfg, genomes = _population(task, width)
-    nets = [Network.from_genome(g, cfg.genome_config) for g in genomes]
-    deps = task.sample(np.random.default_rng(0), 6)
-    scores = []
-    for fast in (True, False):
-        env = task.environment(deps, groups=len(nets))
-        run = run_closed_loop(machine, nets, env, fast=fast)
-        scores.append((task.score(env).score, run.steps, run.row_steps))
+    scores = _compiled_and_reference(task, *_population(task, width))
     np.testing.assert_array_equal(scores[0][0], scores[1][0])
     assert scores[0][1:] == scores[1][1:]
     assert len(set(np.round(scores[0][0], 6))) > 1  # the networks behave differently
@@ -62,14 +68,7 @@ def test_compiled_tape_equals_numpy_tape(name, params, width):
 def test_compiled_soft_memory_equals_torch_memory(name, params):
     """The differentiable memory in the closed loop: the compiled step gives the torch memory's results."""
     task = make_task(name, params)
-    machine, cfg, genomes = _population(task, 4, mode="differentiable", options={"cells": 12})
-    nets = [Network.from_genome(g, cfg.genome_config) for g in genomes]
-    deps = task.sample(np.random.default_rng(0), 6)
-    scores = []
-    for fast in (True, False):
-        env = task.environment(deps, groups=len(nets))
-        run = run_closed_loop(machine, nets, env, fast=fast)
-        scores.append((task.score(env).score, run.steps, run.row_steps))
+    scores = _compiled_and_reference(task, *_population(task, 4, mode="differentiable", options={"cells": 12}))
     # the two agree to rounding per step (tests/test_soft_kernel.py); a decision taken at an output within
     # rounding of its threshold can go the other way, so a rare row scores differently
     same = np.abs(scores[0][0] - scores[1][0]) <= 1e-9

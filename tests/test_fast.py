@@ -1,12 +1,13 @@
 """The compiled population kernels against neat-python, and the fused tape kernel against the memory's own step."""
 
+import neat
 import numpy as np
 import pytest
-from entm.tasks import make_task
 from helpers import (
     NUM_INPUTS,
     NUM_OUTPUTS,
     make_random_config,
+    mutated_population,
     neat_factory,
     neat_run,
     random_genomes,
@@ -14,11 +15,14 @@ from helpers import (
 )
 
 from entm.bench.plain import PlainTape
+from entm.evolution.loop import EvolveSettings, prepare
 from entm.machine import Machine, run_population
 from entm.memory import MemorySpec
 from entm.memory.tape import TapeMemory, TapeParams
+from entm.neatconfig import load_config
 from entm.phenotype import GenomeData, Network, Packed, pack_genomes
 from entm.phenotype.kernels import population_step
+from entm.tasks import make_task
 
 
 @pytest.fixture(scope="module")
@@ -72,20 +76,8 @@ def test_pack_genomes_equals_packing_networks(configs):
 
 
 def _copy_population(vector_size=3, n=12, seed=0):
-    import neat
-
-    from entm.evolution.loop import EvolveSettings, prepare
-    from entm.neatconfig import load_config
-
-    task, spec, machine, text = prepare(EvolveSettings(task_params={"vector_size": vector_size}))
-    text = text.replace("num_hidden            = 0", "num_hidden            = 3")
-    config = load_config(text, "test")
-    pop = neat.Population(config, seed=seed)
-    genomes = [g for _, g in list(pop.population.items())[:n]]
-    for g in genomes:  # more structure than a fresh population has
-        for _ in range(8):
-            g.mutate(config.genome_config)
-    return task, spec, machine, config, genomes
+    return mutated_population(EvolveSettings(task_params={"vector_size": vector_size}), n, seed, hidden=3,
+                              mutations=8)
 
 
 @pytest.mark.parametrize("vector_size", [3, 8])  # memory width 6 and 11 (numpy sums 8 or more pairwise)
@@ -150,11 +142,6 @@ def test_reused_buffers_are_fully_rewritten():
 def test_differentiable_population_step_equals_networks():
     task = make_task("copy", {"vector_size": 2})
     machine = Machine(task, MemorySpec("differentiable", 5, options={"cells": 8}))
-    import neat
-
-    from entm.evolution.loop import EvolveSettings, prepare
-    from entm.neatconfig import load_config
-
     _, _, _, text = prepare(EvolveSettings(task_params={"vector_size": 2}, memory="differentiable",
                                            memory_params={"cells": 8}))
     config = load_config(text, "test")

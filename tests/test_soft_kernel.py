@@ -1,12 +1,11 @@
 """The compiled differentiable memory (entm.phenotype.soft_kernel) against entm.memory.soft (torch)."""
 
-import neat
 import numpy as np
 import pytest
 import torch
-from helpers import replace_once
+from helpers import mutated_population
 
-from entm.evolution.loop import EvolveSettings, prepare
+from entm.evolution.loop import EvolveSettings
 from entm.machine import run_population
 from entm.memory.layout import head_layout
 from entm.memory.soft import (
@@ -17,7 +16,6 @@ from entm.memory.soft import (
     read,
     write,
 )
-from entm.neatconfig import load_config
 from entm.phenotype import Network
 from entm.phenotype.soft_kernel import clean, soft_rows, soft_step
 
@@ -27,14 +25,7 @@ F64 = torch.float64
 def _population(heads=1, cells=16, vector_size=2, n=10, seed=0):
     settings = EvolveSettings(task_params={"vector_size": vector_size}, memory="differentiable",
                               memory_params={"cells": cells}, heads=heads)
-    task, spec, machine, text = prepare(settings)
-    text = replace_once(text, "num_hidden            = 0", "num_hidden            = 2")
-    config = load_config(text, "test")
-    pop = neat.Population(config, seed=seed)
-    genomes = [g for _, g in list(pop.population.items())[:n]]
-    for g in genomes:  # more structure than a fresh population has
-        for _ in range(6):
-            g.mutate(config.genome_config)
+    task, _, machine, config, genomes = mutated_population(settings, n, seed, hidden=2, mutations=6)
     return task, machine, [Network.from_genome(g, config.genome_config) for g in genomes]
 
 
