@@ -18,7 +18,7 @@ from entm.phenotype.kernels import active_rows, machine_step
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _tape_step(cells, lo, hi, pos, b, h, X, off, M, cols, write_mode, min_sim, max_cells):
+def tape_step(cells, lo, hi, pos, b, h, X, off, M, cols, write_mode, min_sim, max_cells):
     """One head step of episode b's tape (docs/design.md, "Discrete tape"), head parameters X[off:, b]
     at the columns ``cols`` = (a, w, j, shift left) of :meth:`entm.memory.layout.HeadLayout.kernel_columns`;
     returns (jumped, write strength)."""
@@ -126,7 +126,7 @@ def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp,
                     reads_tr[g, b, t, i] = reads[b, i]
                 for h in range(H):
                     wpos_tr[g, b, t, h] = pos[b, h] - origin
-                    jumped, strength = _tape_step(cells, lo, hi, pos, b, h, X, h * P, M, cols, write_mode,
+                    jumped, strength = tape_step(cells, lo, hi, pos, b, h, X, h * P, M, cols, write_mode,
                                                   min_sim, max_cells)
                     jump_tr[g, b, t, h] = jumped
                     strength_tr[g, b, t, h] = strength
@@ -171,7 +171,7 @@ def tape_rows(cells, lo, hi, pos, hp, M, H, P, cols, write_mode, min_sim, max_ce
     X = hp.T
     for b in range(hp.shape[0]):
         for h in range(H):
-            _tape_step(cells, lo, hi, pos, b, h, X, h * P, M, cols, write_mode, min_sim, max_cells)
+            tape_step(cells, lo, hi, pos, b, h, X, h * P, M, cols, write_mode, min_sim, max_cells)
             p = pos[b, h]
             for k in range(M):
                 reads[b, h * M + k] = cells[b, p, k]

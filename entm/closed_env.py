@@ -1,0 +1,300 @@
+"""The reward tasks' environments compiled (numba), for the fused closed loop (:mod:`entm.closed_kernel`).
+
+Each environment of :mod:`entm.tasks.tmaze` and :mod:`entm.tasks.season` is
+re-stated here as one row's step: :func:`env_observe` writes a row's task
+inputs, :func:`env_act` consumes its task outputs and advances it one step —
+the same operations, in the same order, in float64, as the numpy
+environment's ``observe`` and ``act`` do for that row.  The numpy environment
+stays the reference and the owner of the state: :func:`pack_env` copies its
+state into flat arrays, the kernel steps them, :func:`unpack_env` writes them
+back, after which the environment is exactly where its own loop would have
+left it (scores, fitness and terms are then computed by the task as always).
+
+The state of a row is a row of ``S`` (integers: the ``TM_*`` or ``SE_*``
+columns below) and of ``F`` (floats); per-deployment data (the goal pairs and
+the switch round, or the season's food schedule) a row of ``D``; the task's
+settings the vectors ``ip`` (the ``P_*`` entries) and ``fp`` (``FP_*``).
+
+Adding a task parameter: give it an ``ip``/``fp`` entry (or a column), fill it
+in :func:`pack_env`, use it in the row step, and name it in :data:`SUPPORTED`
+(with the values the compiled step implements).  Until then a task that has
+the parameter runs in the numpy loop (:func:`env_supported` says no), so a new
+parameter can never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from numba import njit
+
+from entm.tasks import maze as maze_module
+from entm.tasks import season as season_module
+from entm.tasks import tmaze as tmaze_module
+
+# environment kinds
+TMAZE_DISCRETE, TMAZE_CONTINUOUS, SEASON = 0, 1, 2
+
+# ip entries
+P_KIND, P_ROUNDS, P_DEPTH, P_MAX_STEPS, P_START_X, P_START_Y, P_SCALE, P_SPF, P_DECISION, P_FOODS, P_ITEMS = range(11)
+# fp entries
+FP_HIGH, FP_LOW, FP_EAT, FP_AVOID = range(4)
+# S columns, T-maze: the MazeEnv's state (``tried`` as a bit mask), then the variant's
+TM_ACTIVE, TM_ROUND, TM_REWARDING, TM_KNOWN, TM_TRIED, TM_RIGHT, TM_REACHED = range(7)
+TM_DEPTH, TM_PATH = 7, 8  # discrete
+TM_IX, TM_IY, TM_HEADING, TM_MOVES = 7, 8, 9, 10  # continuous
+# S columns, season
+SE_ACTIVE, SE_T, SE_LENGTH, SE_RIGHT, SE_SCORED = range(5)
+# D columns, T-maze (season: food | poison | scored, ip[P_ITEMS] columns each)
+D_FIRST, D_SECOND, D_SWITCH = range(3)
+
+#: per task class: the dataclass fields the compiled environment knows, each with the test its value
+#: must pass (None: any value).  A field not named here (a parameter added later) sends the task to
+#: the numpy loop.
+SUPPORTED = {
+    tmaze_module.TMazeTask: {"variant": None, "maze": None, "rounds": None, "switch_spread": None,
+                             "max_steps": None, "goal_bonus": None},
+    season_module.SeasonTask: {name: None for name in (
+        "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
+        "gen_max_days")},
+}
+#: the environment classes the compiled step re-states (exact classes: a subclass may step differently)
+ENVIRONMENTS = {tmaze_module.DiscreteMazeEnv: TMAZE_DISCRETE, tmaze_module.ContinuousMazeEnv: TMAZE_CONTINUOUS,
+                season_module.SeasonEnv: SEASON}
+
+
+def env_supported(task, env) -> bool:
+    """Whether the compiled step reproduces ``env`` (an environment of ``task``) exactly: a known
+    environment class, every task parameter known and supported, nothing recorded."""
+    known = SUPPORTED.get(type(task))
+    if known is None or type(env) not in ENVIRONMENTS or not dataclasses.is_dataclass(task):
+        return False
+    for f in dataclasses.fields(task):
+        if f.name not in known:
+            return False
+        test = known[f.name]
+        if test is not None and not test(getattr(task, f.name)):
+            return False
+    return getattr(env, "log", None) is None and getattr(env, "decisions", None) is None
+
+
+def pack_env(env, B: int):
+    """(ip, fp, S, F, D, sensors, grid) for the kernel: ``env``'s state (G*B rows) as arrays;
+    ``grid`` = (wall, goal of, junction) tiles and ``sensors`` the rangefinder table (continuous maze)."""
+    kind = ENVIRONMENTS[type(env)]
+    task = env.task
+    N = env.batch
+    ip = np.zeros(11, np.int64)
+    ip[P_KIND] = kind
+    fp = np.array([tmaze_module.HIGH_REWARD, tmaze_module.LOW_REWARD, season_module.EAT, season_module.AVOID])
+    sensors = np.zeros((1, 1, 4, 3))
+    grid = np.zeros((3, 1, 1), np.int64)
+    if kind == SEASON:
+        S = np.zeros((N, 5), np.int64)
+        S[:, SE_ACTIVE] = env.active
+        S[:, SE_T] = env.t
+        S[:, SE_LENGTH] = env.length
+        S[:, SE_RIGHT] = env.right_count
+        S[:, SE_SCORED] = env.scored_count
+        F = env.feedback.astype(np.float64, copy=True)
+        ip[P_SPF], ip[P_DECISION], ip[P_FOODS] = task.steps_per_food, task.decision_step, task.foods
+        ip[P_ITEMS] = env.food.shape[1]
+        D = np.ascontiguousarray(np.concatenate([env.food[:B], env.poison[:B], env.scored[:B]], axis=1),
+                                 dtype=np.int64)
+        return ip, fp, S, F, D, sensors, grid
+    S = np.zeros((N, 11), np.int64)
+    S[:, TM_ACTIVE] = env.active
+    S[:, TM_ROUND] = env.round
+    S[:, TM_REWARDING] = env.rewarding
+    S[:, TM_KNOWN] = env.known
+    S[:, TM_TRIED] = (env.tried.astype(np.int64) << np.arange(env.tried.shape[1])).sum(axis=1)
+    S[:, TM_RIGHT] = env.right
+    S[:, TM_REACHED] = env.reached
+    ip[P_ROUNDS], ip[P_DEPTH], ip[P_MAX_STEPS] = env.rounds, task.depth, task.max_steps
+    if kind == TMAZE_DISCRETE:
+        S[:, TM_DEPTH] = env.depth
+        S[:, TM_PATH] = env.path
+    else:
+        S[:, TM_IX], S[:, TM_IY], S[:, TM_HEADING], S[:, TM_MOVES] = env.ix, env.iy, env.heading, env.moves
+        mz = env.maze
+        ip[P_START_X], ip[P_START_Y] = env.start
+        ip[P_SCALE] = maze_module.SCALE
+        sensors = np.ascontiguousarray(mz.sensors, dtype=np.float64)
+        grid = np.ascontiguousarray(np.stack([mz.wall, mz.goal_of, mz.junction]), dtype=np.int64)
+    F = np.ascontiguousarray(env.reward[:, None], dtype=np.float64)
+    D = np.ascontiguousarray(np.stack([env.first[:B], env.second[:B], env.switch[:B]], axis=1), dtype=np.int64)
+    return ip, fp, S, F, D, sensors, grid
+
+
+def unpack_env(env, S: np.ndarray, F: np.ndarray, steps: int) -> None:
+    """Write the kernel's final state back into ``env`` (``steps``: the loop's steps until all rows
+    finished), leaving it as the numpy loop leaves it."""
+    kind = ENVIRONMENTS[type(env)]
+    if kind == SEASON:
+        env.right_count[:] = S[:, SE_RIGHT]
+        env.scored_count[:] = S[:, SE_SCORED]
+        env.t = env.t + steps
+        env.active = env.t < env.length
+        feedback = F.copy()
+        # the numpy loop clears every row's feedback at each decision step, the finished rows' too
+        spf, dec = env.task.steps_per_food, env.task.decision_step
+        if env.t > dec:
+            last = (env.t - 1 - dec) // spf * spf + dec  # the last decision step the loop ran
+            feedback[env.length <= last] = 0.0
+        env.feedback[:] = feedback
+        return
+    env.active[:] = S[:, TM_ACTIVE] != 0
+    env.round[:] = S[:, TM_ROUND]
+    env.rewarding[:] = S[:, TM_REWARDING] != 0
+    env.known[:] = S[:, TM_KNOWN]
+    env.tried[:] = (S[:, TM_TRIED][:, None] >> np.arange(env.tried.shape[1])) & 1 != 0
+    env.right[:] = S[:, TM_RIGHT]
+    env.reached[:] = S[:, TM_REACHED]
+    env.reward[:] = F[:, 0]
+    if kind == TMAZE_DISCRETE:
+        env.depth[:] = S[:, TM_DEPTH]
+        env.path[:] = S[:, TM_PATH]
+    else:
+        env.ix[:], env.iy[:], env.heading[:], env.moves[:] = (S[:, TM_IX], S[:, TM_IY], S[:, TM_HEADING],
+                                                              S[:, TM_MOVES])
+
+
+# -- the compiled row step ---------------------------------------------------------
+
+@njit(cache=True, error_model="numpy", inline="always")
+def env_observe(ip, fp, S, F, D, sensors, grid, r, b, V, j):
+    """Row ``r`` (deployment ``b``)'s task inputs of this step into ``V[:, j]`` (its first input slots)."""
+    kind = ip[P_KIND]
+    if kind == TMAZE_DISCRETE:
+        depth = ip[P_DEPTH]
+        for d in range(depth):
+            V[d, j] = 0.0
+        if S[r, TM_REWARDING] == 0 and S[r, TM_ACTIVE] != 0:
+            V[S[r, TM_DEPTH], j] = 1.0
+        V[depth, j] = F[r, 0]
+    elif kind == TMAZE_CONTINUOUS:
+        ix, iy, h = S[r, TM_IX], S[r, TM_IY], S[r, TM_HEADING]
+        for s in range(3):
+            V[s, j] = sensors[ix, iy, h, s]
+        V[3, j] = F[r, 0]
+        scale = ip[P_SCALE]
+        junction = grid[2, iy // scale, ix // scale] != 0 and S[r, TM_REWARDING] == 0
+        V[4, j] = 1.0 if junction else 0.0
+    else:
+        foods = ip[P_FOODS]
+        spf = ip[P_SPF]
+        t = S[r, SE_T]
+        for f in range(foods + 2):
+            V[f, j] = 0.0
+        if S[r, SE_ACTIVE] != 0:
+            item = min(t // spf, ip[P_ITEMS] - 1)
+            V[D[b, item], j] = 1.0
+        if t % spf > ip[P_DECISION]:
+            V[foods, j] = F[r, 0]
+            V[foods + 1, j] = F[r, 1]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _end_round(ip, fp, S, F, D, r, b, goal):
+    """:meth:`entm.tasks.tmaze.MazeEnv.end_round` for one row: score the choice, set the reward,
+    update the ideal agent's knowledge."""
+    known = S[r, TM_KNOWN]
+    tried = S[r, TM_TRIED]
+    at_goal = goal >= 0
+    g = goal if at_goal else 0
+    untried = (tried >> g) & 1 == 0
+    if known >= 0:
+        right = at_goal and goal == known
+    else:
+        right = at_goal and untried
+    high = D[b, D_FIRST] if S[r, TM_ROUND] < D[b, D_SWITCH] else D[b, D_SECOND]
+    got_high = at_goal and goal == high
+    F[r, 0] = fp[FP_HIGH] if got_high else (fp[FP_LOW] if at_goal else 0.0)
+    if right:
+        S[r, TM_RIGHT] += 1
+    if at_goal:
+        S[r, TM_REACHED] += 1
+    moved = at_goal and not got_high and known >= 0 and goal == known
+    if got_high:
+        S[r, TM_KNOWN] = goal
+    elif moved:
+        S[r, TM_KNOWN] = -1
+    if moved:
+        tried = 0
+    if at_goal and not got_high:
+        tried |= 1 << g
+    if tried == (1 << (1 << ip[P_DEPTH])) - 1:  # every goal tried without the high reward: search again
+        tried = 1 << g
+    S[r, TM_TRIED] = tried
+    S[r, TM_REWARDING] = 1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def env_act(ip, fp, S, F, D, grid, headings, r, b, y):
+    """Row ``r`` (deployment ``b``) consumes its task outputs ``y`` (finite) and advances one step."""
+    kind = ip[P_KIND]
+    if kind == SEASON:
+        spf = ip[P_SPF]
+        t = S[r, SE_T]
+        if t % spf == ip[P_DECISION]:
+            item = t // spf
+            n = ip[P_ITEMS]
+            ate = y[0] > fp[FP_EAT]
+            avoided = y[0] < fp[FP_AVOID]
+            poison = D[b, n + item] != 0
+            scored = D[b, 2 * n + item] != 0
+            right = (ate and not poison) or (avoided and poison)
+            if right and scored:
+                S[r, SE_RIGHT] += 1
+            if scored:
+                S[r, SE_SCORED] += 1
+            F[r, 0] = 1.0 if ate and not poison else 0.0
+            F[r, 1] = 1.0 if ate and poison else 0.0
+        S[r, SE_T] = t + 1
+        S[r, SE_ACTIVE] = 1 if t + 1 < S[r, SE_LENGTH] else 0
+        return
+    if S[r, TM_REWARDING] != 0:  # the reward step: on to the next round, or finished
+        S[r, TM_REWARDING] = 0
+        F[r, 0] = 0.0
+        S[r, TM_ROUND] += 1
+        S[r, TM_ACTIVE] = 1 if S[r, TM_ROUND] < ip[P_ROUNDS] else 0
+        if kind == TMAZE_DISCRETE:
+            S[r, TM_DEPTH] = 0
+            S[r, TM_PATH] = 0
+        else:
+            S[r, TM_IX] = ip[P_START_X]
+            S[r, TM_IY] = ip[P_START_Y]
+            S[r, TM_HEADING] = 0
+            S[r, TM_MOVES] = 0
+        return
+    if kind == TMAZE_DISCRETE:
+        S[r, TM_PATH] = 2 * S[r, TM_PATH] + (1 if y[1] > y[0] else 0)
+        S[r, TM_DEPTH] += 1
+        if S[r, TM_DEPTH] == ip[P_DEPTH]:
+            _end_round(ip, fp, S, F, D, r, b, S[r, TM_PATH])
+        return
+    o = 0  # argmax of (left, straight, right), the first on a tie
+    m = y[0]
+    if y[1] > m:
+        o = 1
+        m = y[1]
+    if y[2] > m:
+        o = 2
+    h = (S[r, TM_HEADING] + o + 3) % 4
+    S[r, TM_HEADING] = h
+    nx = S[r, TM_IX] + headings[h, 0]
+    ny = S[r, TM_IY] + headings[h, 1]
+    scale = ip[P_SCALE]
+    tx, ty = nx // scale, ny // scale
+    H, W = grid.shape[1], grid.shape[2]
+    inside = tx >= 0 and tx < W and ty >= 0 and ty < H
+    txc, tyc = min(max(tx, 0), W - 1), min(max(ty, 0), H - 1)
+    crash = not inside or grid[0, tyc, txc] != 0
+    if not crash:
+        S[r, TM_IX] = nx
+        S[r, TM_IY] = ny
+    S[r, TM_MOVES] += 1
+    goal = -1 if crash else grid[1, tyc, txc]
+    if crash or goal >= 0 or S[r, TM_MOVES] >= ip[P_MAX_STEPS]:
+        _end_round(ip, fp, S, F, D, r, b, goal)
