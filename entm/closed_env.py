@@ -1,10 +1,10 @@
 """The reward tasks' environments compiled (numba), for the fused closed loop (:mod:`entm.closed_kernel`).
 
 Each environment of :mod:`entm.tasks.tmaze` and :mod:`entm.tasks.season` is
-re-stated here as one row's step: :func:`env_observe` writes a row's task
-inputs, :func:`env_act` consumes its task outputs and advances it one step —
-the same operations, in the same order, in float64, as the numpy
-environment's ``observe`` and ``act`` do for that row.  The numpy environment
+re-stated here as a step of its running rows: :func:`env_observe` writes their
+task inputs, :func:`env_act` consumes their task outputs and advances them one
+step — for each row the same operations, in the same order, in float64, as the
+numpy environment's ``observe`` and ``act`` do.  The numpy environment
 stays the reference and the owner of the state: :func:`pack_env` copies its
 state into flat arrays, the kernel steps them, :func:`unpack_env` writes them
 back, after which the environment is exactly where its own loop would have
@@ -160,141 +160,156 @@ def unpack_env(env, S: np.ndarray, F: np.ndarray, steps: int) -> None:
                                                               S[:, TM_MOVES])
 
 
-# -- the compiled row step ---------------------------------------------------------
+# -- the compiled step ---------------------------------------------------------------
+# One call steps every running row (numba increments an array's reference count, atomically, each time
+# it is passed to a function: a call per row would spend more on that than on the step itself).
 
-@njit(cache=True, error_model="numpy", inline="always")
-def env_observe(ip, fp, S, F, D, sensors, grid, r, b, V, j):
-    """Row ``r`` (deployment ``b``)'s task inputs of this step into ``V[:, j]`` (its first input slots)."""
+@njit(cache=True, error_model="numpy")
+def env_observe(ip, fp, S, F, D, sensors, grid, rid, nb, base, V):
+    """The task inputs of this step of rows ``base + rid[j]`` (deployment ``rid[j]``), j < ``nb``, into
+    ``V[:, j]`` (the first input slots)."""
     kind = ip[P_KIND]
     if kind == TMAZE_DISCRETE:
         depth = ip[P_DEPTH]
-        for d in range(depth):
-            V[d, j] = 0.0
-        if S[r, TM_REWARDING] == 0 and S[r, TM_ACTIVE] != 0:
-            V[S[r, TM_DEPTH], j] = 1.0
-        V[depth, j] = F[r, 0]
+        for j in range(nb):
+            r = base + rid[j]
+            for d in range(depth):
+                V[d, j] = 0.0
+            if S[r, TM_REWARDING] == 0 and S[r, TM_ACTIVE] != 0:
+                V[S[r, TM_DEPTH], j] = 1.0
+            V[depth, j] = F[r, 0]
     elif kind == TMAZE_CONTINUOUS:
-        ix, iy, h = S[r, TM_IX], S[r, TM_IY], S[r, TM_HEADING]
-        for s in range(3):
-            V[s, j] = sensors[ix, iy, h, s]
-        V[3, j] = F[r, 0]
         scale = ip[P_SCALE]
-        junction = grid[2, iy // scale, ix // scale] != 0 and S[r, TM_REWARDING] == 0
-        V[4, j] = 1.0 if junction else 0.0
+        for j in range(nb):
+            r = base + rid[j]
+            ix, iy, h = S[r, TM_IX], S[r, TM_IY], S[r, TM_HEADING]
+            for s in range(3):
+                V[s, j] = sensors[ix, iy, h, s]
+            V[3, j] = F[r, 0]
+            junction = grid[2, iy // scale, ix // scale] != 0 and S[r, TM_REWARDING] == 0
+            V[4, j] = 1.0 if junction else 0.0
     else:
-        foods = ip[P_FOODS]
-        spf = ip[P_SPF]
-        t = S[r, SE_T]
-        for f in range(foods + 2):
-            V[f, j] = 0.0
-        if S[r, SE_ACTIVE] != 0:
-            item = min(t // spf, ip[P_ITEMS] - 1)
-            V[D[b, item], j] = 1.0
-        if t % spf > ip[P_DECISION]:
-            V[foods, j] = F[r, 0]
-            V[foods + 1, j] = F[r, 1]
+        foods, spf, items = ip[P_FOODS], ip[P_SPF], ip[P_ITEMS]
+        for j in range(nb):
+            b = rid[j]
+            r = base + b
+            t = S[r, SE_T]
+            for f in range(foods + 2):
+                V[f, j] = 0.0
+            if S[r, SE_ACTIVE] != 0:
+                V[D[b, min(t // spf, items - 1)], j] = 1.0
+            if t % spf > ip[P_DECISION]:
+                V[foods, j] = F[r, 0]
+                V[foods + 1, j] = F[r, 1]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _end_round(ip, fp, S, F, D, r, b, goal):
-    """:meth:`entm.tasks.tmaze.MazeEnv.end_round` for one row: score the choice, set the reward,
-    update the ideal agent's knowledge."""
-    known = S[r, TM_KNOWN]
-    tried = S[r, TM_TRIED]
-    at_goal = goal >= 0
-    g = goal if at_goal else 0
-    untried = (tried >> g) & 1 == 0
-    if known >= 0:
-        right = at_goal and goal == known
-    else:
-        right = at_goal and untried
-    high = D[b, D_FIRST] if S[r, TM_ROUND] < D[b, D_SWITCH] else D[b, D_SECOND]
-    got_high = at_goal and goal == high
-    F[r, 0] = fp[FP_HIGH] if got_high else (fp[FP_LOW] if at_goal else 0.0)
-    if right:
-        S[r, TM_RIGHT] += 1
-    if at_goal:
-        S[r, TM_REACHED] += 1
-    moved = at_goal and not got_high and known >= 0 and goal == known
-    if got_high:
-        S[r, TM_KNOWN] = goal
-    elif moved:
-        S[r, TM_KNOWN] = -1
-    if moved:
-        tried = 0
-    if at_goal and not got_high:
-        tried |= 1 << g
-    if tried == (1 << (1 << ip[P_DEPTH])) - 1:  # every goal tried without the high reward: search again
-        tried = 1 << g
-    S[r, TM_TRIED] = tried
-    S[r, TM_REWARDING] = 1
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def env_act(ip, fp, S, F, D, grid, headings, r, b, y):
-    """Row ``r`` (deployment ``b``) consumes its task outputs ``y`` (finite) and advances one step."""
+@njit(cache=True, error_model="numpy")
+def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals):
+    """Rows ``base + rid[j]``, j < ``nb``, consume their task outputs ``Y[:, j]`` (finite) and advance one
+    step; ``ended``, ``goals`` (nb,) are scratch for the T-maze's rounds that end."""
     kind = ip[P_KIND]
     if kind == SEASON:
-        spf = ip[P_SPF]
-        t = S[r, SE_T]
-        if t % spf == ip[P_DECISION]:
-            item = t // spf
-            n = ip[P_ITEMS]
-            ate = y[0] > fp[FP_EAT]
-            avoided = y[0] < fp[FP_AVOID]
-            poison = D[b, n + item] != 0
-            scored = D[b, 2 * n + item] != 0
-            right = (ate and not poison) or (avoided and poison)
-            if right and scored:
-                S[r, SE_RIGHT] += 1
-            if scored:
-                S[r, SE_SCORED] += 1
-            F[r, 0] = 1.0 if ate and not poison else 0.0
-            F[r, 1] = 1.0 if ate and poison else 0.0
-        S[r, SE_T] = t + 1
-        S[r, SE_ACTIVE] = 1 if t + 1 < S[r, SE_LENGTH] else 0
+        spf, dec, n = ip[P_SPF], ip[P_DECISION], ip[P_ITEMS]
+        for j in range(nb):
+            b = rid[j]
+            r = base + b
+            t = S[r, SE_T]
+            if t % spf == dec:
+                item = t // spf
+                y = Y[0, j]
+                ate = y > fp[FP_EAT]
+                avoided = y < fp[FP_AVOID]
+                poison = D[b, n + item] != 0
+                scored = D[b, 2 * n + item] != 0
+                right = (ate and not poison) or (avoided and poison)
+                if right and scored:
+                    S[r, SE_RIGHT] += 1
+                if scored:
+                    S[r, SE_SCORED] += 1
+                F[r, 0] = 1.0 if ate and not poison else 0.0
+                F[r, 1] = 1.0 if ate and poison else 0.0
+            S[r, SE_T] = t + 1
+            S[r, SE_ACTIVE] = 1 if t + 1 < S[r, SE_LENGTH] else 0
         return
-    if S[r, TM_REWARDING] != 0:  # the reward step: on to the next round, or finished
-        S[r, TM_REWARDING] = 0
-        F[r, 0] = 0.0
-        S[r, TM_ROUND] += 1
-        S[r, TM_ACTIVE] = 1 if S[r, TM_ROUND] < ip[P_ROUNDS] else 0
-        if kind == TMAZE_DISCRETE:
-            S[r, TM_DEPTH] = 0
-            S[r, TM_PATH] = 0
-        else:
-            S[r, TM_IX] = ip[P_START_X]
-            S[r, TM_IY] = ip[P_START_Y]
-            S[r, TM_HEADING] = 0
-            S[r, TM_MOVES] = 0
-        return
-    if kind == TMAZE_DISCRETE:
-        S[r, TM_PATH] = 2 * S[r, TM_PATH] + (1 if y[1] > y[0] else 0)
-        S[r, TM_DEPTH] += 1
-        if S[r, TM_DEPTH] == ip[P_DEPTH]:
-            _end_round(ip, fp, S, F, D, r, b, S[r, TM_PATH])
-        return
-    o = 0  # argmax of (left, straight, right), the first on a tie
-    m = y[0]
-    if y[1] > m:
-        o = 1
-        m = y[1]
-    if y[2] > m:
-        o = 2
-    h = (S[r, TM_HEADING] + o + 3) % 4
-    S[r, TM_HEADING] = h
-    nx = S[r, TM_IX] + headings[h, 0]
-    ny = S[r, TM_IY] + headings[h, 1]
+    n_ended = 0
     scale = ip[P_SCALE]
-    tx, ty = nx // scale, ny // scale
     H, W = grid.shape[1], grid.shape[2]
-    inside = tx >= 0 and tx < W and ty >= 0 and ty < H
-    txc, tyc = min(max(tx, 0), W - 1), min(max(ty, 0), H - 1)
-    crash = not inside or grid[0, tyc, txc] != 0
-    if not crash:
-        S[r, TM_IX] = nx
-        S[r, TM_IY] = ny
-    S[r, TM_MOVES] += 1
-    goal = -1 if crash else grid[1, tyc, txc]
-    if crash or goal >= 0 or S[r, TM_MOVES] >= ip[P_MAX_STEPS]:
-        _end_round(ip, fp, S, F, D, r, b, goal)
+    for j in range(nb):
+        r = base + rid[j]
+        if S[r, TM_REWARDING] != 0:  # the reward step: on to the next round, or finished
+            S[r, TM_REWARDING] = 0
+            F[r, 0] = 0.0
+            S[r, TM_ROUND] += 1
+            S[r, TM_ACTIVE] = 1 if S[r, TM_ROUND] < ip[P_ROUNDS] else 0
+            if kind == TMAZE_DISCRETE:
+                S[r, TM_DEPTH] = 0
+                S[r, TM_PATH] = 0
+            else:
+                S[r, TM_IX] = ip[P_START_X]
+                S[r, TM_IY] = ip[P_START_Y]
+                S[r, TM_HEADING] = 0
+                S[r, TM_MOVES] = 0
+            continue
+        if kind == TMAZE_DISCRETE:
+            S[r, TM_PATH] = 2 * S[r, TM_PATH] + (1 if Y[1, j] > Y[0, j] else 0)
+            S[r, TM_DEPTH] += 1
+            if S[r, TM_DEPTH] == ip[P_DEPTH]:
+                ended[n_ended] = j
+                goals[n_ended] = S[r, TM_PATH]
+                n_ended += 1
+            continue
+        o = 0  # argmax of (left, straight, right), the first on a tie
+        m = Y[0, j]
+        if Y[1, j] > m:
+            o = 1
+            m = Y[1, j]
+        if Y[2, j] > m:
+            o = 2
+        h = (S[r, TM_HEADING] + o + 3) % 4
+        S[r, TM_HEADING] = h
+        nx = S[r, TM_IX] + headings[h, 0]
+        ny = S[r, TM_IY] + headings[h, 1]
+        tx, ty = nx // scale, ny // scale
+        inside = tx >= 0 and tx < W and ty >= 0 and ty < H
+        txc, tyc = min(max(tx, 0), W - 1), min(max(ty, 0), H - 1)
+        crash = not inside or grid[0, tyc, txc] != 0
+        if not crash:
+            S[r, TM_IX] = nx
+            S[r, TM_IY] = ny
+        S[r, TM_MOVES] += 1
+        goal = -1 if crash else grid[1, tyc, txc]
+        if crash or goal >= 0 or S[r, TM_MOVES] >= ip[P_MAX_STEPS]:
+            ended[n_ended] = j
+            goals[n_ended] = goal
+            n_ended += 1
+    everything = (1 << (1 << ip[P_DEPTH])) - 1
+    for q in range(n_ended):  # entm.tasks.tmaze.MazeEnv.end_round: score, reward, the ideal agent's knowledge
+        b = rid[ended[q]]
+        r = base + b
+        goal = goals[q]
+        known = S[r, TM_KNOWN]
+        tried = S[r, TM_TRIED]
+        at_goal = goal >= 0
+        g = goal if at_goal else 0
+        untried = (tried >> g) & 1 == 0
+        right = at_goal and (goal == known if known >= 0 else untried)
+        high = D[b, D_FIRST] if S[r, TM_ROUND] < D[b, D_SWITCH] else D[b, D_SECOND]
+        got_high = at_goal and goal == high
+        F[r, 0] = fp[FP_HIGH] if got_high else (fp[FP_LOW] if at_goal else 0.0)
+        if right:
+            S[r, TM_RIGHT] += 1
+        if at_goal:
+            S[r, TM_REACHED] += 1
+        moved = at_goal and not got_high and known >= 0 and goal == known
+        if got_high:
+            S[r, TM_KNOWN] = goal
+        elif moved:
+            S[r, TM_KNOWN] = -1
+        if moved:
+            tried = 0
+        if at_goal and not got_high:
+            tried |= 1 << g
+        if tried == everything:  # every goal tried without the high reward: search again
+            tried = 1 << g
+        S[r, TM_TRIED] = tried
+        S[r, TM_REWARDING] = 1

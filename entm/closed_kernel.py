@@ -116,7 +116,9 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
     R = H * M
     acc = np.empty(Bp)
     X = np.empty((H * P, B))  # head parameters, cleaned, per deployment
-    y = np.empty(max(n_out, 1))
+    Y = np.empty((max(n_out, 1), Bp))  # task outputs as the environment gets them
+    ended = np.empty(B, np.int64)
+    goals = np.empty(B, np.int64)
     rid = np.empty(B, np.int64)  # the deployment in each network column
     cells = np.full((B, 64 + 4 * H, M), blank)
     lo = np.empty(B, np.int64)
@@ -153,9 +155,9 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                 rid[nb] = b
                 nb += 1
         while nb > 0:
+            env_observe(ip, fp, S, F, D, sensors, grid, rid, nb, base, V)
             for j in range(nb):
                 b = rid[j]
-                env_observe(ip, fp, S, F, D, sensors, grid, base + b, b, V, j)
                 for i in range(R):
                     V[n_in + i, j] = reads[b, i]
             nbv = min(Bp, (nb + 7) // 8 * 8)  # whole SIMD vectors; the extra columns are never read
@@ -175,7 +177,7 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                     if not np.isfinite(v):
                         nonfinite[r] = True
                         v = 0.0
-                    y[o] = v
+                    Y[o, j] = v
                 for o in range(H * P):
                     X[o, b] = clean(V[out_slot[g, n_out + o], j])
                 t = row_steps[r]
@@ -183,10 +185,13 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                     for i in range(n_in):
                         tr_in[r, t, i] = V[i, j]  # the input slots are never written by the network
                     for o in range(n_out):
-                        tr_out[r, t, o] = y[o]
+                        tr_out[r, t, o] = Y[o, j]
                     for o in range(H * P):
                         tr_head[r, t, o] = X[o, b]
-                env_act(ip, fp, S, F, D, grid, headings, r, b, y)
+            env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals)
+            for j in range(nb):
+                b = rid[j]
+                r = base + b
                 if soft:
                     for h in range(H):
                         soft_step(mem, wts[b, h], X, b, h * P, M, mem.shape[1], soft_cols, beta_max, gamma_max,

@@ -13,7 +13,8 @@ several times, the ways interleaved so that a busy machine slows them alike:
   environment steps in numpy between compiled network and memory steps);
 * ``plain_steps_per_second``: neat-python's ``activate``, one deployment and
   one step at a time, with the plain environments (:mod:`entm.bench.plain_env`)
-  and memory (:mod:`entm.bench.plain`), on a sample of the genomes and deployments.
+  and memory (:mod:`entm.bench.plain`), on a sample: whole deployments of the
+  first genomes, up to :data:`PLAIN_STEPS` genome-steps.
 
 A genome-step is one step of one deployment of one genome while it runs (the
 evaluator's ``genome_steps``).  Every rate is the best of the repetitions;
@@ -33,6 +34,10 @@ from entm.closed_loop import run_closed_loop
 from entm.evolution.evaluator import REWARD_CHUNK, EvalSettings, GenomeEvaluator, episode_rng
 from entm.neatconfig import load_config
 from entm.phenotype import clear_structure_cache, pack_genomes
+
+#: the plain way's sample: whole deployments of the first genomes until this many genome-steps (a
+#: continuous T-maze deployment of a fresh genome is up to 2,020 steps; the plain way runs ~10k steps/s)
+PLAIN_STEPS = 20_000
 
 
 def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes, repeats, plain_genomes,
@@ -57,6 +62,7 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
         return n
 
     def plain() -> int:
+        """Whole deployments of the first genomes, until about PLAIN_STEPS genome-steps."""
         n = 0
         for _, g in genomes[:plain_genomes]:
             net = neat.nn.FeedForwardNetwork.create(g, config) if gc.feed_forward else \
@@ -67,6 +73,8 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
                 mem = PlainTape(spec.width) if memory == "discrete" else \
                     PlainSoftMemory(spec.width, int(spec.params()["cells"]))
                 n += run_plain_closed(net, plain_environment(task_obj, deps, b), mem, task_obj.num_outputs)
+                if n >= PLAIN_STEPS:
+                    return n
         return n
 
     say("warming up (compiling kernels)")
