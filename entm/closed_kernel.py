@@ -30,7 +30,7 @@ from entm.closed_env import ENVIRONMENTS, env_act, env_observe, env_supported, p
 from entm.memory.layout import head_layout
 from entm.phenotype.kernels import clean, net_eval
 from entm.phenotype.soft_kernel import soft_step
-from entm.phenotype.tape_kernel import recentre_rows, tape_step
+from entm.phenotype.tape_kernel import recentre_rows, tape_columns
 from entm.tasks.maze import HEADINGS
 
 MODES = ("discrete", "differentiable")
@@ -189,23 +189,21 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                     for o in range(H * P):
                         tr_head[r, t, o] = X[o, b]
             env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals)
-            for j in range(nb):
-                b = rid[j]
-                r = base + b
-                if soft:
+            if soft:
+                for j in range(nb):
+                    b = rid[j]
                     for h in range(H):
                         soft_step(mem, wts[b, h], X, b, h * P, M, mem.shape[1], soft_cols, beta_max, gamma_max,
                                   wc, reads, h * M)
-                else:
-                    if lo[b] < H or hi[b] + H > cells.shape[1]:  # room for every head to grow a cell
+            else:
+                for j in range(nb):  # room for every head to grow a cell
+                    b = rid[j]
+                    if lo[b] < H or hi[b] + H > cells.shape[1]:
                         cells = _regrown(cells, lo, hi, pos, H, blank)
-                    for h in range(H):
-                        tape_step(cells, lo, hi, pos, b, h, X, h * P, M, tape_cols, write_mode, min_sim,
-                                  max_cells)
-                        p = pos[b, h]
-                        for k in range(M):
-                            reads[b, h * M + k] = cells[b, p, k]
-                row_steps[r] += 1
+                tape_columns(cells, lo, hi, pos, X, rid, nb, M, H, P, tape_cols, write_mode, min_sim, max_cells,
+                             reads)
+            for j in range(nb):
+                row_steps[base + rid[j]] += 1
             j = 0
             while j < nb:  # finished rows leave: the last running column takes their place
                 b = rid[j]

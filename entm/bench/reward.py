@@ -13,8 +13,9 @@ several times, the ways interleaved so that a busy machine slows them alike:
   environment steps in numpy between compiled network and memory steps);
 * ``plain_steps_per_second``: neat-python's ``activate``, one deployment and
   one step at a time, with the plain environments (:mod:`entm.bench.plain_env`)
-  and memory (:mod:`entm.bench.plain`), on a sample: whole deployments of the
-  first genomes, up to :data:`PLAIN_STEPS` genome-steps.
+  and memory (:mod:`entm.bench.plain`), on a sample: ``plain_genomes`` genomes
+  spread over the population, one whole deployment each in turn, up to
+  :data:`PLAIN_STEPS` genome-steps.
 
 A genome-step is one step of one deployment of one genome while it runs (the
 evaluator's ``genome_steps``).  Every rate is the best of the repetitions;
@@ -35,8 +36,8 @@ from entm.evolution.evaluator import REWARD_CHUNK, EvalSettings, GenomeEvaluator
 from entm.neatconfig import load_config
 from entm.phenotype import clear_structure_cache, pack_genomes
 
-#: the plain way's sample: whole deployments of the first genomes until this many genome-steps (a
-#: continuous T-maze deployment of a fresh genome is up to 2,020 steps; the plain way runs ~10k steps/s)
+#: the plain way's sample: whole deployments of genomes spread over the population until this many
+#: genome-steps (a continuous T-maze deployment is up to 2,020 steps; the plain way runs 10-40k steps/s)
 PLAIN_STEPS = 20_000
 
 
@@ -61,18 +62,21 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
             n += run_closed_loop(ev.machine, pack_genomes(chunk, gc), env, fused=fused).row_steps
         return n
 
+    sample = genomes[::max(1, len(genomes) // max(1, plain_genomes))][:plain_genomes]
+    nets = [neat.nn.FeedForwardNetwork.create(g, config) if gc.feed_forward else
+            neat.nn.RecurrentNetwork.create(g, config) for _, g in sample]
+
     def plain() -> int:
-        """Whole deployments of the first genomes, until about PLAIN_STEPS genome-steps."""
+        """Whole deployments, one per sampled genome in turn, until about PLAIN_STEPS genome-steps."""
         n = 0
-        for _, g in genomes[:plain_genomes]:
-            net = neat.nn.FeedForwardNetwork.create(g, config) if gc.feed_forward else \
-                neat.nn.RecurrentNetwork.create(g, config)
-            for b in range(min(plain_episodes, deps.n)):
+        for k in range(min(plain_episodes, deps.n)):
+            for i, net in enumerate(nets):
                 if hasattr(net, "reset"):
                     net.reset()
                 mem = PlainTape(spec.width) if memory == "discrete" else \
                     PlainSoftMemory(spec.width, int(spec.params()["cells"]))
-                n += run_plain_closed(net, plain_environment(task_obj, deps, b), mem, task_obj.num_outputs)
+                env = plain_environment(task_obj, deps, (k + i) % deps.n)
+                n += run_plain_closed(net, env, mem, task_obj.num_outputs)
                 if n >= PLAIN_STEPS:
                     return n
         return n
