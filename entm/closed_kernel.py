@@ -4,7 +4,7 @@
 its end, step after step::
 
     inputs  = the environment's observation of the row (entm.closed_env) ++ read vectors
-    outputs = the network's step (entm.phenotype.kernels.net_eval, the rows as SIMD lanes)
+    outputs = the network's step (entm.phenotype.kernels.network_step, the rows as SIMD lanes)
     the environment consumes the task outputs (non-finite -> 0, counted);
     the memory steps with the head outputs (cleaned): the tape (tape_kernel.tape_step)
     or the differentiable memory (soft_kernel.soft_step)
@@ -28,7 +28,7 @@ from numba import njit
 
 from entm.closed_env import ENVIRONMENTS, env_act, env_observe, env_supported, pack_env, unpack_env
 from entm.memory.layout import head_layout
-from entm.phenotype.kernels import clean, net_eval
+from entm.phenotype.kernels import clean, network_step
 from entm.phenotype.soft_kernel import soft_step
 from entm.phenotype.tape_kernel import recentre_rows, tape_columns
 from entm.tasks.maze import HEADINGS
@@ -161,14 +161,8 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                 for i in range(R):
                     V[n_in + i, j] = reads[b, i]
             nbv = min(Bp, (nb + 7) // 8 * 8)  # whole SIMD vectors; the extra columns are never read
-            if recurrent[g]:
-                for i in range(n_in + R):
-                    for j in range(nb):
-                        V2[i, j] = V[i, j]
-                net_eval(V, V2, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
-                V, V2 = V2, V
-            else:
-                net_eval(V, V, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
+            V, V2 = network_step(V, V2, g, n_in + R, nb, nbv, recurrent, node0, slot, act, agg, bias, resp, link0,
+                                 link1, src, w, acc)
             for j in range(nb):
                 b = rid[j]
                 r = base + b
