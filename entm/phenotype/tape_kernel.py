@@ -3,8 +3,9 @@
 :func:`run_discrete` evaluates every genome of a packed chunk on every episode
 for every step, network and tape together, recording the light trace the
 fitness shaping needs; no Python runs per step or per genome.
-:func:`tape_rows` steps every row's tape once (the closed loop, where the
-environment runs between steps).  The tape's semantics are those of
+:func:`tape_rows` steps every row's tape once (the numpy closed loop, where the
+environment runs between steps), :func:`tape_columns` the tapes of given rows
+(the fused closed loop, :mod:`entm.closed_kernel`).  The tape's semantics are those of
 :mod:`entm.memory.tape` (docs/design.md, "Discrete tape"); the head parameters'
 columns come from :class:`entm.memory.layout.HeadLayout`.
 """
