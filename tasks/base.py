@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -143,6 +144,22 @@ class Task(ABC):
     def score(self, *args) -> Scores:
         """Per-episode scores (see each kind for the arguments)."""
 
+    dynamics_defaults: ClassVar[dict] = {}
+    """Parameters added to reproduce a published setup (docs/presets.md), each with the value that gives
+    the task's original environment.  At those values the task behaves, draws and scores exactly as before
+    the parameter existed, and :meth:`params` leaves the parameter out (so earlier runs' settings, names and
+    identities are unchanged)."""
+
+    def nondefault_dynamics(self) -> dict:
+        """The :attr:`dynamics_defaults` parameters set to another value: empty when the task runs its original
+        environment (what a compiled copy of that environment supports)."""
+        return {k: getattr(self, k) for k, v in self.dynamics_defaults.items() if getattr(self, k) != v}
+
+    def behaviour(self, *args) -> np.ndarray | None:
+        """Per-network behaviour descriptors (networks, D) for novelty search (:mod:`entm.evolution.novelty`), or None:
+        the task declares none (the default)."""
+        return None
+
     @classmethod
     def from_params(cls, params: dict | None) -> "Task":
         """Build the task from a ``task_params`` dict, rejecting unknown keys."""
@@ -156,7 +173,8 @@ class Task(ABC):
 
     def params(self) -> dict:
         """The task's parameters as a JSON-ready dict (``metadata.entm.task_params``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in self.dynamics_defaults or getattr(self, f.name) != self.dynamics_defaults[f.name]}
 
 
 class SequenceTask(Task):

@@ -121,6 +121,28 @@ def rangefinder(wall: np.ndarray, x, y, dx: float, dy: float, cutoff: float = SE
     return np.minimum(d, cutoff)
 
 
+def rangefinder_rows(wall: np.ndarray, x, y, dx, dy, cutoff: float = SENSOR_CUTOFF) -> np.ndarray:
+    """Like :func:`rangefinder` with one unit direction per point (``dx``, ``dy`` arrays like ``x``), scaled
+    to [0, 1] by ``cutoff``: the readings of the real-valued agent (``steering = "angle"``)."""
+    x = np.asarray(x, dtype=np.float64)[..., None]
+    y = np.asarray(y, dtype=np.float64)[..., None]
+    dx = np.asarray(dx, dtype=np.float64)[..., None]
+    dy = np.asarray(dy, dtype=np.float64)[..., None]
+    span = np.arange(-int(cutoff) - 2, int(cutoff) + 3)
+    cands = [np.zeros_like(x)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p, d in ((x, dx), (y, dy)):
+            t = (np.floor(p) + span - p) / np.where(d == 0, np.nan, d)
+            cands.append(np.where(np.isfinite(t), t, -1.0))
+    t = np.concatenate(cands, axis=-1)
+    valid = (t >= 0) & (t <= cutoff)
+    t = np.where(valid, t, 0.0)
+    eps = 1e-9
+    hit = _is_wall(wall, x + (t + eps) * dx, y + (t + eps) * dy) & valid
+    d = np.where(hit, t, np.inf).min(axis=-1)
+    return np.minimum(d, cutoff) / cutoff
+
+
 def sensor_directions(heading: int) -> list[tuple[float, float]]:
     """Unit directions of the -45, 0 and +45 degree rangefinders for a heading (y grows southwards)."""
     fx, fy = HEADINGS[heading]
