@@ -213,6 +213,19 @@ class SequenceTask(Task):
         terms = self.shape(episodes, outputs, trace, groups) if trace is not None else {}
         return self.combine(scores.score, terms)
 
+    #: episodes (the first of the batch) whose outputs make up the default behaviour descriptor
+    BEHAVIOUR_EPISODES = 4
+
+    def behaviour(self, episodes: Episodes, outputs: np.ndarray, groups: int = 1) -> np.ndarray:
+        """Per network (the batch holds ``groups`` networks' runs of the same episodes): its task outputs at
+        the scored steps of the first :data:`BEHAVIOUR_EPISODES` episodes, clipped to [0, 1] (non-finite: 0);
+        (groups, D).  With fixed episodes the descriptor means the same every generation."""
+        B = episodes.batch // groups
+        k = min(B, self.BEHAVIOUR_EPISODES)
+        mask = episodes.mask[:k]
+        out = outputs.reshape(groups, B, *outputs.shape[1:])[:, :k][:, mask]
+        return np.clip(np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0).reshape(groups, -1)
+
     def shaping_terms(self, episodes: Episodes, trace, outputs=None) -> dict:
         """The shaping terms' means over the batch, for reporting."""
         if trace is None:
