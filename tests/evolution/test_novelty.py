@@ -67,3 +67,12 @@ def test_bad_novelty_settings_are_one_line_errors(capsys):
     main_error(capsys, "evolve", "--task", "tmaze", "--novelty-k", "3", words=("need --search novelty",))
     main_error(capsys, "evolve", "--task", "tmaze", "--search", "novelty", "--novelty-k", "0",
                words=("novelty k must be at least 1",))
+
+
+def test_sequence_tasks_search_novelty_over_their_outputs(tmp_path):
+    res = evolve(EvolveSettings(task="copy", task_params={"vector_size": 2}, generations=2, seed=1, episodes=4,
+                                evaluator="serial", stop_when_solved=False, run_dir=str(tmp_path / "c"),
+                                search="novelty", fixed_episodes=True), progress=False)
+    m = runs.read_metrics(res.run_dir)
+    assert m[0]["search"]["phase"] == "novelty" and m[0]["search"]["novelty_best"] > 0
+    assert runs.read_run_json(res.run_dir)["fixed_episodes"] is True
