@@ -28,15 +28,28 @@ from pathlib import Path
 
 import numpy as np
 from entm.analysis.common import open_source, write_file
-from entm.analysis.compare import compare_runs, group_label, training_range, wall_seconds
+from entm.analysis.compare import (
+    compare_runs,
+    group_label,
+    training_range,
+    wall_seconds,
+)
 from entm.analysis.export import columns, flat_metrics, flatten
 
 from entm import runs
 from entm.campaign.work import read_campaign, read_status, run_dir, run_state
 from entm.errors import EntmError
 
-__all__ = ["campaign_runs", "campaign_stats", "quartiles", "runs_csv", "metrics_csv", "wilson",
-           "write_campaign_csv", "Z95"]
+__all__ = [
+    "Z95",
+    "campaign_runs",
+    "campaign_stats",
+    "metrics_csv",
+    "quartiles",
+    "runs_csv",
+    "wilson",
+    "write_campaign_csv",
+]
 
 #: the standard normal quantile of a two-sided 95 % interval
 Z95 = 1.959963984540054

@@ -541,7 +541,7 @@ def assert_same_run(kind: str, a, b) -> None:
         assert comparable_metrics(a) == comparable_metrics(b)
         assert comparable_champion(a) == comparable_champion(b)
         return
-    strip = lambda rows: [{k: v for k, v in m.items() if k not in TRAIN_TIMING_KEYS} for m in rows]  # noqa: E731
+    strip = lambda rows: [{k: v for k, v in m.items() if k not in TRAIN_TIMING_KEYS} for m in rows]
     assert strip(runs.read_metrics(a)) == strip(runs.read_metrics(b))
     ta, tb = (json.loads((Path(d) / "test.json").read_text()) for d in (a, b))
     assert strip([ta]) == strip([tb])

@@ -33,9 +33,13 @@ import copy
 import itertools
 import json
 import re
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: tomli is the library that became tomllib in 3.11
+    import tomli as tomllib
 
 from entm.baseline.settings import ModelSettings, TrainSettings
 from entm.errors import EntmError
@@ -146,7 +150,8 @@ def _expand(where, gname, group, default_seeds, base):
         raise EntmError(f"{at}: unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     allowed = setting_names(kind)
     hint = "" if kind == "training" else ' (a training group says kind = "training")'
-    _unknown(group, GROUP_KEYS + allowed, f"{at}: unknown key {{!r}} for a {kind} group{hint}")
+    a = "an" if kind == "evolution" else "a"
+    _unknown(group, GROUP_KEYS + allowed, f"{at}: unknown key {{!r}} for {a} {kind} group{hint}")
     seeds = group.get("seeds", default_seeds)
     if seeds is None:
         raise EntmError(f"{at}: no seeds; give seeds = [...] in the group or at the top of the file")
@@ -170,7 +175,7 @@ def _expand(where, gname, group, default_seeds, base):
         if not isinstance(values, list) or not values:
             raise EntmError(f"{at}: grid.{key} must be a non-empty list of values, got {values!r}")
         if key.split(".")[0] not in allowed:
-            raise EntmError(f"{at}: grid.{key}: unknown setting {key.split('.')[0]!r} for a {kind} group")
+            raise EntmError(f"{at}: grid.{key}: unknown setting {key.split('.')[0]!r} for {a} {kind} group")
     base_settings = {k: v for k, v in group.items() if k not in GROUP_KEYS}
     out = []
     for combo in itertools.product(*grid.values()) if grid else [()]:

@@ -135,6 +135,9 @@ def execute(campaign_dir, run: RunSpec) -> dict:
         return status
     path = run_dir(campaign_dir, run)
     _wait_unlocked(path)
+    status = read_status(campaign_dir, run.name)  # again: the lock's last holder may have finished the run
+    if status.get("done"):
+        return status
     resuming = (path / runs.RUN_FILE).is_file()
     if path.exists() and not resuming:
         shutil.rmtree(path)  # created, but killed before run.json: nothing in it can be resumed
@@ -157,37 +160,36 @@ def execute(campaign_dir, run: RunSpec) -> dict:
 
 
 def _run(run: RunSpec, path: Path, resuming: bool) -> dict:
+    """Start or resume the run; its outcome (why it stopped, what it reached)."""
     s = copy.deepcopy(run.settings)
     if run.kind == "evolution":
         from entm.evolution.loop import EvolveSettings, evolve, resume
 
-        if resuming:
-            try:
-                r = resume(path, evaluator="serial", progress=False, minutes=s.get("minutes"))
-            except EntmError as e:
-                if not str(e).startswith("nothing to resume"):
-                    raise
-                return {"stopped": "finished before", "note": str(e)}
-        else:
-            r = evolve(EvolveSettings(**s, seed=run.seed, run_dir=str(path), evaluator="serial"), progress=False)
-        return {"stopped": r.stopped, "generations": r.generations, "solved": bool(r.solved),
-                "seconds": round(r.seconds, 3)}
-    import torch
+        start = lambda: evolve(EvolveSettings(**s, seed=run.seed, run_dir=str(path), evaluator="serial"),
+                               progress=False)
+        go_on = lambda: resume(path, evaluator="serial", progress=False, minutes=s.get("minutes"))
+        outcome = lambda r: {"stopped": r.stopped, "generations": r.generations, "solved": bool(r.solved)}
+    else:
+        import torch
 
-    from entm.baseline.settings import TrainSettings
-    from entm.baseline.train import resume, train
+        from entm.baseline.settings import TrainSettings
+        from entm.baseline.train import resume, train
 
-    torch.set_num_threads(run.cpus)
-    if resuming:
+        torch.set_num_threads(run.cpus)
+        start = lambda: train(TrainSettings(**s, seed=run.seed, run_dir=str(path), device="cpu"),
+                              progress=False)
+        go_on = lambda: resume(path, minutes=s.get("minutes"), device="cpu", progress=False)
+        outcome = lambda r: {"stopped": r.stopped, "steps": r.steps, "test": r.test}
+    if not resuming:
+        r = start()
+    else:
         try:
-            r = resume(path, minutes=s.get("minutes"), device="cpu", progress=False)
-        except EntmError as e:
+            r = go_on()
+        except EntmError as e:  # finished, but killed before its status said so
             if not str(e).startswith("nothing to resume"):
                 raise
             return {"stopped": "finished before", "note": str(e)}
-    else:
-        r = train(TrainSettings(**s, seed=run.seed, run_dir=str(path), device="cpu"), progress=False)
-    return {"stopped": r.stopped, "steps": r.steps, "test": r.test, "seconds": round(r.seconds, 3)}
+    return {**outcome(r), "seconds": round(r.seconds, 3)}
 
 
 def _wait_unlocked(path: Path) -> None:

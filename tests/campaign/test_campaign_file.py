@@ -11,13 +11,27 @@ import sys
 import time
 
 import pytest
+from entm.analysis.campaign import quartiles, wilson
+from helpers import (
+    ROOT,
+    SMALL_CAMPAIGN,
+    assert_same_run,
+    launch_alone,
+    main_error,
+    run_main,
+    subprocess_env,
+)
 
 from entm import runs
-from entm.analysis.campaign import quartiles, wilson
 from entm.campaign.spec import load_campaign, parse_campaign
-from entm.campaign.work import execute, newest_checkpoint, open_campaign_dir, read_status, run_dir
+from entm.campaign.work import (
+    execute,
+    newest_checkpoint,
+    open_campaign_dir,
+    read_status,
+    run_dir,
+)
 from entm.errors import EntmError
-from helpers import ROOT, SMALL_CAMPAIGN, assert_same_run, launch_alone, main_error, run_main, subprocess_env
 
 
 def _write(tmp_path, text, name="c.toml"):
