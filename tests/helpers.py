@@ -269,7 +269,8 @@ class Cluster:
         self.procs = []
         try:
             self.procs.append(self._start([*RAY, "start", "--head", "--block", "--port", str(port), "--num-cpus",
-                                           str(cpus), "--node-ip-address", "127.0.0.1", "--include-dashboard", "false"]))
+                                           str(cpus), "--node-ip-address", "127.0.0.1",
+                                           "--include-dashboard", "false"]))
             _wait_port(port, 60)
             for _ in range(nodes - 1):
                 self.procs.append(self._start([*RAY, "start", "--block", "--address", self.address,
