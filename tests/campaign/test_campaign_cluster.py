@@ -103,6 +103,11 @@ def test_a_node_killed_mid_campaign_costs_time_not_results(tmp_path, alone):
         assert proc.wait(timeout=300) == 0, (tmp_path / "driver.err").read_text()
     finally:
         cluster.stop()
+    view = (tmp_path / "driver.err").read_text().splitlines()  # the progress view: one line per change
+    assert "campaign small: 7/7 done, 0 running, 0 failed" in view[-2]
+    assert view[-2].endswith("| direct 3/3 | hyper 3/3 | ntm 1/1")
+    assert any("running" in line and "(1 running)" in line for line in view)
+    assert view[-1].startswith("campaign small: 7 of 7 runs done")
     for v in victims:
         sessions = read_status(d, v.name)["sessions"]
         assert sessions[0]["kind"] == "start" and sessions[-1]["kind"] == "resume" and sessions[-1]["from"] >= 2
