@@ -14,12 +14,16 @@ import html
 from pathlib import Path
 
 import numpy as np
+from matplotlib.patches import Patch
 from entm.analysis.campaign import campaign_stats
 from entm.analysis.common import new_figure, write_file
 from entm.analysis.compare import range_text
 from entm.analysis.report import CSS, img_tag
 
 from entm.errors import EntmError
+
+#: shades of the training ranges (as entm plot generalization shades them)
+SPAN_COLOURS = ("#999999", "#d9b38c", "#8cb3d9", "#b38cd9")
 
 __all__ = ["ecdf_figure", "generalisation_band_figure", "write_campaign_report"]
 
@@ -118,7 +122,7 @@ def generalisation_band_figure(stats: dict):
     for row, (label, groups) in enumerate(by_task.items()):
         ax_s = fig.add_subplot(gs[row, 0])
         ax_p = fig.add_subplot(gs[row, 1], sharex=ax_s)
-        spans = set()
+        spans: dict = {}
         for g in groups:
             sweep = g["generalisation"]
             Ls = sorted(int(L) for L in sweep["lengths"])
@@ -130,12 +134,16 @@ def generalisation_band_figure(stats: dict):
                 ax.fill_between(Ls, [x["q1"] for x in q], [x["q3"] for x in q], color=colour[g["group"]],
                                 alpha=0.2, lw=0)
             if sweep.get("training"):
-                spans.add(tuple(sweep["training"]))
+                spans.setdefault(tuple(sweep["training"]), []).append(g["group"])
         what = groups[0]["generalisation"]["length_name"]
-        for lo, hi in sorted(spans):
+        handles = []
+        for k, ((lo, hi), names) in enumerate(sorted(spans.items())):
+            shade = SPAN_COLOURS[k % len(SPAN_COLOURS)]
             for ax in (ax_s, ax_p):
-                ax.axvspan(lo - 0.5 if lo == hi else lo, hi + 0.5 if lo == hi else hi, color="#999999", alpha=0.25,
+                ax.axvspan(lo - 0.5 if lo == hi else lo, hi + 0.5 if lo == hi else hi, color=shade, alpha=0.3,
                            lw=0, zorder=0)
+            handles.append(Patch(facecolor=shade, alpha=0.45, label=f"trained on {what} {range_text((lo, hi))}"
+                                 + (f" ({', '.join(names)})" if len(spans) > 1 else "")))
         for ax, ylabel in ((ax_s, "mean score"), (ax_p, "fraction of perfect episodes")):
             ax.set_xscale("log")
             ax.set_xlabel(what)
@@ -148,10 +156,8 @@ def generalisation_band_figure(stats: dict):
         for ax in (ax_s, ax_p):
             ax.tick_params(axis="x", labelsize=8)
             ax.minorticks_off()
-        trained_on = ", ".join(range_text(s) for s in sorted(spans))
-        ax_s.set_title(f"{label}" + (f"; grey: trained on {what} {trained_on}" if spans else ""), fontsize=8,
-                       loc="left")
-        ax_p.legend(fontsize=7, loc="best")
+        ax_s.set_title(label, fontsize=8, loc="left")
+        ax_p.legend(handles=ax_p.get_legend_handles_labels()[0] + handles, fontsize=7, loc="best")
     fig.suptitle(f"campaign {stats['campaign']}: generalisation, median and interquartile band across seeds",
                  fontsize=10)
     return fig
