@@ -172,15 +172,24 @@ def versus_tables(stats: dict) -> str:
         by_task.setdefault(g["comparison_group"], []).append(g)
     for label, groups in by_task.items():
         Ls = sorted({int(L) for g in groups for L in (g.get("generalisation") or {}).get("lengths", {})})
-        head = ["group", "kind", "solved", "to solve", "seconds to solve", "size"] + [f"score at {L}" for L in Ls]
+        head = ["group", "kind", "solved", "to solve", "seconds to solve", "size"] + [f"length {L}" for L in Ls]
         rows = []
         for g in groups:
             lengths = (g.get("generalisation") or {}).get("lengths", {})
             rows.append([g["group"], "evolved" if g["kind"] == "evolution" else "trained", _rate(g),
                          _cost_to_solve(g), _q(g["seconds_to_solve"], "{:.1f}"), _size_text(g)]
-                        + [_q(lengths.get(str(L), {}).get("score"), "{:.3f}") for L in Ls])
+                        + [_score_text(lengths.get(str(L), {})) for L in Ls])
         out.append(f"<h3>{_e(label)}</h3>" + _table(head, rows))
     return "".join(out)
+
+
+def _score_text(at: dict) -> str:
+    """``score median [IQR], perfect median [IQR]`` at one length, or ``-``."""
+    if not at.get("score"):
+        return "-"
+    p = at["perfect"]
+    return (f"score {_q(at['score'], '{:.3f}')}; perfect {100 * p['median']:.0f}% "
+            f"[{100 * p['q1']:.0f}%, {100 * p['q3']:.0f}%]")
 
 
 def runs_table(stats: dict) -> str:
