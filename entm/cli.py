@@ -213,8 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_presets_parser(sub)
 
     from entm.cli_analysis import add_parsers
+    from entm.cli_campaign import add_parser as add_campaign_parser
 
     add_parsers(sub)
+    add_campaign_parser(sub)
     return p
 
 
@@ -441,8 +443,9 @@ COMMANDS = {"evolve": cmd_evolve, "resume": cmd_resume, "evaluate": cmd_evaluate
 
 def _commands() -> dict:
     from entm.cli_analysis import COMMANDS as ANALYSIS_COMMANDS
+    from entm.cli_campaign import COMMANDS as CAMPAIGN_COMMANDS
 
-    return {**COMMANDS, **ANALYSIS_COMMANDS}
+    return {**COMMANDS, **ANALYSIS_COMMANDS, **CAMPAIGN_COMMANDS}
 
 
 def main(argv=None) -> int:
