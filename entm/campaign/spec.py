@@ -44,6 +44,7 @@ except ImportError:  # Python 3.10: tomli is the library that became tomllib in 
 from entm.baseline.settings import ModelSettings, TrainSettings
 from entm.errors import EntmError
 from entm.evolution.loop import EvolveSettings, prepare
+from entm.presets import preset_settings
 
 KINDS = ("evolution", "training")
 #: keys of a group that are not run settings
@@ -230,6 +231,11 @@ def check_settings(kind: str, settings: dict, at: str, base: Path) -> dict:
         _unknown(settings["architecture"], tuple(arch_types), f"{at}: unknown architecture key {{!r}}")
         for key, value in settings["architecture"].items():
             _check_type(f"{at}: architecture.{key}", value, arch_types[key])
+    if kind == "evolution" and settings.get("preset"):  # a preset's settings, the group's own on top
+        try:
+            settings = preset_settings(settings["preset"], {k: v for k, v in settings.items() if k != "preset"})
+        except EntmError as e:
+            raise EntmError(f"{at}: {e}") from None
     if settings.get("config") is not None:
         cfg = Path(settings["config"]).expanduser()
         settings["config"] = str(cfg if cfg.is_absolute() else (base / cfg).resolve())

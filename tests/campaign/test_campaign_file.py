@@ -49,6 +49,16 @@ def test_shipped_campaigns_load():
     assert len(smoke.runs) == 6
 
 
+def test_a_preset_group_gets_the_presets_settings_with_its_own_on_top():
+    c = parse_campaign('[groups.maze]\nkind = "evolution"\npreset = "greve2016-double-tmaze"\nseeds = [0]\n'
+                       'generations = 2\ntask_params = { rounds = 8 }\n')
+    s = c.group_of("maze")[0].settings
+    assert s["preset"] == "greve2016-double-tmaze" and s["task"] == "tmaze" and s["episodes"] == 12
+    assert s["task_params"]["steering"] == "angle" and s["task_params"]["rounds"] == 8
+    with pytest.raises(EntmError, match="unknown preset"):
+        parse_campaign('[groups.x]\nkind = "evolution"\npreset = "nope"\nseeds = [0]\n')
+
+
 def test_grid_expands_into_named_groups(tmp_path):
     c = parse_campaign(SMALL_CAMPAIGN.replace('encoding = "hyper"', 'encoding = "hyper"\ngrid = { episodes = '
                                               '[4, 6], "task_params.vector_size" = [2, 3] }'))
