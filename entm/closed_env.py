@@ -37,7 +37,9 @@ from entm.tasks import tmaze as tmaze_module
 TMAZE_DISCRETE, TMAZE_CONTINUOUS, SEASON = 0, 1, 2
 
 # ip entries
-P_KIND, P_ROUNDS, P_DEPTH, P_MAX_STEPS, P_START_X, P_START_Y, P_SCALE, P_SPF, P_DECISION, P_FOODS, P_ITEMS = range(11)
+(P_KIND, P_ROUNDS, P_DEPTH, P_MAX_STEPS, P_START_X, P_START_Y, P_SCALE, P_SPF, P_DECISION, P_FOODS, P_ITEMS, P_JUNCTION,
+ P_FEEDBACK) = range(13)
+N_IP = 13
 # fp entries
 FP_HIGH, FP_LOW, FP_EAT, FP_AVOID = range(4)
 # S columns, T-maze: the MazeEnv's state (``tried`` as a bit mask), then the variant's
@@ -54,10 +56,11 @@ D_FIRST, D_SECOND, D_SWITCH = range(3)
 #: the numpy loop.
 SUPPORTED = {
     tmaze_module.TMazeTask: {"variant": None, "maze": None, "rounds": None, "switch_spread": None,
-                             "max_steps": None, "goal_bonus": None},
+                             "max_steps": None, "goal_bonus": None, "steering": lambda v: v == "turns",
+                             "steer_max": None, "junction_input": lambda v: v == 1, "swap_fraction": None},
     season_module.SeasonTask: {name: None for name in (
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
-        "gen_max_days")},
+        "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length")},
 }
 #: the environment classes the compiled step re-states (exact classes: a subclass may step differently)
 ENVIRONMENTS = {tmaze_module.DiscreteMazeEnv: TMAZE_DISCRETE, tmaze_module.ContinuousMazeEnv: TMAZE_CONTINUOUS,
@@ -80,16 +83,18 @@ def env_supported(task, env) -> bool:
 
 
 def pack_env(env, B: int):
-    """(ip, fp, S, F, D, sensors, grid) for the kernel: ``env``'s state (G*B rows) as arrays;
-    ``grid`` = (wall, goal of, junction) tiles and ``sensors`` the rangefinder table (continuous maze)."""
+    """(ip, fp, S, F, D, sensors, grid, LI, LF) for the kernel: ``env``'s state (G*B rows) as arrays;
+    ``grid`` = (wall, goal of, junction) tiles and ``sensors`` the rangefinder table (continuous maze);
+    ``LI`` the T-maze's goal of every round, ``LF`` the season task's decision of every item."""
     kind = ENVIRONMENTS[type(env)]
     task = env.task
     N = env.batch
-    ip = np.zeros(11, np.int64)
+    ip = np.zeros(N_IP, np.int64)
     ip[P_KIND] = kind
     fp = np.array([tmaze_module.HIGH_REWARD, tmaze_module.LOW_REWARD, season_module.EAT, season_module.AVOID])
     sensors = np.zeros((1, 1, 4, 3))
     grid = np.zeros((3, 1, 1), np.int64)
+    LI, LF = np.zeros((1, 1), np.int64), np.zeros((1, 1))
     if kind == SEASON:
         S = np.zeros((N, 5), np.int64)
         S[:, SE_ACTIVE] = env.active
@@ -98,11 +103,13 @@ def pack_env(env, B: int):
         S[:, SE_RIGHT] = env.right_count
         S[:, SE_SCORED] = env.scored_count
         F = env.feedback.astype(np.float64, copy=True)
-        ip[P_SPF], ip[P_DECISION], ip[P_FOODS] = task.steps_per_food, task.decision_step, task.foods
+        ip[P_SPF], ip[P_DECISION], ip[P_FOODS] = task.steps_per_food, task.decision_step, task.food_inputs
         ip[P_ITEMS] = env.food.shape[1]
-        D = np.ascontiguousarray(np.concatenate([env.food[:B], env.poison[:B], env.scored[:B]], axis=1),
+        ip[P_FEEDBACK] = 1 if task.feedback == "right" else 0
+        D = np.ascontiguousarray(np.concatenate([env.food_input[:B], env.poison[:B], env.scored[:B]], axis=1),
                                  dtype=np.int64)
-        return ip, fp, S, F, D, sensors, grid
+        LF = np.ascontiguousarray(env.eaten, dtype=np.float64)
+        return ip, fp, S, F, D, sensors, grid, LI, LF
     S = np.zeros((N, 11), np.int64)
     S[:, TM_ACTIVE] = env.active
     S[:, TM_ROUND] = env.round
@@ -112,6 +119,8 @@ def pack_env(env, B: int):
     S[:, TM_RIGHT] = env.right
     S[:, TM_REACHED] = env.reached
     ip[P_ROUNDS], ip[P_DEPTH], ip[P_MAX_STEPS] = env.rounds, task.depth, task.max_steps
+    ip[P_JUNCTION] = task.junction_input
+    LI = np.ascontiguousarray(env.goal_log, dtype=np.int64)
     if kind == TMAZE_DISCRETE:
         S[:, TM_DEPTH] = env.depth
         S[:, TM_PATH] = env.path
@@ -124,14 +133,15 @@ def pack_env(env, B: int):
         grid = np.ascontiguousarray(np.stack([mz.wall, mz.goal_of, mz.junction]), dtype=np.int64)
     F = np.ascontiguousarray(env.reward[:, None], dtype=np.float64)
     D = np.ascontiguousarray(np.stack([env.first[:B], env.second[:B], env.switch[:B]], axis=1), dtype=np.int64)
-    return ip, fp, S, F, D, sensors, grid
+    return ip, fp, S, F, D, sensors, grid, LI, LF
 
 
-def unpack_env(env, S: np.ndarray, F: np.ndarray, steps: int) -> None:
+def unpack_env(env, S: np.ndarray, F: np.ndarray, LI: np.ndarray, LF: np.ndarray, steps: int) -> None:
     """Write the kernel's final state back into ``env`` (``steps``: the loop's steps until all rows
     finished), leaving it as the numpy loop leaves it."""
     kind = ENVIRONMENTS[type(env)]
     if kind == SEASON:
+        env.eaten[:] = LF
         env.right_count[:] = S[:, SE_RIGHT]
         env.scored_count[:] = S[:, SE_SCORED]
         env.t = env.t + steps
@@ -144,6 +154,7 @@ def unpack_env(env, S: np.ndarray, F: np.ndarray, steps: int) -> None:
             feedback[env.length <= last] = 0.0
         env.feedback[:] = feedback
         return
+    env.goal_log[:] = LI
     env.active[:] = S[:, TM_ACTIVE] != 0
     env.round[:] = S[:, TM_ROUND]
     env.rewarding[:] = S[:, TM_REWARDING] != 0
@@ -186,8 +197,9 @@ def env_observe(ip, fp, S, F, D, sensors, grid, rid, nb, base, V):
             for s in range(3):
                 V[s, j] = sensors[ix, iy, h, s]
             V[3, j] = F[r, 0]
-            junction = grid[2, iy // scale, ix // scale] != 0 and S[r, TM_REWARDING] == 0
-            V[4, j] = 1.0 if junction else 0.0
+            if ip[P_JUNCTION] != 0:
+                junction = grid[2, iy // scale, ix // scale] != 0 and S[r, TM_REWARDING] == 0
+                V[4, j] = 1.0 if junction else 0.0
     else:
         foods, spf, items = ip[P_FOODS], ip[P_SPF], ip[P_ITEMS]
         for j in range(nb):
@@ -204,9 +216,10 @@ def env_observe(ip, fp, S, F, D, sensors, grid, rid, nb, base, V):
 
 
 @njit(cache=True, error_model="numpy")
-def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals):
+def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI, LF):
     """Rows ``base + rid[j]``, j < ``nb``, consume their task outputs ``Y[:, j]`` (finite) and advance one
-    step; ``ended``, ``goals`` (nb,) are scratch for the T-maze's rounds that end."""
+    step; ``ended``, ``goals`` (nb,) are scratch for the T-maze's rounds that end; the T-maze's goal of
+    each round goes to ``LI[row, round]``, the season task's decision of each item to ``LF[row, item]``."""
     kind = ip[P_KIND]
     if kind == SEASON:
         spf, dec, n = ip[P_SPF], ip[P_DECISION], ip[P_ITEMS]
@@ -226,8 +239,13 @@ def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals):
                     S[r, SE_RIGHT] += 1
                 if scored:
                     S[r, SE_SCORED] += 1
-                F[r, 0] = 1.0 if ate and not poison else 0.0
-                F[r, 1] = 1.0 if ate and poison else 0.0
+                if ip[P_FEEDBACK] == 1:  # "right": reward after a right decision, punishment after a wrong one
+                    F[r, 0] = 1.0 if right else 0.0
+                    F[r, 1] = 0.0 if right else 1.0
+                else:  # "eaten": after eating good food, after eating poison
+                    F[r, 0] = 1.0 if ate and not poison else 0.0
+                    F[r, 1] = 1.0 if ate and poison else 0.0
+                LF[r, item] = y
             S[r, SE_T] = t + 1
             S[r, SE_ACTIVE] = 1 if t + 1 < S[r, SE_LENGTH] else 0
         return
@@ -296,6 +314,7 @@ def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals):
         high = D[b, D_FIRST] if S[r, TM_ROUND] < D[b, D_SWITCH] else D[b, D_SECOND]
         got_high = at_goal and goal == high
         F[r, 0] = fp[FP_HIGH] if got_high else (fp[FP_LOW] if at_goal else 0.0)
+        LI[r, S[r, TM_ROUND]] = goal
         if right:
             S[r, TM_RIGHT] += 1
         if at_goal:

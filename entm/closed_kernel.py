@@ -54,7 +54,7 @@ def run_fused_loop(machine, packed, env, trace_steps: int = 0) -> tuple:
     outputs (as the memory got them), zero past a row's steps (for the tests)."""
     G, N = packed.G, env.batch
     B = N // G
-    ip, fp, S, F, D, sensors, grid = pack_env(env, B)
+    ip, fp, S, F, D, sensors, grid, LI, LF = pack_env(env, B)
     mem = machine.memory
     H, M, P = machine.heads, machine.width, mem.layout.size
     soft = machine.spec.mode == "differentiable"
@@ -78,9 +78,9 @@ def run_fused_loop(machine, packed, env, trace_steps: int = 0) -> tuple:
              np.zeros((N, T, H * P)))
     run_fused(*packed.arrays(), B, machine.task.num_inputs, machine.task.num_outputs, H, M, P, soft,
               tape_cols, write_mode, min_sim, max_cells, blank, soft_cols, mem0, w0, reads0, beta_max,
-              gamma_max, ip, fp, S, F, D, sensors, grid, HEADINGS, row_steps, nonfinite, *trace)
+              gamma_max, ip, fp, S, F, D, sensors, grid, HEADINGS, LI, LF, row_steps, nonfinite, *trace)
     steps = int(row_steps.max()) if N else 0
-    unpack_env(env, S, F, steps)
+    unpack_env(env, S, F, LI, LF, steps)
     if T:
         return steps, row_steps, nonfinite, trace
     return steps, row_steps, nonfinite
@@ -105,7 +105,7 @@ def _regrown(cells, lo, hi, pos, H, blank):
 def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
               B, n_in, n_out, H, M, P, soft, tape_cols, write_mode, min_sim, max_cells, blank,
               soft_cols, mem0, w0, reads0, beta_max, gamma_max,
-              ip, fp, S, F, D, sensors, grid, headings, row_steps, nonfinite, tr_in, tr_out, tr_head):
+              ip, fp, S, F, D, sensors, grid, headings, LI, LF, row_steps, nonfinite, tr_in, tr_out, tr_head):
     """Every genome (G) on its B rows (row g*B + b) to the end: environment (``ip``... ``grid``, see
     :mod:`entm.closed_env`), network and memory (``soft``: the differentiable memory, initial state
     ``mem0``, ``w0``, ``reads0``; else the tape) fused.  Adds each row's steps to ``row_steps`` and
@@ -182,7 +182,7 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                         tr_out[r, t, o] = Y[o, j]
                     for o in range(H * P):
                         tr_head[r, t, o] = X[o, b]
-            env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals)
+            env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI, LF)
             if soft:
                 for j in range(nb):
                     b = rid[j]

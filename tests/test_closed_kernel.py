@@ -26,11 +26,16 @@ CASES = {
                                           "max_steps": 70}),
     "season": ("season", {}),
     "season-short-food": ("season", {"steps_per_food": 3, "foods": 3, "poisonous": 1, "years": 2}),
+    # the authors' settings the compiled environments know (docs/presets.md)
+    "tmaze-continuous-authors": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 6,
+                                           "swap_fraction": 0.4}),
+    "season-authors": ("season", {"foods_per_season": "distinct", "season_days": "deployment",
+                                  "feedback": "right", "feedback_length": 1, "years": 2}),
 }
 
 #: season's default memory is 10 wide; the recorded (numpy tape) comparison stays at 7 or less, where
 #: the numpy tape sums in the kernel's order (tests/test_closed_loop.py)
-CASES_WIDTH = {"season": 7, "season-short-food": 5}
+CASES_WIDTH = {"season": 7, "season-short-food": 5, "season-authors": 6}
 
 
 def _population(case, n=40, seed=0, memory="discrete", width=None, recurrent=False, options=None):
@@ -118,6 +123,8 @@ def test_fused_loop_replays_the_recorded_numpy_loop_step_by_step(case):
     ("season", "discrete", True),
     ("tmaze-continuous-single", "differentiable", False),
     ("season", "differentiable", True),
+    ("tmaze-continuous-authors", "discrete", True),
+    ("season-authors", "discrete", False),
 ])
 def test_fused_loop_ends_where_the_numpy_loop_ends(case, memory, recurrent):
     """Default widths, both memories, feed-forward and recurrent networks: the environment's whole final
@@ -148,7 +155,7 @@ def test_non_finite_outputs_are_counted_and_seen_as_zero():
 class _SteeringTMaze(TMazeTask):
     """A T-maze with a parameter the compiled environment does not know (as a later task version may add)."""
 
-    steering: float = 90.0
+    wind: float = 0.0
 
 
 def test_what_the_kernel_does_not_know_runs_in_the_numpy_loop():
@@ -157,6 +164,8 @@ def test_what_the_kernel_does_not_know_runs_in_the_numpy_loop():
     assert kernel_supports(machine, task.environment(deps, groups=4))
     assert not kernel_supports(machine, task.environment(deps, groups=4, record=True))
     assert not kernel_supports(machine, task.environment(deps, groups=4), record=True)
+    angle = make_task("tmaze", {"variant": "continuous", "steering": "angle"})
+    assert not kernel_supports(machine, angle.environment(angle.sample(np.random.default_rng(0), 2)))
     new = _SteeringTMaze(variant="discrete", maze="single", rounds=9)
     machine.task = new
     assert not kernel_supports(machine, new.environment(deps, groups=4))
@@ -167,7 +176,8 @@ def test_what_the_kernel_does_not_know_runs_in_the_numpy_loop():
     _assert_same_end(new, env, run, env_b, run_closed_loop(machine, packed, env_b, fused=False))
 
 
-@pytest.mark.parametrize("case", ["tmaze-discrete-double", "tmaze-continuous-double", "season"])
+@pytest.mark.parametrize("case", ["tmaze-discrete-double", "tmaze-continuous-double", "tmaze-continuous-authors",
+                                  "season", "season-authors"])
 def test_plain_environments_score_as_the_tasks(case):
     """The bench's plain way (neat-python activate, plain environment, plain tape) scores each deployment
     as the fused loop does."""

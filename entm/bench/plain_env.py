@@ -10,6 +10,7 @@ the environments for the tests.
 
 from __future__ import annotations
 
+from entm.errors import EntmError
 from entm.tasks.maze import HEADINGS, SCALE, maze
 from entm.tasks.season import AVOID, EAT
 from entm.tasks.tmaze import HIGH_REWARD, LOW_REWARD
@@ -47,8 +48,10 @@ class PlainTMaze:
                 x[self.depth] = 1.0
             x[-1] = self.reward
             return x
-        junction = self.junction[self.y // SCALE][self.x // SCALE] and not self.rewarding
-        return list(self.sensors[self.x][self.y][self.heading]) + [self.reward, 1.0 if junction else 0.0]
+        x = list(self.sensors[self.x][self.y][self.heading]) + [self.reward]
+        if self.task.junction_input:
+            x.append(1.0 if self.junction[self.y // SCALE][self.x // SCALE] and not self.rewarding else 0.0)
+        return x
 
     def act(self, y: list) -> None:
         if self.rewarding:
@@ -102,7 +105,8 @@ class PlainSeason:
     def __init__(self, task, deps, b: int):
         self.task = task
         n = int(deps.items[b])
-        self.food = deps.food[b, :n].tolist()
+        self.food = (deps.food[b, :n] + (deps.season[b, :n] * task.foods if task.foods_per_season == "distinct"
+                                         else 0)).tolist()
         self.poison = deps.poison[b, :n].tolist()
         self.scored = deps.scored[b, :n].tolist()
         self.t = 0
@@ -112,7 +116,7 @@ class PlainSeason:
         self.right = self.scored_count = 0
 
     def observe(self) -> list:
-        x = [0.0] * (self.task.foods + 2)
+        x = [0.0] * (self.task.food_inputs + 2)
         x[self.food[self.t // self.task.steps_per_food]] = 1.0
         if self.t % self.task.steps_per_food > self.task.decision_step:
             x[-2:] = self.feedback
@@ -126,7 +130,10 @@ class PlainSeason:
             if self.scored[item]:
                 self.right += right
                 self.scored_count += 1
-            self.feedback = [1.0 if ate and not poison else 0.0, 1.0 if ate and poison else 0.0]
+            if self.task.feedback == "right":
+                self.feedback = [1.0 if right else 0.0, 0.0 if right else 1.0]
+            else:
+                self.feedback = [1.0 if ate and not poison else 0.0, 1.0 if ate and poison else 0.0]
         self.t += 1
         self.active = self.t < self.length
 
@@ -137,6 +144,8 @@ class PlainSeason:
 
 def plain_environment(task, deps, b: int):
     """The plain environment of ``task`` for deployment ``b`` of ``deps``."""
+    if getattr(task, "steering", "turns") != "turns":
+        raise EntmError(f"the plain way has no T-maze with steering {task.steering!r}; bench steering 'turns'")
     return PlainSeason(task, deps, b) if task.name == "season" else PlainTMaze(task, deps, b)
 
 
