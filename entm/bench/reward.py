@@ -52,6 +52,7 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
     genomes = list(neat.Population(config, seed=seed).population.items())
     gc = config.genome_config
     deps = task_obj.sample(episode_rng(seed, 0), episodes)
+    plain_environment(task_obj, deps, 0)  # a setting the plain way lacks: the error before any work
 
     def closed(fused: bool) -> int:
         clear_structure_cache()
