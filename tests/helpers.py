@@ -457,12 +457,16 @@ def neat_factory(genome, config, feed_forward: bool):
     return lambda: neat.nn.RecurrentNetwork.create(genome, config)
 
 
-def mutated_population(settings, n: int, seed: int = 0, hidden: int = 2, mutations: int = 6):
+def mutated_population(settings, n: int, seed: int = 0, hidden: int = 2, mutations: int = 6,
+                       recurrent: bool = False):
     """``n`` genomes of a run's first population (``settings``: an EvolveSettings), started with ``hidden``
-    hidden nodes and mutated ``mutations`` times each (more structure than a fresh population has).
+    hidden nodes and mutated ``mutations`` times each (more structure than a fresh population has);
+    ``recurrent``: the config's ``feed_forward = False`` (cycles allowed).
     Returns (task, spec, machine, config, genomes)."""
     task, spec, machine, text = prepare(settings)
     text = replace_once(text, "num_hidden            = 0", f"num_hidden            = {hidden}")
+    if recurrent:
+        text = replace_once(text, "feed_forward          = True", "feed_forward          = False")
     config = load_config(text, "test")
     genomes = [g for _, g in list(neat.Population(config, seed=seed).population.items())[:n]]
     for g in genomes:
