@@ -30,6 +30,7 @@ import numpy as np
 from entm import runs
 from entm.errors import EntmError
 from entm.evolution import checkpoint
+from entm.evolution import worker_repro
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
 from entm.evolution.reporters import (
     ChampionReporter,
@@ -106,6 +107,9 @@ class EvolveSettings:
     hyper: dict = field(default_factory=dict)
     """Hyper encoding: the substrate's painting rules (:class:`entm.hyper.HyperParams` fields:
     weight_scale, threshold, radius); unset ones take their defaults."""
+    reproduction: str = "driver"
+    """``driver``: neat-python's evolution, exactly; ``workers`` (opt-in): the driver plans and the workers make
+    the children (:mod:`entm.evolution.worker_repro`; not neat-python's run, see docs/performance.md)."""
 
 
 @dataclass
@@ -177,7 +181,7 @@ def prepare(settings: EvolveSettings):
         c_in, c_out = config_sizes(text, source)
         if (c_in, c_out) != (n_in, n_out):
             raise EntmError(f"{source}: num_inputs = {c_in}, num_outputs = {c_out}, but {layout}")
-    load_config(text, source)  # every other problem of the file, before any work
+    worker_repro.configure(load_config(text, source), settings.reproduction)  # every other problem, before any work
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
     if settings.episodes is not None and settings.episodes < 1:
@@ -252,7 +256,7 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveR
         with runs.run_lock(run_dir):
             runs.write_run_json(run_dir, record)
             runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
-            config = load_config(config_text, "run config")
+            config = worker_repro.configure(load_config(config_text, "run config"), settings.reproduction)
             pop = neat.Population(config, seed=int(settings.seed))
             return _loop(settings, task, spec, config, pop, LoopState(), evaluator, run_dir, progress, out,
                          record["identity"])
@@ -317,9 +321,10 @@ def _resume(run_dir: Path, settings: EvolveSettings, generations, evaluator, wor
     cfg_path = run_dir / runs.CONFIG_FILE
     settings.config = str(cfg_path)
     task, spec, machine, config_text = prepare(settings)
-    config = load_config(config_text, str(cfg_path))
+    config = worker_repro.configure(load_config(config_text, str(cfg_path)), settings.reproduction)
     if checkpoint.list_checkpoints(run_dir):
         restored = checkpoint.load_latest(run_dir, config)
+        worker_repro.check_mode(restored.population, settings.reproduction, restored.path)
         identity = _check_identity(run_dir, config_text, restored.identity, restored.path)
         pop, state = restored.population, LoopState.from_dict(restored.loop)
     else:  # stopped before its first checkpoint: a run is a function of its settings, so it starts again at 0
@@ -384,7 +389,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     reporters (:mod:`entm.evolution.reporters`); Ctrl-C writes the last completed generation's checkpoint."""
     substrate = Substrate(task, spec, settings.hyper) if settings.encoding == "hyper" else None
     t_start = time.perf_counter()
-    evaluate = Evaluate(evaluator, pop)
+    evaluate = Evaluate(worker_repro.attach(pop, evaluator), pop)
     champion = ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate),
                                 task, spec, run_dir, substrate)
     pop.add_reporter(champion)
@@ -422,6 +427,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
               f"entm resume {run_dir}", file=out)
         raise
     finally:
+        checkpoints.wait(raise_errors=False)
         if bar is not None:
             bar.close()
     if finished:

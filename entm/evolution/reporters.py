@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -303,11 +304,17 @@ class ProgressReporter(BaseReporter):
 
 class Checkpoints:
     """The checkpoint of the last completed generation: taken after every generation (kept in memory
-    for Ctrl-C), written every ``every`` generations, when interrupted and when the run ends."""
+    for Ctrl-C), written every ``every`` generations, when interrupted and when the run ends.
+
+    The snapshot (the checkpoint's bytes) is taken at the generation boundary; a periodic write
+    (compressing and writing the file) runs in a background thread while the next generation goes on,
+    one at a time.  :meth:`write` (the last checkpoint, Ctrl-C) and :meth:`wait` finish it first."""
 
     def __init__(self, run_dir: Path, population, state: LoopState, every: int, identity: str | None = None):
         self.run_dir, self.population, self.state, self.identity = run_dir, population, state, identity
         self.every = max(1, int(every))
+        self._writing: threading.Thread | None = None
+        self._error: BaseException | None = None
         self.mark()
 
     def mark(self) -> None:
@@ -318,8 +325,29 @@ class Checkpoints:
     def after_generation(self) -> None:
         self.mark()
         if self.generation % self.every == 0:
-            self.write()
+            self.write(background=True)
 
-    def write(self) -> None:
-        """Write the last snapshot."""
-        checkpoint.write(self.run_dir, self.generation, self.data)
+    def write(self, background: bool = False) -> None:
+        """Write the last snapshot (``background``: in a thread; see :meth:`wait`)."""
+        self.wait()
+        if not background:
+            checkpoint.write(self.run_dir, self.generation, self.data)
+            return
+
+        def work(generation=self.generation, data=self.data):
+            try:
+                checkpoint.write(self.run_dir, generation, data)
+            except BaseException as e:  # raised by the next wait()
+                self._error = e
+
+        self._writing = threading.Thread(target=work, name="entm-checkpoint", daemon=False)
+        self._writing.start()
+
+    def wait(self, raise_errors: bool = True) -> None:
+        """Finish a background write; its error, if any, is raised here (kept for later without ``raise_errors``)."""
+        if self._writing is not None:
+            self._writing.join()
+            self._writing = None
+        if raise_errors and self._error is not None:
+            error, self._error = self._error, None
+            raise error
