@@ -150,7 +150,8 @@ def _set_pop_size(text: str, population: int) -> str:
     return text
 
 
-def run_generation_bench(task: str = "copy", task_params: dict | None = None, population: int = 150,
+def run_generation_bench(task: str = "copy", task_params: dict | None = None, memory: str = "discrete",
+                         population: int = 150,
                          generations: int = 20, workers: int | None = None, reproduction: str = "driver",
                          seed: int = 0, progress=None) -> dict:
     """Time ``generations`` generations (the first one left out) serially and, with ``workers``, on Ray with 1
@@ -161,7 +162,8 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, po
     if workers is not None and workers < 1:
         raise EntmError(f"--workers must be at least 1, got {workers}")
     say = progress or (lambda msg: None)
-    base = EvolveSettings(task=task, task_params=dict(task_params or {}), seed=seed, stop_when_solved=False,
+    base = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory, seed=seed,
+                          stop_when_solved=False,
                           reproduction=reproduction, checkpoint_every=10)
     task_obj, _, _, text = prepare(base)
     with tempfile.TemporaryDirectory(prefix="entm-bench-") as tmp:

@@ -39,6 +39,7 @@ from entm.evolution.reporters import (
     LoopState,
     MetricsReporter,
     ProgressReporter,
+    RunWriter,
     phenotype,
     write_champion,
 )
@@ -390,10 +391,11 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     substrate = Substrate(task, spec, settings.hyper) if settings.encoding == "hyper" else None
     t_start = time.perf_counter()
     evaluate = Evaluate(worker_repro.attach(pop, evaluator), pop)
+    writer = RunWriter()  # the run directory's writes, in order, off the driver's path
     champion = ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate),
-                                task, spec, run_dir, substrate)
+                                task, spec, run_dir, substrate, writer)
     pop.add_reporter(champion)
-    pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate))
+    pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate, writer))
     bar = None
     if progress:
         where = "in this process" if settings.evaluator == "serial" else "on every worker"
@@ -402,7 +404,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
         bar = ProgressReporter(evaluate, state, settings.generations, out, initial=state.metrics,
                                minutes=settings.minutes)
         pop.add_reporter(bar)
-    checkpoints = Checkpoints(run_dir, pop, state, settings.checkpoint_every, identity)  # for Ctrl-C
+    checkpoints = Checkpoints(run_dir, pop, state, settings.checkpoint_every, identity, writer)  # for Ctrl-C
     finished = out_of_time = False
     done = lambda: state.finished(settings.generations, settings.stop_when_solved)  # noqa: E731
     try:

@@ -124,15 +124,15 @@ class PackedGenome:
     @classmethod
     def from_genome(cls, genome) -> "PackedGenome":
         p = cls.__new__(cls)
-        p.key, p.fitness, p._full = genome.key, genome.fitness, None
+        p.key, p.fitness, p._full = genome.key, genome.fitness, genome  # kept while in this process
         conns = genome.connections
         n = len(conns)
-        keys = np.array(list(conns), dtype=np.int64).reshape(n, 2)
+        keys = np.array(list(conns), dtype=np.int32).reshape(n, 2)
         p.src, p.dst = keys[:, 0].copy(), keys[:, 1].copy()
         vals = list(conns.values())
         p.weights = np.array(list(map(_WEIGHT, vals)), np.float64)
         p.enabled = np.array(list(map(_ENABLED, vals)), np.bool_)
-        p.order = np.argsort(p.src * _SHIFT + p.dst, kind="stable").astype(np.int32)
+        p.order = np.argsort(p.src.astype(np.int64) * _SHIFT + p.dst, kind="stable").astype(np.int32)
         attrs = DefaultNodeGene._gene_attributes
         nodes = genome.nodes
         p.nkeys = np.fromiter(nodes, np.int64, len(nodes))
@@ -162,7 +162,9 @@ class PackedGenome:
             conns[i, o] = cg
         return g
 
-    def _genome(self) -> DefaultGenome:
+    def full(self) -> DefaultGenome:
+        """The genome as entm's DefaultGenome, built once per process (the one it was packed from, in the
+        process that packed it); with this genome's fitness.  Not to be changed: crossover only reads it."""
         if self._full is None:
             self._full = self.genome()
         self._full.fitness = self.fitness
@@ -170,11 +172,11 @@ class PackedGenome:
 
     @property
     def nodes(self) -> dict:
-        return self._genome().nodes
+        return self.full().nodes
 
     @property
     def connections(self) -> dict:
-        return self._genome().connections
+        return self.full().connections
 
     def size(self) -> tuple[int, int]:
         """neat-python's ``size()``: (nodes, enabled connections)."""
@@ -234,8 +236,8 @@ def _distance(ak, af, ast, bk, bf, bst, asrc, adst, aw, ae, ao, bsrc, bdst, bw, 
         i = j = 0
         while i < na and j < nb:
             x, y = ao[i], bo[j]
-            ka = asrc[x] * 4294967296 + adst[x]
-            kb = bsrc[y] * 4294967296 + bdst[y]
+            ka = np.int64(asrc[x]) * 4294967296 + adst[x]
+            kb = np.int64(bsrc[y]) * 4294967296 + bdst[y]
             if ka == kb:
                 d = abs(aw[x] - bw[y])
                 if ae[x] != be[y]:
@@ -287,7 +289,10 @@ class WorkerReproduction(neat.DefaultReproduction):
         made = super().create_new(genome_type, genome_config, num_genomes)
         top = max([k for g in made.values() for k in g.nodes] + [genome_config.num_outputs - 1])
         self.node_base = top + 1
-        return {k: PackedGenome.from_genome(g) for k, g in made.items()}
+        packed = {k: PackedGenome.from_genome(g) for k, g in made.items()}
+        for p in packed.values():  # rebuilt when needed, with this mode's innovation numbers (the keys')
+            p._full = None
+        return packed
 
     def reproduce(self, config, species, pop_size, generation):
         if self.maker is None:
@@ -317,13 +322,10 @@ def make_children(jobs, seed: int, node_base: int, genome_config) -> list:
     saved = random.getstate()
     saved_tracker, saved_indexer = getattr(genome_config, "innovation_tracker", None), genome_config.node_indexer
     genome_config.innovation_tracker = KeyInnovations()
-    parents: dict = {}
     out = []
     try:
         for gid, p1, p2 in jobs:
-            g1 = parents.get(p1.key) or parents.setdefault(p1.key, p1.genome())
-            g2 = parents.get(p2.key) or parents.setdefault(p2.key, p2.genome())
-            g1.fitness, g2.fitness = p1.fitness, p2.fitness
+            g1, g2 = p1.full(), p2.full()
             random.seed(seed * 1_000_003 + int(gid))
             genome_config.node_indexer = itertools.count(node_base + int(gid))
             child = DefaultGenome(gid)
@@ -347,7 +349,7 @@ def breed_task(evaluator, generation: int, plan: tuple, genomes: list):
     children = make_children([(gid, by_key[a], by_key[b]) for gid, a, b in jobs], seed, node_base,
                              evaluator.config.genome_config)
     make_seconds = time.perf_counter() - t0
-    todo = [(g.key, g) for g in children] + [(k, by_key[k].genome()) for k in elite_ids]
+    todo = [(g.key, g) for g in children] + [(k, by_key[k].full()) for k in elite_ids]
     results, stats = evaluator.evaluate(todo, generation)
     stats["make_seconds"] = make_seconds
     return [PackedGenome.from_genome(g) for g in children], results, stats
