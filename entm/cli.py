@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--generations", type=int, default=20, help="with --generation: generations run (default 20)")
     b.add_argument("--reproduction", default="driver", choices=["driver", "workers"],
                    help="with --generation: the reproduction mode (as entm evolve --reproduction)")
+    b.add_argument("--scale-to", type=int, default=None, metavar="N",
+                   help="with --generation: also time 3 generations serially at population N (the driver's cost "
+                        "per genome at both sizes)")
     b.add_argument("--episodes", type=int, default=50)
     b.add_argument("--repeats", type=int, default=7,
                    help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
@@ -435,7 +438,7 @@ def cmd_bench(args) -> int:
         r = run_generation_bench(task=args.task, task_params=_task_params(args), memory=args.memory,
                                  population=args.population or 150,
                                  generations=args.generations, workers=args.workers,
-                                 reproduction=args.reproduction, progress=say)
+                                 reproduction=args.reproduction, progress=say, scale_to=args.scale_to)
         print(json.dumps(r) if args.json else format_generation_bench(r))
         return 0
     args.population = args.population or 300

@@ -153,12 +153,16 @@ def _set_pop_size(text: str, population: int) -> str:
 def run_generation_bench(task: str = "copy", task_params: dict | None = None, memory: str = "discrete",
                          population: int = 150,
                          generations: int = 20, workers: int | None = None, reproduction: str = "driver",
-                         seed: int = 0, progress=None) -> dict:
+                         seed: int = 0, progress=None, scale_to: int | None = None,
+                         scale_generations: int = 3) -> dict:
     """Time ``generations`` generations (the first one left out) serially and, with ``workers``, on Ray with 1
-    and ``workers`` workers; see the module docstring."""
+    and ``workers`` workers; with ``scale_to``, also ``scale_generations`` generations serially at that
+    population, for the driver's cost per genome at both sizes; see the module docstring."""
     if population < 2 or generations < 2:
         raise EntmError("--population must be at least 2 and --generations at least 2 (the first one is not "
                         "counted)")
+    if scale_to is not None and (scale_to < 2 or scale_generations < 2):
+        raise EntmError("--scale-to must be at least 2 (and its generations at least 2)")
     if workers is not None and workers < 1:
         raise EntmError(f"--workers must be at least 1, got {workers}")
     say = progress or (lambda msg: None)
@@ -183,6 +187,13 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
             say(f"Ray with {n} worker(s), {generations} generations")
             ray[str(n)] = _phases(_instrumented_run(settings(f"ray{n}", generations, evaluator="ray", workers=n)),
                                   serial=False)
+        scaled = None
+        if scale_to is not None:
+            say(f"serial, population {scale_to}, {scale_generations} generations")
+            big = Path(tmp) / "config-scaled.ini"
+            big.write_text(_set_pop_size(text, scale_to))
+            scaled = _phases(_instrumented_run(settings("scaled", scale_generations, evaluator="serial",
+                                                        config=str(big))), serial=True)
     work = serial["evaluation_seconds"] + serial["making_seconds"]
     driver = ray["1"]["driver_seconds"] if ray else serial["driver_seconds"]
     result = {
@@ -192,7 +203,13 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
         "driver_over_evaluation": driver / serial["evaluation_seconds"],
         "projected_speedup": {str(n): (driver + work) / (driver + work / n) for n in PROJECT},
         "driver_seconds_per_genome": driver / population,
+        "serial_driver_seconds_per_genome": serial["driver_seconds"] / population,
     }
+    if scaled is not None:
+        result["scaled"] = {"population": scale_to, "generations": scale_generations, "serial": scaled,
+                            "serial_driver_seconds_per_genome": scaled["driver_seconds"] / scale_to}
+        result["per_genome_ratio"] = (result["scaled"]["serial_driver_seconds_per_genome"]
+                                      / result["serial_driver_seconds_per_genome"])
     if len(ray) == 2:
         result["measured_speedup"] = ray["1"]["seconds_per_generation"] / ray[str(workers)]["seconds_per_generation"]
     return result
@@ -215,6 +232,13 @@ def format_generation_bench(r: dict) -> str:
                  f"evaluation; {1e6 * r['driver_seconds_per_genome']:.0f} us per genome")
     if "measured_speedup" in r:
         lines.append(f"  measured speed-up, {max(map(int, r['ray']))} vs 1 worker: {r['measured_speedup']:.2f}x")
+    if "scaled" in r:
+        x = r["scaled"]
+        lines.append(f"  population {x['population']}, serial: driver " + ", ".join(
+            f"{k} {ms(v)}" for k, v in x["serial"]["phases"].items()) + f" = {ms(x['serial']['driver_seconds'])}; "
+            f"{1e6 * x['serial_driver_seconds_per_genome']:.0f} us per genome against "
+            f"{1e6 * r['serial_driver_seconds_per_genome']:.0f} at {r['population']} "
+            f"({r['per_genome_ratio']:.2f}x)")
     lines.append("  projected speed-up (Amdahl): " + ", ".join(f"{n} workers {v:.1f}x"
                                                                for n, v in r["projected_speedup"].items()))
     return "\n".join(lines)

@@ -182,13 +182,14 @@ class RayEvaluator:
     def __call__(self, genomes: list, generation: int) -> tuple[dict, dict]:
         # compact genomes: neat-python genome objects pickle slowly and large
         t0 = time.perf_counter()
-        genomes = [(gid, GenomeData.from_genome(g)) for gid, g in genomes]
         n_chunks = max(1, min(len(genomes), self.workers * CHUNKS_PER_WORKER))
         size = -(-len(genomes) // n_chunks)
-        chunks = [genomes[i:i + size] for i in range(0, len(genomes), size)]
         self._check_alive(generation)
-        outs, info = self._gather(generation, t0, [
-            self.remote.remote(self.key, self.settings_ref, generation, *split_inline(c)) for c in chunks])
+        refs = []
+        for i in range(0, len(genomes), size):  # each chunk is sent as soon as it is packed: workers start early
+            chunk = [(gid, GenomeData.from_genome(g)) for gid, g in genomes[i:i + size]]
+            refs.append(self.remote.remote(self.key, self.settings_ref, generation, *split_inline(chunk)))
+        outs, info = self._gather(generation, t0, refs)
         results: dict = {}
         steps = 0
         for res, st in outs:
@@ -213,18 +214,23 @@ class RayEvaluator:
         return self._gather(generation, t0, refs)
 
     def _gather(self, generation: int, t0: float, refs: list) -> tuple[list, dict]:
-        """Wait for ``refs`` (checking the cluster), then get them; the driver's time on either side of the
-        wait (sending since ``t0``, gathering after it) and where the work ran."""
+        """Get the outputs of ``refs`` (each as soon as it is ready; the cluster checked while waiting), in
+        order; the driver's own time (sending since ``t0``, receiving the outputs) and where the work ran."""
         ray = self.ray
         t_sent = time.perf_counter()
+        got: dict = {}
+        gather = 0.0
         try:
             pending = list(refs)
-            while pending:
-                _, pending = ray.wait(pending, num_returns=len(pending), timeout=HEALTH_PERIOD)
-                if pending:
+            while pending:  # each result is received as soon as it is there, while the others still run
+                ready, pending = ray.wait(pending, num_returns=1, timeout=HEALTH_PERIOD)
+                if not ready:
                     self._check_alive(generation)
-            t_done = time.perf_counter()
-            outs = ray.get(refs)
+                    continue
+                t1 = time.perf_counter()
+                got.update(zip(ready, ray.get(ready)))
+                gather += time.perf_counter() - t1
+            outs = [got[r] for r in refs]
         except EntmError:
             raise
         except Exception as e:
@@ -234,7 +240,7 @@ class RayEvaluator:
         nodes = {out[-1]["node"] for out in outs}
         pids = {(out[-1]["node"], out[-1]["pid"]) for out in outs}
         return outs, {"workers": len(pids), "nodes": len(nodes), "send_seconds": t_sent - t0,
-                      "gather_seconds": time.perf_counter() - t_done}
+                      "gather_seconds": gather}
 
     def _check_alive(self, generation: int) -> None:
         """Raise a one-line EntmError when the cluster's GCS stops answering for GCS_GRACE seconds."""

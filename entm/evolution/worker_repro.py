@@ -299,7 +299,7 @@ class WorkerReproduction(neat.DefaultReproduction):
         """neat-python's initial population (the same genomes as the default mode's), packed."""
         made = super().create_new(genome_type, genome_config, num_genomes)
         top = max([k for g in made.values() for k in g.nodes] + [genome_config.num_outputs - 1])
-        self.node_base = top + 1
+        self.node_base = max(top + 1, self.node_base or 0)  # kept after an extinction: ids stay unique
         packed = {k: PackedGenome.from_genome(g) for k, g in made.items()}
         for p in packed.values():  # rebuilt when needed, with this mode's innovation numbers (the keys')
             p._full = None
@@ -370,6 +370,8 @@ def plans(jobs, elites, seed: int, node_base: int, parts: int) -> list[tuple]:
     """The tasks of one generation: ``parts`` tasks of about equal numbers of genomes (children and elites),
     each as (plan, the packed genomes it needs), in order."""
     items = [("child", j) for j in jobs] + [("elite", e) for e in elites]
+    if not items:
+        return []
     parts = max(1, min(parts, len(items)))
     size = -(-len(items) // parts)
     out = []
