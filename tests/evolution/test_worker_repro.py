@@ -151,8 +151,12 @@ def test_unknown_reproduction_mode_is_one_line(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_workers_mode_on_ray_equals_serial(tmp_path):
+    from entm.evolution.loop import evolve
+
     serial = small_evolution_run(tmp_path / "s", generations=4, **WORKERS)
-    ray = small_evolution_run(tmp_path / "r", generations=4, evaluator="ray", workers=2, **WORKERS)
+    ray = tmp_path / "r"
+    evolve(EvolveSettings(task="copy", generations=4, seed=1, episodes=4, evaluator="ray", workers=2,
+                          stop_when_solved=False, run_dir=str(ray), **WORKERS), progress=False)
     assert comparable_metrics(ray) == comparable_metrics(serial)
     assert comparable_champion(ray) == comparable_champion(serial)
 
