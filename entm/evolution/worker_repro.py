@@ -43,6 +43,7 @@ import itertools
 import operator
 import random
 import time
+import weakref
 import zlib
 
 import neat
@@ -357,13 +358,29 @@ def breed_task(evaluator, generation: int, plan: tuple, genomes: list):
     jobs, elite_ids, seed, node_base = plan
     by_key = {g.key: g for g in genomes}
     t0 = time.perf_counter()
+    made = _MADE.setdefault(evaluator, {})  # this process's genomes of this run, unpacked: not rebuilt again
+    for g in genomes:
+        hit = made.get(g.key)
+        if hit is not None and g._full is None:
+            g._full = hit[1]
     children = make_children([(gid, by_key[a], by_key[b]) for gid, a, b in jobs], seed, node_base,
                              evaluator.config.genome_config)
     make_seconds = time.perf_counter() - t0
     todo = [(g.key, g) for g in children] + [(k, by_key[k].full()) for k in elite_ids]
     results, stats = evaluator.evaluate(todo, generation)
     stats["make_seconds"] = make_seconds
+    made.update((g.key, (generation, g.full())) for g in genomes)
+    made.update((g.key, (generation, g)) for g in children)
+    for k in [k for k, (gen, _) in made.items() if gen < generation - 1]:
+        del made[k]
     return [PackedGenome.from_genome(g) for g in children], results, stats
+
+
+_MADE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per evaluator (one per run and process): {genome key: (generation, genome)}, the genomes this process made
+or rebuilt in the last two generations.  A genome never changes once made and keys are unique in a run, so a
+parent made here is used as it is instead of being rebuilt from its arrays (every parent with one worker, a
+share of them with several)."""
 
 
 def plans(jobs, elites, seed: int, node_base: int, parts: int) -> list[tuple]:
