@@ -297,13 +297,22 @@ class WorkerReproduction(neat.DefaultReproduction):
         self.maker = None
 
     def create_new(self, genome_type, genome_config, num_genomes):
-        """neat-python's initial population (the same genomes as the default mode's), packed."""
-        made = super().create_new(genome_type, genome_config, num_genomes)
-        top = max([k for g in made.values() for k in g.nodes] + [genome_config.num_outputs - 1])
+        """neat-python's initial population (the same genomes, made in the same order with the same draws as
+        ``DefaultReproduction.create_new``), each packed as soon as it is made: the driver never holds a
+        population of gene objects."""
+        genome_config.innovation_tracker = self.innovation_tracker
+        packed = {}
+        top = genome_config.num_outputs - 1
+        for _ in range(num_genomes):
+            key = next(self.genome_indexer)
+            g = genome_type(key)
+            g.configure_new(genome_config)
+            top = max([top, *g.nodes])
+            p = PackedGenome.from_genome(g)
+            p._full = None  # rebuilt when needed, with this mode's innovation numbers (the keys')
+            packed[key] = p
+            self.ancestors[key] = tuple()
         self.node_base = max(top + 1, self.node_base or 0)  # kept after an extinction: ids stay unique
-        packed = {k: PackedGenome.from_genome(g) for k, g in made.items()}
-        for p in packed.values():  # rebuilt when needed, with this mode's innovation numbers (the keys')
-            p._full = None
         return packed
 
     def reproduce(self, config, species, pop_size, generation):

@@ -192,3 +192,19 @@ def checkpoint_files(run_dir):
     from entm.evolution import checkpoint
 
     return checkpoint.list_checkpoints(run_dir)
+
+
+def test_first_population_is_the_default_modes():
+    from entm.evolution.loop import prepare
+    from entm.neatconfig import load_config
+
+    text = prepare(EvolveSettings(task="copy", task_params={"vector_size": 2}))[3]
+    default = neat.Population(load_config(text, "t"), seed=4).population
+    packed = neat.Population(worker_repro.configure(load_config(text, "t"), "workers"), seed=4).population
+    assert list(default) == list(packed)
+    for k, g in default.items():
+        p = packed[k]
+        assert isinstance(p, PackedGenome) and p._full is None
+        assert [(c.key, c.weight, c.enabled) for c in g.connections.values()] == \
+            [(c.key, c.weight, c.enabled) for c in p.connections.values()]
+        assert [vars(n) for n in g.nodes.values()] == [vars(n) for n in p.nodes.values()]
