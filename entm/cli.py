@@ -210,8 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--reproduction", default="driver", choices=["driver", "workers"],
                    help="with --generation: the reproduction mode (as entm evolve --reproduction)")
     b.add_argument("--scale-to", type=int, default=None, metavar="N",
-                   help="with --generation: also time 3 generations serially at population N (the driver's cost "
-                        "per genome at both sizes)")
+                   help="with --generation: also time 3 generations at population N with Ray and 1 worker (the "
+                        "driver's cost per genome at both sizes)")
     b.add_argument("--episodes", type=int, default=50)
     b.add_argument("--repeats", type=int, default=7,
                    help="repetitions of each way, interleaved; each rate is the best of them (default 7)")

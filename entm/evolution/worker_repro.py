@@ -54,6 +54,7 @@ from numba import njit
 
 from entm.errors import EntmError
 from entm.evolution.genome import DefaultGenome
+from entm.phenotype import GenomeData
 
 MODES = ("driver", "workers")
 """``driver``: neat-python's evolution, exactly; ``workers``: this module."""
@@ -164,6 +165,14 @@ class PackedGenome:
             cg.__dict__ = {"key": (i, o), "innovation": i * _SHIFT + o, "weight": w, "enabled": e}
             conns[i, o] = cg
         return g
+
+    def genome_data(self) -> GenomeData:
+        """What evaluation needs (:class:`entm.phenotype.GenomeData`), straight from the arrays."""
+        names = [a.name for a in DefaultNodeGene._gene_attributes]
+        ia, ig, ib, ir = (names.index(x) for x in ("activation", "aggregation", "bias", "response"))
+        return GenomeData(self.key, tuple(zip(self.src.tolist(), self.dst.tolist())), self.enabled.tobytes(),
+                          np.array(self.weights), {k: (v[ia], v[ig], float(v[ib]), float(v[ir]))
+                                                   for k, v in zip(self.nkeys.tolist(), self.nvals)})
 
     def full(self) -> DefaultGenome:
         """The genome as entm's DefaultGenome, built once per process (the one it was packed from, in the
@@ -434,7 +443,8 @@ class Breeder:
         ready, self.ready = self.ready, None
         if ready is not None and ready[0] == generation and all(gid in ready[1] for gid, _ in genomes):
             return ready[1], ready[2]
-        return self.evaluator(genomes, generation)
+        return self.evaluator([(gid, g.genome_data() if isinstance(g, PackedGenome) else g) for gid, g in genomes],
+                              generation)
 
     def make(self, jobs, elites, seed: int, node_base: int, generation: int) -> dict:
         t0 = time.perf_counter()

@@ -208,3 +208,13 @@ def test_first_population_is_the_default_modes():
         assert [(c.key, c.weight, c.enabled) for c in g.connections.values()] == \
             [(c.key, c.weight, c.enabled) for c in p.connections.values()]
         assert [vars(n) for n in g.nodes.values()] == [vars(n) for n in p.nodes.values()]
+
+
+def test_genome_data_is_what_evaluation_reads():
+    from entm.phenotype import GenomeData
+
+    _, _, _, config, genomes = _population(n=3)
+    for g in genomes:
+        a, b = PackedGenome.from_genome(g).genome_data(), GenomeData.from_genome(g)
+        assert (a.key, a.conn_keys, a.enabled, a.node_genes) == (b.key, b.conn_keys, b.enabled, b.node_genes)
+        assert a.weights.tolist() == b.weights.tolist()
