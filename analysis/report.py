@@ -33,7 +33,7 @@ from entm.tasks import TASKS
 from entm import runs
 from entm.errors import EntmError
 
-_CSS = """
+CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
        max-width: 1200px; color: #222; line-height: 1.4; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.3em; border-bottom: 1px solid #ccc; padding-bottom: .2em;
@@ -52,7 +52,7 @@ def _e(x) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _img(fig, alt: str) -> str:
+def img_tag(fig, alt: str) -> str:
     data = base64.b64encode(figure_bytes(fig, "png")).decode("ascii")
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
@@ -173,7 +173,7 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
     rows = compare_runs(sources, lengths=lengths, episodes=episodes, seed=seed, progress=progress)
 
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>entm report</title>"
-             f"<style>{_CSS}</style></head><body>",
+             f"<style>{CSS}</style></head><body>",
              f"<h1>entm report: {len(sources)} run{'s' if len(sources) != 1 else ''}</h1>"]
     parts.append("<ul>" + "".join(f'<li><a href="#run{i}">{_e(s.name)}</a> ({_e(s.kind)})</li>'
                                   for i, s in enumerate(sources))
@@ -183,21 +183,21 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
         parts.append(_summary(src, row))
         parts.append("<h3>learning curve</h3>")
         if src.run_dir is not None and runs.read_metrics(src.run_dir):
-            parts.append(_img(fitness_figure(src), f"fitness of {src.name}"))
+            parts.append(img_tag(fitness_figure(src), f"fitness of {src.name}"))
         else:
             parts.append('<p class="note">no metrics.jsonl (a champion file on its own)</p>')
         model = src.model("report")
         if src.kind == "evolved":
             parts.append("<h3>network</h3>")
-            parts.append(_img(network_figure(model, title=src.name)[0], f"network of {src.name}"))
+            parts.append(img_tag(network_figure(model, title=src.name)[0], f"network of {src.name}"))
             if default_view(model) == "grouped":  # a hyper champion: the CPPN is what was evolved
                 parts.append("<h3>CPPN (what evolution changed; it paints the network above)</h3>")
-                parts.append(_img(network_figure(model, title=src.name, view="cppn")[0], f"CPPN of {src.name}"))
+                parts.append(img_tag(network_figure(model, title=src.name, view="cppn")[0], f"CPPN of {src.name}"))
         parts.append("<h3>memory trace</h3>")
         if src.kind == "trained" and model.architecture.model != "ntm":
             parts.append(f'<p class="note">a plain {_e(model.architecture.model)} has no external memory</p>')
         else:
-            parts.append(_img(memory_figure(model, length=length, seed=seed, title=src.name)[0],
+            parts.append(img_tag(memory_figure(model, length=length, seed=seed, title=src.name)[0],
                               f"memory trace of {src.name}"))
     parts.append('<h2 id="comparison">comparison</h2>')
     ep = sorted({v["episodes"] for r in rows for v in r["lengths"].values()})
@@ -205,7 +205,7 @@ def write_report(run_dirs, out_html, lengths=None, episodes: int = 20, seed: int
     parts.append(f'<p class="note">runs of a task evaluated on the same episodes: seed {_e(seed)}, '
                  f'{_e("/".join(map(str, ep)))} episodes per length; score = the task\'s mean score '
                  f'({_e(scores)}), perfect = fraction of perfect episodes.</p>')
-    parts.append(_img(generalization_figure(rows), "generalisation"))
+    parts.append(img_tag(generalization_figure(rows), "generalisation"))
     parts.append(comparison_table_html(rows))
     parts.append("</body></html>\n")
     return write_file(out, "\n".join(parts))

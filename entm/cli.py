@@ -70,13 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     e = sub.add_parser("evolve", help="evolve a controller with NEAT")
-    e.add_argument("--task", default="copy", help="task name (default: copy)")
+    e.add_argument("--task", default=None, help="task name (default: copy)")
     e.add_argument("--config", default=None, help="neat-python config (default: evolution_configs/<task>.ini)")
-    e.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"],
+    e.add_argument("--memory", default=None, choices=["discrete", "differentiable"],
                    help="ENTM tape (discrete, default) or NTM memory (differentiable)")
     e.add_argument("--width", type=int, default=None, help="memory width M (default: the task's)")
     e.add_argument("--cells", type=int, default=None, help="cells N of the differentiable memory (default 128)")
-    e.add_argument("--heads", type=int, default=1, help="combined read/write heads (default 1)")
+    e.add_argument("--heads", type=int, default=None, help="combined read/write heads (default 1)")
     e.add_argument("--generations", type=int, default=None,
                    help="generation budget (default 500; none when --minutes is given alone)")
     e.add_argument("--minutes", type=float, default=None,
@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--hyper-scale", type=float, default=None,
                    help="hyper: weight = scale x CPPN value in [-1, 1] (default 5)")
     _add_task_options(e)
+    from entm.cli_presets import add_evolve_options, add_parser as add_presets_parser
+
+    add_evolve_options(e)
 
     r = sub.add_parser("resume", help="continue an evolution or training run from its newest valid checkpoint")
     r.add_argument("run_dir", metavar="RUN_DIR")
@@ -220,10 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_task_options(b)
 
     sub.add_parser("tasks", help="list the tasks with their defaults")
+    add_presets_parser(sub)
 
     from entm.cli_analysis import add_parsers
+    from entm.cli_campaign import add_parser as add_campaign_parser
 
     add_parsers(sub)
+    add_campaign_parser(sub)
     return p
 
 
@@ -237,14 +243,14 @@ def cmd_evolve(args) -> int:
     if args.width is not None:
         mp["width"] = args.width
     if args.cells is not None:
-        if args.memory != "differentiable":
-            raise EntmError("--cells applies to --memory differentiable only")
         mp["cells"] = args.cells
     if args.checkpoint_every < 1:
         raise EntmError(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
-    settings = EvolveSettings(task=args.task, task_params=_task_params(args), memory=args.memory,
-                              memory_params=mp, heads=args.heads, config=args.config,
-                              generations=args.generations, seed=args.seed, episodes=args.episodes,
+    from entm.cli_presets import check_evolve_fields, evolve_fields
+
+    fields = evolve_fields(args, _task_params(args), mp)
+    check_evolve_fields(fields)
+    settings = EvolveSettings(**fields, config=args.config, generations=args.generations, seed=args.seed,
                               stop_when_solved=args.stop_when_solved, run_dir=args.run_dir,
                               evaluator="serial" if args.serial else "ray", workers=args.workers,
                               ray_address=args.ray_address, ray_verbose=args.ray_verbose,
@@ -448,14 +454,21 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_presets(args) -> int:
+    from entm.cli_presets import cmd_presets as run
+
+    return run(args)
+
+
 COMMANDS = {"evolve": cmd_evolve, "resume": cmd_resume, "evaluate": cmd_evaluate, "train": cmd_train,
-            "bench": cmd_bench, "tasks": cmd_tasks}
+            "bench": cmd_bench, "tasks": cmd_tasks, "presets": cmd_presets}
 
 
 def _commands() -> dict:
     from entm.cli_analysis import COMMANDS as ANALYSIS_COMMANDS
+    from entm.cli_campaign import COMMANDS as CAMPAIGN_COMMANDS
 
-    return {**COMMANDS, **ANALYSIS_COMMANDS}
+    return {**COMMANDS, **ANALYSIS_COMMANDS, **CAMPAIGN_COMMANDS}
 
 
 def main(argv=None) -> int:

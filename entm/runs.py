@@ -262,11 +262,16 @@ IDENTITY_FIELDS = ("task", "task_params", "memory", "memory_params", "heads", "e
                    "episodes", "stop_when_solved")
 
 
+LATER_IDENTITY_FIELDS = ("search", "novelty", "fixed_episodes")
+
+
 def run_identity(record: dict, config_text: str) -> str:
     """A run's identity: a hash of the settings that define what it computes (:data:`IDENTITY_FIELDS` of its
     run.json record) and its config text.  Written to run.json and to every checkpoint; ``entm resume``
     refuses a run whose run.json or config.ini no longer give it, or a checkpoint of another run."""
     settings = {k: record.get(k) for k in IDENTITY_FIELDS}
+    # settings added later count only where they change what the run computes: earlier runs keep their identity
+    settings.update({k: record[k] for k in LATER_IDENTITY_FIELDS if record.get(k) not in (None, False, {}, "fitness")})
     blob = json.dumps(settings, sort_keys=True, separators=(",", ":")) + "\n" + config_text
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

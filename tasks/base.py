@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -143,6 +144,22 @@ class Task(ABC):
     def score(self, *args) -> Scores:
         """Per-episode scores (see each kind for the arguments)."""
 
+    dynamics_defaults: ClassVar[dict] = {}
+    """Parameters added to reproduce a published setup (docs/presets.md), each with the value that gives
+    the task's original environment.  At those values the task behaves, draws and scores exactly as before
+    the parameter existed, and :meth:`params` leaves the parameter out (so earlier runs' settings, names and
+    identities are unchanged)."""
+
+    def nondefault_dynamics(self) -> dict:
+        """The :attr:`dynamics_defaults` parameters set to another value: empty when the task runs its original
+        environment (what a compiled copy of that environment supports)."""
+        return {k: getattr(self, k) for k, v in self.dynamics_defaults.items() if getattr(self, k) != v}
+
+    def behaviour(self, *args) -> np.ndarray | None:
+        """Per-network behaviour descriptors (networks, D) for novelty search (:mod:`entm.evolution.novelty`), or None:
+        the task declares none (the default)."""
+        return None
+
     @classmethod
     def from_params(cls, params: dict | None) -> "Task":
         """Build the task from a ``task_params`` dict, rejecting unknown keys."""
@@ -156,7 +173,8 @@ class Task(ABC):
 
     def params(self) -> dict:
         """The task's parameters as a JSON-ready dict (``metadata.entm.task_params``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in self.dynamics_defaults or getattr(self, f.name) != self.dynamics_defaults[f.name]}
 
 
 class SequenceTask(Task):
@@ -194,6 +212,19 @@ class SequenceTask(Task):
         """Per-episode fitness (NEAT maximises it; in [0, 1])."""
         terms = self.shape(episodes, outputs, trace, groups) if trace is not None else {}
         return self.combine(scores.score, terms)
+
+    #: episodes (the first of the batch) whose outputs make up the default behaviour descriptor
+    BEHAVIOUR_EPISODES = 4
+
+    def behaviour(self, episodes: Episodes, outputs: np.ndarray, groups: int = 1) -> np.ndarray:
+        """Per network (the batch holds ``groups`` networks' runs of the same episodes): its task outputs at
+        the scored steps of the first :data:`BEHAVIOUR_EPISODES` episodes, clipped to [0, 1] (non-finite: 0);
+        (groups, D).  With fixed episodes the descriptor means the same every generation."""
+        B = episodes.batch // groups
+        k = min(B, self.BEHAVIOUR_EPISODES)
+        mask = episodes.mask[:k]
+        out = outputs.reshape(groups, B, *outputs.shape[1:])[:, :k][:, mask]
+        return np.clip(np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0).reshape(groups, -1)
 
     def shaping_terms(self, episodes: Episodes, trace, outputs=None) -> dict:
         """The shaping terms' means over the batch, for reporting."""

@@ -105,13 +105,25 @@ def rangefinder(wall: np.ndarray, x, y, dx: float, dy: float, cutoff: float = SE
     Exact for a tile map: the ray can only enter a wall where it crosses a tile
     boundary, so only those crossings are checked.
     """
-    x = np.asarray(x, dtype=np.float64)[..., None]
-    y = np.asarray(y, dtype=np.float64)[..., None]
-    cands = [np.zeros_like(x)]
+    x = np.asarray(x, dtype=np.float64)
+    return _distances(wall, x, np.asarray(y, dtype=np.float64), np.full(x.shape, float(dx)),
+                      np.full(x.shape, float(dy)), cutoff)
+
+
+def rangefinder_rows(wall: np.ndarray, x, y, dx, dy, cutoff: float = SENSOR_CUTOFF) -> np.ndarray:
+    """Like :func:`rangefinder` with one unit direction per point (``dx``, ``dy`` arrays like ``x``), scaled
+    to [0, 1] by ``cutoff``: the readings of the real-valued agent (``steering = "angle"``)."""
+    return _distances(wall, *(np.asarray(a, dtype=np.float64) for a in (x, y, dx, dy)), cutoff) / cutoff
+
+
+def _distances(wall, x, y, dx, dy, cutoff):
+    x, y, dx, dy = x[..., None], y[..., None], dx[..., None], dy[..., None]
     span = np.arange(-int(cutoff) - 2, int(cutoff) + 3)
-    for p, d in ((x, dx), (y, dy)):
-        if d != 0:
-            cands.append((np.floor(p) + span - p) / d)
+    cands = [np.zeros_like(x)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p, d in ((x, dx), (y, dy)):  # a direction parallel to an axis crosses none of its boundaries
+            t = (np.floor(p) + span - p) / np.where(d == 0, np.nan, d)
+            cands.append(np.where(np.isfinite(t), t, -1.0))
     t = np.concatenate(cands, axis=-1)
     valid = (t >= 0) & (t <= cutoff)
     t = np.where(valid, t, 0.0)

@@ -24,6 +24,15 @@ scored decision (possible only with one year and one-day seasons) scores 1.
 ``length`` (``entm evaluate --lengths``) is the number of years, with season
 lengths drawn from ``[gen_min_days, gen_max_days]`` (the paper's
 generalisation test: 20 years, 4-10 days).
+
+The authors' environment (``SeasonTaskEnvironment``, docs/presets.md):
+``foods_per_season = "distinct"`` (each season has its own ``foods`` foods:
+``foods * seasons`` food inputs), ``season_days = "deployment"`` (one season
+length per deployment), ``feedback = "right"`` (after every decision,
+``reward`` = 1 when it was right, ``punishment`` = 1 when wrong, eaten or
+not), ``feedback_length = 1`` (decision on the third of 4 steps, feedback on
+the fourth; 0: ``steps_per_food // 2``).  Their defaults give the environment
+above exactly (:meth:`Task.nondefault_dynamics`).
 """
 
 from __future__ import annotations
@@ -90,6 +99,18 @@ class SeasonTask(RewardTask):
     """Shortest season in the generalisation test (``length`` = years)."""
     gen_max_days: int = 10
     """Longest season in the generalisation test."""
+    foods_per_season: str = "shared"
+    """``shared``: the same foods every season; ``distinct``: each season its own (the authors')."""
+    season_days: str = "each"
+    """``each``: days drawn per (year, season); ``deployment``: once per deployment (the authors')."""
+    feedback: str = "eaten"
+    """``eaten``: reward/punishment after eating good/poisonous food; ``right``: reward after a right
+    decision, punishment after a wrong one, eaten or not (the authors' "vanilla feedback")."""
+    feedback_length: int = 0
+    """Steps of feedback at the end of each food item; 0: ``steps_per_food // 2``."""
+
+    dynamics_defaults = {"foods_per_season": "shared", "season_days": "each", "feedback": "eaten",
+                         "feedback_length": 0}
 
     name = "season"
     description = "season task: eat good food, avoid poison that changes with the seasons (Lüders et al. 2017)"
@@ -111,23 +132,36 @@ class SeasonTask(RewardTask):
             raise EntmError(f"gen_max_days ({self.gen_max_days}) must be at least gen_min_days ({self.gen_min_days})")
         if self.poisonous > self.foods:
             raise EntmError(f"poisonous ({self.poisonous}) cannot exceed foods ({self.foods})")
+        for name, options in (("foods_per_season", ("shared", "distinct")), ("season_days", ("each", "deployment")),
+                              ("feedback", ("eaten", "right"))):
+            if getattr(self, name) not in options:
+                raise EntmError(f"unknown season {name} {getattr(self, name)!r}; expected one of {', '.join(options)}")
+        self.feedback_length = check_int("feedback_length", self.feedback_length, low=0)
+        if self.feedback_length > self.steps_per_food - 1:
+            raise EntmError(f"feedback_length ({self.feedback_length}) must leave a decision step: at most "
+                            f"steps_per_food - 1 = {self.steps_per_food - 1}")
 
     # -- layout ----------------------------------------------------------------
     @property
+    def food_inputs(self) -> int:
+        return self.foods * (self.seasons if self.foods_per_season == "distinct" else 1)
+
+    @property
     def input_names(self) -> list[str]:
-        return [f"food{i}" for i in range(self.foods)] + ["reward", "punishment"]
+        return [f"food{i}" for i in range(self.food_inputs)] + ["reward", "punishment"]
 
     output_names = ["eat"]
 
     @property
     def num_inputs(self) -> int:
-        return self.foods + 2
+        return self.food_inputs + 2
 
     num_outputs = 1
 
     @property
     def feedback_steps(self) -> int:
-        return self.steps_per_food // 2
+        """Steps of feedback per food item (``feedback_length``, or ``steps_per_food // 2``)."""
+        return self.feedback_length or self.steps_per_food // 2
 
     @property
     def decision_step(self) -> int:
@@ -143,7 +177,10 @@ class SeasonTask(RewardTask):
             years, lo, hi = check_int("length (years)", length), self.gen_min_days, self.gen_max_days
         S, F = self.seasons, self.foods
         poisonous = np.argsort(rng.random((n, S, F)), axis=2).argsort(axis=2) < self.poisonous
-        days = rng.integers(lo, hi + 1, size=(n, years, S))
+        if self.season_days == "deployment":
+            days = np.broadcast_to(rng.integers(lo, hi + 1, size=(n, 1, 1)), (n, years, S)).copy()
+        else:
+            days = rng.integers(lo, hi + 1, size=(n, years, S))
         total_days = days.sum(axis=(1, 2))
         orders = np.argsort(rng.random((n, int(total_days.max()), F)), axis=2)
         I = int(total_days.max()) * F
@@ -180,6 +217,16 @@ class SeasonTask(RewardTask):
         wrong = (n_scored - env.right_count).astype(np.float64)
         return Scores(score=score, perfect=wrong == 0, bit_errors=wrong)
 
+    #: deployments whose decisions make up a behaviour descriptor
+    BEHAVIOUR_DEPLOYMENTS = 8
+
+    def behaviour(self, env: "SeasonEnv") -> np.ndarray:
+        """Per network: its decisions (the eat output clipped to [0, 1]; 0 past the end) on the first
+        :data:`BEHAVIOUR_DEPLOYMENTS` deployments of the batch, (groups, D)."""
+        B = env.batch // env.groups
+        d = env.eaten.reshape(env.groups, B, -1)[:, :min(B, self.BEHAVIOUR_DEPLOYMENTS)]
+        return np.clip(d, 0.0, 1.0).reshape(env.groups, -1)
+
 
 class SeasonEnv(Environment):
     """Rows step through their schedules in lockstep (step t: item t // steps_per_food)."""
@@ -201,13 +248,20 @@ class SeasonEnv(Environment):
         self.right_count = np.zeros(N, dtype=np.int64)
         self.scored_count = np.zeros(N, dtype=np.int64)
         self.decisions = np.full(self.food.shape, np.nan) if record else None
+        self.eaten = np.zeros(self.food.shape)
+        """(rows, items) each decision's eat output (for :meth:`SeasonTask.behaviour`)."""
+        F = task.foods
+        self.food_input = self.food + (self.season_of(deps) * F if task.foods_per_season == "distinct" else 0)
+
+    def season_of(self, deps) -> np.ndarray:
+        return tile_rows(deps.season, self.groups)
 
     def observe(self) -> np.ndarray:
-        F = self.task.foods
+        F = self.task.food_inputs
         x = np.zeros((self.batch, F + 2))
         item = min(self.t // self.task.steps_per_food, self.food.shape[1] - 1)
         r = self.rows[self.active]
-        x[r, self.food[r, item]] = 1.0
+        x[r, self.food_input[r, item]] = 1.0
         if self.t % self.task.steps_per_food > self.task.decision_step:
             x[:, F:] = self.feedback
         return x
@@ -225,8 +279,13 @@ class SeasonEnv(Environment):
             self.right_count[r] += right & scored
             self.scored_count[r] += scored
             self.feedback[:] = 0.0
-            self.feedback[r, 0] = ate & ~poison
-            self.feedback[r, 1] = ate & poison
+            if self.task.feedback == "right":
+                self.feedback[r, 0] = right
+                self.feedback[r, 1] = ~right
+            else:
+                self.feedback[r, 0] = ate & ~poison
+                self.feedback[r, 1] = ate & poison
+            self.eaten[r, item] = y
             if self.decisions is not None:
                 self.decisions[r, item] = y
         self.t += 1

@@ -39,24 +39,12 @@ Continuous variant (``variant = "continuous"``, Greve et al. 2016)
     The 90-degree turns and the rangefinder scaling are this package's
     rendition of details the paper leaves open.
 
-Score
-    A round is *logically right* when its choice is what an ideal agent would
-    do with what it has seen: while it does not know where the high reward
-    is, go to a goal not yet tried (since the last move of the reward); once
-    it has found the high reward, go back to that goal.  When the known goal
-    gives the low reward (the reward moved; that round is right), everything
-    but that goal is untried again; so too when every goal has been tried
-    without the high reward (it moved during the search).  A crash or a time-out is a wrong round
-    and teaches nothing.  The score is the fraction of right rounds; a
-    deployment is *perfect* when all are right; ``bit_errors`` counts the
-    wrong rounds.
-
-Fitness
-    ``(score + goal_bonus * reached) / (1 + goal_bonus)``, where ``reached``
-    is the fraction of rounds that end at a goal.  In the continuous maze a
-    random network crashes every round and scores 0; the bonus (0.1 by
-    default, 0 turns it off) rewards getting anywhere first.  In the discrete
-    maze every round reaches a goal, so the bonus is a constant.
+The authors' simulator (``RoundsTMaze``, docs/presets.md): ``steering = "angle"``
+    (one ``steer`` output turning (2 steer - 1) * steer_max degrees before each
+    0.1-tile move, real-valued position and heading), ``junction_input = 0``
+    (no ``junction`` input), ``swap_fraction`` > 0 (the move before a round
+    uniform in [R//2, R//2 + int(swap_fraction * R/2)]).  Their defaults give
+    the environment above exactly (:meth:`Task.nondefault_dynamics`).
 """
 
 from __future__ import annotations
@@ -67,10 +55,11 @@ import numpy as np
 
 from entm.errors import EntmError
 from entm.tasks.base import Scores, check_int
-from entm.tasks.maze import HEADINGS, SCALE, maze
+from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
+STEERING = ("turns", "angle")
 MAZE_KINDS = ("single", "double")
 HIGH_REWARD = 1.0
 LOW_REWARD = 0.1
@@ -111,6 +100,18 @@ class TMazeTask(RewardTask):
     """Continuous variant: moves per round before it times out."""
     goal_bonus: float = 0.1
     """Fitness weight of reaching a goal at all (see the module docstring); 0 turns it off."""
+    steering: str = "turns"
+    """Continuous variant: ``turns`` (argmax of left/straight/right, 90-degree turns) or ``angle`` (one
+    ``steer`` output, heading += (2 steer - 1) * steer_max degrees; the authors' simulator)."""
+    steer_max: float = 45.0
+    """``steering = "angle"``: the largest turn per step in degrees."""
+    junction_input: int = 1
+    """Continuous variant: 1 gives the agent the ``junction`` input, 0 not (the authors' agent)."""
+    swap_fraction: float = 0.0
+    """> 0: the high reward moves before a round uniform in [R//2, R//2 + int(swap_fraction * R/2)] (the
+    authors' rule); 0: before R//2 - 1 +- switch_spread."""
+
+    dynamics_defaults = {"steering": "turns", "steer_max": 45.0, "junction_input": 1, "swap_fraction": 0.0}
 
     name = "tmaze"
     description = "T-maze: find, remember and re-find a moving high reward (Greve et al. 2016)"
@@ -133,6 +134,20 @@ class TMazeTask(RewardTask):
             raise EntmError(f"goal_bonus must be a number, got {self.goal_bonus!r}") from None
         if not 0 <= self.goal_bonus < float("inf"):
             raise EntmError(f"goal_bonus must be a non-negative number, got {self.goal_bonus}")
+        if self.steering not in STEERING:
+            raise EntmError(f"unknown tmaze steering {self.steering!r}; expected one of {', '.join(STEERING)}")
+        if self.steering == "angle" and self.variant != "continuous":
+            raise EntmError("steering 'angle' needs the continuous variant (--variant continuous)")
+        self.junction_input = check_int("junction_input", self.junction_input, low=0)
+        if self.junction_input > 1:
+            raise EntmError(f"junction_input must be 0 or 1, got {self.junction_input}")
+        for name, hi in (("steer_max", 180.0), ("swap_fraction", 1.0)):
+            try:
+                setattr(self, name, float(getattr(self, name)))
+            except (TypeError, ValueError):
+                raise EntmError(f"{name} must be a number, got {getattr(self, name)!r}") from None
+            if not 0 <= getattr(self, name) <= hi:
+                raise EntmError(f"{name} must be in [0, {hi:g}], got {getattr(self, name)}")
 
     # -- layout ----------------------------------------------------------------
     @property
@@ -148,11 +163,13 @@ class TMazeTask(RewardTask):
     def input_names(self) -> list[str]:
         if self.variant == "discrete":
             return [f"junction{d + 1}" for d in range(self.depth)] + ["reward"]
-        return ["range_left", "range_ahead", "range_right", "reward", "junction"]
+        return ["range_left", "range_ahead", "range_right", "reward"] + ["junction"] * self.junction_input
 
     @property
     def output_names(self) -> list[str]:
-        return ["left", "right"] if self.variant == "discrete" else ["left", "straight", "right"]
+        if self.variant == "discrete":
+            return ["left", "right"]
+        return ["steer"] if self.steering == "angle" else ["left", "straight", "right"]
 
     @property
     def num_inputs(self) -> int:
@@ -183,13 +200,17 @@ class TMazeTask(RewardTask):
         R = self.rounds if length is None else check_int("length (rounds)", length, low=2)
         pairs = self.pairs
         idx = np.arange(n) % len(pairs)
-        centre = R // 2 - 1
-        switch = centre + rng.integers(-self.switch_spread, self.switch_spread + 1, size=n)
+        if self.swap_fraction > 0:  # the authors' rule (RoundsTMaze): from the middle on, up to a fraction later
+            switch = R // 2 + rng.integers(0, int(self.swap_fraction * R / 2) + 1, size=n)
+        else:
+            centre = R // 2 - 1
+            switch = centre + rng.integers(-self.switch_spread, self.switch_spread + 1, size=n)
         switch = np.clip(switch, 1, R - 1)
         return MazeDeployments(first=pairs[idx, 0].copy(), second=pairs[idx, 1].copy(), switch=switch, rounds=R)
 
     def environment(self, deployments: MazeDeployments, groups: int = 1, record: bool = False) -> "MazeEnv":
-        cls = DiscreteMazeEnv if self.variant == "discrete" else ContinuousMazeEnv
+        cls = DiscreteMazeEnv if self.variant == "discrete" else \
+            SteeringMazeEnv if self.steering == "angle" else ContinuousMazeEnv
         return cls(self, deployments, groups, record)
 
     # -- scoring -----------------------------------------------------------------
@@ -204,6 +225,12 @@ class TMazeTask(RewardTask):
     def fitness_rows(self, env: "MazeEnv", scores: Scores) -> np.ndarray:
         b = self.goal_bonus
         return (scores.score + b * env.reached / env.rounds) / (1 + b)
+
+    def behaviour(self, env: "MazeEnv") -> np.ndarray:
+        """Per network: the goal each round of each deployment ended at, one-hot over the goals (a crash
+        or time-out: all zero); (groups, deployments * rounds * goals)."""
+        onehot = env.goal_log[:, :, None] == np.arange(self.goals)
+        return onehot.reshape(env.groups, -1).astype(np.float64)
 
 
 # -- environments ----------------------------------------------------------------
@@ -234,6 +261,8 @@ class MazeEnv(Environment):
         self.tried = np.zeros((N, task.goals), dtype=bool)
         self.right = np.zeros(N, dtype=np.int64)
         self.reached = np.zeros(N, dtype=np.int64)
+        self.goal_log = np.full((N, self.rounds), -1, dtype=np.int64)
+        """(rows, rounds) the goal each round ended at (-1: crash or time-out), for :meth:`TMazeTask.behaviour`."""
         self.log = [] if record else None
 
     def high(self) -> np.ndarray:
@@ -254,6 +283,7 @@ class MazeEnv(Environment):
         self.reward[rows] = np.where(got_high, HIGH_REWARD, np.where(at_goal, LOW_REWARD, 0.0))
         self.right[rows] += right
         self.reached[rows] += at_goal
+        self.goal_log[rows, self.round[rows]] = goal
         # the ideal agent's knowledge after this round
         moved = at_goal & ~got_high & (known >= 0) & (goal == known)
         new_known = np.where(got_high, goal, np.where(moved, -1, known))
@@ -385,4 +415,64 @@ class ContinuousMazeEnv(MazeEnv):
         ended = crash | (goal >= 0) | (self.moves[r] >= self.task.max_steps)
         if self.log is not None:
             self.log.append(("pos", self.ix.copy(), self.iy.copy()))
+        self.end_round(r[ended], goal[ended])
+
+
+class SteeringMazeEnv(MazeEnv):
+    """The authors' agent (``steering = "angle"``): real-valued position and heading, one ``steer`` output
+    turning at most ``steer_max`` degrees per step, rangefinders cast from the exact position."""
+
+    def __init__(self, task, deps, groups, record):
+        super().__init__(task, deps, groups, record)
+        self.maze = maze(task.maze)
+        sx, sy = self.maze.start_position()
+        self.start = (sx / SCALE, sy / SCALE)
+        self.x = np.full(self.batch, self.start[0])
+        self.y = np.full(self.batch, self.start[1])
+        self.angle = np.full(self.batch, np.pi / 2)  # radians, counter-clockwise from east: north
+        self.moves = np.zeros(self.batch, dtype=np.int64)
+        self.steer_max = np.radians(task.steer_max)
+        if self.log is not None:
+            self.log.append(("pos", self.x * SCALE, self.y * SCALE))
+
+    def observe(self) -> np.ndarray:
+        x = np.empty((self.batch, 4 + self.task.junction_input))
+        for i, offset in enumerate((np.pi / 4, 0.0, -np.pi / 4)):  # left, ahead, right
+            a = self.angle + offset
+            x[:, i] = rangefinder_rows(self.maze.wall, self.x, self.y, np.cos(a), -np.sin(a))
+        x[:, 3] = self.reward
+        if self.task.junction_input:
+            tx, ty = self._tiles(self.x, self.y)
+            x[:, 4] = self.maze.junction[ty, tx] & ~self.rewarding
+        return x
+
+    def _tiles(self, x, y):
+        mz = self.maze
+        return (np.clip(np.floor(x), 0, mz.width - 1).astype(np.int64),
+                np.clip(np.floor(y), 0, mz.height - 1).astype(np.int64))
+
+    def act(self, outputs: np.ndarray) -> None:
+        done_reward = self.finish_reward_steps()
+        self.x[done_reward], self.y[done_reward] = self.start
+        self.angle[done_reward] = np.pi / 2
+        self.moves[done_reward] = 0
+        moving = self.active & ~self.rewarding
+        moving[done_reward] = False
+        r = self.rows[moving]
+        a = self.angle[r] + (2 * outputs[r, 0] - 1) * self.steer_max
+        self.angle[r] = a
+        nx = self.x[r] + 0.1 * np.cos(a)
+        ny = self.y[r] - 0.1 * np.sin(a)  # y grows southwards
+        mz = self.maze
+        inside = (nx >= 0) & (nx < mz.width) & (ny >= 0) & (ny < mz.height)
+        tx, ty = self._tiles(nx, ny)
+        crash = ~inside | mz.wall[ty, tx]
+        ok = ~crash
+        self.x[r[ok]] = nx[ok]
+        self.y[r[ok]] = ny[ok]
+        self.moves[r] += 1
+        goal = np.where(ok, mz.goal_of[ty, tx], -1)
+        ended = crash | (goal >= 0) | (self.moves[r] >= self.task.max_steps)
+        if self.log is not None:
+            self.log.append(("pos", self.x * SCALE, self.y * SCALE))
         self.end_round(r[ended], goal[ended])

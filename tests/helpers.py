@@ -11,8 +11,11 @@ import json
 import os
 import random
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import neat
@@ -239,6 +242,93 @@ def busy_ray_workers(*roots: int) -> list[int]:
     return pids
 
 
+# --- a real Ray cluster on this machine -------------------------------------------------------------------
+
+#: `ray` of this interpreter (a virtual environment made with --system-site-packages has no `ray` script)
+RAY = [sys.executable, "-m", "ray.scripts.scripts"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """A real Ray cluster on this machine: a head and ``nodes - 1`` more nodes, ``cpus`` CPUs each (default 1).
+
+    Each node is a ``ray start --block`` child process in its own session (dashboard off, token
+    authentication off); it is ended by its process id, its session with it (never `ray stop`, which
+    would end every Ray process on the machine).
+    """
+
+    def __init__(self, nodes=2, cpus=1):
+        self.env = subprocess_env(RAY_AUTH_MODE="disabled")
+        port = free_port()
+        self.address = f"127.0.0.1:{port}"
+        self.procs = []
+        try:
+            self.procs.append(self._start([*RAY, "start", "--head", "--block", "--port", str(port), "--num-cpus",
+                                           str(cpus), "--node-ip-address", "127.0.0.1",
+                                           "--include-dashboard", "false"]))
+            _wait_port(port, 60)
+            for _ in range(nodes - 1):
+                self.procs.append(self._start([*RAY, "start", "--block", "--address", self.address,
+                                               "--num-cpus", str(cpus), "--node-ip-address", "127.0.0.1"]))
+            _wait_nodes(self.address, self.env, nodes, 90)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, cmd):
+        return subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    def kill(self):
+        """The whole cluster goes away at once (SIGKILL to each node's process group)."""
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for p in self.procs:
+            p.wait(timeout=30)
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=30)
+
+
+def _wait_port(port, timeout):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("Ray head did not start")
+
+
+def _wait_nodes(address, env, n, timeout):
+    code = ("import ray,sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
+            "print(sum(1 for x in ray.nodes() if x['Alive']))")
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        r = subprocess.run([sys.executable, "-c", code, address], env=env, capture_output=True, text=True)
+        if r.returncode == 0 and r.stdout.strip().isdigit() and int(r.stdout.strip()) >= n:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"cluster did not reach {n} nodes")
+
+
 # -- random neat-python genomes and networks against neat-python (test_network, test_fast) ---------------
 
 ALL_ACTIVATIONS = sorted(neat.activations.ActivationFunctionSet().functions)
@@ -380,3 +470,79 @@ def mutated_population(settings, n: int, seed: int = 0, hidden: int = 2, mutatio
             g.mutate(config.genome_config)
     return task, spec, machine, config, genomes
 
+
+
+# -- campaigns (tests/campaign) --------------------------------------------------------------------------
+
+#: a small campaign: 2 evolution groups x 3 seeds and one short training (seconds per run)
+SMALL_CAMPAIGN = """
+name = "small"
+seeds = [0, 1, 2]
+
+[groups.direct]
+task = "copy"
+task_params = { vector_size = 2, max_length = 4 }
+generations = 12
+episodes = 8
+checkpoint_every = 2
+stop_when_solved = false
+
+[groups.hyper]
+task = "copy"
+task_params = { vector_size = 2, max_length = 4 }
+encoding = "hyper"
+generations = 12
+episodes = 8
+checkpoint_every = 2
+stop_when_solved = false
+
+[groups.ntm]
+kind = "training"
+seeds = [0]
+task = "copy"
+task_params = { vector_size = 2, max_length = 4 }
+model = "ntm"
+architecture = { hidden_size = 8, cells = 8, width = 6 }
+steps = 60
+report_every = 10
+checkpoint_every = 10
+test_sequences = 20
+compile = false
+"""
+
+#: training metrics that may differ between two runs of the same settings
+TRAIN_TIMING_KEYS = {"seconds", "cpu_seconds"}
+
+
+def launch_alone(run, run_dir) -> Path:
+    """The run of a campaign (an ``entm.campaign.spec.RunSpec``) launched alone, as ``entm evolve`` /
+    ``entm train`` launch it (serial evaluation, one torch thread), into ``run_dir``."""
+    import copy
+
+    settings = dict(copy.deepcopy(run.settings), seed=run.seed, run_dir=str(run_dir))
+    if run.kind == "evolution":
+        from entm.evolution.loop import EvolveSettings, evolve
+
+        evolve(EvolveSettings(**settings, evaluator="serial"), progress=False)
+    else:
+        import torch
+
+        from entm.baseline.settings import TrainSettings
+        from entm.baseline.train import train
+
+        torch.set_num_threads(1)
+        train(TrainSettings(**settings, device="cpu"), progress=False)
+    return Path(run_dir)
+
+
+def assert_same_run(kind: str, a, b) -> None:
+    """Two run directories hold the same run: metrics (timings aside) and the champion (its creation time
+    aside), or a training's metrics and final test (timings aside)."""
+    if kind == "evolution":
+        assert comparable_metrics(a) == comparable_metrics(b)
+        assert comparable_champion(a) == comparable_champion(b)
+        return
+    strip = lambda rows: [{k: v for k, v in m.items() if k not in TRAIN_TIMING_KEYS} for m in rows]
+    assert strip(runs.read_metrics(a)) == strip(runs.read_metrics(b))
+    ta, tb = (json.loads((Path(d) / "test.json").read_text()) for d in (a, b))
+    assert strip([ta]) == strip([tb])

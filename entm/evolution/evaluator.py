@@ -47,6 +47,8 @@ class GenomeResult:
     bit_errors: float
     nonfinite: bool = False
     terms: dict = field(default_factory=dict)
+    behaviour: np.ndarray | None = None
+    """The task's behaviour descriptor (only when the run searches for novelty, :mod:`entm.evolution.novelty`)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class EvalSettings:
     """``direct`` or ``hyper`` (the genomes are CPPNs; :mod:`entm.hyper` paints the controllers)."""
     hyper: dict = field(default_factory=dict)
     """Hyper encoding: :class:`entm.hyper.HyperParams` fields."""
+    behaviour: bool = False
+    """Also compute every genome's behaviour descriptor (``Task.behaviour``; novelty search)."""
+    fixed_episodes: bool = False
+    """Every generation gets generation 0's episodes (the C# port's fixed evaluation seed)."""
 
 
 class GenomeEvaluator:
@@ -86,6 +92,7 @@ class GenomeEvaluator:
         if not isinstance(self.task, SequenceTask):
             raise EntmError(f"task {self.task.name!r} is a {self.task.kind_name} task: it runs closed-loop and has no "
                             "precomputed episodes (this needs a sequence task)")
+        generation = 0 if self.settings.fixed_episodes else generation
         if self._episodes_cache is None or self._episodes_cache[0] != generation:
             eps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
             eps = eps.sorted_by_steps()  # longest first: the compiled evaluator skips finished episodes
@@ -123,6 +130,7 @@ class GenomeEvaluator:
 
     def deployments(self, generation: int):
         """Reward tasks: the generation's deployments (drawn like the episodes of a sequence task)."""
+        generation = 0 if self.settings.fixed_episodes else generation
         if self._episodes_cache is None or self._episodes_cache[0] != generation:
             deps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
             self._episodes_cache = (generation, deps)
@@ -147,11 +155,12 @@ class GenomeEvaluator:
             terms = {k: per(v) for k, v in task.fitness_terms(env).items()}
             score, perfect, bit_errors = per(sc.score), per(sc.perfect), per(sc.bit_errors)
             nonfinite = run.nonfinite.reshape(G, -1).any(axis=1) | ~np.isfinite(fit)
+            behaviour = task.behaviour(env) if self.settings.behaviour else [None] * G
             for g, (gid, _) in enumerate(chunk):
                 results[gid] = GenomeResult(fitness=0.0 if nonfinite[g] else float(fit[g]), score=float(score[g]),
                                             perfect=float(perfect[g]), bit_errors=float(bit_errors[g]),
                                             nonfinite=bool(nonfinite[g]),
-                                            terms={k: float(v[g]) for k, v in terms.items()})
+                                            terms={k: float(v[g]) for k, v in terms.items()}, behaviour=behaviour[g])
             steps += run.row_steps
         return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0}
 
@@ -175,6 +184,7 @@ class GenomeEvaluator:
         per = lambda a: a.reshape(G, B).mean(axis=1)  # noqa: E731
         score, perfect, bit_errors = per(sc.score), per(sc.perfect.astype(float)), per(sc.bit_errors)
         term_means = {k: per(v) for k, v in terms.items()}
+        behaviour = task.behaviour(tiled, outputs, G) if self.settings.behaviour else [None] * G
         out = []
         for g in range(G):
             f = float(fit[g])
@@ -183,7 +193,7 @@ class GenomeEvaluator:
                 f = 0.0  # a NaN or infinite output or score: the worst fitness, counted in the metrics
             out.append(GenomeResult(fitness=f, score=float(score[g]), perfect=float(perfect[g]),
                                     bit_errors=float(bit_errors[g]), nonfinite=nonfinite,
-                                    terms={k: float(v[g]) for k, v in term_means.items()}))
+                                    terms={k: float(v[g]) for k, v in term_means.items()}, behaviour=behaviour[g]))
         return out
 
 

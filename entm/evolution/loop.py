@@ -32,6 +32,7 @@ from entm.errors import EntmError
 from entm.evolution import checkpoint
 from entm.evolution import worker_repro
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
+from entm.evolution.novelty import NoveltyParams, NoveltySearch, check_search
 from entm.evolution.reporters import (
     ChampionReporter,
     Checkpoints,
@@ -54,6 +55,7 @@ from entm.neatconfig import (
     read_config_text,
 )
 from entm.phenotype import Network
+from entm.presets import preset_config_path
 from entm.progress import phase
 from entm.tasks import make_task
 
@@ -108,6 +110,15 @@ class EvolveSettings:
     hyper: dict = field(default_factory=dict)
     """Hyper encoding: the substrate's painting rules (:class:`entm.hyper.HyperParams` fields:
     weight_scale, threshold, radius); unset ones take their defaults."""
+    preset: str | None = None
+    """The published setup the settings came from (``entm presets``); with ``config`` None its shipped
+    config is the run's (sizes fitted)."""
+    search: str = "fitness"
+    """``fitness`` (the objective), ``novelty`` or ``hybrid`` (:mod:`entm.evolution.novelty`)."""
+    novelty: dict = field(default_factory=dict)
+    """Novelty search's parameters (:class:`entm.evolution.novelty.NoveltyParams` fields); unset: defaults."""
+    fixed_episodes: bool = False
+    """Every generation is evaluated on generation 0's episodes (the C# port's fixed seed)."""
     reproduction: str = "driver"
     """``driver``: neat-python's evolution, exactly; ``workers`` (opt-in): the driver plans and the workers make
     the children (:mod:`entm.evolution.worker_repro`; not neat-python's run, see docs/performance.md)."""
@@ -172,8 +183,10 @@ def prepare(settings: EvolveSettings):
             f"({', '.join(sub.cppn_inputs)}) and {sub.num_cppn_outputs} outputs")
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
+    check_search(settings.search, task, settings.novelty)
     if settings.config is None:
-        path = default_config_path(settings.task, settings.memory, settings.encoding)
+        path = preset_config_path(settings.preset) if settings.preset else \
+            default_config_path(settings.task, settings.memory, settings.encoding)
         text = fit_sizes(read_config_text(path), n_in, n_out)
         source = str(path)
     else:
@@ -228,7 +241,8 @@ def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text
     episodes = settings.episodes or task.default_episodes
     return EvalSettings(config_text=config_text, task=task.name, task_params=task.params(), memory=spec,
                         seed=int(settings.seed), episodes=int(episodes), encoding=settings.encoding,
-                        hyper=dict(settings.hyper))
+                        hyper=dict(settings.hyper), behaviour=settings.search != "fitness",
+                        fixed_episodes=bool(settings.fixed_episodes))
 
 
 def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveResult:
@@ -270,6 +284,9 @@ def run_name(settings: EvolveSettings, task=None) -> str:
     [-heads_H]-<encoding>-seed<S>``: the task's parameters that differ from its defaults, the memory mode
     and the memory options given, the encoding and the seed, e.g. ``tmaze-variant_continuous-discrete-
     direct-seed0`` or ``copy-vector_size_2-discrete-hyper-seed3``."""
+    if settings.preset:  # a preset's run is named after it (its settings are in run.json)
+        search = [] if settings.search == "fitness" else [settings.search]
+        return "-".join([settings.preset, *search, f"seed{settings.seed}"])
     task = task or make_task(settings.task, settings.task_params)
     mem = [f"{k}_{v}" for k, v in settings.memory_params.items()]
     if int(settings.heads) != 1:
@@ -390,7 +407,12 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     reporters (:mod:`entm.evolution.reporters`); Ctrl-C writes the last completed generation's checkpoint."""
     substrate = Substrate(task, spec, settings.hyper) if settings.encoding == "hyper" else None
     t_start = time.perf_counter()
-    evaluate = Evaluate(worker_repro.attach(pop, evaluator), pop)
+    novelty = None
+    if settings.search != "fitness":  # the objective decides the champion and the solved check, not neat-python
+        pop.config.no_fitness_termination = True
+        novelty = NoveltySearch(settings.search, NoveltyParams.from_dict(settings.novelty), state.novelty)
+        state.novelty = novelty.state
+    evaluate = Evaluate(worker_repro.attach(pop, evaluator), pop, novelty)
     writer = RunWriter()  # the run directory's writes, in order, off the driver's path
     champion = ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate),
                                 task, spec, run_dir, substrate, writer)

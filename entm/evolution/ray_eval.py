@@ -86,7 +86,7 @@ def _apply_chunk(settings_key: str, settings: EvalSettings, generation: int, fun
 
 
 @contextlib.contextmanager
-def _quiet_stderr(enabled: bool):
+def quiet_stderr(enabled: bool):
     """Silence file descriptor 2 (where Ray's C++ core logs) while Ray starts."""
     if not enabled:
         yield
@@ -155,7 +155,7 @@ class RayEvaluator:
         elif address:
             check_address(address)
             try:
-                with _quiet_stderr(not verbose):
+                with quiet_stderr(not verbose):
                     ray.init(address=address, log_to_driver=verbose,
                              logging_level=logging.WARNING if verbose else logging.ERROR)
             except Exception as e:  # ConnectionError, auth errors, version mismatch ...
@@ -163,7 +163,7 @@ class RayEvaluator:
                 raise EntmError(f"cannot connect to Ray cluster at {address}: {first}") from None
         else:
             n = workers or os.cpu_count() or 1
-            with _quiet_stderr(not verbose):
+            with quiet_stderr(not verbose):
                 ray.init(address="local", num_cpus=n, include_dashboard=False, log_to_driver=verbose,
                          logging_level=logging.WARNING if verbose else logging.ERROR)
             self.started_ray = True

@@ -21,6 +21,7 @@ settings and seed.
 
 from __future__ import annotations
 
+import copy
 import json
 import queue
 import random
@@ -55,12 +56,19 @@ class LoopState:
     """Lines of ``metrics.jsonl`` written: the generations evaluated."""
     threshold: bool = False
     """neat-python stopped at the config's ``fitness_threshold``."""
+    novelty: dict | None = None
+    """Novelty search's state (:class:`entm.evolution.novelty.NoveltySearch`; None: a fitness search)."""
 
     def to_dict(self) -> dict:
-        """The checkpoint's ``loop`` entry (``threshold`` only once it is set, as checkpoints always had it)."""
+        """The checkpoint's ``loop`` entry (``threshold`` only once it is set, ``novelty`` only in a novelty
+        search, as checkpoints always had it)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         if not d["threshold"]:
             del d["threshold"]
+        if d["novelty"] is None:
+            del d["novelty"]
+        else:
+            d["novelty"] = copy.deepcopy(d["novelty"])
         return d
 
     @classmethod
@@ -84,10 +92,13 @@ class Evaluation:
     results: dict[int, GenomeResult]
     stats: dict
     """The evaluator's statistics: seconds, genome_steps (workers, nodes)."""
+    search: dict | None = None
+    """Novelty search's metrics of the generation (None: a fitness search)."""
 
     @cached_property
     def _best(self) -> tuple:
-        return max(self.genomes, key=lambda kv: (kv[1].fitness, -kv[0]))
+        """The fittest by the objective (a novelty search's genome.fitness is its search score)."""
+        return max(self.genomes, key=lambda kv: (self.results[kv[0]].fitness, -kv[0]))
 
     @property
     def best_key(self) -> int:
@@ -119,9 +130,12 @@ class Evaluation:
 class Evaluate:
     """The fitness function: evaluates a generation, sets every genome's fitness, keeps the :class:`Evaluation`."""
 
-    def __init__(self, evaluator, population):
+    def __init__(self, evaluator, population, novelty=None):
+        """``novelty``: a :class:`entm.evolution.novelty.NoveltySearch` that turns the objective into search
+        scores (None: genome.fitness is the objective)."""
         self.evaluator = evaluator
         self.population = population
+        self.novelty = novelty
         self.latest: Evaluation | None = None
 
     def __call__(self, genomes, config) -> None:
@@ -133,7 +147,8 @@ class Evaluate:
         random.setstate(rng_state)
         for gid, g in genomes:
             g.fitness = results[gid].fitness
-        self.latest = Evaluation(generation=gen, genomes=genomes, results=results, stats=stats)
+        search = self.novelty.assign(genomes, results) if self.novelty is not None else None
+        self.latest = Evaluation(generation=gen, genomes=genomes, results=results, stats=stats, search=search)
 
 
 def phenotype(genome, config, substrate):
@@ -212,20 +227,21 @@ class ChampionReporter(BaseReporter):
     def post_evaluate(self, config, population, species, best_genome):
         ev, state = self.evaluate.latest, self.state
         champ = self.solver(ev)
+        fitness = lambda g: ev.results[g.key].fitness  # noqa: E731  (the objective, whatever the search)
         if state.solved:  # the run goes on after its solution: only a fitter validated solver replaces it
-            if champ is not None and not champ.fitness > state.champion_fitness:
+            if champ is not None and not fitness(champ) > state.champion_fitness:
                 champ = None
         elif champ is not None:
             state.solved = True
-        elif state.champion_fitness is None or ev.best_genome.fitness > state.champion_fitness:
+        elif state.champion_fitness is None or fitness(ev.best_genome) > state.champion_fitness:
             champ = ev.best_genome
         if champ is None:
             return
         r = ev.results[champ.key]
-        data = champion_json(champ, config, self.task, self.spec, champ.fitness, ev.generation,
+        data = champion_json(champ, config, self.task, self.spec, r.fitness, ev.generation,
                              extra={"score": r.score, "perfect": r.perfect, "solved": state.solved},
                              substrate=self.substrate)
-        state.champion_key, state.champion_fitness, state.champion_json = int(champ.key), float(champ.fitness), data
+        state.champion_key, state.champion_fitness, state.champion_json = int(champ.key), float(r.fitness), data
         self.champion_terms = dict(r.terms)
         _write(self.writer, write_champion, self.run_dir, data)
 
@@ -278,6 +294,7 @@ class MetricsReporter(BaseReporter):
             "workers": ev.stats.get("workers", 1),
             "nodes": ev.stats.get("nodes", 1),
             "wall_seconds": time.perf_counter() - self.t_start,
+            **({"search": ev.search} if ev.search is not None else {}),
         }
 
 

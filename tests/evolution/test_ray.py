@@ -12,7 +12,6 @@ no process is ever picked by its name across the machine, and no `ray stop`.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,15 +19,20 @@ import time
 
 import neat
 import pytest
+from helpers import (
+    Cluster,
+    busy_ray_workers,
+    comparable_champion,
+    comparable_metrics,
+    free_port,
+    main_error,
+    subprocess_env,
+)
 
 from entm import runs
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.evolution.loop import EvolveSettings, prepare
 from entm.neatconfig import load_config
-from helpers import busy_ray_workers, comparable_champion, comparable_metrics, main_error, subprocess_env
-
-#: `ray` of this interpreter (a virtual environment made with --system-site-packages has no `ray` script)
-RAY = [sys.executable, "-m", "ray.scripts.scripts"]
 
 
 def _evolve_cli(cli, run_dir, *extra, env=None):
@@ -38,63 +42,6 @@ def _evolve_cli(cli, run_dir, *extra, env=None):
     return run_dir
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    """A real Ray cluster on this machine: a head and ``nodes - 1`` more nodes, one CPU each.
-
-    Each node is a ``ray start --block`` child process in its own session (dashboard off, token
-    authentication off); it is ended by its process id, its session with it (never `ray stop`, which
-    would end every Ray process on the machine).
-    """
-
-    def __init__(self, nodes=2):
-        self.env = subprocess_env(RAY_AUTH_MODE="disabled")
-        port = _free_port()
-        self.address = f"127.0.0.1:{port}"
-        self.procs = []
-        try:
-            self.procs.append(self._start([*RAY, "start", "--head", "--block", "--port", str(port), "--num-cpus",
-                                           "1", "--node-ip-address", "127.0.0.1", "--include-dashboard", "false"]))
-            _wait_port(port, 60)
-            for _ in range(nodes - 1):
-                self.procs.append(self._start([*RAY, "start", "--block", "--address", self.address,
-                                               "--num-cpus", "1", "--node-ip-address", "127.0.0.1"]))
-            _wait_nodes(self.address, self.env, nodes, 90)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _start(self, cmd):
-        return subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-
-    def kill(self):
-        """The whole cluster goes away at once (SIGKILL to each node's process group)."""
-        for p in self.procs:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for p in self.procs:
-            p.wait(timeout=30)
-
-    def stop(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def cluster():
     c = Cluster(nodes=2)
@@ -102,29 +49,6 @@ def cluster():
         yield c
     finally:
         c.stop()
-
-
-def _wait_port(port, timeout):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("Ray head did not start")
-
-
-def _wait_nodes(address, env, n, timeout):
-    code = ("import ray,sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
-            "print(sum(1 for x in ray.nodes() if x['Alive']))")
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        r = subprocess.run([sys.executable, "-c", code, address], env=env, capture_output=True, text=True)
-        if r.returncode == 0 and r.stdout.strip().isdigit() and int(r.stdout.strip()) >= n:
-            return
-        time.sleep(1)
-    raise RuntimeError(f"cluster did not reach {n} nodes")
 
 
 @pytest.mark.slow
@@ -154,7 +78,7 @@ def test_two_node_cluster_agrees_with_serial(cli, tmp_path, cluster):
 
 
 def test_unreachable_address_fails_fast(cli, capsys, tmp_path):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     t0 = time.time()
     r = cli("evolve", "--vector-size", "2", "--ray-address", f"127.0.0.1:{port}", "--run-dir", tmp_path / "x")
     assert time.time() - t0 < 30

@@ -1,0 +1,95 @@
+"""``entm presets`` and the options of ``entm evolve`` that presets and novelty search add (argument
+parsing and calls only; :mod:`entm.presets`, :mod:`entm.evolution.novelty`)."""
+
+from __future__ import annotations
+
+import json
+
+from entm.errors import EntmError
+
+#: novelty search's command-line options: option -> NoveltyParams field
+NOVELTY_OPTIONS = {"novelty_k": "k", "novelty_archive": "archive_size", "novelty_threshold": "threshold",
+                   "novelty_switch_score": "switch_score", "novelty_generations": "switch_generations",
+                   "novelty_exponent": "objective_exponent"}
+
+
+def add_evolve_options(e) -> None:
+    g = e.add_argument_group("presets and search (see `entm presets`, docs/presets.md)")
+    g.add_argument("--preset", default=None, metavar="NAME",
+                   help="start from a published setup (task, memory, episodes, NEAT config); options given "
+                        "explicitly override its values")
+    g.add_argument("--fixed-episodes", action="store_true", default=None,
+                   help="evaluate every generation on generation 0's episodes (the C# port's fixed seed)")
+    g.add_argument("--search", default=None, choices=["fitness", "novelty", "hybrid"],
+                   help="fitness (default): the objective; novelty: novelty search over the task's behaviour "
+                        "descriptor, switching to the objective; hybrid: novelty x objective")
+    g.add_argument("--novelty-k", type=int, default=None, help="novelty: nearest neighbours (default 10)")
+    g.add_argument("--novelty-archive", type=int, default=None, help="novelty: archive size (default 500)")
+    g.add_argument("--novelty-threshold", type=float, default=None,
+                   help="novelty: initial archive threshold on the novelty (default 15, adjusted as it runs)")
+    g.add_argument("--novelty-switch-score", type=float, default=None,
+                   help="novelty: switch to the objective once a task score reaches this (default 0.9)")
+    g.add_argument("--novelty-generations", type=int, default=None,
+                   help="novelty: switch to the objective after this many generations (default 500)")
+    g.add_argument("--novelty-exponent", type=float, default=None,
+                   help="hybrid: search score = novelty x objective ** this (default 1)")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("presets", help="list the published setups (--preset), or show one's settings")
+    p.add_argument("name", nargs="?", metavar="NAME", help="show this preset's full settings")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def evolve_fields(args, task_params: dict, memory_params: dict) -> dict:
+    """The EvolveSettings fields the task, memory, episodes, preset and search options give: the preset's
+    values (if any) under what was given explicitly, then entm's defaults."""
+    novelty = {field: getattr(args, opt) for opt, field in NOVELTY_OPTIONS.items() if getattr(args, opt) is not None}
+    given = {"task": args.task, "task_params": task_params, "memory": args.memory, "memory_params": memory_params,
+             "heads": args.heads, "episodes": args.episodes, "search": args.search, "novelty": novelty,
+             "fixed_episodes": args.fixed_episodes}
+    if args.preset is not None:
+        from entm.presets import preset_settings
+
+        out = preset_settings(args.preset, given)
+    else:
+        out = {k: v for k, v in given.items() if v is not None}
+    defaults = {"task": "copy", "memory": "discrete", "heads": 1, "search": "fitness", "fixed_episodes": False}
+    return {**defaults, **out}
+
+
+def cmd_presets(args) -> int:
+    from entm.presets import PRESETS, preset
+
+    if args.name is None:
+        if args.json:
+            print(json.dumps({n: {"description": p.description, "source": p.source} for n, p in PRESETS.items()}))
+            return 0
+        for n, p in PRESETS.items():
+            print(f"{n}: {p.description}")
+            print(f"  source: {p.source}")
+        return 0
+    p = preset(args.name)
+    from entm.neatconfig import read_config_text
+
+    data = {"name": p.name, "description": p.description, "source": p.source, "settings": p.settings,
+            "config": str(p.config), "evaluate": p.evaluate}
+    if args.json:
+        print(json.dumps(data))
+        return 0
+    print(f"{p.name}: {p.description}\nsource: {p.source}\nsettings (entm evolve --preset {p.name}; explicit "
+          f"options override them):")
+    for k, v in p.settings.items():
+        print(f"  {k}: {json.dumps(v)}")
+    lengths = p.evaluate.get("lengths")
+    if lengths:
+        print(f"test (the paper's): entm evaluate RUN --lengths {lengths} --episodes {p.evaluate.get('episodes', 20)}")
+    print(f"NEAT config: {p.config}")
+    text = read_config_text(p.config)
+    print("".join(f"  {line}\n" for line in text.splitlines() if line.strip() and not line.startswith("#")), end="")
+    return 0
+
+
+def check_evolve_fields(fields: dict) -> None:
+    if fields.get("memory") != "differentiable" and "cells" in fields.get("memory_params", {}):
+        raise EntmError("--cells applies to --memory differentiable only")

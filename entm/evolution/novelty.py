@@ -1,0 +1,205 @@
+"""Novelty search (Lehman & Stanley 2011) as ENTM's C# port runs it (Lüders et al. 2017; docs/presets.md).
+
+A task that declares a behaviour descriptor (``Task.behaviour``: per genome a
+vector, e.g. the goal of every round of every T-maze deployment, or the
+season task's eat decisions) can be searched for novelty instead of fitness
+(``--search novelty|hybrid``).  Per generation, after the evaluation:
+
+- a genome's *novelty* is the mean squared Euclidean distance of its
+  descriptor to its ``k`` nearest neighbours among the generation's other
+  genomes and the archive;
+- a genome whose novelty exceeds the archive threshold (``threshold``, the C#
+  port's PMin) enters the archive (first in, first out beyond
+  ``archive_size``); more than ``additions_up`` entries in one generation
+  raise the threshold by ``adjust_up``, more than ``generations_down``
+  generations without an entry lower it by ``adjust_down``; below
+  ``threshold_floor`` the behaviour space counts as exhausted;
+- the search score is the novelty (``novelty``) or the novelty times the
+  objective (the task's fitness) to the power ``objective_exponent``
+  (``hybrid``), scaled so that the generation's best is 0.99 (neat-python
+  needs a fitness; its selection only compares genomes of one generation);
+- the search switches to the objective for good when a genome's task score
+  reaches ``switch_score``, after ``switch_generations`` generations, or when
+  the threshold fell below its floor (the C# port's three stop conditions).
+
+The champion, the solved check and ``best_fitness`` in the metrics stay with
+the objective.  The whole state (archive, threshold, counters, phase) is plain
+data in the loop state, so checkpoints hold it and resume continues exactly.
+Everything is computed in the driver, in genome order: deterministic per seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from entm.errors import EntmError
+
+SEARCHES = ("fitness", "novelty", "hybrid")
+"""``fitness``: the objective only (the default, today's runs); ``novelty``: novelty search switching to the
+objective; ``hybrid``: novelty times the objective, switching the same way."""
+TOP = 0.99
+"""The search score of a generation's most novel genome (below any fitness_threshold of 1)."""
+
+
+@dataclass
+class NoveltyParams:
+    """Novelty search's parameters; the defaults are the C# port's (NoveltySearchParameters,
+    ``src/Config/seasontask/*.xml``)."""
+
+    k: int = 10
+    """Nearest neighbours (K)."""
+    archive_size: int = 500
+    """Archive limit (ArchiveLimit); the oldest entry leaves first."""
+    threshold: float = 15.0
+    """Initial archive threshold on the novelty (PMin)."""
+    threshold_floor: float = 1.0
+    """Below this threshold the novelty phase ends (PMinLowerThreshold)."""
+    adjust_up: float = 1.05
+    """Threshold factor after a generation with more than ``additions_up`` entries (PMinAdjustUp)."""
+    adjust_down: float = 0.95
+    """Threshold factor after more than ``generations_down`` generations without an entry (PMinAdjustDown)."""
+    additions_up: int = 4
+    """(AdditionsPMinAdjustUp)."""
+    generations_down: int = 5
+    """(GenerationsPMinAdjustDown)."""
+    switch_score: float = 0.9
+    """Switch to the objective once a genome's task score reaches this (ObjectiveScoreThreshold)."""
+    switch_generations: int = 500
+    """Switch to the objective after this many generations (MaxNoveltySearchGenerations)."""
+    objective_exponent: float = 1.0
+    """``hybrid``: novelty x objective ** this (ObjectiveFactorExponent; ``novelty`` uses 0)."""
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "NoveltyParams":
+        data = dict(data or {})
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise EntmError(f"novelty search has no parameter {unknown[0]!r}; its parameters are "
+                            f"{', '.join(sorted(names))}")
+        p = cls(**data)
+        for f in fields(cls):
+            v = getattr(p, f.name)
+            want = int if f.type in ("int", int) else float
+            try:
+                ok = float(v) == want(v) and np.isfinite(float(v))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok or isinstance(v, bool):
+                raise EntmError(f"novelty {f.name} must be {'an integer' if want is int else 'a number'}, got {v!r}")
+            setattr(p, f.name, want(v))
+        for name, low in (("k", 1), ("archive_size", 0), ("additions_up", 0), ("generations_down", 0),
+                          ("switch_generations", 0), ("threshold", 0), ("threshold_floor", 0), ("adjust_up", 0),
+                          ("adjust_down", 0), ("objective_exponent", 0)):
+            if getattr(p, name) < low or (low == 0 and name.startswith("adjust") and getattr(p, name) == 0):
+                raise EntmError(f"novelty {name} must be {'positive' if name.startswith('adjust') else f'at least {low}'}"
+                                f", got {getattr(p, name)}")
+        return p
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_search(search: str, task, params: dict | None) -> NoveltyParams | None:
+    """The run's search settings checked: None for ``fitness``; a one-line error for an unknown search or a
+    task without a behaviour descriptor."""
+    if search not in SEARCHES:
+        raise EntmError(f"unknown search {search!r}; expected one of {', '.join(SEARCHES)}")
+    if search == "fitness":
+        if params:
+            raise EntmError("novelty search parameters need --search novelty or hybrid")
+        return None
+    if not declares_behaviour(task):
+        raise EntmError(f"task {task.name!r} declares no behaviour descriptor: --search {search} needs one "
+                        f"(tasks with one: tmaze, season, and the sequence tasks)")
+    return NoveltyParams.from_dict(params)
+
+
+def declares_behaviour(task) -> bool:
+    from entm.tasks import Task
+
+    return type(task).behaviour is not Task.behaviour
+
+
+class NoveltySearch:
+    """Turns a generation's descriptors into search scores (genome.fitness); state in ``state`` (plain data)."""
+
+    def __init__(self, search: str, params: NoveltyParams, state: dict | None = None):
+        self.search, self.params = search, params
+        self.state = state if state is not None else {
+            "archive": None, "threshold": params.threshold, "quiet": -1, "generation": 0, "max_score": 0.0,
+            "phase": "novelty", "floor_reached": False}
+
+    def assign(self, genomes: list, results: dict) -> dict:
+        """Set every genome's fitness to its search score; returns the generation's search metrics."""
+        st, p = self.state, self.params
+        if st["phase"] == "objective":
+            for gid, g in genomes:
+                g.fitness = results[gid].fitness
+            return {"search": self.search, "phase": "objective", "archive": self.archive_len,
+                    "threshold": st["threshold"]}
+        X = np.stack([np.asarray(results[gid].behaviour, dtype=np.float64).ravel() for gid, _ in genomes])
+        archive = st["archive"]
+        if archive is not None and archive.shape[1] != X.shape[1]:
+            raise EntmError(f"behaviour descriptors changed length ({archive.shape[1]} -> {X.shape[1]}): novelty "
+                            f"search needs a fixed descriptor")
+        pool = X if archive is None else np.concatenate([X, archive])
+        novelty = _knn_novelty(X, pool, p.k)
+        bad = np.array([results[gid].nonfinite for gid, _ in genomes]) | ~np.isfinite(novelty)
+        novelty[bad] = 0.0
+        objective = np.array([results[gid].fitness for gid, _ in genomes])
+        score = novelty * objective ** p.objective_exponent if self.search == "hybrid" else novelty.copy()
+        top = score.max() if len(score) else 0.0
+        scaled = TOP * score / top if top > 0 else np.zeros_like(score)
+        for (gid, g), s in zip(genomes, scaled):
+            g.fitness = float(s)
+        added = np.nonzero((novelty > st["threshold"]) & ~bad)[0]
+        if len(added) and p.archive_size:
+            new = X[added] if archive is None else np.concatenate([archive, X[added]])
+            st["archive"] = new[-p.archive_size:].copy()
+        self._adjust(len(added))
+        scores = np.array([results[gid].score for gid, _ in genomes])
+        st["max_score"] = max(st["max_score"], float(scores.max()))
+        st["generation"] += 1
+        out = {"search": self.search, "phase": "novelty", "novelty_best": float(novelty.max()),
+               "novelty_mean": float(novelty.mean()), "archive": self.archive_len, "added": int(len(added)),
+               "threshold": st["threshold"]}
+        if (st["max_score"] >= p.switch_score or st["generation"] >= p.switch_generations
+                or st["floor_reached"]):
+            st["phase"] = "objective"  # from the next generation on
+        return out
+
+    @property
+    def archive_len(self) -> int:
+        return 0 if self.state["archive"] is None else len(self.state["archive"])
+
+    def _adjust(self, added: int) -> None:
+        st, p = self.state, self.params
+        if added:
+            st["quiet"] = 0
+            if added > p.additions_up:
+                st["threshold"] *= p.adjust_up
+        else:
+            st["quiet"] += 1
+            if st["quiet"] > p.generations_down:
+                st["threshold"] *= p.adjust_down
+                if st["threshold"] < p.threshold_floor:
+                    st["floor_reached"] = True
+
+
+def _knn_novelty(X: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
+    """Per row of X (the first rows of ``pool``): the mean squared distance to its k nearest other rows of
+    ``pool``.  Differences are summed exactly per pair (no |a|^2 + |b|^2 - 2ab rounding)."""
+    n, m = len(X), len(pool)
+    kk = min(k, m - 1)
+    out = np.zeros(n)
+    if kk < 1:
+        return out
+    for i in range(n):
+        d = pool - X[i]
+        d2 = np.einsum("ij,ij->i", d, d)
+        d2[i] = np.inf  # itself
+        out[i] = np.partition(d2, kk - 1)[:kk].mean()
+    return out

@@ -1,0 +1,78 @@
+"""Novelty search (--search novelty|hybrid): archive, switch to the objective, determinism, exact resume."""
+
+import pytest
+from helpers import comparable_champion, comparable_metrics, main_error
+
+from entm import runs
+from entm.evolution.loop import EvolveSettings, evolve, resume
+from entm.evolution.novelty import NoveltyParams, NoveltySearch
+from entm.evolution.evaluator import GenomeResult
+
+SMALL = {"variant": "discrete", "maze": "double", "rounds": 6}
+
+
+def _settings(run_dir, search="novelty", generations=4, **kw):
+    return EvolveSettings(task="tmaze", task_params=SMALL, generations=generations, seed=3, episodes=4,
+                          stop_when_solved=False, evaluator="serial", run_dir=str(run_dir), search=search,
+                          checkpoint_every=2, **kw)
+
+
+@pytest.mark.parametrize("search", ["novelty", "hybrid"])
+def test_novelty_run_is_deterministic_and_resumes_exactly(tmp_path, search):
+    whole = evolve(_settings(tmp_path / "whole", search), progress=False)
+    again = evolve(_settings(tmp_path / "again", search), progress=False)
+    assert comparable_metrics(whole.run_dir) == comparable_metrics(again.run_dir)
+    part = evolve(_settings(tmp_path / "part", search, generations=2), progress=False)
+    resumed = resume(part.run_dir, generations=4, evaluator="serial", progress=False)
+    assert comparable_metrics(resumed.run_dir) == comparable_metrics(whole.run_dir)
+    assert comparable_champion(resumed.run_dir) == comparable_champion(whole.run_dir)
+    metrics = runs.read_metrics(whole.run_dir)
+    assert all(m["search"]["search"] == search for m in metrics)
+    assert metrics[-1]["search"]["archive"] > 0
+    # the champion is the objective's: the best fitness over the generations
+    assert metrics[-1]["champion_fitness"] == max(m["best_fitness"] for m in metrics)
+
+
+def test_fitness_search_adds_nothing(tmp_path):
+    res = evolve(_settings(tmp_path / "f", "fitness", generations=1), progress=False)
+    assert "search" not in runs.read_metrics(res.run_dir)[0]
+    assert "identity" in runs.read_run_json(res.run_dir)
+
+
+class _G:
+    def __init__(self):
+        self.fitness = None
+
+
+def test_archive_threshold_and_switch_follow_the_c_sharp_rules():
+    import numpy as np
+
+    p = NoveltyParams(k=1, threshold=0.5, additions_up=0, switch_score=0.8, generations_down=0)
+    ns = NoveltySearch("novelty", p)
+    genomes = [(i, _G()) for i in range(3)]
+    res = {i: GenomeResult(fitness=0.1 * i, score=0.1 * i, perfect=0, bit_errors=0,
+                           behaviour=np.array([float(i), 0.0])) for i in range(3)}
+    out = ns.assign(genomes, res)
+    # nearest-neighbour squared distances: 1, 1, 1 -> all above 0.5: archived, threshold raised
+    assert out["archive"] == 3 and out["added"] == 3 and ns.state["threshold"] == pytest.approx(0.525)
+    assert [g.fitness for _, g in genomes] == [0.99, 0.99, 0.99]
+    res[2].score = 0.9  # a task score at the switch: objective from the next generation on
+    ns.assign(genomes, res)
+    assert ns.state["phase"] == "objective"
+    ns.assign(genomes, res)
+    assert [g.fitness for _, g in genomes] == [0.0, 0.1, 0.2]
+
+
+def test_bad_novelty_settings_are_one_line_errors(capsys):
+    main_error(capsys, "evolve", "--task", "tmaze", "--novelty-k", "3", words=("need --search novelty",))
+    main_error(capsys, "evolve", "--task", "tmaze", "--search", "novelty", "--novelty-k", "0",
+               words=("novelty k must be at least 1",))
+
+
+def test_sequence_tasks_search_novelty_over_their_outputs(tmp_path):
+    res = evolve(EvolveSettings(task="copy", task_params={"vector_size": 2}, generations=2, seed=1, episodes=4,
+                                evaluator="serial", stop_when_solved=False, run_dir=str(tmp_path / "c"),
+                                search="novelty", fixed_episodes=True), progress=False)
+    m = runs.read_metrics(res.run_dir)
+    assert m[0]["search"]["phase"] == "novelty" and m[0]["search"]["novelty_best"] > 0
+    assert runs.read_run_json(res.run_dir)["fixed_episodes"] is True

@@ -1,0 +1,149 @@
+"""Presets (entm presets, entm evolve --preset) and the authors' task parameters they use."""
+
+import json
+
+import numpy as np
+import pytest
+from helpers import main_error, run_main
+
+from entm.presets import PRESETS, preset_config_path
+from entm.tasks import make_task
+from entm.tasks.maze import maze, rangefinder, rangefinder_rows, sensor_directions, SENSOR_CUTOFF
+
+AUTHORS_TMAZE = PRESETS["greve2016-double-tmaze"].settings["task_params"]
+AUTHORS_SEASON = PRESETS["luders2017-season"].settings["task_params"]
+
+
+def test_new_parameters_at_their_defaults_leave_the_tasks_as_they_were():
+    for name in ("tmaze", "season"):
+        task = make_task(name)
+        assert task.nondefault_dynamics() == {}
+        assert not set(task.dynamics_defaults) & set(task.params())  # run.json, names and identities unchanged
+    assert make_task("tmaze", {"variant": "continuous"}).num_inputs == 5
+    assert make_task("tmaze", AUTHORS_TMAZE).nondefault_dynamics() == {
+        "steering": "angle", "junction_input": 0, "swap_fraction": 0.6}
+
+
+def test_the_authors_switch_rule_draws_rounds_10_to_16():
+    task = make_task("tmaze", AUTHORS_TMAZE)
+    deps = task.sample(np.random.default_rng(0), 2000)
+    assert sorted(set(deps.switch.tolist())) == list(range(10, 17))
+    assert sorted(set(make_task("tmaze").sample(np.random.default_rng(0), 2000).switch.tolist())) == list(range(6, 13))
+
+
+def test_rangefinder_of_any_direction_agrees_with_the_lattice_table():
+    mz = maze("double")
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(1, 8, 200), rng.uniform(1, 6, 200)
+    for h in range(4):
+        for dx, dy in sensor_directions(h):
+            want = rangefinder(mz.wall, x, y, dx, dy) / SENSOR_CUTOFF
+            got = rangefinder_rows(mz.wall, x, y, np.full(200, dx), np.full(200, dy))
+            np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def _drive(task, steer, rounds=2):
+    deps = task.sample(np.random.default_rng(0), 1, length=rounds)
+    env = task.environment(deps, record=True)
+    seen = []
+    while not env.done:
+        seen.append(env.observe())
+        env.act(np.full((1, 1), steer))
+    return env, np.array(seen)[:, 0]
+
+
+def test_the_steering_agent_drives_straight_into_the_wall_and_turns_at_most_steer_max():
+    task = make_task("tmaze", AUTHORS_TMAZE)
+    assert task.input_names == ["range_left", "range_ahead", "range_right", "reward"]
+    assert task.output_names == ["steer"]
+    env, seen = _drive(task, 0.5)
+    # straight north from the start tile's centre (4.5, 6.5) through the junction row into the wall at row 1:
+    # 5.5 tiles, the 55th move enters the wall (a crash: no goal, reward 0)
+    assert [r["goal"] for r in env.round_log(0)] == [-1, -1]
+    assert env.goal_log.tolist() == [[-1, -1]]
+    assert seen[0, 1] == pytest.approx(1.0) and seen.shape[1] == 4
+    full_left, _ = _drive(task, 1.0)
+    assert [r["goal"] for r in full_left.round_log(0)] == [-1, -1]  # circling left of the start: a wall
+    env = task.environment(task.sample(np.random.default_rng(0), 1))
+    env.act(np.ones((1, 1)))
+    assert env.angle[0] == pytest.approx(np.pi / 2 + np.radians(45))
+
+
+def test_the_authors_season_environment():
+    task = make_task("season", AUTHORS_SEASON)
+    assert task.num_inputs == 10 and (task.decision_step, task.feedback_steps) == (2, 1)
+    deps = task.sample(np.random.default_rng(3), 6)
+    assert (deps.days == deps.days[:, :1, :1]).all()  # one season length per deployment
+    env = task.environment(deps, groups=1)
+    inputs, fb = [], []
+    while not env.done:
+        x = env.observe()
+        inputs.append(x)
+        env.act(np.full((6, 1), 0.9))  # always eat
+    x = np.array(inputs)  # (steps, rows, inputs)
+    S = task.steps_per_food
+    food = x[0::S, :, :8].argmax(axis=2)  # the food input of each item
+    for b in range(6):
+        n = deps.items[b]
+        assert (food[:n, b] == deps.season[b, :n] * 4 + deps.food[b, :n]).all()
+        feedback = x[S - 1::S, b, 8:][:n]  # the item's last step
+        assert (feedback[:, 0] == ~deps.poison[b, :n]).all() and (feedback[:, 1] == deps.poison[b, :n]).all()
+        assert (x[S - 2::S, b, 8:][:n] == 0).all()  # the decision step shows no feedback
+    # never eating: right on poison (reward), wrong on good food (punishment) -- feedback after every decision
+    env = task.environment(deps, groups=1)
+    inputs = []
+    while not env.done:
+        inputs.append(env.observe())
+        env.act(np.full((6, 1), 0.1))
+    feedback = np.array(inputs)[S - 1::S, 0, 8:][:deps.items[0]]
+    assert (feedback[:, 0] == deps.poison[0, :deps.items[0]]).all()
+
+
+def test_behaviour_descriptors_have_one_row_per_network():
+    task = make_task("tmaze", {"rounds": 4})
+    deps = task.sample(np.random.default_rng(0), 3)
+    env = task.environment(deps, groups=2)
+    while not env.done:
+        env.observe()
+        env.act(np.tile([[0.0, 1.0]], (6, 1)))  # always right: goal RR = 3
+    d = task.behaviour(env)
+    assert d.shape == (2, 3 * 4 * 4) and (d.reshape(2, 3, 4, 4).argmax(axis=3) == 3).all()
+
+
+def test_presets_command_lists_each_with_its_source(capsys):
+    status, out, _ = run_main(capsys, "presets")
+    assert status == 0
+    for name, p in PRESETS.items():
+        assert f"{name}: {p.description}" in out and p.source in out
+    status, out, _ = run_main(capsys, "presets", "greve2016-double-tmaze", "--json")
+    data = json.loads(out)
+    assert data["settings"]["task_params"]["swap_fraction"] == 0.6
+    assert data["config"].endswith("greve2016-double-tmaze.ini")
+    main_error(capsys, "presets", "nope", words=("unknown preset 'nope'", "greve2016-double-tmaze"))
+    main_error(capsys, "evolve", "--preset", "nope", words=("unknown preset",))
+    main_error(capsys, "evolve", "--preset", "luders2017-season", "--task", "tmaze", words=("contradicts",))
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_configs_are_valid_and_fit_their_setup(name):
+    from entm.evolution.loop import EvolveSettings, prepare
+    from entm.neatconfig import config_sizes, read_config_text
+
+    p = PRESETS[name]
+    task, spec, machine, text = prepare(EvolveSettings(**p.settings, preset=name))
+    path = preset_config_path(name)
+    assert config_sizes(read_config_text(path)) == (machine.num_inputs, machine.num_outputs)
+
+
+def test_evolve_with_a_preset_records_it_and_explicit_options_override(tmp_path, capsys):
+    d = tmp_path / "run"
+    status, _, err = run_main(capsys, "evolve", "--preset", "greve2016-double-tmaze", "--rounds", "2",
+                              "--episodes", "2", "--max-steps", "20", "--width", "3", "--generations", "1",
+                              "--serial", "--quiet", "--run-dir", d)
+    assert status == 0, err
+    run = json.loads((d / "run.json").read_text())
+    assert run["preset"] == "greve2016-double-tmaze" and run["episodes"] == 2
+    assert run["task_params"]["rounds"] == 2 and run["task_params"]["steering"] == "angle"
+    assert run["memory_params"]["width"] == 3
+    assert run["network_inputs"] == 4 + 3 and run["network_outputs"] == 1 + 3 + 5
+    assert "pop_size              = 300" in (d / "config.ini").read_text()
