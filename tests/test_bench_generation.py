@@ -20,7 +20,7 @@ def _check(r, population):
     assert math.isclose(s["driver_seconds"] + s["worker_seconds"], s["seconds_per_generation"], rel_tol=1e-9)
     assert s["evaluation_seconds"] > 0 and s["phases"]["packing_sending"] == s["phases"]["gathering"] == 0.0
     d, w = r["driver_seconds"], r["work_seconds"]
-    assert math.isclose(r["driver_over_evaluation"], d / s["evaluation_seconds"])
+    assert math.isclose(r["driver_over_evaluation"], s["driver_seconds"] / s["evaluation_seconds"])
     assert set(r["projected_speedup"]) == {str(n) for n in PROJECT}
     for n, v in r["projected_speedup"].items():
         assert math.isclose(v, (d + w) / (d + w / int(n)))
@@ -75,5 +75,7 @@ def test_generation_bench_on_ray():
     for x in r["ray"].values():
         assert set(x["phases"]) == PHASES and x["phases"]["packing_sending"] > 0 and x["phases"]["gathering"] > 0
     assert r["driver_seconds"] == r["ray"]["1"]["driver_seconds"]
+    assert math.isclose(r["ray_driver_over_evaluation"], r["ray"]["1"]["driver_seconds"]
+                        / r["serial"]["evaluation_seconds"])
     assert math.isclose(r["measured_speedup"], r["ray"]["1"]["seconds_per_generation"]
                         / r["ray"]["2"]["seconds_per_generation"])

@@ -5,8 +5,9 @@ A generation is evaluation (the workers' share: it divides among workers) and th
 genomes, gathering results, the reporters.  This runs real evolutions (``entm evolve``'s loop, in a
 temporary run directory) and times each phase per generation:
 
-* serially (one core does everything): the driver's phases against one core's evaluation (and, with
-  ``--reproduction workers``, the making of the children, which also runs on the workers);
+* serially (one core does everything): the driver's phases against one core's evaluation of the same
+  generations (``driver_over_evaluation``; with ``--reproduction workers`` the making of the children, which
+  also runs on the workers, is reported beside it);
 * on an embedded local Ray with 1 and N workers (``workers``): seconds per generation measured, and the
   driver's time on either side of the wait (packing/sending, gathering);
 * the Amdahl projection at 2, 16 and 64 workers from the measured parts: a generation takes
@@ -206,7 +207,7 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
         "task": task, "task_params": task_obj.params(), "population": population, "generations": generations,
         "reproduction": reproduction, "serial": serial, "ray": ray,
         "driver_seconds": driver, "work_seconds": work,
-        "driver_over_evaluation": driver / serial["evaluation_seconds"],
+        "driver_over_evaluation": serial["driver_seconds"] / serial["evaluation_seconds"],  # the same generations
         "projected_speedup": {str(n): (driver + work) / (driver + work / n) for n in PROJECT},
         "driver_seconds_per_genome": driver / population,
         "serial_driver_seconds_per_genome": serial["driver_seconds"] / population,
@@ -215,6 +216,8 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
         result["scaled"] = {"population": scale_to, "generations": scale_generations, "ray": scaled,
                             "driver_seconds_per_genome": scaled["driver_seconds"] / scale_to}
         result["per_genome_ratio"] = result["scaled"]["driver_seconds_per_genome"] / result["driver_seconds_per_genome"]
+    if ray:
+        result["ray_driver_over_evaluation"] = ray["1"]["driver_seconds"] / serial["evaluation_seconds"]
     if len(ray) == 2:
         result["measured_speedup"] = ray["1"]["seconds_per_generation"] / ray[str(workers)]["seconds_per_generation"]
     return result
@@ -233,8 +236,10 @@ def format_generation_bench(r: dict) -> str:
     for n, x in r["ray"].items():
         lines.append(f"  Ray, {n} worker(s): {ms(x['seconds_per_generation'])} per generation; driver "
                      + ", ".join(f"{k} {ms(v)}" for k, v in x["phases"].items()) + f" = {ms(x['driver_seconds'])}")
-    lines.append(f"  driver {ms(r['driver_seconds'])} = {100 * r['driver_over_evaluation']:.0f}% of one core's "
-                 f"evaluation; {1e6 * r['driver_seconds_per_genome']:.0f} us per genome")
+    lines.append(f"  driver, serial: {100 * r['driver_over_evaluation']:.1f}% of one core's evaluation (the same "
+                 f"generations)" + (f"; driver with Ray, 1 worker: {100 * r['ray_driver_over_evaluation']:.1f}%"
+                                    if "ray_driver_over_evaluation" in r else "")
+                 + f"; {1e6 * r['driver_seconds_per_genome']:.0f} us per genome")
     if "measured_speedup" in r:
         lines.append(f"  measured speed-up, {max(map(int, r['ray']))} vs 1 worker: {r['measured_speedup']:.2f}x")
     if "scaled" in r:

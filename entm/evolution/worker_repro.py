@@ -121,12 +121,12 @@ class PackedGenome:
     """
 
     __slots__ = ("key", "fitness", "src", "dst", "weights", "enabled", "order", "nkeys", "nvals", "nfloat",
-                 "nstr", "_full")
+                 "nstr", "_full", "_blob")
 
     @classmethod
     def from_genome(cls, genome) -> "PackedGenome":
         p = cls.__new__(cls)
-        p.key, p.fitness, p._full = genome.key, genome.fitness, genome  # kept while in this process
+        p.key, p.fitness, p._full, p._blob = genome.key, genome.fitness, genome, None  # _full: while in this process
         conns = genome.connections
         n = len(conns)
         keys = np.array(list(conns), dtype=np.int32).reshape(n, 2)
@@ -204,13 +204,15 @@ class PackedGenome:
 
     def __getstate__(self):
         """Every array in one bytes object (much cheaper to pickle than arrays one by one)."""
-        arrays = (self.src, self.dst, self.order, self.weights, self.enabled, self.nkeys, self.nfloat, self.nstr)
-        return (self.key, self.fitness, len(self.src), self.nfloat.shape, self.nstr.shape[1],
-                b"".join([a.tobytes() for a in arrays]), self.nvals)
+        if self._blob is None:  # the arrays never change (read-only): joined once, kept (unpickled ones view it)
+            arrays = (self.src, self.dst, self.order, self.weights, self.enabled, self.nkeys, self.nfloat, self.nstr)
+            self._blob = b"".join([a.tobytes() for a in arrays])
+        return (self.key, self.fitness, len(self.src), self.nfloat.shape, self.nstr.shape[1], self._blob,
+                self.nvals)
 
     def __setstate__(self, state):
         self.key, self.fitness, n, (m, f), st, blob, self.nvals = state
-        self._full = None
+        self._full, self._blob = None, blob
         b = np.frombuffer(blob, np.uint8)
         i32, f8 = 4 * n, 8 * n
         ends = np.cumsum([i32, i32, i32, f8, n, 8 * m, 8 * m * f, 8 * m * st]).tolist()

@@ -218,3 +218,16 @@ def test_genome_data_is_what_evaluation_reads():
         a, b = PackedGenome.from_genome(g).genome_data(), GenomeData.from_genome(g)
         assert (a.key, a.conn_keys, a.enabled, a.node_genes) == (b.key, b.conn_keys, b.enabled, b.node_genes)
         assert a.weights.tolist() == b.weights.tolist()
+
+
+def test_pickles_carry_the_current_fitness():
+    import pickle
+
+    _, _, _, _, genomes = _population(n=1)
+    p = PackedGenome.from_genome(genomes[0])
+    for fitness in (1.0, 2.0):
+        p.fitness = fitness
+        q = pickle.loads(pickle.dumps(p))
+        assert q.fitness == fitness and q.weights.tolist() == p.weights.tolist()
+        q.fitness = fitness + 5  # an unpickled genome pickles again with its own fitness
+        assert pickle.loads(pickle.dumps(q)).fitness == fitness + 5
