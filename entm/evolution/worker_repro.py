@@ -110,6 +110,13 @@ def check_mode(population, mode: str, path) -> None:
                         f"its reproduction mode")
 
 
+def _attribute_columns() -> tuple[list[int], list[int]]:
+    """Which of the node gene's attributes are floats (``nfloat``'s columns) and which strings (``nstr``'s)."""
+    attrs = DefaultNodeGene._gene_attributes
+    return ([i for i, a in enumerate(attrs) if isinstance(a, FloatAttribute)],
+            [i for i, a in enumerate(attrs) if isinstance(a, StringAttribute)])
+
+
 class PackedGenome:
     """A DefaultGenome as flat arrays: what the driver holds in ``workers`` mode.
 
@@ -120,7 +127,7 @@ class PackedGenome:
     champion, the metrics' best genome); nothing else on the driver touches single genes.
     """
 
-    __slots__ = ("key", "fitness", "src", "dst", "weights", "enabled", "order", "nkeys", "nvals", "nfloat",
+    __slots__ = ("key", "fitness", "src", "dst", "weights", "enabled", "order", "nkeys", "nnames", "nfloat",
                  "nstr", "_full", "_blob")
 
     @classmethod
@@ -138,11 +145,12 @@ class PackedGenome:
         attrs = DefaultNodeGene._gene_attributes
         nodes = genome.nodes
         p.nkeys = np.fromiter(nodes, np.int64, len(nodes))
-        p.nvals = [tuple(getattr(ng, a.name) for a in attrs) for ng in nodes.values()]
-        fl = [i for i, a in enumerate(attrs) if isinstance(a, FloatAttribute)]
-        st = [i for i, a in enumerate(attrs) if isinstance(a, StringAttribute)]
-        p.nfloat = np.array([[v[i] for i in fl] for v in p.nvals], np.float64).reshape(len(nodes), len(fl))
-        p.nstr = np.array([[_code(v[i]) for i in st] for v in p.nvals], np.int64).reshape(len(nodes), len(st))
+        vals = [tuple(getattr(ng, a.name) for a in attrs) for ng in nodes.values()]
+        fl, st = _attribute_columns()
+        p.nfloat = np.array([[v[i] for i in fl] for v in vals], np.float64).reshape(len(nodes), len(fl))
+        p.nstr = np.array([[_code(v[i]) for i in st] for v in vals], np.int64).reshape(len(nodes), len(st))
+        # the string attributes as one str: a genome is a few objects for the garbage collector, not hundreds
+        p.nnames = "\n".join("\t".join(str(v[i]) for i in st) for v in vals)
         for a in (p.src, p.dst, p.order, p.weights, p.enabled, p.nkeys, p.nfloat, p.nstr):
             a.flags.writeable = False  # as unpickled ones are: one compiled distance for all
         return p
@@ -165,6 +173,22 @@ class PackedGenome:
             cg.__dict__ = {"key": (i, o), "innovation": i * _SHIFT + o, "weight": w, "enabled": e}
             conns[i, o] = cg
         return g
+
+    @property
+    def nvals(self) -> list[tuple]:
+        """Every node's attributes, in the node gene's attribute order."""
+        fl, st = _attribute_columns()
+        floats = self.nfloat.tolist()
+        names = [line.split("\t") for line in self.nnames.split("\n")] if len(self.nkeys) else []
+        out = []
+        for fv, sv in zip(floats, names):
+            vals = [None] * (len(fl) + len(st))
+            for i, v in zip(fl, fv):
+                vals[i] = v
+            for i, v in zip(st, sv):
+                vals[i] = v
+            out.append(tuple(vals))
+        return out
 
     def genome_data(self) -> GenomeData:
         """What evaluation needs (:class:`entm.phenotype.GenomeData`), straight from the arrays."""
@@ -208,10 +232,10 @@ class PackedGenome:
             arrays = (self.src, self.dst, self.order, self.weights, self.enabled, self.nkeys, self.nfloat, self.nstr)
             self._blob = b"".join([a.tobytes() for a in arrays])
         return (self.key, self.fitness, len(self.src), self.nfloat.shape, self.nstr.shape[1], self._blob,
-                self.nvals)
+                self.nnames)
 
     def __setstate__(self, state):
-        self.key, self.fitness, n, (m, f), st, blob, self.nvals = state
+        self.key, self.fitness, n, (m, f), st, blob, self.nnames = state
         self._full, self._blob = None, blob
         b = np.frombuffer(blob, np.uint8)
         i32, f8 = 4 * n, 8 * n
