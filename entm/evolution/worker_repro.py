@@ -71,9 +71,6 @@ def innovation(i: int, o: int) -> int:
 class KeyInnovations:
     """An innovation tracker for the workers: the number of a connection is a function of its key."""
 
-    def reset_generation(self) -> None:
-        pass
-
     def get_innovation_number(self, i, o, kind=None) -> int:
         return innovation(i, o)
 
@@ -83,21 +80,15 @@ def _code(name: str) -> int:
     return zlib.crc32(str(name).encode())
 
 
-def check_config(config) -> None:
-    """``workers`` mode needs neat-python's default gene classes (their attributes are what it packs)."""
-    gc = config.genome_config
-    if gc.connection_gene_type is not DefaultConnectionGene or gc.node_gene_type is not DefaultNodeGene:
-        raise EntmError("--reproduction workers needs neat-python's default node and connection genes")
-    if not issubclass(config.genome_type, neat.DefaultGenome):
-        raise EntmError("--reproduction workers needs a DefaultGenome config")
-
-
 def configure(config, mode: str):
     """``config`` set up for reproduction ``mode`` (``workers``: :class:`WorkerReproduction`); returns it."""
     if mode not in MODES:
         raise EntmError(f"unknown reproduction {mode!r}; expected one of {', '.join(MODES)}")
-    if mode == "workers":
-        check_config(config)
+    if mode == "workers":  # it packs neat-python's default genes' attributes
+        gc = config.genome_config
+        if (gc.connection_gene_type is not DefaultConnectionGene or gc.node_gene_type is not DefaultNodeGene
+                or not issubclass(config.genome_type, neat.DefaultGenome)):
+            raise EntmError("--reproduction workers needs a DefaultGenome config with neat-python's default genes")
         config.reproduction_type = WorkerReproduction
     return config
 
@@ -245,9 +236,6 @@ class PackedGenome:
                b[ends[4]:ends[5]].view(np.int64), b[ends[5]:ends[6]].view(np.float64).reshape(m, f),
                b[ends[6]:ends[7]].view(np.int64).reshape(m, st)]
         self.src, self.dst, self.order, self.weights, self.enabled, self.nkeys, self.nfloat, self.nstr = out
-
-    def __repr__(self) -> str:
-        return f"PackedGenome(key={self.key}, nodes={len(self.nkeys)}, connections={len(self.src)})"
 
 
 @njit(cache=True)
