@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the whole budget even after a validated solution (the champion stays a validated "
                         "solver; only a fitter validated solver replaces it)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.add_argument("--reproduction", default="driver", choices=["driver", "workers"],
+                   help="driver: neat-python's evolution, exactly (default); workers (opt-in): the workers make and "
+                        "evaluate the children, the driver only plans (not neat-python's run: docs/performance.md)")
     e.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
     e.add_argument("--encoding", default="direct", choices=["direct", "hyper"],
                    help="direct: genomes are the controllers (default); hyper: genomes are CPPNs that paint the "
@@ -201,7 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="genome-steps per second against plain neat-python")
     b.add_argument("--task", default="copy")
     b.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"])
-    b.add_argument("--population", type=int, default=300)
+    b.add_argument("--population", "--pop-size", type=int, default=None,
+                   help="genomes (default 300; with --generation 150)")
+    b.add_argument("--generation", action="store_true",
+                   help="time whole generations: the driver's phases against one core's evaluation, Ray with 1 and "
+                        "--workers workers, Amdahl projections (docs/performance.md)")
+    b.add_argument("--generations", type=int, default=20, help="with --generation: generations run (default 20)")
+    b.add_argument("--reproduction", default="driver", choices=["driver", "workers"],
+                   help="with --generation: the reproduction mode (as entm evolve --reproduction)")
+    b.add_argument("--scale-to", type=int, default=None, metavar="N",
+                   help="with --generation: also time 3 generations at population N with Ray and 1 worker (the "
+                        "driver's cost per genome at both sizes)")
     b.add_argument("--episodes", type=int, default=50)
     b.add_argument("--repeats", type=int, default=7,
                    help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
@@ -242,7 +255,7 @@ def cmd_evolve(args) -> int:
                               evaluator="serial" if args.serial else "ray", workers=args.workers,
                               ray_address=args.ray_address, ray_verbose=args.ray_verbose,
                               checkpoint_every=args.checkpoint_every, minutes=args.minutes,
-                              encoding=args.encoding, hyper=_hyper_params(args))
+                              encoding=args.encoding, hyper=_hyper_params(args), reproduction=args.reproduction)
     result = evolve(settings, progress=not args.quiet)
     return evolve_summary(result, args.seed)
 
@@ -425,6 +438,16 @@ def cmd_bench(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise EntmError(f"--workers must be at least 1, got {args.workers}")
     say = None if args.json else (lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    if args.generation:
+        from entm.bench.generation import format_generation_bench, run_generation_bench
+
+        r = run_generation_bench(task=args.task, task_params=_task_params(args), memory=args.memory,
+                                 population=args.population or 150,
+                                 generations=args.generations, workers=args.workers,
+                                 reproduction=args.reproduction, progress=say, scale_to=args.scale_to)
+        print(json.dumps(r) if args.json else format_generation_bench(r))
+        return 0
+    args.population = args.population or 300
     r = run_bench(task=args.task, task_params=_task_params(args), memory=args.memory, population=args.population,
                   episodes=args.episodes, repeats=args.repeats, workers=args.workers, progress=say)
     print(json.dumps(r) if args.json else format_bench(r))

@@ -52,21 +52,37 @@ INLINE_ARG_BYTES = 90_000
 _CACHE: dict = {}
 
 
-def _evaluate_chunk(settings_key: str, settings: EvalSettings, generation: int, *parts: list):
-    """Runs on a worker: evaluate one chunk (its genomes in ``parts``, see :func:`split_inline`); the
-    evaluator is built once per process."""
-    import ray
-
-    genomes = [g for part in parts for g in part]
+def _worker_evaluator(settings_key: str, settings: EvalSettings) -> GenomeEvaluator:
+    """The worker process's evaluator for this run, built once per process."""
     ev = _CACHE.get(settings_key)
     if ev is None:
         _CACHE.clear()
         ev = _CACHE[settings_key] = GenomeEvaluator(settings)
-    results, stats = ev.evaluate(genomes, generation)
-    ctx = ray.get_runtime_context()
-    stats["node"] = ctx.get_node_id()
+    return ev
+
+
+def _where(stats: dict) -> dict:
+    import ray
+
+    stats["node"] = ray.get_runtime_context().get_node_id()
     stats["pid"] = os.getpid()
-    return results, stats
+    return stats
+
+
+def _evaluate_chunk(settings_key: str, settings: EvalSettings, generation: int, *parts: list):
+    """Runs on a worker: evaluate one chunk (its genomes in ``parts``, see :func:`split_inline`); the
+    evaluator is built once per process."""
+    genomes = [g for part in parts for g in part]
+    results, stats = _worker_evaluator(settings_key, settings).evaluate(genomes, generation)
+    return results, _where(stats)
+
+
+def _apply_chunk(settings_key: str, settings: EvalSettings, generation: int, function, plan, *parts: list):
+    """Runs on a worker: ``function(evaluator, generation, plan, items)`` (items in ``parts``); returns its
+    (…, stats) with the worker's node and process added to stats."""
+    out = function(_worker_evaluator(settings_key, settings), generation, plan, [g for part in parts for g in part])
+    _where(out[-1])
+    return out
 
 
 @contextlib.contextmanager
@@ -159,48 +175,72 @@ class RayEvaluator:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, int(workers) if workers else cpus)
         self.remote = ray.remote(num_cpus=1, max_retries=5)(_evaluate_chunk)
+        self.remote_apply = ray.remote(num_cpus=1, max_retries=5)(_apply_chunk)
         self.settings_ref = ray.put(settings)
         self.key = f"{id(self)}-{time.time_ns()}"
 
     def __call__(self, genomes: list, generation: int) -> tuple[dict, dict]:
-        ray = self.ray
         # compact genomes: neat-python genome objects pickle slowly and large
-        genomes = [(gid, GenomeData.from_genome(g)) for gid, g in genomes]
+        t0 = time.perf_counter()
         n_chunks = max(1, min(len(genomes), self.workers * CHUNKS_PER_WORKER))
         size = -(-len(genomes) // n_chunks)
-        chunks = [genomes[i:i + size] for i in range(0, len(genomes), size)]
-        t0 = time.perf_counter()
         self._check_alive(generation)
-        refs = [self.remote.remote(self.key, self.settings_ref, generation, *split_inline(c)) for c in chunks]
-        try:
-            pending = list(refs)
-            while pending:
-                _, pending = ray.wait(pending, num_returns=len(pending), timeout=HEALTH_PERIOD)
-                if pending:
-                    self._check_alive(generation)
-            outs = ray.get(refs)
-        except EntmError:
-            raise
-        except Exception as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise EntmError(f"Ray evaluation of generation {generation} failed: {type(e).__name__}: {first}") \
-                from None
+        refs = []
+        for i in range(0, len(genomes), size):  # each chunk is sent as soon as it is packed: workers start early
+            chunk = [(gid, GenomeData.from_genome(g)) for gid, g in genomes[i:i + size]]
+            refs.append(self.remote.remote(self.key, self.settings_ref, generation, *split_inline(chunk)))
+        outs, info = self._gather(generation, t0, refs)
         results: dict = {}
         steps = 0
-        nodes, pids = set(), set()
         for res, st in outs:
             for gid, r in res.items():
                 if gid in results:
                     raise RuntimeError(f"genome {gid} evaluated twice")
                 results[gid] = r
             steps += st["genome_steps"]
-            nodes.add(st["node"])
-            pids.add((st["node"], st["pid"]))
         missing = [gid for gid, _ in genomes if gid not in results]
         if missing:
             raise RuntimeError(f"genomes {missing[:5]} were not evaluated")
-        return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0,
-                         "workers": len(pids), "nodes": len(nodes)}
+        return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0, **info}
+
+    def map(self, function, tasks: list, generation: int) -> tuple[list, dict]:
+        """Run ``function(evaluator, generation, plan, items)`` on the workers for each (plan, items) of
+        ``tasks`` (items sent inline, :func:`split_inline`); returns the outputs in order (each ends with a
+        stats dict) and the driver's own figures (send_seconds, gather_seconds, workers, nodes)."""
+        t0 = time.perf_counter()
+        self._check_alive(generation)
+        refs = [self.remote_apply.remote(self.key, self.settings_ref, generation, function, plan,
+                                         *split_inline(items)) for plan, items in tasks]
+        return self._gather(generation, t0, refs)
+
+    def _gather(self, generation: int, t0: float, refs: list) -> tuple[list, dict]:
+        """Get the outputs of ``refs`` (each as soon as it is ready; the cluster checked while waiting), in
+        order; the driver's own time (sending since ``t0``, receiving the outputs) and where the work ran."""
+        ray = self.ray
+        t_sent = time.perf_counter()
+        got: dict = {}
+        gather = 0.0
+        try:
+            pending = list(refs)
+            while pending:  # each result is received as soon as it is there, while the others still run
+                ready, pending = ray.wait(pending, num_returns=1, timeout=HEALTH_PERIOD)
+                if not ready:
+                    self._check_alive(generation)
+                    continue
+                t1 = time.perf_counter()
+                got.update(zip(ready, ray.get(ready)))
+                gather += time.perf_counter() - t1
+            outs = [got[r] for r in refs]
+        except EntmError:
+            raise
+        except Exception as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise EntmError(f"Ray evaluation of generation {generation} failed: {type(e).__name__}: {first}") \
+                from None
+        nodes = {out[-1]["node"] for out in outs}
+        pids = {(out[-1]["node"], out[-1]["pid"]) for out in outs}
+        return outs, {"workers": len(pids), "nodes": len(nodes), "send_seconds": t_sent - t0,
+                      "gather_seconds": gather}
 
     def _check_alive(self, generation: int) -> None:
         """Raise a one-line EntmError when the cluster's GCS stops answering for GCS_GRACE seconds."""
