@@ -136,9 +136,11 @@ def _extra_scores(sc) -> dict:
 
 def parse_lengths(text: str) -> list[int]:
     """``"1,10,100"`` -> [1, 10, 100]; every length a positive integer."""
-    items = [s.strip() for s in str(text).split(",") if s.strip()]
-    if not items:
+    items = [s.strip() for s in str(text).split(",")]
+    if not any(items):
         raise EntmError("--lengths is empty; give lengths like 10,100,1000")
+    if not all(items):
+        raise EntmError(f"--lengths {text!r} has an empty item; give lengths like 10,100,1000")
     out = []
     for s in items:
         try:

@@ -329,6 +329,8 @@ def cmd_resume(args) -> int:
             raise EntmError(f"--{name} applies to training runs; {args.run_dir} is not one")
     _set_threads(1 if args.threads is None else args.threads)
 
+    if args.workers is not None and args.workers < 1:
+        raise EntmError(f"--workers must be at least 1, got {args.workers}")
     if args.serial and (args.workers is not None or args.ray_address is not None):
         raise EntmError("--serial cannot be combined with --workers or --ray-address")
     result = resume(args.run_dir, generations=args.generations, evaluator="serial" if args.serial else "ray",
@@ -435,6 +437,19 @@ def _commands() -> dict:
     return {**COMMANDS, **ANALYSIS_COMMANDS}
 
 
+def _refuse_empty(command: str, argv: list) -> None:
+    """An empty (or blank) value is never read as "not given": ``--run-dir ''``, ``--lengths=``, ``evaluate ''``."""
+    for i, tok in enumerate(argv):
+        if tok.startswith("--") and "=" in tok and not tok.partition("=")[2].strip():
+            name = tok.partition("=")[0]
+        elif not tok.strip():
+            prev = argv[i - 1] if i else ""
+            name = prev if prev[:1] == "-" and not prev[1:2].isdigit() else "an argument"
+        else:
+            continue
+        raise EntmError(f"{command}: {name} is empty; give a value, or leave it out for its default")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -442,6 +457,7 @@ def main(argv=None) -> int:
         if not args.command:
             parser.print_help()
             return 2
+        _refuse_empty(args.command, sys.argv[1:] if argv is None else [str(a) for a in argv])
         return _commands()[args.command](args)
     except EntmError as e:
         msg = str(e).replace("\n", " ")
