@@ -349,6 +349,8 @@ def cmd_evaluate(args) -> int:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
     check_seed(args.seed)
     _set_threads(args.threads)
+    if args.lengths is not None:
+        parse_lengths(args.lengths)  # before anything is read
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
