@@ -439,6 +439,12 @@ def _commands() -> dict:
     return {**COMMANDS, **ANALYSIS_COMMANDS}
 
 
+#: exit statuses (docs/commands.md, "Exit status"): 0 done, 1 an unexpected failure (a bug: traceback),
+#: 2 bad input or a refused size (one line), 74 the environment failed (full disk, read-only directory: one
+#: line), 130 interrupted (Ctrl-C / SIGINT), 141 the reader of stdout left
+USAGE, OS_FAILURE, INTERRUPTED, CLOSED_PIPE = 2, 74, 130, 141
+
+
 def _refuse_empty(command: str, argv: list) -> None:
     """An empty (or blank) value is never read as "not given": ``--run-dir ''``, ``--lengths=``, ``evaluate ''``."""
     for i, tok in enumerate(argv):
@@ -453,8 +459,8 @@ def _refuse_empty(command: str, argv: list) -> None:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
     try:
+        parser = build_parser()  # imports every task (numpy, numba ...): Ctrl-C lands here too
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help()
@@ -464,15 +470,19 @@ def main(argv=None) -> int:
     except EntmError as e:
         msg = str(e).replace("\n", " ")
         print(f"entm: error: {msg}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
+        return USAGE
+    except KeyboardInterrupt:  # Ctrl-C at start-up or in a command without its own handling: one line, 130
         print("entm: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # `entm ... | head`: the reader left; no traceback, and none at exit either
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return CLOSED_PIPE
+    except OSError as e:  # the environment failed (a full disk, a read-only directory): one line; files whole
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"entm: error: {where}{e.strerror or e}", file=sys.stderr)
+        return OS_FAILURE
 
 
 if __name__ == "__main__":

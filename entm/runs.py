@@ -53,11 +53,13 @@ def atomic_write(path, data: str | bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and not isinstance(e, BrokenPipeError):  # name the target, not the temporary
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise
 
 

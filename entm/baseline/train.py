@@ -289,6 +289,14 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
             if settings.minutes is not None and time.perf_counter() - t_start >= settings.minutes * 60:
                 stopped = "minutes" if state["step"] < budget else "steps"
                 break
+    except KeyboardInterrupt:
+        bar.close()
+        # the step under way may be half applied: the checkpoints on disk (written whole) are what resumes
+        done = checkpoint.list_checkpoints(run_dir)
+        print(f"\ninterrupted: continue with: entm resume {run_dir} (from "
+              f"{'step ' + str(int(done[-1].stem.split('-')[1])) if done else 'step 0: no checkpoint yet'})",
+              file=out)
+        raise
     finally:
         bar.close()
     if hasattr(model, "compile_step"):

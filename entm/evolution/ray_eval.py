@@ -28,6 +28,7 @@ import time
 from urllib.parse import urlparse
 
 from entm.errors import EntmError
+from entm.evolution import ray_reaper
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.phenotype import GenomeData
 
@@ -97,10 +98,25 @@ def split_inline(chunk: list) -> list[list]:
     return [chunk[i:i + n] for i in range(0, len(chunk), n)]
 
 
-def check_address(address: str) -> None:
-    """Fail fast (one line) when ``HOST:PORT`` or ``ray://HOST:PORT`` does not answer."""
+def check_address(address: str) -> str:
+    """Fail fast (one line, within CONNECT_TIMEOUT) when ``HOST:PORT`` or ``ray://HOST:PORT`` does not answer;
+    ``auto`` is first resolved as Ray resolves it (``RAY_ADDRESS``, else the address file of the last
+    ``ray start``, ``<RAY_TMPDIR or TMPDIR or /tmp>/ray/ray_current_cluster``, else a running local GCS),
+    so that a stale address file is one line instead of Ray's endless retries."""
     if address == "auto":
-        return
+        try:
+            resolved = _resolve_auto()
+        except Exception as e:  # ConnectionError: no cluster found; anything else from Ray's lookup
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise EntmError(f"--ray-address auto: no running Ray cluster found ({first})") from None
+        if not resolved or resolved == "auto":
+            raise EntmError("--ray-address auto: no running Ray cluster found")
+        try:
+            check_address(resolved)
+        except EntmError as e:
+            raise EntmError(f"--ray-address auto resolved to {resolved} (RAY_ADDRESS or Ray's address file "
+                            f"of the last `ray start`, which may be stale): {e}") from None
+        return resolved
     target = address
     if "://" in address:
         u = urlparse(address)
@@ -118,6 +134,24 @@ def check_address(address: str) -> None:
             pass
     except OSError as e:
         raise EntmError(f"cannot reach Ray cluster at {address}: {e.strerror or e}") from None
+    return address
+
+
+def _resolve_auto() -> str | None:
+    """``auto`` as the address of one cluster: ``RAY_ADDRESS``; else the address file of the last ``ray start``
+    (Ray's ``ray_current_cluster``: the cluster ``auto`` means); else a running GCS found by Ray's scan."""
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if env:
+        return env
+    from ray._common.utils import get_ray_address_file
+
+    path = get_ray_address_file(None)
+    if os.path.exists(path):
+        with open(path) as f:
+            return f.read().strip() or None
+    from ray._private.services import get_ray_address_from_environment
+
+    return get_ray_address_from_environment("auto", None)
 
 
 class RayEvaluator:
@@ -137,7 +171,7 @@ class RayEvaluator:
         if ray.is_initialized():
             pass
         elif address:
-            check_address(address)
+            address = check_address(address)  # auto: the one cluster it resolves to, connected to as such
             try:
                 with _quiet_stderr(not verbose):
                     ray.init(address=address, log_to_driver=verbose,
@@ -151,6 +185,7 @@ class RayEvaluator:
                 ray.init(address="local", num_cpus=n, include_dashboard=False, log_to_driver=verbose,
                          logging_level=logging.WARNING if verbose else logging.ERROR)
             self.started_ray = True
+            ray_reaper.start()  # kills what Ray would leave running if this process is killed
         try:
             host, _, port = ray.get_runtime_context().gcs_address.rpartition(":")
             self.gcs = (host, int(port))
