@@ -16,6 +16,7 @@ import json
 import sys
 
 from entm.errors import EntmError
+from entm.cli_status import CLOSED_PIPE, INTERRUPTED, OS_FAILURE, USAGE, exit_with, refuse_empty
 from entm.runs import check_seed
 
 
@@ -133,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
+    v.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse (one line) an evaluation estimated to need more memory than this, e.g. 4G "
+                        "(default: half of this machine's physical memory)")
     v.add_argument("--vector-size", type=int, default=None,
                    help="evaluate at another vector width: a hyper-encoding champion's CPPN is re-painted for it")
 
@@ -342,6 +346,7 @@ def cmd_resume(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from entm.budget import check_evaluation, limit_of
     from entm.champion import evaluate_lengths, load_champion, parse_lengths
     from entm.cli_summary import table
 
@@ -351,6 +356,7 @@ def cmd_evaluate(args) -> int:
     _set_threads(args.threads)
     if args.lengths is not None:
         parse_lengths(args.lengths)  # before anything is read
+    limit_of(args.max_memory)
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
@@ -362,6 +368,7 @@ def cmd_evaluate(args) -> int:
         overrides["vector_size"] = args.vector_size
     champ = load_champion(args.champion, task_overrides=overrides)
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
+    check_evaluation(champ.machine, lengths, args.episodes, args.max_memory)
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:
         nodes, conns = champ.network.size()
@@ -439,25 +446,6 @@ def _commands() -> dict:
     return {**COMMANDS, **ANALYSIS_COMMANDS}
 
 
-#: exit statuses (docs/commands.md, "Exit status"): 0 done, 1 an unexpected failure (a bug: traceback),
-#: 2 bad input or a refused size (one line), 74 the environment failed (full disk, read-only directory: one
-#: line), 130 interrupted (Ctrl-C / SIGINT), 141 the reader of stdout left
-USAGE, OS_FAILURE, INTERRUPTED, CLOSED_PIPE = 2, 74, 130, 141
-
-
-def _refuse_empty(command: str, argv: list) -> None:
-    """An empty (or blank) value is never read as "not given": ``--run-dir ''``, ``--lengths=``, ``evaluate ''``."""
-    for i, tok in enumerate(argv):
-        if tok.startswith("--") and "=" in tok and not tok.partition("=")[2].strip():
-            name = tok.partition("=")[0]
-        elif not tok.strip():
-            prev = argv[i - 1] if i else ""
-            name = prev if prev[:1] == "-" and not prev[1:2].isdigit() else "an argument"
-        else:
-            continue
-        raise EntmError(f"{command}: {name} is empty; give a value, or leave it out for its default")
-
-
 def main(argv=None) -> int:
     try:
         parser = build_parser()  # imports every task (numpy, numba ...): Ctrl-C lands here too
@@ -465,7 +453,7 @@ def main(argv=None) -> int:
         if not args.command:
             parser.print_help()
             return 2
-        _refuse_empty(args.command, sys.argv[1:] if argv is None else [str(a) for a in argv])
+        refuse_empty(args.command, sys.argv[1:] if argv is None else [str(a) for a in argv])
         return _commands()[args.command](args)
     except EntmError as e:
         msg = str(e).replace("\n", " ")
@@ -485,5 +473,10 @@ def main(argv=None) -> int:
         return OS_FAILURE
 
 
+def run() -> None:
+    """The ``entm`` program: :func:`main`, exiting with its status (:func:`entm.cli_status.exit_with`)."""
+    exit_with(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -437,3 +437,15 @@ def run_entm_on_faulty_disk(kind: str, root, *args, timeout=300) -> subprocess.C
     writes go to /dev/full; ``EROFS``: a read-only file system)."""
     return subprocess.run([sys.executable, "-c", _FAULTY_DISK, kind, str(root), *map(str, args)],
                           capture_output=True, text=True, env=subprocess_env(), timeout=timeout)
+
+
+def run_cli_capped(address_space: int, *args, timeout=300) -> subprocess.CompletedProcess:
+    """``entm *args`` in a child whose address space is capped at ``address_space`` bytes (RLIMIT_AS): a size
+    check that regresses fails with MemoryError there instead of taking the machine's memory."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+    return subprocess.run([sys.executable, "-m", "entm", *map(str, args)], capture_output=True, text=True,
+                          env=subprocess_env(), timeout=timeout, preexec_fn=cap)

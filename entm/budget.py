@@ -1,0 +1,111 @@
+"""Sizes that cannot fit: memory estimated from the arrays' known sizes before the work, refused in one line.
+
+The limit is ``--max-memory`` (``4G``, ``512M``, ``1.5T``, or plain bytes); by default half of this machine's
+physical memory (:func:`default_limit`), leaving the other half to the system and to other processes.  The
+estimates are deliberately simple upper bounds of the big arrays (docs/commands.md, "Memory limits"):
+
+* evaluating one network at a length L (``entm evaluate``, ``compare``, ``report``, ``plot generalization``):
+  the task's steps T(L) (measured on one episode at lengths 1 and 2, extrapolated linearly), and per episode
+  the task's inputs, targets and mask, the network's inputs and outputs per step, and the memory: a discrete
+  tape of up to heads x T cells, or the differentiable memory's cells, each ``width`` float64s; everything
+  twice (the arrays and their temporaries).
+* a champion or network file: at most ``MAX_FILE_BYTES`` (a network of millions of nodes fits), and a
+  regular file (``entm evaluate /dev/zero`` is refused before a byte is read).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+
+from entm.errors import EntmError
+
+#: the largest champion/network JSON file entm reads
+MAX_FILE_BYTES = 512 * 2**20
+#: share of the physical memory that is the default limit
+DEFAULT_SHARE = 0.5
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def physical_memory() -> int:
+    """This machine's physical memory in bytes."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume 8 GiB
+        return 8 * 2**30
+
+
+def default_limit() -> int:
+    return int(DEFAULT_SHARE * physical_memory())
+
+
+def parse_memory(text) -> int:
+    """``4G`` / ``512M`` / ``1.5T`` / ``1000000`` -> bytes (binary units; a trailing ``B``/``iB`` allowed)."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise EntmError(f"--max-memory must be a size like 4G, 512M or 1.5T, got {text!r}")
+    value = float(m.group(1)) * _UNITS[m.group(2).upper()]
+    if not value >= 2**20:
+        raise EntmError(f"--max-memory must be at least 1M, got {text!r}")
+    return int(value)
+
+
+def human(n: float) -> str:
+    for unit in ("T", "G", "M", "K"):
+        if n >= _UNITS[unit]:
+            return f"{n / _UNITS[unit]:.1f} {unit}iB"
+    return f"{int(n)} B"
+
+
+def limit_of(text) -> int:
+    """The limit: ``--max-memory`` when given, else :func:`default_limit`."""
+    return default_limit() if text is None else parse_memory(text)
+
+
+def refuse_if_over(needed: float, limit: int, what: str, given: bool) -> None:
+    """One-line EntmError when ``needed`` bytes exceed ``limit``."""
+    if needed > limit:
+        source = "--max-memory" if given else (f"--max-memory default: half of this machine's "
+                                               f"{human(physical_memory())}")
+        raise EntmError(f"{what} needs about {human(needed)} of memory (estimated before starting), over the "
+                        f"limit of {human(limit)} ({source}); use fewer episodes or shorter lengths, or raise "
+                        f"--max-memory")
+
+
+def task_steps(task, length: int) -> int:
+    """T(length) of a task: measured at lengths 1 and 2 (one episode each), extrapolated linearly."""
+    rng = np.random.default_rng(0)
+    t1, t2 = (int(np.max(task.sample(rng, 1, length=n).steps)) for n in (1, 2))
+    return max(t1, t1 + (t2 - t1) * (int(length) - 1))
+
+
+def evaluation_bytes(machine, length: int, episodes: int) -> float:
+    """Estimated peak bytes of evaluating one network on ``episodes`` episodes at ``length``."""
+    task, spec = machine.task, machine.spec
+    T = task_steps(task, length)
+    per_step = task.num_inputs + 2 * task.num_outputs + 1 + machine.num_inputs + machine.num_outputs
+    if spec.mode == "differentiable":
+        mem = int(spec.params().get("cells", 128)) * spec.width
+    else:
+        mem = spec.heads * T * spec.width
+    return 2.0 * 8.0 * episodes * (T * per_step + mem)
+
+
+def check_evaluation(machine, lengths, episodes: int, max_memory) -> None:
+    """Refuse (one line) a length whose evaluation would not fit the limit, before any is evaluated."""
+    limit = limit_of(max_memory)
+    for L in lengths:
+        refuse_if_over(evaluation_bytes(machine, L, episodes), limit,
+                       f"evaluating {episodes} episodes at length {L}", max_memory is not None)
+
+
+def check_network_file(path) -> None:
+    """A champion/network file is a regular file of at most MAX_FILE_BYTES (before a byte is read)."""
+    p = os.fspath(path)
+    if os.path.exists(p) and not os.path.isfile(p):
+        raise EntmError(f"{p}: not a regular file (a champion.json or a run directory expected)")
+    if os.path.isfile(p) and os.path.getsize(p) > MAX_FILE_BYTES:
+        raise EntmError(f"{p}: {human(os.path.getsize(p))}, larger than any network file entm reads "
+                        f"({human(MAX_FILE_BYTES)})")

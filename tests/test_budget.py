@@ -1,0 +1,77 @@
+"""Sizes that cannot fit (issue 22, item 7): estimated before the work and refused in one line naming the
+estimate and the limit (``--max-memory``, default half of the machine); every case runs in a child whose address
+space is capped, so that a regression fails instead of taking the machine's memory."""
+
+import pytest
+from helpers import run_cli_capped, small_evolution_run
+
+from entm.budget import default_limit, evaluation_bytes, parse_memory, physical_memory
+from entm.champion import load_champion
+from entm.errors import EntmError
+
+CAP = 3 * 2**30  # address space of the child: enough for entm's imports, far from the refused sizes
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return small_evolution_run(tmp_path_factory.mktemp("budget") / "run", task_params={"vector_size": 2},
+                               generations=1, episodes=2)
+
+
+def _one_line(r, *words):
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--lengths", "1000000", "--episodes", "1000"], ["1000 episodes at length 1000000", "TiB", "half of this"]),
+    (["--lengths", "10,3000000", "--episodes", "200"], ["length 3000000", "limit"]),
+    (["--lengths", "100000", "--episodes", "100", "--max-memory", "1G"], ["over the limit of 1.0 GiB", "--max-memory"]),
+    (["--lengths", "5000", "--episodes", "50", "--max-memory", "16M"], ["16.0 MiB"]),
+])
+def test_evaluations_too_large_are_refused_before_starting(run, args, words):
+    _one_line(run_cli_capped(CAP, "evaluate", run, *args), *words)
+
+
+def test_an_evaluation_that_fits_runs_under_the_cap(run):
+    r = run_cli_capped(CAP, "evaluate", run, "--lengths", "10,20", "--episodes", "5", "--max-memory", "64M")
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("value", ["4X", "", "-1G", "0", "1K", "G", "nan"])
+def test_bad_max_memory_values(run, value):
+    _one_line(run_cli_capped(CAP, "evaluate", run, "--lengths", "2", "--max-memory", value))
+
+
+def test_unbounded_and_huge_files_are_refused_before_reading(tmp_path):
+    _one_line(run_cli_capped(CAP, "evaluate", "/dev/zero"), "/dev/zero", "not a regular file")
+    huge = tmp_path / "champion.json"
+    with open(huge, "wb") as f:
+        f.truncate(600 * 2**20)  # sparse: takes no disk
+    _one_line(run_cli_capped(CAP, "evaluate", huge), "larger than any network file")
+
+
+def test_parse_memory_and_the_default():
+    assert parse_memory("4G") == 4 * 2**30 and parse_memory("512M") == 512 * 2**20
+    assert parse_memory("1.5T") == int(1.5 * 2**40) and parse_memory("2GiB") == 2 * 2**30
+    assert default_limit() == int(0.5 * physical_memory())
+    for bad in ("", "x", "1e9", "-5M", "512K"):
+        with pytest.raises(EntmError):
+            parse_memory(bad)
+
+
+def test_the_estimate_bounds_what_evaluation_allocates(run):
+    """The estimate grows linearly with episodes and length and is above the arrays actually made."""
+    champ = load_champion(run)
+    a, b = evaluation_bytes(champ.machine, 100, 10), evaluation_bytes(champ.machine, 200, 10)
+    assert evaluation_bytes(champ.machine, 100, 20) == pytest.approx(2 * a)
+    assert 1.9 * a < b < 2.1 * a
+    import numpy as np
+
+    eps = champ.task.sample(np.random.default_rng(0), 10, length=100)
+    arrays = eps.inputs.nbytes + eps.targets.nbytes + eps.mask.nbytes
+    out = champ.machine.run(champ.network, eps.inputs).outputs.nbytes
+    assert arrays + out < a
