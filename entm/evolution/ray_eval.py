@@ -181,6 +181,9 @@ class RayEvaluator:
                 raise EntmError(f"cannot connect to Ray cluster at {address}: {first}") from None
         else:
             n = workers or os.cpu_count() or 1
+            if n > 2 * (os.cpu_count() or 1):  # the workers time-share the cores: slower, never faster
+                print(f"entm: warning: {n} Ray workers on {os.cpu_count()} cores: they share the cores "
+                      f"(more memory, no more speed); --workers {os.cpu_count()} would do as much", file=sys.stderr)
             with _quiet_stderr(not verbose):
                 ray.init(address="local", num_cpus=n, include_dashboard=False, log_to_driver=verbose,
                          logging_level=logging.WARNING if verbose else logging.ERROR)
