@@ -6,9 +6,11 @@ estimates are deliberately simple upper bounds of the big arrays (docs/commands.
 
 * evaluating one network at a length L (``entm evaluate``, ``compare``, ``report``, ``plot generalization``):
   the task's steps T(L) (measured on one episode at lengths 1 and 2, extrapolated linearly), and per episode
-  the task's inputs, targets and mask, the network's inputs and outputs per step, and the memory: a discrete
-  tape of up to heads x T cells, or the differentiable memory's cells, each ``width`` float64s; everything
-  twice (the arrays and their temporaries).
+  the sampled task inputs, targets and mask, plus for running it the network's inputs and outputs and the
+  task outputs per step and the memory (a discrete tape of up to heads x T cells, or the differentiable
+  memory's cells, each ``width`` float64s); everything twice (the arrays and their temporaries).  When the
+  sampled episodes fit but running them all at once would not, they run in pieces of episodes (the same
+  numbers: every episode runs on its own) instead of being refused.
 * a champion or network file: at most ``MAX_FILE_BYTES`` (a network of millions of nodes fits), and a
   regular file (``entm evaluate /dev/zero`` is refused before a byte is read).
 """
@@ -60,8 +62,10 @@ def human(n: float) -> str:
 
 
 def limit_of(text) -> int:
-    """The limit: ``--max-memory`` when given, else :func:`default_limit`."""
-    return default_limit() if text is None else parse_memory(text)
+    """The limit: ``--max-memory`` when given (a size, or bytes as an int), else :func:`default_limit`."""
+    if text is None:
+        return default_limit()
+    return int(text) if isinstance(text, int) and not isinstance(text, bool) and text >= 2**20 else parse_memory(text)
 
 
 def refuse_if_over(needed: float, limit: int, what: str, given: bool) -> None:
@@ -81,24 +85,40 @@ def task_steps(task, length: int) -> int:
     return max(t1, t1 + (t2 - t1) * (int(length) - 1))
 
 
-def evaluation_bytes(machine, length: int, episodes: int) -> float:
-    """Estimated peak bytes of evaluating one network on ``episodes`` episodes at ``length``."""
+def _run_bytes_per_episode(machine, T: int) -> float:
+    """Bytes of running one episode of T steps: network inputs/outputs, task outputs, the memory; x2."""
     task, spec = machine.task, machine.spec
-    T = task_steps(task, length)
-    per_step = task.num_inputs + 2 * task.num_outputs + 1 + machine.num_inputs + machine.num_outputs
     if spec.mode == "differentiable":
         mem = int(spec.params().get("cells", 128)) * spec.width
     else:
         mem = spec.heads * T * spec.width
-    return 2.0 * 8.0 * episodes * (T * per_step + mem)
+    return 2.0 * 8.0 * (T * (machine.num_inputs + machine.num_outputs + task.num_outputs) + mem)
 
 
-def check_evaluation(machine, lengths, episodes: int, max_memory) -> None:
-    """Refuse (one line) a length whose evaluation would not fit the limit, before any is evaluated."""
-    limit = limit_of(max_memory)
-    for L in lengths:
-        refuse_if_over(evaluation_bytes(machine, L, episodes), limit,
-                       f"evaluating {episodes} episodes at length {L}", max_memory is not None)
+def _sample_bytes_per_episode(machine, T: int) -> float:
+    """Bytes of one sampled episode: task inputs, targets, mask; x2."""
+    return 2.0 * 8.0 * T * (machine.task.num_inputs + machine.task.num_outputs + 1)
+
+
+def evaluation_bytes(machine, length: int, episodes: int) -> float:
+    """Estimated peak bytes of evaluating one network on ``episodes`` episodes at ``length`` in one piece."""
+    T = task_steps(machine.task, length)
+    return episodes * (_sample_bytes_per_episode(machine, T) + _run_bytes_per_episode(machine, T))
+
+
+def evaluation_pieces(machine, length: int, episodes: int, limit: int, given: bool) -> int:
+    """How many pieces (of episodes) an evaluation at ``length`` runs in so that it fits ``limit``: 1 when it
+    fits whole; more when the episodes' inputs fit but running them all at once would not (the pieces give
+    the same numbers: every episode runs on its own); a one-line EntmError when even one episode at a time,
+    or the sampled episodes themselves, would not fit."""
+    T = task_steps(machine.task, length)
+    sample, run = episodes * _sample_bytes_per_episode(machine, T), _run_bytes_per_episode(machine, T)
+    what = f"evaluating {episodes} episodes at length {length} (in pieces of one episode)"
+    if sample + episodes * run <= limit:
+        return 1
+    refuse_if_over(sample + run, limit, what, given)
+    per_piece = max(1, int((limit - sample) // run))
+    return -(-episodes // per_piece)
 
 
 def check_network_file(path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from entm import budget
 from entm.closed_loop import evaluate_deployments
 from entm.errors import EntmError
 from entm.hyper import HyperParams, Substrate
@@ -95,18 +96,24 @@ def load_champion(path, task_overrides: dict | None = None) -> Champion:
 
 
 def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, seed: int = 0,
-                     progress=None) -> dict:
-    """Score one network at each sequence length: ``{"<L>": {score, perfect, bit_errors, episodes}}``."""
+                     progress=None, max_memory=None) -> dict:
+    """Score one network at each sequence length: ``{"<L>": {score, perfect, bit_errors, episodes}}``.
+
+    ``max_memory`` (bytes or a size like ``4G``; default half of the machine, :mod:`entm.budget`): a length
+    that cannot fit is refused before any is evaluated; one whose run would not fit whole runs in pieces of
+    episodes, with the same numbers."""
     task = machine.task
+    limit, given = budget.limit_of(max_memory), max_memory is not None
+    closed = isinstance(task, RewardTask)
+    pieces = {L: 1 if closed else budget.evaluation_pieces(machine, L, episodes, limit, given) for L in lengths}
     out = {}
     for L in lengths:
         rng = np.random.default_rng([int(seed), int(L)])
         eps = task.sample(rng, episodes, length=L)
-        if isinstance(task, RewardTask):  # closed loop; L is the task's length knob (rounds, years)
+        if closed:  # closed loop; L is the task's length knob (rounds, years)
             sc, _ = evaluate_deployments(machine, network, eps)
         else:
-            run = machine.run(network, eps.inputs)
-            sc = task.score(eps, run.outputs)
+            sc = task.score(eps, run_in_pieces(machine, network, eps.inputs, pieces[L]))
         out[str(L)] = {
             "score": float(np.mean(sc.score)),
             "perfect": float(np.mean(sc.perfect)),
@@ -117,6 +124,15 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
         if progress is not None:
             progress(L)
     return out
+
+
+def run_in_pieces(machine: Machine, network, inputs: np.ndarray, pieces: int) -> np.ndarray:
+    """The network's task outputs on every episode of ``inputs``, run ``pieces`` slices of episodes at a time
+    (the same array as one run: the episodes do not interact)."""
+    if pieces <= 1:
+        return machine.run(network, inputs).outputs
+    bounds = np.linspace(0, inputs.shape[0], pieces + 1).astype(int)
+    return np.concatenate([machine.run(network, inputs[a:b]).outputs for a, b in zip(bounds[:-1], bounds[1:])])
 
 
 def _extra_scores(sc) -> dict:

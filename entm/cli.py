@@ -346,7 +346,7 @@ def cmd_resume(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from entm.budget import check_evaluation, limit_of
+    from entm.budget import limit_of
     from entm.champion import evaluate_lengths, load_champion, parse_lengths
     from entm.cli_summary import table
 
@@ -368,8 +368,8 @@ def cmd_evaluate(args) -> int:
         overrides["vector_size"] = args.vector_size
     champ = load_champion(args.champion, task_overrides=overrides)
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
-    check_evaluation(champ.machine, lengths, args.episodes, args.max_memory)
-    res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
+    res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed,
+                           max_memory=args.max_memory)
     if args.json:
         nodes, conns = champ.network.size()
         meta = champ.data["metadata"]["entm"]

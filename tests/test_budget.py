@@ -5,8 +5,8 @@ space is capped, so that a regression fails instead of taking the machine's memo
 import pytest
 from helpers import run_cli_capped, small_evolution_run
 
-from entm.budget import default_limit, evaluation_bytes, parse_memory, physical_memory
-from entm.champion import load_champion
+from entm.budget import default_limit, evaluation_bytes, evaluation_pieces, parse_memory, physical_memory
+from entm.champion import evaluate_lengths, load_champion
 from entm.errors import EntmError
 
 CAP = 3 * 2**30  # address space of the child: enough for entm's imports, far from the refused sizes
@@ -27,7 +27,7 @@ def _one_line(r, *words):
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--lengths", "1000000", "--episodes", "1000"], ["1000 episodes at length 1000000", "TiB", "half of this"]),
+    (["--lengths", "1000000", "--episodes", "1000"], ["1000 episodes at length 1000000", "GiB", "half of this"]),
     (["--lengths", "10,3000000", "--episodes", "200"], ["length 3000000", "limit"]),
     (["--lengths", "100000", "--episodes", "100", "--max-memory", "1G"], ["over the limit of 1.0 GiB", "--max-memory"]),
     (["--lengths", "5000", "--episodes", "50", "--max-memory", "16M"], ["16.0 MiB"]),
@@ -75,3 +75,20 @@ def test_the_estimate_bounds_what_evaluation_allocates(run):
     arrays = eps.inputs.nbytes + eps.targets.nbytes + eps.mask.nbytes
     out = champ.machine.run(champ.network, eps.inputs).outputs.nbytes
     assert arrays + out < a
+
+
+@pytest.mark.parametrize("length,episodes,limit", [(2000, 30, "24M"), (500, 64, "9M"), (3000, 7, "8M")])
+def test_a_large_evaluation_runs_in_pieces_with_the_same_numbers(run, length, episodes, limit):
+    champ = load_champion(run)
+    assert evaluation_pieces(champ.machine, length, episodes, parse_memory(limit), True) > 1
+    whole = evaluate_lengths(champ.machine, champ.network, [length], episodes=episodes, seed=3)
+    pieces = evaluate_lengths(champ.machine, champ.network, [length], episodes=episodes, seed=3, max_memory=limit)
+    assert pieces == whole
+
+
+def test_pieces_from_the_command_line_under_the_cap(run):
+    args = ["evaluate", run, "--lengths", "20000", "--episodes", "40", "--json"]
+    capped = run_cli_capped(CAP, *args, "--max-memory", "300M")
+    free = run_cli_capped(CAP, *args)
+    assert capped.returncode == free.returncode == 0, capped.stderr + free.stderr
+    assert capped.stdout == free.stdout
