@@ -11,6 +11,10 @@ estimates are deliberately simple upper bounds of the big arrays (docs/commands.
   memory's cells, each ``width`` float64s); everything twice (the arrays and their temporaries).  When the
   sampled episodes fit but running them all at once would not, they run in pieces of episodes (the same
   numbers: every episode runs on its own) instead of being refused.
+* an evolution run (``entm evolve``): the population, 2 x pop_size x the genes of a new genome (its
+  initial_connection: inputs x outputs direct links, hidden x (inputs + outputs), ...) x 500 bytes, plus for
+  each local evaluating process (1 serial, else the workers) one chunk of 16 genomes run on the generation's
+  episodes at the task's longest training episode (the evaluation estimate above, the run part x 16).
 * a champion or network file: at most ``MAX_FILE_BYTES`` (a network of millions of nodes fits), and a
   regular file (``entm evaluate /dev/zero`` is refused before a byte is read).
 """
@@ -68,14 +72,14 @@ def limit_of(text) -> int:
     return int(text) if isinstance(text, int) and not isinstance(text, bool) and text >= 2**20 else parse_memory(text)
 
 
-def refuse_if_over(needed: float, limit: int, what: str, given: bool) -> None:
+def refuse_if_over(needed: float, limit: int, what: str, given: bool,
+                   advice: str = "use fewer episodes or shorter lengths") -> None:
     """One-line EntmError when ``needed`` bytes exceed ``limit``."""
     if needed > limit:
         source = "--max-memory" if given else (f"--max-memory default: half of this machine's "
                                                f"{human(physical_memory())}")
         raise EntmError(f"{what} needs about {human(needed)} of memory (estimated before starting), over the "
-                        f"limit of {human(limit)} ({source}); use fewer episodes or shorter lengths, or raise "
-                        f"--max-memory")
+                        f"limit of {human(limit)} ({source}); {advice}, or raise --max-memory")
 
 
 def task_steps(task, length: int) -> int:
@@ -119,6 +123,56 @@ def evaluation_pieces(machine, length: int, episodes: int, limit: int, given: bo
     refuse_if_over(sample + run, limit, what, given)
     per_piece = max(1, int((limit - sample) // run))
     return -(-episodes // per_piece)
+
+
+#: bytes of one neat-python gene in a genome (a Python object with its attributes; measured ~300-450)
+GENE_BYTES = 500
+#: genomes evaluated at once by one evaluating process (entm.evolution.evaluator.CHUNK)
+EVAL_CHUNK = 16
+
+
+def initial_genes(genome_config) -> int:
+    """Genes (nodes and connections) of a new genome under ``genome_config``'s initial_connection."""
+    n_in, n_out, hidden = genome_config.num_inputs, genome_config.num_outputs, genome_config.num_hidden
+    kind = genome_config.initial_connection
+    frac = genome_config.connection_fraction or 1.0
+    conns = 0
+    if kind.startswith("full") or kind.startswith("partial"):
+        conns = n_in * hidden + hidden * n_out + (0 if kind.endswith("nodirect") and hidden else n_in * n_out)
+        if not genome_config.feed_forward:
+            conns += hidden * hidden
+        conns = int(conns * (frac if kind.startswith("partial") else 1.0))
+    elif kind.startswith("fs_neat"):
+        conns = n_out + hidden * 2
+    return n_out + hidden + conns
+
+
+def evolution_bytes(machine, config, episodes: int) -> tuple[float, float]:
+    """(population bytes, evaluation bytes per evaluating process) of an evolution run: the population's
+    genomes (pop_size x initial genes x GENE_BYTES, doubled: parents and offspring) and one chunk of
+    EVAL_CHUNK genomes run on the generation's episodes at the task's longest training episode."""
+    population = 2.0 * config.pop_size * initial_genes(config.genome_config) * GENE_BYTES
+    task = machine.task
+    if not hasattr(task, "num_inputs") or not hasattr(task.sample(np.random.default_rng(0), 1), "steps"):
+        return population, 0.0  # closed-loop reward tasks: their runs are bounded per chunk by the task
+    length = getattr(task, "max_length", None)
+    if length is not None:
+        T = task_steps(task, length)
+    else:
+        T = int(np.max(task.sample(np.random.default_rng(0), 8).steps))
+    run = episodes * (_sample_bytes_per_episode(machine, T) + EVAL_CHUNK * _run_bytes_per_episode(machine, T))
+    return population, run
+
+
+def check_evolution(machine, config, episodes: int, workers: int, max_memory) -> None:
+    """Refuse (one line) an evolution run whose population and evaluation would not fit the limit: the driver
+    holds the population, and each of ``workers`` evaluating processes on this machine its chunk."""
+    population, run = evolution_bytes(machine, config, episodes)
+    needed = population + max(1, workers) * run
+    refuse_if_over(needed, limit_of(max_memory), f"evolving a population of {config.pop_size} "
+                   f"({initial_genes(config.genome_config)} genes per genome at the start) on {episodes} episodes "
+                   f"with {max(1, workers)} evaluating process(es)", max_memory is not None,
+                   "use a smaller population, fewer hidden nodes, fewer episodes or fewer workers")
 
 
 def check_network_file(path) -> None:

@@ -16,7 +16,15 @@ import json
 import sys
 
 from entm.errors import EntmError
-from entm.cli_status import CLOSED_PIPE, INTERRUPTED, OS_FAILURE, USAGE, exit_with, refuse_empty
+from entm.cli_status import (
+    CLOSED_PIPE,
+    INTERRUPTED,
+    OS_FAILURE,
+    USAGE,
+    check_evolution_size,
+    exit_with,
+    refuse_empty,
+)
 from entm.runs import check_seed
 
 
@@ -100,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the whole budget even after a validated solution (the champion stays a validated "
                         "solver; only a fitter validated solver replaces it)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse (one line) a run whose population and evaluation are estimated to need more memory "
+                        "than this, e.g. 4G (default: half of this machine's physical memory)")
     e.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
     e.add_argument("--encoding", default="direct", choices=["direct", "hyper"],
                    help="direct: genomes are the controllers (default); hyper: genomes are CPPNs that paint the "
@@ -241,6 +252,7 @@ def cmd_evolve(args) -> int:
                               ray_address=args.ray_address, ray_verbose=args.ray_verbose,
                               checkpoint_every=args.checkpoint_every, minutes=args.minutes,
                               encoding=args.encoding, hyper=_hyper_params(args))
+    check_evolution_size(settings, args.max_memory)
     result = evolve(settings, progress=not args.quiet)
     return evolve_summary(result, args.seed)
 

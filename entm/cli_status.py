@@ -47,3 +47,18 @@ def exit_with(status: int) -> None:
                 pass
         os._exit(status)
     sys.exit(status)
+
+
+def check_evolution_size(settings, max_memory) -> None:
+    """Refuse, before the run directory exists, a population and evaluation that cannot fit (entm.budget)."""
+    import copy
+    import os
+
+    from entm.budget import check_evolution
+    from entm.evolution.loop import prepare
+    from entm.neatconfig import load_config
+
+    _task, _spec, machine, text = prepare(copy.copy(settings))
+    workers = 1 if settings.evaluator == "serial" or settings.ray_address else (settings.workers or os.cpu_count())
+    check_evolution(machine, load_config(text), settings.episodes or machine.task.default_episodes, workers,
+                    max_memory)

@@ -92,3 +92,26 @@ def test_pieces_from_the_command_line_under_the_cap(run):
     free = run_cli_capped(CAP, *args)
     assert capped.returncode == free.returncode == 0, capped.stderr + free.stderr
     assert capped.stdout == free.stdout
+
+
+@pytest.mark.parametrize("changes,args,words", [
+    ({"num_hidden": "200000"}, [], ["population of 150", "genes per genome", "half of this"]),
+    ({"pop_size": "10000000"}, [], ["population of 10000000", "smaller population"]),
+    ({}, ["--episodes", "100000", "--max-length", "10000"], ["on 100000 episodes"]),
+    ({}, ["--max-memory", "10M"], ["over the limit of 10.0 MiB (--max-memory)"]),
+    ({"num_hidden": "2000", "initial_connection": "full_direct"}, ["--max-memory", "1G"], ["1.0 GiB"]),
+])
+def test_evolution_too_large_is_refused_before_the_run_directory_exists(tmp_path, changes, args, words):
+    import re
+
+    from entm.neatconfig import default_config_path
+
+    text = default_config_path("copy", "discrete").read_text()
+    for key, value in changes.items():
+        text = re.sub(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
+    cfg = tmp_path / "big.ini"
+    cfg.write_text(text)
+    config_args = ["--config", cfg] if changes else []
+    r = run_cli_capped(CAP, "evolve", "--serial", *config_args, *args, "--run-dir", tmp_path / "run")
+    _one_line(r, "needs about", *words)
+    assert not (tmp_path / "run").exists()
