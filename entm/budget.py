@@ -15,6 +15,16 @@ estimates are deliberately simple upper bounds of the big arrays (docs/commands.
   initial_connection: inputs x outputs direct links, hidden x (inputs + outputs), ...) x 500 bytes, plus for
   each local evaluating process (1 serial, else the workers) one chunk of 16 genomes run on the generation's
   episodes at the task's longest training episode (the evaluation estimate above, the run part x 16).
+* re-painting a hyper champion at another width (``entm evaluate --vector-size V``): the substrate's dense
+  tables, 100 bytes per (controller output, controller input) pair, plus 150 per pair for the links when
+  every pair may be linked (radius all).
+* recording one episode for a memory plot (``entm plot memory``, ``entm report``; the default limit):
+  every step keeps the memory's contents, and the plot draws them as a (cells x width, T) matrix that
+  matplotlib copies: 12 x T x (up to heads x T tape cells, or the NTM memory's cells) x width x 8 bytes plus
+  64 KiB per step: quadratic in the length for the discrete tape (measured: 1.6 GB at copy length 1000).
+* drawing a network (``entm plot network``; the default limit): the figure's raster, width x height inches
+  at 110 dpi x 4 bytes x 3 copies, plus 20 kB per node and link drawn (a 20,000-node chain is 20,000
+  columns: a figure 40,000 inches wide, refused instead of drawn for hours).
 * a champion or network file: at most ``MAX_FILE_BYTES`` (a network of millions of nodes fits), and a
   regular file (``entm evaluate /dev/zero`` is refused before a byte is read).
 """
@@ -173,6 +183,75 @@ def check_evolution(machine, config, episodes: int, workers: int, max_memory) ->
                    f"({initial_genes(config.genome_config)} genes per genome at the start) on {episodes} episodes "
                    f"with {max(1, workers)} evaluating process(es)", max_memory is not None,
                    "use a smaller population, fewer hidden nodes, fewer episodes or fewer workers")
+
+
+#: bytes per (controller output, controller input) pair of painting one hyper champion: the substrate's
+#: query tables (int64 and float64 per pair) and the painted weights and mask
+PAINT_PAIR_BYTES = 100
+#: bytes per painted link when every pair may be linked (radius all): its key, weight and Python objects
+LINK_BYTES = 150
+
+
+def check_painting(machine, every_pair: bool, max_memory) -> None:
+    """Refuse (one line) re-painting a hyper champion for ``machine`` (its new sizes) when the substrate's
+    dense (outputs x inputs) tables would not fit: I x O x 100 bytes, plus 150 per pair when every pair may
+    become a link (radius all)."""
+    pairs = machine.num_inputs * machine.num_outputs
+    needed = pairs * (PAINT_PAIR_BYTES + (LINK_BYTES if every_pair else 0))
+    refuse_if_over(needed, limit_of(max_memory), f"re-painting the hyper champion for {machine.num_inputs} "
+                   f"inputs x {machine.num_outputs} outputs", max_memory is not None, "use a smaller --vector-size")
+
+
+#: bytes of the per-step record besides the memory's contents (a dict of small arrays per step)
+STEP_RECORD_BYTES = 65536
+#: copies of the memory's contents over the episode: the record, the drawn (cells x width, T) matrix and
+#: matplotlib's resampled images of it (12: measured peak 1.6 GB at copy length 1000, estimate 1.8 GiB)
+PLOT_COPIES = 12
+
+
+def recording_bytes(machine, length: int) -> float:
+    """Bytes of recording one episode at ``length`` for a memory plot: every step keeps the memory's contents
+    (the discrete tape: up to heads x T cells of ``width``, so T x heads x T x width x 8 in all: quadratic in
+    the length; the differentiable memory: cells x width plus the heads' weightings) and a small record; the
+    contents are counted PLOT_COPIES times (the record, the drawn matrix, matplotlib's images)."""
+    spec = machine.spec
+    T = task_steps(machine.task, length)
+    if spec.mode == "differentiable":
+        cells = int(spec.params().get("cells", 128))
+        per_step = 8.0 * (cells * spec.width + 2 * spec.heads * cells)
+    else:
+        cells = spec.heads * T
+        if machine.spec.options.get("max_cells"):
+            cells = min(cells, int(machine.spec.options["max_cells"]))
+        per_step = 8.0 * cells * spec.width
+    return T * (PLOT_COPIES * per_step + STEP_RECORD_BYTES)
+
+
+def check_recording(machine, length: int, max_memory=None) -> None:
+    """Refuse (one line) a memory plot whose recorded episode would not fit the limit."""
+    refuse_if_over(recording_bytes(machine, length), limit_of(max_memory),
+                   f"recording the memory of an episode at length {length}", max_memory is not None,
+                   "plot a shorter --length")
+
+
+#: a drawing's raster: dots per inch of a saved PNG (entm.analysis.common.save_figure), bytes per pixel
+#: (RGBA) and copies (the canvas, the saved image, matplotlib's buffers); bytes per drawn artist (a node or
+#: a link: a FancyArrowPatch with its path and transforms)
+DRAW_DPI, PIXEL_BYTES, RASTER_COPIES, ARTIST_BYTES = 110, 4, 3, 20_000
+
+
+def drawing_bytes(size_inches: tuple[float, float], artists: int) -> float:
+    w, h = size_inches
+    return w * h * DRAW_DPI ** 2 * PIXEL_BYTES * RASTER_COPIES + artists * ARTIST_BYTES
+
+
+def check_drawing(size_inches: tuple[float, float], artists: int, what: str, max_memory=None) -> None:
+    """Refuse (one line) a figure whose raster and artists would not fit the limit (e.g. a network plot of a
+    20,000-node chain: 20,000 columns, a figure 40,000 inches wide)."""
+    w, h = size_inches
+    refuse_if_over(drawing_bytes(size_inches, artists), limit_of(max_memory),
+                   f"drawing {what} ({w:.0f} x {h:.0f} inches at {DRAW_DPI} dpi)", max_memory is not None,
+                   "plot a smaller network")
 
 
 def check_network_file(path) -> None:

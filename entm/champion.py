@@ -36,7 +36,8 @@ class Champion:
     machine: Machine
 
 
-def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides: dict | None = None) -> Champion:
+def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides: dict | None = None,
+                       max_memory=None) -> Champion:
     """Rebuild the machine of a parsed champion JSON (validated)."""
     meta = data.get("metadata") if isinstance(data, dict) else None
     entm = meta.get("entm") if isinstance(meta, dict) else None
@@ -56,7 +57,7 @@ def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides
     task = make_task(entm["task"], params)
     spec = MemorySpec.from_metadata(entm["memory"], entm["memory_params"], entm["heads"])
     if entm.get("encoding") == "hyper" and params != entm["task_params"]:
-        network, spec = _repaint(entm, task, spec, path)
+        network, spec = _repaint(entm, task, spec, path, max_memory)
     machine = Machine(task, spec)
     try:
         machine.check_sizes(network.num_inputs, network.num_outputs, what=str(path))
@@ -68,7 +69,7 @@ def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides
     return Champion(path=Path(path), data=data, network=network, task=task, spec=spec, machine=machine)
 
 
-def _repaint(entm: dict, task, spec: MemorySpec, path):
+def _repaint(entm: dict, task, spec: MemorySpec, path, max_memory=None):
     """A hyper champion's CPPN re-painted for ``task`` (another vector size): the controller network and the
     memory, whose width keeps the champion's extra values beyond the vector (M' = V' + M - V)."""
     sub_meta, cppn_json = entm.get("substrate"), entm.get("cppn")
@@ -82,17 +83,19 @@ def _repaint(entm: dict, task, spec: MemorySpec, path):
         hp = HyperParams.from_dict({k: sub_meta[k] for k in ("weight_scale", "threshold", "radius") if k in sub_meta})
     except EntmError as e:
         raise EntmError(f"{path}: CPPN: {e}") from None
+    budget.check_painting(Machine(task, spec), hp.radius is None, max_memory)
     sub = Substrate(task, spec, hp)
     if sub.cppn_inputs != sub_meta.get("cppn_inputs") or sub.cppn_outputs != sub_meta.get("cppn_outputs"):
         raise EntmError(f"{path}: the CPPN's inputs/outputs do not match the substrate of {task.name} {task.params()}")
     return sub.paint_network(cppn), spec
 
 
-def load_champion(path, task_overrides: dict | None = None) -> Champion:
-    """Load ``champion.json`` (or a run directory's) and rebuild its machine."""
+def load_champion(path, task_overrides: dict | None = None, max_memory=None) -> Champion:
+    """Load ``champion.json`` (or a run directory's) and rebuild its machine (``max_memory``: the limit of a
+    hyper champion's re-painting, :func:`entm.budget.check_painting`)."""
     p = resolve_champion(path)
     _, data = load_network_json(p)
-    return champion_from_dict(data, p, task_overrides)
+    return champion_from_dict(data, p, task_overrides, max_memory)
 
 
 def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, seed: int = 0,

@@ -378,7 +378,7 @@ def cmd_evaluate(args) -> int:
         if args.vector_size < 1:
             raise EntmError(f"--vector-size must be at least 1, got {args.vector_size}")
         overrides["vector_size"] = args.vector_size
-    champ = load_champion(args.champion, task_overrides=overrides)
+    champ = load_champion(args.champion, task_overrides=overrides, max_memory=args.max_memory)
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed,
                            max_memory=args.max_memory)

@@ -449,3 +449,16 @@ def run_cli_capped(address_space: int, *args, timeout=300) -> subprocess.Complet
 
     return subprocess.run([sys.executable, "-m", "entm", *map(str, args)], capture_output=True, text=True,
                           env=subprocess_env(), timeout=timeout, preexec_fn=cap)
+
+
+def chain_champion(champion: Path, out: Path, hidden: int) -> Path:
+    """``champion`` (a champion.json) with a chain of ``hidden`` hidden nodes added from input -1 to output 0:
+    a network as deep as it is long (for the size checks of plots)."""
+    data = json.loads(champion.read_text())
+    template = next(n for n in data["nodes"] if n["type"] == "output")
+    chain = [dict(template, id=10_000 + i, type="hidden") for i in range(hidden)]
+    data["nodes"] = chain + data["nodes"]  # evaluated before the outputs
+    keys = [-1] + [n["id"] for n in chain] + [0]
+    data["connections"] += [{"from": a, "to": b, "weight": 1.0, "enabled": True} for a, b in zip(keys, keys[1:])]
+    out.write_text(json.dumps(data))
+    return out

@@ -115,3 +115,40 @@ def test_evolution_too_large_is_refused_before_the_run_directory_exists(tmp_path
     r = run_cli_capped(CAP, "evolve", "--serial", *config_args, *args, "--run-dir", tmp_path / "run")
     _one_line(r, "needs about", *words)
     assert not (tmp_path / "run").exists()
+
+
+def test_plots_too_large_are_refused_and_moderate_ones_drawn(run, tmp_path):
+    from helpers import chain_champion
+
+    champion = run / "champion.json"
+    huge = chain_champion(champion, tmp_path / "chain20000.json", 20_000)
+    _one_line(run_cli_capped(CAP, "plot", "network", huge, "-o", tmp_path / "n.png"),
+              "20021 nodes", "20002 columns", "plot a smaller network")
+    assert not (tmp_path / "n.png").exists()
+    small = chain_champion(champion, tmp_path / "chain30.json", 30)
+    r = run_cli_capped(CAP, "plot", "network", small, "-o", tmp_path / "s.png")
+    assert r.returncode == 0 and (tmp_path / "s.png").is_file(), r.stderr
+    for length in (2_000_000, 50_000):
+        _one_line(run_cli_capped(CAP, "plot", "memory", run, "--length", length, "-o", tmp_path / "m.png"),
+                  f"recording the memory of an episode at length {length}", "plot a shorter --length")
+    r = run_cli_capped(CAP, "plot", "memory", run, "--length", 50, "-o", tmp_path / "m.png")
+    assert r.returncode == 0 and (tmp_path / "m.png").is_file(), r.stderr
+
+
+@pytest.fixture(scope="module")
+def hyper_run(tmp_path_factory):
+    return small_evolution_run(tmp_path_factory.mktemp("budget") / "hyper", task_params={"vector_size": 2},
+                               generations=1, episodes=2, encoding="hyper")
+
+
+@pytest.mark.parametrize("vector_size,args,words", [
+    (100_000, [], ["re-painting the hyper champion for 200005 inputs", "half of this"]),
+    (3000, ["--max-memory", "500M"], ["6005 inputs x 6008 outputs", "500.0 MiB", "smaller --vector-size"]),
+])
+def test_a_very_wide_repaint_is_refused(hyper_run, vector_size, args, words):
+    _one_line(run_cli_capped(CAP, "evaluate", hyper_run, "--vector-size", vector_size, "--lengths", 2, *args), *words)
+
+
+def test_a_wide_repaint_that_fits_runs(hyper_run):
+    r = run_cli_capped(CAP, "evaluate", hyper_run, "--vector-size", 300, "--lengths", 2, "--episodes", 2)
+    assert r.returncode == 0, r.stderr
