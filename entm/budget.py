@@ -25,6 +25,9 @@ estimates are deliberately simple upper bounds of the big arrays (docs/commands.
 * drawing a network (``entm plot network``; the default limit): the figure's raster, width x height inches
   at 110 dpi x 4 bytes x 3 copies, plus 20 kB per node and link drawn (a 20,000-node chain is 20,000
   columns: a figure 40,000 inches wide, refused instead of drawn for hours).
+* a training step (``entm train``): the parameters x 4 (weights, gradients, Adam's two states) and per
+  sequence and step what backpropagation keeps (the NTM's cells x width memory, 6 values per cell and head,
+  12 x hidden per controller layer) x 2, in float32, at the task's longest episode.
 * a champion or network file: at most ``MAX_FILE_BYTES`` (a network of millions of nodes fits), and a
   regular file (``entm evaluate /dev/zero`` is refused before a byte is read).
 """
@@ -252,6 +255,34 @@ def check_drawing(size_inches: tuple[float, float], artists: int, what: str, max
     refuse_if_over(drawing_bytes(size_inches, artists), limit_of(max_memory),
                    f"drawing {what} ({w:.0f} x {h:.0f} inches at {DRAW_DPI} dpi)", max_memory is not None,
                    "plot a smaller network")
+
+
+def training_bytes(arch, num_inputs: int, num_outputs: int, batch: int, T: int) -> float:
+    """Peak bytes of one training step (float32): the parameters with their gradients and Adam's two states
+    (4 copies), and per sequence and step what backpropagation keeps: the NTM's memory matrix (cells x width)
+    and its heads' weightings (6 per cell and head), the controller's gates (3 x 4 x hidden per layer), x2."""
+    h, layers = arch.hidden_size, arch.layers
+    if arch.model == "ntm":
+        heads = arch.read_heads + arch.write_heads
+        ctrl_in = num_inputs + arch.read_heads * arch.width
+        params = (layers * 4 * h * (ctrl_in + h + 2) + h * (heads * (arch.width + 6) + arch.write_heads * 2 * arch.width)
+                  + (h + arch.read_heads * arch.width) * num_outputs + arch.cells * arch.width)
+        per_step = arch.cells * arch.width + 6 * heads * arch.cells + 12 * h * layers
+    else:
+        params = layers * 4 * h * (num_inputs + h + 2) + h * num_outputs
+        per_step = 12 * h * layers
+    return 4.0 * (4 * params + 2 * batch * T * per_step)
+
+
+def check_training(arch, task, batch: int, max_memory) -> None:
+    """Refuse (one line) a training run whose step would not fit the limit (at the task's longest episode)."""
+    length = getattr(task, "max_length", None)
+    T = task_steps(task, length) if length is not None else int(np.max(task.sample(np.random.default_rng(0), 8).steps))
+    refuse_if_over(training_bytes(arch, task.num_inputs, task.num_outputs, batch, T), limit_of(max_memory),
+                   f"training a {arch.model} (hidden {arch.hidden_size} x {arch.layers}"
+                   + (f", memory {arch.cells} x {arch.width}" if arch.model == "ntm" else "")
+                   + f") on batches of {batch} episodes of up to {T} steps", max_memory is not None,
+                   "use a smaller model, memory or batch, or shorter episodes")
 
 
 def check_network_file(path) -> None:

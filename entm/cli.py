@@ -22,6 +22,7 @@ from entm.cli_status import (
     OS_FAILURE,
     USAGE,
     check_evolution_size,
+    check_training_size,
     exit_with,
     refuse_empty,
 )
@@ -208,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int, default=td.checkpoint_every,
                    help=f"steps between checkpoints (default {td.checkpoint_every})")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse (one line) a run whose training step is estimated to need more memory than this, "
+                        "e.g. 4G (default: half of this machine's physical memory)")
     _add_task_options(t)
 
     b = sub.add_parser("bench", help="genome-steps per second against plain neat-python")
@@ -308,6 +312,7 @@ def cmd_train(args) -> int:
                              report_every=args.report_every, checkpoint_every=args.checkpoint_every,
                              run_dir=args.run_dir)
     _set_threads(args.threads)
+    check_training_size(settings, args.max_memory)
     return train_summary(train(settings, progress=not args.quiet))
 
 

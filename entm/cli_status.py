@@ -62,3 +62,12 @@ def check_evolution_size(settings, max_memory) -> None:
     workers = 1 if settings.evaluator == "serial" or settings.ray_address else (settings.workers or os.cpu_count())
     check_evolution(machine, load_config(text), settings.episodes or machine.task.default_episodes, workers,
                     max_memory)
+
+
+def check_training_size(settings, max_memory) -> None:
+    """Refuse, before the run directory exists, a training step that cannot fit (entm.budget)."""
+    from entm.baseline.sequences import sequence_task
+    from entm.budget import check_training
+
+    check_training(settings.architecture, sequence_task(settings.task, settings.task_params), settings.batch_size,
+                   max_memory)

@@ -152,3 +152,14 @@ def test_a_very_wide_repaint_is_refused(hyper_run, vector_size, args, words):
 def test_a_wide_repaint_that_fits_runs(hyper_run):
     r = run_cli_capped(CAP, "evaluate", hyper_run, "--vector-size", 300, "--lengths", 2, "--episodes", 2)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--cells", "100000", "--width", "1000"], ["memory 100000 x 1000", "half of this"]),
+    (["--model", "lstm", "--hidden-size", "100000"], ["lstm (hidden 100000 x 3)"]),
+    (["--batch-size", "100000", "--max-length", "1000"], ["batches of 100000 episodes"]),
+    (["--max-memory", "10M"], ["over the limit of 10.0 MiB (--max-memory)"]),
+])
+def test_training_too_large_is_refused_before_the_run_directory_exists(tmp_path, args, words):
+    _one_line(run_cli_capped(CAP, "train", *args, "--run-dir", tmp_path / "run"), "needs about", *words)
+    assert not (tmp_path / "run").exists()
