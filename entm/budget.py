@@ -5,8 +5,8 @@ physical memory (:func:`default_limit`), leaving the other half to the system an
 estimates are deliberately simple upper bounds of the big arrays (docs/commands.md, "Memory limits"):
 
 * evaluating one network at a length L (``entm evaluate``, ``compare``, ``report``, ``plot generalization``):
-  the task's steps T(L) (measured on one episode at lengths 1 and 2, extrapolated linearly), and per episode
-  the sampled task inputs, targets and mask, plus for running it the network's inputs and outputs and the
+  the task's steps T(L) (sampled at L when L <= 64, else measured at 32 and 64 and extrapolated
+  linearly), and per episode the sampled task inputs, targets and mask, plus for running it the network's inputs and outputs and the
   task outputs per step and the memory (a discrete tape of up to heads x T cells, or the differentiable
   memory's cells, each ``width`` float64s); everything twice (the arrays and their temporaries).  When the
   sampled episodes fit but running them all at once would not, they run in pieces of episodes (the same
@@ -96,10 +96,18 @@ def refuse_if_over(needed: float, limit: int, what: str, given: bool,
 
 
 def task_steps(task, length: int) -> int:
-    """T(length) of a task: measured at lengths 1 and 2 (one episode each), extrapolated linearly."""
+    """T(length) of a task: one episode sampled at ``length`` when it is short (<= 64); else measured at
+    lengths 32 and 64 and extrapolated linearly (sampling the long episode itself is what is being sized)."""
     rng = np.random.default_rng(0)
-    t1, t2 = (int(np.max(task.sample(rng, 1, length=n).steps)) for n in (1, 2))
-    return max(t1, t1 + (t2 - t1) * (int(length) - 1))
+
+    def steps(n):
+        return int(np.max(task.sample(rng, 1, length=n).steps))
+
+    length = int(length)
+    if length <= 64:
+        return steps(length)
+    t1, t2 = steps(32), steps(64)
+    return max(t2, t2 + -(-(t2 - t1) * (length - 64) // 32))
 
 
 def _run_bytes_per_episode(machine, T: int) -> float:

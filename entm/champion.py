@@ -108,7 +108,8 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     task = machine.task
     limit, given = budget.limit_of(max_memory), max_memory is not None
     closed = isinstance(task, RewardTask)
-    pieces = {L: 1 if closed else budget.evaluation_pieces(machine, L, episodes, limit, given) for L in lengths}
+    sized = not closed and isinstance(machine, Machine)  # a trained model's runner has no memory spec to size
+    pieces = {L: budget.evaluation_pieces(machine, L, episodes, limit, given) if sized else 1 for L in lengths}
     out = {}
     for L in lengths:
         rng = np.random.default_rng([int(seed), int(L)])

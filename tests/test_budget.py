@@ -163,3 +163,9 @@ def test_a_wide_repaint_that_fits_runs(hyper_run):
 def test_training_too_large_is_refused_before_the_run_directory_exists(tmp_path, args, words):
     _one_line(run_cli_capped(CAP, "train", *args, "--run-dir", tmp_path / "run"), "needs about", *words)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args,words", [(["--population", "10000000"], ["population of 10000000"]),
+                                        (["--episodes", "10000000", "--population", "4"], ["on 10000000 episodes"])])
+def test_bench_too_large_is_refused(args, words):
+    _one_line(run_cli_capped(CAP, "bench", "--repeats", "1", *args), "needs about", *words)
