@@ -6,8 +6,8 @@ estimates are deliberately simple upper bounds of the big arrays (docs/commands.
 
 * evaluating one network at a length L (``entm evaluate``, ``compare``, ``report``, ``plot generalization``):
   the task's steps T(L) (sampled at L when L <= 64, else measured at 32 and 64 and extrapolated
-  linearly), and per episode the sampled task inputs, targets and mask, plus for running it the network's inputs and outputs and the
-  task outputs per step and the memory (a discrete tape of up to heads x T cells, or the differentiable
+  linearly), and per episode the sampled task inputs, targets and mask, plus for running it the
+  network's inputs and outputs and the task outputs per step and the memory (a discrete tape of up to heads x T cells, or the differentiable
   memory's cells, each ``width`` float64s); everything twice (the arrays and their temporaries).  When the
   sampled episodes fit but running them all at once would not, they run in pieces of episodes (the same
   numbers: every episode runs on its own) instead of being refused.
@@ -158,7 +158,7 @@ def initial_genes(genome_config) -> int:
     kind = genome_config.initial_connection
     frac = genome_config.connection_fraction or 1.0
     conns = 0
-    if kind.startswith("full") or kind.startswith("partial"):
+    if kind.startswith(("full", "partial")):
         conns = n_in * hidden + hidden * n_out + (0 if kind.endswith("nodirect") and hidden else n_in * n_out)
         if not genome_config.feed_forward:
             conns += hidden * hidden

@@ -5,7 +5,13 @@ space is capped, so that a regression fails instead of taking the machine's memo
 import pytest
 from helpers import run_cli_capped, small_evolution_run
 
-from entm.budget import default_limit, evaluation_bytes, evaluation_pieces, parse_memory, physical_memory
+from entm.budget import (
+    default_limit,
+    evaluation_bytes,
+    evaluation_pieces,
+    parse_memory,
+    physical_memory,
+)
 from entm.champion import evaluate_lengths, load_champion
 from entm.errors import EntmError
 

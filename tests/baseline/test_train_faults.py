@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 import torch
+from helpers import main_error, run_main
 
 from entm import runs
 from entm.baseline import checkpoint
+from entm.baseline.model import build_model
 from entm.baseline.settings import ModelSettings, TrainSettings
 from entm.baseline.train import resume, train
-from entm.errors import EntmError
-from helpers import main_error, run_main
 
 COPY = {"vector_size": 4, "min_length": 1, "max_length": 4}
 NTM = ModelSettings(model="ntm", controller="lstm", hidden_size=16, cells=12, width=6)
@@ -61,8 +61,7 @@ def test_a_checkpoint_of_another_architecture_is_skipped_with_a_warning(tmp_path
     foreign = checkpoint.list_checkpoints(other)[-1]  # step 12: newer than any of own's
     shutil.copy(foreign, own / runs.CHECKPOINT_DIR / foreign.name)
     warnings = []
-    model_of_own = __import__("entm.baseline.model", fromlist=["build_model"]).build_model(
-        NTM.resolved(), 6, 4, 0)
+    model_of_own = build_model(NTM.resolved(), 6, 4, 0)
     payload = checkpoint.load_latest(own, "cpu", warn=warnings.append, fits=model_of_own)
     assert payload["state"]["step"] == 9
     assert len(warnings) == 1 and "another architecture" in warnings[0] and foreign.name in warnings[0]
