@@ -36,6 +36,7 @@ import torch
 
 from entm.bench.plain import PlainSoftMemory, PlainTape, run_plain
 from entm.bench.reward import format_reward_bench, run_reward_bench
+from entm.budget import check_evolution
 from entm.errors import EntmError
 from entm.evolution.evaluator import CHUNK, EvalSettings, GenomeEvaluator
 from entm.evolution.loop import EvolveSettings, prepare
@@ -74,6 +75,7 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
                       episodes=episodes)
     ev = GenomeEvaluator(es)
     config = load_config(text, "bench config")
+    check_evolution(machine, config, episodes, 1, None)  # a population or episodes that cannot fit: one line
     genomes = list(neat.Population(config, seed=seed).population.items())
     eps = ev.episodes(0)
     steps = len(genomes) * int(eps.steps.sum())

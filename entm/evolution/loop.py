@@ -44,6 +44,7 @@ from entm.evolution.reporters import (
     phenotype,
     write_champion,
 )
+from entm.evolution.settings_check import check_settings
 from entm.hyper import Substrate
 from entm.machine import Machine
 from entm.memory import MemorySpec
@@ -299,6 +300,7 @@ def settings_from_run(run_dir) -> EvolveSettings:
     data = runs.read_run_json(run_dir)
     if data.get("kind") != "evolution":
         raise EntmError(f"{run_dir} is not an evolution run (run.json kind is {data.get('kind')!r})")
+    check_settings(data, str(Path(run_dir) / runs.RUN_FILE))  # an edited run.json: one line, nothing written
     names = {f.name for f in fields(EvolveSettings)}
     return EvolveSettings(**{k: v for k, v in data.items() if k in names})
 

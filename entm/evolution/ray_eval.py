@@ -28,6 +28,7 @@ import time
 from urllib.parse import urlparse
 
 from entm.errors import EntmError
+from entm.evolution import ray_reaper
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.phenotype import GenomeData
 
@@ -113,10 +114,25 @@ def split_inline(chunk: list) -> list[list]:
     return [chunk[i:i + n] for i in range(0, len(chunk), n)]
 
 
-def check_address(address: str) -> None:
-    """Fail fast (one line) when ``HOST:PORT`` or ``ray://HOST:PORT`` does not answer."""
+def check_address(address: str) -> str:
+    """Fail fast (one line, within CONNECT_TIMEOUT) when ``HOST:PORT`` or ``ray://HOST:PORT`` does not answer;
+    ``auto`` is first resolved as Ray resolves it (``RAY_ADDRESS``, else the address file of the last
+    ``ray start``, ``<RAY_TMPDIR or TMPDIR or /tmp>/ray/ray_current_cluster``, else a running local GCS),
+    so that a stale address file is one line instead of Ray's endless retries."""
     if address == "auto":
-        return
+        try:
+            resolved = _resolve_auto()
+        except Exception as e:  # ConnectionError: no cluster found; anything else from Ray's lookup
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise EntmError(f"--ray-address auto: no running Ray cluster found ({first})") from None
+        if not resolved or resolved == "auto":
+            raise EntmError("--ray-address auto: no running Ray cluster found")
+        try:
+            check_address(resolved)
+        except EntmError as e:
+            raise EntmError(f"--ray-address auto resolved to {resolved} (RAY_ADDRESS or Ray's address file "
+                            f"of the last `ray start`, which may be stale): {e}") from None
+        return resolved
     target = address
     if "://" in address:
         u = urlparse(address)
@@ -134,6 +150,24 @@ def check_address(address: str) -> None:
             pass
     except OSError as e:
         raise EntmError(f"cannot reach Ray cluster at {address}: {e.strerror or e}") from None
+    return address
+
+
+def _resolve_auto() -> str | None:
+    """``auto`` as the address of one cluster: ``RAY_ADDRESS``; else the address file of the last ``ray start``
+    (Ray's ``ray_current_cluster``: the cluster ``auto`` means); else a running GCS found by Ray's scan."""
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if env:
+        return env
+    from ray._common.utils import get_ray_address_file
+
+    path = get_ray_address_file(None)
+    if os.path.exists(path):
+        with open(path) as f:
+            return f.read().strip() or None
+    from ray._private.services import get_ray_address_from_environment
+
+    return get_ray_address_from_environment("auto", None)
 
 
 class RayEvaluator:
@@ -153,7 +187,7 @@ class RayEvaluator:
         if ray.is_initialized():
             pass
         elif address:
-            check_address(address)
+            address = check_address(address)  # auto: the one cluster it resolves to, connected to as such
             try:
                 with quiet_stderr(not verbose):
                     ray.init(address=address, log_to_driver=verbose,
@@ -163,10 +197,14 @@ class RayEvaluator:
                 raise EntmError(f"cannot connect to Ray cluster at {address}: {first}") from None
         else:
             n = workers or os.cpu_count() or 1
+            if n > 2 * (os.cpu_count() or 1):  # the workers time-share the cores: slower, never faster
+                print(f"entm: warning: {n} Ray workers on {os.cpu_count()} cores: they share the cores "
+                      f"(more memory, no more speed); --workers {os.cpu_count()} would do as much", file=sys.stderr)
             with quiet_stderr(not verbose):
                 ray.init(address="local", num_cpus=n, include_dashboard=False, log_to_driver=verbose,
                          logging_level=logging.WARNING if verbose else logging.ERROR)
             self.started_ray = True
+            ray_reaper.start()  # kills what Ray would leave running if this process is killed
         try:
             host, _, port = ray.get_runtime_context().gcs_address.rpartition(":")
             self.gcs = (host, int(port))
