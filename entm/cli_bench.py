@@ -7,14 +7,19 @@ import json
 import sys
 
 from entm.cli_options import add_task_options, task_params
+from entm.cli_presets import bench_fields
 from entm.errors import EntmError
 
 
 def add_parser(sub) -> None:
     """Add ``bench`` to an argparse subparsers object."""
     b = sub.add_parser("bench", help="genome-steps per second against plain neat-python")
-    b.add_argument("--task", default="copy")
-    b.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"])
+    b.add_argument("--task", default=None, help="task name (default: copy, or the preset's)")
+    b.add_argument("--memory", default=None, choices=["discrete", "differentiable"],
+                   help="default: discrete, or the preset's")
+    b.add_argument("--preset", default=None, metavar="NAME",
+                   help="bench a published setup's task, task parameters, memory and episodes (see `entm "
+                        "presets`); options given explicitly override its values")
     b.add_argument("--population", "--pop-size", type=int, default=None,
                    help="genomes (default 300; with --generation 150)")
     b.add_argument("--generation", action="store_true",
@@ -26,7 +31,7 @@ def add_parser(sub) -> None:
     b.add_argument("--scale-to", type=int, default=None, metavar="N",
                    help="with --generation: also time 3 generations at population N with Ray and 1 worker (the "
                         "driver's cost per genome at both sizes)")
-    b.add_argument("--episodes", type=int, default=50)
+    b.add_argument("--episodes", type=int, default=None, help="default: 50, or the preset's")
     b.add_argument("--repeats", type=int, default=7,
                    help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
     b.add_argument("--workers", type=int, default=None, help="also measure Ray with 1 and N workers")
@@ -40,17 +45,19 @@ def cmd_bench(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise EntmError(f"--workers must be at least 1, got {args.workers}")
     say = None if args.json else (lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    fields = bench_fields(args, task_params(args))
     if args.generation:
         from entm.bench.generation import format_generation_bench, run_generation_bench
 
-        r = run_generation_bench(task=args.task, task_params=task_params(args), memory=args.memory,
-                                 population=args.population or 150,
+        if args.preset is not None:
+            raise EntmError("--preset is not measured with --generation yet; give --task and its options")
+        r = run_generation_bench(task=fields["task"], task_params=fields.get("task_params"),
+                                 memory=fields["memory"], population=args.population or 150,
                                  generations=args.generations, workers=args.workers,
                                  reproduction=args.reproduction, progress=say, scale_to=args.scale_to)
         print(json.dumps(r) if args.json else format_generation_bench(r))
         return 0
     args.population = args.population or 300
-    r = run_bench(task=args.task, task_params=task_params(args), memory=args.memory, population=args.population,
-                  episodes=args.episodes, repeats=args.repeats, workers=args.workers, progress=say)
+    r = run_bench(**fields, population=args.population, repeats=args.repeats, workers=args.workers, progress=say)
     print(json.dumps(r) if args.json else format_bench(r))
     return 0

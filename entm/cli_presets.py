@@ -58,6 +58,19 @@ def evolve_fields(args, task_params: dict, memory_params: dict) -> dict:
     return {**defaults, **out}
 
 
+def bench_fields(args, task_params: dict) -> dict:
+    """``entm bench``'s task, memory and episodes: the preset's (if any) under what was given explicitly."""
+    given = {"task": args.task, "task_params": task_params, "memory": args.memory, "episodes": args.episodes}
+    if args.preset is not None:
+        from entm.presets import preset_settings
+
+        out = preset_settings(args.preset, given)
+        out = {k: out[k] for k in ("task", "task_params", "memory", "memory_params", "heads", "episodes") if k in out}
+    else:
+        out = {k: v for k, v in given.items() if v is not None}
+    return {"task": "copy", "memory": "discrete", "episodes": 50, **out}
+
+
 def cmd_presets(args) -> int:
     from entm.presets import PRESETS, preset
 

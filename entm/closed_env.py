@@ -34,18 +34,20 @@ from entm.tasks import season as season_module
 from entm.tasks import tmaze as tmaze_module
 
 # environment kinds
-TMAZE_DISCRETE, TMAZE_CONTINUOUS, SEASON = 0, 1, 2
+TMAZE_DISCRETE, TMAZE_CONTINUOUS, SEASON, TMAZE_STEERING = 0, 1, 2, 3
 
 # ip entries
 (P_KIND, P_ROUNDS, P_DEPTH, P_MAX_STEPS, P_START_X, P_START_Y, P_SCALE, P_SPF, P_DECISION, P_FOODS, P_ITEMS, P_JUNCTION,
  P_FEEDBACK) = range(13)
 N_IP = 13
 # fp entries
-FP_HIGH, FP_LOW, FP_EAT, FP_AVOID = range(4)
+FP_HIGH, FP_LOW, FP_EAT, FP_AVOID, FP_STEER_MAX, FP_START_X, FP_START_Y, FP_CUTOFF = range(8)
 # S columns, T-maze: the MazeEnv's state (``tried`` as a bit mask), then the variant's
 TM_ACTIVE, TM_ROUND, TM_REWARDING, TM_KNOWN, TM_TRIED, TM_RIGHT, TM_REACHED = range(7)
 TM_DEPTH, TM_PATH = 7, 8  # discrete
-TM_IX, TM_IY, TM_HEADING, TM_MOVES = 7, 8, 9, 10  # continuous
+TM_IX, TM_IY, TM_HEADING, TM_MOVES = 7, 8, 9, 10  # continuous (steering: TM_MOVES only)
+# F columns, T-maze: the reward, then the steering agent's real position and heading (radians)
+F_REWARD, F_X, F_Y, F_ANGLE = range(4)
 # S columns, season
 SE_ACTIVE, SE_T, SE_LENGTH, SE_RIGHT, SE_SCORED = range(5)
 # D columns, T-maze (season: food | poison | scored, ip[P_ITEMS] columns each)
@@ -56,15 +58,15 @@ D_FIRST, D_SECOND, D_SWITCH = range(3)
 #: the numpy loop.
 SUPPORTED = {
     tmaze_module.TMazeTask: {"variant": None, "maze": None, "rounds": None, "switch_spread": None,
-                             "max_steps": None, "goal_bonus": None, "steering": lambda v: v == "turns",
-                             "steer_max": None, "junction_input": lambda v: v == 1, "swap_fraction": None},
+                             "max_steps": None, "goal_bonus": None, "steering": None, "steer_max": None,
+                             "junction_input": None, "swap_fraction": None},
     season_module.SeasonTask: {name: None for name in (
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
         "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length")},
 }
 #: the environment classes the compiled step re-states (exact classes: a subclass may step differently)
 ENVIRONMENTS = {tmaze_module.DiscreteMazeEnv: TMAZE_DISCRETE, tmaze_module.ContinuousMazeEnv: TMAZE_CONTINUOUS,
-                season_module.SeasonEnv: SEASON}
+                tmaze_module.SteeringMazeEnv: TMAZE_STEERING, season_module.SeasonEnv: SEASON}
 
 
 def env_supported(task, env) -> bool:
@@ -91,7 +93,8 @@ def pack_env(env, B: int):
     N = env.batch
     ip = np.zeros(N_IP, np.int64)
     ip[P_KIND] = kind
-    fp = np.array([tmaze_module.HIGH_REWARD, tmaze_module.LOW_REWARD, season_module.EAT, season_module.AVOID])
+    fp = np.array([tmaze_module.HIGH_REWARD, tmaze_module.LOW_REWARD, season_module.EAT, season_module.AVOID,
+                   0.0, 0.0, 0.0, maze_module.SENSOR_CUTOFF])
     sensors = np.zeros((1, 1, 4, 3))
     grid = np.zeros((3, 1, 1), np.int64)
     LI, LF = np.zeros((1, 1), np.int64), np.zeros((1, 1))
@@ -121,17 +124,23 @@ def pack_env(env, B: int):
     ip[P_ROUNDS], ip[P_DEPTH], ip[P_MAX_STEPS] = env.rounds, task.depth, task.max_steps
     ip[P_JUNCTION] = task.junction_input
     LI = np.ascontiguousarray(env.goal_log, dtype=np.int64)
+    F = np.ascontiguousarray(env.reward[:, None], dtype=np.float64)
     if kind == TMAZE_DISCRETE:
         S[:, TM_DEPTH] = env.depth
         S[:, TM_PATH] = env.path
     else:
-        S[:, TM_IX], S[:, TM_IY], S[:, TM_HEADING], S[:, TM_MOVES] = env.ix, env.iy, env.heading, env.moves
         mz = env.maze
+        grid = np.ascontiguousarray(np.stack([mz.wall, mz.goal_of, mz.junction]), dtype=np.int64)
+        S[:, TM_MOVES] = env.moves
+    if kind == TMAZE_CONTINUOUS:
+        S[:, TM_IX], S[:, TM_IY], S[:, TM_HEADING] = env.ix, env.iy, env.heading
         ip[P_START_X], ip[P_START_Y] = env.start
         ip[P_SCALE] = maze_module.SCALE
         sensors = np.ascontiguousarray(mz.sensors, dtype=np.float64)
-        grid = np.ascontiguousarray(np.stack([mz.wall, mz.goal_of, mz.junction]), dtype=np.int64)
-    F = np.ascontiguousarray(env.reward[:, None], dtype=np.float64)
+    elif kind == TMAZE_STEERING:
+        F = np.ascontiguousarray(np.stack([env.reward, env.x, env.y, env.angle], axis=1), dtype=np.float64)
+        fp[FP_STEER_MAX] = env.steer_max
+        fp[FP_START_X], fp[FP_START_Y] = env.start
     D = np.ascontiguousarray(np.stack([env.first[:B], env.second[:B], env.switch[:B]], axis=1), dtype=np.int64)
     return ip, fp, S, F, D, sensors, grid, LI, LF
 
@@ -166,9 +175,53 @@ def unpack_env(env, S: np.ndarray, F: np.ndarray, LI: np.ndarray, LF: np.ndarray
     if kind == TMAZE_DISCRETE:
         env.depth[:] = S[:, TM_DEPTH]
         env.path[:] = S[:, TM_PATH]
-    else:
+    elif kind == TMAZE_CONTINUOUS:
         env.ix[:], env.iy[:], env.heading[:], env.moves[:] = (S[:, TM_IX], S[:, TM_IY], S[:, TM_HEADING],
                                                               S[:, TM_MOVES])
+    else:
+        env.x[:], env.y[:], env.angle[:], env.moves[:] = F[:, F_X], F[:, F_Y], F[:, F_ANGLE], S[:, TM_MOVES]
+
+
+# -- the steering agent's geometry (entm.tasks.maze) --------------------------------------
+
+@njit(cache=True, error_model="numpy")
+def tile_of(grid, x, y):
+    """The tile (x, y) of a real point, clipped to the map (``SteeringMazeEnv._tiles``)."""
+    W, H = grid.shape[2], grid.shape[1]
+    return int(min(max(np.floor(x), 0.0), W - 1)), int(min(max(np.floor(y), 0.0), H - 1))
+
+
+@njit(cache=True, error_model="numpy")
+def _in_wall(grid, x, y):
+    """``entm.tasks.maze._is_wall`` for one point: outside the map counts as wall."""
+    W, H = grid.shape[2], grid.shape[1]
+    tx, ty = int(np.floor(x)), int(np.floor(y))
+    return tx < 0 or tx >= W or ty < 0 or ty >= H or grid[0, ty, tx] != 0
+
+
+@njit(cache=True, error_model="numpy")
+def ray_distance(grid, x, y, dx, dy, cutoff):
+    """``entm.tasks.maze._distances`` for one point and unit direction: the same candidate distances
+    (0 and the crossings of the tile boundaries within floor(p) - int(cutoff) - 2 ... + int(cutoff) + 2 on
+    either axis, the axis skipped where the direction is parallel to it), computed by the same float64
+    operations, the nearest one whose point just past it lies in a wall, capped at ``cutoff``."""
+    eps = 1e-9
+    best = np.inf
+    if _in_wall(grid, x + (0.0 + eps) * dx, y + (0.0 + eps) * dy):
+        best = 0.0
+    n = int(cutoff)
+    for axis in range(2):
+        p = x if axis == 0 else y
+        d = dx if axis == 0 else dy
+        if d == 0:
+            continue
+        fl = np.floor(p)
+        for k in range(-n - 2, n + 3):
+            t = (fl + k - p) / d
+            if np.isfinite(t) and t >= 0 and t <= cutoff and t < best:
+                if _in_wall(grid, x + (t + eps) * dx, y + (t + eps) * dy):
+                    best = t
+    return min(best, cutoff)
 
 
 # -- the compiled step ---------------------------------------------------------------
@@ -200,6 +253,18 @@ def env_observe(ip, fp, S, F, D, sensors, grid, rid, nb, base, V):
             if ip[P_JUNCTION] != 0:
                 junction = grid[2, iy // scale, ix // scale] != 0 and S[r, TM_REWARDING] == 0
                 V[4, j] = 1.0 if junction else 0.0
+    elif kind == TMAZE_STEERING:  # entm.tasks.tmaze.SteeringMazeEnv.observe
+        cutoff = fp[FP_CUTOFF]
+        for j in range(nb):
+            r = base + rid[j]
+            x, y, angle = F[r, F_X], F[r, F_Y], F[r, F_ANGLE]
+            for s in range(3):  # left, ahead, right
+                a = angle + (np.pi / 4 if s == 0 else 0.0 if s == 1 else -np.pi / 4)
+                V[s, j] = ray_distance(grid, x, y, np.cos(a), -np.sin(a), cutoff) / cutoff
+            V[3, j] = F[r, F_REWARD]
+            if ip[P_JUNCTION] != 0:
+                tx, ty = tile_of(grid, x, y)
+                V[4, j] = 1.0 if grid[2, ty, tx] != 0 and S[r, TM_REWARDING] == 0 else 0.0
     else:
         foods, spf, items = ip[P_FOODS], ip[P_SPF], ip[P_ITEMS]
         for j in range(nb):
@@ -262,6 +327,11 @@ def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI,
             if kind == TMAZE_DISCRETE:
                 S[r, TM_DEPTH] = 0
                 S[r, TM_PATH] = 0
+            elif kind == TMAZE_STEERING:
+                F[r, F_X] = fp[FP_START_X]
+                F[r, F_Y] = fp[FP_START_Y]
+                F[r, F_ANGLE] = np.pi / 2
+                S[r, TM_MOVES] = 0
             else:
                 S[r, TM_IX] = ip[P_START_X]
                 S[r, TM_IY] = ip[P_START_Y]
@@ -276,24 +346,36 @@ def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI,
                 goals[n_ended] = S[r, TM_PATH]
                 n_ended += 1
             continue
-        o = 0  # argmax of (left, straight, right), the first on a tie
-        m = Y[0, j]
-        if Y[1, j] > m:
-            o = 1
-            m = Y[1, j]
-        if Y[2, j] > m:
-            o = 2
-        h = (S[r, TM_HEADING] + o + 3) % 4
-        S[r, TM_HEADING] = h
-        nx = S[r, TM_IX] + headings[h, 0]
-        ny = S[r, TM_IY] + headings[h, 1]
-        tx, ty = nx // scale, ny // scale
-        inside = tx >= 0 and tx < W and ty >= 0 and ty < H
-        txc, tyc = min(max(tx, 0), W - 1), min(max(ty, 0), H - 1)
-        crash = not inside or grid[0, tyc, txc] != 0
-        if not crash:
-            S[r, TM_IX] = nx
-            S[r, TM_IY] = ny
+        if kind == TMAZE_STEERING:  # entm.tasks.tmaze.SteeringMazeEnv.act
+            a = F[r, F_ANGLE] + (2 * Y[0, j] - 1) * fp[FP_STEER_MAX]
+            F[r, F_ANGLE] = a
+            fx = F[r, F_X] + 0.1 * np.cos(a)
+            fy = F[r, F_Y] - 0.1 * np.sin(a)  # y grows southwards
+            inside = fx >= 0 and fx < W and fy >= 0 and fy < H
+            txc, tyc = tile_of(grid, fx, fy)
+            crash = not inside or grid[0, tyc, txc] != 0
+            if not crash:
+                F[r, F_X] = fx
+                F[r, F_Y] = fy
+        else:
+            o = 0  # argmax of (left, straight, right), the first on a tie
+            m = Y[0, j]
+            if Y[1, j] > m:
+                o = 1
+                m = Y[1, j]
+            if Y[2, j] > m:
+                o = 2
+            h = (S[r, TM_HEADING] + o + 3) % 4
+            S[r, TM_HEADING] = h
+            nx = S[r, TM_IX] + headings[h, 0]
+            ny = S[r, TM_IY] + headings[h, 1]
+            tx, ty = nx // scale, ny // scale
+            inside = tx >= 0 and tx < W and ty >= 0 and ty < H
+            txc, tyc = min(max(tx, 0), W - 1), min(max(ty, 0), H - 1)
+            crash = not inside or grid[0, tyc, txc] != 0
+            if not crash:
+                S[r, TM_IX] = nx
+                S[r, TM_IY] = ny
         S[r, TM_MOVES] += 1
         goal = -1 if crash else grid[1, tyc, txc]
         if crash or goal >= 0 or S[r, TM_MOVES] >= ip[P_MAX_STEPS]:

@@ -382,11 +382,12 @@ class ContinuousMazeEnv(MazeEnv):
             self.log.append(("pos", self.ix.copy(), self.iy.copy()))
 
     def observe(self) -> np.ndarray:
-        x = np.empty((self.batch, 5))
+        x = np.empty((self.batch, 4 + self.task.junction_input))
         x[:, :3] = self.maze.sensors[self.ix, self.iy, self.heading]
         x[:, 3] = self.reward
-        tx, ty = self.ix // SCALE, self.iy // SCALE
-        x[:, 4] = self.maze.junction[ty, tx] & ~self.rewarding
+        if self.task.junction_input:
+            tx, ty = self.ix // SCALE, self.iy // SCALE
+            x[:, 4] = self.maze.junction[ty, tx] & ~self.rewarding
         return x
 
     def act(self, outputs: np.ndarray) -> None:

@@ -11,11 +11,13 @@ from helpers import mutated_population
 
 from entm.bench.plain import PlainTape
 from entm.bench.plain_env import plain_environment, run_plain_closed
+from entm.closed_env import ray_distance
 from entm.closed_kernel import kernel_supports, run_fused_loop
 from entm.closed_loop import run_closed_loop
 from entm.evolution.loop import EvolveSettings
 from entm.phenotype import Network, pack_genomes
 from entm.tasks import make_task
+from entm.tasks.maze import SENSOR_CUTOFF, maze, rangefinder_rows
 from entm.tasks.tmaze import TMazeTask
 
 CASES = {
@@ -29,6 +31,13 @@ CASES = {
     # the authors' settings the compiled environments know (docs/presets.md)
     "tmaze-continuous-authors": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 6,
                                            "swap_fraction": 0.4}),
+    "tmaze-continuous-no-junction": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 6,
+                                               "junction_input": 0}),
+    # the steering agent: the greve2016-double-tmaze preset's settings, and with the junction input
+    "tmaze-steering": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 6, "swap_fraction": 0.6,
+                                 "steering": "angle", "steer_max": 45.0, "junction_input": 0}),
+    "tmaze-steering-junction": ("tmaze", {"variant": "continuous", "maze": "single", "rounds": 5, "max_steps": 70,
+                                          "steering": "angle", "steer_max": 30.0}),
     "season-authors": ("season", {"foods_per_season": "distinct", "season_days": "deployment",
                                   "feedback": "right", "feedback_length": 1, "years": 2}),
 }
@@ -48,7 +57,7 @@ def _population(case, n=40, seed=0, memory="discrete", width=None, recurrent=Fal
                                                            recurrent=recurrent)
     if name == "tmaze" and task.variant == "continuous":
         for g in genomes[::2]:
-            _make_driver(g, config.genome_config)
+            (_make_steerer if task.steering == "angle" else _make_driver)(g, config.genome_config)
     return task, machine, config, genomes
 
 
@@ -64,6 +73,21 @@ def _make_driver(genome, gc):
     genome.connections[(-2, 1)] = conn
     genome.nodes[1].bias, genome.nodes[1].response, genome.nodes[1].activation = -1.0, 1.0, "sigmoid"
     genome.nodes[1].aggregation = "sum"
+
+
+def _make_steerer(genome, gc):
+    """The steering agent's driver: its ``steer`` output turns towards the side whose rangefinder sees
+    farther (sigmoid(12 (left - right))), its other links (memory, reward) bend the turns, so that it
+    reaches goals, earns rewards and scores."""
+    for (i, o), c in genome.connections.items():
+        if o == 0 and i in (-1, -2, -3):
+            c.weight = 0.0
+    for i, weight in ((-1, 12.0), (-3, -12.0)):
+        conn = genome.connections.get((i, 0)) or genome.create_connection(gc, i, 0)
+        conn.weight, conn.enabled = weight, True
+        genome.connections[(i, 0)] = conn
+    node = genome.nodes[0]
+    node.bias, node.response, node.activation, node.aggregation = 0.0, 1.0, "sigmoid", "sum"
 
 
 def _runs(task, machine, packed, deps, **numpy_kw):
@@ -96,6 +120,7 @@ def _assert_same_end(task, env_a, run_a, env_b, run_b):
 def test_fused_loop_replays_the_recorded_numpy_loop_step_by_step(case):
     """The numpy loop's record (what each row saw, its task outputs, its head outputs) is the fused
     loop's, bit for bit, for every running step of every row, on 40 mutated genomes x 12 deployments."""
+    name = CASES[case][0]
     task, machine, config, genomes = _population(case, width=CASES_WIDTH.get(case))
     packed = pack_genomes(genomes, config.genome_config)
     deps = task.sample(np.random.default_rng(3), 12)
@@ -106,6 +131,8 @@ def test_fused_loop_replays_the_recorded_numpy_loop_step_by_step(case):
     assert steps == rec.steps and per_row.sum() == rec.row_steps
     running = np.arange(rec.steps)[None, :] < per_row[:, None]
     assert running.sum() > 5000
+    if name == "tmaze":
+        assert task.score(env).score.max() > 0.3  # some rows reach goals and score
     if getattr(task, "variant", None) == "continuous" or task.name == "season":
         assert len(set(per_row)) > 1  # rows finish at different steps (the discrete maze's rounds are fixed)
     for mine, recorded in ((x, rec.inputs), (y, rec.outputs), (hp, rec.head_outputs)):
@@ -125,6 +152,10 @@ def test_fused_loop_replays_the_recorded_numpy_loop_step_by_step(case):
     ("season", "differentiable", True),
     ("tmaze-continuous-authors", "discrete", True),
     ("season-authors", "discrete", False),
+    ("tmaze-continuous-no-junction", "discrete", False),
+    ("tmaze-steering", "discrete", False),
+    ("tmaze-steering", "discrete", True),
+    ("tmaze-steering-junction", "differentiable", False),
 ])
 def test_fused_loop_ends_where_the_numpy_loop_ends(case, memory, recurrent):
     """Default widths, both memories, feed-forward and recurrent networks: the environment's whole final
@@ -165,7 +196,7 @@ def test_what_the_kernel_does_not_know_runs_in_the_numpy_loop():
     assert not kernel_supports(machine, task.environment(deps, groups=4, record=True))
     assert not kernel_supports(machine, task.environment(deps, groups=4), record=True)
     angle = make_task("tmaze", {"variant": "continuous", "steering": "angle"})
-    assert not kernel_supports(machine, angle.environment(angle.sample(np.random.default_rng(0), 2)))
+    assert kernel_supports(machine, angle.environment(angle.sample(np.random.default_rng(0), 2)))
     new = _SteeringTMaze(variant="discrete", maze="single", rounds=9)
     machine.task = new
     assert not kernel_supports(machine, new.environment(deps, groups=4))
@@ -177,6 +208,7 @@ def test_what_the_kernel_does_not_know_runs_in_the_numpy_loop():
 
 
 @pytest.mark.parametrize("case", ["tmaze-discrete-double", "tmaze-continuous-double", "tmaze-continuous-authors",
+                                  "tmaze-continuous-no-junction", "tmaze-steering", "tmaze-steering-junction",
                                   "season", "season-authors"])
 def test_plain_environments_score_as_the_tasks(case):
     """The bench's plain way (neat-python activate, plain environment, plain tape) scores each deployment
@@ -203,3 +235,22 @@ def test_network_list_and_packed_population_agree():
     env_b = task.environment(deps, groups=6)
     run_b = run_closed_loop(machine, pack_genomes(genomes, config.genome_config), env_b)
     _assert_same_end(task, env_a, run_a, env_b, run_b)
+
+
+def test_the_compiled_ray_caster_is_the_numpy_one():
+    """entm.closed_env.ray_distance against entm.tasks.maze.rangefinder_rows, to the bit: random points
+    and directions, points on tile boundaries and lattice points, directions along the axes."""
+    mz = maze("double")
+    grid = np.stack([mz.wall, mz.goal_of, mz.junction]).astype(np.int64)
+    rng = np.random.default_rng(5)
+    n = 4000
+    x = np.concatenate([rng.uniform(-0.5, 9.5, n), np.round(rng.uniform(0, 9, n), 1), rng.integers(0, 10, n)])
+    y = np.concatenate([rng.uniform(-0.5, 7.5, n), np.round(rng.uniform(0, 7, n), 1), rng.uniform(0, 7, n)])
+    a = np.concatenate([rng.uniform(-10, 10, n), rng.integers(-8, 8, n) * np.pi / 4, rng.uniform(-4, 4, n)])
+    dx, dy = np.cos(a), -np.sin(a)
+    dx[::7], dy[::7] = 0.0, 1.0
+    dx[1::7], dy[1::7] = -1.0, 0.0
+    want = rangefinder_rows(mz.wall, x, y, dx, dy)
+    got = np.array([ray_distance(grid, *p, SENSOR_CUTOFF) / SENSOR_CUTOFF for p in zip(x, y, dx, dy)])
+    np.testing.assert_array_equal(got, want)
+    assert 0.1 < (want < 1).mean() < 0.99 and (want == 0).any()

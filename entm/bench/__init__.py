@@ -47,22 +47,25 @@ from entm.tasks import RewardTask
 
 
 def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=7,
-              workers=None, plain_genomes=10, plain_episodes=10, seed=0, progress=None) -> dict:
+              workers=None, plain_genomes=10, plain_episodes=10, seed=0, progress=None, memory_params=None,
+              heads=1) -> dict:
+    """``memory_params``, ``heads``: the memory's options (``entm bench --preset`` gives a preset's)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one core, like a Ray worker (Ray gives each worker one thread)
     try:
         return _run_bench(task, task_params, memory, population, episodes, repeats, workers, plain_genomes,
-                          plain_episodes, seed, progress)
+                          plain_episodes, seed, progress, dict(memory_params or {}), heads)
     finally:
         torch.set_num_threads(threads)
 
 
 def _run_bench(task, task_params, memory, population, episodes, repeats, workers, plain_genomes, plain_episodes,
-               seed, progress) -> dict:
+               seed, progress, memory_params, heads) -> dict:
     if population < 2 or episodes < 1 or repeats < 1:
         raise EntmError("population must be at least 2, episodes and repeats at least 1")
     say = progress or (lambda msg: None)
-    settings = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory)
+    settings = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory,
+                              memory_params=memory_params, heads=heads)
     task_obj, spec, machine, text = prepare(settings)
     text = _set(text, "pop_size", population)
     text = _set(text, "initial_connection", "full_direct")

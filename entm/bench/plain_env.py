@@ -10,14 +10,15 @@ the environments for the tests.
 
 from __future__ import annotations
 
-from entm.errors import EntmError
-from entm.tasks.maze import HEADINGS, SCALE, maze
+import math
+
+from entm.tasks.maze import HEADINGS, SCALE, SENSOR_CUTOFF, maze
 from entm.tasks.season import AVOID, EAT
 from entm.tasks.tmaze import HIGH_REWARD, LOW_REWARD
 
 
 class PlainTMaze:
-    """One T-maze deployment (``deps``' row ``b``), discrete or continuous."""
+    """One T-maze deployment (``deps``' row ``b``), discrete or continuous (90-degree turns or steering)."""
 
     def __init__(self, task, deps, b: int):
         self.task = task
@@ -28,11 +29,15 @@ class PlainTMaze:
         self.right = self.reached = 0
         self.active = True
         self.continuous = task.variant == "continuous"
+        self.steering = task.steering == "angle"
         if self.continuous:
             mz = maze(task.maze)
             self.wall, self.goal_of, self.junction = mz.wall.tolist(), mz.goal_of.tolist(), mz.junction.tolist()
             self.sensors = mz.sensors.tolist()
             self.start = mz.start_position()
+            if self.steering:
+                self.start = (self.start[0] / SCALE, self.start[1] / SCALE)
+                self.steer_max = math.radians(task.steer_max)
             self.headings = HEADINGS.tolist()
         self._start_round()
 
@@ -40,6 +45,7 @@ class PlainTMaze:
         self.depth = self.path = 0
         if self.continuous:
             (self.x, self.y), self.heading, self.moves = self.start, 0, 0
+            self.angle = math.pi / 2  # steering: radians counter-clockwise from east, north
 
     def observe(self) -> list:
         if not self.continuous:
@@ -48,10 +54,30 @@ class PlainTMaze:
                 x[self.depth] = 1.0
             x[-1] = self.reward
             return x
-        x = list(self.sensors[self.x][self.y][self.heading]) + [self.reward]
+        if self.steering:
+            x = [self._range(self.angle + offset) for offset in (math.pi / 4, 0.0, -math.pi / 4)] + [self.reward]
+            tx, ty = math.floor(self.x), math.floor(self.y)
+        else:
+            x = list(self.sensors[self.x][self.y][self.heading]) + [self.reward]
+            tx, ty = self.x // SCALE, self.y // SCALE
         if self.task.junction_input:
-            x.append(1.0 if self.junction[self.y // SCALE][self.x // SCALE] and not self.rewarding else 0.0)
+            x.append(1.0 if self.junction[ty][tx] and not self.rewarding else 0.0)
         return x
+
+    def _in_wall(self, x: float, y: float) -> bool:
+        tx, ty = math.floor(x), math.floor(y)
+        return not (0 <= tx < len(self.wall[0]) and 0 <= ty < len(self.wall)) or self.wall[ty][tx]
+
+    def _range(self, angle: float) -> float:
+        """The steering agent's rangefinder along ``angle``, in [0, 1]: the nearest tile-boundary crossing
+        within the cutoff just past which the ray is in a wall (it can enter a wall nowhere else)."""
+        dx, dy, cut = math.cos(angle), -math.sin(angle), SENSOR_CUTOFF
+        ts = [0.0]
+        for p, d in ((self.x, dx), (self.y, dy)):
+            if d != 0:
+                ts += [(math.floor(p) + k - p) / d for k in range(-int(cut) - 2, int(cut) + 3)]
+        hits = [t for t in ts if 0 <= t <= cut and self._in_wall(self.x + (t + 1e-9) * dx, self.y + (t + 1e-9) * dy)]
+        return min(hits + [cut]) / cut
 
     def act(self, y: list) -> None:
         if self.rewarding:
@@ -66,11 +92,17 @@ class PlainTMaze:
             if self.depth == self.task.depth:
                 self._end_round(self.path)
             return
-        turn = max(range(3), key=lambda i: (y[i], -i)) - 1
-        self.heading = (self.heading + turn) % 4
-        nx, ny = self.x + self.headings[self.heading][0], self.y + self.headings[self.heading][1]
-        tx, ty = nx // SCALE, ny // SCALE
-        crash = not (0 <= tx < len(self.wall[0]) and 0 <= ty < len(self.wall)) or self.wall[ty][tx]
+        if self.steering:
+            self.angle += (2 * y[0] - 1) * self.steer_max
+            nx, ny = self.x + 0.1 * math.cos(self.angle), self.y - 0.1 * math.sin(self.angle)
+            tx, ty = math.floor(nx), math.floor(ny)
+            crash = self._in_wall(nx, ny)
+        else:
+            turn = max(range(3), key=lambda i: (y[i], -i)) - 1
+            self.heading = (self.heading + turn) % 4
+            nx, ny = self.x + self.headings[self.heading][0], self.y + self.headings[self.heading][1]
+            tx, ty = nx // SCALE, ny // SCALE
+            crash = not (0 <= tx < len(self.wall[0]) and 0 <= ty < len(self.wall)) or self.wall[ty][tx]
         goal = -1
         if not crash:
             self.x, self.y = nx, ny
@@ -144,8 +176,6 @@ class PlainSeason:
 
 def plain_environment(task, deps, b: int):
     """The plain environment of ``task`` for deployment ``b`` of ``deps``."""
-    if getattr(task, "steering", "turns") != "turns":
-        raise EntmError(f"the plain way has no T-maze with steering {task.steering!r}; bench steering 'turns'")
     return PlainSeason(task, deps, b) if task.name == "season" else PlainTMaze(task, deps, b)
 
 

@@ -52,7 +52,6 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
     genomes = list(neat.Population(config, seed=seed).population.items())
     gc = config.genome_config
     deps = task_obj.sample(episode_rng(seed, 0), episodes)
-    plain_environment(task_obj, deps, 0)  # a setting the plain way lacks: the error before any work
 
     def closed(fused: bool) -> int:
         clear_structure_cache()
@@ -74,7 +73,7 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
             for i, net in enumerate(nets):
                 if hasattr(net, "reset"):
                     net.reset()
-                mem = PlainTape(spec.width) if memory == "discrete" else \
+                mem = PlainTape(spec.width, **spec.options) if memory == "discrete" else \
                     PlainSoftMemory(spec.width, int(spec.params()["cells"]))
                 env = plain_environment(task_obj, deps, (k + i) % deps.n)
                 n += run_plain_closed(net, env, mem, task_obj.num_outputs)

@@ -102,6 +102,27 @@ def test_bench_on_a_reward_task(cli, args):
     assert r.returncode == 0 and "x the numpy closed loop" in r.stdout and "load average" in r.stdout
 
 
+def test_bench_a_preset(cli, capsys):
+    """`entm bench --preset NAME`: the preset's task, task parameters, memory and episodes, explicit options on
+    top; the steering T-maze runs in the fused loop, the numpy loop and the plain way alike."""
+    r = cli("bench", "--preset", "greve2016-double-tmaze", "--rounds", "2", "--json", "--population", "4",
+            "--repeats", "1")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["task"] == "tmaze" and out["episodes"] == 12
+    assert out["task_params"]["steering"] == "angle" and out["task_params"]["rounds"] == 2
+    assert out["task_params"]["junction_input"] == 0 and out["network_inputs"] == 4 + 2
+    assert out["genome_steps"] > 0 and out["plain_genome_steps"] > 0 and out["numpy_ratio"] > 0
+    r = cli("bench", "--preset", "luders2017-season", "--years", "1", "--episodes", "2", "--json", "--population",
+            "4", "--repeats", "1")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["episodes"] == 2 and out["task_params"]["feedback"] == "right"
+    assert out["network_inputs"] == 10 + 10  # 8 food inputs + 2 feedback, the preset's 10-wide tape
+    line = main_error(capsys, "bench", "--preset", "nope")
+    assert line.startswith("entm: error: unknown preset 'nope'")
+
+
 def test_differentiable_memory(tmp_path):
     res = evolve(_settings(tmp_path, "tmaze-discrete", "soft", memory="differentiable", memory_params={"cells": 8}),
                  progress=False)

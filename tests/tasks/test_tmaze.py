@@ -265,3 +265,26 @@ def test_render_continuous_png_and_discrete_table(tmp_path):
     run_discrete(task, env, [AlwaysLeft(), AlwaysLeft()])
     text = draw_deployment(task, env, 1, tmp_path / "rounds.txt").read_text()
     assert len(text.splitlines()) == 7 and "round" in text
+
+
+@pytest.mark.parametrize("steering", ["turns", "angle"])
+@pytest.mark.parametrize("junction", [0, 1])
+def test_observation_has_the_declared_inputs_and_the_numpy_loop_runs(steering, junction):
+    """``junction_input = 0`` drops the junction column for both agents (the 90-degree agent returned 5
+    columns for 4 declared inputs, and the closed loop failed on it)."""
+    from helpers import mutated_population
+
+    from entm.closed_loop import run_closed_loop
+    from entm.evolution.loop import EvolveSettings
+    from entm.phenotype import pack_genomes
+
+    params = {"variant": "continuous", "maze": "single", "rounds": 3, "max_steps": 30, "steering": steering,
+              "junction_input": junction}
+    task, _, machine, config, genomes = mutated_population(EvolveSettings(task="tmaze", task_params=params), 6)
+    deps = task.sample(np.random.default_rng(0), 2)
+    x = task.environment(deps).observe()
+    assert x.shape == (2, task.num_inputs) == (2, 4 + junction)
+    assert (x[:, :3] > 0).all() and (x[:, 3] == 0).all()
+    env = task.environment(deps, groups=len(genomes))
+    run = run_closed_loop(machine, pack_genomes(genomes, config.genome_config), env, fused=False)
+    assert run.steps > 3 and not env.active.any() and (env.round == 3).all()
