@@ -123,3 +123,14 @@ def test_cli_refuses_before_creating_anything(capsys, tmp_path):
                                   "--generations", "1")
         assert_one_line_error(status, err, cfg.name, key, value)
         assert not (tmp_path / "run").exists()
+
+
+def test_more_species_than_the_population_can_keep_is_one_line_mid_run(capsys, tmp_path):
+    """neat-python accepts this config and dies in reproduction once 4 species each need 2 genomes of 6:
+    entm ends the run with one line (exit 2), not a traceback, its checkpoint kept."""
+    text = _with("compatibility_threshold", "0.001", _with("elitism", "2", _with("pop_size", "6")))
+    cfg = tmp_path / "tiny.ini"
+    cfg.write_text(text)
+    status, _, err = run_main(capsys, "evolve", "--task", "copy", "--serial", "--quiet",
+                              "--config", cfg, "--generations", "5", "--run-dir", tmp_path / "run")
+    assert_one_line_error(status, err, "species", "pop_size 6", "compatibility_threshold")

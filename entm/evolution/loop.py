@@ -452,6 +452,13 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
         print(f"\ninterrupted: checkpoint of generation {checkpoints.generation} written; continue with: "
               f"entm resume {run_dir}", file=out)
         raise
+    except RuntimeError as e:  # neat-python's reproduction: more species than the population can keep
+        if "per-species minima" not in str(e):
+            raise
+        raise EntmError(f"generation {pop.generation}: {len(pop.species.species)} species, each kept at "
+                        f"max(min_species_size, elitism) genomes, no longer fit in pop_size "
+                        f"{config.pop_size}: raise pop_size or compatibility_threshold, or lower "
+                        f"min_species_size/elitism (the run is kept up to its newest checkpoint)") from None
     finally:
         checkpoints.wait(raise_errors=False)
         if bar is not None:
