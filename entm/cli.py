@@ -60,6 +60,19 @@ def _add_task_options(p):
                        metavar=name.upper(), help=f"task parameter {name} ({', '.join(owners)})")
 
 
+def _cells(text: str):
+    """``--cells``: ``auto`` or a positive integer."""
+    if text.strip() == "auto":
+        return "auto"
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}")
+    return n
+
+
 def _task_params(args) -> dict:
     return {k[len("task__"):]: v for k, v in vars(args).items() if k.startswith("task__") and v is not None}
 
@@ -75,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--memory", default=None, choices=["discrete", "differentiable"],
                    help="ENTM tape (discrete, default) or NTM memory (differentiable)")
     e.add_argument("--width", type=int, default=None, help="memory width M (default: the task's)")
-    e.add_argument("--cells", type=int, default=None, help="cells N of the differentiable memory (default 128)")
+    e.add_argument("--cells", type=_cells, default=None,
+                   help="cells N of the differentiable memory: a fixed N, or auto (default: each episode's steps)")
     e.add_argument("--heads", type=int, default=None, help="combined read/write heads (default 1)")
     e.add_argument("--generations", type=int, default=None,
                    help="generation budget (default 500; none when --minutes is given alone)")

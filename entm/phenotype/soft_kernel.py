@@ -129,27 +129,31 @@ def _argmax_max(w):
 
 @njit(cache=True, error_model="numpy")
 def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
-             inputs, steps, M, H, P, cols, N, init_value, beta_max, gamma_max, n_task_out,
+             inputs, steps, M, H, P, cols, cells, init_value, beta_max, gamma_max, n_task_out,
              out, reads_tr, wpos_tr, strength_tr, rpos_tr):
     """Every genome on every episode (episodes sorted by ``steps``, longest first), network and
     differentiable memory fused.  Writes the task outputs and the light trace (reads fed to the
     network, each head's weighting peak cell and value before the step, its peak cell after) for
-    every episode's real steps; the arrays' elements past an episode's steps are left as they were."""
+    every episode's real steps; the arrays' elements past an episode's steps are left as they were.
+    ``cells`` (B,): each episode's number of memory cells N (docs/memory.md, per-episode memory size)."""
     G = node0.shape[0] - 1
     B, T, I = inputs.shape
     Bp = (B + 7) // 8 * 8
     acc = np.empty(Bp)
     X = np.empty((H * P, B))
-    mem = np.empty((B, N, M))
-    weights = np.empty((B, H, N))
+    Nmax = 1
+    for b in range(B):
+        Nmax = max(Nmax, cells[b])
+    mem = np.empty((B, Nmax, M))
+    weights = np.empty((B, H, Nmax))
     reads = np.empty((B, H * M))
-    wc = np.empty(N)
+    wc = np.empty(Nmax)
     for g in range(G):
         ns = nslots[g]
         V = np.zeros((ns, Bp))
         V2 = np.zeros((ns, Bp)) if recurrent[g] else V
         for b in range(B):
-            for i in range(N):
+            for i in range(cells[b]):
                 for m in range(M):
                     mem[b, i, m] = init_value
                 for h in range(H):
@@ -169,12 +173,14 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
             for b in range(nb):
                 for i in range(H * M):
                     reads_tr[g, b, t, i] = reads[b, i]
+                N = cells[b]
                 for h in range(H):
-                    p, v = _argmax_max(weights[b, h])
+                    p, v = _argmax_max(weights[b, h, :N])
                     wpos_tr[g, b, t, h] = p
                     strength_tr[g, b, t, h] = v
                 for h in range(H):
-                    soft_step(mem, weights[b, h], X, b, h * P, M, N, cols, beta_max, gamma_max, wc, reads, h * M)
+                    soft_step(mem, weights[b, h, :N], X, b, h * P, M, N, cols, beta_max, gamma_max, wc, reads,
+                              h * M)
                 for h in range(H):
-                    p, v = _argmax_max(weights[b, h])
+                    p, v = _argmax_max(weights[b, h, :N])
                     rpos_tr[g, b, t, h] = p
