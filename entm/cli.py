@@ -220,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--repeats", type=int, default=7,
                    help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
     b.add_argument("--workers", type=int, default=None, help="also measure Ray with 1 and N workers")
+    b.add_argument("--cells", type=_cells, default=None,
+                   help="differentiable memory: a fixed N, or auto (default: each episode's steps)")
     b.add_argument("--json", action="store_true")
     _add_task_options(b)
 
@@ -440,7 +442,8 @@ def cmd_bench(args) -> int:
         raise EntmError(f"--workers must be at least 1, got {args.workers}")
     say = None if args.json else (lambda msg: print(f"bench: {msg}", file=sys.stderr))
     r = run_bench(task=args.task, task_params=_task_params(args), memory=args.memory, population=args.population,
-                  episodes=args.episodes, repeats=args.repeats, workers=args.workers, progress=say)
+                  episodes=args.episodes, repeats=args.repeats, workers=args.workers, progress=say,
+                  memory_params={} if args.cells is None else {"cells": args.cells})
     print(json.dumps(r) if args.json else format_bench(r))
     return 0
 

@@ -41,22 +41,23 @@ from entm.phenotype import clear_structure_cache, pack_genomes
 
 
 def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=7,
-              workers=None, plain_genomes=10, plain_episodes=10, seed=0, progress=None) -> dict:
+              workers=None, plain_genomes=10, plain_episodes=10, seed=0, progress=None, memory_params=None) -> dict:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one core, like a Ray worker (Ray gives each worker one thread)
     try:
         return _run_bench(task, task_params, memory, population, episodes, repeats, workers, plain_genomes,
-                          plain_episodes, seed, progress)
+                          plain_episodes, seed, progress, dict(memory_params or {}))
     finally:
         torch.set_num_threads(threads)
 
 
 def _run_bench(task, task_params, memory, population, episodes, repeats, workers, plain_genomes, plain_episodes,
-               seed, progress) -> dict:
+               seed, progress, memory_params) -> dict:
     if population < 2 or episodes < 1 or repeats < 1:
         raise EntmError("population must be at least 2, episodes and repeats at least 1")
     say = progress or (lambda msg: None)
-    settings = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory)
+    settings = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory,
+                              memory_params=memory_params)
     task_obj, spec, machine, text = prepare(settings)
     text = _set(text, "pop_size", population)
     text = _set(text, "initial_connection", "full_direct")
@@ -88,8 +89,9 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
                 if hasattr(net, "reset"):
                     net.reset()
                 x = eps.inputs[b].tolist()
+                # the differentiable memory: the same N per episode as entm's path (cells auto: its steps)
                 mem = PlainTape(spec.width) if memory == "discrete" else \
-                    PlainSoftMemory(spec.width, int(spec.params()["cells"]))
+                    PlainSoftMemory(spec.width, int(machine.memory.episode_cells([eps.steps[b]])[0]))
                 n += len(run_plain(net, x, mem, task_obj.num_outputs, steps=int(eps.steps[b])))
         return n
 
@@ -112,7 +114,8 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
     t_plain = min(plain_times)
     best_raw = min(raw_times)
     result = {
-        "task": task, "task_params": task_obj.params(), "memory": memory, "population": len(genomes),
+        "task": task, "task_params": task_obj.params(), "memory": memory, "memory_params": spec.params(),
+        "population": len(genomes),
         "episodes": episodes, "genome_steps": steps, "repeats": repeats,
         "network_inputs": machine.num_inputs, "network_outputs": machine.num_outputs,
         "connections_per_genome": float(np.mean([sum(cg.enabled for cg in g.connections.values())
@@ -160,7 +163,8 @@ def _set(text: str, key: str, value) -> str:
 
 def format_bench(r: dict) -> str:
     lines = [
-        f"task {r['task']} {r['task_params']}, {r['memory']} memory: {r['population']} genomes x {r['episodes']} "
+        f"task {r['task']} {r['task_params']}, {r['memory']} memory {r.get('memory_params', {})}: "
+        f"{r['population']} genomes x {r['episodes']} "
         f"episodes = {r['genome_steps']:,} genome-steps per evaluation "
         f"({r['network_inputs']} inputs, {r['network_outputs']} outputs, "
         f"{r['connections_per_genome']:.0f} connections per genome)",

@@ -36,12 +36,22 @@ def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0)
     weighting), read into ``reads[b, r0:r0 + M]``.  The head's raw [0, 1] outputs are X[off + column, b]
     (finite: see :func:`clean`) at the columns ``cols`` = (k, beta, g, shift left, gamma, e, a);
     ``wc`` (N,) is scratch."""
+    _soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, np.empty(3 * M), reads, r0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, kea, reads, r0):
+    """:func:`soft_step` with ``kea`` (3M,) scratch: the key, erase and add vectors are copied there
+    first (X's columns are rows apart)."""
     ck, cbeta, cg, cs, cgamma, ce, ca = cols
-    ok, oe, oa = off + ck, off + ce, off + ca
-    beta = beta_max * X[off + cbeta, b]
     kk = 0.0
     for m in range(M):
-        kk += X[ok + m, b] * X[ok + m, b]
+        k = X[off + ck + m, b]
+        kea[m] = k
+        kea[M + m] = X[off + ce + m, b]
+        kea[2 * M + m] = X[off + ca + m, b]
+        kk += k * k
+    beta = beta_max * X[off + cbeta, b]
     key_norm = math.sqrt(kk + _NORM_EPS)
     # 1. write (eq. 3-4), M_i <- M_i (1 - w_i e) + w_i a, and on the written row at once
     # 2. its content score (eq. 5-6): beta * cos(k, M_i), eps inside both norms
@@ -50,11 +60,17 @@ def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0)
         wi = w[i]
         dot = 0.0
         nn = 0.0
-        for m in range(M):
-            v = mem[b, i, m] * (1.0 - wi * X[oe + m, b]) + wi * X[oa + m, b]
-            mem[b, i, m] = v
-            dot += v * X[ok + m, b]
-            nn += v * v
+        if wi == 0.0:  # nothing written: the same values (v * (1 - 0) + 0 = v)
+            for m in range(M):
+                v = mem[b, i, m]
+                dot += v * kea[m]
+                nn += v * v
+        else:
+            for m in range(M):
+                v = mem[b, i, m] * (1.0 - wi * kea[M + m]) + wi * kea[2 * M + m]
+                mem[b, i, m] = v
+                dot += v * kea[m]
+                nn += v * v
         z = beta * (dot / (math.sqrt(nn + _NORM_EPS) * key_norm))
         wc[i] = z
         if z > zmax:
@@ -76,7 +92,9 @@ def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0)
     sl, ss, sr = sl / st, ss / st, sr / st
     peak = 0.0
     for i in range(N):
-        v = sl * wc[(i + 1) % N] + ss * wc[i] + sr * wc[(i - 1) % N]
+        up = wc[i + 1] if i + 1 < N else wc[0]
+        down = wc[i - 1] if i > 0 else wc[N - 1]
+        v = sl * up + ss * wc[i] + sr * down
         w[i] = v
         if v > peak:
             peak = v
@@ -98,8 +116,9 @@ def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0)
         reads[b, r0 + m] = 0.0
     for i in range(N):
         wi = w[i]
-        for m in range(M):
-            reads[b, r0 + m] += wi * mem[b, i, m]
+        if wi != 0.0:
+            for m in range(M):
+                reads[b, r0 + m] += wi * mem[b, i, m]
 
 
 @njit(cache=True, error_model="numpy")
@@ -148,6 +167,7 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
     weights = np.empty((B, H, Nmax))
     reads = np.empty((B, H * M))
     wc = np.empty(Nmax)
+    kea = np.empty(3 * M)
     for g in range(G):
         ns = nslots[g]
         V = np.zeros((ns, Bp))
@@ -179,8 +199,8 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
                     wpos_tr[g, b, t, h] = p
                     strength_tr[g, b, t, h] = v
                 for h in range(H):
-                    soft_step(mem, weights[b, h, :N], X, b, h * P, M, N, cols, beta_max, gamma_max, wc, reads,
-                              h * M)
+                    _soft_step(mem, weights[b, h, :N], X, b, h * P, M, N, cols, beta_max, gamma_max, wc, kea,
+                               reads, h * M)
                 for h in range(H):
                     p, v = _argmax_max(weights[b, h, :N])
                     rpos_tr[g, b, t, h] = p
