@@ -187,8 +187,9 @@ class CopyTask(SequenceTask):
 
     def recall(self, episodes: Episodes, reads: np.ndarray, groups: int = 1, own: bool = False) -> np.ndarray:
         """Information about the targets in the read vectors at scored steps, pooled over each
-        group's episodes (broadcast per episode).  ``own``: bit j is measured on channel j only (the
-        ``outputs`` term: ``reads`` are then the task outputs)."""
+        group's episodes (broadcast per episode).  ``own``: bit j is measured on channel j only, and
+        only a channel that follows the bit counts, not one that inverts it (the ``outputs`` term:
+        ``reads`` are then the task outputs)."""
         m = episodes.mask
         B = episodes.batch
         t = episodes.targets[m]  # (G*S, V), group-major
@@ -203,7 +204,7 @@ class CopyTask(SequenceTask):
             rc = r - r.mean(axis=1, keepdims=True)
             cov = tc.transpose(0, 2, 1) @ rc  # (G, V, C)
             norm = np.sqrt((tc * tc).sum(axis=1))[:, :, None] * np.sqrt((rc * rc).sum(axis=1))[:, None, :]
-            corr = np.where(norm > 1e-12, np.abs(cov) / np.where(norm > 1e-12, norm, 1.0), 0.0)
+            corr = np.where(norm > 1e-12, (cov if own else np.abs(cov)) / np.where(norm > 1e-12, norm, 1.0), 0.0)
             corr = np.where(np.isfinite(corr), corr, 0.0)
             # amplitude: how far apart the channel's values are for target 1 and target 0
             on = (t > 0.5).astype(np.float64)
@@ -212,10 +213,12 @@ class CopyTask(SequenceTask):
             n_off = off.sum(axis=1)[:, :, None]
             mean_on = (on.transpose(0, 2, 1) @ r) / np.maximum(n_on, 1)
             mean_off = (off.transpose(0, 2, 1) @ r) / np.maximum(n_off, 1)
-            gap = np.where((n_on > 0) & (n_off > 0), np.abs(mean_on - mean_off), 0.0)
+            gap = np.where((n_on > 0) & (n_off > 0), (mean_on - mean_off) if own else np.abs(mean_on - mean_off), 0.0)
             gap = np.where(np.isfinite(gap), np.clip(gap, 0.0, 1.0), 0.0)
-        both = corr * gap
-        best = np.diagonal(both, axis1=1, axis2=2) if own else both.max(axis=2)
+        if own:  # an inverted output (negative correlation and gap) earns nothing
+            best = np.diagonal(np.clip(corr, 0.0, None) * gap, axis1=1, axis2=2)
+        else:
+            best = (corr * gap).max(axis=2)
         value = np.clip(best, 0.0, 1.0).mean(axis=1)  # (G,)
         return np.repeat(value, B // groups)
 

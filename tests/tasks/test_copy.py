@@ -136,3 +136,4 @@ def test_outputs_term_of_the_differentiable_memory_is_graded():
     assert term[0.0] == 0.0 and 0 < term[0.05] < term[0.2] < term[1.0] == pytest.approx(1.0)
     swapped = task.shape(eps, eps.targets[:, :, ::-1], soft)["outputs"].mean()
     assert swapped < 0.2  # bit j must come out on output j
+    assert task.shape(eps, 1.0 - eps.targets, soft)["outputs"].mean() == 0.0  # ... and not inverted
