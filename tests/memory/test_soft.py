@@ -460,7 +460,7 @@ def test_per_row_cells_address_each_row_as_its_own_memory():
         w_prev[b, n - 1] += 1.0  # mass on the last cell: its right shift must wrap to cell 0
         w_prev[b, :n] /= w_prev[b, :n].sum()
     k = torch.as_tensor(rng.random((B, M)))
-    beta, g, gamma = torch.full((B,), 3.0, dtype=F64), torch.full((B,), 0.5, dtype=F64), torch.full((B,), 1.5, dtype=F64)
+    beta, g, gamma = (torch.full((B,), v, dtype=F64) for v in (3.0, 0.5, 1.5))
     s = torch.as_tensor(rng.dirichlet(np.ones(3), B))
     w = address(memory, w_prev, k, beta, g, s, gamma, torch.as_tensor(sizes))
     for b, n in enumerate(sizes):
