@@ -16,6 +16,7 @@ no global state, no display) and written atomically.
 
 from __future__ import annotations
 
+import errno
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +189,10 @@ def figure_bytes(fig, fmt: str = "png") -> bytes:
     return buf.getvalue()
 
 
+#: errors of the environment rather than of the path given (a full disk, a read-only file system, an I/O error)
+ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO)
+
+
 def write_file(path, data: str | bytes) -> Path:
     """Write ``data`` atomically (``entm.runs.atomic_write``: temporary file, fsync, rename,
     permissions as the umask allows); EntmError if it cannot be written."""
@@ -196,6 +201,8 @@ def write_file(path, data: str | bytes) -> Path:
         p.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(p, data)
     except OSError as e:
+        if e.errno in ENVIRONMENT_ERRNOS:  # the machine failed, not the path given: exit status 74 (entm.cli)
+            raise
         raise EntmError(f"cannot write {p}: {e.strerror or e}") from None
     return p
 

@@ -49,6 +49,7 @@ from entm.tasks.season import SeasonTask
 from entm.tasks.tmaze import TMazeTask
 
 from entm.baseline.evaluate import run_model
+from entm.budget import check_recording
 from entm.closed_loop import evaluate_deployments
 from entm.errors import EntmError
 
@@ -163,6 +164,7 @@ def record_episode(champ, length: int | None = None, seed: int = 0, deployment: 
     task = champ.task
     if isinstance(task, RewardTask):
         return _record_deployment(champ, length, seed, deployment)
+    check_recording(champ.machine, int(task.example_length) if length is None else length)
     eps, length = _sample_one(task, length, seed)
     run = champ.machine.run(champ.network, eps.inputs, record=True)
     sc = task.score(eps, run.outputs)

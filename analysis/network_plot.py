@@ -40,6 +40,7 @@ from entm.analysis.common import (
 )
 from entm.analysis.graph_layout import NetworkGraph, cppn_graph, laid_out, network_graph
 
+from entm.budget import check_drawing
 from entm.errors import EntmError
 from entm.hyper import HyperParams, Substrate
 from entm.phenotype import Network
@@ -237,7 +238,10 @@ def network_figure(champ, title: str | None = None, view: str | None = None, bit
     n_cols = max(graph.column.values()) + 1 if graph.column else 1
     height_nodes = max([graph.y[k] for k in graph.nodes] + [0]) + 1
     wide = graph.view == "cppn"
-    fig = new_figure(max(9.0 if wide else 7.0, 2.0 * n_cols + 3.0), max(3.5, 0.36 * height_nodes + 1.8))
+    size = (max(9.0 if wide else 7.0, 2.0 * n_cols + 3.0), max(3.5, 0.36 * height_nodes + 1.8))
+    check_drawing(size, len(graph.nodes) + len(graph.edges), f"a network of {len(graph.nodes)} nodes and "
+                  f"{len(graph.edges)} links ({n_cols} columns)")
+    fig = new_figure(*size)
     ax = fig.add_axes([0.16 if wide else 0.12, 0.08, 0.68 if wide else 0.76, 0.78])
     ax.set_axis_off()
 

@@ -1,5 +1,9 @@
 import sys
 
-from entm.cli import main
+try:
+    from entm.cli import run
+except KeyboardInterrupt:  # Ctrl-C while Python loads entm: the same one line and status as later
+    print("entm: interrupted", file=sys.stderr)
+    sys.exit(130)
 
-sys.exit(main())
+run()

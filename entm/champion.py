@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from entm import budget
 from entm.closed_loop import evaluate_deployments
 from entm.errors import EntmError
 from entm.hyper import HyperParams, Substrate
@@ -35,7 +36,8 @@ class Champion:
     machine: Machine
 
 
-def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides: dict | None = None) -> Champion:
+def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides: dict | None = None,
+                       max_memory=None) -> Champion:
     """Rebuild the machine of a parsed champion JSON (validated)."""
     meta = data.get("metadata") if isinstance(data, dict) else None
     entm = meta.get("entm") if isinstance(meta, dict) else None
@@ -55,7 +57,7 @@ def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides
     task = make_task(entm["task"], params)
     spec = MemorySpec.from_metadata(entm["memory"], entm["memory_params"], entm["heads"])
     if entm.get("encoding") == "hyper" and params != entm["task_params"]:
-        network, spec = _repaint(entm, task, spec, path)
+        network, spec = _repaint(entm, task, spec, path, max_memory)
     machine = Machine(task, spec)
     try:
         machine.check_sizes(network.num_inputs, network.num_outputs, what=str(path))
@@ -67,7 +69,7 @@ def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides
     return Champion(path=Path(path), data=data, network=network, task=task, spec=spec, machine=machine)
 
 
-def _repaint(entm: dict, task, spec: MemorySpec, path):
+def _repaint(entm: dict, task, spec: MemorySpec, path, max_memory=None):
     """A hyper champion's CPPN re-painted for ``task`` (another vector size): the controller network and the
     memory, whose width keeps the champion's extra values beyond the vector (M' = V' + M - V)."""
     sub_meta, cppn_json = entm.get("substrate"), entm.get("cppn")
@@ -81,32 +83,41 @@ def _repaint(entm: dict, task, spec: MemorySpec, path):
         hp = HyperParams.from_dict({k: sub_meta[k] for k in ("weight_scale", "threshold", "radius") if k in sub_meta})
     except EntmError as e:
         raise EntmError(f"{path}: CPPN: {e}") from None
+    budget.check_painting(Machine(task, spec), hp.radius is None, max_memory)
     sub = Substrate(task, spec, hp)
     if sub.cppn_inputs != sub_meta.get("cppn_inputs") or sub.cppn_outputs != sub_meta.get("cppn_outputs"):
         raise EntmError(f"{path}: the CPPN's inputs/outputs do not match the substrate of {task.name} {task.params()}")
     return sub.paint_network(cppn), spec
 
 
-def load_champion(path, task_overrides: dict | None = None) -> Champion:
-    """Load ``champion.json`` (or a run directory's) and rebuild its machine."""
+def load_champion(path, task_overrides: dict | None = None, max_memory=None) -> Champion:
+    """Load ``champion.json`` (or a run directory's) and rebuild its machine (``max_memory``: the limit of a
+    hyper champion's re-painting, :func:`entm.budget.check_painting`)."""
     p = resolve_champion(path)
     _, data = load_network_json(p)
-    return champion_from_dict(data, p, task_overrides)
+    return champion_from_dict(data, p, task_overrides, max_memory)
 
 
 def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, seed: int = 0,
-                     progress=None) -> dict:
-    """Score one network at each sequence length: ``{"<L>": {score, perfect, bit_errors, episodes}}``."""
+                     progress=None, max_memory=None) -> dict:
+    """Score one network at each sequence length: ``{"<L>": {score, perfect, bit_errors, episodes}}``.
+
+    ``max_memory`` (bytes or a size like ``4G``; default half of the machine, :mod:`entm.budget`): a length
+    that cannot fit is refused before any is evaluated; one whose run would not fit whole runs in pieces of
+    episodes, with the same numbers."""
     task = machine.task
+    limit, given = budget.limit_of(max_memory), max_memory is not None
+    closed = isinstance(task, RewardTask)
+    sized = not closed and isinstance(machine, Machine)  # a trained model's runner has no memory spec to size
+    pieces = {L: budget.evaluation_pieces(machine, L, episodes, limit, given) if sized else 1 for L in lengths}
     out = {}
     for L in lengths:
         rng = np.random.default_rng([int(seed), int(L)])
         eps = task.sample(rng, episodes, length=L)
-        if isinstance(task, RewardTask):  # closed loop; L is the task's length knob (rounds, years)
+        if closed:  # closed loop; L is the task's length knob (rounds, years)
             sc, _ = evaluate_deployments(machine, network, eps)
         else:
-            run = machine.run(network, eps.inputs)
-            sc = task.score(eps, run.outputs)
+            sc = task.score(eps, run_in_pieces(machine, network, eps.inputs, pieces[L]))
         out[str(L)] = {
             "score": float(np.mean(sc.score)),
             "perfect": float(np.mean(sc.perfect)),
@@ -117,6 +128,15 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
         if progress is not None:
             progress(L)
     return out
+
+
+def run_in_pieces(machine: Machine, network, inputs: np.ndarray, pieces: int) -> np.ndarray:
+    """The network's task outputs on every episode of ``inputs``, run ``pieces`` slices of episodes at a time
+    (the same array as one run: the episodes do not interact)."""
+    if pieces <= 1:
+        return machine.run(network, inputs).outputs
+    bounds = np.linspace(0, inputs.shape[0], pieces + 1).astype(int)
+    return np.concatenate([machine.run(network, inputs[a:b]).outputs for a, b in zip(bounds[:-1], bounds[1:])])
 
 
 def _extra_scores(sc) -> dict:
@@ -136,9 +156,11 @@ def _extra_scores(sc) -> dict:
 
 def parse_lengths(text: str) -> list[int]:
     """``"1,10,100"`` -> [1, 10, 100]; every length a positive integer."""
-    items = [s.strip() for s in str(text).split(",") if s.strip()]
-    if not items:
+    items = [s.strip() for s in str(text).split(",")]
+    if not any(items):
         raise EntmError("--lengths is empty; give lengths like 10,100,1000")
+    if not all(items):
+        raise EntmError(f"--lengths {text!r} has an empty item; give lengths like 10,100,1000")
     out = []
     for s in items:
         try:

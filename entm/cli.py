@@ -11,11 +11,22 @@ for every ``entm`` call, ``entm --help`` and every one-line error included.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 
 from entm.errors import EntmError
+from entm.cli_status import (
+    CLOSED_PIPE,
+    INTERRUPTED,
+    OS_FAILURE,
+    USAGE,
+    check_evolution_size,
+    exit_with,
+    refuse_empty,
+)
+from entm.cli_bench import add_parser as add_bench_parser, cmd_bench
+from entm.cli_options import add_task_options, cells_option, set_threads, task_params
+from entm.cli_train import add_parser as add_train_parser, cmd_train
 from entm.runs import check_seed
 
 
@@ -37,46 +48,6 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def _task_option_fields():
-    """Every task parameter of every registered task, as (dest, type, help)."""
-    from entm.tasks import TASKS
-
-    seen = {}
-    for name, cls in TASKS.items():
-        for f in dataclasses.fields(cls):
-            if f.name not in seen:
-                typ = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}.get(
-                    str(f.type), str)
-                seen[f.name] = (typ, [name])
-            else:
-                seen[f.name][1].append(name)
-    return seen
-
-
-def _add_task_options(p):
-    g = p.add_argument_group("task options (see `entm tasks`)")
-    for name, (typ, owners) in _task_option_fields().items():
-        g.add_argument("--" + name.replace("_", "-"), dest="task__" + name, type=typ, default=None,
-                       metavar=name.upper(), help=f"task parameter {name} ({', '.join(owners)})")
-
-
-def _cells(text: str):
-    """``--cells``: ``auto`` or a positive integer."""
-    if text.strip() == "auto":
-        return "auto"
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}")
-    return n
-
-
-def _task_params(args) -> dict:
-    return {k[len("task__"):]: v for k, v in vars(args).items() if k.startswith("task__") and v is not None}
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="entm", description="Evolvable Neural Turing Machines: evolve, evaluate and compare.")
     p.add_argument("--version", action="version", version=f"entm {_version()}")
@@ -88,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--memory", default=None, choices=["discrete", "differentiable"],
                    help="ENTM tape (discrete, default) or NTM memory (differentiable)")
     e.add_argument("--width", type=int, default=None, help="memory width M (default: the task's)")
-    e.add_argument("--cells", type=_cells, default=None,
+    e.add_argument("--cells", type=cells_option, default=None,
                    help="cells N of the differentiable memory: a fixed N, or auto (default: each episode's steps)")
     e.add_argument("--heads", type=int, default=None, help="combined read/write heads (default 1)")
     e.add_argument("--generations", type=int, default=None,
@@ -113,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the whole budget even after a validated solution (the champion stays a validated "
                         "solver; only a fitter validated solver replaces it)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.add_argument("--reproduction", default="driver", choices=["driver", "workers"],
+                   help="driver: neat-python's evolution, exactly (default); workers (opt-in): the workers make and "
+                        "evaluate the children, the driver only plans (not neat-python's run: docs/performance.md)")
+    e.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse (one line) a run whose population and evaluation are estimated to need more memory "
+                        "than this, e.g. 4G (default: half of this machine's physical memory)")
     e.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
     e.add_argument("--encoding", default="direct", choices=["direct", "hyper"],
                    help="direct: genomes are the controllers (default); hyper: genomes are CPPNs that paint the "
@@ -124,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hyper: a link exists where |CPPN value| >= this (default 0.2)")
     e.add_argument("--hyper-scale", type=float, default=None,
                    help="hyper: weight = scale x CPPN value in [-1, 1] (default 5)")
-    _add_task_options(e)
+    add_task_options(e)
     from entm.cli_presets import add_evolve_options, add_parser as add_presets_parser
 
     add_evolve_options(e)
@@ -150,81 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
+    v.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse (one line) an evaluation estimated to need more memory than this, e.g. 4G "
+                        "(default: half of this machine's physical memory)")
     v.add_argument("--vector-size", type=int, default=None,
                    help="evaluate at another vector width: a hyper-encoding champion's CPPN is re-painted for it")
 
-    from entm.baseline.settings import DEFAULT_STEPS, TrainSettings
-
-    td = TrainSettings()  # the defaults live in one place
-    t = sub.add_parser("train", help="train a baseline (NTM or LSTM) by gradient descent on a sequence task",
-                       description="Gradient-trained baselines (Graves et al. 2014): an NTM with an LSTM or "
-                                   "feedforward controller, or a plain multi-layer LSTM. Writes a run directory "
-                                   "(run.json, metrics.jsonl, checkpoints/, model.pt); `entm resume` continues it.")
-    t.add_argument("--task", default="copy", help="sequence task (default: copy)")
-    t.add_argument("--model", default="ntm", choices=["ntm", "lstm"], help="ntm (default) or a plain lstm")
-    t.add_argument("--controller", default="lstm", choices=["lstm", "feedforward"],
-                   help="NTM controller (default lstm)")
-    t.add_argument("--hidden-size", type=int, default=None,
-                   help="units per controller layer (NTM, default 100) or per LSTM layer (LSTM, default 256)")
-    t.add_argument("--layers", type=int, default=None, help="controller layers (NTM, default 1) or LSTM layers "
-                                                            "(LSTM, default 3)")
-    t.add_argument("--cells", type=int, default=128, help="memory cells N (default 128)")
-    t.add_argument("--width", type=int, default=20, help="memory width M (default 20)")
-    t.add_argument("--read-heads", type=int, default=1, help="read heads (default 1)")
-    t.add_argument("--write-heads", type=int, default=1, help="write heads (default 1)")
-    t.add_argument("--memory-init", default="constant", choices=["constant", "learned", "random"],
-                   help="initial memory: a small constant (default, 1e-6), learned, or a fixed random matrix")
-    t.add_argument("--batch-size", type=int, default=td.batch_size,
-                   help=f"sequences per update (default {td.batch_size})")
-    t.add_argument("--steps", type=int, default=None,
-                   help=f"update budget (default {DEFAULT_STEPS}; none when --minutes is given alone)")
-    t.add_argument("--minutes", type=float, default=None,
-                   help="wall-time budget in minutes: stop after the step that runs out of it (resumable); "
-                        "alone it is the only budget, with --steps whichever runs out first")
-    t.add_argument("--optimizer", default=td.optimizer, choices=["adam", "rmsprop"],
-                   help=f"adam (lr 3e-3) or Graves' rmsprop (lr 1e-4, momentum 0.9, decay 0.95); "
-                        f"default {td.optimizer}")
-    t.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's)")
-    t.add_argument("--clip", default=td.clip, choices=["norm", "value", "none"],
-                   help=f"gradient clipping: global norm (norm), elementwise (value) or none; default {td.clip}")
-    t.add_argument("--clip-value", type=float, default=None,
-                   help="clipping bound (default: 50 for norm, 10 for value)")
-    t.add_argument("--equal-lengths", action=argparse.BooleanOptionalAction, default=td.equal_lengths,
-                   help="one sequence length per batch, drawn uniformly (no padding; same lengths overall); "
-                        f"default {'on' if td.equal_lengths else 'off'}")
-    t.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=td.curriculum,
-                   help="length curriculum: start max_length low, raise it as bit errors fall "
-                        f"(default {'on' if td.curriculum else 'off'})")
-    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=td.compile,
-                   help="run the NTM's time step through torch.compile (about 3x faster on CPU; "
-                        f"default {'on' if td.compile else 'off'})")
-    t.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
-    t.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto (cuda when available)")
-    t.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default 1: the per-step ops are small; more threads only add overhead)")
-    t.add_argument("--run-dir", default=None,
-                   help="run directory (default: runs/<task>[-<param>_<value>...]-<model>-seed<S>; an existing "
-                        "one is an error)")
-    t.add_argument("--report-every", type=int, default=td.report_every,
-                   help=f"steps per metrics line (default {td.report_every})")
-    t.add_argument("--checkpoint-every", type=int, default=td.checkpoint_every,
-                   help=f"steps between checkpoints (default {td.checkpoint_every})")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_task_options(t)
-
-    b = sub.add_parser("bench", help="genome-steps per second against plain neat-python")
-    b.add_argument("--task", default="copy")
-    b.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"])
-    b.add_argument("--population", type=int, default=300)
-    b.add_argument("--episodes", type=int, default=50)
-    b.add_argument("--repeats", type=int, default=7,
-                   help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
-    b.add_argument("--workers", type=int, default=None, help="also measure Ray with 1 and N workers")
-    b.add_argument("--cells", type=_cells, default=None,
-                   help="differentiable memory: a fixed N, or auto (default: each episode's steps)")
-    b.add_argument("--json", action="store_true")
-    _add_task_options(b)
-
+    add_train_parser(sub)
+    add_bench_parser(sub)
     sub.add_parser("tasks", help="list the tasks with their defaults")
     add_presets_parser(sub)
 
@@ -240,7 +150,7 @@ def cmd_evolve(args) -> int:
     from entm.cli_summary import evolve_summary
     from entm.evolution.loop import EvolveSettings, evolve
 
-    _set_threads(args.threads)
+    set_threads(args.threads)
 
     mp = {}
     if args.width is not None:
@@ -251,14 +161,15 @@ def cmd_evolve(args) -> int:
         raise EntmError(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
     from entm.cli_presets import check_evolve_fields, evolve_fields
 
-    fields = evolve_fields(args, _task_params(args), mp)
+    fields = evolve_fields(args, task_params(args), mp)
     check_evolve_fields(fields)
     settings = EvolveSettings(**fields, config=args.config, generations=args.generations, seed=args.seed,
                               stop_when_solved=args.stop_when_solved, run_dir=args.run_dir,
                               evaluator="serial" if args.serial else "ray", workers=args.workers,
                               ray_address=args.ray_address, ray_verbose=args.ray_verbose,
                               checkpoint_every=args.checkpoint_every, minutes=args.minutes,
-                              encoding=args.encoding, hyper=_hyper_params(args))
+                              encoding=args.encoding, hyper=_hyper_params(args), reproduction=args.reproduction)
+    check_evolution_size(settings, args.max_memory)
     result = evolve(settings, progress=not args.quiet)
     return evolve_summary(result, args.seed)
 
@@ -299,37 +210,6 @@ def _run_kind(path) -> str | None:
     return None
 
 
-def cmd_train(args) -> int:
-    from entm.baseline.model import ModelSettings
-    from entm.baseline.train import TrainSettings, train
-    from entm.cli_summary import train_summary
-
-    arch = ModelSettings(model=args.model, controller=args.controller, hidden_size=args.hidden_size,
-                         layers=args.layers, cells=args.cells, width=args.width, read_heads=args.read_heads,
-                         write_heads=args.write_heads, memory_init=args.memory_init)
-    settings = TrainSettings(task=args.task, task_params=_task_params(args), architecture=arch,
-                             batch_size=args.batch_size, steps=args.steps, minutes=args.minutes,
-                             optimizer=args.optimizer, lr=args.lr, clip=args.clip, clip_value=args.clip_value,
-                             equal_lengths=args.equal_lengths, curriculum=args.curriculum, compile=args.compile, seed=args.seed, device=args.device,
-                             report_every=args.report_every, checkpoint_every=args.checkpoint_every,
-                             run_dir=args.run_dir)
-    _set_threads(args.threads)
-    return train_summary(train(settings, progress=not args.quiet))
-
-
-def _set_threads(n: int) -> None:
-    """The CPU threads this process's compute libraries use: torch's and numba's pools (1 by default: an
-    evaluating process owns one core; torch's default pool, one thread per core, oversubscribes the cores
-    as soon as anything else runs, and more threads only add synchronisation to small ops)."""
-    import numba
-    import torch
-
-    if isinstance(n, bool) or n < 1:
-        raise EntmError(f"--threads must be at least 1, got {n}")
-    torch.set_num_threads(n)
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-
-
 def cmd_resume(args) -> int:
     from entm.cli_summary import evolve_summary, train_summary
     from entm.evolution.loop import resume
@@ -343,14 +223,16 @@ def cmd_resume(args) -> int:
                                 f"training run")
         if args.serial:
             raise EntmError(f"--serial applies to evolution runs; {args.run_dir} is a training run")
-        _set_threads(1 if args.threads is None else args.threads)
+        set_threads(1 if args.threads is None else args.threads)
         return train_summary(resume_training(args.run_dir, steps=args.steps, minutes=args.minutes,
                                               device=args.device, progress=not args.quiet))
     for name in ("steps", "device"):
         if getattr(args, name) is not None:
             raise EntmError(f"--{name} applies to training runs; {args.run_dir} is not one")
-    _set_threads(1 if args.threads is None else args.threads)
+    set_threads(1 if args.threads is None else args.threads)
 
+    if args.workers is not None and args.workers < 1:
+        raise EntmError(f"--workers must be at least 1, got {args.workers}")
     if args.serial and (args.workers is not None or args.ray_address is not None):
         raise EntmError("--serial cannot be combined with --workers or --ray-address")
     result = resume(args.run_dir, generations=args.generations, evaluator="serial" if args.serial else "ray",
@@ -362,13 +244,17 @@ def cmd_resume(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from entm.budget import limit_of
     from entm.champion import evaluate_lengths, load_champion, parse_lengths
     from entm.cli_summary import table
 
     if args.episodes < 1:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
     check_seed(args.seed)
-    _set_threads(args.threads)
+    set_threads(args.threads)
+    if args.lengths is not None:
+        parse_lengths(args.lengths)  # before anything is read
+    limit_of(args.max_memory)
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
@@ -378,9 +264,10 @@ def cmd_evaluate(args) -> int:
         if args.vector_size < 1:
             raise EntmError(f"--vector-size must be at least 1, got {args.vector_size}")
         overrides["vector_size"] = args.vector_size
-    champ = load_champion(args.champion, task_overrides=overrides)
+    champ = load_champion(args.champion, task_overrides=overrides, max_memory=args.max_memory)
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
-    res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed)
+    res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed,
+                           max_memory=args.max_memory)
     if args.json:
         nodes, conns = champ.network.size()
         meta = champ.data["metadata"]["entm"]
@@ -435,19 +322,6 @@ def cmd_tasks(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    from entm.bench import format_bench, run_bench
-
-    if args.workers is not None and args.workers < 1:
-        raise EntmError(f"--workers must be at least 1, got {args.workers}")
-    say = None if args.json else (lambda msg: print(f"bench: {msg}", file=sys.stderr))
-    r = run_bench(task=args.task, task_params=_task_params(args), memory=args.memory, population=args.population,
-                  episodes=args.episodes, repeats=args.repeats, workers=args.workers, progress=say,
-                  memory_params={} if args.cells is None else {"cells": args.cells})
-    print(json.dumps(r) if args.json else format_bench(r))
-    return 0
-
-
 def cmd_presets(args) -> int:
     from entm.cli_presets import cmd_presets as run
 
@@ -466,26 +340,36 @@ def _commands() -> dict:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
     try:
+        parser = build_parser()  # imports every task (numpy, numba ...): Ctrl-C lands here too
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help()
             return 2
+        refuse_empty(args.command, sys.argv[1:] if argv is None else [str(a) for a in argv])
         return _commands()[args.command](args)
     except EntmError as e:
         msg = str(e).replace("\n", " ")
         print(f"entm: error: {msg}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
+        return USAGE
+    except KeyboardInterrupt:  # Ctrl-C at start-up or in a command without its own handling: one line, 130
         print("entm: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # `entm ... | head`: the reader left; no traceback, and none at exit either
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return CLOSED_PIPE
+    except OSError as e:  # the environment failed (a full disk, a read-only directory): one line; files whole
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"entm: error: {where}{e.strerror or e}", file=sys.stderr)
+        return OS_FAILURE
+
+
+def run() -> None:
+    """The ``entm`` program: :func:`main`, exiting with its status (:func:`entm.cli_status.exit_with`)."""
+    exit_with(main())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from entm.closed_kernel import kernel_supports, run_fused_loop
 from entm.machine import Machine, pack_networks
 from entm.phenotype.pack import PopulationStepper
 from entm.phenotype.soft_kernel import soft_rows
@@ -41,7 +42,8 @@ class ClosedLoopResult:
     """With ``record=True``: (rows, steps, head parameters) as the memory received them."""
 
 
-def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast: bool = True) -> ClosedLoopResult:
+def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast: bool = True,
+                    fused: bool = True) -> ClosedLoopResult:
     """Run ``env`` (a :class:`entm.tasks.reward.Environment` with ``groups`` = number of networks) to the end.
 
     ``networks``: a list of :class:`entm.phenotype.Network` or a
@@ -52,6 +54,9 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     own per-step trace.  ``fast``: the memory steps in a compiled kernel
     (:func:`entm.phenotype.tape_kernel.tape_rows`, the numpy tape's results exactly;
     :func:`entm.phenotype.soft_kernel.soft_rows`, the torch memory's to rounding).
+    ``fused`` (with ``fast``): environment, network and memory run in one compiled loop
+    (:mod:`entm.closed_kernel`) wherever :func:`entm.closed_kernel.kernel_supports` says it
+    reproduces this numpy loop exactly; ``fused=False`` always runs the numpy loop.
     """
     packed = pack_networks(machine, networks)
     G = packed.G
@@ -59,6 +64,9 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     if G < 1 or N % G or env.groups != G:
         raise ValueError(f"environment has {N} rows in {env.groups} groups for {G} networks")
     B = N // G
+    if fast and fused and kernel_supports(machine, env, record):
+        steps, per_row, nonfinite = run_fused_loop(machine, packed, env)
+        return ClosedLoopResult(steps=steps, row_steps=int(per_row.sum()), nonfinite=nonfinite)
     mem = machine.memory
     n_in, n_out = machine.task.num_inputs, machine.task.num_outputs
     nets = PopulationStepper(packed, B)

@@ -103,7 +103,8 @@ class HyperParams:
     def as_dict(self) -> dict:
         return {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
 
-#: the controller's neat-python config (sizes filled in): sigmoid/sum output nodes, feed-forward
+#: the controller's neat-python config (sizes filled in): sigmoid/sum output nodes, feed-forward; never evolved
+#: (its [NEAT] and reproduction items are only there to be valid: entm.config_checks)
 CONTROLLER_CONFIG = """
 [NEAT]
 fitness_criterion     = max
@@ -163,7 +164,7 @@ max_stagnation = 20
 species_elitism = 2
 
 [DefaultReproduction]
-elitism = 2
+elitism = 1
 survival_threshold = 0.2
 """
 

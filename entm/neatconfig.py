@@ -17,6 +17,7 @@ from pathlib import Path
 
 import neat
 
+from entm.config_checks import check_config_text
 from entm.errors import EntmError
 from entm.evolution.genome import DefaultGenome
 
@@ -72,7 +73,9 @@ def fit_sizes(text: str, num_inputs: int, num_outputs: int) -> str:
 
 
 def load_config(text: str, source: str = "config") -> neat.Config:
-    """A ``neat.Config`` from config text; any problem becomes a one-line EntmError naming ``source``."""
+    """A ``neat.Config`` from config text; any problem becomes a one-line EntmError naming ``source``.
+    Every item's type and range is checked first (:func:`entm.config_checks.check_config_text`)."""
+    check_config_text(text, source)
     fd, tmp = tempfile.mkstemp(suffix=".ini", prefix="entm-config-")
     try:
         with os.fdopen(fd, "w") as f:

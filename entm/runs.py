@@ -53,11 +53,13 @@ def atomic_write(path, data: str | bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and not isinstance(e, BrokenPipeError):  # name the target, not the temporary
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise
 
 
@@ -92,10 +94,18 @@ def read_newest_checkpoint(run_dir, name, read, warn=None):
     for path in reversed(files):
         try:
             return path, read(path)
-        except Exception as e:  # truncated file, bad pickle, wrong format ...
+        except Exception as e:  # truncated file, bad pickle, wrong format, another architecture ...
             first = str(e).splitlines()[0] if str(e) else ""
-            warn(f"skipping unreadable checkpoint {path}: {type(e).__name__}: {first}")
-    raise EntmError(f"no valid checkpoint in {Path(run_dir) / CHECKPOINT_DIR} (all {len(files)} are corrupted)")
+            if isinstance(e, ForeignCheckpoint):
+                warn(f"skipping checkpoint {path}: {first}")
+            else:
+                warn(f"skipping unreadable checkpoint {path}: {type(e).__name__}: {first}")
+    raise EntmError(f"no valid checkpoint in {Path(run_dir) / CHECKPOINT_DIR} (none of its {len(files)} can be "
+                    f"used: see the warnings)")
+
+
+class ForeignCheckpoint(ValueError):
+    """A checkpoint that reads but belongs to another run (another architecture): skipped like a torn one."""
 
 
 def _umask() -> int:

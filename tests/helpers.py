@@ -457,12 +457,16 @@ def neat_factory(genome, config, feed_forward: bool):
     return lambda: neat.nn.RecurrentNetwork.create(genome, config)
 
 
-def mutated_population(settings, n: int, seed: int = 0, hidden: int = 2, mutations: int = 6):
+def mutated_population(settings, n: int, seed: int = 0, hidden: int = 2, mutations: int = 6,
+                       recurrent: bool = False):
     """``n`` genomes of a run's first population (``settings``: an EvolveSettings), started with ``hidden``
-    hidden nodes and mutated ``mutations`` times each (more structure than a fresh population has).
+    hidden nodes and mutated ``mutations`` times each (more structure than a fresh population has);
+    ``recurrent``: the config's ``feed_forward = False`` (cycles allowed).
     Returns (task, spec, machine, config, genomes)."""
     task, spec, machine, text = prepare(settings)
     text = replace_once(text, "num_hidden            = 0", f"num_hidden            = {hidden}")
+    if recurrent:
+        text = replace_once(text, "feed_forward          = True", "feed_forward          = False")
     config = load_config(text, "test")
     genomes = [g for _, g in list(neat.Population(config, seed=seed).population.items())[:n]]
     for g in genomes:
@@ -546,3 +550,85 @@ def assert_same_run(kind: str, a, b) -> None:
     assert strip(runs.read_metrics(a)) == strip(runs.read_metrics(b))
     ta, tb = (json.loads((Path(d) / "test.json").read_text()) for d in (a, b))
     assert strip([ta]) == strip([tb])
+
+
+# --- the environment failing ---------------------------------------------------------------------------
+
+#: ``python -c`` program: ``entm argv[3:]`` where every write under the directory ``argv[2]`` fails as the OS
+#: fails it: ``argv[1]`` = ``ENOSPC`` sends the writes to /dev/full (the kernel answers "No space left on
+#: device"), ``EROFS`` refuses to open, create, rename or remove anything there (a read-only file system).
+#: Only the OS calls are replaced, in the test's child process; entm's own code runs as it is.
+_FAULTY_DISK = """
+import builtins, errno, io, os, sys
+kind, root = sys.argv[1], os.path.realpath(sys.argv[2])
+real_open, real_os_open = builtins.open, os.open
+WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+def under(path):
+    try:
+        p = os.path.realpath(os.fsdecode(path))
+    except TypeError:
+        return False
+    return p == root or p.startswith(root + os.sep)
+
+def refuse(path):
+    raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fsdecode(path))
+
+def os_open(path, flags, mode=0o777, *, dir_fd=None):
+    if dir_fd is None and flags & WRITE and under(path):
+        if kind == "EROFS":
+            refuse(path)
+        return real_os_open("/dev/full", flags & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_APPEND))
+    return real_os_open(path, flags, mode, dir_fd=dir_fd)
+
+def open_(file, mode="r", *a, **k):
+    if isinstance(file, (str, bytes, os.PathLike)) and set(mode) & set("wax+") and under(file):
+        if kind == "EROFS":
+            refuse(file)
+        return real_open("/dev/full", mode.replace("x", "w").replace("a", "w"), *a, **k)
+    return real_open(file, mode, *a, **k)
+
+builtins.open = io.open = open_
+os.open = os_open
+if kind == "EROFS":
+    for name in ("mkdir", "rename", "replace", "unlink", "rmdir"):
+        def guard(*a, _real=getattr(os, name), **k):
+            if any(under(p) for p in a[:2] if isinstance(p, (str, bytes, os.PathLike))):
+                refuse(a[0])
+            return _real(*a, **k)
+        setattr(os, name, guard)
+from entm.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def run_entm_on_faulty_disk(kind: str, root, *args, timeout=300) -> subprocess.CompletedProcess:
+    """``entm *args`` in a child process whose writes under ``root`` fail with ``kind`` (``ENOSPC``: the
+    writes go to /dev/full; ``EROFS``: a read-only file system)."""
+    return subprocess.run([sys.executable, "-c", _FAULTY_DISK, kind, str(root), *map(str, args)],
+                          capture_output=True, text=True, env=subprocess_env(), timeout=timeout)
+
+
+def run_cli_capped(address_space: int, *args, timeout=300) -> subprocess.CompletedProcess:
+    """``entm *args`` in a child whose address space is capped at ``address_space`` bytes (RLIMIT_AS): a size
+    check that regresses fails with MemoryError there instead of taking the machine's memory."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+    return subprocess.run([sys.executable, "-m", "entm", *map(str, args)], capture_output=True, text=True,
+                          env=subprocess_env(), timeout=timeout, preexec_fn=cap)
+
+
+def chain_champion(champion: Path, out: Path, hidden: int) -> Path:
+    """``champion`` (a champion.json) with a chain of ``hidden`` hidden nodes added from input -1 to output 0:
+    a network as deep as it is long (for the size checks of plots)."""
+    data = json.loads(champion.read_text())
+    template = next(n for n in data["nodes"] if n["type"] == "output")
+    chain = [dict(template, id=10_000 + i, type="hidden") for i in range(hidden)]
+    data["nodes"] = chain + data["nodes"]  # evaluated before the outputs
+    keys = [-1] + [n["id"] for n in chain] + [0]
+    data["connections"] += [{"from": a, "to": b, "weight": 1.0, "enabled": True} for a, b in zip(keys, keys[1:])]
+    out.write_text(json.dumps(data))
+    return out

@@ -268,3 +268,20 @@ def test_evaluate_refuses_empty_lengths_and_negative_seeds(tmp_path, capsys):
     main_error(capsys, "evaluate", run, "--lengths", "2", "--seed", "-1", words=["--seed must be a non-negative"])
     main_error(capsys, "compare", run, "--lengths", "2", "--seed", "-2", words=["--seed must be a non-negative"])
     assert before == {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("args,words", [
+    (["evaluate", ""], ["evaluate: an argument is empty"]),
+    (["evaluate", "x", "--lengths="], ["--lengths is empty"]),
+    (["evaluate", "x", "--lengths", "1,,2"], ["has an empty item"]),
+    (["evaluate", "x", "--lengths", " "], ["--lengths is empty"]),
+    (["export", "x", "-o", ""], ["-o is empty"]),
+    (["plot", "network", "", "-o", "n.png"], ["plot: an argument is empty"]),
+    (["evolve", "--serial", "--task", ""], ["--task is empty"]),
+    (["evolve", "--config", " ", "--serial"], ["--config is empty"]),
+    (["resume", "x", "--workers", "0"], ["--workers must be at least 1"]),
+])
+def test_empty_values_are_never_read_as_not_given(args, words, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    main_error(capsys, *args, words=words)
+    assert list(tmp_path.iterdir()) == []

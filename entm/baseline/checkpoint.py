@@ -58,15 +58,29 @@ def list_checkpoints(run_dir) -> list[Path]:
     return runs.list_checkpoints(run_dir, NAME)
 
 
-def load_latest(run_dir, device, warn=None) -> dict:
-    """The newest readable checkpoint (tensors on ``device``); corrupted ones are skipped with a warning."""
+def load_latest(run_dir, device, warn=None, fits=None) -> dict:
+    """The newest readable checkpoint (tensors on ``device``); corrupted ones, and with ``fits`` (the run's
+    model) ones of another architecture (parameter names or shapes differ), are skipped with a warning."""
     def read(path):
         payload = torch.load(path, map_location=device, weights_only=True)
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError("not an entm training checkpoint")
+        if fits is not None:
+            _check_fits(payload.get("model"), fits.state_dict())
         return payload
 
     return runs.read_newest_checkpoint(run_dir, NAME, read, warn)[1]
+
+
+def _check_fits(saved, wanted: dict) -> None:
+    """ForeignCheckpoint unless ``saved`` holds exactly ``wanted``'s parameters with their shapes."""
+    if not isinstance(saved, dict) or set(saved) != set(wanted):
+        extra = sorted(set(saved or {}) ^ set(wanted))
+        raise runs.ForeignCheckpoint(f"of another architecture (parameters differ: {', '.join(extra[:3])}...)")
+    for k, v in wanted.items():
+        if not isinstance(saved[k], torch.Tensor) or tuple(saved[k].shape) != tuple(v.shape):
+            got = tuple(saved[k].shape) if isinstance(saved[k], torch.Tensor) else type(saved[k]).__name__
+            raise runs.ForeignCheckpoint(f"of another architecture ({k} is {got}, the run's model has {tuple(v.shape)})")
 
 
 def write_model(run_dir, settings, task, model, state: dict) -> Path:

@@ -155,7 +155,7 @@ def _resume(run_dir: Path, steps, minutes, device, progress: bool, out) -> Train
         raise EntmError(f"{run_dir} is not a training run (run.json kind is {data.get('kind')!r})")
     try:
         settings = TrainSettings.from_record(data)
-    except TypeError as e:
+    except (TypeError, ValueError, EntmError) as e:  # an edited run.json: one line naming it, nothing written
         raise EntmError(f"{run_dir}/{runs.RUN_FILE}: {e}") from None
     if minutes is None and steps is None and settings.steps is None:
         minutes = settings.minutes  # the run's own time budget, for this session too
@@ -167,7 +167,12 @@ def _resume(run_dir: Path, steps, minutes, device, progress: bool, out) -> Train
     settings = replace(settings, **overrides)
     task = sequence_task(settings.task, settings.task_params)
     dev = resolve_device(settings.device)
-    restored = checkpoint.load_latest(run_dir, dev)
+    model = build_model(settings.architecture, task.num_inputs, task.num_outputs, settings.seed).to(dev)
+    if not checkpoint.list_checkpoints(run_dir):
+        # stopped before its first checkpoint: a run is a function of its settings, so it starts again at step 0
+        _rewind(run_dir, 0)
+        return _start(settings, task, model, run_dir, progress, out)
+    restored = checkpoint.load_latest(run_dir, dev, fits=model)
     state = restored["state"]
     if settings.steps is not None and state["step"] >= settings.steps:
         raise EntmError(f"nothing to resume in {run_dir}: it has run {state['step']} of {settings.steps} steps "
@@ -175,10 +180,13 @@ def _resume(run_dir: Path, steps, minutes, device, progress: bool, out) -> Train
     if state.get("stopped") == "nonfinite":
         print(f"entm: warning: {run_dir} stopped on non-finite steps; resuming from its last finite state",
               file=out)
-    model = build_model(settings.architecture, task.num_inputs, task.num_outputs, settings.seed).to(dev)
     model.load_state_dict(restored["model"])
     optimizer = make_optimizer(settings, model.parameters())
-    optimizer.load_state_dict(restored["optimizer"])
+    try:
+        optimizer.load_state_dict(restored["optimizer"])
+    except (ValueError, KeyError, RuntimeError) as e:
+        raise EntmError(f"{run_dir}: the checkpoint's optimiser state does not fit the run's "
+                        f"{settings.optimizer} optimiser ({str(e).splitlines()[0]})") from None
     _rewind(run_dir, state["metrics"])
     return _loop(settings, task, model, optimizer, state, run_dir, progress, out)
 
@@ -281,6 +289,14 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
             if settings.minutes is not None and time.perf_counter() - t_start >= settings.minutes * 60:
                 stopped = "minutes" if state["step"] < budget else "steps"
                 break
+    except KeyboardInterrupt:
+        bar.close()
+        # the step under way may be half applied: the checkpoints on disk (written whole) are what resumes
+        done = checkpoint.list_checkpoints(run_dir)
+        print(f"\ninterrupted: continue with: entm resume {run_dir} (from "
+              f"{'step ' + str(int(done[-1].stem.split('-')[1])) if done else 'step 0: no checkpoint yet'})",
+              file=out)
+        raise
     finally:
         bar.close()
     if hasattr(model, "compile_step"):

@@ -19,6 +19,9 @@ the task's full input/output size) is evaluated several times:
 * ``ratio`` = steps_per_second / plain_steps_per_second;
 * with ``workers``: the full evaluation on an embedded local Ray with 1 worker
   and with ``workers`` workers, in the same run.
+
+A reward task (``--task tmaze``, ``--task season``) runs closed-loop; its bench
+is :mod:`entm.bench.reward` (the fused loop, the numpy loop and the plain way).
 """
 
 from __future__ import annotations
@@ -32,12 +35,15 @@ import numpy as np
 import torch
 
 from entm.bench.plain import PlainSoftMemory, PlainTape, run_plain
+from entm.bench.reward import format_reward_bench, run_reward_bench
+from entm.budget import check_evolution
 from entm.errors import EntmError
 from entm.evolution.evaluator import CHUNK, EvalSettings, GenomeEvaluator
 from entm.evolution.loop import EvolveSettings, prepare
 from entm.machine import run_stacked
 from entm.neatconfig import load_config
 from entm.phenotype import clear_structure_cache, pack_genomes
+from entm.tasks import RewardTask
 
 
 def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=7,
@@ -61,10 +67,16 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
     task_obj, spec, machine, text = prepare(settings)
     text = _set(text, "pop_size", population)
     text = _set(text, "initial_connection", "full_direct")
+    if isinstance(task_obj, RewardTask):
+        if workers:
+            raise EntmError("--workers is not measured on a reward task; leave it out")
+        return run_reward_bench(task_obj, spec, machine, text, memory, population, episodes, repeats,
+                                plain_genomes, plain_episodes, seed, say)
     es = EvalSettings(config_text=text, task=task, task_params=task_obj.params(), memory=spec, seed=seed,
                       episodes=episodes)
     ev = GenomeEvaluator(es)
     config = load_config(text, "bench config")
+    check_evolution(machine, config, episodes, 1, None)  # a population or episodes that cannot fit: one line
     genomes = list(neat.Population(config, seed=seed).population.items())
     eps = ev.episodes(0)
     steps = len(genomes) * int(eps.steps.sum())
@@ -162,6 +174,8 @@ def _set(text: str, key: str, value) -> str:
 
 
 def format_bench(r: dict) -> str:
+    if r.get("kind") == "reward":
+        return format_reward_bench(r)
     lines = [
         f"task {r['task']} {r['task_params']}, {r['memory']} memory {r.get('memory_params', {})}: "
         f"{r['population']} genomes x {r['episodes']} "

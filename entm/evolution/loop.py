@@ -30,6 +30,7 @@ import numpy as np
 from entm import runs
 from entm.errors import EntmError
 from entm.evolution import checkpoint
+from entm.evolution import worker_repro
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
 from entm.evolution.novelty import NoveltyParams, NoveltySearch, check_search
 from entm.evolution.reporters import (
@@ -39,9 +40,11 @@ from entm.evolution.reporters import (
     LoopState,
     MetricsReporter,
     ProgressReporter,
+    RunWriter,
     phenotype,
     write_champion,
 )
+from entm.evolution.settings_check import check_settings
 from entm.hyper import Substrate
 from entm.machine import Machine
 from entm.memory import MemorySpec
@@ -117,6 +120,9 @@ class EvolveSettings:
     """Novelty search's parameters (:class:`entm.evolution.novelty.NoveltyParams` fields); unset: defaults."""
     fixed_episodes: bool = False
     """Every generation is evaluated on generation 0's episodes (the C# port's fixed seed)."""
+    reproduction: str = "driver"
+    """``driver``: neat-python's evolution, exactly; ``workers`` (opt-in): the driver plans and the workers make
+    the children (:mod:`entm.evolution.worker_repro`; not neat-python's run, see docs/performance.md)."""
 
 
 @dataclass
@@ -190,7 +196,7 @@ def prepare(settings: EvolveSettings):
         c_in, c_out = config_sizes(text, source)
         if (c_in, c_out) != (n_in, n_out):
             raise EntmError(f"{source}: num_inputs = {c_in}, num_outputs = {c_out}, but {layout}")
-    load_config(text, source)  # every other problem of the file, before any work
+    worker_repro.configure(load_config(text, source), settings.reproduction)  # every other problem, before any work
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
     if settings.episodes is not None and settings.episodes < 1:
@@ -266,7 +272,7 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveR
         with runs.run_lock(run_dir):
             runs.write_run_json(run_dir, record)
             runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
-            config = load_config(config_text, "run config")
+            config = worker_repro.configure(load_config(config_text, "run config"), settings.reproduction)
             pop = neat.Population(config, seed=int(settings.seed))
             return _loop(settings, task, spec, config, pop, LoopState(), evaluator, run_dir, progress, out,
                          record["identity"])
@@ -294,6 +300,7 @@ def settings_from_run(run_dir) -> EvolveSettings:
     data = runs.read_run_json(run_dir)
     if data.get("kind") != "evolution":
         raise EntmError(f"{run_dir} is not an evolution run (run.json kind is {data.get('kind')!r})")
+    check_settings(data, str(Path(run_dir) / runs.RUN_FILE))  # an edited run.json: one line, nothing written
     names = {f.name for f in fields(EvolveSettings)}
     return EvolveSettings(**{k: v for k, v in data.items() if k in names})
 
@@ -334,9 +341,10 @@ def _resume(run_dir: Path, settings: EvolveSettings, generations, evaluator, wor
     cfg_path = run_dir / runs.CONFIG_FILE
     settings.config = str(cfg_path)
     task, spec, machine, config_text = prepare(settings)
-    config = load_config(config_text, str(cfg_path))
+    config = worker_repro.configure(load_config(config_text, str(cfg_path)), settings.reproduction)
     if checkpoint.list_checkpoints(run_dir):
         restored = checkpoint.load_latest(run_dir, config)
+        worker_repro.check_mode(restored.population, settings.reproduction, restored.path)
         identity = _check_identity(run_dir, config_text, restored.identity, restored.path)
         pop, state = restored.population, LoopState.from_dict(restored.loop)
     else:  # stopped before its first checkpoint: a run is a function of its settings, so it starts again at 0
@@ -406,11 +414,12 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
         pop.config.no_fitness_termination = True
         novelty = NoveltySearch(settings.search, NoveltyParams.from_dict(settings.novelty), state.novelty)
         state.novelty = novelty.state
-    evaluate = Evaluate(evaluator, pop, novelty)
+    evaluate = Evaluate(worker_repro.attach(pop, evaluator), pop, novelty)
+    writer = RunWriter()  # the run directory's writes, in order, off the driver's path
     champion = ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate),
-                                task, spec, run_dir, substrate)
+                                task, spec, run_dir, substrate, writer)
     pop.add_reporter(champion)
-    pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate))
+    pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate, writer))
     bar = None
     if progress:
         where = "in this process" if settings.evaluator == "serial" else "on every worker"
@@ -419,7 +428,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
         bar = ProgressReporter(evaluate, state, settings.generations, out, initial=state.metrics,
                                minutes=settings.minutes)
         pop.add_reporter(bar)
-    checkpoints = Checkpoints(run_dir, pop, state, settings.checkpoint_every, identity)  # for Ctrl-C
+    checkpoints = Checkpoints(run_dir, pop, state, settings.checkpoint_every, identity, writer)  # for Ctrl-C
     finished = out_of_time = False
     done = lambda: state.finished(settings.generations, settings.stop_when_solved)  # noqa: E731
     try:
@@ -444,6 +453,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
               f"entm resume {run_dir}", file=out)
         raise
     finally:
+        checkpoints.wait(raise_errors=False)
         if bar is not None:
             bar.close()
     if finished:

@@ -28,6 +28,7 @@ import time
 from urllib.parse import urlparse
 
 from entm.errors import EntmError
+from entm.evolution import ray_reaper
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.phenotype import GenomeData
 
@@ -52,21 +53,37 @@ INLINE_ARG_BYTES = 90_000
 _CACHE: dict = {}
 
 
-def _evaluate_chunk(settings_key: str, settings: EvalSettings, generation: int, *parts: list):
-    """Runs on a worker: evaluate one chunk (its genomes in ``parts``, see :func:`split_inline`); the
-    evaluator is built once per process."""
-    import ray
-
-    genomes = [g for part in parts for g in part]
+def _worker_evaluator(settings_key: str, settings: EvalSettings) -> GenomeEvaluator:
+    """The worker process's evaluator for this run, built once per process."""
     ev = _CACHE.get(settings_key)
     if ev is None:
         _CACHE.clear()
         ev = _CACHE[settings_key] = GenomeEvaluator(settings)
-    results, stats = ev.evaluate(genomes, generation)
-    ctx = ray.get_runtime_context()
-    stats["node"] = ctx.get_node_id()
+    return ev
+
+
+def _where(stats: dict) -> dict:
+    import ray
+
+    stats["node"] = ray.get_runtime_context().get_node_id()
     stats["pid"] = os.getpid()
-    return results, stats
+    return stats
+
+
+def _evaluate_chunk(settings_key: str, settings: EvalSettings, generation: int, *parts: list):
+    """Runs on a worker: evaluate one chunk (its genomes in ``parts``, see :func:`split_inline`); the
+    evaluator is built once per process."""
+    genomes = [g for part in parts for g in part]
+    results, stats = _worker_evaluator(settings_key, settings).evaluate(genomes, generation)
+    return results, _where(stats)
+
+
+def _apply_chunk(settings_key: str, settings: EvalSettings, generation: int, function, plan, *parts: list):
+    """Runs on a worker: ``function(evaluator, generation, plan, items)`` (items in ``parts``); returns its
+    (…, stats) with the worker's node and process added to stats."""
+    out = function(_worker_evaluator(settings_key, settings), generation, plan, [g for part in parts for g in part])
+    _where(out[-1])
+    return out
 
 
 @contextlib.contextmanager
@@ -97,10 +114,25 @@ def split_inline(chunk: list) -> list[list]:
     return [chunk[i:i + n] for i in range(0, len(chunk), n)]
 
 
-def check_address(address: str) -> None:
-    """Fail fast (one line) when ``HOST:PORT`` or ``ray://HOST:PORT`` does not answer."""
+def check_address(address: str) -> str:
+    """Fail fast (one line, within CONNECT_TIMEOUT) when ``HOST:PORT`` or ``ray://HOST:PORT`` does not answer;
+    ``auto`` is first resolved as Ray resolves it (``RAY_ADDRESS``, else the address file of the last
+    ``ray start``, ``<RAY_TMPDIR or TMPDIR or /tmp>/ray/ray_current_cluster``, else a running local GCS),
+    so that a stale address file is one line instead of Ray's endless retries."""
     if address == "auto":
-        return
+        try:
+            resolved = _resolve_auto()
+        except Exception as e:  # ConnectionError: no cluster found; anything else from Ray's lookup
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise EntmError(f"--ray-address auto: no running Ray cluster found ({first})") from None
+        if not resolved or resolved == "auto":
+            raise EntmError("--ray-address auto: no running Ray cluster found")
+        try:
+            check_address(resolved)
+        except EntmError as e:
+            raise EntmError(f"--ray-address auto resolved to {resolved} (RAY_ADDRESS or Ray's address file "
+                            f"of the last `ray start`, which may be stale): {e}") from None
+        return resolved
     target = address
     if "://" in address:
         u = urlparse(address)
@@ -118,6 +150,24 @@ def check_address(address: str) -> None:
             pass
     except OSError as e:
         raise EntmError(f"cannot reach Ray cluster at {address}: {e.strerror or e}") from None
+    return address
+
+
+def _resolve_auto() -> str | None:
+    """``auto`` as the address of one cluster: ``RAY_ADDRESS``; else the address file of the last ``ray start``
+    (Ray's ``ray_current_cluster``: the cluster ``auto`` means); else a running GCS found by Ray's scan."""
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if env:
+        return env
+    from ray._common.utils import get_ray_address_file
+
+    path = get_ray_address_file(None)
+    if os.path.exists(path):
+        with open(path) as f:
+            return f.read().strip() or None
+    from ray._private.services import get_ray_address_from_environment
+
+    return get_ray_address_from_environment("auto", None)
 
 
 class RayEvaluator:
@@ -137,7 +187,7 @@ class RayEvaluator:
         if ray.is_initialized():
             pass
         elif address:
-            check_address(address)
+            address = check_address(address)  # auto: the one cluster it resolves to, connected to as such
             try:
                 with quiet_stderr(not verbose):
                     ray.init(address=address, log_to_driver=verbose,
@@ -147,10 +197,14 @@ class RayEvaluator:
                 raise EntmError(f"cannot connect to Ray cluster at {address}: {first}") from None
         else:
             n = workers or os.cpu_count() or 1
+            if n > 2 * (os.cpu_count() or 1):  # the workers time-share the cores: slower, never faster
+                print(f"entm: warning: {n} Ray workers on {os.cpu_count()} cores: they share the cores "
+                      f"(more memory, no more speed); --workers {os.cpu_count()} would do as much", file=sys.stderr)
             with quiet_stderr(not verbose):
                 ray.init(address="local", num_cpus=n, include_dashboard=False, log_to_driver=verbose,
                          logging_level=logging.WARNING if verbose else logging.ERROR)
             self.started_ray = True
+            ray_reaper.start()  # kills what Ray would leave running if this process is killed
         try:
             host, _, port = ray.get_runtime_context().gcs_address.rpartition(":")
             self.gcs = (host, int(port))
@@ -159,48 +213,72 @@ class RayEvaluator:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, int(workers) if workers else cpus)
         self.remote = ray.remote(num_cpus=1, max_retries=5)(_evaluate_chunk)
+        self.remote_apply = ray.remote(num_cpus=1, max_retries=5)(_apply_chunk)
         self.settings_ref = ray.put(settings)
         self.key = f"{id(self)}-{time.time_ns()}"
 
     def __call__(self, genomes: list, generation: int) -> tuple[dict, dict]:
-        ray = self.ray
         # compact genomes: neat-python genome objects pickle slowly and large
-        genomes = [(gid, GenomeData.from_genome(g)) for gid, g in genomes]
+        t0 = time.perf_counter()
         n_chunks = max(1, min(len(genomes), self.workers * CHUNKS_PER_WORKER))
         size = -(-len(genomes) // n_chunks)
-        chunks = [genomes[i:i + size] for i in range(0, len(genomes), size)]
-        t0 = time.perf_counter()
         self._check_alive(generation)
-        refs = [self.remote.remote(self.key, self.settings_ref, generation, *split_inline(c)) for c in chunks]
-        try:
-            pending = list(refs)
-            while pending:
-                _, pending = ray.wait(pending, num_returns=len(pending), timeout=HEALTH_PERIOD)
-                if pending:
-                    self._check_alive(generation)
-            outs = ray.get(refs)
-        except EntmError:
-            raise
-        except Exception as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise EntmError(f"Ray evaluation of generation {generation} failed: {type(e).__name__}: {first}") \
-                from None
+        refs = []
+        for i in range(0, len(genomes), size):  # each chunk is sent as soon as it is packed: workers start early
+            chunk = [(gid, GenomeData.from_genome(g)) for gid, g in genomes[i:i + size]]
+            refs.append(self.remote.remote(self.key, self.settings_ref, generation, *split_inline(chunk)))
+        outs, info = self._gather(generation, t0, refs)
         results: dict = {}
         steps = 0
-        nodes, pids = set(), set()
         for res, st in outs:
             for gid, r in res.items():
                 if gid in results:
                     raise RuntimeError(f"genome {gid} evaluated twice")
                 results[gid] = r
             steps += st["genome_steps"]
-            nodes.add(st["node"])
-            pids.add((st["node"], st["pid"]))
         missing = [gid for gid, _ in genomes if gid not in results]
         if missing:
             raise RuntimeError(f"genomes {missing[:5]} were not evaluated")
-        return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0,
-                         "workers": len(pids), "nodes": len(nodes)}
+        return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0, **info}
+
+    def map(self, function, tasks: list, generation: int) -> tuple[list, dict]:
+        """Run ``function(evaluator, generation, plan, items)`` on the workers for each (plan, items) of
+        ``tasks`` (items sent inline, :func:`split_inline`); returns the outputs in order (each ends with a
+        stats dict) and the driver's own figures (send_seconds, gather_seconds, workers, nodes)."""
+        t0 = time.perf_counter()
+        self._check_alive(generation)
+        refs = [self.remote_apply.remote(self.key, self.settings_ref, generation, function, plan,
+                                         *split_inline(items)) for plan, items in tasks]
+        return self._gather(generation, t0, refs)
+
+    def _gather(self, generation: int, t0: float, refs: list) -> tuple[list, dict]:
+        """Get the outputs of ``refs`` (each as soon as it is ready; the cluster checked while waiting), in
+        order; the driver's own time (sending since ``t0``, receiving the outputs) and where the work ran."""
+        ray = self.ray
+        t_sent = time.perf_counter()
+        got: dict = {}
+        gather = 0.0
+        try:
+            pending = list(refs)
+            while pending:  # each result is received as soon as it is there, while the others still run
+                ready, pending = ray.wait(pending, num_returns=1, timeout=HEALTH_PERIOD)
+                if not ready:
+                    self._check_alive(generation)
+                    continue
+                t1 = time.perf_counter()
+                got.update(zip(ready, ray.get(ready)))
+                gather += time.perf_counter() - t1
+            outs = [got[r] for r in refs]
+        except EntmError:
+            raise
+        except Exception as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise EntmError(f"Ray evaluation of generation {generation} failed: {type(e).__name__}: {first}") \
+                from None
+        nodes = {out[-1]["node"] for out in outs}
+        pids = {(out[-1]["node"], out[-1]["pid"]) for out in outs}
+        return outs, {"workers": len(pids), "nodes": len(nodes), "send_seconds": t_sent - t0,
+                      "gather_seconds": gather}
 
     def _check_alive(self, generation: int) -> None:
         """Raise a one-line EntmError when the cluster's GCS stops answering for GCS_GRACE seconds."""

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import copy
 import json
+import queue
 import random
+import threading
 import time
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -202,9 +204,11 @@ class ChampionReporter(BaseReporter):
     CANDIDATES = 3
     """At most this many of a generation's perfect genomes are validated."""
 
-    def __init__(self, evaluate: Evaluate, state: LoopState, validator, task, spec, run_dir: Path, substrate=None):
-        """``validator.perfect(genome)``: whether the genome is perfect on the validation batch."""
-        self.evaluate, self.state, self.validator = evaluate, state, validator
+    def __init__(self, evaluate: Evaluate, state: LoopState, validator, task, spec, run_dir: Path, substrate=None,
+                 writer: RunWriter | None = None):
+        """``validator.perfect(genome)``: whether the genome is perfect on the validation batch; ``writer``:
+        where champion.json is written (None: at once)."""
+        self.evaluate, self.state, self.validator, self.writer = evaluate, state, validator, writer
         self.task, self.spec, self.run_dir, self.substrate = task, spec, run_dir, substrate
         self.champion_terms: dict | None = None
         """The shaping terms of the champion chosen in this session (None: it was chosen before a resume)."""
@@ -239,7 +243,7 @@ class ChampionReporter(BaseReporter):
                              substrate=self.substrate)
         state.champion_key, state.champion_fitness, state.champion_json = int(champ.key), float(r.fitness), data
         self.champion_terms = dict(r.terms)
-        write_champion(self.run_dir, data)
+        _write(self.writer, write_champion, self.run_dir, data)
 
 
 def write_champion(run_dir: Path, data: dict) -> None:
@@ -249,12 +253,14 @@ def write_champion(run_dir: Path, data: dict) -> None:
 class MetricsReporter(BaseReporter):
     """The generation's line of ``metrics.jsonl`` (after the champion's update)."""
 
-    def __init__(self, evaluate: Evaluate, state: LoopState, run_dir: Path, t_start: float, substrate=None):
-        self.evaluate, self.state, self.run_dir = evaluate, state, run_dir
+    def __init__(self, evaluate: Evaluate, state: LoopState, run_dir: Path, t_start: float, substrate=None,
+                 writer: RunWriter | None = None):
+        self.evaluate, self.state, self.run_dir, self.writer = evaluate, state, run_dir, writer
         self.t_start, self.substrate = t_start, substrate
 
     def post_evaluate(self, config, population, species, best_genome):
-        runs.append_metrics(self.run_dir, self.record(self.evaluate.latest, config, len(species.species)))
+        _write(self.writer, runs.append_metrics, self.run_dir,
+               self.record(self.evaluate.latest, config, len(species.species)))
         self.state.metrics += 1
 
     def record(self, ev: Evaluation, config, species: int) -> dict:
@@ -318,13 +324,70 @@ class ProgressReporter(BaseReporter):
         self.bar.close()
 
 
+class RunWriter:
+    """The run directory's writes (metrics lines, champion.json, checkpoints) in the order they are asked
+    for, in one background thread, so that the driver does not wait for the disk (each write fsyncs).
+    The order keeps every invariant of the files: a checkpoint reaches the disk after the metrics lines and
+    the champion of the generations it holds.  An error of a write is raised by the next :meth:`submit` or
+    :meth:`flush`; after it nothing more is written."""
+
+    def __init__(self):
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, function, *args) -> None:
+        self.raise_error()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="entm-writer", daemon=True)
+            self._thread.start()
+        self._queue.put((function, args))
+
+    def _work(self) -> None:
+        while True:
+            function, args = self._queue.get()
+            try:
+                if self._error is None:
+                    function(*args)
+            except BaseException as e:  # raised in the driver by the next submit() or flush()
+                self._error = e
+            finally:
+                self._queue.task_done()
+
+    def flush(self, raise_errors: bool = True) -> None:
+        """Wait until every write asked for is done; raise the first error (``raise_errors``)."""
+        if self._thread is not None:
+            self._queue.join()
+        if raise_errors:
+            self.raise_error()
+
+    def raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
+def _write(writer: RunWriter | None, function, *args) -> None:
+    if writer is None:
+        function(*args)
+    else:
+        writer.submit(function, *args)
+
+
 class Checkpoints:
     """The checkpoint of the last completed generation: taken after every generation (kept in memory
-    for Ctrl-C), written every ``every`` generations, when interrupted and when the run ends."""
+    for Ctrl-C), written every ``every`` generations, when interrupted and when the run ends.
 
-    def __init__(self, run_dir: Path, population, state: LoopState, every: int, identity: str | None = None):
+    The snapshot (the checkpoint's bytes) is taken at the generation boundary; a periodic write
+    (compressing and writing the file) goes to the run's :class:`RunWriter` (``writer``; None: written
+    at once) while the next generation goes on.  :meth:`write` (the last checkpoint, Ctrl-C) writes after
+    every write asked for before it, and returns when it is on disk."""
+
+    def __init__(self, run_dir: Path, population, state: LoopState, every: int, identity: str | None = None,
+                 writer: RunWriter | None = None):
         self.run_dir, self.population, self.state, self.identity = run_dir, population, state, identity
         self.every = max(1, int(every))
+        self.writer = writer
         self.mark()
 
     def mark(self) -> None:
@@ -335,8 +398,14 @@ class Checkpoints:
     def after_generation(self) -> None:
         self.mark()
         if self.generation % self.every == 0:
-            self.write()
+            _write(self.writer, checkpoint.write, self.run_dir, self.generation, self.data)
 
     def write(self) -> None:
-        """Write the last snapshot."""
+        """Write the last snapshot, after every earlier write; returns when it is on disk."""
+        self.wait()
         checkpoint.write(self.run_dir, self.generation, self.data)
+
+    def wait(self, raise_errors: bool = True) -> None:
+        """Finish the writes asked for; an error of one is raised here (kept for later without ``raise_errors``)."""
+        if self.writer is not None:
+            self.writer.flush(raise_errors)

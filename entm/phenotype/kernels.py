@@ -241,6 +241,20 @@ def active_rows(steps, t, nb):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def network_step(V, V2, g, n_in, nb, nbv, recurrent, node0, slot, act, agg, bias, resp, link0, link1, src, w, acc):
+    """Network g evaluated on columns 0..nbv of ``V`` whose first ``n_in`` slots (inputs) are set for
+    columns 0..nb; returns (V, V2) swapped for a recurrent network, so that V holds the latest values."""
+    if recurrent[g]:
+        for i in range(n_in):
+            for b in range(nb):
+                V2[i, b] = V[i, b]
+        net_eval(V, V2, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
+        return V2, V
+    net_eval(V, V, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
+    return V, V2
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def machine_step(V, V2, g, t, nb, nbv, inputs, reads, recurrent, node0, slot, act, agg, bias, resp, link0, link1,
                  src, w, acc, out_slot, n_task_out, out, X):
     """One time step of network g on rows 0..nb of a machine fused with its memory (the tape and soft
@@ -256,14 +270,8 @@ def machine_step(V, V2, g, t, nb, nbv, inputs, reads, recurrent, node0, slot, ac
     for i in range(R):
         for b in range(nb):
             V[I + i, b] = reads[b, i]
-    if recurrent[g]:
-        for i in range(I + R):
-            for b in range(nb):
-                V2[i, b] = V[i, b]
-        net_eval(V, V2, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
-        V, V2 = V2, V
-    else:
-        net_eval(V, V, nbv, node0[g], node0[g + 1], slot, act, agg, bias, resp, link0, link1, src, w, acc)
+    V, V2 = network_step(V, V2, g, I + R, nb, nbv, recurrent, node0, slot, act, agg, bias, resp, link0, link1, src,
+                         w, acc)
     for o in range(n_task_out):
         row = out_slot[g, o]
         for b in range(nb):

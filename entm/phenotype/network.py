@@ -26,6 +26,7 @@ import neat
 import numpy as np
 from neat.export import export_network_json
 
+from entm.budget import check_network_file
 from entm.errors import EntmError
 from entm.phenotype.functions import ACTIVATION_CODES, AGGREGATION_CODES
 from entm.phenotype.pack import Packed, PopulationStepper
@@ -313,6 +314,7 @@ def load_network_json(path) -> tuple[Network, dict]:
     network.  Returns ``(network, parsed dict)``; any problem raises EntmError
     naming the file."""
     name = os.fspath(path)
+    check_network_file(name)  # /dev/zero, a huge file: refused before a byte is read
     try:
         with open(name, "rb") as f:
             raw = f.read()

@@ -3,8 +3,9 @@
 :func:`run_discrete` evaluates every genome of a packed chunk on every episode
 for every step, network and tape together, recording the light trace the
 fitness shaping needs; no Python runs per step or per genome.
-:func:`tape_rows` steps every row's tape once (the closed loop, where the
-environment runs between steps).  The tape's semantics are those of
+:func:`tape_rows` steps every row's tape once (the numpy closed loop, where the
+environment runs between steps), :func:`tape_columns` the tapes of given rows
+(the fused closed loop, :mod:`entm.closed_kernel`).  The tape's semantics are those of
 :mod:`entm.memory.tape` (docs/design.md, "Discrete tape"); the head parameters'
 columns come from :class:`entm.memory.layout.HeadLayout`.
 """
@@ -18,64 +19,67 @@ from entm.phenotype.kernels import active_rows, machine_step
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _tape_step(cells, lo, hi, pos, b, h, X, off, M, cols, write_mode, min_sim, max_cells):
-    """One head step of episode b's tape (docs/design.md, "Discrete tape"), head parameters X[off:, b]
-    at the columns ``cols`` = (a, w, j, shift left) of :meth:`entm.memory.layout.HeadLayout.kernel_columns`;
-    returns (jumped, write strength)."""
-    p = pos[b, h]
-    ca = off + cols[0]
-    wv = X[off + cols[1], b]
-    j = X[off + cols[2], b]
-    # 1. write
-    if write_mode == 0:
-        for k in range(M):
-            cells[b, p, k] = wv * X[ca + k, b] + (1.0 - wv) * cells[b, p, k]
-    elif wv >= 0.5:
-        for k in range(M):
-            cells[b, p, k] = X[ca + k, b]
-    # 2. content jump
-    jumped = j >= 0.5
-    if jumped:
-        best = -np.inf
-        best_i = lo[b]
-        for i in range(lo[b], hi[b]):
-            d = 0.0
+def tape_step(cells, lo, hi, pos, rows, n, h, X, off, M, cols, write_mode, min_sim, max_cells):
+    """One step of head h of the tapes of rows ``rows[:n]`` (docs/design.md, "Discrete tape"), head
+    parameters X[off:, row] at the columns ``cols`` = (a, w, j, shift left) of
+    :meth:`entm.memory.layout.HeadLayout.kernel_columns` (it jumped when j >= 0.5; w is its write strength).
+
+    Many rows per call: numba counts the references of a function's array arguments atomically on
+    every call, which costs more than a short step."""
+    for q in range(n):
+        b = rows[q]
+        p = pos[b, h]
+        ca = off + cols[0]
+        wv = X[off + cols[1], b]
+        j = X[off + cols[2], b]
+        # 1. write
+        if write_mode == 0:
             for k in range(M):
-                d += abs(X[ca + k, b] - cells[b, i, k])
-            s = 1.0 - d / M
-            if s > best:
-                best = s
-                best_i = i
-        if min_sim == min_sim and best < min_sim:  # min_sim is NaN when unset
-            best_i = hi[b] - 1
-        p = best_i
-    # 3. shift (first maximum)
-    cs = off + cols[3]
-    sl = X[cs, b]
-    ss = X[cs + 1, b]
-    sr = X[cs + 2, b]
-    o = 0
-    m = sl
-    if ss > m:
-        o = 1
-        m = ss
-    if sr > m:
-        o = 2
-    p = p + o - 1
-    # 4. grow
-    full = max_cells > 0 and (hi[b] - lo[b]) >= max_cells
-    if p < lo[b]:
-        if full:
-            p = lo[b]
-        else:
-            lo[b] = p
-    elif p >= hi[b]:
-        if full:
-            p = hi[b] - 1
-        else:
-            hi[b] = p + 1
-    pos[b, h] = p
-    return jumped, wv
+                cells[b, p, k] = wv * X[ca + k, b] + (1.0 - wv) * cells[b, p, k]
+        elif wv >= 0.5:
+            for k in range(M):
+                cells[b, p, k] = X[ca + k, b]
+        # 2. content jump
+        if j >= 0.5:
+            best = -np.inf
+            best_i = lo[b]
+            for i in range(lo[b], hi[b]):
+                d = 0.0
+                for k in range(M):
+                    d += abs(X[ca + k, b] - cells[b, i, k])
+                s = 1.0 - d / M
+                if s > best:
+                    best = s
+                    best_i = i
+            if min_sim == min_sim and best < min_sim:  # min_sim is NaN when unset
+                best_i = hi[b] - 1
+            p = best_i
+        # 3. shift (first maximum)
+        cs = off + cols[3]
+        sl = X[cs, b]
+        ss = X[cs + 1, b]
+        sr = X[cs + 2, b]
+        o = 0
+        m = sl
+        if ss > m:
+            o = 1
+            m = ss
+        if sr > m:
+            o = 2
+        p = p + o - 1
+        # 4. grow
+        full = max_cells > 0 and (hi[b] - lo[b]) >= max_cells
+        if p < lo[b]:
+            if full:
+                p = lo[b]
+            else:
+                lo[b] = p
+        elif p >= hi[b]:
+            if full:
+                p = hi[b] - 1
+            else:
+                hi[b] = p + 1
+        pos[b, h] = p
 
 @njit(cache=True, error_model="numpy")
 def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
@@ -95,6 +99,7 @@ def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp,
     cells = np.full((B, cap, M), blank)  # reused: each genome blanks the cells it used
     lo = np.empty(B, np.int64)
     hi = np.empty(B, np.int64)
+    rows = np.arange(B)
     for g in range(G):
         ns = nslots[g]
         V = np.zeros((ns, Bp))
@@ -124,12 +129,13 @@ def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp,
             for b in range(nb):
                 for i in range(H * M):
                     reads_tr[g, b, t, i] = reads[b, i]
-                for h in range(H):
+                for h in range(H):  # a head's focus moves only in its own step
                     wpos_tr[g, b, t, h] = pos[b, h] - origin
-                    jumped, strength = _tape_step(cells, lo, hi, pos, b, h, X, h * P, M, cols, write_mode,
-                                                  min_sim, max_cells)
-                    jump_tr[g, b, t, h] = jumped
-                    strength_tr[g, b, t, h] = strength
+            for h in range(H):  # every row's heads in order (rows are independent)
+                tape_step(cells, lo, hi, pos, rows, nb, h, X, h * P, M, cols, write_mode, min_sim, max_cells)
+                for b in range(nb):
+                    jump_tr[g, b, t, h] = X[h * P + cols[2], b] >= 0.5
+                    strength_tr[g, b, t, h] = X[h * P + cols[1], b]
                     p = pos[b, h]
                     rpos_tr[g, b, t, h] = p - origin
                     for k in range(M):
@@ -168,10 +174,18 @@ def tape_rows(cells, lo, hi, pos, hp, M, H, P, cols, write_mode, min_sim, max_ce
     """One step of every row's tape (heads in order), head parameters ``hp`` (rows, H*P);
     the read vectors go to ``reads`` (rows, H*M).  The buffer must have room for one more cell
     at either end of every tape (the caller regrows it)."""
-    X = hp.T
-    for b in range(hp.shape[0]):
-        for h in range(H):
-            _tape_step(cells, lo, hi, pos, b, h, X, h * P, M, cols, write_mode, min_sim, max_cells)
+    B = hp.shape[0]
+    tape_columns(cells, lo, hi, pos, hp.T, np.arange(B), B, M, H, P, cols, write_mode, min_sim, max_cells, reads)
+
+
+@njit(cache=True, error_model="numpy")
+def tape_columns(cells, lo, hi, pos, X, rows, n, M, H, P, cols, write_mode, min_sim, max_cells, reads):
+    """One step of the tapes of rows ``rows[:n]`` (each row's heads in order), head parameters ``X[:, row]``;
+    the read vectors go to ``reads[row]``.  Room as for :func:`tape_rows`."""
+    for h in range(H):
+        tape_step(cells, lo, hi, pos, rows, n, h, X, h * P, M, cols, write_mode, min_sim, max_cells)
+        for q in range(n):  # head h reads before head h + 1 writes
+            b = rows[q]
             p = pos[b, h]
             for k in range(M):
                 reads[b, h * M + k] = cells[b, p, k]

@@ -82,8 +82,24 @@ def test_cli_evolves_and_evaluates(tmp_path, cli, capsys):
                       tmp_path / "x")
     assert line.startswith("entm: error: unknown tmaze variant 'grid'")
     assert not (tmp_path / "x").exists()
-    line = main_error(capsys, "bench", "--task", "season", "--population", "4", "--episodes", "1", "--repeats", "1")
-    assert line.startswith("entm: error: task 'season' is a reward task")
+    line = main_error(capsys, "bench", "--task", "season", "--population", "4", "--episodes", "1", "--repeats", "1",
+                      "--workers", "2")
+    assert line == "entm: error: --workers is not measured on a reward task; leave it out"
+
+
+@pytest.mark.parametrize("args", [("--task", "season", "--years", "1"), ("--task", "tmaze", "--variant", "continuous",
+                                                                         "--rounds", "3")])
+def test_bench_on_a_reward_task(cli, args):
+    """`entm bench` on a reward task: the fused loop, the numpy loop and the plain way in one run (figures only)."""
+    r = cli("bench", *args, "--json", "--population", "4", "--episodes", "3", "--repeats", "1")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["kind"] == "reward" and out["genome_steps"] > 0 and out["plain_genome_steps"] > 0
+    for key in ("steps_per_second", "evaluation_steps_per_second", "numpy_steps_per_second", "plain_steps_per_second",
+                "ratio", "numpy_ratio", "load_average"):
+        assert out[key] > 0, key
+    r = cli("bench", *args, "--population", "4", "--episodes", "2", "--repeats", "1")
+    assert r.returncode == 0 and "x the numpy closed loop" in r.stdout and "load average" in r.stdout
 
 
 def test_differentiable_memory(tmp_path):

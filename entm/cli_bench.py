@@ -1,0 +1,59 @@
+"""``entm bench``: evaluation speed against the plain way, and a generation's driver phases
+(docs/performance.md).  Argument parsing and calls only."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from entm.cli_options import add_task_options, cells_option, task_params
+from entm.errors import EntmError
+
+
+def add_parser(sub) -> None:
+    """Add ``bench`` to an argparse subparsers object."""
+    b = sub.add_parser("bench", help="genome-steps per second against plain neat-python")
+    b.add_argument("--task", default="copy")
+    b.add_argument("--memory", default="discrete", choices=["discrete", "differentiable"])
+    b.add_argument("--population", "--pop-size", type=int, default=None,
+                   help="genomes (default 300; with --generation 150)")
+    b.add_argument("--generation", action="store_true",
+                   help="time whole generations: the driver's phases against one core's evaluation, Ray with 1 and "
+                        "--workers workers, Amdahl projections (docs/performance.md)")
+    b.add_argument("--generations", type=int, default=20, help="with --generation: generations run (default 20)")
+    b.add_argument("--reproduction", default="driver", choices=["driver", "workers"],
+                   help="with --generation: the reproduction mode (as entm evolve --reproduction)")
+    b.add_argument("--scale-to", type=int, default=None, metavar="N",
+                   help="with --generation: also time 3 generations at population N with Ray and 1 worker (the "
+                        "driver's cost per genome at both sizes)")
+    b.add_argument("--episodes", type=int, default=50)
+    b.add_argument("--repeats", type=int, default=7,
+                   help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
+    b.add_argument("--workers", type=int, default=None, help="also measure Ray with 1 and N workers")
+    b.add_argument("--cells", type=cells_option, default=None,
+                   help="differentiable memory: a fixed N, or auto (default: each episode's steps)")
+    b.add_argument("--json", action="store_true")
+    add_task_options(b)
+
+
+def cmd_bench(args) -> int:
+    from entm.bench import format_bench, run_bench
+
+    if args.workers is not None and args.workers < 1:
+        raise EntmError(f"--workers must be at least 1, got {args.workers}")
+    say = None if args.json else (lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    if args.generation:
+        from entm.bench.generation import format_generation_bench, run_generation_bench
+
+        r = run_generation_bench(task=args.task, task_params=task_params(args), memory=args.memory,
+                                 population=args.population or 150,
+                                 generations=args.generations, workers=args.workers,
+                                 reproduction=args.reproduction, progress=say, scale_to=args.scale_to)
+        print(json.dumps(r) if args.json else format_generation_bench(r))
+        return 0
+    args.population = args.population or 300
+    r = run_bench(task=args.task, task_params=task_params(args), memory=args.memory, population=args.population,
+                  episodes=args.episodes, repeats=args.repeats, workers=args.workers, progress=say,
+                  memory_params={} if args.cells is None else {"cells": args.cells})
+    print(json.dumps(r) if args.json else format_bench(r))
+    return 0

@@ -1,0 +1,62 @@
+"""Options shared by several ``entm`` commands: the task parameters as ``--name`` options, and the threads
+of the compute libraries."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from entm.errors import EntmError
+
+
+def task_option_fields():
+    """Every task parameter of every registered task, as (dest, type, help)."""
+    from entm.tasks import TASKS
+
+    seen = {}
+    for name, cls in TASKS.items():
+        for f in dataclasses.fields(cls):
+            if f.name not in seen:
+                typ = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}.get(
+                    str(f.type), str)
+                seen[f.name] = (typ, [name])
+            else:
+                seen[f.name][1].append(name)
+    return seen
+
+
+def add_task_options(p):
+    g = p.add_argument_group("task options (see `entm tasks`)")
+    for name, (typ, owners) in task_option_fields().items():
+        g.add_argument("--" + name.replace("_", "-"), dest="task__" + name, type=typ, default=None,
+                       metavar=name.upper(), help=f"task parameter {name} ({', '.join(owners)})")
+
+
+def cells_option(text: str):
+    """``--cells`` (an argparse type): ``auto`` or a positive integer."""
+    if text.strip() == "auto":
+        return "auto"
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}")
+    return n
+
+
+def task_params(args) -> dict:
+    return {k[len("task__"):]: v for k, v in vars(args).items() if k.startswith("task__") and v is not None}
+
+
+def set_threads(n: int) -> None:
+    """The CPU threads this process's compute libraries use: torch's and numba's pools (1 by default: an
+    evaluating process owns one core; torch's default pool, one thread per core, oversubscribes the cores
+    as soon as anything else runs, and more threads only add synchronisation to small ops)."""
+    import numba
+    import torch
+
+    if isinstance(n, bool) or n < 1:
+        raise EntmError(f"--threads must be at least 1, got {n}")
+    torch.set_num_threads(n)
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))

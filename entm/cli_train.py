@@ -1,0 +1,92 @@
+"""``entm train``: the gradient-trained baselines (docs/baselines.md).  Argument parsing and calls only."""
+
+from __future__ import annotations
+
+import argparse
+
+from entm.cli_options import add_task_options, set_threads, task_params
+from entm.cli_status import check_training_size
+
+
+def add_parser(sub) -> None:
+    """Add ``train`` to an argparse subparsers object."""
+    from entm.baseline.settings import DEFAULT_STEPS, TrainSettings
+
+    td = TrainSettings()  # the defaults live in one place
+    t = sub.add_parser("train", help="train a baseline (NTM or LSTM) by gradient descent on a sequence task",
+                       description="Gradient-trained baselines (Graves et al. 2014): an NTM with an LSTM or "
+                                   "feedforward controller, or a plain multi-layer LSTM. Writes a run directory "
+                                   "(run.json, metrics.jsonl, checkpoints/, model.pt); `entm resume` continues it.")
+    t.add_argument("--task", default="copy", help="sequence task (default: copy)")
+    t.add_argument("--model", default="ntm", choices=["ntm", "lstm"], help="ntm (default) or a plain lstm")
+    t.add_argument("--controller", default="lstm", choices=["lstm", "feedforward"],
+                   help="NTM controller (default lstm)")
+    t.add_argument("--hidden-size", type=int, default=None,
+                   help="units per controller layer (NTM, default 100) or per LSTM layer (LSTM, default 256)")
+    t.add_argument("--layers", type=int, default=None, help="controller layers (NTM, default 1) or LSTM layers "
+                                                            "(LSTM, default 3)")
+    t.add_argument("--cells", type=int, default=128, help="memory cells N (default 128)")
+    t.add_argument("--width", type=int, default=20, help="memory width M (default 20)")
+    t.add_argument("--read-heads", type=int, default=1, help="read heads (default 1)")
+    t.add_argument("--write-heads", type=int, default=1, help="write heads (default 1)")
+    t.add_argument("--memory-init", default="constant", choices=["constant", "learned", "random"],
+                   help="initial memory: a small constant (default, 1e-6), learned, or a fixed random matrix")
+    t.add_argument("--batch-size", type=int, default=td.batch_size,
+                   help=f"sequences per update (default {td.batch_size})")
+    t.add_argument("--steps", type=int, default=None,
+                   help=f"update budget (default {DEFAULT_STEPS}; none when --minutes is given alone)")
+    t.add_argument("--minutes", type=float, default=None,
+                   help="wall-time budget in minutes: stop after the step that runs out of it (resumable); "
+                        "alone it is the only budget, with --steps whichever runs out first")
+    t.add_argument("--optimizer", default=td.optimizer, choices=["adam", "rmsprop"],
+                   help=f"adam (lr 3e-3) or Graves' rmsprop (lr 1e-4, momentum 0.9, decay 0.95); "
+                        f"default {td.optimizer}")
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's)")
+    t.add_argument("--clip", default=td.clip, choices=["norm", "value", "none"],
+                   help=f"gradient clipping: global norm (norm), elementwise (value) or none; default {td.clip}")
+    t.add_argument("--clip-value", type=float, default=None,
+                   help="clipping bound (default: 50 for norm, 10 for value)")
+    t.add_argument("--equal-lengths", action=argparse.BooleanOptionalAction, default=td.equal_lengths,
+                   help="one sequence length per batch, drawn uniformly (no padding; same lengths overall); "
+                        f"default {'on' if td.equal_lengths else 'off'}")
+    t.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=td.curriculum,
+                   help="length curriculum: start max_length low, raise it as bit errors fall "
+                        f"(default {'on' if td.curriculum else 'off'})")
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=td.compile,
+                   help="run the NTM's time step through torch.compile (about 3x faster on CPU; "
+                        f"default {'on' if td.compile else 'off'})")
+    t.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    t.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto (cuda when available)")
+    t.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: the per-step ops are small; more threads only add overhead)")
+    t.add_argument("--run-dir", default=None,
+                   help="run directory (default: runs/<task>[-<param>_<value>...]-<model>-seed<S>; an existing "
+                        "one is an error)")
+    t.add_argument("--report-every", type=int, default=td.report_every,
+                   help=f"steps per metrics line (default {td.report_every})")
+    t.add_argument("--checkpoint-every", type=int, default=td.checkpoint_every,
+                   help=f"steps between checkpoints (default {td.checkpoint_every})")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="refuse (one line) a run whose training step is estimated to need more memory than this, "
+                        "e.g. 4G (default: half of this machine's physical memory)")
+    add_task_options(t)
+
+
+def cmd_train(args) -> int:
+    from entm.baseline.model import ModelSettings
+    from entm.baseline.train import TrainSettings, train
+    from entm.cli_summary import train_summary
+
+    arch = ModelSettings(model=args.model, controller=args.controller, hidden_size=args.hidden_size,
+                         layers=args.layers, cells=args.cells, width=args.width, read_heads=args.read_heads,
+                         write_heads=args.write_heads, memory_init=args.memory_init)
+    settings = TrainSettings(task=args.task, task_params=task_params(args), architecture=arch,
+                             batch_size=args.batch_size, steps=args.steps, minutes=args.minutes,
+                             optimizer=args.optimizer, lr=args.lr, clip=args.clip, clip_value=args.clip_value,
+                             equal_lengths=args.equal_lengths, curriculum=args.curriculum, compile=args.compile, seed=args.seed, device=args.device,
+                             report_every=args.report_every, checkpoint_every=args.checkpoint_every,
+                             run_dir=args.run_dir)
+    set_threads(args.threads)
+    check_training_size(settings, args.max_memory)
+    return train_summary(train(settings, progress=not args.quiet))

@@ -1,0 +1,334 @@
+"""The reward tasks' environments compiled (numba), for the fused closed loop (:mod:`entm.closed_kernel`).
+
+Each environment of :mod:`entm.tasks.tmaze` and :mod:`entm.tasks.season` is
+re-stated here as a step of its running rows: :func:`env_observe` writes their
+task inputs, :func:`env_act` consumes their task outputs and advances them one
+step — for each row the same operations, in the same order, in float64, as the
+numpy environment's ``observe`` and ``act`` do.  The numpy environment
+stays the reference and the owner of the state: :func:`pack_env` copies its
+state into flat arrays, the kernel steps them, :func:`unpack_env` writes them
+back, after which the environment is exactly where its own loop would have
+left it (scores, fitness and terms are then computed by the task as always).
+
+The state of a row is a row of ``S`` (integers: the ``TM_*`` or ``SE_*``
+columns below) and of ``F`` (floats); per-deployment data (the goal pairs and
+the switch round, or the season's food schedule) a row of ``D``; the task's
+settings the vectors ``ip`` (the ``P_*`` entries) and ``fp`` (``FP_*``).
+
+Adding a task parameter: give it an ``ip``/``fp`` entry (or a column), fill it
+in :func:`pack_env`, use it in the row step, and name it in :data:`SUPPORTED`
+(with the values the compiled step implements).  Until then a task that has
+the parameter runs in the numpy loop (:func:`env_supported` says no), so a new
+parameter can never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from numba import njit
+
+from entm.tasks import maze as maze_module
+from entm.tasks import season as season_module
+from entm.tasks import tmaze as tmaze_module
+
+# environment kinds
+TMAZE_DISCRETE, TMAZE_CONTINUOUS, SEASON = 0, 1, 2
+
+# ip entries
+(P_KIND, P_ROUNDS, P_DEPTH, P_MAX_STEPS, P_START_X, P_START_Y, P_SCALE, P_SPF, P_DECISION, P_FOODS, P_ITEMS, P_JUNCTION,
+ P_FEEDBACK) = range(13)
+N_IP = 13
+# fp entries
+FP_HIGH, FP_LOW, FP_EAT, FP_AVOID = range(4)
+# S columns, T-maze: the MazeEnv's state (``tried`` as a bit mask), then the variant's
+TM_ACTIVE, TM_ROUND, TM_REWARDING, TM_KNOWN, TM_TRIED, TM_RIGHT, TM_REACHED = range(7)
+TM_DEPTH, TM_PATH = 7, 8  # discrete
+TM_IX, TM_IY, TM_HEADING, TM_MOVES = 7, 8, 9, 10  # continuous
+# S columns, season
+SE_ACTIVE, SE_T, SE_LENGTH, SE_RIGHT, SE_SCORED = range(5)
+# D columns, T-maze (season: food | poison | scored, ip[P_ITEMS] columns each)
+D_FIRST, D_SECOND, D_SWITCH = range(3)
+
+#: per task class: the dataclass fields the compiled environment knows, each with the test its value
+#: must pass (None: any value).  A field not named here (a parameter added later) sends the task to
+#: the numpy loop.
+SUPPORTED = {
+    tmaze_module.TMazeTask: {"variant": None, "maze": None, "rounds": None, "switch_spread": None,
+                             "max_steps": None, "goal_bonus": None, "steering": lambda v: v == "turns",
+                             "steer_max": None, "junction_input": lambda v: v == 1, "swap_fraction": None},
+    season_module.SeasonTask: {name: None for name in (
+        "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
+        "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length")},
+}
+#: the environment classes the compiled step re-states (exact classes: a subclass may step differently)
+ENVIRONMENTS = {tmaze_module.DiscreteMazeEnv: TMAZE_DISCRETE, tmaze_module.ContinuousMazeEnv: TMAZE_CONTINUOUS,
+                season_module.SeasonEnv: SEASON}
+
+
+def env_supported(task, env) -> bool:
+    """Whether the compiled step reproduces ``env`` (an environment of ``task``) exactly: a known
+    environment class, every task parameter known and supported, nothing recorded."""
+    known = SUPPORTED.get(type(task))
+    if known is None or type(env) not in ENVIRONMENTS or not dataclasses.is_dataclass(task):
+        return False
+    for f in dataclasses.fields(task):
+        if f.name not in known:
+            return False
+        test = known[f.name]
+        if test is not None and not test(getattr(task, f.name)):
+            return False
+    return getattr(env, "log", None) is None and getattr(env, "decisions", None) is None
+
+
+def pack_env(env, B: int):
+    """(ip, fp, S, F, D, sensors, grid, LI, LF) for the kernel: ``env``'s state (G*B rows) as arrays;
+    ``grid`` = (wall, goal of, junction) tiles and ``sensors`` the rangefinder table (continuous maze);
+    ``LI`` the T-maze's goal of every round, ``LF`` the season task's decision of every item."""
+    kind = ENVIRONMENTS[type(env)]
+    task = env.task
+    N = env.batch
+    ip = np.zeros(N_IP, np.int64)
+    ip[P_KIND] = kind
+    fp = np.array([tmaze_module.HIGH_REWARD, tmaze_module.LOW_REWARD, season_module.EAT, season_module.AVOID])
+    sensors = np.zeros((1, 1, 4, 3))
+    grid = np.zeros((3, 1, 1), np.int64)
+    LI, LF = np.zeros((1, 1), np.int64), np.zeros((1, 1))
+    if kind == SEASON:
+        S = np.zeros((N, 5), np.int64)
+        S[:, SE_ACTIVE] = env.active
+        S[:, SE_T] = env.t
+        S[:, SE_LENGTH] = env.length
+        S[:, SE_RIGHT] = env.right_count
+        S[:, SE_SCORED] = env.scored_count
+        F = env.feedback.astype(np.float64, copy=True)
+        ip[P_SPF], ip[P_DECISION], ip[P_FOODS] = task.steps_per_food, task.decision_step, task.food_inputs
+        ip[P_ITEMS] = env.food.shape[1]
+        ip[P_FEEDBACK] = 1 if task.feedback == "right" else 0
+        D = np.ascontiguousarray(np.concatenate([env.food_input[:B], env.poison[:B], env.scored[:B]], axis=1),
+                                 dtype=np.int64)
+        LF = np.ascontiguousarray(env.eaten, dtype=np.float64)
+        return ip, fp, S, F, D, sensors, grid, LI, LF
+    S = np.zeros((N, 11), np.int64)
+    S[:, TM_ACTIVE] = env.active
+    S[:, TM_ROUND] = env.round
+    S[:, TM_REWARDING] = env.rewarding
+    S[:, TM_KNOWN] = env.known
+    S[:, TM_TRIED] = (env.tried.astype(np.int64) << np.arange(env.tried.shape[1])).sum(axis=1)
+    S[:, TM_RIGHT] = env.right
+    S[:, TM_REACHED] = env.reached
+    ip[P_ROUNDS], ip[P_DEPTH], ip[P_MAX_STEPS] = env.rounds, task.depth, task.max_steps
+    ip[P_JUNCTION] = task.junction_input
+    LI = np.ascontiguousarray(env.goal_log, dtype=np.int64)
+    if kind == TMAZE_DISCRETE:
+        S[:, TM_DEPTH] = env.depth
+        S[:, TM_PATH] = env.path
+    else:
+        S[:, TM_IX], S[:, TM_IY], S[:, TM_HEADING], S[:, TM_MOVES] = env.ix, env.iy, env.heading, env.moves
+        mz = env.maze
+        ip[P_START_X], ip[P_START_Y] = env.start
+        ip[P_SCALE] = maze_module.SCALE
+        sensors = np.ascontiguousarray(mz.sensors, dtype=np.float64)
+        grid = np.ascontiguousarray(np.stack([mz.wall, mz.goal_of, mz.junction]), dtype=np.int64)
+    F = np.ascontiguousarray(env.reward[:, None], dtype=np.float64)
+    D = np.ascontiguousarray(np.stack([env.first[:B], env.second[:B], env.switch[:B]], axis=1), dtype=np.int64)
+    return ip, fp, S, F, D, sensors, grid, LI, LF
+
+
+def unpack_env(env, S: np.ndarray, F: np.ndarray, LI: np.ndarray, LF: np.ndarray, steps: int) -> None:
+    """Write the kernel's final state back into ``env`` (``steps``: the loop's steps until all rows
+    finished), leaving it as the numpy loop leaves it."""
+    kind = ENVIRONMENTS[type(env)]
+    if kind == SEASON:
+        env.eaten[:] = LF
+        env.right_count[:] = S[:, SE_RIGHT]
+        env.scored_count[:] = S[:, SE_SCORED]
+        env.t = env.t + steps
+        env.active = env.t < env.length
+        feedback = F.copy()
+        # the numpy loop clears every row's feedback at each decision step, the finished rows' too
+        spf, dec = env.task.steps_per_food, env.task.decision_step
+        if env.t > dec:
+            last = (env.t - 1 - dec) // spf * spf + dec  # the last decision step the loop ran
+            feedback[env.length <= last] = 0.0
+        env.feedback[:] = feedback
+        return
+    env.goal_log[:] = LI
+    env.active[:] = S[:, TM_ACTIVE] != 0
+    env.round[:] = S[:, TM_ROUND]
+    env.rewarding[:] = S[:, TM_REWARDING] != 0
+    env.known[:] = S[:, TM_KNOWN]
+    env.tried[:] = (S[:, TM_TRIED][:, None] >> np.arange(env.tried.shape[1])) & 1 != 0
+    env.right[:] = S[:, TM_RIGHT]
+    env.reached[:] = S[:, TM_REACHED]
+    env.reward[:] = F[:, 0]
+    if kind == TMAZE_DISCRETE:
+        env.depth[:] = S[:, TM_DEPTH]
+        env.path[:] = S[:, TM_PATH]
+    else:
+        env.ix[:], env.iy[:], env.heading[:], env.moves[:] = (S[:, TM_IX], S[:, TM_IY], S[:, TM_HEADING],
+                                                              S[:, TM_MOVES])
+
+
+# -- the compiled step ---------------------------------------------------------------
+# One call steps every running row (numba increments an array's reference count, atomically, each time
+# it is passed to a function: a call per row would spend more on that than on the step itself).
+
+@njit(cache=True, error_model="numpy")
+def env_observe(ip, fp, S, F, D, sensors, grid, rid, nb, base, V):
+    """The task inputs of this step of rows ``base + rid[j]`` (deployment ``rid[j]``), j < ``nb``, into
+    ``V[:, j]`` (the first input slots)."""
+    kind = ip[P_KIND]
+    if kind == TMAZE_DISCRETE:
+        depth = ip[P_DEPTH]
+        for j in range(nb):
+            r = base + rid[j]
+            for d in range(depth):
+                V[d, j] = 0.0
+            if S[r, TM_REWARDING] == 0 and S[r, TM_ACTIVE] != 0:
+                V[S[r, TM_DEPTH], j] = 1.0
+            V[depth, j] = F[r, 0]
+    elif kind == TMAZE_CONTINUOUS:
+        scale = ip[P_SCALE]
+        for j in range(nb):
+            r = base + rid[j]
+            ix, iy, h = S[r, TM_IX], S[r, TM_IY], S[r, TM_HEADING]
+            for s in range(3):
+                V[s, j] = sensors[ix, iy, h, s]
+            V[3, j] = F[r, 0]
+            if ip[P_JUNCTION] != 0:
+                junction = grid[2, iy // scale, ix // scale] != 0 and S[r, TM_REWARDING] == 0
+                V[4, j] = 1.0 if junction else 0.0
+    else:
+        foods, spf, items = ip[P_FOODS], ip[P_SPF], ip[P_ITEMS]
+        for j in range(nb):
+            b = rid[j]
+            r = base + b
+            t = S[r, SE_T]
+            for f in range(foods + 2):
+                V[f, j] = 0.0
+            if S[r, SE_ACTIVE] != 0:
+                V[D[b, min(t // spf, items - 1)], j] = 1.0
+            if t % spf > ip[P_DECISION]:
+                V[foods, j] = F[r, 0]
+                V[foods + 1, j] = F[r, 1]
+
+
+@njit(cache=True, error_model="numpy")
+def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI, LF):
+    """Rows ``base + rid[j]``, j < ``nb``, consume their task outputs ``Y[:, j]`` (finite) and advance one
+    step; ``ended``, ``goals`` (nb,) are scratch for the T-maze's rounds that end; the T-maze's goal of
+    each round goes to ``LI[row, round]``, the season task's decision of each item to ``LF[row, item]``."""
+    kind = ip[P_KIND]
+    if kind == SEASON:
+        spf, dec, n = ip[P_SPF], ip[P_DECISION], ip[P_ITEMS]
+        for j in range(nb):
+            b = rid[j]
+            r = base + b
+            t = S[r, SE_T]
+            if t % spf == dec:
+                item = t // spf
+                y = Y[0, j]
+                ate = y > fp[FP_EAT]
+                avoided = y < fp[FP_AVOID]
+                poison = D[b, n + item] != 0
+                scored = D[b, 2 * n + item] != 0
+                right = (ate and not poison) or (avoided and poison)
+                if right and scored:
+                    S[r, SE_RIGHT] += 1
+                if scored:
+                    S[r, SE_SCORED] += 1
+                if ip[P_FEEDBACK] == 1:  # "right": reward after a right decision, punishment after a wrong one
+                    F[r, 0] = 1.0 if right else 0.0
+                    F[r, 1] = 0.0 if right else 1.0
+                else:  # "eaten": after eating good food, after eating poison
+                    F[r, 0] = 1.0 if ate and not poison else 0.0
+                    F[r, 1] = 1.0 if ate and poison else 0.0
+                LF[r, item] = y
+            S[r, SE_T] = t + 1
+            S[r, SE_ACTIVE] = 1 if t + 1 < S[r, SE_LENGTH] else 0
+        return
+    n_ended = 0
+    scale = ip[P_SCALE]
+    H, W = grid.shape[1], grid.shape[2]
+    for j in range(nb):
+        r = base + rid[j]
+        if S[r, TM_REWARDING] != 0:  # the reward step: on to the next round, or finished
+            S[r, TM_REWARDING] = 0
+            F[r, 0] = 0.0
+            S[r, TM_ROUND] += 1
+            S[r, TM_ACTIVE] = 1 if S[r, TM_ROUND] < ip[P_ROUNDS] else 0
+            if kind == TMAZE_DISCRETE:
+                S[r, TM_DEPTH] = 0
+                S[r, TM_PATH] = 0
+            else:
+                S[r, TM_IX] = ip[P_START_X]
+                S[r, TM_IY] = ip[P_START_Y]
+                S[r, TM_HEADING] = 0
+                S[r, TM_MOVES] = 0
+            continue
+        if kind == TMAZE_DISCRETE:
+            S[r, TM_PATH] = 2 * S[r, TM_PATH] + (1 if Y[1, j] > Y[0, j] else 0)
+            S[r, TM_DEPTH] += 1
+            if S[r, TM_DEPTH] == ip[P_DEPTH]:
+                ended[n_ended] = j
+                goals[n_ended] = S[r, TM_PATH]
+                n_ended += 1
+            continue
+        o = 0  # argmax of (left, straight, right), the first on a tie
+        m = Y[0, j]
+        if Y[1, j] > m:
+            o = 1
+            m = Y[1, j]
+        if Y[2, j] > m:
+            o = 2
+        h = (S[r, TM_HEADING] + o + 3) % 4
+        S[r, TM_HEADING] = h
+        nx = S[r, TM_IX] + headings[h, 0]
+        ny = S[r, TM_IY] + headings[h, 1]
+        tx, ty = nx // scale, ny // scale
+        inside = tx >= 0 and tx < W and ty >= 0 and ty < H
+        txc, tyc = min(max(tx, 0), W - 1), min(max(ty, 0), H - 1)
+        crash = not inside or grid[0, tyc, txc] != 0
+        if not crash:
+            S[r, TM_IX] = nx
+            S[r, TM_IY] = ny
+        S[r, TM_MOVES] += 1
+        goal = -1 if crash else grid[1, tyc, txc]
+        if crash or goal >= 0 or S[r, TM_MOVES] >= ip[P_MAX_STEPS]:
+            ended[n_ended] = j
+            goals[n_ended] = goal
+            n_ended += 1
+    everything = (1 << (1 << ip[P_DEPTH])) - 1
+    for q in range(n_ended):  # entm.tasks.tmaze.MazeEnv.end_round: score, reward, the ideal agent's knowledge
+        b = rid[ended[q]]
+        r = base + b
+        goal = goals[q]
+        known = S[r, TM_KNOWN]
+        tried = S[r, TM_TRIED]
+        at_goal = goal >= 0
+        g = goal if at_goal else 0
+        untried = (tried >> g) & 1 == 0
+        right = at_goal and (goal == known if known >= 0 else untried)
+        high = D[b, D_FIRST] if S[r, TM_ROUND] < D[b, D_SWITCH] else D[b, D_SECOND]
+        got_high = at_goal and goal == high
+        F[r, 0] = fp[FP_HIGH] if got_high else (fp[FP_LOW] if at_goal else 0.0)
+        LI[r, S[r, TM_ROUND]] = goal
+        if right:
+            S[r, TM_RIGHT] += 1
+        if at_goal:
+            S[r, TM_REACHED] += 1
+        moved = at_goal and not got_high and known >= 0 and goal == known
+        if got_high:
+            S[r, TM_KNOWN] = goal
+        elif moved:
+            S[r, TM_KNOWN] = -1
+        if moved:
+            tried = 0
+        if at_goal and not got_high:
+            tried |= 1 << g
+        if tried == everything:  # every goal tried without the high reward: search again
+            tried = 1 << g
+        S[r, TM_TRIED] = tried
+        S[r, TM_REWARDING] = 1
