@@ -114,7 +114,7 @@ def _run_bytes_per_episode(machine, T: int) -> float:
     """Bytes of running one episode of T steps: network inputs/outputs, task outputs, the memory; x2."""
     task, spec = machine.task, machine.spec
     if spec.mode == "differentiable":
-        mem = int(spec.params().get("cells", 128)) * spec.width
+        mem = int(machine.memory.episode_cells([T])[0]) * spec.width  # N: fixed, or the episode's steps
     else:
         mem = spec.heads * T * spec.width
     return 2.0 * 8.0 * (T * (machine.num_inputs + machine.num_outputs + task.num_outputs) + mem)
@@ -228,7 +228,7 @@ def recording_bytes(machine, length: int) -> float:
     spec = machine.spec
     T = task_steps(machine.task, length)
     if spec.mode == "differentiable":
-        cells = int(spec.params().get("cells", 128))
+        cells = int(machine.memory.episode_cells([T])[0])  # N: fixed, or the episode's steps
         per_step = 8.0 * (cells * spec.width + 2 * spec.heads * cells)
     else:
         cells = spec.heads * T

@@ -25,7 +25,7 @@ from entm.cli_status import (
     refuse_empty,
 )
 from entm.cli_bench import add_parser as add_bench_parser, cmd_bench
-from entm.cli_options import add_task_options, set_threads, task_params
+from entm.cli_options import add_task_options, cells_option, set_threads, task_params
 from entm.cli_train import add_parser as add_train_parser, cmd_train
 from entm.runs import check_seed
 
@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--memory", default=None, choices=["discrete", "differentiable"],
                    help="ENTM tape (discrete, default) or NTM memory (differentiable)")
     e.add_argument("--width", type=int, default=None, help="memory width M (default: the task's)")
-    e.add_argument("--cells", type=int, default=None, help="cells N of the differentiable memory (default 128)")
+    e.add_argument("--cells", type=cells_option, default=None,
+                   help="cells N of the differentiable memory: a fixed N, or auto (default: each episode's steps)")
     e.add_argument("--heads", type=int, default=None, help="combined read/write heads (default 1)")
     e.add_argument("--generations", type=int, default=None,
                    help="generation budget (default 500; none when --minutes is given alone)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from entm.cli_options import add_task_options, task_params
+from entm.cli_options import add_task_options, cells_option, task_params
 from entm.cli_presets import bench_fields
 from entm.errors import EntmError
 
@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
     b.add_argument("--repeats", type=int, default=7,
                    help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
     b.add_argument("--workers", type=int, default=None, help="also measure Ray with 1 and N workers")
+    b.add_argument("--cells", type=cells_option, default=None,
+                   help="differentiable memory: a fixed N, or auto (default: each episode's steps)")
     b.add_argument("--json", action="store_true")
     add_task_options(b)
 
@@ -58,6 +60,8 @@ def cmd_bench(args) -> int:
         print(json.dumps(r) if args.json else format_generation_bench(r))
         return 0
     args.population = args.population or 300
+    if args.cells is not None:
+        fields["memory_params"] = {**fields.get("memory_params", {}), "cells": args.cells}
     r = run_bench(**fields, population=args.population, repeats=args.repeats, workers=args.workers, progress=say)
     print(json.dumps(r) if args.json else format_bench(r))
     return 0

@@ -3,6 +3,7 @@ of the compute libraries."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 
 from entm.errors import EntmError
@@ -29,6 +30,19 @@ def add_task_options(p):
     for name, (typ, owners) in task_option_fields().items():
         g.add_argument("--" + name.replace("_", "-"), dest="task__" + name, type=typ, default=None,
                        metavar=name.upper(), help=f"task parameter {name} ({', '.join(owners)})")
+
+
+def cells_option(text: str):
+    """``--cells`` (an argparse type): ``auto`` or a positive integer."""
+    if text.strip() == "auto":
+        return "auto"
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}")
+    return n
 
 
 def task_params(args) -> dict:

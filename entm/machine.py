@@ -128,7 +128,7 @@ def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = F
         return _run_discrete_fast(machine, packed, inputs, steps, buffers)
     if fast and not record and machine.spec.mode == "differentiable":
         return _run_soft_fast(machine, packed, inputs, steps)
-    return _run_generic(machine, packed, inputs, record, shaping)
+    return _run_generic(machine, packed, inputs, record, shaping, steps)
 
 
 def pack_networks(machine: Machine, networks) -> Packed:
@@ -207,22 +207,28 @@ def _run_soft_fast(machine: Machine, packed, inputs: np.ndarray, steps) -> RunRe
               np.zeros((G, B, T, H)), np.zeros((G, B, T, H), np.int64)]
     mem = machine.memory
     p = mem.params
-    run_soft(*packed.arrays(), srt.inputs, srt.steps, M, H, mem.layout.size, mem.layout.kernel_columns(), mem.cells,
-             float(p.init_value), float(p.beta_max), float(p.gamma_max), O, *arrays)
+    run_soft(*packed.arrays(), srt.inputs, srt.steps, M, H, mem.layout.size, mem.layout.kernel_columns(),
+             mem.episode_cells(srt.steps), float(p.init_value), float(p.beta_max), float(p.gamma_max), O, *arrays)
     out, reads, wpos, strength, rpos = srt.unsort(arrays, G)
     return RunResult(outputs=out, head_outputs=None,
                      trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos))
 
 
-def _run_generic(machine: Machine, packed: Packed, inputs: np.ndarray, record: bool, shaping: bool) -> RunResult:
-    """Step by step in Python, the memory batched over every network's episodes (stacked rows)."""
+def _run_generic(machine: Machine, packed: Packed, inputs: np.ndarray, record: bool, shaping: bool,
+                 steps=None) -> RunResult:
+    """Step by step in Python, the memory batched over every network's episodes (stacked rows); a
+    differentiable memory gets each episode's N from its ``steps`` (default: all T)."""
     G = packed.G
     B, T, _ = inputs.shape
     mem = machine.memory
     H, M = machine.heads, machine.width
     n_task_out = machine.task.num_outputs
     nets = PopulationStepper(packed, B)
-    state = mem.reset(G * B, record=record)
+    if machine.spec.mode == "differentiable":
+        n = mem.episode_cells(np.full(B, T) if steps is None else steps)
+        state = mem.reset(G * B, record=record, cells=np.tile(n, G))
+    else:
+        state = mem.reset(G * B, record=record)
     reads = mem.initial_reads(state)
     outputs = np.empty((G * B, T, n_task_out))
     head_out = np.empty((G * B, T, H * mem.head_param_size)) if record else None

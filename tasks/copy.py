@@ -34,7 +34,12 @@ for a perfect copier:
 * ``writes``: the fraction of input vectors written (strength >= 0.5) into a
   cell that no earlier step wrote;
 * ``jumps`` (discrete tape only): half for a content jump on the delimiter step,
-  half for the fraction of other steps without one.
+  half for the fraction of other steps without one;
+* ``outputs`` (differentiable memory only, in the place of ``jumps``): the
+  ``recall`` measure applied to the task outputs, output j against target bit
+  j: graded credit for outputs that follow the targets before they are on the
+  right side of 0.5 (the soft memory's machines reach perfect alignment, writes
+  and recall long before they wire reads to outputs; docs/memory.md).
 
 Together they reward "write forward, jump back, read forward" step by step,
 before the outputs are right.
@@ -176,11 +181,15 @@ class CopyTask(SequenceTask):
         }
         if trace.jumps is not None:
             terms["jumps"] = self.jumps(episodes, trace.jumps)
+        elif outputs is not None:  # the differentiable memory: no jump trace; do the outputs follow the targets
+            terms["outputs"] = self.recall(episodes, outputs, groups, own=True)
         return terms
 
-    def recall(self, episodes: Episodes, reads: np.ndarray, groups: int = 1) -> np.ndarray:
+    def recall(self, episodes: Episodes, reads: np.ndarray, groups: int = 1, own: bool = False) -> np.ndarray:
         """Information about the targets in the read vectors at scored steps, pooled over each
-        group's episodes (broadcast per episode)."""
+        group's episodes (broadcast per episode).  ``own``: bit j is measured on channel j only, and
+        only a channel that follows the bit counts, not one that inverts it (the ``outputs`` term:
+        ``reads`` are then the task outputs)."""
         m = episodes.mask
         B = episodes.batch
         t = episodes.targets[m]  # (G*S, V), group-major
@@ -195,7 +204,7 @@ class CopyTask(SequenceTask):
             rc = r - r.mean(axis=1, keepdims=True)
             cov = tc.transpose(0, 2, 1) @ rc  # (G, V, C)
             norm = np.sqrt((tc * tc).sum(axis=1))[:, :, None] * np.sqrt((rc * rc).sum(axis=1))[:, None, :]
-            corr = np.where(norm > 1e-12, np.abs(cov) / np.where(norm > 1e-12, norm, 1.0), 0.0)
+            corr = np.where(norm > 1e-12, (cov if own else np.abs(cov)) / np.where(norm > 1e-12, norm, 1.0), 0.0)
             corr = np.where(np.isfinite(corr), corr, 0.0)
             # amplitude: how far apart the channel's values are for target 1 and target 0
             on = (t > 0.5).astype(np.float64)
@@ -204,9 +213,13 @@ class CopyTask(SequenceTask):
             n_off = off.sum(axis=1)[:, :, None]
             mean_on = (on.transpose(0, 2, 1) @ r) / np.maximum(n_on, 1)
             mean_off = (off.transpose(0, 2, 1) @ r) / np.maximum(n_off, 1)
-            gap = np.where((n_on > 0) & (n_off > 0), np.abs(mean_on - mean_off), 0.0)
+            gap = np.where((n_on > 0) & (n_off > 0), (mean_on - mean_off) if own else np.abs(mean_on - mean_off), 0.0)
             gap = np.where(np.isfinite(gap), np.clip(gap, 0.0, 1.0), 0.0)
-        value = np.clip((corr * gap).max(axis=2), 0.0, 1.0).mean(axis=1)  # (G,)
+        if own:  # an inverted output (negative correlation and gap) earns nothing
+            best = np.diagonal(np.clip(corr, 0.0, None) * gap, axis1=1, axis2=2)
+        else:
+            best = (corr * gap).max(axis=2)
+        value = np.clip(best, 0.0, 1.0).mean(axis=1)  # (G,)
         return np.repeat(value, B // groups)
 
     def alignment(self, episodes: Episodes, write_pos: np.ndarray, write_strength: np.ndarray,

@@ -1,12 +1,18 @@
 """The compiled differentiable memory (entm.phenotype.soft_kernel) against entm.memory.soft (torch)."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
-from helpers import mutated_population
+from helpers import main_error, mutated_population, run_main
+
+from entm.champion import champion_from_dict
+from entm.errors import EntmError
 
 from entm.evolution.loop import EvolveSettings
 from entm.machine import run_population
+from entm.memory import MemorySpec
 from entm.memory.layout import head_layout
 from entm.memory.soft import (
     SoftMemory,
@@ -29,7 +35,7 @@ def _population(heads=1, cells=16, vector_size=2, n=10, seed=0):
     return task, machine, [Network.from_genome(g, config.genome_config) for g in genomes]
 
 
-@pytest.mark.parametrize("heads,cells", [(1, 16), (2, 8), (1, 128)])
+@pytest.mark.parametrize("heads,cells", [(1, 16), (2, 8), (1, 128), (1, "auto"), (2, "auto")])
 def test_fused_soft_kernel_equals_torch_memory(heads, cells):
     """Networks + differentiable memory in one compiled loop == networks stepped with the torch memory."""
     task, machine, nets = _population(heads=heads, cells=cells)
@@ -104,3 +110,45 @@ def test_soft_rows_equals_soft_memory_step():
         np.testing.assert_allclose(reads, want, rtol=0, atol=1e-9)
         np.testing.assert_allclose(weights, state.weights.numpy(), rtol=0, atol=1e-9)
     assert clean(np.nan) == 0.0 and clean(np.inf) == 1.0 and clean(-np.inf) == 0.0 and clean(0.25) == 0.25
+
+
+def test_auto_cells_each_episode_runs_on_as_many_cells_as_its_steps():
+    """cells auto: an episode in a mixed batch == that episode alone on a fixed memory of its steps' N,
+    in the compiled kernel and in the torch reference alike."""
+    task, machine, nets = _population(cells="auto", n=4, seed=2)
+    eps = task.sample(np.random.default_rng(5), 6)
+    assert len(set(eps.steps.tolist())) > 1
+    for fast in (True, False):
+        mixed = run_population(machine, nets, eps.inputs, shaping=True, steps=eps.steps, fast=fast)
+        for i, n in enumerate(eps.steps):
+            _, fixed, _ = _population(cells=int(n), n=4, seed=2)
+            alone = run_population(fixed, nets, eps.inputs[i:i + 1, :n], shaping=True, fast=fast)
+            for a, b in zip(mixed, alone):
+                np.testing.assert_allclose(a.outputs[i, :n], b.outputs[0], rtol=0, atol=1e-12)
+                np.testing.assert_array_equal(a.trace.read_pos[i, :n], b.trace.read_pos[0])
+                assert a.trace.read_pos[i, :n].max() < n
+
+
+def test_cells_auto_is_recorded_and_a_recorded_fixed_n_is_kept(tmp_path, capsys):
+    """New runs record cells "auto"; a champion that recorded a fixed N (every run before auto: 128)
+    keeps it whatever the episode's length; bad values are one-line errors."""
+    run = tmp_path / "run"
+    status, _, err = run_main(capsys, "evolve", "--memory", "differentiable", "--vector-size", "2", "--generations",
+                              "1", "--episodes", "4", "--serial", "--quiet", "--run-dir", run)
+    assert status == 0, err
+    assert json.loads((run / "run.json").read_text())["memory_params"] == {"width": 5, "cells": "auto"}
+    data = json.loads((run / "champion.json").read_text())
+    assert data["metadata"]["entm"]["memory_params"]["cells"] == "auto"
+    auto = champion_from_dict(data)
+    np.testing.assert_array_equal(auto.machine.memory.episode_cells([7, 203]), [7, 203])
+    data["metadata"]["entm"]["memory_params"]["cells"] = 128
+    old = champion_from_dict(data)
+    np.testing.assert_array_equal(old.machine.memory.episode_cells([7, 203]), [128, 128])
+    assert old.spec.params()["cells"] == 128
+    main_error(capsys, "evolve", "--memory", "discrete", "--cells", "auto", "--run-dir", tmp_path / "x",
+               words=["--cells"])
+    main_error(capsys, "evolve", "--memory", "differentiable", "--cells", "lots", "--run-dir", tmp_path / "x",
+               words=["--cells", "auto"])
+    with pytest.raises(EntmError, match="cells"):
+        MemorySpec("differentiable", 5, options={"cells": "lots"})
+    assert not (tmp_path / "x").exists()

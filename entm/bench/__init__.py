@@ -103,8 +103,9 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
                 if hasattr(net, "reset"):
                     net.reset()
                 x = eps.inputs[b].tolist()
+                # the differentiable memory: the same N per episode as entm's path (cells auto: its steps)
                 mem = PlainTape(spec.width) if memory == "discrete" else \
-                    PlainSoftMemory(spec.width, int(spec.params()["cells"]))
+                    PlainSoftMemory(spec.width, int(machine.memory.episode_cells([eps.steps[b]])[0]))
                 n += len(run_plain(net, x, mem, task_obj.num_outputs, steps=int(eps.steps[b])))
         return n
 
@@ -127,7 +128,8 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
     t_plain = min(plain_times)
     best_raw = min(raw_times)
     result = {
-        "task": task, "task_params": task_obj.params(), "memory": memory, "population": len(genomes),
+        "task": task, "task_params": task_obj.params(), "memory": memory, "memory_params": spec.params(),
+        "population": len(genomes),
         "episodes": episodes, "genome_steps": steps, "repeats": repeats,
         "network_inputs": machine.num_inputs, "network_outputs": machine.num_outputs,
         "connections_per_genome": float(np.mean([sum(cg.enabled for cg in g.connections.values())
@@ -177,7 +179,8 @@ def format_bench(r: dict) -> str:
     if r.get("kind") == "reward":
         return format_reward_bench(r)
     lines = [
-        f"task {r['task']} {r['task_params']}, {r['memory']} memory: {r['population']} genomes x {r['episodes']} "
+        f"task {r['task']} {r['task_params']}, {r['memory']} memory {r.get('memory_params', {})}: "
+        f"{r['population']} genomes x {r['episodes']} "
         f"episodes = {r['genome_steps']:,} genome-steps per evaluation "
         f"({r['network_inputs']} inputs, {r['network_outputs']} outputs, "
         f"{r['connections_per_genome']:.0f} connections per genome)",

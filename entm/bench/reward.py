@@ -74,7 +74,7 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
                 if hasattr(net, "reset"):
                     net.reset()
                 mem = PlainTape(spec.width, **spec.options) if memory == "discrete" else \
-                    PlainSoftMemory(spec.width, int(spec.params()["cells"]))
+                    PlainSoftMemory(spec.width, machine.memory.reset(1).memory.shape[1])  # the closed loop's N
                 env = plain_environment(task_obj, deps, (k + i) % deps.n)
                 n += run_plain_closed(net, env, mem, task_obj.num_outputs)
                 if n >= PLAIN_STEPS:

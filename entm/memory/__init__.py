@@ -42,7 +42,8 @@ class MemorySpec:
     heads: int = 1
     """Number of combined read/write heads."""
     options: dict = field(default_factory=dict)
-    """Mode options (see MODE_OPTIONS); for ``differentiable``, ``cells`` is N (default 128)."""
+    """Mode options (see MODE_OPTIONS); for ``differentiable``, ``cells`` is a fixed N or ``"auto"``
+    (the default: each episode's N is its number of steps; docs/memory.md)."""
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -55,12 +56,16 @@ class MemorySpec:
         if unknown:
             raise EntmError(f"{self.mode} memory has no option {unknown[0]!r}; its options are "
                             f"{', '.join(MODE_OPTIONS[self.mode])}")
+        cells = self.options.get("cells", "auto")
+        if cells != "auto" and (isinstance(cells, bool) or not isinstance(cells, int) or cells < 1):
+            raise EntmError(f"memory cells must be a positive integer or 'auto', got {cells!r}")
 
     def params(self) -> dict:
         """``metadata.entm.memory_params``: width, plus cells for the differentiable mode, plus options."""
         p = {"width": self.width}
         if self.mode == "differentiable":
-            p["cells"] = int(self.options.get("cells", 128))
+            cells = self.options.get("cells", "auto")
+            p["cells"] = cells
         p.update({k: v for k, v in self.options.items() if k not in p})
         return p
 

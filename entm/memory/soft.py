@@ -41,12 +41,16 @@ import torch
 from entm.memory.layout import head_layout
 
 __all__ = [
+    "AUTO",
+    "DEFAULT_CELLS",
     "SHIFT_EPSILON",
     "SoftMemory",
     "SoftParams",
     "SoftState",
     "address",
+    "check_cells",
     "content_weighting",
+    "episode_cells",
     "map_head_outputs",
     "read",
     "write",
@@ -59,7 +63,7 @@ __all__ = [
 
 
 def content_weighting(
-    memory: torch.Tensor, k: torch.Tensor, beta: torch.Tensor, eps: float = 1e-8
+    memory: torch.Tensor, k: torch.Tensor, beta: torch.Tensor, eps: float = 1e-8, cells: torch.Tensor | None = None
 ) -> torch.Tensor:
     """Content-based weighting (eq. 5-6).
 
@@ -70,13 +74,24 @@ def content_weighting(
     key or a zero memory row gives a similarity of 0 (hence no NaN) and finite
     gradients (the square root is never taken at 0).
 
+    ``cells`` (...) int: each memory's own number of cells n <= N (per-episode
+    memory size): the softmax runs over cells [0, n) and the rest get weight 0.
+
     Shapes: ``memory`` (..., N, M), ``k`` (..., M), ``beta`` (...) -> (..., N).
     """
     dot = torch.matmul(memory, k.unsqueeze(-1)).squeeze(-1)  # (..., N)
     memory_norm = torch.sqrt(torch.einsum("...nm,...nm->...n", memory, memory) + eps)  # (..., N)
     key_norm = torch.sqrt((k * k).sum(-1, keepdim=True) + eps)  # (..., 1)
     cosine = dot / (memory_norm * key_norm)
-    return torch.softmax(beta.unsqueeze(-1) * cosine, dim=-1)
+    z = beta.unsqueeze(-1) * cosine
+    if cells is not None:
+        z = z.masked_fill(~_valid(cells, z.shape[-1]), -torch.inf)
+    return torch.softmax(z, dim=-1)
+
+
+def _valid(cells: torch.Tensor, n: int) -> torch.Tensor:
+    """(..., n) bool: cell i is one of each memory's own ``cells`` (...)."""
+    return torch.arange(n, device=cells.device) < cells.unsqueeze(-1)
 
 
 def _interpolate(w_content: torch.Tensor, w_prev: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
@@ -85,16 +100,25 @@ def _interpolate(w_content: torch.Tensor, w_prev: torch.Tensor, g: torch.Tensor)
     return g * w_content + (1 - g) * w_prev
 
 
-def _shift(w: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+def _shift(w: torch.Tensor, s: torch.Tensor, cells: torch.Tensor | None = None) -> torch.Tensor:
     """Circular convolution with a 3-tap shift distribution (eq. 8).
 
     ``s`` (..., 3) is ordered (left, stay, right); "left" moves the focus to the
     lower index:
     ``w~_i = s_left w[i+1] + s_stay w[i] + s_right w[i-1]`` (indices mod N).
+    With ``cells`` (...) the indices wrap around each memory's own n cells (mod n)
+    and the cells past n stay at 0.
     """
-    from_above = torch.roll(w, shifts=-1, dims=-1)  # [i] = w[i+1]
-    from_below = torch.roll(w, shifts=1, dims=-1)  # [i] = w[i-1]
-    return s[..., 0:1] * from_above + s[..., 1:2] * w + s[..., 2:3] * from_below
+    if cells is None:
+        from_above = torch.roll(w, shifts=-1, dims=-1)  # [i] = w[i+1]
+        from_below = torch.roll(w, shifts=1, dims=-1)  # [i] = w[i-1]
+        return s[..., 0:1] * from_above + s[..., 1:2] * w + s[..., 2:3] * from_below
+    n = cells.unsqueeze(-1)
+    i = torch.arange(w.shape[-1], device=w.device).expand(w.shape)
+    from_above = torch.gather(w, -1, (i + 1) % n)
+    from_below = torch.gather(w, -1, (i - 1 + n) % n)
+    shifted = s[..., 0:1] * from_above + s[..., 1:2] * w + s[..., 2:3] * from_below
+    return torch.where(i < n, shifted, torch.zeros_like(shifted))
 
 
 def _sharpen(w: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
@@ -123,6 +147,7 @@ def address(
     g: torch.Tensor,
     s: torch.Tensor,
     gamma: torch.Tensor,
+    cells: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The full NTM addressing mechanism (eq. 5-9), returning the new weighting.
 
@@ -138,10 +163,14 @@ def address(
     ``g`` (B,), ``s`` (B, 3), ``gamma`` (B,) -> (B, N).  Any number of leading
     batch dimensions works the same way.  ``beta >= 0``, ``g`` in [0, 1], ``s``
     a distribution and ``gamma >= 1`` are expected, not checked.
+
+    ``cells`` (B,) int, optional: each memory's own number of cells n <= N (the
+    per-episode memory size, docs/memory.md): addressing then runs over cells
+    [0, n) of each row, as if the row had n cells; ``w_prev`` must be 0 past n.
     """
-    w_content = content_weighting(memory, k, beta)
+    w_content = content_weighting(memory, k, beta, cells=cells)
     w_gated = _interpolate(w_content, w_prev, g)
-    w_shifted = _shift(w_gated, s)
+    w_shifted = _shift(w_gated, s, cells)
     return _sharpen(w_shifted, gamma)
 
 
@@ -233,12 +262,40 @@ def map_head_outputs(
 # ---------------------------------------------------------------------------
 
 
+AUTO = "auto"
+"""``cells = "auto"``: each episode's memory has as many cells as the episode has steps."""
+
+DEFAULT_CELLS = 128
+"""N of an ``auto`` memory whose episode length is not known when it starts (the reward tasks'
+closed loop), and the fixed N of runs made before ``auto`` (their run.json records it)."""
+
+
+def check_cells(cells) -> int | str:
+    """A ``cells`` setting: a positive integer (fixed N) or ``"auto"``; else ValueError."""
+    if cells == AUTO:
+        return AUTO
+    if isinstance(cells, bool) or not isinstance(cells, (int, np.integer)) or cells < 1:
+        raise ValueError(f"cells={cells!r} must be a positive integer or 'auto'")
+    return int(cells)
+
+
+def episode_cells(cells, steps) -> np.ndarray:
+    """(B,) int64: each episode's N for episodes of ``steps`` (B,) steps: the fixed N, or for
+    ``auto`` the episode's steps (at least 1): as many cells as its steps can write, so that the
+    heads never wrap around onto a cell written earlier in the episode by moving."""
+    steps = np.asarray(steps, dtype=np.int64)
+    if check_cells(cells) == AUTO:
+        return np.maximum(steps, 1)
+    return np.full(steps.shape, int(cells), dtype=np.int64)
+
+
 @dataclass(frozen=True)
 class SoftParams:
     """Settings of the differentiable memory."""
 
-    cells: int = 128
-    """N, the number of memory cells (rows); addressing wraps around them."""
+    cells: int | str = AUTO
+    """N, the number of memory cells (rows); addressing wraps around them.  ``"auto"``: each
+    episode's N is its number of steps (:func:`episode_cells`)."""
     width: int = 8
     """M, the length of each cell (and of each read vector)."""
     init_value: float = 1e-6
@@ -249,8 +306,7 @@ class SoftParams:
     """Sharpening ``gamma = 1 + gamma_max * x`` for a raw output x in [0, 1]."""
 
     def __post_init__(self):
-        if int(self.cells) != self.cells or self.cells < 1:
-            raise ValueError(f"cells={self.cells!r} must be a positive integer")
+        check_cells(self.cells)
         if int(self.width) != self.width or self.width < 1:
             raise ValueError(f"width={self.width!r} must be a positive integer")
         if not np.isfinite(self.init_value):
@@ -265,7 +321,9 @@ class SoftParams:
 class SoftState:
     """State of a batch of soft memories; :meth:`SoftMemory.step` returns a new one.
 
-    ``memory`` (B, N, M) and ``weights`` (B, heads, N) are torch tensors.  When
+    ``memory`` (B, N, M) and ``weights`` (B, heads, N) are torch tensors; ``cells``
+    (B,) int64, when the rows' memories have different sizes, each row's own n <= N
+    (its cells past n are unused), else None (every row has N cells).  When
     ``record`` is set, ``trace`` holds one dict per step taken so far (see
     :meth:`SoftMemory.step`); otherwise it stays empty.
     """
@@ -274,6 +332,7 @@ class SoftState:
     weights: torch.Tensor
     record: bool = False
     trace: tuple = ()
+    cells: torch.Tensor | None = None
 
     @property
     def batch(self) -> int:
@@ -303,22 +362,36 @@ class SoftMemory:
         self.params = params
         self.heads = int(heads)
         self.width = int(params.width)
-        self.cells = int(params.cells)
+        self.cells = check_cells(params.cells)
+        """The fixed N, or ``"auto"`` (each episode's N is its steps: :meth:`episode_cells`)."""
         self.layout = head_layout("differentiable", self.width)
         self.head_param_size = self.layout.size
         self.dtype = dtype
         self.device = torch.device(device) if device is not None else torch.device("cpu")
 
-    def reset(self, batch: int, record: bool = False) -> SoftState:
+    def episode_cells(self, steps) -> np.ndarray:
+        """(B,) each episode's N for episodes of ``steps`` (B,) steps (:func:`episode_cells`)."""
+        return episode_cells(self.cells, steps)
+
+    def reset(self, batch: int, record: bool = False, cells=None) -> SoftState:
         """A fresh state for ``batch`` memories: every entry ``init_value``,
-        every head's weighting one-hot on cell 0."""
+        every head's weighting one-hot on cell 0.  ``cells`` (batch,): each row's N
+        (see :meth:`episode_cells`); by default the fixed N, or :data:`DEFAULT_CELLS`
+        for an ``auto`` memory."""
         if int(batch) != batch or batch < 1:
             raise ValueError(f"batch={batch!r} must be a positive integer")
+        if cells is None:
+            cells = np.full(batch, DEFAULT_CELLS if self.cells == AUTO else self.cells, dtype=np.int64)
+        cells = np.asarray(cells, dtype=np.int64)
+        if cells.shape != (batch,) or cells.min() < 1:
+            raise ValueError(f"cells must give a positive N for each of the {batch} rows")
+        n = int(cells.max())
         opts = {"dtype": self.dtype, "device": self.device}
-        memory = torch.full((batch, self.cells, self.width), self.params.init_value, **opts)
-        weights = torch.zeros((batch, self.heads, self.cells), **opts)
+        memory = torch.full((batch, n, self.width), self.params.init_value, **opts)
+        weights = torch.zeros((batch, self.heads, n), **opts)
         weights[:, :, 0] = 1
-        return SoftState(memory=memory, weights=weights, record=bool(record))
+        rows = None if cells.min() == n else torch.as_tensor(cells, device=self.device)
+        return SoftState(memory=memory, weights=weights, record=bool(record), cells=rows)
 
     def initial_reads(self, state: SoftState) -> np.ndarray:
         """(B, heads*M) float64: each head's read of the memory with its weighting."""
@@ -364,7 +437,8 @@ class SoftMemory:
                 chunk = x[:, h * self.head_param_size : (h + 1) * self.head_param_size]
                 hp = map_head_outputs(chunk, self.width, p.beta_max, p.gamma_max)
                 memory = write(memory, state.weights[:, h], hp["e"], hp["a"])
-                w = address(memory, state.weights[:, h], hp["k"], hp["beta"], hp["g"], hp["s"], hp["gamma"])
+                w = address(memory, state.weights[:, h], hp["k"], hp["beta"], hp["g"], hp["s"], hp["gamma"],
+                            state.cells)
                 weights.append(w)
                 reads.append(read(memory, w))
                 erases.append(hp["e"])
@@ -382,7 +456,8 @@ class SoftMemory:
                 "add": self._to_numpy(torch.stack(adds, dim=1)),
             }
             trace = trace + (entry,)
-        new_state = SoftState(memory=memory, weights=new_weights, record=state.record, trace=trace)
+        new_state = SoftState(memory=memory, weights=new_weights, record=state.record, trace=trace,
+                              cells=state.cells)
         return new_state, reads_np
 
     @staticmethod

@@ -36,12 +36,22 @@ def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0)
     weighting), read into ``reads[b, r0:r0 + M]``.  The head's raw [0, 1] outputs are X[off + column, b]
     (finite: see :func:`clean`) at the columns ``cols`` = (k, beta, g, shift left, gamma, e, a);
     ``wc`` (N,) is scratch."""
+    _soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, np.empty(3 * M), reads, r0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, kea, reads, r0):
+    """:func:`soft_step` with ``kea`` (3M,) scratch: the key, erase and add vectors are copied there
+    first (X's columns are rows apart)."""
     ck, cbeta, cg, cs, cgamma, ce, ca = cols
-    ok, oe, oa = off + ck, off + ce, off + ca
-    beta = beta_max * X[off + cbeta, b]
     kk = 0.0
     for m in range(M):
-        kk += X[ok + m, b] * X[ok + m, b]
+        k = X[off + ck + m, b]
+        kea[m] = k
+        kea[M + m] = X[off + ce + m, b]
+        kea[2 * M + m] = X[off + ca + m, b]
+        kk += k * k
+    beta = beta_max * X[off + cbeta, b]
     key_norm = math.sqrt(kk + _NORM_EPS)
     # 1. write (eq. 3-4), M_i <- M_i (1 - w_i e) + w_i a, and on the written row at once
     # 2. its content score (eq. 5-6): beta * cos(k, M_i), eps inside both norms
@@ -50,11 +60,17 @@ def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0)
         wi = w[i]
         dot = 0.0
         nn = 0.0
-        for m in range(M):
-            v = mem[b, i, m] * (1.0 - wi * X[oe + m, b]) + wi * X[oa + m, b]
-            mem[b, i, m] = v
-            dot += v * X[ok + m, b]
-            nn += v * v
+        if wi == 0.0:  # nothing written: the same values (v * (1 - 0) + 0 = v)
+            for m in range(M):
+                v = mem[b, i, m]
+                dot += v * kea[m]
+                nn += v * v
+        else:
+            for m in range(M):
+                v = mem[b, i, m] * (1.0 - wi * kea[M + m]) + wi * kea[2 * M + m]
+                mem[b, i, m] = v
+                dot += v * kea[m]
+                nn += v * v
         z = beta * (dot / (math.sqrt(nn + _NORM_EPS) * key_norm))
         wc[i] = z
         if z > zmax:
@@ -76,7 +92,9 @@ def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0)
     sl, ss, sr = sl / st, ss / st, sr / st
     peak = 0.0
     for i in range(N):
-        v = sl * wc[(i + 1) % N] + ss * wc[i] + sr * wc[(i - 1) % N]
+        up = wc[i + 1] if i + 1 < N else wc[0]
+        down = wc[i - 1] if i > 0 else wc[N - 1]
+        v = sl * up + ss * wc[i] + sr * down
         w[i] = v
         if v > peak:
             peak = v
@@ -98,8 +116,9 @@ def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0)
         reads[b, r0 + m] = 0.0
     for i in range(N):
         wi = w[i]
-        for m in range(M):
-            reads[b, r0 + m] += wi * mem[b, i, m]
+        if wi != 0.0:
+            for m in range(M):
+                reads[b, r0 + m] += wi * mem[b, i, m]
 
 
 @njit(cache=True, error_model="numpy")
@@ -129,27 +148,32 @@ def _argmax_max(w):
 
 @njit(cache=True, error_model="numpy")
 def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
-             inputs, steps, M, H, P, cols, N, init_value, beta_max, gamma_max, n_task_out,
+             inputs, steps, M, H, P, cols, cells, init_value, beta_max, gamma_max, n_task_out,
              out, reads_tr, wpos_tr, strength_tr, rpos_tr):
     """Every genome on every episode (episodes sorted by ``steps``, longest first), network and
     differentiable memory fused.  Writes the task outputs and the light trace (reads fed to the
     network, each head's weighting peak cell and value before the step, its peak cell after) for
-    every episode's real steps; the arrays' elements past an episode's steps are left as they were."""
+    every episode's real steps; the arrays' elements past an episode's steps are left as they were.
+    ``cells`` (B,): each episode's number of memory cells N (docs/memory.md, per-episode memory size)."""
     G = node0.shape[0] - 1
     B, T, I = inputs.shape
     Bp = (B + 7) // 8 * 8
     acc = np.empty(Bp)
     X = np.empty((H * P, B))
-    mem = np.empty((B, N, M))
-    weights = np.empty((B, H, N))
+    Nmax = 1
+    for b in range(B):
+        Nmax = max(Nmax, cells[b])
+    mem = np.empty((B, Nmax, M))
+    weights = np.empty((B, H, Nmax))
     reads = np.empty((B, H * M))
-    wc = np.empty(N)
+    wc = np.empty(Nmax)
+    kea = np.empty(3 * M)
     for g in range(G):
         ns = nslots[g]
         V = np.zeros((ns, Bp))
         V2 = np.zeros((ns, Bp)) if recurrent[g] else V
         for b in range(B):
-            for i in range(N):
+            for i in range(cells[b]):
                 for m in range(M):
                     mem[b, i, m] = init_value
                 for h in range(H):
@@ -169,12 +193,14 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
             for b in range(nb):
                 for i in range(H * M):
                     reads_tr[g, b, t, i] = reads[b, i]
+                N = cells[b]
                 for h in range(H):
-                    p, v = _argmax_max(weights[b, h])
+                    p, v = _argmax_max(weights[b, h, :N])
                     wpos_tr[g, b, t, h] = p
                     strength_tr[g, b, t, h] = v
                 for h in range(H):
-                    soft_step(mem, weights[b, h], X, b, h * P, M, N, cols, beta_max, gamma_max, wc, reads, h * M)
+                    _soft_step(mem, weights[b, h, :N], X, b, h * P, M, N, cols, beta_max, gamma_max, wc, kea,
+                               reads, h * M)
                 for h in range(H):
-                    p, v = _argmax_max(weights[b, h])
+                    p, v = _argmax_max(weights[b, h, :N])
                     rpos_tr[g, b, t, h] = p

@@ -441,9 +441,45 @@ def test_reset_shapes_and_initial_reads():
 
 def test_default_params():
     p = SoftParams()
-    assert (p.cells, p.width, p.init_value, p.beta_max, p.gamma_max) == (128, 8, 1e-6, 20.0, 10.0)
+    assert (p.cells, p.width, p.init_value, p.beta_max, p.gamma_max) == ("auto", 8, 1e-6, 20.0, 10.0)
+    for bad in (0, -3, "many", 2.5, True):
+        with pytest.raises(ValueError, match="cells"):
+            SoftParams(cells=bad)
+
+
+def test_per_row_cells_address_each_row_as_its_own_memory():
+    """Rows of one batch with different N (cells=) == each row alone in a memory of its own N: the
+    softmax over its own cells, the shift wrapping around its own N, weight 0 past it."""
+    rng = np.random.default_rng(3)
+    sizes = [5, 2, 7, 1, 7]
+    B, N, M = len(sizes), max(sizes), 3
+    memory = torch.as_tensor(rng.normal(0, 1, (B, N, M)))
+    w_prev = torch.zeros(B, N, dtype=F64)
+    for b, n in enumerate(sizes):
+        w_prev[b, :n] = torch.as_tensor(rng.dirichlet(np.ones(n)))
+        w_prev[b, n - 1] += 1.0  # mass on the last cell: its right shift must wrap to cell 0
+        w_prev[b, :n] /= w_prev[b, :n].sum()
+    k = torch.as_tensor(rng.random((B, M)))
+    beta, g, gamma = (torch.full((B,), v, dtype=F64) for v in (3.0, 0.5, 1.5))
+    s = torch.as_tensor(rng.dirichlet(np.ones(3), B))
+    w = address(memory, w_prev, k, beta, g, s, gamma, torch.as_tensor(sizes))
+    for b, n in enumerate(sizes):
+        alone = address(memory[b:b + 1, :n], w_prev[b:b + 1, :n], k[b:b + 1], beta[b:b + 1], g[b:b + 1],
+                        s[b:b + 1], gamma[b:b + 1])
+        torch.testing.assert_close(w[b, :n], alone[0], rtol=0, atol=1e-15)
+        assert torch.all(w[b, n:] == 0)
+
+
+def test_auto_memory_sizes_each_episode_by_its_steps():
+    mem = SoftMemory(SoftParams(width=2), heads=2)
+    np.testing.assert_array_equal(mem.episode_cells([5, 1, 40]), [5, 1, 40])
+    np.testing.assert_array_equal(SoftMemory(SoftParams(cells=16, width=2)).episode_cells([5, 40]), [16, 16])
+    state = mem.reset(3, cells=[5, 1, 40])
+    assert state.memory.shape == (3, 40, 2) and state.cells.tolist() == [5, 1, 40]
+    assert mem.reset(2).memory.shape[1] == 128  # no steps known (the closed loop): DEFAULT_CELLS
+    assert mem.reset(2, cells=[4, 4]).cells is None  # one size: the plain path
     with pytest.raises(ValueError, match="cells"):
-        SoftParams(cells=0)
+        mem.reset(2, cells=[4, 0])
 
 
 def test_step_content_lookup_moves_focus_to_matching_row():

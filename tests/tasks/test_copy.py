@@ -114,3 +114,26 @@ def test_shaping_none_is_the_score(fixtures):
     noisy = run.outputs * 0.9 + 0.05
     sc2 = champ.task.score(eps, noisy)
     assert np.array_equal(champ.task.fitness(eps, noisy, sc2, run.trace), sc2.score)
+
+
+def test_outputs_term_of_the_differentiable_memory_is_graded():
+    """Without a jump trace (the differentiable memory) the fourth term is `outputs`: the recall measure on
+    output j against bit j, rising as the outputs follow the targets, before any bit is right."""
+    from entm.machine import Trace
+
+    task = make_task("copy", {"vector_size": 2})
+    eps = task.sample(np.random.default_rng(5), 20)
+    B, T = eps.inputs.shape[:2]
+    z = np.zeros((B, T, 1), dtype=np.int64)
+    soft = Trace(reads=np.zeros((B, T, 5)), write_pos=z, write_strength=np.zeros((B, T, 1)), read_pos=z)
+    hard = Trace(reads=soft.reads, write_pos=z, write_strength=soft.write_strength, read_pos=z,
+                 jumps=np.zeros((B, T, 1), dtype=bool))
+    assert "outputs" not in task.shape(eps, eps.targets, hard) and "jumps" in task.shape(eps, eps.targets, hard)
+    term = {}
+    for amp in (0.0, 0.05, 0.2, 1.0):
+        outputs = 0.1 + amp * eps.targets  # below 0.5 (every 1 bit wrong) until amp > 0.4
+        term[amp] = task.shape(eps, outputs, soft)["outputs"].mean()
+    assert term[0.0] == 0.0 and 0 < term[0.05] < term[0.2] < term[1.0] == pytest.approx(1.0)
+    swapped = task.shape(eps, eps.targets[:, :, ::-1], soft)["outputs"].mean()
+    assert swapped < 0.2  # bit j must come out on output j
+    assert task.shape(eps, 1.0 - eps.targets, soft)["outputs"].mean() == 0.0  # ... and not inverted
