@@ -291,6 +291,8 @@ def cmd_train(args) -> int:
     arch = ModelSettings(model=args.model, controller=args.controller, hidden_size=args.hidden_size,
                          layers=args.layers, cells=args.cells, width=args.width, read_heads=args.read_heads,
                          write_heads=args.write_heads, memory_init=args.memory_init)
+    if _task_params(args).get("stages"):
+        raise EntmError("--stages is evolution's curriculum (entm evolve); entm train's is --curriculum")
     settings = TrainSettings(task=args.task, task_params=_task_params(args), architecture=arch,
                              batch_size=args.batch_size, steps=args.steps, minutes=args.minutes,
                              optimizer=args.optimizer, lr=args.lr, clip=args.clip, clip_value=args.clip_value,

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.tasks.base import Episodes, check_int
+from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
 
 
@@ -56,9 +57,14 @@ class AssociativeRecallTask(StrictCloseTask):
     """Most items in training episodes."""
     shaping: str = "trace"
     """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common) or ``none``."""
+    stages: str = ""
+    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
 
     name = "associative_recall"
     description = "recall the item after a queried item in a list (NTM paper)"
+    dynamics_defaults = {"stages": ""}
+    default_curriculum = "max_items=2,3,4,5"
 
     extra_inputs = ("delimiter", "query")
 
@@ -68,6 +74,7 @@ class AssociativeRecallTask(StrictCloseTask):
         self.min_items = check_int("min_items", self.min_items, low=2)
         check_range(self, "min_items", "max_items")
         check_shaping(self.name, self.shaping)
+        parse_curriculum(self)  # a bad curriculum is an error before any work
 
     generalization_lengths = (6, 10, 15, 20)
     length_name = "items"

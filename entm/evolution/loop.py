@@ -30,6 +30,8 @@ import numpy as np
 from entm import runs
 from entm.errors import EntmError
 from entm.evolution import checkpoint
+from entm.evolution.curriculum import CurriculumReporter, Stages
+from entm.evolution.curriculum import check as check_curriculum
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
 from entm.evolution.novelty import NoveltyParams, NoveltySearch, check_search
 from entm.evolution.reporters import (
@@ -179,6 +181,7 @@ def prepare(settings: EvolveSettings):
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
     check_search(settings.search, task, settings.novelty)
+    check_curriculum(task, settings.search)
     if settings.config is None:
         path = preset_config_path(settings.preset) if settings.preset else \
             default_config_path(settings.task, settings.memory, settings.encoding)
@@ -407,10 +410,14 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
         novelty = NoveltySearch(settings.search, NoveltyParams.from_dict(settings.novelty), state.novelty)
         state.novelty = novelty.state
     evaluate = Evaluate(evaluator, pop, novelty)
-    champion = ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate),
+    schedule = check_curriculum(task, settings.search)
+    stages = None if schedule is None else Stages(task, schedule, state, pop.config)
+    champion = ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate, stages),
                                 task, spec, run_dir, substrate)
     pop.add_reporter(champion)
     pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate))
+    if stages is not None:
+        pop.add_reporter(CurriculumReporter(evaluate, stages))
     bar = None
     if progress:
         where = "in this process" if settings.evaluator == "serial" else "on every worker"
@@ -425,6 +432,8 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     try:
         deadline = None if settings.minutes is None else t_start + 60.0 * float(settings.minutes)
         while not done():
+            if stages is not None:
+                stages.retarget(evaluator)
             before = pop.generation
             pop.run(evaluate, 1)
             if pop.generation == before:  # neat-python stopped at its fitness threshold
@@ -458,10 +467,11 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
 
 
 class _Validator:
-    """Checks a candidate on a fixed batch of long episodes (the generalisation guard)."""
+    """Checks a candidate on a fixed batch of long episodes (the generalisation guard); with a curriculum
+    (``stages``), no genome passes before the last stage, the full task."""
 
-    def __init__(self, task, spec, config, seed, substrate=None):
-        self.task = task
+    def __init__(self, task, spec, config, seed, substrate=None, stages=None):
+        self.task, self.stages = task, stages
         self.machine = Machine(task, spec)
         self.config = config
         self.substrate = substrate
@@ -471,6 +481,8 @@ class _Validator:
             self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
 
     def perfect(self, genome) -> bool:
+        if self.stages is not None and not self.stages.final:
+            return False
         if self.episodes is None:
             return True
         controller, cfg = phenotype(genome, self.config, self.substrate)

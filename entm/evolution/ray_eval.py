@@ -25,6 +25,7 @@ import pickle
 import sys
 import socket
 import time
+from dataclasses import replace
 from urllib.parse import urlparse
 
 from entm.errors import EntmError
@@ -201,6 +202,13 @@ class RayEvaluator:
             raise RuntimeError(f"genomes {missing[:5]} were not evaluated")
         return results, {"genome_steps": steps, "seconds": time.perf_counter() - t0,
                          "workers": len(pids), "nodes": len(nodes)}
+
+    def retarget(self, task_params: dict) -> None:
+        """Evaluate with these task parameters from now on (a curriculum's stage, entm.evolution.curriculum):
+        new settings under a new key, so every worker builds its evaluator afresh."""
+        self.settings = replace(self.settings, task_params=dict(task_params))
+        self.settings_ref = self.ray.put(self.settings)
+        self.key = f"{id(self)}-{time.time_ns()}"
 
     def _check_alive(self, generation: int) -> None:
         """Raise a one-line EntmError when the cluster's GCS stops answering for GCS_GRACE seconds."""

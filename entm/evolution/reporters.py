@@ -56,6 +56,9 @@ class LoopState:
     """neat-python stopped at the config's ``fitness_threshold``."""
     novelty: dict | None = None
     """Novelty search's state (:class:`entm.evolution.novelty.NoveltySearch`; None: a fitness search)."""
+    curriculum: dict | None = None
+    """The curriculum's stage and the generations each stage was left at (:mod:`entm.evolution.curriculum`;
+    None: the task has no curriculum)."""
 
     def to_dict(self) -> dict:
         """The checkpoint's ``loop`` entry (``threshold`` only once it is set, ``novelty`` only in a novelty
@@ -63,6 +66,8 @@ class LoopState:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         if not d["threshold"]:
             del d["threshold"]
+        if d["curriculum"] is None:
+            del d["curriculum"]
         if d["novelty"] is None:
             del d["novelty"]
         else:
@@ -234,8 +239,9 @@ class ChampionReporter(BaseReporter):
         if champ is None:
             return
         r = ev.results[champ.key]
+        stage = {"stage": state.curriculum["stage"]} if state.curriculum else {}
         data = champion_json(champ, config, self.task, self.spec, r.fitness, ev.generation,
-                             extra={"score": r.score, "perfect": r.perfect, "solved": state.solved},
+                             extra={"score": r.score, "perfect": r.perfect, "solved": state.solved, **stage},
                              substrate=self.substrate)
         state.champion_key, state.champion_fitness, state.champion_json = int(champ.key), float(r.fitness), data
         self.champion_terms = dict(r.terms)
@@ -289,6 +295,7 @@ class MetricsReporter(BaseReporter):
             "nodes": ev.stats.get("nodes", 1),
             "wall_seconds": time.perf_counter() - self.t_start,
             **({"search": ev.search} if ev.search is not None else {}),
+            **({"stage": state.curriculum["stage"]} if state.curriculum else {}),
         }
 
 
@@ -309,6 +316,8 @@ class ProgressReporter(BaseReporter):
         best = ev.best
         champ = "" if state.champion_fitness is None else \
             f" | champion {state.champion_fitness:.3f}{' solved' if state.solved else ''}"
+        if state.curriculum:
+            champ += f" | stage {state.curriculum['stage'] + 1}"
         self.bar.set_postfix_str(f"best: fit {best.fitness:.3f} score {best.score:.3f} {100 * best.perfect:.0f}% "
                                  f"perfect | mean fit {ev.fitnesses.mean():.3f}{champ} | sp {len(species.species)} "
                                  f"{ev.steps_per_second or 0:,.0f} steps/s")
