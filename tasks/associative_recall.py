@@ -56,7 +56,8 @@ class AssociativeRecallTask(StrictCloseTask):
     max_items: int = 6
     """Most items in training episodes."""
     shaping: str = "trace"
-    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common) or ``none``."""
+    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
+    the readout term) or ``none``."""
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""

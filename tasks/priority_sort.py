@@ -50,7 +50,8 @@ class PrioritySortTask(StrictCloseTask):
     sorted_count: int = 16
     """How many of the highest-priority vectors to output (16 in the paper)."""
     shaping: str = "trace"
-    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common) or ``none``."""
+    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
+    the readout term) or ``none``."""
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""

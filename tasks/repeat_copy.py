@@ -59,7 +59,8 @@ class RepeatCopyTask(StrictCloseTask):
     max_repeats: int = 10
     """Most repeats in training episodes; the repeats input is R / max_repeats."""
     shaping: str = "trace"
-    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common) or ``none``."""
+    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
+    the readout term) or ``none``."""
     repeats_norm: int = 0
     """The repeats input is R / repeats_norm; 0 (the default): ``max_repeats``.  A curriculum stage with fewer
     repeats keeps the full task's (:meth:`stage_task`), so that the input means the same in every stage."""
