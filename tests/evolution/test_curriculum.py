@@ -129,3 +129,12 @@ def test_curriculum_needs_the_fitness_search(capsys, tmp_path):
 def test_train_refuses_evolution_stages(capsys, tmp_path):
     main_error(capsys, "train", "--task", "copy", "--stages", "auto", "--steps", "1", "--run-dir",
                str(tmp_path / "t"), words=["--stages", "--curriculum"])
+
+
+def test_ray_workers_follow_the_stages(tmp_path, reference):
+    """On Ray the workers are pointed at each new stage (RayEvaluator.retarget): the same run as serial."""
+    d = tmp_path / "ray"
+    settings = _settings(d, 5)
+    settings.evaluator, settings.workers = "ray", 1
+    evolve(settings, progress=False)
+    assert_same_run("evolution", d, reference)
