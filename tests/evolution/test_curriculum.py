@@ -138,3 +138,13 @@ def test_ray_workers_follow_the_stages(tmp_path, reference):
     settings.evaluator, settings.workers = "ray", 1
     evolve(settings, progress=False)
     assert_same_run("evolution", d, reference)
+
+
+def test_cli_summary_names_the_stage(capsys, tmp_path):
+    from helpers import run_main
+
+    status, out, err = run_main(capsys, "evolve", "--task", "copy", "--vector-size", "1", "--stages",
+                                "max_length=1,2 advance=0.5", "--generations", "3", "--episodes", "8", "--seed", "1",
+                                "--serial", "--quiet", "--no-stop-when-solved", "--run-dir", str(tmp_path / "r"))
+    assert status == 0, err
+    assert "fittest genome of curriculum stage 3" in out
