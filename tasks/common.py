@@ -38,9 +38,11 @@ The terms:
   Per target bit, the read channel best correlated with it at the scored steps
   (recall's channel) and the sign of that correlation; the term is the
   correlation of the output bit with that channel, times the sign, clipped to
-  [0, 1], averaged over the bits (pooled over each network's episodes).  It is
-  graded: an output weakly wired to the right read already earns it, where the
-  strict-close score pays nothing until the output is within 0.25 of the target.
+  [0, 1], times the channel's |correlation| with the target (an output that
+  follows a read carrying nothing earns nothing), averaged over the bits
+  (pooled over each network's episodes).  It is graded: an output weakly wired
+  to the right read already earns it, where the strict-close score pays
+  nothing until the output is within 0.25 of the target.
 
 ``shaping = "none"`` makes the fitness the task score; whatever the shaping,
 the pure score is reported beside the fitness.
@@ -159,7 +161,8 @@ def readout(episodes: Episodes, outputs: np.ndarray, reads: np.ndarray, V: int, 
     sign = np.sign(np.take_along_axis(tr, best[:, :, None], axis=2)[:, :, 0])
     chan = np.take_along_axis(r, best[:, None, :], axis=2)  # (G, S, V): that channel per bit
     yr = np.einsum("gvv->gv", _corr(y, chan))  # (G, V): output bit j against its channel
-    value = np.clip(sign * yr, 0.0, 1.0).mean(axis=1)
+    carried = np.abs(np.take_along_axis(tr, best[:, :, None], axis=2)[:, :, 0])  # how well the channel carries bit j
+    value = (np.clip(sign * yr, 0.0, 1.0) * carried).mean(axis=1)
     return np.repeat(value, B // groups)
 
 

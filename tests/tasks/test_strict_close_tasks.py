@@ -127,6 +127,12 @@ def test_readout_shaping(name):
     assert np.allclose(task.shape(eps, 1 - eps.targets, ideal)["readout"], 0.0)
     noise = np.random.default_rng(1).random(eps.targets.shape)
     assert task.shape(eps, noise, ideal)["readout"].max() < 0.2
+    # outputs that follow a read carrying nothing of the targets: nothing (the term is weighted by the reads)
+    junk = np.zeros_like(reads)
+    junk[:, :, 0] = np.random.default_rng(2).random(reads.shape[:2])
+    follow = eps.targets.copy()
+    follow[:, :, :V] = junk[:, :, :1]
+    assert task.shape(eps, follow, _trace(eps, junk))["readout"].max() < 0.2
     # two networks stacked: each its own value
     stacked = Trace(*(np.concatenate([a, a]) for a in (ideal.reads, ideal.write_pos, ideal.write_strength,
                                                        ideal.read_pos)))
