@@ -71,7 +71,9 @@ class RepeatCopyTask(StrictCloseTask):
     name = "repeat_copy"
     description = "copy a sequence of bit vectors R times, then an end marker (NTM paper)"
     dynamics_defaults = {"repeats_norm": 0, "stages": ""}
-    default_curriculum = "max_length=2,4,6,8 max_repeats=2,4,6,8"
+    default_curriculum = "max_length=4,10,10,10 max_repeats=1,1,2,5"
+    """Copy with the end marker first (one repeat), then more repeats: a stage of 2 vectors repeated up to twice
+    already needs the jump back and the count, and a 3-minute hyper run (seed 0) stayed in it, never perfect."""
 
     extra_inputs = ("start", "delimiter", "repeats")
     extra_outputs = ("end",)

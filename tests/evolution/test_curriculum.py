@@ -94,7 +94,7 @@ def test_repeat_copy_stages_keep_the_repeats_input():
     """A stage with fewer repeats normalises the repeats input by the full task's count."""
     task = make_task("repeat_copy", {"stages": "auto"})
     stage = task.stage_task(parse(task).stages[0])
-    assert stage.max_repeats == 2 and stage.repeats_norm == 10
+    assert stage.max_repeats == 1 and stage.repeats_norm == 10
     eps = stage.sample(np.random.default_rng(0), 20)
     reps = eps.info["repeats"]
     marker = eps.inputs[np.arange(20), eps.lengths + 1, -1]
