@@ -41,7 +41,8 @@ def champion_lines(result, champ) -> list[str]:
         val = f" and on the validation batch ({n} episodes of {champ.task.length_name} {length})" if length else ""
         why = f"a validated solver: perfect on {of} of that generation's episodes{val}"
     else:
-        why = (f"the fittest genome of the run (not a solution: perfect on {100 * meta.get('perfect', 0.0):.0f}% "
+        where = "the run" if "stage" not in meta else f"curriculum stage {meta['stage'] + 1} (of the task's --stages)"
+        why = (f"the fittest genome of {where} (not a solution: perfect on {100 * meta.get('perfect', 0.0):.0f}% "
                f"of that generation's episodes)")
     size = f"{nodes} nodes and {conns} connections used"
     if "cppn_size" in meta:

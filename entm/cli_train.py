@@ -6,6 +6,7 @@ import argparse
 
 from entm.cli_options import add_task_options, set_threads, task_params
 from entm.cli_status import check_training_size
+from entm.errors import EntmError
 
 
 def add_parser(sub) -> None:
@@ -81,6 +82,8 @@ def cmd_train(args) -> int:
     arch = ModelSettings(model=args.model, controller=args.controller, hidden_size=args.hidden_size,
                          layers=args.layers, cells=args.cells, width=args.width, read_heads=args.read_heads,
                          write_heads=args.write_heads, memory_init=args.memory_init)
+    if task_params(args).get("stages"):
+        raise EntmError("--stages is evolution's curriculum (entm evolve); entm train's is --curriculum")
     settings = TrainSettings(task=args.task, task_params=task_params(args), architecture=arch,
                              batch_size=args.batch_size, steps=args.steps, minutes=args.minutes,
                              optimizer=args.optimizer, lr=args.lr, clip=args.clip, clip_value=args.clip_value,

@@ -145,8 +145,9 @@ class Task(ABC):
         """Per-episode scores (see each kind for the arguments)."""
 
     dynamics_defaults: ClassVar[dict] = {}
-    """Parameters added to reproduce a published setup (docs/presets.md), each with the value that gives
-    the task's original environment.  At those values the task behaves, draws and scores exactly as before
+    """Parameters added after the task's first version (to reproduce a published setup, docs/presets.md; a
+    curriculum, :mod:`entm.tasks.curriculum`), each with the value that gives the task's original environment.
+    At those values the task behaves, draws and scores exactly as before
     the parameter existed, and :meth:`params` leaves the parameter out (so earlier runs' settings, names and
     identities are unchanged)."""
 
@@ -154,6 +155,16 @@ class Task(ABC):
         """The :attr:`dynamics_defaults` parameters set to another value: empty when the task runs its original
         environment (what a compiled copy of that environment supports)."""
         return {k: getattr(self, k) for k, v in self.dynamics_defaults.items() if getattr(self, k) != v}
+
+    default_curriculum: ClassVar[str] = ""
+    """The schedule ``stages="auto"`` stands for (:mod:`entm.tasks.curriculum`); "": the task has none."""
+
+    def stage_task(self, overrides: dict) -> "Task":
+        """A curriculum stage: this task with the parameters ``overrides`` and no curriculum of its own
+        (:mod:`entm.tasks.curriculum`); its inputs and outputs are this task's."""
+        params = {**self.params(), **overrides}
+        params.pop("stages", None)
+        return type(self).from_params(params)
 
     def behaviour(self, *args) -> np.ndarray | None:
         """Per-network behaviour descriptors (networks, D) for novelty search (:mod:`entm.evolution.novelty`), or None:

@@ -32,6 +32,18 @@ The terms:
 * ``writes``: the fraction of store steps written (strength >= 0.5) into a
   cell that no earlier step wrote.
 
+``shaping = "readout"`` adds a fourth term to the three (opt-in):
+
+* ``readout``: whether the outputs follow the reads that carry the targets.
+  Per target bit, the read channel best correlated with it at the scored steps
+  (recall's channel) and the sign of that correlation; the term is the
+  correlation of the output bit with that channel, times the sign, clipped to
+  [0, 1], times the channel's |correlation| with the target (an output that
+  follows a read carrying nothing earns nothing), averaged over the bits
+  (pooled over each network's episodes).  It is graded: an output weakly wired
+  to the right read already earns it, where the strict-close score pays
+  nothing until the output is within 0.25 of the target.
+
 ``shaping = "none"`` makes the fitness the task score; whatever the shaping,
 the pure score is reported beside the fitness.
 """
@@ -44,7 +56,7 @@ from entm.errors import EntmError
 from entm.tasks.base import Episodes, Scores, SequenceTask, check_int
 from entm.tasks.copy import CopyTask
 
-SHAPINGS = ("trace", "none")
+SHAPINGS = ("trace", "none", "readout")
 
 #: expected strict-close score of outputs drawn uniformly from [0, 1]
 RANDOM_SCORE = 0.125
@@ -115,7 +127,43 @@ class StrictCloseTask(SequenceTask):
         align, fresh = store_terms(episodes.mask, per_row(episodes.info["source"], B),
                                    per_row(episodes.info["store"], B), trace.write_pos, trace.write_strength,
                                    trace.read_pos)
-        return {"recall": CopyTask.recall(self, episodes, trace.reads, groups), "alignment": align, "writes": fresh}
+        terms = {"recall": CopyTask.recall(self, episodes, trace.reads, groups), "alignment": align, "writes": fresh}
+        if self.shaping == "readout":
+            terms["readout"] = readout(episodes, outputs, trace.reads, self.vector_size, groups)
+        return terms
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlations of the columns of ``a`` (G, S, X) with those of ``b`` (G, S, Y): (G, X, Y); 0 where
+    a column is constant or not finite."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        ac = a - a.mean(axis=1, keepdims=True)
+        bc = b - b.mean(axis=1, keepdims=True)
+        cov = ac.transpose(0, 2, 1) @ bc
+        norm = np.sqrt((ac * ac).sum(axis=1))[:, :, None] * np.sqrt((bc * bc).sum(axis=1))[:, None, :]
+        c = np.where(norm > 1e-12, cov / np.where(norm > 1e-12, norm, 1.0), 0.0)
+    return np.where(np.isfinite(c), c, 0.0)
+
+
+def readout(episodes: Episodes, outputs: np.ndarray, reads: np.ndarray, V: int, groups: int = 1) -> np.ndarray:
+    """The ``readout`` term per episode (see the module docstring): the outputs' first V bits against the read
+    channel that best carries each target bit, pooled over each group's episodes."""
+    m = episodes.mask
+    B = episodes.batch
+    t, y, r = episodes.targets[m][:, :V], outputs[m][:, :V], reads[m]
+    S = t.shape[0] // groups
+    if S < 2:
+        return np.zeros(B)
+    t, y, r = (a.reshape(groups, S, -1) for a in (t, y, r))
+    y = np.nan_to_num(y, nan=0.5, posinf=1.0, neginf=0.0)
+    tr = _corr(t, r)  # (G, V, C)
+    best = np.abs(tr).argmax(axis=2)  # (G, V): recall's channel per bit
+    sign = np.sign(np.take_along_axis(tr, best[:, :, None], axis=2)[:, :, 0])
+    chan = np.take_along_axis(r, best[:, None, :], axis=2)  # (G, S, V): that channel per bit
+    yr = np.einsum("gvv->gv", _corr(y, chan))  # (G, V): output bit j against its channel
+    carried = np.abs(np.take_along_axis(tr, best[:, :, None], axis=2)[:, :, 0])  # how well the channel carries bit j
+    value = (np.clip(sign * yr, 0.0, 1.0) * carried).mean(axis=1)
+    return np.repeat(value, B // groups)
 
 
 def per_row(a: np.ndarray, batch: int) -> np.ndarray:

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.errors import EntmError
+from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.base import Episodes, Scores, SequenceTask, check_int
 
 SHAPINGS = ("trace", "none")
@@ -71,9 +72,14 @@ class CopyTask(SequenceTask):
     """Longest sequence in training episodes."""
     shaping: str = "trace"
     """Fitness shaping: ``trace`` (score, recall and alignment; see the module docstring) or ``none``."""
+    stages: str = ""
+    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
 
     name = "copy"
     description = "copy a sequence of bit vectors after a delimiter (ENTM papers)"
+    dynamics_defaults = {"stages": ""}
+    default_curriculum = "max_length=2,4,6,8"
     score_name = "strict close"
 
     def __post_init__(self):
@@ -84,6 +90,7 @@ class CopyTask(SequenceTask):
             raise EntmError(f"max_length ({self.max_length}) must be at least min_length ({self.min_length})")
         if self.shaping not in SHAPINGS:
             raise EntmError(f"unknown copy shaping {self.shaping!r}; expected one of {', '.join(SHAPINGS)}")
+        parse_curriculum(self)  # a bad curriculum is an error before any work
 
     # -- layout ----------------------------------------------------------------
     @property

@@ -35,6 +35,7 @@ import numpy as np
 
 from entm.errors import EntmError
 from entm.tasks.base import Episodes, check_int
+from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.common import StrictCloseTask, check_shaping, episodes_from, random_bits
 
 
@@ -49,10 +50,16 @@ class PrioritySortTask(StrictCloseTask):
     sorted_count: int = 16
     """How many of the highest-priority vectors to output (16 in the paper)."""
     shaping: str = "trace"
-    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common) or ``none``."""
+    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
+    the readout term) or ``none``."""
+    stages: str = ""
+    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
 
     name = "priority_sort"
     description = "output the highest-priority vectors sorted by priority (NTM paper)"
+    dynamics_defaults = {"stages": ""}
+    default_curriculum = "num_vectors=4,8,12,16 sorted_count=4,8,12,16"
 
     extra_inputs = ("priority", "start", "delimiter")
 
@@ -63,6 +70,7 @@ class PrioritySortTask(StrictCloseTask):
         if self.sorted_count > self.num_vectors:
             raise EntmError(f"sorted_count ({self.sorted_count}) must be at most num_vectors ({self.num_vectors})")
         check_shaping(self.name, self.shaping)
+        parse_curriculum(self)  # a bad curriculum is an error before any work
 
     @property
     def default_memory_width(self) -> int:

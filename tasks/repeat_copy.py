@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.tasks.base import Episodes, check_int
+from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
 
 
@@ -58,10 +59,21 @@ class RepeatCopyTask(StrictCloseTask):
     max_repeats: int = 10
     """Most repeats in training episodes; the repeats input is R / max_repeats."""
     shaping: str = "trace"
-    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common) or ``none``."""
+    """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
+    the readout term) or ``none``."""
+    repeats_norm: int = 0
+    """The repeats input is R / repeats_norm; 0 (the default): ``max_repeats``.  A curriculum stage with fewer
+    repeats keeps the full task's (:meth:`stage_task`), so that the input means the same in every stage."""
+    stages: str = ""
+    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
 
     name = "repeat_copy"
     description = "copy a sequence of bit vectors R times, then an end marker (NTM paper)"
+    dynamics_defaults = {"repeats_norm": 0, "stages": ""}
+    default_curriculum = "max_length=4,10,10,10 max_repeats=1,1,2,5"
+    """Copy with the end marker first (one repeat), then more repeats: a stage of 2 vectors repeated up to twice
+    already needs the jump back and the count, and a 3-minute hyper run (seed 0) stayed in it, never perfect."""
 
     extra_inputs = ("start", "delimiter", "repeats")
     extra_outputs = ("end",)
@@ -70,7 +82,9 @@ class RepeatCopyTask(StrictCloseTask):
         self.vector_size = check_int("vector_size", self.vector_size)
         check_range(self, "min_length", "max_length")
         check_range(self, "min_repeats", "max_repeats")
+        self.repeats_norm = check_int("repeats_norm", self.repeats_norm, low=0)
         check_shaping(self.name, self.shaping)
+        parse_curriculum(self)  # a bad curriculum is an error before any work
 
     generalization_lengths = (5, 10, 15, 20)
     default_episodes = 50
@@ -79,6 +93,10 @@ class RepeatCopyTask(StrictCloseTask):
     def example_length(self) -> int:
         """The longest training length."""
         return self.max_length
+
+    def stage_task(self, overrides: dict) -> "RepeatCopyTask":
+        """A curriculum stage, its repeats input normalised by this task's count (see :attr:`repeats_norm`)."""
+        return super().stage_task({"repeats_norm": self.repeats_norm or self.max_repeats, **overrides})
 
     validation = (12, 10)
     """(length, episodes): 12 vectors repeated 12 times, beyond training, to call a run solved."""
@@ -110,7 +128,7 @@ class RepeatCopyTask(StrictCloseTask):
         inputs[:, 0, V] = 1.0
         inputs[:, 1:Lmax + 1, :V] = bits
         inputs[rows, lengths + 1, V + 1] = 1.0
-        inputs[rows, lengths + 1, V + 2] = reps / self.max_repeats
+        inputs[rows, lengths + 1, V + 2] = reps / (self.repeats_norm or self.max_repeats)
         t = np.arange(T)[None, :]
         k = t - (lengths[:, None] + 3)  # index of the output step
         out = (k >= 0) & (k < (reps * lengths)[:, None])

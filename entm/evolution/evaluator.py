@@ -11,7 +11,7 @@ worker evaluated a genome or in which order.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -209,6 +209,10 @@ class SerialEvaluator:
         results, stats = self.inner.evaluate(genomes, generation)
         stats.update(workers=1, nodes=1)
         return results, stats
+
+    def retarget(self, task_params: dict) -> None:
+        """Evaluate with these task parameters from now on (a curriculum's stage, entm.evolution.curriculum)."""
+        self.inner = GenomeEvaluator(replace(self.inner.settings, task_params=dict(task_params)))
 
     def close(self):
         pass

@@ -25,11 +25,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import neat
-import numpy as np
 
 from entm import runs
 from entm.errors import EntmError
 from entm.evolution import checkpoint
+from entm.evolution.curriculum import CurriculumReporter, Stages
+from entm.evolution.curriculum import check as check_curriculum
 from entm.evolution import worker_repro
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
 from entm.evolution.novelty import NoveltyParams, NoveltySearch, check_search
@@ -41,7 +42,7 @@ from entm.evolution.reporters import (
     MetricsReporter,
     ProgressReporter,
     RunWriter,
-    phenotype,
+    Validator,
     write_champion,
 )
 from entm.evolution.settings_check import check_settings
@@ -55,7 +56,6 @@ from entm.neatconfig import (
     load_config,
     read_config_text,
 )
-from entm.phenotype import Network
 from entm.presets import preset_config_path
 from entm.progress import phase
 from entm.tasks import make_task
@@ -185,6 +185,7 @@ def prepare(settings: EvolveSettings):
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
     check_search(settings.search, task, settings.novelty)
+    check_curriculum(task, settings.search)
     if settings.config is None:
         path = preset_config_path(settings.preset) if settings.preset else \
             default_config_path(settings.task, settings.memory, settings.encoding)
@@ -415,11 +416,15 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
         novelty = NoveltySearch(settings.search, NoveltyParams.from_dict(settings.novelty), state.novelty)
         state.novelty = novelty.state
     evaluate = Evaluate(worker_repro.attach(pop, evaluator), pop, novelty)
+    schedule = check_curriculum(task, settings.search)
+    stages = None if schedule is None else Stages(task, schedule, state, pop.config)
     writer = RunWriter()  # the run directory's writes, in order, off the driver's path
-    champion = ChampionReporter(evaluate, state, _Validator(task, spec, config, settings.seed, substrate),
+    champion = ChampionReporter(evaluate, state, Validator(task, spec, config, settings.seed, substrate, stages),
                                 task, spec, run_dir, substrate, writer)
     pop.add_reporter(champion)
     pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate, writer))
+    if stages is not None:
+        pop.add_reporter(CurriculumReporter(evaluate, stages))
     bar = None
     if progress:
         where = "in this process" if settings.evaluator == "serial" else "on every worker"
@@ -434,6 +439,8 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     try:
         deadline = None if settings.minutes is None else t_start + 60.0 * float(settings.minutes)
         while not done():
+            if stages is not None:
+                stages.retarget(evaluator)
             before = pop.generation
             pop.run(evaluate, 1)
             if pop.generation == before:  # neat-python stopped at its fitness threshold
@@ -472,25 +479,3 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     return EvolveResult(run_dir=run_dir, champion=json.loads((run_dir / runs.CHAMPION_FILE).read_text()),
                         generations=state.metrics, solved=state.solved, seconds=time.perf_counter() - t_start,
                         out_of_time=out_of_time, stopped=stopped, champion_terms=champion.champion_terms)
-
-
-class _Validator:
-    """Checks a candidate on a fixed batch of long episodes (the generalisation guard)."""
-
-    def __init__(self, task, spec, config, seed, substrate=None):
-        self.task = task
-        self.machine = Machine(task, spec)
-        self.config = config
-        self.substrate = substrate
-        length, n = task.validation
-        self.episodes = None
-        if length:
-            self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
-
-    def perfect(self, genome) -> bool:
-        if self.episodes is None:
-            return True
-        controller, cfg = phenotype(genome, self.config, self.substrate)
-        net = Network.from_genome(controller, cfg.genome_config)
-        run = self.machine.run(net, self.episodes.inputs)
-        return bool(np.all(self.task.score(self.episodes, run.outputs).perfect))

@@ -25,6 +25,7 @@ import pickle
 import sys
 import socket
 import time
+from dataclasses import replace
 from urllib.parse import urlparse
 
 from entm.errors import EntmError
@@ -279,6 +280,13 @@ class RayEvaluator:
         pids = {(out[-1]["node"], out[-1]["pid"]) for out in outs}
         return outs, {"workers": len(pids), "nodes": len(nodes), "send_seconds": t_sent - t0,
                       "gather_seconds": gather}
+
+    def retarget(self, task_params: dict) -> None:
+        """Evaluate with these task parameters from now on (a curriculum's stage, entm.evolution.curriculum):
+        new settings under a new key, so every worker builds its evaluator afresh."""
+        self.settings = replace(self.settings, task_params=dict(task_params))
+        self.settings_ref = self.ray.put(self.settings)
+        self.key = f"{id(self)}-{time.time_ns()}"
 
     def _check_alive(self, generation: int) -> None:
         """Raise a one-line EntmError when the cluster's GCS stops answering for GCS_GRACE seconds."""

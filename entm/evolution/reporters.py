@@ -37,6 +37,7 @@ from neat.reporting import BaseReporter
 from entm import runs
 from entm.evolution import checkpoint
 from entm.evolution.evaluator import GenomeResult
+from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.phenotype import Network, network_json_from_genome
 from entm.progress import BudgetBar
@@ -58,6 +59,9 @@ class LoopState:
     """neat-python stopped at the config's ``fitness_threshold``."""
     novelty: dict | None = None
     """Novelty search's state (:class:`entm.evolution.novelty.NoveltySearch`; None: a fitness search)."""
+    curriculum: dict | None = None
+    """The curriculum's stage and the generations each stage was left at (:mod:`entm.evolution.curriculum`;
+    None: the task has no curriculum)."""
 
     def to_dict(self) -> dict:
         """The checkpoint's ``loop`` entry (``threshold`` only once it is set, ``novelty`` only in a novelty
@@ -65,6 +69,8 @@ class LoopState:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         if not d["threshold"]:
             del d["threshold"]
+        if d["curriculum"] is None:
+            del d["curriculum"]
         if d["novelty"] is None:
             del d["novelty"]
         else:
@@ -238,8 +244,9 @@ class ChampionReporter(BaseReporter):
         if champ is None:
             return
         r = ev.results[champ.key]
+        stage = {"stage": state.curriculum["stage"]} if state.curriculum else {}
         data = champion_json(champ, config, self.task, self.spec, r.fitness, ev.generation,
-                             extra={"score": r.score, "perfect": r.perfect, "solved": state.solved},
+                             extra={"score": r.score, "perfect": r.perfect, "solved": state.solved, **stage},
                              substrate=self.substrate)
         state.champion_key, state.champion_fitness, state.champion_json = int(champ.key), float(r.fitness), data
         self.champion_terms = dict(r.terms)
@@ -295,6 +302,7 @@ class MetricsReporter(BaseReporter):
             "nodes": ev.stats.get("nodes", 1),
             "wall_seconds": time.perf_counter() - self.t_start,
             **({"search": ev.search} if ev.search is not None else {}),
+            **({"stage": state.curriculum["stage"]} if state.curriculum else {}),
         }
 
 
@@ -315,6 +323,8 @@ class ProgressReporter(BaseReporter):
         best = ev.best
         champ = "" if state.champion_fitness is None else \
             f" | champion {state.champion_fitness:.3f}{' solved' if state.solved else ''}"
+        if state.curriculum:
+            champ += f" | stage {state.curriculum['stage'] + 1}"
         self.bar.set_postfix_str(f"best: fit {best.fitness:.3f} score {best.score:.3f} {100 * best.perfect:.0f}% "
                                  f"perfect | mean fit {ev.fitnesses.mean():.3f}{champ} | sp {len(species.species)} "
                                  f"{ev.steps_per_second or 0:,.0f} steps/s")
@@ -409,3 +419,28 @@ class Checkpoints:
         """Finish the writes asked for; an error of one is raised here (kept for later without ``raise_errors``)."""
         if self.writer is not None:
             self.writer.flush(raise_errors)
+
+
+class Validator:
+    """Checks a candidate on a fixed batch of long episodes (the generalisation guard); with a curriculum
+    (``stages``), no genome passes before the last stage, the full task."""
+
+    def __init__(self, task, spec, config, seed, substrate=None, stages=None):
+        self.task, self.stages = task, stages
+        self.machine = Machine(task, spec)
+        self.config = config
+        self.substrate = substrate
+        length, n = task.validation
+        self.episodes = None
+        if length:
+            self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
+
+    def perfect(self, genome) -> bool:
+        if self.stages is not None and not self.stages.final:
+            return False
+        if self.episodes is None:
+            return True
+        controller, cfg = phenotype(genome, self.config, self.substrate)
+        net = Network.from_genome(controller, cfg.genome_config)
+        run = self.machine.run(net, self.episodes.inputs)
+        return bool(np.all(self.task.score(self.episodes, run.outputs).perfect))

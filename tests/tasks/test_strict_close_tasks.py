@@ -95,3 +95,46 @@ def test_nonfinite_and_wrong_side_outputs(name):
     flipped = task.score(eps, 1.0 - eps.targets)
     assert np.allclose(flipped.score, 0.0)
     assert np.array_equal(flipped.bit_errors, eps.mask.sum(axis=1) * task.num_outputs)
+
+
+@pytest.mark.parametrize("name", STRICT_CLOSE)
+def test_readout_shaping(name):
+    """The opt-in readout term: 1 when the outputs follow the reads that carry the targets (whatever the
+    channel and its sign), graded for a weak wiring, 0 for outputs that ignore the reads; the other terms
+    are those of "trace"."""
+    task = make_task(name, {"vector_size": 2, "shaping": "readout"})
+    trace_task = make_task(name, {"vector_size": 2})
+    eps = task.sample(np.random.default_rng(4), 30)
+    V = 2
+    bits = eps.targets[:, :, :V]
+    # the reads carry the targets inverted, in channels 3 and 1 (not 0 and 1)
+    reads = np.zeros(eps.targets.shape[:2] + (5,))
+    reads[:, :, 3], reads[:, :, 1] = 1 - bits[:, :, 0], 1 - bits[:, :, 1]
+    ideal = _trace(eps, reads)
+    terms = task.shape(eps, eps.targets, ideal)
+    assert set(terms) == {"recall", "alignment", "writes", "readout"}
+    assert np.allclose(terms["readout"], 1.0)
+    for k, v in trace_task.shape(eps, eps.targets, ideal).items():
+        assert np.array_equal(terms[k], v), k
+    # a weak wiring (outputs 0.5 +- 0.05 after the reads): no strict-close credit yet, full readout credit
+    weak = eps.targets.copy()
+    weak[:, :, :V] = 0.45 + 0.1 * bits
+    flat = eps.targets.copy()
+    flat[:, :, :V] = 0.5
+    assert np.array_equal(task.score(eps, weak).score, task.score(eps, flat).score)
+    assert np.allclose(task.shape(eps, weak, ideal)["readout"], 1.0)
+    # outputs against the reads' sign, or ignoring them: nothing
+    assert np.allclose(task.shape(eps, 1 - eps.targets, ideal)["readout"], 0.0)
+    noise = np.random.default_rng(1).random(eps.targets.shape)
+    assert task.shape(eps, noise, ideal)["readout"].max() < 0.2
+    # outputs that follow a read carrying nothing of the targets: nothing (the term is weighted by the reads)
+    junk = np.zeros_like(reads)
+    junk[:, :, 0] = np.random.default_rng(2).random(reads.shape[:2])
+    follow = eps.targets.copy()
+    follow[:, :, :V] = junk[:, :, :1]
+    assert task.shape(eps, follow, _trace(eps, junk))["readout"].max() < 0.2
+    # two networks stacked: each its own value
+    stacked = Trace(*(np.concatenate([a, a]) for a in (ideal.reads, ideal.write_pos, ideal.write_strength,
+                                                       ideal.read_pos)))
+    both = task.shape(eps.tile(2), np.concatenate([eps.targets, 1 - eps.targets]), stacked, groups=2)["readout"]
+    assert np.allclose(both[:30], 1.0) and np.allclose(both[30:], 0.0)

@@ -1,0 +1,100 @@
+"""Running a task's curriculum (:mod:`entm.tasks.curriculum`) in the evolution loop.
+
+A run whose task has a ``curriculum`` starts at stage 0; after every
+generation, while the run is short of the last stage, :class:`CurriculumReporter`
+looks at the generation's evaluation: when its best genome is perfect on at
+least the schedule's ``advance`` share of the generation's episodes, the next
+generation is drawn from the next stage.  The stage is part of the loop's state
+(:class:`~entm.evolution.reporters.LoopState` ``curriculum``: the stage and the
+generations at which each stage was left), so checkpoints hold it and a resumed
+run goes on exactly as an uninterrupted one; ``metrics.jsonl`` records the stage
+each generation was evaluated at (``stage``), and the champion the stage it was
+chosen at.
+
+What a stage changes for the rest of the loop:
+
+* the evaluator draws the stage's episodes (:meth:`Stages.retarget`: the
+  evaluator's task parameters become the stage's);
+* the champion is the fittest genome of the current stage: a new stage starts
+  the comparison afresh (fitness on an easier stage is no measure on a harder one);
+* the solved check needs the last stage, the full task (a genome perfect on an
+  easier stage is not a solution), and validates on the full task's batch;
+* neat-python's ``fitness_threshold`` stops a run only at the last stage.
+"""
+
+from __future__ import annotations
+
+from neat.reporting import BaseReporter
+
+from entm.errors import EntmError
+from entm.tasks.curriculum import Schedule, describe, parse
+
+
+def check(task, search: str) -> Schedule | None:
+    """The task's schedule (None: no curriculum), refused with novelty search (whose behaviour descriptors
+    change size from stage to stage)."""
+    schedule = parse(task)
+    if schedule is not None and search != "fitness":
+        raise EntmError(f"a curriculum needs --search fitness (novelty search compares behaviours across "
+                        f"generations, and a stage changes them); got --search {search}")
+    return schedule
+
+
+class Stages:
+    """The run's position in its curriculum, kept in ``state.curriculum`` ({"stage", "left"})."""
+
+    def __init__(self, task, schedule: Schedule, state, config):
+        self.task, self.schedule, self.state, self.config = task, schedule, state, config
+        if state.curriculum is None:
+            state.curriculum = {"stage": 0, "left": []}
+        self.threshold_stop = not config.no_fitness_termination
+        self.target = None  # the stage the evaluator was last pointed at
+
+    @property
+    def stage(self) -> int:
+        return int(self.state.curriculum["stage"])
+
+    @property
+    def final(self) -> bool:
+        return self.stage == len(self.schedule.stages) - 1
+
+    def task_params(self) -> dict:
+        """The task parameters of the current stage (the full task's at the last)."""
+        if self.final:
+            return self.task.params()
+        return self.task.stage_task(self.schedule.stages[self.stage]).params()
+
+    def label(self) -> str:
+        """E.g. ``stage 2/5 (max_items=3)``."""
+        return f"stage {self.stage + 1}/{len(self.schedule.stages)} ({describe(self.schedule)[self.stage]})"
+
+    def retarget(self, evaluator) -> None:
+        """Point the evaluator at the current stage (if it is not yet), and let neat-python's fitness
+        threshold stop the run only at the last stage."""
+        if self.target != self.stage:
+            evaluator.retarget(self.task_params())
+            self.target = self.stage
+        self.config.no_fitness_termination = not (self.final and self.threshold_stop)
+
+    def advance(self, evaluation) -> bool:
+        """After a generation: move to the next stage when its best genome met the criterion."""
+        if self.final:
+            return False
+        best = max(r.perfect for r in evaluation.results.values())
+        if best < self.schedule.advance:
+            return False
+        self.state.curriculum = {"stage": self.stage + 1,
+                                 "left": [*self.state.curriculum["left"], int(evaluation.generation)]}
+        # the champion is compared within a stage: the next stage's first generation sets it afresh
+        self.state.champion_fitness = None
+        return True
+
+
+class CurriculumReporter(BaseReporter):
+    """The curriculum's step of a generation (after the champion and the metrics line)."""
+
+    def __init__(self, evaluate, stages: Stages):
+        self.evaluate, self.stages = evaluate, stages
+
+    def post_evaluate(self, config, population, species, best_genome):
+        self.stages.advance(self.evaluate.latest)

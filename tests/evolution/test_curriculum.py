@@ -1,0 +1,150 @@
+"""Curricula (entm.tasks.curriculum, entm.evolution.curriculum): stages advance on their criterion, the
+evaluator draws each stage's episodes, a resumed run equals an uninterrupted one, bad schedules are one line."""
+
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+from helpers import assert_same_run, main_error
+
+from entm import runs
+from entm.evolution import checkpoint
+from entm.evolution.loop import EvolveSettings, evolve, resume
+from entm.tasks import make_task
+from entm.tasks.curriculum import parse
+
+#: 1-bit copy, first one vector, then two, then the task itself (1-10): a constant output is perfect on
+#: about half the one-vector episodes, so stage 0 is left at once
+PARAMS = {"vector_size": 1, "stages": "max_length=1,2 advance=0.5"}
+
+
+def _settings(run_dir, generations, **kw):
+    return EvolveSettings(task="copy", task_params=dict(PARAMS), generations=generations, seed=1, episodes=8,
+                          evaluator="serial", stop_when_solved=False, run_dir=str(run_dir), checkpoint_every=1, **kw)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    d = tmp_path_factory.mktemp("curriculum") / "ref"
+    evolve(_settings(d, 5), progress=False)
+    return d
+
+
+def test_stages_advance_and_are_recorded(reference):
+    metrics = runs.read_metrics(reference)
+    stages = [m["stage"] for m in metrics]
+    assert stages[0] == 0 and stages[-1] == 2 and stages == sorted(stages)
+    # the evaluator drew each stage's episodes: copy of L vectors has 2L + 3 steps, so stage 0 (L = 1) has
+    # 5 steps per episode and per genome, the full task more
+    first = metrics[0]
+    assert first["genome_steps"] == first["population"] * 8 * 5
+    assert metrics[-1]["genome_steps"] > first["genome_steps"]
+    # the checkpoint holds the stage and the generations each stage was left at
+    with gzip.open(checkpoint.list_checkpoints(reference)[-1], "rb") as f:
+        loop = pickle.load(f)["loop"]
+    left = loop["curriculum"]["left"]
+    assert loop["curriculum"]["stage"] == 2 and len(left) == 2
+    assert [stages[g + 1] for g in left] == [1, 2] and all(stages[g] == i for i, g in enumerate(left))
+
+
+def test_no_advance_below_the_criterion(tmp_path):
+    params = {"vector_size": 1, "stages": "max_length=3 advance=1"}  # 3 vectors perfect on every episode
+    evolve(EvolveSettings(task="copy", task_params=params, generations=2, seed=1, episodes=8, evaluator="serial",
+                          stop_when_solved=False, run_dir=str(tmp_path / "r")), progress=False)
+    metrics = runs.read_metrics(tmp_path / "r")
+    assert [m["stage"] for m in metrics] == [0, 0]
+    assert all(m["best_perfect"] < 1 for m in metrics)
+
+
+def test_resume_equals_uninterrupted(tmp_path, reference):
+    d = tmp_path / "a"
+    evolve(_settings(d, 1), progress=False)  # stops at stage 1, before the evaluator has seen it
+    assert runs.read_metrics(d)[-1]["stage"] == 0
+    resume(d, generations=3, evaluator="serial", progress=False)
+    resume(d, generations=5, evaluator="serial", progress=False)
+    assert_same_run("evolution", d, reference)
+
+
+def test_without_a_curriculum_nothing_changes(tmp_path):
+    """The parameter at its default is left out of the task's parameters (run names, identities and
+    metrics of existing runs unchanged)."""
+    for name in ("copy", "repeat_copy", "associative_recall", "priority_sort"):
+        task = make_task(name)
+        assert "stages" not in task.params() and parse(task) is None
+    d = tmp_path / "plain"
+    evolve(EvolveSettings(task="copy", task_params={"vector_size": 1}, generations=1, seed=1, episodes=4,
+                          evaluator="serial", run_dir=str(d)), progress=False)
+    assert "stage" not in runs.read_metrics(d)[0]
+    with gzip.open(checkpoint.list_checkpoints(d)[-1], "rb") as f:
+        assert "curriculum" not in pickle.load(f)["loop"]
+
+
+def test_auto_schedules_and_the_last_stage_is_the_task():
+    for name in ("copy", "repeat_copy", "associative_recall", "priority_sort"):
+        task = make_task(name, {"stages": "auto"})
+        schedule = parse(task)
+        assert len(schedule.stages) >= 3 and schedule.stages[-1] == {}
+        assert schedule.advance == 1.0
+    recall = parse(make_task("associative_recall", {"stages": "max_items=2,3,6"}))
+    assert recall.stages == ({"max_items": 2}, {"max_items": 3}, {})
+
+
+def test_repeat_copy_stages_keep_the_repeats_input():
+    """A stage with fewer repeats normalises the repeats input by the full task's count."""
+    task = make_task("repeat_copy", {"stages": "auto"})
+    stage = task.stage_task(parse(task).stages[0])
+    assert stage.max_repeats == 1 and stage.repeats_norm == 10
+    eps = stage.sample(np.random.default_rng(0), 20)
+    reps = eps.info["repeats"]
+    marker = eps.inputs[np.arange(20), eps.lengths + 1, -1]
+    assert np.allclose(marker, reps / 10)
+    full = make_task("repeat_copy").sample(np.random.default_rng(0), 20)
+    assert np.allclose(full.inputs[np.arange(20), full.lengths + 1, -1], full.info["repeats"] / 10)
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("max_items=1,2", ["stage 1", "max_items", "min_items"]),
+    ("max_items=a", ["not an integer"]),
+    ("items=2,3", ["no parameter", "items"]),
+    ("max_items=2,3 min_items=2,2,2", ["values"]),
+    ("shaping=none", ["cannot change"]),
+    ("advance=2 max_items=3", ["advance"]),
+    ("advance=0.5", ["names no parameter"]),
+    ("max_items", ["PARAM=V1,V2"]),
+])
+def test_bad_curricula_are_one_line(capsys, tmp_path, spec, words):
+    main_error(capsys, "evolve", "--task", "associative_recall", "--stages", spec, "--serial",
+               "--generations", "1", "--run-dir", str(tmp_path / "r"), words=words)
+    assert not (tmp_path / "r").exists()
+
+
+def test_curriculum_needs_the_fitness_search(capsys, tmp_path):
+    main_error(capsys, "evolve", "--task", "associative_recall", "--stages", "auto", "--search", "novelty",
+               "--serial", "--generations", "1", "--run-dir", str(tmp_path / "r"), words=["--search fitness"])
+    main_error(capsys, "evolve", "--task", "dynamic_ngrams", "--stages", "auto", "--serial",
+               "--generations", "1", "--run-dir", str(tmp_path / "r"), words=["stages"])
+
+
+def test_train_refuses_evolution_stages(capsys, tmp_path):
+    main_error(capsys, "train", "--task", "copy", "--stages", "auto", "--steps", "1", "--run-dir",
+               str(tmp_path / "t"), words=["--stages", "--curriculum"])
+
+
+def test_ray_workers_follow_the_stages(tmp_path, reference):
+    """On Ray the workers are pointed at each new stage (RayEvaluator.retarget): the same run as serial."""
+    d = tmp_path / "ray"
+    settings = _settings(d, 5)
+    settings.evaluator, settings.workers = "ray", 1
+    evolve(settings, progress=False)
+    assert_same_run("evolution", d, reference)
+
+
+def test_cli_summary_names_the_stage(capsys, tmp_path):
+    from helpers import run_main
+
+    status, out, err = run_main(capsys, "evolve", "--task", "copy", "--vector-size", "1", "--stages",
+                                "max_length=1,2 advance=0.5", "--generations", "3", "--episodes", "8", "--seed", "1",
+                                "--serial", "--quiet", "--no-stop-when-solved", "--run-dir", str(tmp_path / "r"))
+    assert status == 0, err
+    assert "fittest genome of curriculum stage 3" in out
