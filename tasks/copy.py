@@ -35,7 +35,7 @@ for a perfect copier:
   cell that no earlier step wrote;
 * ``jumps`` (discrete tape only): half for a content jump on the delimiter step,
   half for the fraction of other steps without one;
-* ``outputs`` (differentiable memory only, in the place of ``jumps``): the
+* ``outputs`` (opt-in, ``shaping = "outputs"``; differentiable memory only, in the place of ``jumps``): the
   ``recall`` measure applied to the task outputs, output j against target bit
   j: graded credit for outputs that follow the targets before they are on the
   right side of 0.5 (the soft memory's machines reach perfect alignment, writes
@@ -43,7 +43,8 @@ for a perfect copier:
 
 Together they reward "write forward, jump back, read forward" step by step,
 before the outputs are right.
-``shaping = "none"`` makes the fitness the task score.  Whatever the shaping,
+``shaping = "outputs"`` is ``trace`` plus the ``outputs`` term (not the default: in the runs measured
+so far it did not raise the solve rate; docs/memory.md).  ``shaping = "none"`` makes the fitness the task score.  Whatever the shaping,
 the pure task score is reported beside the fitness.
 """
 
@@ -57,7 +58,7 @@ from entm.errors import EntmError
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.base import Episodes, Scores, SequenceTask, check_int
 
-SHAPINGS = ("trace", "none")
+SHAPINGS = ("trace", "none", "outputs")
 
 
 @dataclass
@@ -188,7 +189,7 @@ class CopyTask(SequenceTask):
         }
         if trace.jumps is not None:
             terms["jumps"] = self.jumps(episodes, trace.jumps)
-        elif outputs is not None:  # the differentiable memory: no jump trace; do the outputs follow the targets
+        elif outputs is not None and self.shaping == "outputs":  # opt-in, differentiable memory: do the outputs follow
             terms["outputs"] = self.recall(episodes, outputs, groups, own=True)
         return terms
 

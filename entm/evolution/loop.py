@@ -58,7 +58,7 @@ from entm.neatconfig import (
 )
 from entm.presets import preset_config_path
 from entm.progress import phase
-from entm.tasks import make_task
+from entm.tasks import SequenceTask, make_task
 
 
 @dataclass
@@ -185,6 +185,9 @@ def prepare(settings: EvolveSettings):
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
     check_search(settings.search, task, settings.novelty)
+    if settings.search != "fitness" and isinstance(task, SequenceTask) and not settings.fixed_episodes:
+        raise EntmError(f"--search {settings.search} on a sequence task compares outputs on the same episodes "
+                        f"every generation: add --fixed-episodes")
     check_curriculum(task, settings.search)
     if settings.config is None:
         path = preset_config_path(settings.preset) if settings.preset else \

@@ -1,7 +1,7 @@
 """Novelty search (--search novelty|hybrid): archive, switch to the objective, determinism, exact resume."""
 
 import pytest
-from helpers import comparable_champion, comparable_metrics, main_error
+from helpers import assert_one_line_error, comparable_champion, comparable_metrics, main_error, run_main
 
 from entm import runs
 from entm.evolution.loop import EvolveSettings, evolve, resume
@@ -76,3 +76,12 @@ def test_sequence_tasks_search_novelty_over_their_outputs(tmp_path):
     m = runs.read_metrics(res.run_dir)
     assert m[0]["search"]["phase"] == "novelty" and m[0]["search"]["novelty_best"] > 0
     assert runs.read_run_json(res.run_dir)["fixed_episodes"] is True
+
+
+def test_novelty_on_a_sequence_task_needs_fixed_episodes(capsys, tmp_path):
+    """A sequence task's descriptor is its outputs on the generation's episodes: without --fixed-episodes
+    they change (and change length) every generation, so the run is refused in one line before it starts."""
+    status, _, err = run_main(capsys, "evolve", "--task", "copy", "--vector-size", "2", "--search", "novelty",
+                              "--serial", "--generations", "2", "--run-dir", tmp_path / "run")
+    assert_one_line_error(status, err, "--fixed-episodes")
+    assert not (tmp_path / "run").exists()

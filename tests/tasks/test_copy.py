@@ -121,7 +121,7 @@ def test_outputs_term_of_the_differentiable_memory_is_graded():
     output j against bit j, rising as the outputs follow the targets, before any bit is right."""
     from entm.machine import Trace
 
-    task = make_task("copy", {"vector_size": 2})
+    task = make_task("copy", {"vector_size": 2, "shaping": "outputs"})
     eps = task.sample(np.random.default_rng(5), 20)
     B, T = eps.inputs.shape[:2]
     z = np.zeros((B, T, 1), dtype=np.int64)
@@ -137,3 +137,4 @@ def test_outputs_term_of_the_differentiable_memory_is_graded():
     swapped = task.shape(eps, eps.targets[:, :, ::-1], soft)["outputs"].mean()
     assert swapped < 0.2  # bit j must come out on output j
     assert task.shape(eps, 1.0 - eps.targets, soft)["outputs"].mean() == 0.0  # ... and not inverted
+    assert "outputs" not in make_task("copy", {"vector_size": 2}).shape(eps, eps.targets, soft)  # opt-in
