@@ -27,8 +27,8 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from numba import njit
 
+from entm.jit import njit
 from entm.tasks import maze as maze_module
 from entm.tasks import season as season_module
 from entm.tasks import tmaze as tmaze_module

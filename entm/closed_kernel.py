@@ -24,9 +24,9 @@ environment does not know) runs in the numpy loop.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from entm.closed_env import ENVIRONMENTS, env_act, env_observe, env_supported, pack_env, unpack_env
+from entm.jit import njit
 from entm.memory.layout import head_layout
 from entm.phenotype.kernels import clean, network_step
 from entm.phenotype.soft_kernel import soft_step

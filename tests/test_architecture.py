@@ -7,6 +7,7 @@ temporary folder, as a user's ``pip install .`` would.
 from __future__ import annotations
 
 import ast
+import re
 import os
 import subprocess
 import sys
@@ -207,3 +208,30 @@ def test_tests_import_no_other_test_module():
             bad += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names
                     if n.split(".")[-1].startswith(("test_", "conftest")) or n.startswith("tests")]
     assert bad == []
+
+
+def test_every_kernel_is_cached_under_the_hash_of_all_kernel_sources():
+    """numba checks a cached kernel against its own file only: the fused closed loop cached before
+    closed_env.py changed kept running the old environment.  Every module that compiles kernels goes through
+    entm.jit (listed in KERNEL_MODULES, whose sources name the cache), and its cached dispatchers live there."""
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    from entm import jit
+
+    compiling = sorted(p.relative_to(ROOT / "entm").as_posix() for p in (ROOT / "entm").rglob("*.py")
+                       if re.search(r"^\s*(from numba import .*njit|import numba)", p.read_text(), re.M)
+                       or "from entm.jit import njit" in p.read_text())
+    assert set(compiling) - {"cli.py", "cli_options.py"} <= set(jit.KERNEL_MODULES)
+    for name in jit.KERNEL_MODULES:
+        text = (ROOT / "entm" / name).read_text()
+        assert name == "jit.py" or "from numba import njit" not in text, name
+    cached = 0
+    for name in jit.KERNEL_MODULES[:-1]:
+        module = importlib.import_module("entm." + name[:-3].replace("/", "."))
+        for obj in vars(module).values():
+            if isinstance(obj, CPUDispatcher) and obj._cache.__class__.__name__ == "FunctionCache":
+                assert obj._cache._cache_path.startswith(jit.cache_dir()), (name, obj)
+                cached += 1
+    assert cached >= 10

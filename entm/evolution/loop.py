@@ -185,10 +185,10 @@ def prepare(settings: EvolveSettings):
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
     check_search(settings.search, task, settings.novelty)
+    check_curriculum(task, settings.search)
     if settings.search != "fitness" and isinstance(task, SequenceTask) and not settings.fixed_episodes:
         raise EntmError(f"--search {settings.search} on a sequence task compares outputs on the same episodes "
                         f"every generation: add --fixed-episodes")
-    check_curriculum(task, settings.search)
     if settings.config is None:
         path = preset_config_path(settings.preset) if settings.preset else \
             default_config_path(settings.task, settings.memory, settings.encoding)

@@ -50,10 +50,10 @@ import neat
 import numpy as np
 from neat.attributes import FloatAttribute, StringAttribute
 from neat.genes import DefaultConnectionGene, DefaultNodeGene
-from numba import njit
 
 from entm.errors import EntmError
 from entm.evolution.genome import DefaultGenome
+from entm.jit import njit
 from entm.phenotype import GenomeData
 
 MODES = ("driver", "workers")

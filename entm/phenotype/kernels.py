@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from entm.jit import njit
 from entm.phenotype.functions import ACTIVATION_CODES
 
 

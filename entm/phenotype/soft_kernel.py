@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from entm.jit import njit
 from entm.phenotype.kernels import active_rows, clean, machine_step
 
 #: smallest normal float64: the floor of the sharpening's maximum and sum (as torch.finfo(float64).tiny)

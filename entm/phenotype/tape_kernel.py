@@ -13,8 +13,8 @@ columns come from :class:`entm.memory.layout.HeadLayout`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from entm.jit import njit
 from entm.phenotype.kernels import active_rows, machine_step
 
 
