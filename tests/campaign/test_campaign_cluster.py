@@ -125,6 +125,7 @@ def test_a_killed_driver_resumed_repeats_no_run_and_misses_none(tmp_path, alone)
         assert _wait_for(lambda: done() and _running(d, campaign), proc), (tmp_path / "driver.err").read_text()
         at_kill = {r.name: newest_checkpoint(run_dir(d, r)) for r in campaign.runs
                    if not read_status(d, r.name).get("done")}
+        killed = time.time()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         assert any(at_kill.values()) and not all(read_status(d, r.name).get("done") for r in campaign.runs)
@@ -132,11 +133,20 @@ def test_a_killed_driver_resumed_repeats_no_run_and_misses_none(tmp_path, alone)
         assert r.returncode == 0, r.stderr
     finally:
         cluster.stop()
+    resumed = []
     for run in campaign.runs:
         # a run with a checkpoint when the driver died goes on from it (a run killed before it had a run
-        # directory, with nothing to go on from, starts: that is its first session's work, not a repeat)
+        # directory, with nothing to go on from, starts: that is its first session's work, not a repeat).
+        # Ray ends a dead driver's tasks a moment after it dies: a run in its last generations may finish
+        # in that moment, in its first session, and the resume then leaves it as it is.
         sessions = read_status(d, run.name)["sessions"]
         if at_kill.get(run.name):
-            assert [s["kind"] for s in sessions] == ["start", "resume"], run.name
-            assert sessions[-1]["from"] >= at_kill[run.name], run.name
+            kinds = [s["kind"] for s in sessions]
+            assert kinds in (["start", "resume"], ["start"]), (run.name, kinds)
+            if kinds == ["start"]:
+                assert sessions[0]["ended"] >= killed, run.name
+            else:
+                assert sessions[-1]["from"] >= at_kill[run.name], run.name
+                resumed.append(run.name)
+    assert resumed, at_kill  # the resume went on from a checkpoint at least once
     _check_campaign(d, campaign, alone, tmp_path)
