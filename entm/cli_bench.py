@@ -31,6 +31,12 @@ def add_parser(sub) -> None:
     b.add_argument("--scale-to", type=int, default=None, metavar="N",
                    help="with --generation: also time 3 generations at population N with Ray and 1 worker (the "
                         "driver's cost per genome at both sizes)")
+    b.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                   help="with --generation: measure Ray on the cluster at ADDRESS (as entm evolve --ray-address) "
+                        "instead of an embedded local Ray")
+    b.add_argument("--local-cluster", type=int, default=None, metavar="K",
+                   help="with --generation: start a K-node Ray cluster on this machine (1 CPU per node, its own "
+                        "processes, ended afterwards) and measure Ray on it; --workers defaults to K")
     b.add_argument("--episodes", type=int, default=None, help="default: 50, or the preset's")
     b.add_argument("--repeats", type=int, default=7,
                    help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
@@ -53,12 +59,32 @@ def cmd_bench(args) -> int:
 
         if args.preset is not None:
             raise EntmError("--preset is not measured with --generation yet; give --task and its options")
-        r = run_generation_bench(task=fields["task"], task_params=fields.get("task_params"),
-                                 memory=fields["memory"], population=args.population or 150,
-                                 generations=args.generations, workers=args.workers,
-                                 reproduction=args.reproduction, progress=say, scale_to=args.scale_to)
+        if args.local_cluster is not None and args.ray_address is not None:
+            raise EntmError("--local-cluster starts its own cluster: give it or --ray-address, not both")
+        if args.local_cluster is not None and args.local_cluster < 1:
+            raise EntmError(f"--local-cluster must be at least 1 node, got {args.local_cluster}")
+        run = lambda address, workers: run_generation_bench(  # noqa: E731
+            task=fields["task"], task_params=fields.get("task_params"), memory=fields["memory"],
+            population=args.population or 150, generations=args.generations, workers=workers,
+            reproduction=args.reproduction, progress=say, scale_to=args.scale_to, ray_address=address)
+        if args.local_cluster is None:
+            r = run(args.ray_address, args.workers)
+        else:
+            import os
+
+            from entm.bench.local_cluster import LocalCluster
+
+            if say:
+                say(f"starting a local Ray cluster of {args.local_cluster} nodes, 1 CPU each")
+            with LocalCluster(nodes=args.local_cluster, cpus=1) as cluster:
+                os.environ["RAY_AUTH_MODE"] = "disabled"  # the cluster's own setting (127.0.0.1 only)
+                r = run(cluster.address, args.workers or args.local_cluster)
+            r["local_cluster_nodes"] = args.local_cluster
         print(json.dumps(r) if args.json else format_generation_bench(r))
         return 0
+    for name in ("scale_to", "ray_address", "local_cluster"):
+        if getattr(args, name) is not None:
+            raise EntmError(f"--{name.replace('_', '-')} goes with --generation")
     args.population = args.population or 300
     if args.cells is not None:
         fields["memory_params"] = {**fields.get("memory_params", {}), "cells": args.cells}

@@ -11,11 +11,8 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import neat
@@ -25,6 +22,7 @@ from entm.tasks import RewardTask
 from neat.innovation import InnovationTracker
 
 from entm import runs
+from entm.bench.local_cluster import RAY, LocalCluster, free_port  # noqa: F401  (RAY, free_port: the cluster tests)
 from entm.champion import load_champion
 from entm.cli import main
 from entm.closed_loop import evaluate_deployments
@@ -244,89 +242,12 @@ def busy_ray_workers(*roots: int) -> list[int]:
 
 # --- a real Ray cluster on this machine -------------------------------------------------------------------
 
-#: `ray` of this interpreter (a virtual environment made with --system-site-packages has no `ray` script)
-RAY = [sys.executable, "-m", "ray.scripts.scripts"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    """A real Ray cluster on this machine: a head and ``nodes - 1`` more nodes, ``cpus`` CPUs each (default 1).
-
-    Each node is a ``ray start --block`` child process in its own session (dashboard off, token
-    authentication off); it is ended by its process id, its session with it (never `ray stop`, which
-    would end every Ray process on the machine).
-    """
+class Cluster(LocalCluster):
+    """A real Ray cluster on this machine (:class:`entm.bench.local_cluster.LocalCluster`), started with the
+    checkout first on PYTHONPATH."""
 
     def __init__(self, nodes=2, cpus=1):
-        self.env = subprocess_env(RAY_AUTH_MODE="disabled")
-        port = free_port()
-        self.address = f"127.0.0.1:{port}"
-        self.procs = []
-        try:
-            self.procs.append(self._start([*RAY, "start", "--head", "--block", "--port", str(port), "--num-cpus",
-                                           str(cpus), "--node-ip-address", "127.0.0.1",
-                                           "--include-dashboard", "false"]))
-            _wait_port(port, 60)
-            for _ in range(nodes - 1):
-                self.procs.append(self._start([*RAY, "start", "--block", "--address", self.address,
-                                               "--num-cpus", str(cpus), "--node-ip-address", "127.0.0.1"]))
-            _wait_nodes(self.address, self.env, nodes, 90)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _start(self, cmd):
-        return subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-
-    def kill(self):
-        """The whole cluster goes away at once (SIGKILL to each node's process group)."""
-        for p in self.procs:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for p in self.procs:
-            p.wait(timeout=30)
-
-    def stop(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=30)
-
-
-def _wait_port(port, timeout):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("Ray head did not start")
-
-
-def _wait_nodes(address, env, n, timeout):
-    code = ("import ray,sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
-            "print(sum(1 for x in ray.nodes() if x['Alive']))")
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        r = subprocess.run([sys.executable, "-c", code, address], env=env, capture_output=True, text=True)
-        if r.returncode == 0 and r.stdout.strip().isdigit() and int(r.stdout.strip()) >= n:
-            return
-        time.sleep(1)
-    raise RuntimeError(f"cluster did not reach {n} nodes")
+        super().__init__(nodes, cpus, env=subprocess_env())
 
 
 # -- random neat-python genomes and networks against neat-python (test_network, test_fast) ---------------

@@ -79,3 +79,24 @@ def test_generation_bench_on_ray():
                         / r["serial"]["evaluation_seconds"])
     assert math.isclose(r["measured_speedup"], r["ray"]["1"]["seconds_per_generation"]
                         / r["ray"]["2"]["seconds_per_generation"])
+    assert r["ray"]["1"]["nodes"] == r["ray"]["2"]["nodes"] == 1 and r["ray_address"] is None
+
+
+@pytest.mark.slow
+def test_cli_bench_generation_on_a_two_node_local_cluster(capsys):
+    """--local-cluster 2 starts a real two-node cluster (1 CPU each): 2 workers' tasks run on both nodes (tasks
+    long enough that the second one cannot wait for the first one's node)."""
+    status, out, _ = run_main(capsys, "bench", "--generation", "--json", "--vector-size", "2", "--pop-size", "80",
+                              "--generations", "4", "--reproduction", "workers", "--local-cluster", "2")
+    assert status == 0
+    r = json.loads(out)
+    _check(r, 80)
+    assert r["local_cluster_nodes"] == 2 and r["ray_address"].startswith("127.0.0.1:")
+    assert set(r["ray"]) == {"1", "2"} and r["ray"]["1"]["nodes"] == 1 and r["ray"]["2"]["nodes"] == 2
+
+
+def test_cli_bench_cluster_options_bad_input(capsys):
+    main_error(capsys, "bench", "--generation", "--local-cluster", "0", words=("--local-cluster",))
+    main_error(capsys, "bench", "--generation", "--local-cluster", "2", "--ray-address", "127.0.0.1:1",
+               words=("--local-cluster", "--ray-address"))
+    main_error(capsys, "bench", "--local-cluster", "2", words=("--local-cluster", "--generation"))

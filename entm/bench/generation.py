@@ -64,8 +64,9 @@ def _wrap(patches: list, cls, name: str, around) -> None:
     setattr(cls, name, wrapper)
 
 
-def _instrumented_run(settings: EvolveSettings) -> list[dict]:
-    """Run ``settings`` with every phase timed; one dict of seconds per generation."""
+def _instrumented_run(settings: EvolveSettings) -> tuple[list[dict], int]:
+    """Run ``settings`` with every phase timed; one dict of seconds per generation, and the most Ray nodes a
+    generation's work ran on."""
     rec = _Recorder()
     patches: list = []
 
@@ -89,6 +90,7 @@ def _instrumented_run(settings: EvolveSettings) -> list[dict]:
             st = self.latest.stats if self.latest is not None else {}
             rec.current["send"] += st.get("send_seconds", 0.0)
             rec.current["gather"] += st.get("gather_seconds", 0.0)
+            rec.current["nodes"] = max(rec.current["nodes"], st.get("nodes", 1))
 
     def make(original, self, *a, **k):
         t0 = time.perf_counter()
@@ -98,8 +100,10 @@ def _instrumented_run(settings: EvolveSettings) -> list[dict]:
             rec.current["make_call"] += time.perf_counter() - t0
             last = self.last
             for key, label in (("send_seconds", "send"), ("gather_seconds", "gather"),
-                               ("make_seconds", "making"), ("worker_eval_seconds", "worker_evaluation")):
+                               ("make_seconds", "making"), ("worker_eval_seconds", "worker_evaluation"),
+                               ("task_seconds", "worker_tasks")):
                 rec.current[label] += last.get(key, 0.0)
+            rec.current["nodes"] = max(rec.current["nodes"], last.get("nodes", 1))
 
     def after_generation(original, self, *a, **k):
         timed("snapshot")(original, self, *a, **k)
@@ -116,11 +120,15 @@ def _instrumented_run(settings: EvolveSettings) -> list[dict]:
     finally:
         for cls, name, original in reversed(patches):
             setattr(cls, name, original)
-    return rec.generations[1:]  # the first generation compiles and evaluates outside the pipeline
+    gens = rec.generations[1:]  # the first generation compiles and evaluates outside the pipeline
+    return [{k: v for k, v in g.items() if k != "nodes"} for g in gens], max((g.get("nodes", 1) for g in gens),
+                                                                            default=1)
 
 
-def _phases(gens: list[dict], serial: bool) -> dict:
-    """Mean seconds per generation of each phase, the driver's total and the workers' share."""
+def _phases(run: tuple[list[dict], int], serial: bool) -> dict:
+    """Mean seconds per generation of each phase, the driver's total and the workers' share (and, on Ray, the
+    most nodes a generation ran on)."""
+    gens, nodes = run
     n = max(1, len(gens))
     m = collections.Counter()
     for g in gens:
@@ -140,6 +148,8 @@ def _phases(gens: list[dict], serial: bool) -> dict:
     phases["other"] = get("total") - wait - sum(phases.values())
     out = {"seconds_per_generation": get("total"), "driver_seconds": get("total") - wait, "phases": phases,
            "worker_seconds": wait}
+    if not serial:
+        out["nodes"] = nodes
     if serial:  # one core's evaluation (in workers mode measured inside the tasks) and children made
         out["evaluation_seconds"] = get("worker_evaluation") if make_call else eval_call
         out["making_seconds"] = get("making")
@@ -157,10 +167,11 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
                          population: int = 150,
                          generations: int = 20, workers: int | None = None, reproduction: str = "driver",
                          seed: int = 0, progress=None, scale_to: int | None = None,
-                         scale_generations: int = 3) -> dict:
+                         scale_generations: int = 3, ray_address: str | None = None) -> dict:
     """Time ``generations`` generations (the first one left out) serially and, with ``workers``, on Ray with 1
-    and ``workers`` workers; with ``scale_to``, also ``scale_generations`` generations serially at that
-    population, for the driver's cost per genome at both sizes; see the module docstring."""
+    and ``workers`` workers (an embedded local Ray, or the cluster at ``ray_address``); with ``scale_to``,
+    also ``scale_generations`` generations at that population, for the driver's cost per genome at both
+    sizes; see the module docstring."""
     if population < 2 or generations < 2:
         raise EntmError("--population must be at least 2 and --generations at least 2 (the first one is not "
                         "counted)")
@@ -188,24 +199,26 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
         ray = {}
         for n in ([] if workers is None else sorted({1, int(workers)})):
             say(f"Ray with {n} worker(s), {generations} generations")
-            ray[str(n)] = _phases(_instrumented_run(settings(f"ray{n}", generations, evaluator="ray", workers=n)),
+            ray[str(n)] = _phases(_instrumented_run(settings(f"ray{n}", generations, evaluator="ray", workers=n,
+                                                                    ray_address=ray_address)),
                                   serial=False)
         scaled = None
         if scale_to is not None:  # the driver on its own (Ray, 1 worker) at both sizes
             if "1" not in ray:
                 say(f"Ray with 1 worker, {generations} generations")
-                ray["1"] = _phases(_instrumented_run(settings("ray1", generations, evaluator="ray", workers=1)),
+                ray["1"] = _phases(_instrumented_run(settings("ray1", generations, evaluator="ray", workers=1,
+                                                                     ray_address=ray_address)),
                                    serial=False)
             say(f"Ray with 1 worker, population {scale_to}, {scale_generations} generations")
             big = Path(tmp) / "config-scaled.ini"
             big.write_text(_set_pop_size(text, scale_to))
             scaled = _phases(_instrumented_run(settings("scaled", scale_generations, evaluator="ray", workers=1,
-                                                        config=str(big))), serial=False)
+                                                        config=str(big), ray_address=ray_address)), serial=False)
     work = serial["evaluation_seconds"] + serial["making_seconds"]
     driver = ray["1"]["driver_seconds"] if ray else serial["driver_seconds"]
     result = {
         "task": task, "task_params": task_obj.params(), "population": population, "generations": generations,
-        "reproduction": reproduction, "serial": serial, "ray": ray,
+        "reproduction": reproduction, "ray_address": ray_address, "serial": serial, "ray": ray,
         "driver_seconds": driver, "work_seconds": work,
         "driver_over_evaluation": serial["driver_seconds"] / serial["evaluation_seconds"],  # the same generations
         "projected_speedup": {str(n): (driver + work) / (driver + work / n) for n in PROJECT},
@@ -227,14 +240,16 @@ def format_generation_bench(r: dict) -> str:
     s = r["serial"]
     ms = lambda x: f"{1e3 * x:.1f} ms"  # noqa: E731
     lines = [f"task {r['task']} {r['task_params']}, population {r['population']}, reproduction {r['reproduction']}, "
-             f"{r['generations'] - 1} generations timed",
+             f"{r['generations'] - 1} generations timed"
+             + (f"; Ray: the cluster at {r['ray_address']}" if r.get("ray_address") else ""),
              f"  serial: {ms(s['seconds_per_generation'])} per generation; one core's evaluation "
              f"{ms(s['evaluation_seconds'])}" + (f", children made {ms(s['making_seconds'])}"
                                                   if s["making_seconds"] else ""),
              "  driver, serial: " + ", ".join(f"{k} {ms(v)}" for k, v in s["phases"].items())
              + f" = {ms(s['driver_seconds'])}"]
     for n, x in r["ray"].items():
-        lines.append(f"  Ray, {n} worker(s): {ms(x['seconds_per_generation'])} per generation; driver "
+        on = f" on {x['nodes']} nodes" if x.get("nodes", 1) > 1 else ""
+        lines.append(f"  Ray, {n} worker(s){on}: {ms(x['seconds_per_generation'])} per generation; driver "
                      + ", ".join(f"{k} {ms(v)}" for k, v in x["phases"].items()) + f" = {ms(x['driver_seconds'])}")
     lines.append(f"  driver, serial: {100 * r['driver_over_evaluation']:.1f}% of one core's evaluation (the same "
                  f"generations)" + (f"; driver with Ray, 1 worker: {100 * r['ray_driver_over_evaluation']:.1f}%"

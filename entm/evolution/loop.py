@@ -33,6 +33,7 @@ from entm.evolution.curriculum import CurriculumReporter, Stages
 from entm.evolution.curriculum import check as check_curriculum
 from entm.evolution import worker_repro
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
+from entm.evolution.gc_pause import gc_paused
 from entm.evolution.novelty import NoveltyParams, NoveltySearch, check_search
 from entm.evolution.reporters import (
     ChampionReporter,
@@ -445,7 +446,8 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
             if stages is not None:
                 stages.retarget(evaluator)
             before = pop.generation
-            pop.run(evaluate, 1)
+            with gc_paused():  # evaluation, reproduction, speciation: see entm.evolution.gc_pause
+                pop.run(evaluate, 1)
             if pop.generation == before:  # neat-python stopped at its fitness threshold
                 state.threshold = True
                 break

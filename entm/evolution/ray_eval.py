@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 
 from entm.errors import EntmError
 from entm.evolution import ray_reaper
+from entm.evolution.gc_pause import gc_paused
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
 from entm.phenotype import GenomeData
 
@@ -75,7 +76,8 @@ def _evaluate_chunk(settings_key: str, settings: EvalSettings, generation: int, 
     """Runs on a worker: evaluate one chunk (its genomes in ``parts``, see :func:`split_inline`); the
     evaluator is built once per process."""
     genomes = [g for part in parts for g in part]
-    results, stats = _worker_evaluator(settings_key, settings).evaluate(genomes, generation)
+    with gc_paused():  # entm.evolution.gc_pause
+        results, stats = _worker_evaluator(settings_key, settings).evaluate(genomes, generation)
     return results, _where(stats)
 
 

@@ -13,7 +13,8 @@ from entm import runs
 from entm.errors import EntmError
 from entm.evolution import worker_repro
 from entm.evolution.loop import EvolveSettings, resume
-from entm.evolution.worker_repro import PackedGenome, make_children
+from entm.evolution.packed import PackedGenome
+from entm.evolution.worker_repro import make_children
 from helpers import comparable_champion, comparable_metrics, main_error, mutated_population, small_evolution_run
 
 WORKERS = dict(reproduction="workers", task_params={"vector_size": 2})
