@@ -90,7 +90,9 @@ RULES: dict[str, dict[str, tuple]] = {
         "enabled_default": _choice(BOOL_DEFAULTS, nocase=True),
         "enabled_mutate_rate": _prob(), "enabled_rate_to_true_add": _prob(), "enabled_rate_to_false_add": _prob(),
     },
-    "DefaultSpeciesSet": {"compatibility_threshold": _POSITIVE},
+    "DefaultSpeciesSet": {"compatibility_threshold": _POSITIVE,  # the rest: entm.evolution.species (opt-in)
+                          "target_species": _int(0, "an integer >= 0 (0: off)"),
+                          "threshold_step": _POSITIVE, "threshold_min": _POSITIVE},
     "DefaultStagnation": {
         "species_fitness_func": _choice(SPECIES_FITNESS_FUNCS),
         "max_stagnation": _int(1),

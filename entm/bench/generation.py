@@ -32,6 +32,7 @@ import neat
 from entm.errors import EntmError
 from entm.evolution import reporters, worker_repro
 from entm.evolution.loop import EvolveSettings, evolve, prepare
+from entm.evolution.species import DefaultSpeciesSet
 
 PROJECT = (2, 16, 64)
 """Worker counts of the Amdahl projection."""
@@ -111,7 +112,7 @@ def _instrumented_run(settings: EvolveSettings) -> tuple[list[dict], int]:
 
     repro_cls = worker_repro.WorkerReproduction if settings.reproduction == "workers" else neat.DefaultReproduction
     _wrap(patches, repro_cls, "reproduce", timed("reproduce_call"))
-    _wrap(patches, neat.DefaultSpeciesSet, "speciate", timed("speciation"))
+    _wrap(patches, DefaultSpeciesSet, "speciate", timed("speciation"))
     _wrap(patches, reporters.Evaluate, "__call__", evaluate)
     _wrap(patches, worker_repro.Breeder, "make", make)
     _wrap(patches, reporters.Checkpoints, "after_generation", after_generation)

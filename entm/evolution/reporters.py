@@ -267,10 +267,10 @@ class MetricsReporter(BaseReporter):
 
     def post_evaluate(self, config, population, species, best_genome):
         _write(self.writer, runs.append_metrics, self.run_dir,
-               self.record(self.evaluate.latest, config, len(species.species)))
+               self.record(self.evaluate.latest, config, len(species.species), _moving_threshold(species)))
         self.state.metrics += 1
 
-    def record(self, ev: Evaluation, config, species: int) -> dict:
+    def record(self, ev: Evaluation, config, species: int, threshold: float | None = None) -> dict:
         best, best_g, state = ev.best, ev.best_genome, self.state
         best_net, best_cfg = phenotype(best_g, config, self.substrate)
         size = Network.from_genome(best_net, best_cfg.genome_config).size()
@@ -293,6 +293,7 @@ class MetricsReporter(BaseReporter):
             "champion_genome": state.champion_key,
             "solved": state.solved,
             "species": species,
+            **({"compatibility_threshold": threshold} if threshold is not None else {}),
             "population": len(ev.genomes),
             "nonfinite": int(sum(ev.results[gid].nonfinite for gid, _ in ev.genomes)),
             "genome_steps": ev.stats["genome_steps"],
@@ -304,6 +305,14 @@ class MetricsReporter(BaseReporter):
             **({"search": ev.search} if ev.search is not None else {}),
             **({"stage": state.curriculum["stage"]} if state.curriculum else {}),
         }
+
+
+def _moving_threshold(species_set) -> float | None:
+    """The next speciation's compatibility threshold when ``target_species`` moves it
+    (:mod:`entm.evolution.species`), else None."""
+    if getattr(species_set.species_set_config, "target_species", 0):
+        return float(species_set.threshold)
+    return None
 
 
 class ProgressReporter(BaseReporter):

@@ -1,0 +1,99 @@
+"""entm's DefaultSpeciesSet: neat-python's speciation exactly without ``target_species``; with it, a threshold
+that moves towards the target, recorded per generation and carried through checkpoints."""
+
+import random
+
+import neat
+import pytest
+
+from entm import runs
+from entm.errors import EntmError
+from entm.evolution.loop import EvolveSettings, evolve, prepare, resume
+from entm.evolution.species import DefaultSpeciesSet
+from entm.neatconfig import load_config
+from helpers import comparable_champion, comparable_metrics, main_error
+
+BASE = dict(task="tmaze", task_params={"variant": "discrete", "maze": "double"}, seed=4,
+            evaluator="serial", stop_when_solved=False)
+
+
+def _config_text(**species) -> str:
+    _, _, _, text = prepare(EvolveSettings(**BASE))
+    extra = "".join(f"{k} = {v}\n" for k, v in species.items())
+    return text.replace("[DefaultSpeciesSet]\n", "[DefaultSpeciesSet]\n" + extra)
+
+
+def _config_file(tmp_path, **species):
+    p = tmp_path / "config.ini"
+    p.write_text(_config_text(**species))
+    return str(p)
+
+
+def _population(config, seed):
+    random.seed(seed)
+    pop = neat.Population(config)
+    for g in pop.population.values():  # spread them apart: a few weight mutations each
+        for _ in range(random.randrange(1, 8)):
+            g.mutate(config.genome_config)
+    return pop.population
+
+
+def test_without_a_target_speciation_is_neat_pythons():
+    config = load_config(_config_text())
+    assert config.species_set_type is DefaultSpeciesSet and config.species_set_config.target_species == 0
+    population = _population(config, 1)
+    ours = DefaultSpeciesSet(config.species_set_config, neat.reporting.ReporterSet())
+    theirs = neat.DefaultSpeciesSet(config.species_set_config, neat.reporting.ReporterSet())
+    for generation in range(3):
+        ours.speciate(config, population, generation)
+        theirs.speciate(config, population, generation)
+        assert ours.genome_to_species == theirs.genome_to_species
+    assert ours.threshold == config.species_set_config.compatibility_threshold  # never moved
+
+
+def test_the_threshold_moves_towards_the_target():
+    config = load_config(_config_text(target_species=40, threshold_step=0.5, threshold_min=0.2))
+    population = _population(config, 2)
+    s = DefaultSpeciesSet(config.species_set_config, neat.reporting.ReporterSet())
+    seen = []
+    for generation in range(12):
+        before = s.threshold
+        s.speciate(config, population, generation)
+        n = len(s.species)
+        seen.append(n)
+        expected = max(0.2, before - 0.5) if n < 40 else before + 0.5 if n > 40 else before
+        assert s.threshold == pytest.approx(expected)
+        assert config.species_set_config.compatibility_threshold == 3.0  # the config itself is left as it was
+    assert seen[0] < 40 and max(seen) > seen[0]  # fewer species than the target at 3.0: the threshold fell, more came
+
+
+def test_a_run_records_the_threshold_and_resumes_with_it(tmp_path):
+    cfg = _config_file(tmp_path, target_species=8, threshold_step=0.3)
+    whole = evolve(EvolveSettings(**BASE, config=cfg, generations=8, run_dir=str(tmp_path / "whole")),
+                   progress=False)
+    rows = runs.read_metrics(whole.run_dir)
+    thresholds = [m["compatibility_threshold"] for m in rows]
+    assert len(set(thresholds)) > 1  # it moved
+    for a, b, m in zip(thresholds, thresholds[1:], rows[1:]):
+        assert b == pytest.approx(a - 0.3 if m["species"] < 8 else a + 0.3 if m["species"] > 8 else a) \
+            or b == pytest.approx(0.1)
+    part = tmp_path / "part"
+    evolve(EvolveSettings(**BASE, config=cfg, generations=4, checkpoint_every=2, run_dir=str(part)),
+           progress=False)
+    resume(part, generations=8, progress=False)
+    assert comparable_metrics(part) == comparable_metrics(whole.run_dir)
+    assert comparable_champion(part) == comparable_champion(whole.run_dir)
+
+
+def test_without_a_target_nothing_new_is_recorded(tmp_path):
+    r = evolve(EvolveSettings(**BASE, generations=2, run_dir=str(tmp_path / "r")), progress=False)
+    assert all("compatibility_threshold" not in m for m in runs.read_metrics(r.run_dir))
+
+
+@pytest.mark.parametrize("item, value", [("target_species", "-1"), ("target_species", "ten"),
+                                         ("threshold_step", "0"), ("threshold_min", "nan")])
+def test_bad_species_items_are_one_line_errors(tmp_path, capsys, item, value):
+    with pytest.raises(EntmError, match=rf"\[DefaultSpeciesSet\] {item} = '{value}'"):
+        load_config(_config_text(**{item: value}))
+    main_error(capsys, "evolve", "--task", "tmaze", "--config", _config_file(tmp_path, **{item: value}),
+               "--generations", "1", "--serial", "--run-dir", tmp_path / "x", words=(item,))
