@@ -2,6 +2,7 @@
 that moves towards the target, recorded per generation and carried through checkpoints."""
 
 import random
+import re
 
 import neat
 import pytest
@@ -18,7 +19,10 @@ BASE = dict(task="tmaze", task_params={"variant": "discrete", "maze": "double"},
 
 
 def _config_text(**species) -> str:
+    """The T-maze's config with exactly ``species`` besides compatibility_threshold 3.0 in [DefaultSpeciesSet]."""
     _, _, _, text = prepare(EvolveSettings(**BASE))
+    text = re.sub(r"(?m)^(target_species|threshold_step|threshold_min)\s*=.*\n", "", text)
+    text = re.sub(r"(?m)^compatibility_threshold\s*=.*$", "compatibility_threshold = 3.0", text)
     extra = "".join(f"{k} = {v}\n" for k, v in species.items())
     return text.replace("[DefaultSpeciesSet]\n", "[DefaultSpeciesSet]\n" + extra)
 
@@ -86,7 +90,8 @@ def test_a_run_records_the_threshold_and_resumes_with_it(tmp_path):
 
 
 def test_without_a_target_nothing_new_is_recorded(tmp_path):
-    r = evolve(EvolveSettings(**BASE, generations=2, run_dir=str(tmp_path / "r")), progress=False)
+    r = evolve(EvolveSettings(**BASE, config=_config_file(tmp_path), generations=2, run_dir=str(tmp_path / "r")),
+               progress=False)
     assert all("compatibility_threshold" not in m for m in runs.read_metrics(r.run_dir))
 
 
