@@ -56,7 +56,6 @@ MODES = ("driver", "workers")
 """``driver``: neat-python's evolution, exactly; ``workers``: this module."""
 
 
-
 def innovation(i: int, o: int) -> int:
     """A connection's innovation number in ``workers`` mode: its key as one integer (o < 2**32)."""
     return i * SHIFT + o
