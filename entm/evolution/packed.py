@@ -195,8 +195,8 @@ def _distance(ak, af, ast, bk, bf, bst, asrc, adst, aw, ae, ao, bsrc, bdst, bw, 
         i = j = 0
         while i < na and j < nb:
             x, y = ao[i], bo[j]
-            ka = np.int64(asrc[x]) * 4294967296 + adst[x]
-            kb = np.int64(bsrc[y]) * 4294967296 + bdst[y]
+            ka = np.int64(asrc[x]) * SHIFT + adst[x]
+            kb = np.int64(bsrc[y]) * SHIFT + bdst[y]
             if ka == kb:
                 d = abs(aw[x] - bw[y])
                 if ae[x] != be[y]:

@@ -11,9 +11,10 @@ base: ``SpecieCount 10``) keeps a fixed number of species instead.
 speciation exactly) moves the threshold after each speciation: down by
 ``threshold_step`` while there are fewer than K species (to ``threshold_min`` at
 the least), up by it while there are more (a dynamic threshold, as several NEAT
-implementations have; SharpNEAT clusters into K species instead).  The threshold in use is part of the species set, so it is in every
-checkpoint and a resumed run goes on with it; it is recorded per generation in
-``metrics.jsonl`` (``compatibility_threshold``).
+implementations have; SharpNEAT clusters into K species instead).  The threshold
+in use is part of the species set, so it is in every checkpoint and a resumed run
+goes on with it; it is recorded per generation in ``metrics.jsonl``
+(``compatibility_threshold``).
 """
 
 from __future__ import annotations
