@@ -72,16 +72,28 @@ def bench_fields(args, task_params: dict) -> dict:
 
 
 def cmd_presets(args) -> int:
+    from entm.baseline.presets import TRAIN_PRESETS
     from entm.presets import PRESETS, preset
 
     if args.name is None:
         if args.json:
-            print(json.dumps({n: {"description": p.description, "source": p.source} for n, p in PRESETS.items()}))
+            out = {n: {"kind": "evolution", "description": p.description, "source": p.source}
+                   for n, p in PRESETS.items()}
+            out.update({n: {"kind": "training", "description": p.description, "source": p.source}
+                        for n, p in TRAIN_PRESETS.items()})
+            print(json.dumps(out))
             return 0
+        print("evolution (entm evolve --preset NAME):")
         for n, p in PRESETS.items():
             print(f"{n}: {p.description}")
             print(f"  source: {p.source}")
+        print("\ntraining (entm train --preset NAME):")
+        for n, p in TRAIN_PRESETS.items():
+            print(f"{n}: {p.description}")
+            print(f"  source: {p.source}")
         return 0
+    if args.name in TRAIN_PRESETS:
+        return _show_train_preset(TRAIN_PRESETS[args.name], args.json)
     p = preset(args.name)
     from entm.neatconfig import read_config_text
 
@@ -100,6 +112,22 @@ def cmd_presets(args) -> int:
     print(f"NEAT config: {p.config}")
     text = read_config_text(p.config)
     print("".join(f"  {line}\n" for line in text.splitlines() if line.strip() and not line.startswith("#")), end="")
+    return 0
+
+
+def _show_train_preset(p, as_json: bool) -> int:
+    data = {"name": p.name, "kind": "training", "description": p.description, "source": p.source,
+            "settings": p.settings, "evaluate": p.evaluate}
+    if as_json:
+        print(json.dumps(data))
+        return 0
+    print(f"{p.name}: {p.description}\nsource: {p.source}\nsettings (entm train --preset {p.name}; explicit "
+          f"options override them):")
+    for k, v in p.settings.items():
+        print(f"  {k}: {json.dumps(v)}")
+    if p.evaluate.get("lengths"):
+        print(f"test (the paper's): entm evaluate RUN --lengths {p.evaluate['lengths']} "
+              f"--episodes {p.evaluate.get('episodes', 20)}")
     return 0
 
 

@@ -18,42 +18,44 @@ def add_parser(sub) -> None:
                        description="Gradient-trained baselines (Graves et al. 2014): an NTM with an LSTM or "
                                    "feedforward controller, or a plain multi-layer LSTM. Writes a run directory "
                                    "(run.json, metrics.jsonl, checkpoints/, model.pt); `entm resume` continues it.")
-    t.add_argument("--task", default="copy", help="sequence task (default: copy)")
-    t.add_argument("--model", default="ntm", choices=["ntm", "lstm"], help="ntm (default) or a plain lstm")
-    t.add_argument("--controller", default="lstm", choices=["lstm", "feedforward"],
+    t.add_argument("--preset", default=None, metavar="NAME",
+                   help="start from the NTM paper's set-up for a task (controller, heads, memory, optimiser; `entm presets`); options given explicitly override its values")
+    t.add_argument("--task", default=None, help="sequence task (default: copy)")
+    t.add_argument("--model", default=None, choices=["ntm", "lstm"], help="ntm (default) or a plain lstm")
+    t.add_argument("--controller", default=None, choices=["lstm", "feedforward"],
                    help="NTM controller (default lstm)")
     t.add_argument("--hidden-size", type=int, default=None,
                    help="units per controller layer (NTM, default 100) or per LSTM layer (LSTM, default 256)")
     t.add_argument("--layers", type=int, default=None, help="controller layers (NTM, default 1) or LSTM layers "
                                                             "(LSTM, default 3)")
-    t.add_argument("--cells", type=int, default=128, help="memory cells N (default 128)")
-    t.add_argument("--width", type=int, default=20, help="memory width M (default 20)")
-    t.add_argument("--read-heads", type=int, default=1, help="read heads (default 1)")
-    t.add_argument("--write-heads", type=int, default=1, help="write heads (default 1)")
-    t.add_argument("--memory-init", default="constant", choices=["constant", "learned", "random"],
+    t.add_argument("--cells", type=int, default=None, help="memory cells N (default 128)")
+    t.add_argument("--width", type=int, default=None, help="memory width M (default 20)")
+    t.add_argument("--read-heads", type=int, default=None, help="read heads (default 1)")
+    t.add_argument("--write-heads", type=int, default=None, help="write heads (default 1)")
+    t.add_argument("--memory-init", default=None, choices=["constant", "learned", "random"],
                    help="initial memory: a small constant (default, 1e-6), learned, or a fixed random matrix")
-    t.add_argument("--batch-size", type=int, default=td.batch_size,
+    t.add_argument("--batch-size", type=int, default=None,
                    help=f"sequences per update (default {td.batch_size})")
     t.add_argument("--steps", type=int, default=None,
                    help=f"update budget (default {DEFAULT_STEPS}; none when --minutes is given alone)")
     t.add_argument("--minutes", type=float, default=None,
                    help="wall-time budget in minutes: stop after the step that runs out of it (resumable); "
                         "alone it is the only budget, with --steps whichever runs out first")
-    t.add_argument("--optimizer", default=td.optimizer, choices=["adam", "rmsprop"],
+    t.add_argument("--optimizer", default=None, choices=["adam", "rmsprop"],
                    help=f"adam (lr 3e-3) or Graves' rmsprop (lr 1e-4, momentum 0.9, decay 0.95); "
                         f"default {td.optimizer}")
     t.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's)")
-    t.add_argument("--clip", default=td.clip, choices=["norm", "value", "none"],
+    t.add_argument("--clip", default=None, choices=["norm", "value", "none"],
                    help=f"gradient clipping: global norm (norm), elementwise (value) or none; default {td.clip}")
     t.add_argument("--clip-value", type=float, default=None,
                    help="clipping bound (default: 50 for norm, 10 for value)")
-    t.add_argument("--equal-lengths", action=argparse.BooleanOptionalAction, default=td.equal_lengths,
+    t.add_argument("--equal-lengths", action=argparse.BooleanOptionalAction, default=None,
                    help="one sequence length per batch, drawn uniformly (no padding; same lengths overall); "
                         f"default {'on' if td.equal_lengths else 'off'}")
-    t.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=td.curriculum,
+    t.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=None,
                    help="length curriculum: start max_length low, raise it as bit errors fall "
                         f"(default {'on' if td.curriculum else 'off'})")
-    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=td.compile,
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="run the NTM's time step through torch.compile (about 3x faster on CPU; "
                         f"default {'on' if td.compile else 'off'})")
     t.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
@@ -75,21 +77,28 @@ def add_parser(sub) -> None:
 
 
 def cmd_train(args) -> int:
-    from entm.baseline.model import ModelSettings
     from entm.baseline.train import TrainSettings, train
     from entm.cli_summary import train_summary
 
-    arch = ModelSettings(model=args.model, controller=args.controller, hidden_size=args.hidden_size,
-                         layers=args.layers, cells=args.cells, width=args.width, read_heads=args.read_heads,
-                         write_heads=args.write_heads, memory_init=args.memory_init)
     if task_params(args).get("stages"):
         raise EntmError("--stages is evolution's curriculum (entm evolve); entm train's is --curriculum")
-    settings = TrainSettings(task=args.task, task_params=task_params(args), architecture=arch,
-                             batch_size=args.batch_size, steps=args.steps, minutes=args.minutes,
-                             optimizer=args.optimizer, lr=args.lr, clip=args.clip, clip_value=args.clip_value,
-                             equal_lengths=args.equal_lengths, curriculum=args.curriculum, compile=args.compile, seed=args.seed, device=args.device,
-                             report_every=args.report_every, checkpoint_every=args.checkpoint_every,
-                             run_dir=args.run_dir)
+    arch = {"model": args.model, "controller": args.controller, "hidden_size": args.hidden_size,
+            "layers": args.layers, "cells": args.cells, "width": args.width, "read_heads": args.read_heads,
+            "write_heads": args.write_heads, "memory_init": args.memory_init}
+    given = {"task": args.task, "task_params": task_params(args), "architecture": arch,
+             "batch_size": args.batch_size, "steps": args.steps, "minutes": args.minutes,
+             "optimizer": args.optimizer, "lr": args.lr, "clip": args.clip, "clip_value": args.clip_value,
+             "equal_lengths": args.equal_lengths, "curriculum": args.curriculum, "compile": args.compile,
+             "seed": args.seed, "device": args.device, "report_every": args.report_every,
+             "checkpoint_every": args.checkpoint_every, "run_dir": args.run_dir}
+    if args.preset is not None:
+        from entm.baseline.presets import train_preset_settings
+
+        fields = train_preset_settings(args.preset, given)
+    else:
+        fields = {k: v for k, v in given.items() if v is not None}
+        fields["architecture"] = {k: v for k, v in arch.items() if v is not None}
+    settings = TrainSettings(**fields)
     set_threads(args.threads)
     check_training_size(settings, args.max_memory)
     return train_summary(train(settings, progress=not args.quiet))

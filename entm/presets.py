@@ -94,7 +94,10 @@ PRESETS = {p.name: p for p in (
 
 def preset(name: str) -> Preset:
     if name not in PRESETS:
-        raise EntmError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)} (see `entm presets`)")
+        from entm.baseline.presets import TRAIN_PRESETS
+
+        hint = f"; {name!r} is a training preset (entm train --preset)" if name in TRAIN_PRESETS else ""
+        raise EntmError(f"unknown preset {name!r}{hint}; known presets: {', '.join(PRESETS)} (see `entm presets`)")
     return PRESETS[name]
 
 

@@ -145,7 +145,10 @@ class TrainSettings:
     test_sequences: int = 1000
     """Fresh sequences (training distribution) scored when the run ends."""
     run_dir: str | None = None
-    """Run directory (default ``runs/<task>-<model>-seed<S>``)."""
+    """Run directory (default ``runs/<task>-<model>-seed<S>``, ``runs/<preset>-seed<S>`` for a preset run)."""
+    preset: str | None = None
+    """The training preset the settings came from (``entm train --preset``; :mod:`entm.baseline.presets`),
+    recorded for the record: every setting it gave is in these fields."""
 
     def __post_init__(self):
         if isinstance(self.architecture, dict):
@@ -165,6 +168,10 @@ class TrainSettings:
                   and self.clip_value > 0):
             raise EntmError(f"--clip-value must be positive, got {self.clip_value!r}")
         check_seed(self.seed)
+        if self.preset is not None:
+            from entm.baseline.presets import train_preset
+
+            train_preset(self.preset)
         if self.run_dir is not None and not str(self.run_dir).strip():
             raise EntmError("--run-dir is empty; give a directory, or leave it out for the default name")
         for name in ("batch_size", "report_every", "checkpoint_every", "max_nonfinite",

@@ -117,8 +117,8 @@ def train(settings: TrainSettings, progress: bool = True, out=None) -> TrainResu
     if settings.steps is None and settings.minutes is None:
         settings = replace(settings, steps=DEFAULT_STEPS)
     model = build_model(settings.architecture, task.num_inputs, task.num_outputs, settings.seed).to(device)
-    run_dir = Path(settings.run_dir or Path("runs") / f"{runs.task_label(task)}-{settings.architecture.model}"
-                                                      f"-seed{settings.seed}")
+    label = settings.preset or f"{runs.task_label(task)}-{settings.architecture.model}"
+    run_dir = Path(settings.run_dir or Path("runs") / f"{label}-seed{settings.seed}")
     runs.create_run_dir(run_dir)
     settings = replace(settings, run_dir=str(run_dir), task_params=task.params())
     record = settings.record()

@@ -41,6 +41,7 @@ try:
 except ImportError:  # Python 3.10: tomli is the library that became tomllib in 3.11
     import tomli as tomllib
 
+from entm.baseline.presets import train_preset_settings
 from entm.baseline.settings import ModelSettings, TrainSettings
 from entm.errors import EntmError
 from entm.evolution.loop import EvolveSettings, prepare
@@ -231,9 +232,10 @@ def check_settings(kind: str, settings: dict, at: str, base: Path) -> dict:
         _unknown(settings["architecture"], tuple(arch_types), f"{at}: unknown architecture key {{!r}}")
         for key, value in settings["architecture"].items():
             _check_type(f"{at}: architecture.{key}", value, arch_types[key])
-    if kind == "evolution" and settings.get("preset"):  # a preset's settings, the group's own on top
+    if settings.get("preset"):  # a preset's settings, the group's own on top
+        merge = preset_settings if kind == "evolution" else train_preset_settings
         try:
-            settings = preset_settings(settings["preset"], {k: v for k, v in settings.items() if k != "preset"})
+            settings = merge(settings["preset"], {k: v for k, v in settings.items() if k != "preset"})
         except EntmError as e:
             raise EntmError(f"{at}: {e}") from None
     if settings.get("config") is not None:
