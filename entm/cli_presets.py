@@ -92,42 +92,29 @@ def cmd_presets(args) -> int:
             print(f"{n}: {p.description}")
             print(f"  source: {p.source}")
         return 0
-    if args.name in TRAIN_PRESETS:
-        return _show_train_preset(TRAIN_PRESETS[args.name], args.json)
-    p = preset(args.name)
-    from entm.neatconfig import read_config_text
-
-    data = {"name": p.name, "description": p.description, "source": p.source, "settings": p.settings,
-            "config": str(p.config), "evaluate": p.evaluate}
+    training = args.name in TRAIN_PRESETS
+    p = TRAIN_PRESETS[args.name] if training else preset(args.name)
+    data = {"name": p.name, "kind": "training" if training else "evolution", "description": p.description,
+            "source": p.source, "settings": p.settings, "evaluate": p.evaluate}
+    if not training:
+        data["config"] = str(p.config)
     if args.json:
         print(json.dumps(data))
         return 0
-    print(f"{p.name}: {p.description}\nsource: {p.source}\nsettings (entm evolve --preset {p.name}; explicit "
-          f"options override them):")
+    print(f"{p.name}: {p.description}\nsource: {p.source}\nsettings (entm {'train' if training else 'evolve'} "
+          f"--preset {p.name}; explicit options override them):")
     for k, v in p.settings.items():
         print(f"  {k}: {json.dumps(v)}")
     lengths = p.evaluate.get("lengths")
     if lengths:
         print(f"test (the paper's): entm evaluate RUN --lengths {lengths} --episodes {p.evaluate.get('episodes', 20)}")
-    print(f"NEAT config: {p.config}")
-    text = read_config_text(p.config)
-    print("".join(f"  {line}\n" for line in text.splitlines() if line.strip() and not line.startswith("#")), end="")
-    return 0
+    if not training:
+        from entm.neatconfig import read_config_text
 
-
-def _show_train_preset(p, as_json: bool) -> int:
-    data = {"name": p.name, "kind": "training", "description": p.description, "source": p.source,
-            "settings": p.settings, "evaluate": p.evaluate}
-    if as_json:
-        print(json.dumps(data))
-        return 0
-    print(f"{p.name}: {p.description}\nsource: {p.source}\nsettings (entm train --preset {p.name}; explicit "
-          f"options override them):")
-    for k, v in p.settings.items():
-        print(f"  {k}: {json.dumps(v)}")
-    if p.evaluate.get("lengths"):
-        print(f"test (the paper's): entm evaluate RUN --lengths {p.evaluate['lengths']} "
-              f"--episodes {p.evaluate.get('episodes', 20)}")
+        print(f"NEAT config: {p.config}")
+        text = read_config_text(p.config)
+        print("".join(f"  {line}\n" for line in text.splitlines() if line.strip() and not line.startswith("#")),
+              end="")
     return 0
 
 
