@@ -41,6 +41,11 @@ def add_parser(sub) -> None:
     t.add_argument("--minutes", type=float, default=None,
                    help="wall-time budget in minutes: stop after the step that runs out of it (resumable); "
                         "alone it is the only budget, with --steps whichever runs out first")
+    t.add_argument("--stop-bit-errors", type=float, default=None, metavar="B",
+                   help="stop as solved once --stop-reports reports in a row average fewer than B wrong bits per "
+                        "sequence (default: never)")
+    t.add_argument("--stop-reports", type=int, default=None, metavar="K",
+                   help=f"reports in a row below --stop-bit-errors that stop the run (default {td.stop_reports})")
     t.add_argument("--optimizer", default=None, choices=["adam", "rmsprop"],
                    help=f"adam (lr 3e-3) or Graves' rmsprop (lr 1e-4, momentum 0.9, decay 0.95); "
                         f"default {td.optimizer}")
@@ -90,7 +95,8 @@ def cmd_train(args) -> int:
              "optimizer": args.optimizer, "lr": args.lr, "clip": args.clip, "clip_value": args.clip_value,
              "equal_lengths": args.equal_lengths, "curriculum": args.curriculum, "compile": args.compile,
              "seed": args.seed, "device": args.device, "report_every": args.report_every,
-             "checkpoint_every": args.checkpoint_every, "run_dir": args.run_dir}
+             "checkpoint_every": args.checkpoint_every, "run_dir": args.run_dir,
+             "stop_bit_errors": args.stop_bit_errors, "stop_reports": args.stop_reports}
     if args.preset is not None:
         from entm.baseline.presets import train_preset_settings
 

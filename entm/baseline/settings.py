@@ -140,6 +140,12 @@ class TrainSettings:
     """Steps per line of ``metrics.jsonl`` (and per curriculum decision)."""
     checkpoint_every: int = 500
     """Steps between checkpoints (also written when the run ends)."""
+    stop_bit_errors: float | None = None
+    """Stop as solved once ``stop_reports`` reports in a row have fewer wrong bits per sequence than this (the
+    training batches' mean; None: never).  Training runs on after a solution otherwise, and a fast learning rate
+    can unlearn it (docs/baselines.md)."""
+    stop_reports: int = 3
+    """Consecutive reports below ``stop_bit_errors`` that stop the run."""
     max_nonfinite: int = 20
     """Non-finite steps in a row that stop the training."""
     test_sequences: int = 1000
@@ -174,7 +180,11 @@ class TrainSettings:
             train_preset(self.preset)
         if self.run_dir is not None and not str(self.run_dir).strip():
             raise EntmError("--run-dir is empty; give a directory, or leave it out for the default name")
-        for name in ("batch_size", "report_every", "checkpoint_every", "max_nonfinite",
+        if self.stop_bit_errors is not None and not (isinstance(self.stop_bit_errors, (int, float))
+                                                     and math.isfinite(self.stop_bit_errors)
+                                                     and self.stop_bit_errors > 0):
+            raise EntmError(f"--stop-bit-errors must be a positive number, got {self.stop_bit_errors!r}")
+        for name in ("batch_size", "report_every", "checkpoint_every", "max_nonfinite", "stop_reports",
                      "curriculum_start", "curriculum_step", "test_sequences"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:

@@ -58,7 +58,7 @@ class TrainResult:
     sequences: int
     seconds: float
     stopped: str
-    """Why this session stopped: ``steps``, ``minutes`` or ``nonfinite``."""
+    """Why this session stopped: ``steps``, ``minutes``, ``solved`` (``stop_bit_errors``) or ``nonfinite``."""
     test: dict
     """Bit errors and score over ``test_sequences`` fresh sequences at the end of this session."""
 
@@ -281,6 +281,12 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
                 acc = state["acc"] = _empty_acc()
                 runs.append_metrics(run_dir, rec)
                 state["metrics"] += 1
+                if settings.stop_bit_errors is not None:
+                    below = rec["bit_errors"] is not None and rec["bit_errors"] < settings.stop_bit_errors
+                    state["reports_below"] = state.get("reports_below", 0) + 1 if below else 0
+                    if state["reports_below"] >= settings.stop_reports:
+                        stopped = "solved"
+                        break
             if run_of_bad >= settings.max_nonfinite:
                 stopped = "nonfinite"
                 break

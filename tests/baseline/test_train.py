@@ -252,3 +252,17 @@ def test_a_finished_run_extended_equals_the_longer_run(tmp_path):
     assert _comparable(part.run_dir) == _comparable(full.run_dir)
     a, b = _state(full.run_dir), _state(part.run_dir)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_stop_bit_errors_stops_as_solved_after_enough_reports_below(tmp_path):
+    """A bound no report can miss stops the run after stop_reports reports; one no report can meet never does;
+    the stopped run's reports are the uninterrupted run's."""
+    full = train(_settings(tmp_path, "full", steps=12), progress=False)
+    solved = train(_settings(tmp_path, "solved", steps=12, stop_bit_errors=1e9, stop_reports=2), progress=False)
+    assert solved.stopped == "solved" and solved.steps == 6 and solved.test is not None
+    strip = lambda ms: [{k: v for k, v in m.items() if k not in ("seconds", "cpu_seconds")} for m in ms]
+    assert strip(runs.read_metrics(solved.run_dir)) == strip(runs.read_metrics(full.run_dir))[:2]
+    never = train(_settings(tmp_path, "never", steps=12, stop_bit_errors=1e-12), progress=False)
+    assert never.stopped == "steps" and never.steps == 12
+    with pytest.raises(EntmError, match="stop-bit-errors"):
+        _settings(tmp_path, "bad", stop_bit_errors=-1.0)
