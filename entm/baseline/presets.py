@@ -39,9 +39,10 @@ class TrainPreset:
     """How the paper tests a trained model: ``entm evaluate`` options (lengths, episodes)."""
 
 
-def _ntm(controller: str = "lstm", hidden: int = 100, layers: int = 1, read: int = 1, write: int = 1) -> dict:
+def _ntm(controller: str = "lstm", hidden: int = 100, layers: int = 1, read: int = 1, write: int = 1,
+         memory_init: str = "constant") -> dict:
     return {"model": "ntm", "controller": controller, "hidden_size": hidden, "layers": layers, "cells": 128,
-            "width": 20, "read_heads": read, "write_heads": write}
+            "width": 20, "read_heads": read, "write_heads": write, "memory_init": memory_init}
 
 
 def _adam(lr: float, equal_lengths: bool = True) -> dict:
@@ -91,11 +92,14 @@ TRAIN_PRESETS = {p.name: p for p in (
     TrainPreset(
         name="graves2014-priority-sort",
         description="priority sort, 20 vectors in, the 16 of highest priority out; NTM, feedforward controller "
-                    "512, 5 read + 3 write heads, 128 x 20",
+                    "512, 5 read + 3 write heads, 128 x 20, learned initial memory",
         source=f"{PAPER}: section 4.5, table 2",
+        # a learned initial memory: writing where the priority says needs cells a key can tell apart, and a
+        # constant memory has none (seed 0: 26 wrong bits per sequence at 54k sequences, against 32 constant)
         settings={"task": "priority_sort", "task_params": {"vector_size": 8, "num_vectors": 20,
                                                            "sorted_count": 16},
-                  "architecture": _ntm("feedforward", hidden=512, read=5, write=3), **_adam(1e-3)},
+                  "architecture": _ntm("feedforward", hidden=512, read=5, write=3, memory_init="learned"),
+                  **_adam(1e-3)},
         evaluate={"lengths": "20,40,60,100", "episodes": 100},
     ),
 )}

@@ -27,6 +27,7 @@ def test_each_preset_is_valid_settings_for_its_task(name):
 def test_the_paper_heads_and_controllers():
     ps = TRAIN_PRESETS["graves2014-priority-sort"].settings["architecture"]
     assert (ps["controller"], ps["hidden_size"], ps["read_heads"], ps["write_heads"]) == ("feedforward", 512, 5, 3)
+    assert ps["memory_init"] == "learned"
     for name in ("graves2014-copy", "graves2014-repeat-copy", "graves2014-associative-recall", "graves2014-ngrams"):
         a = TRAIN_PRESETS[name].settings["architecture"]
         assert (a["controller"], a["hidden_size"], a["read_heads"], a["write_heads"]) == ("lstm", 100, 1, 1)
