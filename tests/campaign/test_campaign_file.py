@@ -47,6 +47,10 @@ def test_shipped_campaigns_load():
     assert [r.kind for r in copy.runs].count("training") == 5
     smoke = load_campaign(ROOT / "campaigns" / "smoke.toml")
     assert len(smoke.runs) == 6
+    ntm = load_campaign(ROOT / "campaigns" / "ntm-tasks-trained.toml")
+    assert len(ntm.runs) == 8 and {r.kind for r in ntm.runs} == {"training"}
+    rc = ntm.group_of("repeat-copy")[0].settings
+    assert rc["preset"] == "graves2014-repeat-copy" and rc["stop_bit_errors"] == 0.1 and rc["task"] == "repeat_copy"
 
 
 def test_a_preset_group_gets_the_presets_settings_with_its_own_on_top():
