@@ -98,7 +98,12 @@ def cmd_train(args) -> int:
              "checkpoint_every": args.checkpoint_every, "run_dir": args.run_dir,
              "stop_bit_errors": args.stop_bit_errors, "stop_reports": args.stop_reports}
     if args.preset is not None:
-        from entm.baseline.presets import train_preset_settings
+        from entm.baseline.presets import TRAIN_PRESETS, train_preset_settings
+        from entm.presets import PRESETS
+
+        if args.preset in PRESETS and args.preset not in TRAIN_PRESETS:
+            raise EntmError(f"{args.preset!r} is an evolution preset (entm evolve --preset); training presets: "
+                            f"{', '.join(TRAIN_PRESETS)} (see `entm presets`)")
 
         fields = train_preset_settings(args.preset, given)
     else:

@@ -106,12 +106,8 @@ TRAIN_PRESETS = {p.name: p for p in (
 
 
 def train_preset(name: str) -> TrainPreset:
-    if name not in TRAIN_PRESETS:
-        from entm.presets import PRESETS
-
-        hint = (f"; {name!r} is an evolution preset (entm evolve --preset)" if name in PRESETS else "")
-        raise EntmError(f"unknown training preset {name!r}{hint}; known: {', '.join(TRAIN_PRESETS)} "
-                        f"(see `entm presets`)")
+    if name not in TRAIN_PRESETS:  # (entm train names an evolution preset as such: cli_train)
+        raise EntmError(f"unknown training preset {name!r}; known: {', '.join(TRAIN_PRESETS)} (see `entm presets`)")
     return TRAIN_PRESETS[name]
 
 
