@@ -29,7 +29,7 @@ from entm.closed_env import ENVIRONMENTS, env_act, env_observe, env_supported, p
 from entm.jit import njit
 from entm.memory.layout import head_layout
 from entm.phenotype.kernels import clean, network_step
-from entm.phenotype.soft_kernel import soft_step
+from entm.phenotype.soft_kernel import soft_step_scratch, cells_inner
 from entm.phenotype.tape_kernel import recentre_rows, tape_columns
 from entm.tasks.maze import HEADINGS
 
@@ -62,7 +62,7 @@ def run_fused_loop(machine, packed, env, trace_steps: int = 0) -> tuple:
     soft_cols = head_layout("differentiable", M).kernel_columns()
     if soft:  # the memory's own initial state, copied for every genome
         state = mem.reset(B)
-        mem0, w0 = state.memory.numpy().copy(), state.weights.numpy().copy()
+        mem0, w0 = cells_inner(state.memory.numpy()), state.weights.numpy().copy()
         reads0 = np.ascontiguousarray(mem.initial_reads(state), dtype=np.float64)
         write_mode, min_sim, max_cells, blank = 0, np.nan, -1, 0.0
         beta_max, gamma_max = float(mem.params.beta_max), float(mem.params.gamma_max)
@@ -126,7 +126,8 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
     pos = np.empty((B, H), np.int64)
     mem = mem0.copy()
     wts = w0.copy()
-    wc = np.empty(mem0.shape[1])
+    sc = np.empty((3, mem0.shape[2]))
+    kea = np.empty(4 * M)
     reads = np.empty((B, R))
     T = tr_in.shape[1]
     for g in range(G):
@@ -187,8 +188,8 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                 for j in range(nb):
                     b = rid[j]
                     for h in range(H):
-                        soft_step(mem, wts[b, h], X, b, h * P, M, mem.shape[1], soft_cols, beta_max, gamma_max,
-                                  wc, reads, h * M)
+                        soft_step_scratch(mem, wts[b, h], X, b, h * P, M, mem.shape[2], soft_cols, beta_max, gamma_max,
+                                   sc, kea, reads, h * M)
             else:
                 for j in range(nb):  # room for every head to grow a cell
                     b = rid[j]

@@ -20,7 +20,7 @@ import numpy as np
 from entm.closed_kernel import kernel_supports, run_fused_loop
 from entm.machine import Machine, pack_networks
 from entm.phenotype.pack import PopulationStepper
-from entm.phenotype.soft_kernel import soft_rows
+from entm.phenotype.soft_kernel import cells_inner, soft_rows
 from entm.phenotype.tape_kernel import recentre_rows, tape_rows
 
 
@@ -78,7 +78,7 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
         tape_args = (machine.width, machine.heads, mem.layout.size, mem.layout.kernel_columns(),
                      *mem.kernel_options()[:3])
     if compiled_soft:  # the state as numpy arrays the kernel updates in place
-        soft_mem, soft_w = state.memory.numpy().copy(), state.weights.numpy().copy()
+        soft_mem, soft_w = cells_inner(state.memory.numpy()), state.weights.numpy().copy()
         soft_args = (machine.width, machine.heads, mem.layout.size, mem.layout.kernel_columns(),
                      float(mem.params.beta_max), float(mem.params.gamma_max))
     x = np.empty((N, machine.num_inputs))

@@ -23,7 +23,7 @@ from entm.memory.soft import (
     write,
 )
 from entm.phenotype import Network
-from entm.phenotype.soft_kernel import clean, soft_rows, soft_step
+from entm.phenotype.soft_kernel import cells_inner, clean, soft_rows, soft_step
 
 F64 = torch.float64
 
@@ -86,9 +86,10 @@ def test_soft_step_matches_the_torch_functions(case):
     mem = rng.normal(0, 1, (N, M)) if case % 3 else np.full((N, M), 1e-6)
     w = rng.dirichlet(np.ones(N)) if case % 5 else np.eye(N)[0]
     want_mem, want_w, want_r = _torch_step(mem, w, x, M, N)
-    mem_k, w_k, reads = mem[None].copy(), w.copy(), np.zeros((1, M))
-    soft_step(mem_k, w_k, x[:, None].copy(), 0, 0, M, N, layout.kernel_columns(), 20.0, 10.0, np.empty(N), reads, 0)
-    np.testing.assert_allclose(mem_k[0], want_mem, rtol=0, atol=1e-12)
+    mem_k, w_k, reads = cells_inner(mem[None]), w.copy(), np.zeros((1, M))
+    soft_step(mem_k, w_k, x[:, None].copy(), 0, 0, M, N, layout.kernel_columns(), 20.0, 10.0, np.empty((3, N)), reads,
+              0)
+    np.testing.assert_allclose(mem_k[0].T, want_mem, rtol=0, atol=1e-12)
     np.testing.assert_allclose(w_k, want_w, rtol=0, atol=1e-9)
     np.testing.assert_allclose(reads[0], want_r, rtol=0, atol=1e-9)
 
@@ -99,7 +100,7 @@ def test_soft_rows_equals_soft_memory_step():
     M, N, H, B = 3, 10, 2, 6
     memory = SoftMemory(SoftParams(cells=N, width=M), heads=H)
     state = memory.reset(B)
-    mem = state.memory.numpy().copy()
+    mem = cells_inner(state.memory.numpy())
     weights = state.weights.numpy().copy()
     for t in range(5):
         hp = rng.random((B, H * memory.head_param_size))

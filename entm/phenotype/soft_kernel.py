@@ -31,19 +31,30 @@ _SHIFT_EPS = 1e-8
 
 
 @njit(cache=True, error_model="numpy")
-def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, reads, r0):
+def soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, sc, reads, r0):
     """One head's step on row b: write with weighting ``w`` (N,), address (``w`` becomes the new
-    weighting), read into ``reads[b, r0:r0 + M]``.  The head's raw [0, 1] outputs are X[off + column, b]
-    (finite: see :func:`clean`) at the columns ``cols`` = (k, beta, g, shift left, gamma, e, a);
-    ``wc`` (N,) is scratch."""
-    _soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, np.empty(3 * M), reads, r0)
+    weighting), read into ``reads[b, r0:r0 + M]``.  ``mem`` (rows, M, cells) holds each row's memory
+    with the cells innermost (:func:`cells_inner`).  The head's raw [0, 1] outputs are
+    X[off + column, b] (finite: see :func:`clean`) at the columns ``cols`` = (k, beta, g, shift left,
+    gamma, e, a); ``sc`` (3, >= N) is scratch.  Returns the new weighting's peak cell."""
+    return soft_step_scratch(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, sc, np.empty(4 * M), reads, r0)
+
+
+@njit(cache=True)
+def cells_inner(mem):
+    """A memory (rows, N, M), as :mod:`entm.memory.soft` holds it, in the kernels' layout (rows, M, N)."""
+    return np.ascontiguousarray(mem.transpose(0, 2, 1))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, kea, reads, r0):
-    """:func:`soft_step` with ``kea`` (3M,) scratch: the key, erase and add vectors are copied there
-    first (X's columns are rows apart)."""
+def soft_step_scratch(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, sc, kea, reads, r0):
+    """:func:`soft_step` with the scratch ``kea`` (4M,) given: the key, erase and add vectors are copied there
+    first (X's columns are rows apart).  The per-cell passes run over contiguous cells (SIMD); each
+    value is computed with the same operations in the same order as a cell-by-cell loop would."""
     ck, cbeta, cg, cs, cgamma, ce, ca = cols
+    dots = sc[0]
+    nns = sc[1]
+    wg = sc[2]
     kk = 0.0
     for m in range(M):
         k = X[off + ck + m, b]
@@ -53,62 +64,55 @@ def _soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, kea, read
         kk += k * k
     beta = beta_max * X[off + cbeta, b]
     key_norm = math.sqrt(kk + _NORM_EPS)
-    # 1. write (eq. 3-4), M_i <- M_i (1 - w_i e) + w_i a, and on the written row at once
-    # 2. its content score (eq. 5-6): beta * cos(k, M_i), eps inside both norms
+    # 1. write (eq. 3-4), M_i <- M_i (1 - w_i e) + w_i a (a cell with w_i = 0 keeps its values:
+    # v (1 - 0) + 0 = v), and 2. the written cells' dot products with the key and squared norms
+    for i in range(N):
+        dots[i] = 0.0
+        nns[i] = 0.0
+    for m in range(M):
+        e = kea[M + m]
+        a = kea[2 * M + m]
+        k = kea[m]
+        row = mem[b, m]
+        for i in range(N):
+            wi = w[i]
+            v = row[i] * (1.0 - wi * e) + wi * a
+            row[i] = v
+            dots[i] += v * k
+            nns[i] += v * v
+    # content score (eq. 5-6): beta * cos(k, M_i), eps inside both norms; softmax
+    for i in range(N):
+        dots[i] = beta * (dots[i] / (math.sqrt(nns[i] + _NORM_EPS) * key_norm))
     zmax = -np.inf
     for i in range(N):
-        wi = w[i]
-        dot = 0.0
-        nn = 0.0
-        if wi == 0.0:  # nothing written: the same values (v * (1 - 0) + 0 = v)
-            for m in range(M):
-                v = mem[b, i, m]
-                dot += v * kea[m]
-                nn += v * v
-        else:
-            for m in range(M):
-                v = mem[b, i, m] * (1.0 - wi * kea[M + m]) + wi * kea[2 * M + m]
-                mem[b, i, m] = v
-                dot += v * kea[m]
-                nn += v * v
-        z = beta * (dot / (math.sqrt(nn + _NORM_EPS) * key_norm))
-        wc[i] = z
-        if z > zmax:
-            zmax = z
-    # softmax
+        if dots[i] > zmax:
+            zmax = dots[i]
     total = 0.0
     for i in range(N):
-        wc[i] = math.exp(wc[i] - zmax)
-        total += wc[i]
-    # 3. interpolation (eq. 7) and 4. shift (eq. 8) in one pass: w~_i = s_left wg[i+1] + s_stay wg[i] +
-    # s_right wg[i-1] (mod N), wg_j = g (wc_j / total) + (1 - g) w_j computed as the pass reaches j (w is
-    # overwritten behind it: wg of cells 0 and N-1, needed again at the wrap, are kept)
+        z = math.exp(dots[i] - zmax)
+        dots[i] = z
+        total += z
+    # 3. interpolation (eq. 7) and 4. circular shift (eq. 8): w~_i = s_left wg[i+1] + s_stay wg[i] +
+    # s_right wg[i-1] (mod N)
     g = X[off + cg, b]
     sl = X[off + cs, b] + _SHIFT_EPS
     ss = X[off + cs + 1, b] + _SHIFT_EPS
     sr = X[off + cs + 2, b] + _SHIFT_EPS
     st = sl + ss + sr
     sl, ss, sr = sl / st, ss / st, sr / st
-    first = g * (wc[0] / total) + (1.0 - g) * w[0]
-    last = g * (wc[N - 1] / total) + (1.0 - g) * w[N - 1]
-    down = last
-    here = first
+    for i in range(N):
+        wg[i] = g * (dots[i] / total) + (1.0 - g) * w[i]
+    w[0] = sl * wg[1 % N] + ss * wg[0] + sr * wg[N - 1]
+    for i in range(1, N - 1):
+        w[i] = sl * wg[i + 1] + ss * wg[i] + sr * wg[i - 1]
+    if N > 1:
+        w[N - 1] = sl * wg[0] + ss * wg[N - 1] + sr * wg[N - 2]
     peak = 0.0
     top = 0
-    for i in range(N):
-        if i + 1 == N:
-            up = first
-        elif i + 2 == N:
-            up = last
-        else:
-            up = g * (wc[i + 1] / total) + (1.0 - g) * w[i + 1]
-        v = sl * up + ss * here + sr * down
-        w[i] = v
-        if v > peak:
-            peak = v
+    for i in range(N):  # the largest cell (the first, where tied)
+        if w[i] > peak:
+            peak = w[i]
             top = i
-        down = here
-        here = up
     # 5. sharpening (eq. 9), stably: (w / max)^gamma / sum; the largest stays at ``top`` (monotonic).  The
     # power as exp(gamma log x), faster than libm's pow and within 1e-13 of it
     # (x in [0, 1], gamma in [1, 1 + gamma_max]; log 0 = -inf gives 0, as 0^gamma)
@@ -123,14 +127,18 @@ def _soft_step(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, wc, kea, read
     if total < _TINY:
         total = _TINY
     # 6. normalise and read (eq. 2): r = sum_i w_i M_i
-    for m in range(M):
-        reads[b, r0 + m] = 0.0
     for i in range(N):
-        wi = w[i] / total
-        w[i] = wi
+        w[i] = w[i] / total
+    acc = kea[3 * M:]
+    for m in range(M):
+        acc[m] = 0.0
+    for i in range(N):
+        wi = w[i]
         if wi != 0.0:
             for m in range(M):
-                reads[b, r0 + m] += wi * mem[b, i, m]
+                acc[m] += wi * mem[b, m, i]
+    for m in range(M):
+        reads[b, r0 + m] = acc[m]
     return top
 
 
@@ -143,11 +151,12 @@ def soft_rows(mem, weights, hp, M, H, P, cols, beta_max, gamma_max, reads):
     for b in range(B):
         for o in range(H * P):
             X[o, b] = clean(hp[b, o])
-    wc = np.empty(mem.shape[1])
+    sc = np.empty((3, mem.shape[2]))
+    kea = np.empty(4 * M)
     for b in range(B):
         for h in range(H):
-            soft_step(mem, weights[b, h], X, b, h * P, M, mem.shape[1], cols, beta_max, gamma_max, wc, reads,
-                      h * M)
+            soft_step_scratch(mem, weights[b, h], X, b, h * P, M, mem.shape[2], cols, beta_max, gamma_max, sc, kea, reads,
+                       h * M)
 
 
 @njit(cache=True, error_model="numpy")
@@ -167,20 +176,21 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
     Nmax = 1
     for b in range(B):
         Nmax = max(Nmax, cells[b])
-    mem = np.empty((B, Nmax, M))
+    mem = np.empty((B, M, Nmax))  # cells innermost
     weights = np.empty((B, H, Nmax))
     tops = np.zeros((B, H), dtype=np.int64)  # each weighting's largest cell (the first, where tied)
     reads = np.empty((B, H * M))
-    wc = np.empty(Nmax)
-    kea = np.empty(3 * M)
+    sc = np.empty((3, Nmax))
+    kea = np.empty(4 * M)
     for g in range(G):
         ns = nslots[g]
         V = np.zeros((ns, Bp))
         V2 = np.zeros((ns, Bp)) if recurrent[g] else V
         for b in range(B):
+            for m in range(M):
+                for i in range(cells[b]):
+                    mem[b, m, i] = init_value
             for i in range(cells[b]):
-                for m in range(M):
-                    mem[b, i, m] = init_value
                 for h in range(H):
                     weights[b, h, i] = 0.0
             for h in range(H):
@@ -205,6 +215,6 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
                     wpos_tr[g, b, t, h] = p
                     strength_tr[g, b, t, h] = weights[b, h, p]
                 for h in range(H):
-                    tops[b, h] = _soft_step(mem, weights[b, h, :N], X, b, h * P, M, N, cols, beta_max, gamma_max,
-                                            wc, kea, reads, h * M)
+                    tops[b, h] = soft_step_scratch(mem, weights[b, h, :N], X, b, h * P, M, N, cols, beta_max, gamma_max,
+                                            sc, kea, reads, h * M)
                     rpos_tr[g, b, t, h] = tops[b, h]
