@@ -118,7 +118,7 @@ def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = F
     where nothing is recorded (:mod:`entm.phenotype.tape_kernel`,
     :mod:`entm.phenotype.soft_kernel`), else the memory steps in :mod:`entm.memory`
     (the same results: the tape's exactly, the differentiable memory's to rounding).
-    ``buffers``: a dict the compiled discrete path keeps its output arrays in and
+    ``buffers``: a dict the compiled paths (tape and differentiable) keep their output arrays in and
     reuses on the next call with the same dict (no fresh allocation per chunk of
     genomes); the returned arrays are then views that the next such call overwrites, and
     must only be read (the zeros past each episode's steps are written once per set of steps).
@@ -127,7 +127,7 @@ def run_stacked(machine: Machine, networks, inputs: np.ndarray, record: bool = F
     if fast and not record and machine.spec.mode == "discrete":
         return _run_discrete_fast(machine, packed, inputs, steps, buffers)
     if fast and not record and machine.spec.mode == "differentiable":
-        return _run_soft_fast(machine, packed, inputs, steps)
+        return _run_soft_fast(machine, packed, inputs, steps, buffers)
     return _run_generic(machine, packed, inputs, record, shaping, steps)
 
 
@@ -143,22 +143,41 @@ def pack_networks(machine: Machine, networks) -> Packed:
 
 
 class _Sorted:
-    """A batch's episodes longest first, as the fused kernels take them, and the way back."""
+    """A batch's episodes longest first, as the fused kernels take them, and where each goes back
+    (the kernels write sorted episode b to row ``dest[b]`` of their outputs: the caller's order)."""
 
     def __init__(self, inputs: np.ndarray, steps):
         B, T, _ = inputs.shape
         steps = np.full(B, T, dtype=np.int64) if steps is None else np.asarray(steps, dtype=np.int64)
-        self.order = np.argsort(-steps, kind="stable")
-        self.presorted = np.array_equal(self.order, np.arange(B))
-        self.steps = np.ascontiguousarray(steps if self.presorted else steps[self.order])
-        self.inputs = np.ascontiguousarray(inputs if self.presorted else inputs[self.order], dtype=np.float64)
+        self.original_steps = steps
+        order = np.argsort(-steps, kind="stable")
+        presorted = np.array_equal(order, np.arange(B))
+        self.dest = np.ascontiguousarray(order, dtype=np.int64)
+        self.steps = np.ascontiguousarray(steps if presorted else steps[order])
+        self.inputs = np.ascontiguousarray(inputs if presorted else inputs[order], dtype=np.float64)
 
-    def unsort(self, arrays, G: int) -> list:
-        """(G, B, ...) arrays back in the caller's episode order, as (G*B, ...) rows."""
-        if not self.presorted:
-            inv = np.argsort(self.order, kind="stable")
-            arrays = [a[:, inv] for a in arrays]
-        return [a.reshape((G * a.shape[1],) + a.shape[2:]) for a in arrays]
+
+def _rows(arrays, G: int) -> list:
+    """(G, B, ...) arrays as (G*B, ...) rows."""
+    return [a.reshape((G * a.shape[1],) + a.shape[2:]) for a in arrays]
+
+
+def _output_arrays(G: int, shapes: tuple, steps: np.ndarray, buffers: dict | None):
+    """The fused kernels' output arrays, (G,) + shape each, and whether the kernel must zero the steps past
+    each episode's end (``steps``: each episode's, in the caller's order).  ``buffers`` (a dict kept by the caller) holds them across calls: the kernels
+    never write past an episode's steps, so rows whose tails were zeroed for these same steps are zero
+    there still (the buffers' users only read them) and the zeros need not be rewritten."""
+    if buffers is None:  # the kernel writes every element
+        return [np.empty((G,) + shape, dtype) for shape, dtype in shapes], True
+    if buffers.get("key") != shapes or buffers["arrays"][0].shape[0] < G:
+        buffers.update(key=shapes, arrays=[np.empty((G,) + shape, dtype) for shape, dtype in shapes],
+                       tail_steps=None, tail_rows=0)
+    arrays = [a[:G] for a in buffers["arrays"]]
+    if buffers["tail_steps"] is not None and G <= buffers["tail_rows"] and \
+            np.array_equal(buffers["tail_steps"], steps):
+        return arrays, False
+    buffers.update(tail_steps=steps.copy(), tail_rows=G)
+    return arrays, True
 
 
 def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buffers: dict | None = None) -> RunResult:
@@ -168,34 +187,18 @@ def _run_discrete_fast(machine: Machine, packed, inputs: np.ndarray, steps, buff
     H, M = machine.heads, machine.width
     O = machine.task.num_outputs
     srt = _Sorted(inputs, steps)
-    sorted_steps = srt.steps
     shapes = (((B, T, O), np.float64), ((B, T, H * M), np.float64), ((B, T, H), np.int64),
               ((B, T, H), np.float64), ((B, T, H), np.int64), ((B, T, H), np.bool_))
-    zero_tail = True
-    if buffers is None:  # the kernel writes every element
-        arrays = [np.empty((G,) + shape, dtype) for shape, dtype in shapes]
-    else:
-        if buffers.get("key") != shapes or buffers["arrays"][0].shape[0] < G:
-            buffers.update(key=shapes, arrays=[np.empty((G,) + shape, dtype) for shape, dtype in shapes],
-                           tail_steps=None, tail_rows=0)
-        arrays = [a[:G] for a in buffers["arrays"]]
-        # the kernel never writes past an episode's steps: rows whose tails it zeroed for these same
-        # steps are zero there still (the buffers' users only read them), so the zeros need not be rewritten
-        if buffers["tail_steps"] is not None and G <= buffers["tail_rows"] and \
-                np.array_equal(buffers["tail_steps"], sorted_steps):
-            zero_tail = False
-        else:
-            buffers.update(tail_steps=sorted_steps.copy(), tail_rows=G)
-    out, reads, wpos, strength, rpos, jumps = arrays
+    arrays, zero_tail = _output_arrays(G, shapes, srt.original_steps, buffers)
     layout = machine.memory.layout
-    run_discrete(*packed.arrays(), srt.inputs, sorted_steps, M, H, layout.size, layout.kernel_columns(),
-                 *machine.memory.kernel_options(), O, out, reads, wpos, strength, rpos, jumps, zero_tail)
-    out, reads, wpos, strength, rpos, jumps = srt.unsort((out, reads, wpos, strength, rpos, jumps), G)
+    run_discrete(*packed.arrays(), srt.inputs, srt.steps, M, H, layout.size, layout.kernel_columns(),
+                 *machine.memory.kernel_options(), O, *arrays, srt.dest, zero_tail)
+    out, reads, wpos, strength, rpos, jumps = _rows(arrays, G)
     return RunResult(outputs=out, head_outputs=None,
                      trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos, jumps=jumps))
 
 
-def _run_soft_fast(machine: Machine, packed, inputs: np.ndarray, steps) -> RunResult:
+def _run_soft_fast(machine: Machine, packed, inputs: np.ndarray, steps, buffers: dict | None = None) -> RunResult:
     """Network and differentiable memory fused in one compiled loop
     (:func:`entm.phenotype.soft_kernel.run_soft`); outputs and trace are zero past each episode's steps."""
     G = packed.G
@@ -203,13 +206,15 @@ def _run_soft_fast(machine: Machine, packed, inputs: np.ndarray, steps) -> RunRe
     H, M = machine.heads, machine.width
     O = machine.task.num_outputs
     srt = _Sorted(inputs, steps)
-    arrays = [np.zeros((G, B, T, O)), np.zeros((G, B, T, H * M)), np.zeros((G, B, T, H), np.int64),
-              np.zeros((G, B, T, H)), np.zeros((G, B, T, H), np.int64)]
+    shapes = (((B, T, O), np.float64), ((B, T, H * M), np.float64), ((B, T, H), np.int64),
+              ((B, T, H), np.float64), ((B, T, H), np.int64))
+    arrays, zero_tail = _output_arrays(G, shapes, srt.original_steps, buffers)
     mem = machine.memory
     p = mem.params
     run_soft(*packed.arrays(), srt.inputs, srt.steps, M, H, mem.layout.size, mem.layout.kernel_columns(),
-             mem.episode_cells(srt.steps), float(p.init_value), float(p.beta_max), float(p.gamma_max), O, *arrays)
-    out, reads, wpos, strength, rpos = srt.unsort(arrays, G)
+             mem.episode_cells(srt.steps), float(p.init_value), float(p.beta_max), float(p.gamma_max), O, *arrays,
+             srt.dest, zero_tail)
+    out, reads, wpos, strength, rpos = _rows(arrays, G)
     return RunResult(outputs=out, head_outputs=None,
                      trace=Trace(reads=reads, write_pos=wpos, write_strength=strength, read_pos=rpos))
 

@@ -256,9 +256,10 @@ def network_step(V, V2, g, n_in, nb, nbv, recurrent, node0, slot, act, agg, bias
 
 @njit(cache=True, error_model="numpy", inline="always")
 def machine_step(V, V2, g, t, nb, nbv, inputs, reads, recurrent, node0, slot, act, agg, bias, resp, link0, link1,
-                 src, w, acc, out_slot, n_task_out, out, X):
+                 src, w, acc, out_slot, n_task_out, out, X, dest):
     """One time step of network g on rows 0..nb of a machine fused with its memory (the tape and soft
-    kernels): task inputs (``inputs[:, t]``) ++ read vectors in, the task outputs to ``out[g, :nb, t]``,
+    kernels): task inputs (``inputs[:, t]``) ++ read vectors in, the task outputs of row b to
+    ``out[g, dest[b], t]`` (the caller's episode order),
     the head outputs, cleaned, to ``X`` (head parameters x rows).  ``nbv`` rows are evaluated (whole
     SIMD vectors; the extra ones are never read).  Returns (V, V2) swapped for a recurrent network, so
     that V holds the latest values."""
@@ -275,7 +276,7 @@ def machine_step(V, V2, g, t, nb, nbv, inputs, reads, recurrent, node0, slot, ac
     for o in range(n_task_out):
         row = out_slot[g, o]
         for b in range(nb):
-            out[g, b, t, o] = V[row, b]
+            out[g, dest[b], t, o] = V[row, b]
     for o in range(out_slot.shape[1] - n_task_out):
         row = out_slot[g, n_task_out + o]
         for b in range(nb):  # non-finite head outputs must not poison the memory

@@ -162,11 +162,12 @@ def soft_rows(mem, weights, hp, M, H, P, cols, beta_max, gamma_max, reads):
 @njit(cache=True, error_model="numpy")
 def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
              inputs, steps, M, H, P, cols, cells, init_value, beta_max, gamma_max, n_task_out,
-             out, reads_tr, wpos_tr, strength_tr, rpos_tr):
+             out, reads_tr, wpos_tr, strength_tr, rpos_tr, dest, zero_tail=True):
     """Every genome on every episode (episodes sorted by ``steps``, longest first), network and
     differentiable memory fused.  Writes the task outputs and the light trace (reads fed to the
-    network, each head's weighting peak cell and value before the step, its peak cell after) for
-    every episode's real steps; the arrays' elements past an episode's steps are left as they were.
+    network, each head's weighting peak cell and value before the step, its peak cell after): every
+    element, zero past an episode's steps, so the arrays may be uninitialised or reused; sorted episode b
+    goes to row ``dest[b]`` of them (the caller's order).  ``zero_tail=False`` skips the zeros past the steps, for buffers whose tails are known to be zero.
     ``cells`` (B,): each episode's number of memory cells N (docs/memory.md, per-episode memory size)."""
     G = node0.shape[0] - 1
     B, T, I = inputs.shape
@@ -205,16 +206,28 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
                 break
             # rows up to a whole SIMD vector are evaluated: the extra ones are finished episodes or padding
             V, V2 = machine_step(V, V2, g, t, nb, min(Bp, (nb + 7) // 8 * 8), inputs, reads, recurrent, node0, slot, act, agg, bias, resp,
-                                 link0, link1, src, w, acc, out_slot, n_task_out, out, X)
+                                 link0, link1, src, w, acc, out_slot, n_task_out, out, X, dest)
             for b in range(nb):
+                d = dest[b]
                 for i in range(H * M):
-                    reads_tr[g, b, t, i] = reads[b, i]
+                    reads_tr[g, d, t, i] = reads[b, i]
                 N = cells[b]
                 for h in range(H):  # the peak before the step is the one the last step left
                     p = tops[b, h]
-                    wpos_tr[g, b, t, h] = p
-                    strength_tr[g, b, t, h] = weights[b, h, p]
+                    wpos_tr[g, d, t, h] = p
+                    strength_tr[g, d, t, h] = weights[b, h, p]
                 for h in range(H):
                     tops[b, h] = soft_step_scratch(mem, weights[b, h, :N], X, b, h * P, M, N, cols, beta_max, gamma_max,
                                             sc, kea, reads, h * M)
-                    rpos_tr[g, b, t, h] = tops[b, h]
+                    rpos_tr[g, d, t, h] = tops[b, h]
+        for b in range(B if zero_tail else 0):  # the steps past an episode's end: zero
+            d = dest[b]
+            for t in range(steps[b], T):
+                for o in range(n_task_out):
+                    out[g, d, t, o] = 0.0
+                for i in range(H * M):
+                    reads_tr[g, d, t, i] = 0.0
+                for h in range(H):
+                    wpos_tr[g, d, t, h] = 0
+                    strength_tr[g, d, t, h] = 0.0
+                    rpos_tr[g, d, t, h] = 0

@@ -84,11 +84,12 @@ def tape_step(cells, lo, hi, pos, rows, n, h, X, off, M, cols, write_mode, min_s
 @njit(cache=True, error_model="numpy")
 def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
                  inputs, steps, M, H, P, cols, write_mode, min_sim, max_cells, blank, n_task_out,
-                 out, reads_tr, wpos_tr, strength_tr, rpos_tr, jump_tr, zero_tail=True):
+                 out, reads_tr, wpos_tr, strength_tr, rpos_tr, jump_tr, dest, zero_tail=True):
     """Every genome on every episode (episodes sorted by ``steps``, longest first).
 
     Writes every element of ``out`` and the trace arrays (zero past an episode's
-    ``steps``), so they may be uninitialised or reused; ``zero_tail=False`` skips
+    ``steps``), so they may be uninitialised or reused; sorted episode b goes to
+    row ``dest[b]`` of them (the caller's order).  ``zero_tail=False`` skips
     the zeros past the steps, for buffers whose tails are known to be zero already."""
     G = node0.shape[0] - 1
     B, T, I = inputs.shape
@@ -125,32 +126,35 @@ def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp,
                 break
             # rows up to a whole SIMD vector are evaluated: the extra ones are finished episodes or padding
             V, V2 = machine_step(V, V2, g, t, nb, min(Bp, (nb + 7) // 8 * 8), inputs, reads, recurrent, node0, slot, act, agg, bias, resp,
-                                 link0, link1, src, w, acc, out_slot, n_task_out, out, X)
+                                 link0, link1, src, w, acc, out_slot, n_task_out, out, X, dest)
             for b in range(nb):
+                d = dest[b]
                 for i in range(H * M):
-                    reads_tr[g, b, t, i] = reads[b, i]
+                    reads_tr[g, d, t, i] = reads[b, i]
                 for h in range(H):  # a head's focus moves only in its own step
-                    wpos_tr[g, b, t, h] = pos[b, h] - origin
+                    wpos_tr[g, d, t, h] = pos[b, h] - origin
             for h in range(H):  # every row's heads in order (rows are independent)
                 tape_step(cells, lo, hi, pos, rows, nb, h, X, h * P, M, cols, write_mode, min_sim, max_cells)
                 for b in range(nb):
-                    jump_tr[g, b, t, h] = X[h * P + cols[2], b] >= 0.5
-                    strength_tr[g, b, t, h] = X[h * P + cols[1], b]
+                    d = dest[b]
+                    jump_tr[g, d, t, h] = X[h * P + cols[2], b] >= 0.5
+                    strength_tr[g, d, t, h] = X[h * P + cols[1], b]
                     p = pos[b, h]
-                    rpos_tr[g, b, t, h] = p - origin
+                    rpos_tr[g, d, t, h] = p - origin
                     for k in range(M):
                         reads[b, h * M + k] = cells[b, p, k]
         for b in range(B if zero_tail else 0):  # the steps past an episode's end: zero
+            d = dest[b]
             for t in range(steps[b], T):
                 for o in range(n_task_out):
-                    out[g, b, t, o] = 0.0
+                    out[g, d, t, o] = 0.0
                 for i in range(H * M):
-                    reads_tr[g, b, t, i] = 0.0
+                    reads_tr[g, d, t, i] = 0.0
                 for h in range(H):
-                    wpos_tr[g, b, t, h] = 0
-                    strength_tr[g, b, t, h] = 0.0
-                    rpos_tr[g, b, t, h] = 0
-                    jump_tr[g, b, t, h] = False
+                    wpos_tr[g, d, t, h] = 0
+                    strength_tr[g, d, t, h] = 0.0
+                    rpos_tr[g, d, t, h] = 0
+                    jump_tr[g, d, t, h] = False
 
 
 @njit(cache=True)
