@@ -9,6 +9,11 @@ into chunks.  The function codes are those of :mod:`entm.phenotype.functions`.
 One deliberate difference: where neat-python raises ``OverflowError``
 (``square``/``cube`` of a huge value) the kernels yield ``inf``.
 
+The sigmoid's exponential is entm's own (:func:`exp_sigmoid`: Cody-Waite reduction and a degree-13
+polynomial, IEEE arithmetic only) rather than libm's ``exp``: within 1 ulp of it (equal in ~89 % of
+arguments), branch-free, so the row loops vectorise, and the same on every machine whatever its C
+library.  A sigmoid therefore agrees with neat-python's to ~1e-16, not always bit for bit.
+
 ``median`` is neat-python's ``median2``: the mean of one or two values, else the
 middle of the values sorted as CPython's ``list.sort`` sorts a short list (its
 first run, then binary insertion), so the result is neat-python's also when
@@ -22,8 +27,103 @@ import math
 
 import numpy as np
 
+from numba import types
+from numba.extending import intrinsic
+
 from entm.jit import njit
 from entm.phenotype.functions import ACTIVATION_CODES
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 with 11 trailing zero bits: k * _LN2_HI is exact for |k| < 2^11
+_LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
+_INV_LN2 = 1.44269504088896338700e+00
+
+
+@intrinsic
+def _bits_to_float(typingctx, bits):
+    """The float64 whose IEEE bits are the int64 ``bits`` (a bit cast)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _float_to_bits(typingctx, x):
+    """The int64 holding the IEEE bits of the float64 ``x`` (a bit cast)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    return types.int64(types.float64), codegen
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _exp_poly(r):
+    """e^r for |r| <= ln 2 / 2: its Taylor polynomial of degree 13 (remainder < 4e-18), Horner's scheme."""
+    p = 1.0 / 6227020800.0
+    p = 1.0 / 479001600.0 + r * p
+    p = 1.0 / 39916800.0 + r * p
+    p = 1.0 / 3628800.0 + r * p
+    p = 1.0 / 362880.0 + r * p
+    p = 1.0 / 40320.0 + r * p
+    p = 1.0 / 5040.0 + r * p
+    p = 1.0 / 720.0 + r * p
+    p = 1.0 / 120.0 + r * p
+    p = 1.0 / 24.0 + r * p
+    p = 1.0 / 6.0 + r * p
+    p = 0.5 + r * p
+    p = 1.0 + r * p
+    return 1.0 + r * p
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def exp_ieee(x):
+    """exp(x) for x <= 709 (x = -inf gives 0; NaN is not expected), within 1 ulp of libm's, subnormal
+    results included: as :func:`exp_sigmoid`, with x clamped to [-746, 709] and 2^k applied as two
+    factors (each a normal number).  Branch-free, so loops over it vectorise."""
+    v = min(max(x, -746.0), 709.0)
+    k = math.floor(v * _INV_LN2 + 0.5)
+    p = _exp_poly((v - k * _LN2_HI) - k * _LN2_LO)
+    ki = np.int64(k)
+    k1 = ki >> 1
+    return (p * _bits_to_float((k1 + 1023) << 52)) * _bits_to_float((ki - k1 + 1023) << 52)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def log_ieee(x):
+    """log(x) for 0 <= x < inf (0 gives -inf), within 2 ulp of libm's: x = 2^e m with m in
+    [sqrt(1/2), sqrt(2)) (subnormals scaled by 2^54 first), log m = 2 atanh(s), s = (m - 1) / (m + 1),
+    by its series to s^23 (|s| <= 0.172: remainder < 1e-19).  Branch-free."""
+    small = x < 2.2250738585072014e-308
+    b = _float_to_bits(x * 18014398509481984.0 if small else x)
+    e = np.float64(((b >> 52) & 0x7FF) - 1023) - (54.0 if small else 0.0)
+    m = _bits_to_float((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = m > 1.4142135623730951
+    m = m * 0.5 if big else m
+    e = e + 1.0 if big else e
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    q = 1.0 / 23.0
+    q = 1.0 / 21.0 + z * q
+    q = 1.0 / 19.0 + z * q
+    q = 1.0 / 17.0 + z * q
+    q = 1.0 / 15.0 + z * q
+    q = 1.0 / 13.0 + z * q
+    q = 1.0 / 11.0 + z * q
+    q = 1.0 / 9.0 + z * q
+    q = 1.0 / 7.0 + z * q
+    q = 1.0 / 5.0 + z * q
+    q = 1.0 / 3.0 + z * q
+    r = e * _LN2_HI + (e * _LN2_LO + (2.0 * s + 2.0 * s * (z * q)))
+    return -np.inf if x == 0.0 else r
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def exp_sigmoid(x):
+    """exp(x) for -708 <= x <= 708 (the sigmoid clamps its argument to +-60), within 1 ulp of
+    libm's: x = k ln 2 + r with |r| <= ln 2 / 2 (Cody-Waite), e^r by its Taylor polynomial of degree 13
+    (remainder < 4e-18), times 2^k built from its bits.  No branch and no call, so loops vectorise."""
+    k = math.floor(x * _INV_LN2 + 0.5)
+    p = _exp_poly((x - k * _LN2_HI) - k * _LN2_LO)
+    return p * _bits_to_float((np.int64(k) + 1023) << 52)
 
 
 @njit(cache=True, inline="always")
@@ -42,7 +142,7 @@ def activate(code, z):
     NaN for a code it does not know."""
     if code == 0:  # sigmoid
         z = _py_max(-60.0, _py_min(60.0, 5.0 * z))
-        return 1.0 / (1.0 + math.exp(-z))
+        return 1.0 / (1.0 + exp_sigmoid(-z))
     if code == 1:  # tanh
         z = _py_max(-60.0, _py_min(60.0, 2.5 * z))
         return math.tanh(z)
@@ -101,7 +201,7 @@ def _activate_row(code, bs, rs, acc, Vout, dst, nb):
         for b in range(nb):
             z = 5.0 * (bs + rs * acc[b])
             z = _py_max(-60.0, _py_min(60.0, z))
-            Vout[dst, b] = 1.0 / (1.0 + math.exp(-z))
+            Vout[dst, b] = 1.0 / (1.0 + exp_sigmoid(-z))
     elif code == 9:  # identity
         for b in range(nb):
             Vout[dst, b] = bs + rs * acc[b]

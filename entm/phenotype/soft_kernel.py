@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from entm.jit import njit
-from entm.phenotype.kernels import active_rows, clean, machine_step
+from entm.phenotype.kernels import active_rows, clean, exp_ieee, log_ieee, machine_step
 
 #: smallest normal float64: the floor of the sharpening's maximum and sum (as torch.finfo(float64).tiny)
 _TINY = np.finfo(np.float64).tiny
@@ -87,11 +87,11 @@ def soft_step_scratch(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, sc, ke
     for i in range(N):
         if dots[i] > zmax:
             zmax = dots[i]
+    for i in range(N):  # (exp and sum in two loops: the first vectorises)
+        dots[i] = exp_ieee(dots[i] - zmax)
     total = 0.0
     for i in range(N):
-        z = math.exp(dots[i] - zmax)
-        dots[i] = z
-        total += z
+        total += dots[i]
     # 3. interpolation (eq. 7) and 4. circular shift (eq. 8): w~_i = s_left wg[i+1] + s_stay wg[i] +
     # s_right wg[i-1] (mod N)
     g = X[off + cg, b]
@@ -119,11 +119,11 @@ def soft_step_scratch(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, sc, ke
     gamma = 1.0 + gamma_max * X[off + cgamma, b]
     if peak < _TINY:
         peak = _TINY
+    for i in range(N):
+        w[i] = exp_ieee(gamma * log_ieee(w[i] / peak))
     total = 0.0
     for i in range(N):
-        v = math.exp(gamma * math.log(w[i] / peak))
-        w[i] = v
-        total += v
+        total += w[i]
     if total < _TINY:
         total = _TINY
     # 6. normalise and read (eq. 2): r = sum_i w_i M_i
