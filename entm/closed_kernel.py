@@ -29,7 +29,7 @@ from entm.closed_env import ENVIRONMENTS, env_act, env_observe, env_supported, p
 from entm.jit import njit
 from entm.memory.layout import head_layout
 from entm.phenotype.kernels import clean, network_step
-from entm.phenotype.soft_kernel import soft_step_scratch, cells_inner
+from entm.phenotype.soft_kernel import cells_inner, soft_step_scratch
 from entm.phenotype.tape_kernel import recentre_rows, tape_columns
 from entm.tasks.maze import HEADINGS
 
@@ -188,8 +188,8 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                 for j in range(nb):
                     b = rid[j]
                     for h in range(H):
-                        soft_step_scratch(mem, wts[b, h], X, b, h * P, M, mem.shape[2], soft_cols, beta_max, gamma_max,
-                                   sc, kea, reads, h * M)
+                        soft_step_scratch(mem, wts[b, h], X, b, h * P, M, mem.shape[2], soft_cols, beta_max,
+                                          gamma_max, sc, kea, reads, h * M)
             else:
                 for j in range(nb):  # room for every head to grow a cell
                     b = rid[j]

@@ -164,9 +164,10 @@ def _rows(arrays, G: int) -> list:
 
 def _output_arrays(G: int, shapes: tuple, steps: np.ndarray, buffers: dict | None):
     """The fused kernels' output arrays, (G,) + shape each, and whether the kernel must zero the steps past
-    each episode's end (``steps``: each episode's, in the caller's order).  ``buffers`` (a dict kept by the caller) holds them across calls: the kernels
-    never write past an episode's steps, so rows whose tails were zeroed for these same steps are zero
-    there still (the buffers' users only read them) and the zeros need not be rewritten."""
+    each episode's end (``steps``: each episode's, in the caller's order).  ``buffers`` (a dict kept by the
+    caller) holds them across calls: the kernels never write past an episode's steps, so rows whose tails
+    were zeroed for these same steps are zero there still (the buffers' users only read them) and the
+    zeros need not be rewritten."""
     if buffers is None:  # the kernel writes every element
         return [np.empty((G,) + shape, dtype) for shape, dtype in shapes], True
     if buffers.get("key") != shapes or buffers["arrays"][0].shape[0] < G:

@@ -384,6 +384,24 @@ def machine_step(V, V2, g, t, nb, nbv, inputs, reads, recurrent, node0, slot, ac
     return V, V2
 
 
+@njit(cache=True, inline="always")
+def zero_tails(g, steps, dest, out, reads_tr, wpos_tr, strength_tr, rpos_tr):
+    """Network g's outputs and light trace past each episode's steps set to zero (the fused kernels: sorted
+    episode b is row ``dest[b]``)."""
+    T = out.shape[2]
+    for b in range(steps.shape[0]):
+        d = dest[b]
+        for t in range(steps[b], T):
+            for o in range(out.shape[3]):
+                out[g, d, t, o] = 0.0
+            for i in range(reads_tr.shape[3]):
+                reads_tr[g, d, t, i] = 0.0
+            for h in range(wpos_tr.shape[3]):
+                wpos_tr[g, d, t, h] = 0
+                strength_tr[g, d, t, h] = 0.0
+                rpos_tr[g, d, t, h] = 0
+
+
 @njit(cache=True, error_model="numpy")
 def population_step(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
                     state, state2, x, B, y):

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from entm.jit import njit
-from entm.phenotype.kernels import active_rows, clean, exp_ieee, log_ieee, machine_step
+from entm.phenotype.kernels import active_rows, clean, exp_ieee, log_ieee, machine_step, zero_tails
 
 #: smallest normal float64: the floor of the sharpening's maximum and sum (as torch.finfo(float64).tiny)
 _TINY = np.finfo(np.float64).tiny
@@ -48,9 +48,10 @@ def cells_inner(mem):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def soft_step_scratch(mem, w, X, b, off, M, N, cols, beta_max, gamma_max, sc, kea, reads, r0):
-    """:func:`soft_step` with the scratch ``kea`` (4M,) given: the key, erase and add vectors are copied there
-    first (X's columns are rows apart).  The per-cell passes run over contiguous cells (SIMD); each
-    value is computed with the same operations in the same order as a cell-by-cell loop would."""
+    """:func:`soft_step` with its scratch given as well: ``sc`` (3, >= N), and ``kea`` (4M,), where the key,
+    erase and add vectors are copied first (X's columns are rows apart) and the read is summed.  The
+    per-cell passes run over contiguous cells (SIMD); each value is computed with the same operations in
+    the same order as a cell-by-cell loop would."""
     ck, cbeta, cg, cs, cgamma, ce, ca = cols
     dots = sc[0]
     nns = sc[1]
@@ -155,8 +156,8 @@ def soft_rows(mem, weights, hp, M, H, P, cols, beta_max, gamma_max, reads):
     kea = np.empty(4 * M)
     for b in range(B):
         for h in range(H):
-            soft_step_scratch(mem, weights[b, h], X, b, h * P, M, mem.shape[2], cols, beta_max, gamma_max, sc, kea, reads,
-                       h * M)
+            soft_step_scratch(mem, weights[b, h], X, b, h * P, M, mem.shape[2], cols, beta_max, gamma_max, sc, kea,
+                              reads, h * M)
 
 
 @njit(cache=True, error_model="numpy")
@@ -167,7 +168,8 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
     differentiable memory fused.  Writes the task outputs and the light trace (reads fed to the
     network, each head's weighting peak cell and value before the step, its peak cell after): every
     element, zero past an episode's steps, so the arrays may be uninitialised or reused; sorted episode b
-    goes to row ``dest[b]`` of them (the caller's order).  ``zero_tail=False`` skips the zeros past the steps, for buffers whose tails are known to be zero.
+    goes to row ``dest[b]`` of them (the caller's order).  ``zero_tail=False`` skips the zeros past the
+    steps, for buffers whose tails are known to be zero.
     ``cells`` (B,): each episode's number of memory cells N (docs/memory.md, per-episode memory size)."""
     G = node0.shape[0] - 1
     B, T, I = inputs.shape
@@ -217,17 +219,8 @@ def run_soft(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, lin
                     wpos_tr[g, d, t, h] = p
                     strength_tr[g, d, t, h] = weights[b, h, p]
                 for h in range(H):
-                    tops[b, h] = soft_step_scratch(mem, weights[b, h, :N], X, b, h * P, M, N, cols, beta_max, gamma_max,
-                                            sc, kea, reads, h * M)
+                    tops[b, h] = soft_step_scratch(mem, weights[b, h, :N], X, b, h * P, M, N, cols, beta_max,
+                                                   gamma_max, sc, kea, reads, h * M)
                     rpos_tr[g, d, t, h] = tops[b, h]
-        for b in range(B if zero_tail else 0):  # the steps past an episode's end: zero
-            d = dest[b]
-            for t in range(steps[b], T):
-                for o in range(n_task_out):
-                    out[g, d, t, o] = 0.0
-                for i in range(H * M):
-                    reads_tr[g, d, t, i] = 0.0
-                for h in range(H):
-                    wpos_tr[g, d, t, h] = 0
-                    strength_tr[g, d, t, h] = 0.0
-                    rpos_tr[g, d, t, h] = 0
+        if zero_tail:  # the steps past an episode's end: zero
+            zero_tails(g, steps, dest, out, reads_tr, wpos_tr, strength_tr, rpos_tr)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from entm.jit import njit
-from entm.phenotype.kernels import active_rows, machine_step
+from entm.phenotype.kernels import active_rows, machine_step, zero_tails
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -143,18 +143,12 @@ def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp,
                     rpos_tr[g, d, t, h] = p - origin
                     for k in range(M):
                         reads[b, h * M + k] = cells[b, p, k]
-        for b in range(B if zero_tail else 0):  # the steps past an episode's end: zero
-            d = dest[b]
-            for t in range(steps[b], T):
-                for o in range(n_task_out):
-                    out[g, d, t, o] = 0.0
-                for i in range(H * M):
-                    reads_tr[g, d, t, i] = 0.0
-                for h in range(H):
-                    wpos_tr[g, d, t, h] = 0
-                    strength_tr[g, d, t, h] = 0.0
-                    rpos_tr[g, d, t, h] = 0
-                    jump_tr[g, d, t, h] = False
+        if zero_tail:  # the steps past an episode's end: zero
+            zero_tails(g, steps, dest, out, reads_tr, wpos_tr, strength_tr, rpos_tr)
+            for b in range(B):
+                for t in range(steps[b], T):
+                    for h in range(H):
+                        jump_tr[g, dest[b], t, h] = False
 
 
 @njit(cache=True)
