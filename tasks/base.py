@@ -99,8 +99,8 @@ class Task(ABC):
     default_episodes: int = 50
     """Episodes (deployments) per generation when the settings give none."""
     validation: tuple[int | None, int] = (None, 0)
-    """(length, episodes) of the validation batch that a solution must also get perfect; (None, 0):
-    none, solved means perfect on every episode of a generation."""
+    """(length, episodes) of the validation batch that a solution must also get perfect (length None: the
+    training length); episodes 0: none, solved means perfect on every episode of a generation."""
     length_name: str = "length"
     """What ``length`` counts, for tables: "length" of a sequence, "items", "rounds", "years" ..."""
     score_name: str = "score"

@@ -57,6 +57,10 @@ class RewardTask(Task):
     """Base of the reward tasks: ``sample``, ``environment``, ``score``."""
 
     kind_name = "reward"
+    validation = (None, 48)
+    """A solution must also be perfect on 48 fresh deployments of the training length (drawn once per run,
+    apart from the generation's: with ``--fixed-episodes`` they are the check that it did not learn its
+    deployments by heart)."""
 
     @abstractmethod
     def sample(self, rng: np.random.Generator, n: int, length: int | None = None):

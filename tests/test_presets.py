@@ -147,3 +147,87 @@ def test_evolve_with_a_preset_records_it_and_explicit_options_override(tmp_path,
     assert run["memory_params"]["width"] == 3
     assert run["network_inputs"] == 4 + 3 and run["network_outputs"] == 1 + 3 + 5
     assert "pop_size              = 300" in (d / "config.ini").read_text()
+
+
+def test_discrete_maze_preset_evaluates_every_generation_on_its_seeds_deployments(tmp_path, capsys):
+    """The discrete-double-tmaze preset keeps generation 0's deployments (drawn from the run's seed): the
+    switch rounds are the same in every generation and differ between seeds."""
+    from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
+
+    d = tmp_path / "run"
+    status, _, err = run_main(capsys, "evolve", "--preset", "discrete-double-tmaze", "--generations", "2",
+                              "--serial", "--quiet", "--run-dir", d)
+    assert status == 0, err
+    run = json.loads((d / "run.json").read_text())
+    assert run["fixed_episodes"] is True and run["episodes"] == 12
+
+    def evaluator(fixed, seed=0):
+        from entm.evolution.loop import EvolveSettings, prepare
+
+        task, spec, machine, text = prepare(EvolveSettings(**PRESETS["discrete-double-tmaze"].settings,
+                                                           preset="discrete-double-tmaze"))
+        return GenomeEvaluator(EvalSettings(config_text=text, task="tmaze", task_params=task.params(), memory=spec,
+                                            seed=seed, episodes=12, fixed_episodes=fixed))
+
+    fixed, fresh, other = evaluator(True), evaluator(False), evaluator(True, seed=1)
+    switches = [fixed.deployments(g).switch.copy() for g in (0, 1, 7)]
+    assert all((s == switches[0]).all() for s in switches)
+    assert not all((fresh.deployments(g).switch == switches[0]).all() for g in (1, 2, 3))
+    assert not (other.deployments(0).switch == switches[0]).all()
+
+
+def _gray_code_maze_solver(advance: bool = True) -> dict:
+    """A hand-built discrete double T-maze solver (network JSON).  One tape cell holds a goal code
+    (c0, c1), blank (0, 0) at first; the head never moves.  Junction k turns right iff c_k is 1
+    (hidden node h_k = junction k AND c_k); a low reward (0.1) rewrites the cell with the next code of
+    the cycle 00 -> 01 -> 11 -> 10 -> 00 (a0 = c1, a1 = 1 - c0), a high one leaves it.  The goals of a
+    cycle are all different, so every round is logically right.  ``advance=False`` writes a1 = c0: the
+    code stays 00, the agent always drives to goal 0."""
+    BIG = 30.0  # 5 * 15 = 75: neat-python's sigmoid clamps at 60, so +-15 saturates exactly
+    j1, j2, reward, c0, c1 = -1, -2, -3, -4, -5
+    left, right, a0, a1, w, jump, sl, ss, sr, h0, h1 = range(11)
+    bias = {left: 0.0, right: -BIG / 2, a0: -BIG / 2, a1: BIG / 2 if advance else -BIG / 2, w: 6.0,
+            jump: -BIG / 2, sl: -BIG / 2, ss: BIG / 2, sr: -BIG / 2, h0: -1.5 * BIG, h1: -1.5 * BIG}
+    links = [(j1, h0, BIG), (c0, h0, BIG), (j2, h1, BIG), (c1, h1, BIG), (h0, right, BIG), (h1, right, BIG),
+             (c1, a0, BIG), (c0, a1, -BIG if advance else BIG),
+             (reward, w, -12.0), (j1, w, -BIG), (j2, w, -BIG)]
+
+    def node(key, kind):
+        act = "identity" if kind == "input" else "sigmoid"
+        return {"id": key, "type": kind, "activation": {"name": act, "custom": False},
+                "aggregation": {"name": "none" if kind == "input" else "sum", "custom": False},
+                "bias": bias.get(key, 0.0), "response": 1.0}
+
+    inputs = [j1, j2, reward, c0, c1]
+    return {"format_version": "1.0", "network_type": "feedforward",
+            "metadata": {"created_timestamp": "2026-12-01T00:00:00Z"},
+            "topology": {"num_inputs": 5, "num_outputs": 9, "input_keys": inputs, "output_keys": list(range(9))},
+            "nodes": [node(h0, "hidden"), node(h1, "hidden")] + [node(k, "output") for k in range(9)]
+                     + [node(k, "input") for k in inputs],  # in evaluation order
+            "connections": [{"from": a, "to": b, "weight": x, "enabled": True} for a, b, x in links]}
+
+
+def test_reward_tasks_validate_a_solution_on_fresh_deployments():
+    """A solver of a reward task must also be perfect on the task's validation deployments (drawn from
+    the run's seed, apart from the generation's): a hand-built solver passes, the same network without
+    the code's advance does not."""
+    from entm.closed_loop import evaluate_deployments
+    from entm.evolution.reporters import Validator
+    from entm.machine import Machine
+    from entm.memory import MemorySpec
+    from entm.phenotype import Network
+
+    s = PRESETS["discrete-double-tmaze"].settings
+    task = make_task(s["task"], s["task_params"])
+    spec = MemorySpec(s["memory"], s["memory_params"]["width"], heads=s["heads"])
+    assert task.validation == (None, 48)
+    v = Validator(task, spec, config=None, seed=0)
+    assert len(v.episodes.first) == 48 and v.episodes.rounds == 20
+    solver, stuck = Network.from_json(_gray_code_maze_solver()), Network.from_json(_gray_code_maze_solver(False))
+    assert v.perfect_network(solver) and not v.perfect_network(stuck)
+    machine = Machine(task, spec)
+    for rounds in (20, 100):  # and at five times the training rounds
+        scores, _ = evaluate_deployments(machine, solver, task.sample(np.random.default_rng(rounds), 24, rounds))
+        assert scores.perfect.all()
+    scores, _ = evaluate_deployments(machine, stuck, task.sample(np.random.default_rng(1), 12))
+    assert 0.2 < scores.score.mean() < 0.5  # right until goal 0 has given a low reward

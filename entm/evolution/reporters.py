@@ -35,12 +35,14 @@ import numpy as np
 from neat.reporting import BaseReporter
 
 from entm import runs
+from entm.closed_loop import evaluate_deployments
 from entm.evolution import checkpoint
 from entm.evolution.evaluator import GenomeResult
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.phenotype import Network, network_json_from_genome
 from entm.progress import BudgetBar
+from entm.tasks import RewardTask
 
 
 @dataclass
@@ -441,7 +443,7 @@ class Validator:
         self.substrate = substrate
         length, n = task.validation
         self.episodes = None
-        if length:
+        if n:
             self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
 
     def perfect(self, genome) -> bool:
@@ -450,6 +452,15 @@ class Validator:
         if self.episodes is None:
             return True
         controller, cfg = phenotype(genome, self.config, self.substrate)
-        net = Network.from_genome(controller, cfg.genome_config)
+        return self.perfect_network(Network.from_genome(controller, cfg.genome_config))
+
+    def perfect_network(self, net: Network) -> bool:
+        """Whether the controller ``net`` is perfect on the validation batch (a reward task's deployments
+        run closed-loop)."""
+        if self.episodes is None:
+            return True
+        if isinstance(self.task, RewardTask):
+            scores, _ = evaluate_deployments(self.machine, net, self.episodes)
+            return bool(np.all(scores.perfect))
         run = self.machine.run(net, self.episodes.inputs)
         return bool(np.all(self.task.score(self.episodes, run.outputs).perfect))
