@@ -121,6 +121,9 @@ class EvolveSettings:
     """Novelty search's parameters (:class:`entm.evolution.novelty.NoveltyParams` fields); unset: defaults."""
     fixed_episodes: bool = False
     """Every generation is evaluated on generation 0's episodes (the C# port's fixed seed)."""
+    restart_every: int = 0
+    """> 0: an unsolved run replaces its population with a new random one (neat-python's first population,
+    new species) at every multiple of this many generations; 0: never."""
     reproduction: str = "driver"
     """``driver``: neat-python's evolution, exactly; ``workers`` (opt-in): the driver plans and the workers make
     the children (:mod:`entm.evolution.worker_repro`; not neat-python's run, see docs/performance.md)."""
@@ -204,6 +207,12 @@ def prepare(settings: EvolveSettings):
     worker_repro.configure(load_config(text, source), settings.reproduction)  # every other problem, before any work
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
+    r = settings.restart_every
+    if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+        raise EntmError(f"--restart-every must be a whole number of generations >= 0 (0: never), got {r!r}")
+    if r and settings.reproduction != "driver":
+        raise EntmError("--restart-every needs --reproduction driver (a restart makes neat-python's first "
+                        "population in the driver)")
     if settings.episodes is not None and settings.episodes < 1:
         raise EntmError(f"episodes must be at least 1, got {settings.episodes}")
     return task, spec, machine, text
@@ -407,6 +416,27 @@ def _rewind(run_dir: Path, state: LoopState) -> None:
         (run_dir / runs.CHAMPION_FILE).unlink()
 
 
+def _restart_due(pop, state: LoopState, every: int) -> bool:
+    """An unsolved run at a multiple of ``every`` generations (> 0) that has not restarted there yet (a run
+    resumed from the checkpoint written just before a restart makes that restart again, the same way)."""
+    g = pop.generation
+    return bool(every) and g > 0 and g % every == 0 and not state.solved and g not in (state.restarts or [])
+
+
+def restart_population(pop, state: LoopState) -> None:
+    """Replace the population about to be evaluated with a new random one, made as neat-python makes its
+    first (``create_new`` with the run's ``random``; new genome ids), in a new species set (new species ids,
+    the config's first compatibility threshold).  The champion, the novelty archive and the curriculum's
+    stage stay; ``state.restarts`` records the generation."""
+    config = pop.config
+    pop.population = pop.reproduction.create_new(config.genome_type, config.genome_config, config.pop_size)
+    indexer = pop.species.indexer  # species ids go on counting
+    pop.species = config.species_set_type(config.species_set_config, pop.reporters)
+    pop.species.indexer = indexer
+    pop.species.speciate(config, pop.population, pop.generation)
+    state.restarts = [*(state.restarts or []), pop.generation]
+
+
 def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_dir, progress, out,
           identity: str | None = None) -> EvolveResult:
     """Drive ``pop`` one generation at a time until a stop condition: the generation budget, solved,
@@ -443,6 +473,8 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     try:
         deadline = None if settings.minutes is None else t_start + 60.0 * float(settings.minutes)
         while not done():
+            if _restart_due(pop, state, settings.restart_every):
+                restart_population(pop, state)
             if stages is not None:
                 stages.retarget(evaluator)
             before = pop.generation

@@ -64,6 +64,8 @@ class LoopState:
     curriculum: dict | None = None
     """The curriculum's stage and the generations each stage was left at (:mod:`entm.evolution.curriculum`;
     None: the task has no curriculum)."""
+    restarts: list | None = None
+    """The generations at which the population was replaced by a new one (``restart_every``; None: none yet)."""
 
     def to_dict(self) -> dict:
         """The checkpoint's ``loop`` entry (``threshold`` only once it is set, ``novelty`` only in a novelty
@@ -73,6 +75,10 @@ class LoopState:
             del d["threshold"]
         if d["curriculum"] is None:
             del d["curriculum"]
+        if d["restarts"] is None:
+            del d["restarts"]
+        else:
+            d["restarts"] = list(d["restarts"])
         if d["novelty"] is None:
             del d["novelty"]
         else:
@@ -306,6 +312,7 @@ class MetricsReporter(BaseReporter):
             "wall_seconds": time.perf_counter() - self.t_start,
             **({"search": ev.search} if ev.search is not None else {}),
             **({"stage": state.curriculum["stage"]} if state.curriculum else {}),
+            **({"restarts": len(state.restarts)} if state.restarts else {}),
         }
 
 
