@@ -46,6 +46,7 @@ from entm.evolution.reporters import (
     Validator,
     write_champion,
 )
+from entm.evolution.restart import restart_due, restart_population
 from entm.evolution.settings_check import check_settings
 from entm.hyper import Substrate
 from entm.machine import Machine
@@ -416,27 +417,6 @@ def _rewind(run_dir: Path, state: LoopState) -> None:
         (run_dir / runs.CHAMPION_FILE).unlink()
 
 
-def _restart_due(pop, state: LoopState, every: int) -> bool:
-    """An unsolved run at a multiple of ``every`` generations (> 0) that has not restarted there yet (a run
-    resumed from the checkpoint written just before a restart makes that restart again, the same way)."""
-    g = pop.generation
-    return bool(every) and g > 0 and g % every == 0 and not state.solved and g not in (state.restarts or [])
-
-
-def restart_population(pop, state: LoopState) -> None:
-    """Replace the population about to be evaluated with a new random one, made as neat-python makes its
-    first (``create_new`` with the run's ``random``; new genome ids), in a new species set (new species ids,
-    the config's first compatibility threshold).  The champion, the novelty archive and the curriculum's
-    stage stay; ``state.restarts`` records the generation."""
-    config = pop.config
-    pop.population = pop.reproduction.create_new(config.genome_type, config.genome_config, config.pop_size)
-    indexer = pop.species.indexer  # species ids go on counting
-    pop.species = config.species_set_type(config.species_set_config, pop.reporters)
-    pop.species.indexer = indexer
-    pop.species.speciate(config, pop.population, pop.generation)
-    state.restarts = [*(state.restarts or []), pop.generation]
-
-
 def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_dir, progress, out,
           identity: str | None = None) -> EvolveResult:
     """Drive ``pop`` one generation at a time until a stop condition: the generation budget, solved,
@@ -473,7 +453,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     try:
         deadline = None if settings.minutes is None else t_start + 60.0 * float(settings.minutes)
         while not done():
-            if _restart_due(pop, state, settings.restart_every):
+            if restart_due(pop, state, settings.restart_every):
                 restart_population(pop, state)
             if stages is not None:
                 stages.retarget(evaluator)

@@ -6,8 +6,9 @@ import neat
 from helpers import comparable_champion, comparable_metrics, main_error, run_main
 
 from entm import runs
-from entm.evolution.loop import EvolveSettings, _restart_due, evolve, prepare, resume, restart_population
+from entm.evolution.loop import EvolveSettings, evolve, prepare, resume
 from entm.evolution.reporters import LoopState
+from entm.evolution.restart import restart_due, restart_population
 from entm.neatconfig import load_config
 
 
@@ -29,16 +30,16 @@ def test_a_restart_makes_a_new_first_population_in_new_species(tmp_path):
     old_keys, old_species = set(pop.population), set(pop.species.species)
     pop.generation = 3
     state = LoopState()
-    assert _restart_due(pop, state, 3) and not _restart_due(pop, state, 2) and not _restart_due(pop, state, 0)
+    assert restart_due(pop, state, 3) and not restart_due(pop, state, 2) and not restart_due(pop, state, 0)
     restart_population(pop, state)
-    assert state.restarts == [3] and not _restart_due(pop, state, 3)  # once per generation
+    assert state.restarts == [3] and not restart_due(pop, state, 3)  # once per generation
     assert len(pop.population) == config.pop_size and not set(pop.population) & old_keys
     assert min(pop.population) > max(old_keys)
     assert all(pop.reproduction.ancestors[k] == () for k in pop.population)  # made, not bred
     assert all(len(g.nodes) == config.genome_config.num_outputs for g in pop.population.values())  # no hidden
     assert pop.species.species and not set(pop.species.species) & old_species
     assert sorted(k for s in pop.species.species.values() for k in s.members) == sorted(pop.population)
-    assert not _restart_due(pop, LoopState(solved=True), 3)
+    assert not restart_due(pop, LoopState(solved=True), 3)
 
 
 def test_restarts_are_recorded_and_a_resumed_run_equals_the_uninterrupted_one(tmp_path):
