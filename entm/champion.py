@@ -16,7 +16,7 @@ import numpy as np
 from entm import budget
 from entm.closed_loop import evaluate_deployments
 from entm.errors import EntmError
-from entm.hyper import HyperParams, Substrate
+from entm.hyper import FIELDS as HYPER_FIELDS, HyperParams, Substrate
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.phenotype import Network, load_network_json
@@ -71,18 +71,20 @@ def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides
 
 def _repaint(entm: dict, task, spec: MemorySpec, path, max_memory=None):
     """A hyper champion's CPPN re-painted for ``task`` (another vector size): the controller network and the
-    memory, whose width keeps the champion's extra values beyond the vector (M' = V' + M - V)."""
+    memory, whose width keeps the champion's extra values beyond its blocks of the vector (M' = B V' + M - B V,
+    B = :attr:`entm.hyper.HyperParams.blocks`)."""
     sub_meta, cppn_json = entm.get("substrate"), entm.get("cppn")
     if not isinstance(sub_meta, dict) or not isinstance(cppn_json, dict):
         raise EntmError(f"{path}: a hyper champion needs metadata.entm.substrate and metadata.entm.cppn")
     old_v = int(entm["task_params"].get("vector_size", 0))
-    extra = spec.width - old_v
-    spec = MemorySpec(mode=spec.mode, width=int(task.vector_size) + extra, heads=spec.heads, options=spec.options)
     try:
         cppn = Network.from_json(cppn_json)
-        hp = HyperParams.from_dict({k: sub_meta[k] for k in ("weight_scale", "threshold", "radius") if k in sub_meta})
+        hp = HyperParams.from_dict({k: sub_meta[k] for k in HYPER_FIELDS if k in sub_meta})
     except EntmError as e:
         raise EntmError(f"{path}: CPPN: {e}") from None
+    extra = spec.width - hp.blocks * old_v
+    spec = MemorySpec(mode=spec.mode, width=hp.blocks * int(task.vector_size) + extra, heads=spec.heads,
+                      options=spec.options)
     budget.check_painting(Machine(task, spec), hp.radius is None, max_memory)
     sub = Substrate(task, spec, hp)
     if sub.cppn_inputs != sub_meta.get("cppn_inputs") or sub.cppn_outputs != sub_meta.get("cppn_outputs"):

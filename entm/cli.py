@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hyper: a link exists where |CPPN value| >= this (default 0.2)")
     e.add_argument("--hyper-scale", type=float, default=None,
                    help="hyper: weight = scale x CPPN value in [-1, 1] (default 5)")
+    e.add_argument("--hyper-blocks", type=int, default=None,
+                   help="hyper: memory vectors are this many aligned blocks of the task's V bits, then extras "
+                        "(default 1; needs --width >= blocks x V; e.g. whole items in one cell)")
     add_task_options(e)
     from entm.cli_presets import add_evolve_options, add_parser as add_presets_parser
 
@@ -189,8 +192,10 @@ def _hyper_params(args) -> dict:
         hp["threshold"] = args.hyper_threshold
     if args.hyper_scale is not None:
         hp["weight_scale"] = args.hyper_scale
+    if args.hyper_blocks is not None:
+        hp["blocks"] = args.hyper_blocks
     if hp and args.encoding != "hyper":
-        raise EntmError("--hyper-radius, --hyper-threshold and --hyper-scale need --encoding hyper")
+        raise EntmError("--hyper-radius, --hyper-threshold, --hyper-scale and --hyper-blocks need --encoding hyper")
     if hp:
         from entm.hyper import HyperParams
 

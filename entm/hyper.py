@@ -80,6 +80,10 @@ class HyperParams:
     radius: int | None = 0
     """Links between two vectors only join elements at most this far apart (|j_src - j_dst| <= radius,
     a receptive field): 0 (default) links bit j to bit j only; None: every pair of elements."""
+    blocks: int = 1
+    """A memory vector (read, write, key, erase, add) is this many aligned blocks of V values, then its
+    M - blocks V extra scalars (M >= blocks V); the CPPN also gets the two blocks of a link.  1 (default): one
+    block, the layout of HyperNTM.  More blocks let a cell hold several vectors (associative recall's items)."""
 
     def __post_init__(self):
         if isinstance(self.weight_scale, bool) or not isinstance(self.weight_scale, (int, float)) or \
@@ -91,17 +95,32 @@ class HyperParams:
         if self.radius is not None and (isinstance(self.radius, bool) or not isinstance(self.radius, int)
                                         or self.radius < 0):
             raise EntmError(f"hyper radius must be a non-negative integer or None, got {self.radius!r}")
+        if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or self.blocks < 1:
+            raise EntmError(f"hyper blocks must be a positive integer, got {self.blocks!r}")
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "HyperParams":
         d = dict(d or {})
-        unknown = sorted(set(d) - {"weight_scale", "threshold", "radius"})
+        unknown = sorted(set(d) - set(FIELDS))
         if unknown:
-            raise EntmError(f"unknown hyper encoding parameter {unknown[0]!r}; known: weight_scale, threshold, radius")
+            raise EntmError(f"unknown hyper encoding parameter {unknown[0]!r}; known: {', '.join(FIELDS)}")
         return cls(**d)
 
     def as_dict(self) -> dict:
-        return {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
+        """The fields; ``blocks`` only when not 1 (champions and runs from before it stay as they were)."""
+        d = {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
+        return d if self.blocks == 1 else {**d, "blocks": int(self.blocks)}
+
+
+FIELDS = ("weight_scale", "threshold", "radius", "blocks")
+"""The :class:`HyperParams` fields, as saved in a champion's substrate metadata."""
+
+
+def default_width(task, hyper: dict | None) -> int:
+    """The memory width M when none is given: the task's own (V + its extras), with the V values once per block
+    of the hyper encoding (``hyper``: its settings; None for the direct encoding)."""
+    blocks = HyperParams.from_dict(hyper).blocks if hyper is not None else 1
+    return task.default_memory_width + ((blocks - 1) * int(task.vector_size) if blocks > 1 else 0)
 
 #: the controller's neat-python config (sizes filled in): sigmoid/sum output nodes, feed-forward; never evolved
 #: (its [NEAT] and reproduction items are only there to be valid: entm.config_checks)
@@ -176,26 +195,34 @@ class SubstrateNode:
     kind: str
     index: int | None
     """j for vector kinds (the coordinate that lines bit j of every vector up), None for scalars."""
+    block: int = 0
+    """The block of a memory vector's element (:attr:`HyperParams.blocks`); 0 for every other node."""
 
 
-def _memory_layout(mode: str, M: int, V: int, h: int) -> tuple[list, list]:
-    """(read groups, head parameter groups) of head h: [(kind, size, vector?)] in the order of the
+def _memory_layout(mode: str, M: int, V: int, h: int, blocks: int = 1) -> tuple[list, list]:
+    """(read groups, head parameter groups) of head h: [(kind, size, vector?, block)] in the order of the
     head's :class:`entm.memory.layout.HeadLayout`."""
-    def vec(name):  # a width-M vector: V aligned values, then M - V extra scalars
-        return [(name, V, True)] + [(f"{name}.extra{k}", 1, False) for k in range(M - V)]
+    def vec(name):  # a width-M vector: blocks of V aligned values, then M - blocks V extra scalars
+        return ([(name, V, True, b) for b in range(blocks)]
+                + [(f"{name}.extra{k}", 1, False, 0) for k in range(M - blocks * V)])
 
     out = []
     for p in head_layout(mode, M).params:
         kind = p.kind.format(h=h)
-        out += vec(kind) if p.vector else [(kind, 1, False)]
+        out += vec(kind) if p.vector else [(kind, 1, False, 0)]
     return vec(f"read{h}"), out
 
 
 def _expand(groups) -> list[SubstrateNode]:
     nodes = []
-    for kind, size, vector in groups:
-        nodes += [SubstrateNode(kind, j) for j in range(size)] if vector else [SubstrateNode(kind, None)]
+    for kind, size, vector, block in groups:
+        nodes += [SubstrateNode(kind, j, block) for j in range(size)] if vector else [SubstrateNode(kind, None)]
     return nodes
+
+
+def _kinds(groups, vector: bool) -> list:
+    """The vector (or scalar) kinds of ``groups``, each once, in order."""
+    return list(dict.fromkeys(g[0] for g in groups if g[2] == vector))
 
 
 class Substrate:
@@ -208,14 +235,17 @@ class Substrate:
                             "bit-vector tasks copy, repeat_copy, associative_recall, priority_sort); use --encoding "
                             "direct")
         hp = params if isinstance(params, HyperParams) else HyperParams.from_dict(params)
-        in_groups, out_groups = layout
+        in_groups, out_groups = ([(*g, 0) for g in groups] for groups in layout)  # the task's vectors: block 0
         V = int(task.vector_size)
         M = int(spec.width)
-        if M < V:
-            raise EntmError(f"the hyper encoding lines the memory's first V values up with the bits: memory width "
-                            f"{M} must be at least the vector size {V}")
+        if M < V * hp.blocks:
+            raise EntmError(
+                f"the hyper encoding lines the memory's first V values up with the bits: memory width {M} must be at "
+                f"least the vector size {V}" if hp.blocks == 1 else
+                f"hyper blocks {hp.blocks}: the memory holds {hp.blocks} blocks of V = {V} values, so its width {M} "
+                f"must be at least {hp.blocks * V} (--width)")
         for h in range(spec.heads):
-            read, params = _memory_layout(spec.mode, M, V, h)
+            read, params = _memory_layout(spec.mode, M, V, h, hp.blocks)
             in_groups = in_groups + read
             out_groups = out_groups + params
         self.task, self.spec = task, spec
@@ -223,12 +253,12 @@ class Substrate:
         self.hyper = hp
         self.inputs = _expand(in_groups)
         self.outputs = _expand(out_groups)
-        self.vector_in = [k for k, _, v in in_groups if v]
-        self.scalar_in = [k for k, _, v in in_groups if not v]
-        self.vector_out = [k for k, _, v in out_groups if v]
-        self.scalar_out = [k for k, _, v in out_groups if not v]
+        self.vector_in, self.scalar_in = _kinds(in_groups, True), _kinds(in_groups, False)
+        self.vector_out, self.scalar_out = _kinds(out_groups, True), _kinds(out_groups, False)
         self.source_kinds = self.vector_in + self.scalar_in + ["bias"]
         self.cppn_inputs = [f"src={k}" for k in self.source_kinds] + ["offset", "aligned"]
+        if hp.blocks > 1:  # a vector pair's blocks: source and target (0 .. 1 over the blocks), and their offset
+            self.cppn_inputs += ["src_block", "dst_block", "block_offset"]
         self.cppn_outputs = ([f"{a}->{b}" for a in self.vector_in for b in self.vector_out]
                              + [f"scalars->{b}" for b in self.vector_out] + [f"->{b}" for b in self.scalar_out])
         self._build_queries()
@@ -257,19 +287,24 @@ class Substrate:
         """The CPPN queries (rows of ``self.queries``) and, for every (output, input) pair and every
         bias, which query row and which CPPN output give its value, and the weight factor (vectorised:
         a 1,000-bit substrate has four million pairs)."""
-        V = self.vector_size
+        V, B = self.vector_size, self.hyper.blocks
         kinds = self.source_kinds
         n_src, n_vi, n_vo = len(kinds), len(self.vector_in), len(self.vector_out)
-        # rows 0 .. n_src-1: one per source kind, no vector pair (offset 0, aligned 0);
-        # then per vector input kind, the 2V-1 offsets of a vector pair
-        queries = np.zeros((n_src + n_vi * (2 * V - 1), self.num_cppn_inputs))
+        # rows 0 .. n_src-1: one per source kind, no vector pair (offset 0, aligned 0); then per vector
+        # input kind, source block and target block (one of each with one block), the 2V-1 offsets of a pair
+        span = 2 * V - 1
+        queries = np.zeros((n_src + n_vi * B * B * span, self.num_cppn_inputs))
         queries[np.arange(n_src), np.arange(n_src)] = 1.0
+        offsets = np.arange(-(V - 1), V)
         for a in range(n_vi):
-            rows = n_src + a * (2 * V - 1) + np.arange(2 * V - 1)
-            offsets = np.arange(-(V - 1), V)
-            queries[rows, a] = 1.0
-            queries[rows, n_src] = offsets
-            queries[rows, n_src + 1] = (offsets == 0)
+            for bs in range(B):
+                for bd in range(B):
+                    rows = n_src + ((a * B + bs) * B + bd) * span + np.arange(span)
+                    queries[rows, a] = 1.0
+                    queries[rows, n_src] = offsets
+                    queries[rows, n_src + 1] = (offsets == 0)
+                    if B > 1:
+                        queries[rows, n_src + 2:n_src + 5] = (bs / (B - 1), bd / (B - 1), bs - bd)
         self.queries = queries
 
         in_kind = np.array([kinds.index(n.kind) for n in self.inputs], np.int64)
@@ -281,7 +316,10 @@ class Substrate:
         dst_vec = out_j >= 0
         pair = dst_vec[:, None] & src_vec[None, :]  # (O, I)
         offset = in_j[None, :] - out_j[:, None]
-        q = np.where(pair, n_src + in_kind[None, :] * (2 * V - 1) + offset + (V - 1), in_kind[None, :])
+        in_b = np.array([n.block for n in self.inputs], np.int64)
+        out_b = np.array([n.block for n in self.outputs], np.int64)
+        block_pair = (in_kind[None, :] * B + in_b[None, :]) * B + out_b[:, None]
+        q = np.where(pair, n_src + block_pair * span + offset + (V - 1), in_kind[None, :])
         c_pair = in_kind[None, :] * n_vo + out_vec[:, None]
         c_vec = n_vi * n_vo + out_vec[:, None]  # (O, 1): np.where broadcasts over the inputs
         c_sca = n_vi * n_vo + n_vo + out_sca[:, None]

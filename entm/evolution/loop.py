@@ -48,7 +48,7 @@ from entm.evolution.reporters import (
 )
 from entm.evolution.restart import restart_due, restart_population
 from entm.evolution.settings_check import check_settings
-from entm.hyper import Substrate
+from entm.hyper import Substrate, default_width
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.neatconfig import (
@@ -177,7 +177,7 @@ def prepare(settings: EvolveSettings):
     task = make_task(settings.task, settings.task_params)
     mp = dict(settings.memory_params)
     width = mp.pop("width", None)
-    width = task.default_memory_width if width is None else width
+    width = default_width(task, settings.hyper if settings.encoding == "hyper" else None) if width is None else width
     spec = MemorySpec(mode=settings.memory, width=int(width), heads=int(settings.heads), options=mp)
     machine = Machine(task, spec)
     if settings.encoding not in ENCODINGS:

@@ -75,3 +75,59 @@ def test_near_outputs_score_partly():
     near = task.score(eps, y)
     assert near.score[3] == pytest.approx(0.6) and near.perfect[3]
     assert np.allclose(np.delete(near.score, 3), 1.0)
+
+
+def _whole_item_solver(V: int = 6, I: int = 3) -> tuple[int, dict]:
+    """A hand-built associative-recall machine for the discrete tape (network JSON, no hidden node): one
+    cell per item, of width (I + 2) V in blocks of V.  Every step writes [bits, read block 0 .. I] (a shift
+    register: after an item's vectors its cell holds them newest first); delimiters and query markers shift
+    right, after the push.  The second query marker's write is the query item pushed as the items were, so
+    its content jump lands on the queried item's cell; the shift moves to the next item, and the outputs read
+    the last block while the pushes bring its vectors there in order.  Returns (width, network JSON)."""
+    B, BIG = I + 2, 30.0
+    M = B * V
+    bits, delim, query = [-(1 + j) for j in range(V)], -(V + 1), -(V + 2)
+    read = [-(V + 3 + c) for c in range(M)]
+    out, a = list(range(V)), [V + c for c in range(M)]
+    w, jump, left, stay, right = range(V + M, V + M + 5)
+    bias = {**{k: -BIG / 2 for k in out + a + [jump, left, right]}, w: BIG / 2, stay: 0.0}
+    links = ([(bits[j], a[j], BIG) for j in range(V)]
+             + [(read[k * V + j], a[(k + 1) * V + j], BIG) for k in range(B - 1) for j in range(V)]
+             + [(read[(B - 1) * V + j], out[j], BIG) for j in range(V)]
+             + [(query, jump, BIG), (delim, right, BIG), (query, right, BIG)])
+    inputs, n_out = bits + [delim, query] + read, V + M + 5
+
+    def node(key, kind):
+        return {"id": key, "type": kind, "activation": {"name": "identity" if kind == "input" else "sigmoid",
+                                                        "custom": False},
+                "aggregation": {"name": "none" if kind == "input" else "sum", "custom": False},
+                "bias": bias.get(key, 0.0), "response": 1.0}
+
+    return M, {"format_version": "1.0", "network_type": "feedforward",
+               "metadata": {"created_timestamp": "2026-12-01T00:00:00Z"},
+               "topology": {"num_inputs": len(inputs), "num_outputs": n_out, "input_keys": inputs,
+                            "output_keys": list(range(n_out))},
+               "nodes": [node(k, "output") for k in range(n_out)] + [node(k, "input") for k in inputs],
+               "connections": [{"from": s, "to": d, "weight": x, "enabled": True} for s, d, x in links]}
+
+
+def test_a_tape_of_whole_items_solves_recall_at_any_list_length():
+    """With one vector per cell the content jump cannot always find the queried item (docs/results.md);
+    with a whole item per cell a 39-link feedforward network is perfect from 2 to 50 items, and the same
+    machine one vector per cell narrower is not."""
+    from entm.champion import evaluate_lengths
+    from entm.machine import Machine
+    from entm.memory import MemorySpec
+    from entm.phenotype import Network
+
+    task = make_task("associative_recall")
+    width, solver = _whole_item_solver()
+    net = Network.from_json(solver)
+    assert width == 30 and net.size() == (41, 39)
+    scores = evaluate_lengths(Machine(task, MemorySpec("discrete", width)), net, [2, 4, 6, 10, 20, 50],
+                              episodes=100, seed=5)
+    assert all(s["perfect"] == 1.0 and s["bit_errors"] == 0 for s in scores.values())
+    _, short = _whole_item_solver(I=2)  # a cell too narrow for the item: the jump key misses its first vector
+    narrow = evaluate_lengths(Machine(task, MemorySpec("discrete", 24)), Network.from_json(short), [6], episodes=100,
+                              seed=5)
+    assert narrow["6"]["perfect"] < 0.5

@@ -1,0 +1,106 @@
+"""The hyper encoding's blocks (``HyperParams.blocks``, ``--hyper-blocks``): a memory vector as several
+aligned blocks of the task's bits, the CPPN inputs that tell the blocks apart, and a substrate that paints
+a whole-item associative-recall machine at any vector size."""
+
+import numpy as np
+import pytest
+
+from entm.champion import evaluate_lengths
+from entm.errors import EntmError
+from entm.hyper import HyperParams, Substrate
+from entm.machine import Machine
+from entm.memory import MemorySpec
+from entm.phenotype import Network
+from entm.tasks import make_task
+
+
+def _recall_substrate(V: int, blocks: int = 5, scale: float = 30.0):
+    task = make_task("associative_recall", {"vector_size": V})
+    spec = MemorySpec("discrete", blocks * V)
+    return task, spec, Substrate(task, spec, HyperParams(weight_scale=scale, blocks=blocks))
+
+
+def test_one_block_is_the_layout_without_blocks():
+    task = make_task("copy", {"vector_size": 4})
+    spec = MemorySpec("discrete", 7)
+    old, one = Substrate(task, spec), Substrate(task, spec, {"blocks": 1})
+    assert one.cppn_inputs == old.cppn_inputs and "block_offset" not in one.cppn_inputs
+    assert np.array_equal(one.queries, old.queries) and one.coordinates() == old.coordinates()
+    assert HyperParams(blocks=1).as_dict() == HyperParams().as_dict() and "blocks" not in HyperParams().as_dict()
+    assert HyperParams.from_dict({"blocks": 3}).as_dict()["blocks"] == 3
+
+
+def test_blocks_split_memory_vectors_and_their_queries():
+    _, _, sub = _recall_substrate(2, blocks=3)
+    ins = sub.coordinates()["inputs"]
+    assert ins == [("bits", 0), ("bits", 1), ("delimiter", None), ("query", None)] + [("read0", j) for j in (0, 1)] * 3
+    assert [n.block for n in sub.inputs] == [0, 0, 0, 0, 0, 0, 1, 1, 2, 2]
+    assert sub.vector_in == ["bits", "read0"] and sub.cppn_inputs[-3:] == ["src_block", "dst_block", "block_offset"]
+    # one query row per source kind, then per vector kind x source block x target block the 3 offsets
+    assert sub.queries.shape[0] == 5 + 2 * 3 * 3 * 3
+    rows = sub.queries[5:]
+    assert sorted({tuple(r[-3:]) for r in rows}) == sorted({(bs / 2, bd / 2, bs - bd) for bs in range(3)
+                                                             for bd in range(3)})
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_bad_blocks_and_a_memory_too_narrow_are_one_line_errors(bad):
+    with pytest.raises(EntmError, match="blocks must be a positive integer"):
+        HyperParams(blocks=bad)
+    task = make_task("associative_recall")
+    with pytest.raises(EntmError, match=r"hyper blocks 5: .* width 29 must be at least 30 \(--width\)"):
+        Substrate(task, MemorySpec("discrete", 29), {"blocks": 5})
+
+
+def _emulated_cppn(sub: Substrate) -> np.ndarray:
+    """What a CPPN that paints the whole-item recall machine outputs at the substrate's queries (1, Q, outputs):
+    bits -> write block 0, read block b -> write block b + 1 (block offset -1), the last read block -> the
+    outputs, each aligned; the write always on, a jump on the query marker, a right shift on both markers."""
+    q, col = sub.queries, {n: i for i, n in enumerate(sub.cppn_inputs)}
+    src = {k: q[:, col[f"src={k}"]] == 1 for k in sub.source_kinds}
+    aligned = q[:, col["aligned"]] == 1
+    y = np.zeros((1, len(q), sub.num_cppn_outputs))
+    values = {"bits->write0": src["bits"] & aligned & (q[:, col["dst_block"]] == 0),
+              "read0->write0": src["read0"] & aligned & (q[:, col["block_offset"]] == -1),
+              "read0->out": src["read0"] & aligned & (q[:, col["src_block"]] == 1),
+              "scalars->write0": -0.5 * src["bias"], "scalars->out": -0.5 * src["bias"],
+              "->write0.w": 0.5 * src["bias"], "->jump0": src["query"] - 0.5 * src["bias"],
+              "->shift0.left": -0.5 * src["bias"],
+              "->shift0.right": src["delimiter"] + src["query"] - 0.5 * src["bias"]}
+    for name, v in values.items():
+        y[0, :, sub.cppn_outputs.index(name)] = v
+    return y
+
+
+@pytest.mark.parametrize("V", [6, 8])
+def test_blocks_paint_a_whole_item_recall_machine_at_any_vector_size(V):
+    """One set of CPPN values paints the hand-built recall machine (tests/tasks/test_associative_recall.py)
+    at 6 and at 8 bits: 3 regularities of the blocks, perfect from 2 to 20 items."""
+    task, spec, sub = _recall_substrate(V)
+    y = _emulated_cppn(sub)
+    net = Network.from_genome(sub.controllers(y)[0].as_genome(), sub.controller_config().genome_config)
+    assert net.size()[1] == 6 * V + 3  # bits, 4 pushed blocks and the outputs (V links each), jump, 2 shifts
+    scores = evaluate_lengths(Machine(task, spec), net, [2, 6, 10, 20], episodes=60, seed=2)
+    assert all(s["perfect"] == 1.0 for s in scores.values())
+    # without the block inputs (block_offset read as 0 everywhere) no push: the machine fails
+    flat = y.copy()
+    flat[0, :, sub.cppn_outputs.index("read0->write0")] = 0
+    broken = Network.from_genome(sub.controllers(flat)[0].as_genome(), sub.controller_config().genome_config)
+    assert evaluate_lengths(Machine(task, spec), broken, [6], episodes=60, seed=2)["6"]["perfect"] < 0.2
+
+
+def test_an_evolution_run_with_blocks_widens_the_memory_and_its_champion_repaints(tmp_path):
+    """Without --width a run with blocks gets the task's width plus V per extra block; its champion keeps
+    the blocks when re-painted at another vector size (M' = B V' + the extras)."""
+    from entm.champion import load_champion
+    from entm.evolution.loop import EvolveSettings, evolve
+
+    res = evolve(EvolveSettings(task="associative_recall", task_params={"vector_size": 3}, encoding="hyper",
+                                hyper={"blocks": 3}, generations=1, seed=1, episodes=5, evaluator="serial",
+                                stop_when_solved=False, run_dir=str(tmp_path / "ar")), progress=False)
+    meta = res.champion["metadata"]["entm"]
+    assert meta["substrate"]["blocks"] == 3 and "block_offset" in meta["substrate"]["cppn_inputs"]
+    champ = load_champion(res.run_dir)
+    assert champ.spec.width == 3 * 3 + 3
+    wide = load_champion(res.run_dir, task_overrides={"vector_size": 5})
+    assert wide.spec.width == 3 * 5 + 3 and wide.network.num_inputs == 5 + 2 + 18
