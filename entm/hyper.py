@@ -38,6 +38,10 @@ kind, each scalar kind, and ``bias`` for bias queries), then ``offset`` =
 j_source - j_target and ``aligned`` = 1 if the offset is 0 -- both only for a
 link between two vector kinds, else 0.
 
+With ``blocks`` B > 1 (:class:`HyperParams`), every memory vector is B aligned blocks of V values (block
+b's bit j at (b, j)), then its M - B V extras, and a link between two vectors also gives the CPPN
+``src_block``, ``dst_block`` (b / (B - 1)) and ``block_offset`` = b_source - b_target.
+
 Outputs (``cppn_outputs``, the multi-spatial-substrate layout of Pugh &
 Stanley 2013): one output per (source vector kind, target vector kind) pair,
 read for the links between those two vectors; one output per target vector
