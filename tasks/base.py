@@ -100,7 +100,9 @@ class Task(ABC):
     """Episodes (deployments) per generation when the settings give none."""
     validation: tuple[int | None, int] = (None, 0)
     """(length, episodes) of the validation batch that a solution must also get perfect (length None: the
-    training length); episodes 0: none, solved means perfect on every episode of a generation."""
+    training length); episodes 0: none, solved means perfect on every episode of a generation.  With a
+    length, a sequence task's solution must also be perfect on ten times as many fresh episodes of the training
+    distribution (:class:`entm.evolution.reporters.Validator`)."""
     length_name: str = "length"
     """What ``length`` counts, for tables: "length" of a sequence, "items", "rounds", "years" ..."""
     score_name: str = "score"

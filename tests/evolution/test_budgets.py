@@ -82,7 +82,8 @@ def test_summary_and_bar_say_whose_numbers_they_are(capsys, tmp_path):
     last = runs.read_metrics(tmp_path / "r")[-1]
     assert "generations: 20," in out and "solved: stopped at the first validated solution" in out
     assert (f"champion: genome {meta['genome_key']} of generation 19, a validated solver: perfect on all 10 of that "
-            f"generation's episodes and on the validation batch (100 episodes of length 100)") in out
+            f"generation's episodes and on the validation batches (100 episodes of length 100, 1000 of the training "
+            f"lengths)") in out
     terms = re.search(r"fitness ([0-9.]+): the mean of the task score ([0-9.]+) \(strict close\) and the shaping "
                       r"terms alignment ([0-9.]+), jumps ([0-9.]+), recall ([0-9.]+), writes ([0-9.]+)", out)
     assert terms, out
