@@ -126,6 +126,7 @@ def default_width(task, hyper: dict | None) -> int:
     blocks = HyperParams.from_dict(hyper).blocks if hyper is not None else 1
     return task.default_memory_width + ((blocks - 1) * int(task.vector_size) if blocks > 1 else 0)
 
+
 #: the controller's neat-python config (sizes filled in): sigmoid/sum output nodes, feed-forward; never evolved
 #: (its [NEAT] and reproduction items are only there to be valid: entm.config_checks)
 CONTROLLER_CONFIG = """
