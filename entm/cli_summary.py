@@ -38,8 +38,9 @@ def champion_lines(result, champ) -> list[str]:
     of = f"all {episodes}" if episodes else "all"
     length, n = getattr(champ.task, "validation", (None, 0))
     if meta.get("solved"):
-        val = (f" and on the validation batches ({n} episodes of {champ.task.length_name} {length}, {10 * n} of the "
-               f"training {champ.task.length_name}s)") if length else ""
+        name = champ.task.length_name
+        val = (f" and on the validation batches ({n} episodes of {name} {length}, {champ.task.training_validation} "
+               f"of the training {name}s)") if length else ""
         why = f"a validated solver: perfect on {of} of that generation's episodes{val}"
     else:
         where = "the run" if "stage" not in meta else f"curriculum stage {meta['stage'] + 1} (of the task's --stages)"

@@ -101,8 +101,17 @@ class Task(ABC):
     validation: tuple[int | None, int] = (None, 0)
     """(length, episodes) of the validation batch that a solution must also get perfect (length None: the
     training length); episodes 0: none, solved means perfect on every episode of a generation.  With a
-    length, a sequence task's solution must also be perfect on ten times as many fresh episodes of the training
+    length, the solution must also be perfect on :attr:`training_validation` fresh episodes of the training
     distribution (:class:`entm.evolution.reporters.Validator`)."""
+
+    @property
+    def training_validation(self) -> int:
+        """Episodes of the training-distribution validation batch: ten times the validation batch's when that
+        has a length of its own (outputs a hair from 0.5 can pass the long batch and the generation's own
+        episodes and still flip a bit on a short fresh episode in a few hundred; short episodes are cheap), else
+        0."""
+        length, n = self.validation
+        return 10 * n if length is not None else 0
     length_name: str = "length"
     """What ``length`` counts, for tables: "length" of a sequence, "items", "rounds", "years" ..."""
     score_name: str = "score"

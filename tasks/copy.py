@@ -131,9 +131,9 @@ class CopyTask(SequenceTask):
 
     validation = (100, 100)
     """(length, episodes) of the validation batch that a solution must also get perfect, besides ten times as
-    many fresh episodes of the training lengths.  100 episodes: with 10, soft-addressing champions that get 3-5 % of fresh
-    episodes wrong passed; without the training-length batch, one that got 1-2 % of short ones wrong
-    (docs/memory.md)."""
+    many fresh episodes of the training lengths.  100 episodes: with 10, soft-addressing champions that get
+    3-5 % of fresh episodes wrong passed; without the training-length batch, one that got 1-2 % of short ones
+    wrong (docs/memory.md)."""
 
     # -- episodes --------------------------------------------------------------
     def sample(self, rng: np.random.Generator, n: int, length: int | None = None) -> Episodes:

@@ -440,9 +440,9 @@ class Checkpoints:
 
 
 class Validator:
-    """Checks a candidate on a fixed batch of long episodes (the generalisation guard) and, for a sequence task,
-    ten times as many fresh episodes of the training distribution; with a curriculum (``stages``), no genome passes
-    before the last stage, the full task."""
+    """Checks a candidate on a fixed batch of long episodes (the generalisation guard) and on
+    :attr:`entm.tasks.base.Task.training_validation` fresh episodes of the training distribution; with a
+    curriculum (``stages``), no genome passes before the last stage, the full task."""
 
     def __init__(self, task, spec, config, seed, substrate=None, stages=None):
         self.task, self.stages = task, stages
@@ -453,11 +453,8 @@ class Validator:
         self.episodes = self.training = None
         if n:
             self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
-        if n and length is not None and not isinstance(task, RewardTask):
-            # and ten times as many fresh episodes of the training distribution (short: cheap): outputs a hair
-            # from 0.5 can pass the long batch and the generation's own episodes and still flip a bit on a
-            # short fresh episode in a few hundred
-            self.training = task.sample(np.random.default_rng([int(seed), 2**31 - 2]), 10 * n)
+        if task.training_validation:
+            self.training = task.sample(np.random.default_rng([int(seed), 2**31 - 2]), task.training_validation)
 
     def perfect(self, genome) -> bool:
         if self.stages is not None and not self.stages.final:
