@@ -23,6 +23,9 @@ def add_evolve_options(e) -> None:
     g.add_argument("--restart-every", type=int, default=None, metavar="G",
                    help="an unsolved run starts again from a new random population every G generations "
                         "(the champion stays; default 0: never)")
+    g.add_argument("--replay", type=int, default=None, metavar="N",
+                   help="up to N fresh training episodes that rejected candidates failed join every later "
+                        "generation's episodes (sequence tasks; default 0: none)")
     g.add_argument("--search", default=None, choices=["fitness", "novelty", "hybrid"],
                    help="fitness (default): the objective; novelty: novelty search over the task's behaviour "
                         "descriptor, switching to the objective; hybrid: novelty x objective")
@@ -50,7 +53,8 @@ def evolve_fields(args, task_params: dict, memory_params: dict) -> dict:
     novelty = {field: getattr(args, opt) for opt, field in NOVELTY_OPTIONS.items() if getattr(args, opt) is not None}
     given = {"task": args.task, "task_params": task_params, "memory": args.memory, "memory_params": memory_params,
              "heads": args.heads, "episodes": args.episodes, "search": args.search, "novelty": novelty,
-             "fixed_episodes": args.fixed_episodes, "restart_every": args.restart_every}
+             "fixed_episodes": args.fixed_episodes, "restart_every": args.restart_every,
+             "replay": args.replay}
     if args.preset is not None:
         from entm.presets import preset_settings
 
@@ -58,7 +62,7 @@ def evolve_fields(args, task_params: dict, memory_params: dict) -> dict:
     else:
         out = {k: v for k, v in given.items() if v is not None}
     defaults = {"task": "copy", "memory": "discrete", "heads": 1, "search": "fitness", "fixed_episodes": False,
-                "restart_every": 0}
+                "restart_every": 0, "replay": 0}
     return {**defaults, **out}
 
 

@@ -52,10 +52,32 @@ class Episodes:
         order = np.argsort(-self.steps, kind="stable")
         if np.array_equal(order, np.arange(self.batch)):
             return self
-        info = {k: (v[order] if isinstance(v, np.ndarray) and v.shape[:1] == (self.batch,) else v)
+        return self.take(order)
+
+    def take(self, rows) -> "Episodes":
+        """The episodes ``rows`` (indices), in that order, still padded to T steps."""
+        rows = np.asarray(rows, dtype=np.int64)
+        info = {k: (v[rows] if isinstance(v, np.ndarray) and v.shape[:1] == (self.batch,) else v)
                 for k, v in self.info.items()}
-        return Episodes(inputs=self.inputs[order], targets=self.targets[order], mask=self.mask[order],
-                        lengths=self.lengths[order], steps=self.steps[order], info=info)
+        return Episodes(inputs=self.inputs[rows], targets=self.targets[rows], mask=self.mask[rows],
+                        lengths=self.lengths[rows], steps=self.steps[rows], info=info)
+
+    def concat(self, other: "Episodes") -> "Episodes":
+        """This batch followed by ``other``, both padded to the longer T.  Per-episode ``info`` arrays are
+        padded on their other axes too (-1 for signed integers, an index's "none"; else 0 or False); any other
+        ``info`` entry must be the same in both."""
+        info = {}
+        for k in self.info.keys() | other.info.keys():
+            a, b = self.info.get(k), other.info.get(k)
+            if _per_episode(a, self.batch) and _per_episode(b, other.batch) and a.ndim == b.ndim:
+                info[k] = _stack(a, b)
+            elif not (isinstance(a, np.ndarray) or isinstance(b, np.ndarray)) and a == b:
+                info[k] = a
+            else:
+                raise EntmError(f"episode info {k!r} cannot be joined across two batches")
+        return Episodes(inputs=_stack(self.inputs, other.inputs), targets=_stack(self.targets, other.targets),
+                        mask=_stack(self.mask, other.mask), lengths=np.concatenate([self.lengths, other.lengths]),
+                        steps=np.concatenate([self.steps, other.steps]), info=info)
 
     def tile(self, n: int) -> "Episodes":
         """The batch repeated ``n`` times (row g*B + b is episode b), for scoring n networks at once."""
@@ -64,6 +86,21 @@ class Episodes:
         rep = lambda a: np.concatenate([a] * n, axis=0)  # noqa: E731
         return Episodes(inputs=rep(self.inputs), targets=rep(self.targets), mask=rep(self.mask),
                         lengths=rep(self.lengths), steps=rep(self.steps), info=self.info)
+
+
+def _per_episode(a, batch: int) -> bool:
+    return isinstance(a, np.ndarray) and a.ndim >= 1 and a.shape[0] == batch
+
+
+def _stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a`` then ``b`` along axis 0, every other axis padded to the larger size (-1 for signed integers, else
+    0 or False)."""
+    shape = [max(x, y) for x, y in zip(a.shape[1:], b.shape[1:])]
+    fill = -1 if np.issubdtype(np.result_type(a, b), np.signedinteger) else 0
+    out = np.full((a.shape[0] + b.shape[0], *shape), fill, dtype=np.result_type(a, b))
+    out[(slice(0, a.shape[0]), *(slice(0, n) for n in a.shape[1:]))] = a
+    out[(slice(a.shape[0], None), *(slice(0, n) for n in b.shape[1:]))] = b
+    return out
 
 
 @dataclass

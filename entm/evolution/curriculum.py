@@ -72,7 +72,7 @@ class Stages:
         """Point the evaluator at the current stage (if it is not yet), and let neat-python's fitness
         threshold stop the run only at the last stage."""
         if self.target != self.stage:
-            evaluator.retarget(self.task_params())
+            evaluator.retarget(task_params=dict(self.task_params()))
             self.target = self.stage
         self.config.no_fitness_termination = not (self.final and self.threshold_stop)
 

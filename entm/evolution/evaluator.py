@@ -37,6 +37,14 @@ def episode_rng(seed: int, generation: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(generation)])
 
 
+def training_validation_batch(task, seed: int):
+    """The validation's :attr:`~entm.tasks.base.Task.training_validation` fresh episodes of the training
+    distribution, seeded by (run seed, 2**31 - 2): no generation's episodes share the generator (None: the
+    task has none)."""
+    n = task.training_validation
+    return task.sample(np.random.default_rng([int(seed), 2**31 - 2]), n) if n else None
+
+
 @dataclass
 class GenomeResult:
     """What evaluating one genome gives (all means over the generation's episodes)."""
@@ -69,6 +77,9 @@ class EvalSettings:
     """Also compute every genome's behaviour descriptor (``Task.behaviour``; novelty search)."""
     fixed_episodes: bool = False
     """Every generation gets generation 0's episodes (the C# port's fixed evaluation seed)."""
+    replay: tuple = ()
+    """Episodes of :func:`training_validation_batch` (indices) that every generation gets besides its own: the
+    ones a rejected candidate failed (:mod:`entm.evolution.replay`)."""
 
 
 class GenomeEvaluator:
@@ -95,6 +106,8 @@ class GenomeEvaluator:
         generation = 0 if self.settings.fixed_episodes else generation
         if self._episodes_cache is None or self._episodes_cache[0] != generation:
             eps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
+            if self.settings.replay:
+                eps = eps.concat(training_validation_batch(self.task, self.settings.seed).take(self.settings.replay))
             eps = eps.sorted_by_steps()  # longest first: the compiled evaluator skips finished episodes
             self._episodes_cache = (generation, eps)
         return self._episodes_cache[1]
@@ -210,9 +223,10 @@ class SerialEvaluator:
         stats.update(workers=1, nodes=1)
         return results, stats
 
-    def retarget(self, task_params: dict) -> None:
-        """Evaluate with these task parameters from now on (a curriculum's stage, entm.evolution.curriculum)."""
-        self.inner = GenomeEvaluator(replace(self.inner.settings, task_params=dict(task_params)))
+    def retarget(self, **changes) -> None:
+        """Evaluate with these :class:`EvalSettings` fields changed from now on (a curriculum's stage's
+        ``task_params``, entm.evolution.curriculum; ``replay``, entm.evolution.replay)."""
+        self.inner = GenomeEvaluator(replace(self.inner.settings, **changes))
 
     def close(self):
         pass

@@ -46,7 +46,8 @@ from entm.evolution.reporters import (
     Validator,
     write_champion,
 )
-from entm.evolution.restart import restart_due, restart_population
+from entm.evolution.replay import ReplayReporter, check_replay
+from entm.evolution.restart import check_restart_every, restart_due, restart_population
 from entm.evolution.settings_check import check_settings
 from entm.hyper import Substrate, default_width
 from entm.machine import Machine
@@ -125,6 +126,9 @@ class EvolveSettings:
     restart_every: int = 0
     """> 0: an unsolved run replaces its population with a new random one (neat-python's first population,
     new species) at every multiple of this many generations; 0: never."""
+    replay: int = 0
+    """> 0: up to this many fresh training episodes that rejected candidates failed join every later
+    generation's episodes (:mod:`entm.evolution.replay`); 0: none."""
     reproduction: str = "driver"
     """``driver``: neat-python's evolution, exactly; ``workers`` (opt-in): the driver plans and the workers make
     the children (:mod:`entm.evolution.worker_repro`; not neat-python's run, see docs/performance.md)."""
@@ -208,12 +212,8 @@ def prepare(settings: EvolveSettings):
     worker_repro.configure(load_config(text, source), settings.reproduction)  # every other problem, before any work
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
-    r = settings.restart_every
-    if isinstance(r, bool) or not isinstance(r, int) or r < 0:
-        raise EntmError(f"--restart-every must be a whole number of generations >= 0 (0: never), got {r!r}")
-    if r and settings.reproduction != "driver":
-        raise EntmError("--restart-every needs --reproduction driver (a restart makes neat-python's first "
-                        "population in the driver)")
+    check_restart_every(settings.restart_every, settings.reproduction)
+    check_replay(settings.replay, task, settings.search)
     if settings.episodes is not None and settings.episodes < 1:
         raise EntmError(f"episodes must be at least 1, got {settings.episodes}")
     return task, spec, machine, text
@@ -433,9 +433,11 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     schedule = check_curriculum(task, settings.search)
     stages = None if schedule is None else Stages(task, schedule, state, pop.config)
     writer = RunWriter()  # the run directory's writes, in order, off the driver's path
-    champion = ChampionReporter(evaluate, state, Validator(task, spec, config, settings.seed, substrate, stages),
-                                task, spec, run_dir, substrate, writer)
+    validator = Validator(task, spec, config, settings.seed, substrate, stages)
+    champion = ChampionReporter(evaluate, state, validator, task, spec, run_dir, substrate, writer)
     pop.add_reporter(champion)
+    if settings.replay:  # after the champion's validation, whose failures it takes
+        pop.add_reporter(ReplayReporter(settings.replay, state, validator, evaluator))
     pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate, writer))
     if stages is not None:
         pop.add_reporter(CurriculumReporter(evaluate, stages))

@@ -283,10 +283,10 @@ class RayEvaluator:
         return outs, {"workers": len(pids), "nodes": len(nodes), "send_seconds": t_sent - t0,
                       "gather_seconds": gather}
 
-    def retarget(self, task_params: dict) -> None:
-        """Evaluate with these task parameters from now on (a curriculum's stage, entm.evolution.curriculum):
-        new settings under a new key, so every worker builds its evaluator afresh."""
-        self.settings = replace(self.settings, task_params=dict(task_params))
+    def retarget(self, **changes) -> None:
+        """Evaluate with these EvalSettings fields changed from now on (a curriculum's stage's ``task_params``,
+        ``replay``): new settings under a new key, so every worker builds its evaluator afresh."""
+        self.settings = replace(self.settings, **changes)
         self.settings_ref = self.ray.put(self.settings)
         self.key = f"{id(self)}-{time.time_ns()}"
 

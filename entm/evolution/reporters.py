@@ -37,7 +37,7 @@ from neat.reporting import BaseReporter
 from entm import runs
 from entm.closed_loop import evaluate_deployments
 from entm.evolution import checkpoint
-from entm.evolution.evaluator import GenomeResult
+from entm.evolution.evaluator import GenomeResult, training_validation_batch
 from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.phenotype import Network, network_json_from_genome
@@ -66,6 +66,8 @@ class LoopState:
     None: the task has no curriculum)."""
     restarts: list | None = None
     """The generations at which the population was replaced by a new one (``restart_every``; None: none yet)."""
+    replay: list | None = None
+    """The training-validation episodes (indices) every generation replays (``replay``; None: none yet)."""
 
     def to_dict(self) -> dict:
         """The checkpoint's ``loop`` entry (``threshold`` only once it is set, ``novelty`` only in a novelty
@@ -75,10 +77,11 @@ class LoopState:
             del d["threshold"]
         if d["curriculum"] is None:
             del d["curriculum"]
-        if d["restarts"] is None:
-            del d["restarts"]
-        else:
-            d["restarts"] = list(d["restarts"])
+        for k in ("restarts", "replay"):
+            if d[k] is None:
+                del d[k]
+            else:
+                d[k] = list(d[k])
         if d["novelty"] is None:
             del d["novelty"]
         else:
@@ -450,11 +453,17 @@ class Validator:
         self.config = config
         self.substrate = substrate
         length, n = task.validation
-        self.episodes = self.training = None
+        self.episodes = None
         if n:
             self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
-        if task.training_validation:
-            self.training = task.sample(np.random.default_rng([int(seed), 2**31 - 2]), task.training_validation)
+        self.training = training_validation_batch(task, seed)
+        self.failures: list[int] = []
+        """The training-batch episodes (indices) that rejected candidates failed, in order, until
+        :meth:`take_failures`."""
+
+    def take_failures(self) -> list[int]:
+        out, self.failures = self.failures, []
+        return out
 
     def perfect(self, genome) -> bool:
         if self.stages is not None and not self.stages.final:
@@ -472,5 +481,9 @@ class Validator:
         if isinstance(self.task, RewardTask):
             scores, _ = evaluate_deployments(self.machine, net, self.episodes)
             return bool(np.all(scores.perfect))
-        return all(bool(np.all(self.task.score(eps, self.machine.run(net, eps.inputs).outputs).perfect))
-                   for eps in (self.episodes, self.training) if eps is not None)
+        if self.training is not None:  # first: short episodes, and the failures are kept
+            perfect = self.task.score(self.training, self.machine.run(net, self.training.inputs).outputs).perfect
+            if not np.all(perfect):
+                self.failures.extend(int(i) for i in np.flatnonzero(~perfect))
+                return False
+        return bool(np.all(self.task.score(self.episodes, self.machine.run(net, self.episodes.inputs).outputs).perfect))
