@@ -35,7 +35,9 @@ def champion_lines(result, champ) -> list[str]:
     gen, key = meta["generation"], meta["genome_key"]
     nodes, conns = champ.network.size()
     episodes = read_run_json(result.run_dir).get("episodes")
-    of = f"all {episodes}" if episodes else "all"
+    best = next((m for m in read_metrics(result.run_dir) if m.get("generation") == gen), None)
+    replayed = f" (and the {best['replayed']} replayed, --replay)" if best and best.get("replayed") else ""
+    of = (f"all {episodes}" if episodes else "all") + replayed
     length, n = getattr(champ.task, "validation", (None, 0))
     if meta.get("solved"):
         name = champ.task.length_name
@@ -59,7 +61,6 @@ def champion_lines(result, champ) -> list[str]:
                      f"(the terms reward one way of solving the task: a solution's can be below 1)")
     else:
         lines.append(f"  fitness {meta['fitness']:.4f}, {score}")
-    best = next((m for m in read_metrics(result.run_dir) if m.get("generation") == gen), None)
     if best is not None and best.get("best_genome") not in (None, key):
         lines.append(f"  the fittest genome of generation {gen} (the progress bar's 'best') was genome "
                      f"{best['best_genome']}: fitness {best['best_fitness']:.4f}, perfect on "

@@ -35,6 +35,9 @@ for a perfect copier:
   cell that no earlier step wrote;
 * ``jumps`` (discrete tape only): half for a content jump on the delimiter step,
   half for the fraction of other steps without one;
+* ``signed`` (opt-in, ``shaping = "signed"``): ``trace`` with ``recall`` counting only channels that
+  follow the bit (positive correlation and gap), not ones that invert it.  A machine that stores the bits
+  inverted needs inverted read -> output links, and the hyper encoding's runs stall there (docs/memory.md);
 * ``outputs`` (opt-in, ``shaping = "outputs"``; differentiable memory only, in the place of ``jumps``): the
   ``recall`` measure applied to the task outputs, output j against target bit
   j: graded credit for outputs that follow the targets before they are on the
@@ -58,7 +61,7 @@ from entm.errors import EntmError
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.base import Episodes, Scores, SequenceTask, check_int
 
-SHAPINGS = ("trace", "none", "outputs")
+SHAPINGS = ("trace", "none", "outputs", "signed")
 
 
 @dataclass
@@ -72,7 +75,8 @@ class CopyTask(SequenceTask):
     max_length: int = 10
     """Longest sequence in training episodes."""
     shaping: str = "trace"
-    """Fitness shaping: ``trace`` (score, recall and alignment; see the module docstring) or ``none``."""
+    """Fitness shaping: ``trace`` (score, recall and alignment; see the module docstring), ``none``, or the
+    opt-in ``outputs`` and ``signed``."""
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
@@ -186,7 +190,7 @@ class CopyTask(SequenceTask):
         if self.shaping == "none":
             return {}
         terms = {
-            "recall": self.recall(episodes, trace.reads, groups),
+            "recall": self.recall(episodes, trace.reads, groups, signed=self.shaping == "signed"),
             "alignment": self.alignment(episodes, trace.write_pos, trace.write_strength, trace.read_pos),
             "writes": self.writes(episodes, trace.write_pos, trace.write_strength),
         }
@@ -196,11 +200,13 @@ class CopyTask(SequenceTask):
             terms["outputs"] = self.recall(episodes, outputs, groups, own=True)
         return terms
 
-    def recall(self, episodes: Episodes, reads: np.ndarray, groups: int = 1, own: bool = False) -> np.ndarray:
+    def recall(self, episodes: Episodes, reads: np.ndarray, groups: int = 1, own: bool = False,
+               signed: bool = False) -> np.ndarray:
         """Information about the targets in the read vectors at scored steps, pooled over each
         group's episodes (broadcast per episode).  ``own``: bit j is measured on channel j only, and
         only a channel that follows the bit counts, not one that inverts it (the ``outputs`` term:
-        ``reads`` are then the task outputs)."""
+        ``reads`` are then the task outputs); ``signed``: any channel, but only one that follows the bit."""
+        follow = own or signed
         m = episodes.mask
         B = episodes.batch
         t = episodes.targets[m]  # (G*S, V), group-major
@@ -215,7 +221,7 @@ class CopyTask(SequenceTask):
             rc = r - r.mean(axis=1, keepdims=True)
             cov = tc.transpose(0, 2, 1) @ rc  # (G, V, C)
             norm = np.sqrt((tc * tc).sum(axis=1))[:, :, None] * np.sqrt((rc * rc).sum(axis=1))[:, None, :]
-            corr = np.where(norm > 1e-12, (cov if own else np.abs(cov)) / np.where(norm > 1e-12, norm, 1.0), 0.0)
+            corr = np.where(norm > 1e-12, (cov if follow else np.abs(cov)) / np.where(norm > 1e-12, norm, 1.0), 0.0)
             corr = np.where(np.isfinite(corr), corr, 0.0)
             # amplitude: how far apart the channel's values are for target 1 and target 0
             on = (t > 0.5).astype(np.float64)
@@ -224,10 +230,13 @@ class CopyTask(SequenceTask):
             n_off = off.sum(axis=1)[:, :, None]
             mean_on = (on.transpose(0, 2, 1) @ r) / np.maximum(n_on, 1)
             mean_off = (off.transpose(0, 2, 1) @ r) / np.maximum(n_off, 1)
-            gap = np.where((n_on > 0) & (n_off > 0), (mean_on - mean_off) if own else np.abs(mean_on - mean_off), 0.0)
+            gap = np.where((n_on > 0) & (n_off > 0), (mean_on - mean_off) if follow else np.abs(mean_on - mean_off),
+                           0.0)
             gap = np.where(np.isfinite(gap), np.clip(gap, 0.0, 1.0), 0.0)
         if own:  # an inverted output (negative correlation and gap) earns nothing
             best = np.diagonal(np.clip(corr, 0.0, None) * gap, axis1=1, axis2=2)
+        elif signed:  # an inverted channel earns nothing
+            best = (np.clip(corr, 0.0, None) * gap).max(axis=2)
         else:
             best = (corr * gap).max(axis=2)
         value = np.clip(best, 0.0, 1.0).mean(axis=1)  # (G,)

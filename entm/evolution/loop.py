@@ -436,9 +436,9 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     validator = Validator(task, spec, config, settings.seed, substrate, stages)
     champion = ChampionReporter(evaluate, state, validator, task, spec, run_dir, substrate, writer)
     pop.add_reporter(champion)
-    if settings.replay:  # after the champion's validation, whose failures it takes
-        pop.add_reporter(ReplayReporter(settings.replay, state, validator, evaluator))
     pop.add_reporter(MetricsReporter(evaluate, state, run_dir, t_start, substrate, writer))
+    if settings.replay:  # after the champion's validation, whose failures it takes, and the generation's metrics
+        pop.add_reporter(ReplayReporter(settings.replay, state, validator, evaluator))
     if stages is not None:
         pop.add_reporter(CurriculumReporter(evaluate, stages))
     bar = None

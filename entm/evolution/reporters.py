@@ -316,6 +316,7 @@ class MetricsReporter(BaseReporter):
             **({"search": ev.search} if ev.search is not None else {}),
             **({"stage": state.curriculum["stage"]} if state.curriculum else {}),
             **({"restarts": len(state.restarts)} if state.restarts else {}),
+            **({"replayed": len(state.replay)} if state.replay else {}),
         }
 
 

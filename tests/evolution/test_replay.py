@@ -122,6 +122,8 @@ def test_a_run_replays_its_failures_and_resumes_to_the_same_run(tmp_path):
     with gzip.open(checkpoint.list_checkpoints(whole.run_dir)[-1], "rb") as f:
         replay = pickle.load(f)["loop"]["replay"]
     assert 0 < len(replay) <= 8
+    counts = [m.get("replayed", 0) for m in runs.read_metrics(whole.run_dir)]
+    assert counts[0] == 0 and counts == sorted(counts) and 0 < counts[-1] <= len(replay)
     plain = evolve(_settings(tmp_path, "plain", 6, replay=0), progress=False)
     assert comparable_metrics(plain.run_dir) != comparable_metrics(whole.run_dir)
     part = evolve(_settings(tmp_path, "part", 3, checkpoint_every=1), progress=False)

@@ -138,3 +138,23 @@ def test_outputs_term_of_the_differentiable_memory_is_graded():
     assert swapped < 0.2  # bit j must come out on output j
     assert task.shape(eps, 1.0 - eps.targets, soft)["outputs"].mean() == 0.0  # ... and not inverted
     assert "outputs" not in make_task("copy", {"vector_size": 2}).shape(eps, eps.targets, soft)  # opt-in
+
+
+def test_signed_shaping_gives_no_recall_for_bits_stored_inverted():
+    """``shaping = "signed"``: the recall term counts a read channel only where it follows the bit; the
+    default counts an inverted channel as fully as a plain one."""
+    from entm.machine import Trace
+
+    signed, trace = make_task("copy", {"vector_size": 2, "shaping": "signed"}), make_task("copy", {"vector_size": 2})
+    eps = signed.sample(np.random.default_rng(6), 20)
+    B, T = eps.inputs.shape[:2]
+    z = np.zeros((B, T, 1), dtype=np.int64)
+    extra = np.full((B, T, 1), 0.7)  # a constant channel beside the bits carries nothing
+    for reads, expected in ((eps.targets, 1.0), (1.0 - eps.targets, 0.0)):
+        tr = Trace(reads=np.concatenate([reads, extra], axis=2), write_pos=z, write_strength=np.zeros((B, T, 1)),
+                   read_pos=z)
+        assert signed.shape(eps, eps.targets, tr)["recall"].mean() == pytest.approx(expected)
+        assert trace.shape(eps, eps.targets, tr)["recall"].mean() == pytest.approx(1.0)
+    mixed = np.concatenate([1.0 - eps.targets[:, :, :1], eps.targets[:, :, 1:]], axis=2)  # bit 0 inverted
+    tr = Trace(reads=mixed, write_pos=z, write_strength=np.zeros((B, T, 1)), read_pos=z)
+    assert signed.shape(eps, eps.targets, tr)["recall"].mean() == pytest.approx(0.5, abs=0.05)  # chance: bit 1
