@@ -5,9 +5,9 @@ A genome perfect on its generation's episodes is validated (:class:`entm.evoluti
 when it fails some of the validation's fresh episodes of the training distribution, those episodes are the
 cases the generation's random sample misses: 8-bit copy with the differentiable memory settles on a start
 marker that the data vector 11111111 also matches, wrong on about 1 episode in 50 of lengths 1-10, which a
-generation of 50 episodes shows too rarely to select against (docs/memory.md).  With ``replay`` N, the first
-:data:`PER_GENERATION` new failures of a generation's rejected candidates are added to the episodes every
-later generation is evaluated on, up to N (the oldest go first); they stay across restarts.  The
+generation of 50 episodes shows too rarely to select against (docs/memory.md).  With ``replay`` N, the new
+failures of a generation's rejected candidates are added to the episodes every later generation is
+evaluated on, up to N in all (the oldest go first); they stay across restarts.  The
 validation's long batch is never replayed, and the training batch still decides a solution: a genome must
 be perfect on all of it, the replayed episodes included.
 """
@@ -19,9 +19,6 @@ from neat.reporting import BaseReporter
 from entm.errors import EntmError
 from entm.evolution.reporters import LoopState
 from entm.tasks import SequenceTask
-
-#: new failing episodes taken per generation: a few, so one candidate's failures do not fill the replay
-PER_GENERATION = 4
 
 
 def check_replay(replay, task, search: str) -> None:
@@ -51,10 +48,10 @@ class ReplayReporter(BaseReporter):
         known = set(self.state.replay or [])
         new = []
         for i in self.validator.take_failures():
-            if i not in known and len(new) < PER_GENERATION:
+            if i not in known:
                 new.append(i)
                 known.add(i)
         if not new:
             return
-        self.state.replay = [*(self.state.replay or []), *new][-self.limit:]
+        self.state.replay = [*(self.state.replay or []), *new[:self.limit]][-self.limit:]
         self.evaluator.retarget(replay=tuple(self.state.replay))

@@ -13,7 +13,7 @@ from entm.evolution import checkpoint
 from entm.champion import load_champion
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator, SerialEvaluator, training_validation_batch
 from entm.evolution.loop import EvolveSettings, evolve, prepare, resume
-from entm.evolution.replay import PER_GENERATION, ReplayReporter
+from entm.evolution.replay import ReplayReporter
 from entm.evolution.reporters import LoopState, Validator
 from entm.tasks import make_task
 
@@ -87,12 +87,12 @@ def _eval_settings(**kw):
                         **kw)
 
 
-def test_the_reporter_adds_a_few_new_failures_a_generation_and_keeps_the_newest():
+def test_the_reporter_adds_the_new_failures_and_keeps_the_newest():
     evaluator = SerialEvaluator(_eval_settings())
     state = LoopState()
-    reporter = ReplayReporter(6, state, _Failures([3, 9, 9, 12, 40, 41, 42], [40, 2, 5], [], [7, 8, 1]), evaluator)
+    reporter = ReplayReporter(6, state, _Failures([3, 9, 9, 12], [40, 9, 2, 5], [], [7, 8, 1]), evaluator)
     reporter.post_evaluate(None, None, None, None)
-    assert state.replay == [3, 9, 12, 40] and PER_GENERATION == 4
+    assert state.replay == [3, 9, 12]  # once each
     reporter.post_evaluate(None, None, None, None)
     assert state.replay == [3, 9, 12, 40, 2, 5]
     reporter.post_evaluate(None, None, None, None)  # nothing new: nothing changes
@@ -104,6 +104,10 @@ def test_the_reporter_adds_a_few_new_failures_a_generation_and_keeps_the_newest(
     assert eps.batch == 9 + 6
     rows = {r.tobytes() for r in eps.inputs[:, :replayed.inputs.shape[1]]}
     assert all(r.tobytes() in rows for r in replayed.inputs)
+    many = LoopState()
+    ReplayReporter(4, many, _Failures(list(range(10, 20))), SerialEvaluator(_eval_settings())).post_evaluate(
+        None, None, None, None)
+    assert many.replay == [10, 11, 12, 13]  # one candidate's first failures, up to the limit
     fresh = SerialEvaluator(_eval_settings())
     ReplayReporter(6, LoopState(replay=[12, 40]), _Failures(), fresh)  # a resumed run's evaluator gets them
     assert fresh.inner.settings.replay == (12, 40)
