@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -107,10 +108,16 @@ class GenomeEvaluator:
         if self._episodes_cache is None or self._episodes_cache[0] != generation:
             eps = self.task.sample(episode_rng(self.settings.seed, generation), self.settings.episodes)
             if self.settings.replay:
-                eps = eps.concat(training_validation_batch(self.task, self.settings.seed).take(self.settings.replay))
+                eps = eps.concat(self._replayed)
             eps = eps.sorted_by_steps()  # longest first: the compiled evaluator skips finished episodes
             self._episodes_cache = (generation, eps)
         return self._episodes_cache[1]
+
+    @cached_property
+    def _replayed(self):
+        """The replayed episodes (``settings.replay``), drawn once: the settings do not change (a retarget
+        builds a new evaluator)."""
+        return training_validation_batch(self.task, self.settings.seed).take(self.settings.replay)
 
     def evaluate(self, genomes: list, generation: int) -> tuple[dict, dict]:
         """``genomes``: [(genome_id, genome or GenomeData)]; returns ({genome_id: GenomeResult}, stats)."""

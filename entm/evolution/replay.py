@@ -46,11 +46,7 @@ class ReplayReporter(BaseReporter):
 
     def post_evaluate(self, config, population, species, best_genome):
         known = set(self.state.replay or [])
-        new = []
-        for i in self.validator.take_failures():
-            if i not in known:
-                new.append(i)
-                known.add(i)
+        new = [i for i in dict.fromkeys(self.validator.take_failures()) if i not in known]  # once each, in order
         if not new:
             return
         self.state.replay = [*(self.state.replay or []), *new[:self.limit]][-self.limit:]
