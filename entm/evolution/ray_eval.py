@@ -72,6 +72,14 @@ def _where(stats: dict) -> dict:
     return stats
 
 
+def _ready(settings_key: str, settings: EvalSettings) -> str:
+    """Runs on a worker: build this run's evaluator (imports, task, machine); the worker's node id."""
+    import ray
+
+    _worker_evaluator(settings_key, settings)
+    return ray.get_runtime_context().get_node_id()
+
+
 def _evaluate_chunk(settings_key: str, settings: EvalSettings, generation: int, *parts: list):
     """Runs on a worker: evaluate one chunk (its genomes in ``parts``, see :func:`split_inline`); the
     evaluator is built once per process."""
@@ -219,6 +227,27 @@ class RayEvaluator:
         self.remote_apply = ray.remote(num_cpus=1, max_retries=5)(_apply_chunk)
         self.settings_ref = ray.put(settings)
         self.key = f"{id(self)}-{time.time_ns()}"
+        if not self.started_ray:
+            self._warm_nodes()
+
+    def _warm_nodes(self, timeout: float = 120.0) -> None:
+        """On a cluster of several nodes, start a worker with this run's evaluator built on every node with a
+        CPU before the first generation: otherwise a node whose worker process is still starting gets no
+        work while the others finish short generations (Ray hands the next task to the worker already
+        running).  Nodes that are not ready within ``timeout`` seconds join later, as Ray places work."""
+        ray = self.ray
+        try:
+            nodes = [x["NodeID"] for x in ray.nodes() if x.get("Alive") and x.get("Resources", {}).get("CPU", 0) >= 1]
+        except Exception:  # Ray client mode: no node table here
+            return
+        if len(nodes) < 2:
+            return
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        ready = ray.remote(num_cpus=1, max_retries=0)(_ready)
+        refs = [ready.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
+                .remote(self.key, self.settings_ref) for node in nodes]
+        ray.wait(refs, num_returns=len(refs), timeout=timeout)
 
     def __call__(self, genomes: list, generation: int) -> tuple[dict, dict]:
         # compact genomes: neat-python genome objects pickle slowly and large
