@@ -38,6 +38,10 @@ for a perfect copier:
 * ``signed`` (opt-in, ``shaping = "signed"``): ``trace`` with ``recall`` counting only channels that
   follow the bit (positive correlation and gap), not ones that invert it.  A machine that stores the bits
   inverted needs inverted read -> output links, and the hyper encoding's runs stall there (docs/memory.md);
+* ``bits`` (opt-in, ``shaping = "bits"``): ``trace`` plus ``2a - 1`` (at least 0) for the share ``a`` of
+  scored bits on the right side of 0.5.  The strict-close score gives outputs that are right but near 0.5
+  almost nothing, and the trace terms reward one way of addressing: hyper-encoded 8-bit runs had genomes
+  perfect on 90-98 % of their episodes less fit than constant-output ones (docs/memory.md);
 * ``outputs`` (opt-in, ``shaping = "outputs"``; differentiable memory only, in the place of ``jumps``): the
   ``recall`` measure applied to the task outputs, output j against target bit
   j: graded credit for outputs that follow the targets before they are on the
@@ -61,7 +65,7 @@ from entm.errors import EntmError
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.base import Episodes, Scores, SequenceTask, check_int
 
-SHAPINGS = ("trace", "none", "outputs", "signed")
+SHAPINGS = ("trace", "none", "outputs", "signed", "bits")
 
 
 @dataclass
@@ -80,10 +84,15 @@ class CopyTask(SequenceTask):
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
+    ones: float = 0.0
+    """Opt-in: the share of training episodes (drawn with random lengths) in which one vector, at a random
+    position, is all ones.  Episodes of a given length (``entm evaluate --lengths``) are never changed.  A
+    machine that writes its start marker uniformly across the bits cannot tell that cell from the vector
+    11111111 by content, which random bits give in only ~2 % of training episodes (docs/memory.md)."""
 
     name = "copy"
     description = "copy a sequence of bit vectors after a delimiter (ENTM papers)"
-    dynamics_defaults = {"stages": ""}
+    dynamics_defaults = {"stages": "", "ones": 0.0}
     default_curriculum = "max_length=2,4,6,8"
     score_name = "strict close"
 
@@ -93,6 +102,9 @@ class CopyTask(SequenceTask):
         self.max_length = check_int("max_length", self.max_length)
         if self.max_length < self.min_length:
             raise EntmError(f"max_length ({self.max_length}) must be at least min_length ({self.min_length})")
+        self.ones = float(self.ones)
+        if not 0.0 <= self.ones <= 1.0:
+            raise EntmError(f"ones must be a share between 0 and 1, got {self.ones:g}")
         if self.shaping not in SHAPINGS:
             raise EntmError(f"unknown copy shaping {self.shaping!r}; expected one of {', '.join(SHAPINGS)}")
         parse_curriculum(self)  # a bad curriculum is an error before any work
@@ -152,6 +164,9 @@ class CopyTask(SequenceTask):
         bits = rng.integers(0, 2, size=(n, Lmax, V)).astype(np.float64)
         ar = np.arange(Lmax)
         bits *= (ar[None, :] < lengths[:, None])[:, :, None]
+        if self.ones > 0 and length is None:  # opt-in: one all-ones vector in this share of the episodes
+            pick = np.nonzero(rng.random(n) < self.ones)[0]
+            bits[pick, rng.integers(0, lengths[pick])] = 1.0
         inputs = np.zeros((n, T, V + 2))
         targets = np.zeros((n, T, V))
         mask = np.zeros((n, T), dtype=bool)
@@ -198,6 +213,8 @@ class CopyTask(SequenceTask):
             terms["jumps"] = self.jumps(episodes, trace.jumps)
         elif outputs is not None and self.shaping == "outputs":  # opt-in, differentiable memory: do the outputs follow
             terms["outputs"] = self.recall(episodes, outputs, groups, own=True)
+        if outputs is not None and self.shaping == "bits":  # opt-in: the share of bits on the right side of 0.5
+            terms["bits"] = self.bits(episodes, outputs)
         return terms
 
     def recall(self, episodes: Episodes, reads: np.ndarray, groups: int = 1, own: bool = False,
@@ -241,6 +258,18 @@ class CopyTask(SequenceTask):
             best = (corr * gap).max(axis=2)
         value = np.clip(best, 0.0, 1.0).mean(axis=1)  # (G,)
         return np.repeat(value, B // groups)
+
+    def bits(self, episodes: Episodes, outputs: np.ndarray) -> np.ndarray:
+        """Per episode, ``2a - 1`` (at least 0) for the share ``a`` of scored bits on the right side of 0.5:
+        0 for constant or chance outputs, 1 for a perfect episode, whatever the outputs' distance from 0.5."""
+        m = episodes.mask
+        rows = np.nonzero(m)[0]
+        y = np.asarray(outputs, dtype=np.float64)[m]
+        with np.errstate(invalid="ignore"):
+            right = ((y > 0.5) == (episodes.targets[m] > 0.5)) & np.isfinite(y)
+        n = np.bincount(rows, minlength=episodes.batch) * y.shape[1]
+        share = np.bincount(rows, right.sum(axis=1), minlength=episodes.batch) / np.maximum(n, 1)
+        return np.clip(2.0 * share - 1.0, 0.0, 1.0)
 
     def alignment(self, episodes: Episodes, write_pos: np.ndarray, write_strength: np.ndarray,
                   read_pos: np.ndarray) -> np.ndarray:

@@ -158,3 +158,54 @@ def test_signed_shaping_gives_no_recall_for_bits_stored_inverted():
     mixed = np.concatenate([1.0 - eps.targets[:, :, :1], eps.targets[:, :, 1:]], axis=2)  # bit 0 inverted
     tr = Trace(reads=mixed, write_pos=z, write_strength=np.zeros((B, T, 1)), read_pos=z)
     assert signed.shape(eps, eps.targets, tr)["recall"].mean() == pytest.approx(0.5, abs=0.05)  # chance: bit 1
+
+
+def test_ones_puts_an_all_ones_vector_into_that_share_of_the_training_episodes():
+    """``ones = P`` (opt-in): P of the episodes drawn with random lengths hold one all-ones vector, input and
+    target alike; at 0 the draws are the task's own; episodes of a given length are never changed."""
+    plain, none = make_task("copy", {"vector_size": 8}), make_task("copy", {"vector_size": 8, "ones": 0.0})
+    a, b = plain.sample(np.random.default_rng(3), 40), none.sample(np.random.default_rng(3), 40)
+    assert np.array_equal(a.inputs, b.inputs) and "ones" not in none.params()
+
+    def with_ones(eps):
+        L = eps.lengths
+        hit = np.zeros(eps.batch, dtype=bool)
+        for e in range(eps.batch):
+            vecs = eps.inputs[e, 1:1 + L[e], :8]
+            assert np.array_equal(eps.targets[e, L[e] + 3:2 * L[e] + 3], vecs)  # the targets are the inputs
+            hit[e] = (vecs == 1).all(axis=1).any()
+        return hit
+
+    always = make_task("copy", {"vector_size": 8, "ones": 1.0})
+    assert with_ones(always.sample(np.random.default_rng(3), 200)).all()
+    share = with_ones(make_task("copy", {"vector_size": 8, "ones": 0.3}).sample(np.random.default_rng(4), 2000))
+    assert 0.29 < share.mean() < 0.37  # 0.3, and random bits' own 11111111 (~2 %)
+    assert with_ones(always.sample(np.random.default_rng(3), 200, length=5)).mean() < 0.1
+    assert make_task("copy", {"vector_size": 8, "ones": 0.5}).params()["ones"] == 0.5
+    for bad in (-0.1, 1.5):
+        with pytest.raises(EntmError, match="ones must be a share"):
+            make_task("copy", {"ones": bad})
+
+
+def test_bits_shaping_counts_outputs_on_the_right_side_whatever_their_distance_from_half():
+    """``shaping = "bits"``: ``trace``'s terms plus ``bits``, 2a - 1 (at least 0) for the share a of scored bits
+    on the right side of 0.5: 1 for outputs a hair on the right side (which strict close scores 0), 0 for
+    inverted ones, and a genome right on 98 % of its bits is fitter than a constant-output one with perfect
+    trace terms."""
+    from entm.machine import Trace
+
+    task = make_task("copy", {"vector_size": 4, "shaping": "bits"})
+    eps = task.sample(np.random.default_rng(2), 30)
+    near = 0.45 + 0.1 * eps.targets  # right, 0.05 from 0.5
+    assert np.array_equal(task.bits(eps, near), np.ones(30)) and not task.score(eps, near).score.any()
+    assert not task.bits(eps, 1.0 - eps.targets).any()
+    wrong_one = near.copy()
+    first = np.nonzero(eps.mask[0])[0][0]
+    wrong_one[0, first, 0] = 1.0 - wrong_one[0, first, 0]  # one bit of episode 0 wrong
+    assert task.bits(eps, wrong_one)[0] == pytest.approx(2 * (1 - 1 / (4 * eps.lengths[0])) - 1)
+    B, T = eps.inputs.shape[:2]
+    z = np.zeros((B, T, 1), dtype=np.int64)
+    tr = Trace(reads=eps.targets, write_pos=z, write_strength=np.zeros((B, T, 1)), read_pos=z)
+    terms = task.shape(eps, near, tr)
+    assert set(terms) == {"recall", "alignment", "writes", "bits"} and terms["bits"].mean() == 1.0
+    assert "bits" not in make_task("copy", {"vector_size": 4}).shape(eps, near, tr)
