@@ -261,14 +261,10 @@ class CopyTask(SequenceTask):
 
     def bits(self, episodes: Episodes, outputs: np.ndarray) -> np.ndarray:
         """Per episode, ``2a - 1`` (at least 0) for the share ``a`` of scored bits on the right side of 0.5:
-        0 for constant or chance outputs, 1 for a perfect episode, whatever the outputs' distance from 0.5."""
-        m = episodes.mask
-        rows = np.nonzero(m)[0]
-        y = np.asarray(outputs, dtype=np.float64)[m]
-        with np.errstate(invalid="ignore"):
-            right = ((y > 0.5) == (episodes.targets[m] > 0.5)) & np.isfinite(y)
-        n = np.bincount(rows, minlength=episodes.batch) * y.shape[1]
-        share = np.bincount(rows, right.sum(axis=1), minlength=episodes.batch) / np.maximum(n, 1)
+        0 for constant or chance outputs, 1 for a perfect episode, whatever the outputs' distance from 0.5
+        (:meth:`score`'s bit errors)."""
+        scored = episodes.mask.sum(axis=1) * self.vector_size
+        share = 1.0 - self.score(episodes, outputs).bit_errors / np.maximum(scored, 1)
         return np.clip(2.0 * share - 1.0, 0.0, 1.0)
 
     def alignment(self, episodes: Episodes, write_pos: np.ndarray, write_strength: np.ndarray,

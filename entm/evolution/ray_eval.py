@@ -72,12 +72,9 @@ def _where(stats: dict) -> dict:
     return stats
 
 
-def _ready(settings_key: str, settings: EvalSettings) -> str:
-    """Runs on a worker: build this run's evaluator (imports, task, machine); the worker's node id."""
-    import ray
-
+def _ready(settings_key: str, settings: EvalSettings) -> None:
+    """Runs on a worker: build this run's evaluator (imports, task, machine)."""
     _worker_evaluator(settings_key, settings)
-    return ray.get_runtime_context().get_node_id()
 
 
 def _evaluate_chunk(settings_key: str, settings: EvalSettings, generation: int, *parts: list):
