@@ -32,7 +32,10 @@ import warnings
 
 import neat
 from neat.attributes import BoolAttribute, FloatAttribute
+from neat.config import ConfigParameter
 from neat.genes import DefaultConnectionGene
+
+from entm.errors import EntmError
 
 
 def _default_connection_attrs(gene_type) -> tuple | None:
@@ -93,6 +96,15 @@ class DefaultGenome(neat.DefaultGenome):
         gene = neat.DefaultGenome.create_connection(config, input_id, output_id, innovation)
         gene.key = _intern(gene.key)
         return gene
+
+    @classmethod
+    def parse_config(cls, param_dict):
+        """neat-python's genome config plus entm's opt-in ``conn_delete_max_weight`` (default 0: off)."""
+        config = super().parse_config(param_dict)
+        extra = ConfigParameter("conn_delete_max_weight", float, 0.0)
+        config._params.append(extra)
+        config.conn_delete_max_weight = extra.interpret(param_dict, "DefaultGenome")
+        return config
 
     def add_connection(self, config, input_key, output_key, weight, enabled, innovation=None):
         key = _intern((input_key, output_key))
@@ -163,12 +175,15 @@ class DefaultGenome(neat.DefaultGenome):
         ``single_structural_mutation``), then every connection gene, then every node gene."""
         attrs = _default_connection_attrs(config.connection_gene_type)
         if attrs is None:
+            if config.conn_delete_max_weight > 0:
+                raise EntmError("conn_delete_max_weight needs neat-python's default connection gene (weight, enabled)")
             return super().mutate(config)
         rnd = _random.random
+        skewed = config.conn_delete_max_weight > 0  # ANJI's removal instead of the structural one below
         structural = ((config.node_add_prob, self.mutate_add_node, (config,)),
                       (config.node_delete_prob, self.mutate_delete_node, (config,)),
                       (config.conn_add_prob, self.mutate_add_connection, (config,)),
-                      (config.conn_delete_prob, self.mutate_delete_connection, ()))
+                      (0.0 if skewed else config.conn_delete_prob, self.mutate_delete_connection, ()))
         if config.single_structural_mutation:  # one draw against the cumulative probabilities
             total = 0.0
             for prob, _, _ in structural:
@@ -185,9 +200,26 @@ class DefaultGenome(neat.DefaultGenome):
             for prob, op, args in structural:
                 if rnd() < prob:
                     op(*args)
+        if skewed:
+            self.mutate_delete_weak_connections(config)
         _mutate_connections(self.connections.values(), config, *attrs)
         for ng in self.nodes.values():
             ng.mutate(config)
+
+    def mutate_delete_weak_connections(self, config) -> None:
+        """ANJI's ``remove.connection.strategy = skewed`` (opt-in: ``conn_delete_max_weight`` m > 0 in
+        ``[DefaultGenome]``): every connection, in order, is removed with probability ``conn_delete_prob``
+        x ((m - |w|) / m)^2 when its weight's magnitude |w| is below m, never otherwise; one draw from
+        ``random`` per connection.  neat-python's own deletion (one random connection, whatever its weight,
+        with probability ``conn_delete_prob`` per genome) is off then."""
+        m, rate, rnd = config.conn_delete_max_weight, config.conn_delete_prob, _random.random
+        doomed = []
+        for key, gene in self.connections.items():
+            small = max(0.0, (m - abs(gene.weight)) / m)
+            if rnd() < rate * small * small:
+                doomed.append(key)
+        for key in doomed:
+            del self.connections[key]
 
     # -- pickling (checkpoints, the per-generation boundary snapshot) ---------------------------
     def __getstate__(self):

@@ -172,3 +172,65 @@ def test_connection_keys_are_interned():
         for k, c in g.connections.items():
             assert c.key is k
             assert first.setdefault(k, k) is k  # one object per key across the population
+
+
+def _skewed_config(max_weight: float, **kw):
+    base = dict(ff=True, hidden=0, initial="full_direct", weight_init="gaussian", single=False)
+    text = CONFIG.format(**{**base, **kw}).replace(
+        "conn_delete_prob        = 0.2", f"conn_delete_prob        = 0.2\nconn_delete_max_weight  = {max_weight}")
+    fd, path = tempfile.mkstemp(suffix=".ini")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    try:
+        return neat.Config(DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+                           neat.DefaultStagnation, path)
+    finally:
+        os.unlink(path)
+
+
+def test_the_skewed_removal_is_off_by_default_and_read_from_the_config():
+    assert _config(DefaultGenome, ff=True, hidden=0, initial="full_direct", weight_init="gaussian",
+                   single=False).genome_config.conn_delete_max_weight == 0.0
+    assert _skewed_config(1.5).genome_config.conn_delete_max_weight == 1.5
+
+
+def test_the_skewed_removal_spares_strong_connections_and_removes_weak_ones_at_anjis_rate():
+    """ANJI's skewed strategy: probability conn_delete_prob x ((m - |w|) / m)^2 below m, 0 from m on."""
+    config = _skewed_config(2.0)
+    gc = config.genome_config
+    pop = neat.Population(config, seed=3)
+    genome = next(iter(pop.population.values()))
+    levels = (0.0, 1.0, -1.0, 2.0, -3.0)
+    for i, gene in enumerate(genome.connections.values()):
+        gene.weight = levels[i % len(levels)]
+    keys = {w: [k for k, g in genome.connections.items() if g.weight == w] for w in levels}
+    removed = dict.fromkeys(levels, 0)
+    random.seed(5)
+    trials = 4000
+    for _ in range(trials):
+        child = DefaultGenome(1)
+        child.connections = {k: g.copy() for k, g in genome.connections.items()}
+        child.mutate_delete_weak_connections(gc)
+        for w in levels:
+            removed[w] += sum(k not in child.connections for k in keys[w])
+    rate = {w: removed[w] / (trials * len(keys[w])) for w in levels}
+    assert rate[2.0] == 0 and rate[-3.0] == 0  # at or above m: never
+    assert abs(rate[0.0] - 0.2) < 0.02  # weight 0: the full rate
+    assert abs(rate[1.0] - 0.05) < 0.01 and abs(rate[-1.0] - 0.05) < 0.01  # 0.2 x (1/2)^2
+
+
+def test_with_the_skewed_removal_neat_pythons_own_deletion_is_off():
+    """Strong connections only, 200 mutations: neat-python's deletion (any connection, probability 0.2 per
+    mutation here) would remove about 40; the skewed removal removes none."""
+    config = _skewed_config(0.5)
+    pop = neat.Population(config, seed=4)
+    genome = next(iter(pop.population.values()))
+    for gene in genome.connections.values():
+        gene.weight = 1.9  # within the weight bounds (±2), above m = 0.5
+    random.seed(6)
+    for _ in range(200):
+        child = DefaultGenome(2)
+        child.nodes = {k: n.copy() for k, n in genome.nodes.items()}
+        child.connections = {k: g.copy() for k, g in genome.connections.items()}
+        child.mutate(config.genome_config)
+        assert set(child.connections) >= set(genome.connections)
