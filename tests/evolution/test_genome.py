@@ -80,10 +80,14 @@ survival_threshold = 0.3
 """
 
 
-def _config(genome_type, **kw):
+def _config(genome_type, extra: str = "", **kw):
+    """CONFIG filled in with ``kw``; ``extra`` lines go after ``conn_delete_prob``."""
+    text = CONFIG.format(**kw)
+    if extra:
+        text = text.replace("conn_delete_prob        = 0.2", f"conn_delete_prob        = 0.2\n{extra}")
     fd, path = tempfile.mkstemp(suffix=".ini")
     with os.fdopen(fd, "w") as f:
-        f.write(CONFIG.format(**kw))
+        f.write(text)
     try:
         return neat.Config(genome_type, neat.DefaultReproduction, neat.DefaultSpeciesSet,
                            neat.DefaultStagnation, path)
@@ -176,16 +180,7 @@ def test_connection_keys_are_interned():
 
 def _skewed_config(max_weight: float, **kw):
     base = dict(ff=True, hidden=0, initial="full_direct", weight_init="gaussian", single=False)
-    text = CONFIG.format(**{**base, **kw}).replace(
-        "conn_delete_prob        = 0.2", f"conn_delete_prob        = 0.2\nconn_delete_max_weight  = {max_weight}")
-    fd, path = tempfile.mkstemp(suffix=".ini")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    try:
-        return neat.Config(DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
-                           neat.DefaultStagnation, path)
-    finally:
-        os.unlink(path)
+    return _config(DefaultGenome, f"conn_delete_max_weight  = {max_weight}", **{**base, **kw})
 
 
 def test_the_skewed_removal_is_off_by_default_and_read_from_the_config():
