@@ -38,8 +38,10 @@ def add_parser(sub) -> None:
                    help="with --generation: start a K-node Ray cluster on this machine (1 CPU per node, its own "
                         "processes, ended afterwards) and measure Ray on it; --workers defaults to K")
     b.add_argument("--episodes", type=int, default=None, help="default: 50, or the preset's")
-    b.add_argument("--repeats", type=int, default=7,
-                   help="repetitions of each way, interleaved; each rate is the best of them (default 7)")
+    b.add_argument("--repeats", type=int, default=None,
+                   help="repetitions of each way, interleaved; each rate is the best of them (default 7); with "
+                        "--generation: Ray runs of 1 and --workers workers, interleaved, the median of each "
+                        "(default 1)")
     b.add_argument("--workers", type=int, default=None, help="also measure Ray with 1 and N workers")
     b.add_argument("--cells", type=cells_option, default=None,
                    help="differentiable memory: a fixed N, or auto (default: each episode's steps)")
@@ -66,7 +68,8 @@ def cmd_bench(args) -> int:
         run = lambda address, workers: run_generation_bench(  # noqa: E731
             task=fields["task"], task_params=fields.get("task_params"), memory=fields["memory"],
             population=args.population or 150, generations=args.generations, workers=workers,
-            reproduction=args.reproduction, progress=say, scale_to=args.scale_to, ray_address=address)
+            reproduction=args.reproduction, progress=say, scale_to=args.scale_to, ray_address=address,
+            repeats=1 if args.repeats is None else args.repeats)
         if args.local_cluster is None:
             r = run(args.ray_address, args.workers)
         else:
@@ -88,6 +91,7 @@ def cmd_bench(args) -> int:
     args.population = args.population or 300
     if args.cells is not None:
         fields["memory_params"] = {**fields.get("memory_params", {}), "cells": args.cells}
-    r = run_bench(**fields, population=args.population, repeats=args.repeats, workers=args.workers, progress=say)
+    r = run_bench(**fields, population=args.population, repeats=7 if args.repeats is None else args.repeats,
+                  workers=args.workers, progress=say)
     print(json.dumps(r) if args.json else format_bench(r))
     return 0

@@ -65,6 +65,7 @@ def test_cli_bench_generation_bad_input(capsys):
     main_error(capsys, "bench", "--generation", "--population", "1", words=("--population",))
     main_error(capsys, "bench", "--generation", "--workers", "0", words=("--workers",))
     main_error(capsys, "bench", "--generation", "--scale-to", "1", words=("--scale-to",))
+    main_error(capsys, "bench", "--generation", "--workers", "2", "--repeats", "0", words=("--repeats",))
 
 
 @pytest.mark.slow
@@ -80,6 +81,21 @@ def test_generation_bench_on_ray():
     assert math.isclose(r["measured_speedup"], r["ray"]["1"]["seconds_per_generation"]
                         / r["ray"]["2"]["seconds_per_generation"])
     assert r["ray"]["1"]["nodes"] == r["ray"]["2"]["nodes"] == 1 and r["ray_address"] is None
+
+
+@pytest.mark.slow
+def test_generation_bench_repeats_interleave_the_ray_runs():
+    """--repeats 3: three Ray runs of each worker count; the figures are the median run's, the speed-up median
+    against median, and each back-to-back pair's ratio is kept."""
+    r = run_generation_bench(reproduction="workers", workers=2, repeats=3, **SMALL)
+    _check(r, 12)
+    runs = r["runs_seconds_per_generation"]
+    assert r["repeats"] == 3 and set(runs) == {"1", "2"} and all(len(v) == 3 for v in runs.values())
+    for n, times in runs.items():
+        assert r["ray"][n]["seconds_per_generation"] == sorted(times)[1]
+    assert math.isclose(r["measured_speedup"], sorted(runs["1"])[1] / sorted(runs["2"])[1])
+    assert [round(x, 12) for x in r["speedup_pairs"]] == [round(a / b, 12) for a, b in zip(runs["1"], runs["2"])]
+    assert "3 interleaved runs" in format_generation_bench(r)
 
 
 @pytest.mark.slow

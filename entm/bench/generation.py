@@ -14,7 +14,11 @@ temporary run directory) and times each phase per generation:
   driver + work / n, where ``driver`` is measured with Ray (1 worker; serially without ``workers``) and
   ``work`` is one core's evaluation (+ children) from the serial run;
 * with ``scale_to``: the driver's cost per genome at that population against the base one, both with Ray
-  and 1 worker (so that the driver's process holds only what a driver holds).
+  and 1 worker (so that the driver's process holds only what a driver holds);
+* with ``repeats`` R > 1: the Ray runs R times each, interleaved (1, N, 1, N, ...), because a shared or
+  virtual machine's speed drifts between runs: each Ray figure is the run of median seconds per generation,
+  ``measured_speedup`` is median against median, and ``speedup_pairs`` the ratio within each back-to-back
+  pair (1 worker, then N).
 
 The first generation (compilation, the first evaluation) is left out of every figure.
 """
@@ -168,7 +172,7 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
                          population: int = 150,
                          generations: int = 20, workers: int | None = None, reproduction: str = "driver",
                          seed: int = 0, progress=None, scale_to: int | None = None,
-                         scale_generations: int = 3, ray_address: str | None = None) -> dict:
+                         scale_generations: int = 3, ray_address: str | None = None, repeats: int = 1) -> dict:
     """Time ``generations`` generations (the first one left out) serially and, with ``workers``, on Ray with 1
     and ``workers`` workers (an embedded local Ray, or the cluster at ``ray_address``); with ``scale_to``,
     also ``scale_generations`` generations at that population, for the driver's cost per genome at both
@@ -180,6 +184,8 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
         raise EntmError("--scale-to must be at least 2 (and its generations at least 2)")
     if workers is not None and workers < 1:
         raise EntmError(f"--workers must be at least 1, got {workers}")
+    if repeats < 1:
+        raise EntmError(f"--repeats must be at least 1, got {repeats}")
     say = progress or (lambda msg: None)
     base = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory, seed=seed,
                           stop_when_solved=False,
@@ -197,12 +203,15 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
         evolve(settings("warm", 2, evaluator="serial"), progress=False)
         say(f"serial, {generations} generations")
         serial = _phases(_instrumented_run(settings("serial", generations, evaluator="serial")), serial=True)
-        ray = {}
-        for n in ([] if workers is None else sorted({1, int(workers)})):
-            say(f"Ray with {n} worker(s), {generations} generations")
-            ray[str(n)] = _phases(_instrumented_run(settings(f"ray{n}", generations, evaluator="ray", workers=n,
-                                                                    ray_address=ray_address)),
-                                  serial=False)
+        counts = [] if workers is None else sorted({1, int(workers)})
+        runs: dict = {str(n): [] for n in counts}
+        for rep in range(repeats if counts else 0):  # interleaved: the machine's drift hits both alike
+            for n in counts:
+                say(f"Ray with {n} worker(s), {generations} generations"
+                    + (f" (run {rep + 1} of {repeats})" if repeats > 1 else ""))
+                runs[str(n)].append(_phases(_instrumented_run(settings(
+                    f"ray{n}-{rep}", generations, evaluator="ray", workers=n, ray_address=ray_address)), serial=False))
+        ray = {n: _median_run(rs) for n, rs in runs.items()}
         scaled = None
         if scale_to is not None:  # the driver on its own (Ray, 1 worker) at both sizes
             if "1" not in ray:
@@ -234,7 +243,18 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
         result["ray_driver_over_evaluation"] = ray["1"]["driver_seconds"] / serial["evaluation_seconds"]
     if len(ray) == 2:
         result["measured_speedup"] = ray["1"]["seconds_per_generation"] / ray[str(workers)]["seconds_per_generation"]
+        result["repeats"] = repeats
+        result["runs_seconds_per_generation"] = {n: [x["seconds_per_generation"] for x in rs]
+                                                 for n, rs in runs.items()}
+        result["speedup_pairs"] = [a["seconds_per_generation"] / b["seconds_per_generation"]
+                                   for a, b in zip(runs["1"], runs[str(workers)])]
     return result
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median seconds per generation (the lower one of the middle two)."""
+    order = sorted(runs, key=lambda x: x["seconds_per_generation"])
+    return order[(len(order) - 1) // 2]
 
 
 def format_generation_bench(r: dict) -> str:
@@ -257,7 +277,15 @@ def format_generation_bench(r: dict) -> str:
                                     if "ray_driver_over_evaluation" in r else "")
                  + f"; {1e6 * r['driver_seconds_per_genome']:.0f} us per genome")
     if "measured_speedup" in r:
-        lines.append(f"  measured speed-up, {max(map(int, r['ray']))} vs 1 worker: {r['measured_speedup']:.2f}x")
+        n = max(map(int, r["ray"]))
+        line = f"  measured speed-up, {n} vs 1 worker: {r['measured_speedup']:.2f}x"
+        if r.get("repeats", 1) > 1:
+            runs = r["runs_seconds_per_generation"]
+            line += (f" (median against median of {r['repeats']} interleaved runs each: 1 worker "
+                     + "/".join(f"{1e3 * x:.0f}" for x in runs["1"]) + f" ms, {n} workers "
+                     + "/".join(f"{1e3 * x:.0f}" for x in runs[str(n)]) + " ms; back-to-back pairs "
+                     + ", ".join(f"{x:.2f}x" for x in r["speedup_pairs"]) + ")")
+        lines.append(line)
     if "scaled" in r:
         x = r["scaled"]
         lines.append(f"  population {x['population']}, Ray 1 worker: driver " + ", ".join(
