@@ -66,6 +66,7 @@ def test_cli_bench_generation_bad_input(capsys):
     main_error(capsys, "bench", "--generation", "--workers", "0", words=("--workers",))
     main_error(capsys, "bench", "--generation", "--scale-to", "1", words=("--scale-to",))
     main_error(capsys, "bench", "--generation", "--workers", "2", "--repeats", "0", words=("--repeats",))
+    main_error(capsys, "bench", "--generation", "--repeats", "3", words=("--repeats", "--workers"))
 
 
 @pytest.mark.slow

@@ -186,6 +186,8 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
         raise EntmError(f"--workers must be at least 1, got {workers}")
     if repeats < 1:
         raise EntmError(f"--repeats must be at least 1, got {repeats}")
+    if repeats > 1 and workers is None:
+        raise EntmError("--repeats with --generation repeats the Ray runs: give --workers N (or --local-cluster K)")
     say = progress or (lambda msg: None)
     base = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory, seed=seed,
                           stop_when_solved=False,
