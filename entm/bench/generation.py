@@ -207,7 +207,7 @@ def run_generation_bench(task: str = "copy", task_params: dict | None = None, me
         serial = _phases(_instrumented_run(settings("serial", generations, evaluator="serial")), serial=True)
         counts = [] if workers is None else sorted({1, int(workers)})
         runs: dict = {str(n): [] for n in counts}
-        for rep in range(repeats if counts else 0):  # interleaved: the machine's drift hits both alike
+        for rep in range(repeats):  # interleaved: the machine's drift hits both alike
             for n in counts:
                 say(f"Ray with {n} worker(s), {generations} generations"
                     + (f" (run {rep + 1} of {repeats})" if repeats > 1 else ""))
