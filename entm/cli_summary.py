@@ -75,6 +75,8 @@ def train_summary(result) -> int:
     print(f"steps: {result.steps}, sequences seen: {result.sequences}, {result.seconds:.1f} s of training"
           f"{' (stopped at the --minutes budget; entm resume goes on)' if result.stopped == 'minutes' else ''}"
           f"{' (solved: stopped by --stop-bit-errors)' if result.stopped == 'solved' else ''}")
+    if result.restarts:
+        print(f"random restarts: {result.restarts} (--restart-after; the model is the last start's)")
     if last.get("loss") is not None:
         print(f"last report: loss {last['loss']:.4g} per sequence, {last['bit_errors']:.3g} wrong bits per sequence")
     if result.test:

@@ -46,6 +46,13 @@ def add_parser(sub) -> None:
                         "sequence (default: never)")
     t.add_argument("--stop-reports", type=int, default=None, metavar="K",
                    help=f"reports in a row below --stop-bit-errors that stop the run (default {td.stop_reports})")
+    t.add_argument("--restart-after", type=int, default=None, metavar="N",
+                   help="random restarts: a report N or more sequences after the last start that still averages "
+                        "--restart-bit-errors wrong bits per sequence starts again from new initial parameters "
+                        "(default: never)")
+    t.add_argument("--restart-bit-errors", type=float, default=None, metavar="B",
+                   help=f"wrong bits per sequence at or above which --restart-after starts again "
+                        f"(default {td.restart_bit_errors:g})")
     t.add_argument("--optimizer", default=None, choices=["adam", "rmsprop"],
                    help=f"adam (lr 3e-3) or Graves' rmsprop (lr 1e-4, momentum 0.9, decay 0.95); "
                         f"default {td.optimizer}")
@@ -96,7 +103,8 @@ def cmd_train(args) -> int:
              "equal_lengths": args.equal_lengths, "curriculum": args.curriculum, "compile": args.compile,
              "seed": args.seed, "device": args.device, "report_every": args.report_every,
              "checkpoint_every": args.checkpoint_every, "run_dir": args.run_dir,
-             "stop_bit_errors": args.stop_bit_errors, "stop_reports": args.stop_reports}
+             "stop_bit_errors": args.stop_bit_errors, "stop_reports": args.stop_reports,
+             "restart_after": args.restart_after, "restart_bit_errors": args.restart_bit_errors}
     if args.preset is not None:
         from entm.baseline.presets import TRAIN_PRESETS, train_preset_settings
         from entm.presets import PRESETS

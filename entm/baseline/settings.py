@@ -146,6 +146,13 @@ class TrainSettings:
     can unlearn it (docs/baselines.md)."""
     stop_reports: int = 3
     """Consecutive reports below ``stop_bit_errors`` that stop the run."""
+    restart_after: int | None = None
+    """Random restarts: a report at least this many sequences after the last start whose training batches
+    still average ``restart_bit_errors`` wrong bits per sequence or more starts the model again from new
+    initial parameters (seeded by the run's seed and the restart's number) with a new optimiser; the batches
+    go on where they were.  None: never."""
+    restart_bit_errors: float = 10.0
+    """Wrong bits per sequence at or above which ``restart_after`` starts again."""
     max_nonfinite: int = 20
     """Non-finite steps in a row that stop the training."""
     test_sequences: int = 1000
@@ -184,6 +191,12 @@ class TrainSettings:
                                                      and math.isfinite(self.stop_bit_errors)
                                                      and self.stop_bit_errors > 0):
             raise EntmError(f"--stop-bit-errors must be a positive number, got {self.stop_bit_errors!r}")
+        if not (isinstance(self.restart_bit_errors, (int, float)) and math.isfinite(self.restart_bit_errors)
+                and self.restart_bit_errors > 0):
+            raise EntmError(f"--restart-bit-errors must be a positive number, got {self.restart_bit_errors!r}")
+        if self.restart_after is not None and (isinstance(self.restart_after, bool)
+                                               or not isinstance(self.restart_after, int) or self.restart_after < 1):
+            raise EntmError(f"--restart-after must be a positive number of sequences, got {self.restart_after!r}")
         for name in ("batch_size", "report_every", "checkpoint_every", "max_nonfinite", "stop_reports",
                      "curriculum_start", "curriculum_step", "test_sequences"):
             v = getattr(self, name)

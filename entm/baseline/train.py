@@ -61,6 +61,8 @@ class TrainResult:
     """Why this session stopped: ``steps``, ``minutes``, ``solved`` (``stop_bit_errors``) or ``nonfinite``."""
     test: dict
     """Bit errors and score over ``test_sequences`` fresh sequences at the end of this session."""
+    restarts: int = 0
+    """Random restarts so far (``restart_after``)."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -287,6 +289,9 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
                     if state["reports_below"] >= settings.stop_reports:
                         stopped = "solved"
                         break
+                if _wants_restart(settings, state, rec):
+                    _restart(settings, task, model, state)
+                    optimizer = make_optimizer(settings, model.parameters())
             if run_of_bad >= settings.max_nonfinite:
                 stopped = "nonfinite"
                 break
@@ -322,7 +327,7 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
     test.update(step=state["step"], sequences_seen=state["sequences"], seconds=round(state["seconds"], 3))
     runs.atomic_write(run_dir / TEST_FILE, json.dumps(test, indent=2) + "\n")
     return TrainResult(run_dir=run_dir, steps=state["step"], sequences=state["sequences"],
-                       seconds=state["seconds"], stopped=stopped, test=test)
+                       seconds=state["seconds"], stopped=stopped, test=test, restarts=state.get("restarts", 0))
 
 
 def _forward(model, x, out):
@@ -351,6 +356,30 @@ TEST_FILE = "test.json"
 """The test at the end of a session (bit errors over fresh training-distribution sequences)."""
 
 
+def restart_seed(seed: int, restart: int) -> int:
+    """The initial parameters' seed of a run's ``restart``-th random restart."""
+    return int(np.random.SeedSequence([int(seed), int(restart)]).generate_state(1)[0])
+
+
+def _wants_restart(settings, state, rec) -> bool:
+    return (settings.restart_after is not None and rec["bit_errors"] is not None
+            and rec["bit_errors"] >= settings.restart_bit_errors
+            and state["sequences"] - state.get("started_at", 0) >= settings.restart_after)
+
+
+def _restart(settings, task, model, state) -> None:
+    """New initial parameters in place (the compiled step keeps its tensors); curriculum and stop count anew."""
+    state["restarts"] = state.get("restarts", 0) + 1
+    state["started_at"] = state["sequences"]
+    state["reports_below"] = 0
+    if settings.curriculum:
+        state["max_length"] = min(settings.curriculum_start, task.max_length)
+    fresh = build_model(settings.architecture, task.num_inputs, task.num_outputs,
+                        restart_seed(settings.seed, state["restarts"]))
+    with torch.no_grad():
+        model.load_state_dict(fresh.state_dict())
+
+
 def _report(settings, task, state, acc) -> dict:
     n = max(acc["sequences"], 1)
     rec = {"step": state["step"], "sequences": state["sequences"],
@@ -359,6 +388,8 @@ def _report(settings, task, state, acc) -> dict:
            "seconds": round(state["seconds"], 3), "cpu_seconds": round(state["cpu_seconds"], 3),
            "skipped": acc["skipped"],
            "nonfinite_total": state["nonfinite_total"]}
+    if state.get("restarts"):
+        rec["restarts"] = state["restarts"]
     if state["max_length"] is not None:
         rec["max_length"] = state["max_length"]
         if acc["sequences"] and rec["bit_errors"] < settings.curriculum_threshold:

@@ -266,3 +266,34 @@ def test_stop_bit_errors_stops_as_solved_after_enough_reports_below(tmp_path):
     assert never.stopped == "steps" and never.steps == 12
     with pytest.raises(EntmError, match="stop-bit-errors"):
         _settings(tmp_path, "bad", stop_bit_errors=-1.0)
+
+
+def test_random_restarts_start_again_from_new_parameters_and_resume_exactly(tmp_path):
+    """restart_after: a report that many sequences after the last start whose batches still average
+    restart_bit_errors or more wrong bits starts the model again from the parameters of restart_seed(seed, k)
+    with a new optimiser, the batches going on; a bound no report reaches leaves the run as it was; a
+    resumed run restarts where the uninterrupted one does."""
+    from entm.baseline.model import build_model
+    from entm.baseline.train import restart_seed
+
+    always = dict(restart_after=8, restart_bit_errors=1e-9)  # batch 4, 3 steps a report: every report restarts
+    at12 = train(_settings(tmp_path, "at12", steps=12, **always), progress=False)
+    assert [m.get("restarts", 0) for m in runs.read_metrics(at12.run_dir)] == [0, 1, 2, 3] and at12.restarts == 4
+    task = TASKS["copy"](**COPY)
+    fresh = build_model(MODELS["ntm-lstm"], task.num_inputs, task.num_outputs, restart_seed(0, 4)).state_dict()
+    got = _state(at12.run_dir)  # the last report (step 12) restarted; nothing trained since
+    assert fresh.keys() == got.keys() and all(torch.equal(fresh[k], got[k]) for k in fresh)
+    plain = train(_settings(tmp_path, "plain", steps=12), progress=False)
+    assert not all(torch.equal(_state(plain.run_dir)[k], got[k]) for k in got)
+    never = train(_settings(tmp_path, "never", steps=12, restart_after=8, restart_bit_errors=1e9), progress=False)
+    assert _comparable(never.run_dir) == _comparable(plain.run_dir)
+    full = train(_settings(tmp_path, "full", steps=14, **always), progress=False)
+    part = train(_settings(tmp_path, "part", steps=11, **always), progress=False)
+    checkpoint.list_checkpoints(part.run_dir)[-1].unlink()  # resumes from step 8, between two restarts
+    resumed = resume(part.run_dir, steps=14, progress=False)
+    assert _comparable(resumed.run_dir) == _comparable(full.run_dir)
+    a, b = _state(full.run_dir), _state(resumed.run_dir)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    for kw, words in [({"restart_after": 0}, "restart-after"), ({"restart_bit_errors": 0.0}, "restart-bit-errors")]:
+        with pytest.raises(EntmError, match=words):
+            _settings(tmp_path, "bad", **kw)
