@@ -233,7 +233,7 @@ def test_reward_tasks_validate_a_solution_on_fresh_deployments():
     assert 0.2 < scores.score.mean() < 0.5  # right until goal 0 has given a low reward
 
 
-def _season_solver() -> dict:
+def _season_solver(hidden: bool = True) -> dict:
     """A hand-built solver of the authors' season task (network JSON), in the preset's memory (M 10, default
     jump below 0.6, blank 0.5, at most 8 cells).  Each of the 8 foods has a cell: columns a0-a7 hold the
     food's code, a linear Reed-Muller word (bit k of food f = parity of f AND k; any two codes differ in 4
@@ -243,19 +243,30 @@ def _season_solver() -> dict:
     It eats unless the cell read says poison (a9 = 0; a blank read, 0.5, eats).  On the feedback step it
     writes (code, 0, good) where it stands and shifts right (past the last cell the tape grows: a new
     spare), with good = (ate AND reward) OR (avoided AND punishment), hidden nodes h1 and h2.  Every first
-    sight of a food is on an unscored day, so every scored decision is right."""
+    sight of a food is on an unscored day, so every scored decision is right.
+
+    ``hidden=False``: input-output links only.  a8 is 1 (a stored-cell mark), a cell is written only
+    while it is blank (w from feedback minus the read a8), and good = reward: the first decision is
+    always "eat"."""
     BIG = 30.0  # 5 * 15 = 75: neat-python's sigmoid clamps at 60, so +-15 saturates exactly
     food = [-(f + 1) for f in range(8)]
-    reward, punishment, flag_read = -9, -10, -20  # r9, the read of a9
+    reward, punishment, mark_read, flag_read = -9, -10, -19, -20  # r8, r9: the reads of a8, a9
     eat, a, w, jump, sl, ss, sr, h1, h2 = 0, list(range(1, 11)), 11, 12, 13, 14, 15, 16, 17
     bias = {eat: -8.0, **{a[k]: -BIG / 2 for k in range(9)}, w: -10.0, jump: 10.0, sl: -BIG / 2, ss: 10.0,
             sr: -10.0, h1: -25.0, h2: -5.0}
     links = [(food[f], a[k], BIG) for k in range(8) for f in range(8) if bin(f & k).count("1") % 2]
-    links += [(flag_read, eat, 20.0), (flag_read, h1, 20.0), (reward, h1, 20.0), (flag_read, h2, -20.0),
-              (punishment, h2, 10.0), (h1, a[9], 20.0), (h2, a[9], 20.0), (reward, a[9], -10.0),
-              (punishment, a[9], -10.0)]
-    for out, sign in ((w, 1), (jump, -1), (ss, -1), (sr, 1)):  # feedback: write and shift right; else jump
+    links += [(flag_read, eat, 20.0)]
+    if hidden:
+        links += [(flag_read, h1, 20.0), (reward, h1, 20.0), (flag_read, h2, -20.0), (punishment, h2, 10.0),
+                  (h1, a[9], 20.0), (h2, a[9], 20.0), (reward, a[9], -10.0), (punishment, a[9], -10.0),
+                  (reward, w, 20.0), (punishment, w, 20.0)]
+    else:
+        bias.update({a[8]: BIG / 2, w: 10.0})
+        links += [(reward, a[9], 20.0), (punishment, a[9], -20.0),
+                  (reward, w, 20.0), (punishment, w, 20.0), (mark_read, w, -40.0)]
+    for out, sign in ((jump, -1), (ss, -1), (sr, 1)):  # feedback: shift right; else jump
         links += [(reward, out, sign * 20.0), (punishment, out, sign * 20.0)]
+    hidden_nodes = [h1, h2] if hidden else []
 
     def node(key, kind):
         act = "identity" if kind == "input" else "sigmoid"
@@ -267,16 +278,18 @@ def _season_solver() -> dict:
     return {"format_version": "1.0", "network_type": "feedforward",
             "metadata": {"created_timestamp": "2026-12-02T00:00:00Z"},
             "topology": {"num_inputs": 20, "num_outputs": 16, "input_keys": inputs, "output_keys": list(range(16))},
-            "nodes": [node(h1, "hidden"), node(h2, "hidden")] + [node(k, "output") for k in range(16)]
+            "nodes": [node(h, "hidden") for h in hidden_nodes] + [node(k, "output") for k in range(16)]
                      + [node(k, "input") for k in inputs],  # in evaluation order
             "connections": [{"from": s, "to": t, "weight": x, "enabled": True} for s, t, x in links]}
 
 
-def test_a_hand_built_season_solver_is_perfect_in_the_authors_setup():
-    """The season preset is solvable in its own memory semantics: the hand-built solver above (2 hidden
-    nodes, 45 links, against the ~10 of the evolved champions) is right on every scored decision of the
-    preset's deployments, of fresh ones, and of the 20-year generalisation test, and passes the validator;
-    without its good/poison flag (always eating) it scores the share of good food."""
+@pytest.mark.parametrize("hidden, size", [(True, 45), (False, 40)])
+def test_a_hand_built_season_solver_is_perfect_in_the_authors_setup(hidden, size):
+    """The season preset is solvable in its own memory semantics: the hand-built solvers above (2 hidden
+    nodes and 45 links, or 40 input-output links, against the ~10 of the evolved champions) are right on
+    every scored decision of the preset's deployments, of fresh ones, and of the 20-year generalisation
+    test, and pass the validator; without reading the good/poison flag (always eating) one scores the share
+    of good food."""
     from entm.closed_loop import evaluate_deployments
     from entm.evolution.reporters import Validator
     from entm.machine import Machine
@@ -287,8 +300,8 @@ def test_a_hand_built_season_solver_is_perfect_in_the_authors_setup():
     task = make_task(s["task"], s["task_params"])
     spec = MemorySpec(s["memory"], s["memory_params"]["width"], heads=s["heads"],
                       options={k: v for k, v in s["memory_params"].items() if k != "width"})
-    net_json = _season_solver()
-    assert len(net_json["connections"]) == 45
+    net_json = _season_solver(hidden)
+    assert len(net_json["connections"]) == size
     solver = Network.from_json(net_json)
     machine = Machine(task, spec)
     for length, seed in ((None, 0), (None, 1), (20, 2)):  # training deployments; the 20-year, 4-10-day test
