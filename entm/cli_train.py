@@ -92,6 +92,8 @@ def cmd_train(args) -> int:
     from entm.baseline.train import TrainSettings, train
     from entm.cli_summary import train_summary
 
+    if args.restart_bit_errors is not None and args.restart_after is None:
+        raise EntmError("--restart-bit-errors needs --restart-after (the sequences a start gets before it counts)")
     if task_params(args).get("stages"):
         raise EntmError("--stages is evolution's curriculum (entm evolve); entm train's is --curriculum")
     arch = {"model": args.model, "controller": args.controller, "hidden_size": args.hidden_size,

@@ -214,7 +214,9 @@ def test_cli_train_evaluate_resume(cli, capsys, tmp_path, fixtures):
     for bad, word in [(["resume", run, "--generations", "3"], "--generations"),
                       (["train", "--run-dir", run, "--steps", "2"], "already exists"),
                       (["train", "--lr", "-1", "--run-dir", tmp_path / "x"], "--lr"),
-                      (["train", "--model", "ntm", "--cells", "0", "--run-dir", tmp_path / "y"], "cells")]:
+                      (["train", "--model", "ntm", "--cells", "0", "--run-dir", tmp_path / "y"], "cells"),
+                      (["train", "--restart-after", "0", "--run-dir", tmp_path / "x"], "--restart-after"),
+                      (["train", "--restart-bit-errors", "3", "--run-dir", tmp_path / "x"], "needs --restart-after")]:
         before = (run / "metrics.jsonl").read_bytes()
         main_error(capsys, *bad, words=[word])
         assert (run / "metrics.jsonl").read_bytes() == before
