@@ -25,7 +25,8 @@ one-line message; checkpoints and ``model.pt`` only ever hold finite numbers.
 
 A run is a pure function of its settings: the batch of step ``i`` is drawn
 from ``numpy.random.default_rng([seed, i])``, the parameters are initialised
-from the seed, and a checkpoint holds everything else (parameters, optimiser
+from the seed (after a random restart, ``restart_after``, from
+:func:`restart_seed`), and a checkpoint holds everything else (parameters, optimiser
 state, curriculum, the report being accumulated), so that a resumed run
 continues exactly as the uninterrupted one.
 """
