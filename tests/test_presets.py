@@ -192,18 +192,24 @@ def _gray_code_maze_solver(advance: bool = True) -> dict:
              (c1, a0, BIG), (c0, a1, -BIG if advance else BIG),
              (reward, w, -12.0), (j1, w, -BIG), (j2, w, -BIG)]
 
+    return _network_json([j1, j2, reward, c0, c1], 9, [h0, h1], bias, links)
+
+
+def _network_json(inputs: list, outputs: int, hidden: list, bias: dict, links: list) -> dict:
+    """A hand-built feedforward network as neat-python network JSON: sigmoid hidden and output nodes with
+    ``bias`` (0 where not given), ``links`` as (from, to, weight); nodes listed in evaluation order."""
     def node(key, kind):
         act = "identity" if kind == "input" else "sigmoid"
         return {"id": key, "type": kind, "activation": {"name": act, "custom": False},
                 "aggregation": {"name": "none" if kind == "input" else "sum", "custom": False},
                 "bias": bias.get(key, 0.0), "response": 1.0}
 
-    inputs = [j1, j2, reward, c0, c1]
     return {"format_version": "1.0", "network_type": "feedforward",
             "metadata": {"created_timestamp": "2026-12-01T00:00:00Z"},
-            "topology": {"num_inputs": 5, "num_outputs": 9, "input_keys": inputs, "output_keys": list(range(9))},
-            "nodes": [node(h0, "hidden"), node(h1, "hidden")] + [node(k, "output") for k in range(9)]
-                     + [node(k, "input") for k in inputs],  # in evaluation order
+            "topology": {"num_inputs": len(inputs), "num_outputs": outputs, "input_keys": inputs,
+                         "output_keys": list(range(outputs))},
+            "nodes": [node(h, "hidden") for h in hidden] + [node(k, "output") for k in range(outputs)]
+                     + [node(k, "input") for k in inputs],
             "connections": [{"from": a, "to": b, "weight": x, "enabled": True} for a, b, x in links]}
 
 
@@ -266,21 +272,7 @@ def _season_solver(hidden: bool = True) -> dict:
                   (reward, w, 20.0), (punishment, w, 20.0), (mark_read, w, -40.0)]
     for out, sign in ((jump, -1), (ss, -1), (sr, 1)):  # feedback: shift right; else jump
         links += [(reward, out, sign * 20.0), (punishment, out, sign * 20.0)]
-    hidden_nodes = [h1, h2] if hidden else []
-
-    def node(key, kind):
-        act = "identity" if kind == "input" else "sigmoid"
-        return {"id": key, "type": kind, "activation": {"name": act, "custom": False},
-                "aggregation": {"name": "none" if kind == "input" else "sum", "custom": False},
-                "bias": bias.get(key, 0.0), "response": 1.0}
-
-    inputs = list(range(-1, -21, -1))
-    return {"format_version": "1.0", "network_type": "feedforward",
-            "metadata": {"created_timestamp": "2026-12-02T00:00:00Z"},
-            "topology": {"num_inputs": 20, "num_outputs": 16, "input_keys": inputs, "output_keys": list(range(16))},
-            "nodes": [node(h, "hidden") for h in hidden_nodes] + [node(k, "output") for k in range(16)]
-                     + [node(k, "input") for k in inputs],  # in evaluation order
-            "connections": [{"from": s, "to": t, "weight": x, "enabled": True} for s, t, x in links]}
+    return _network_json(list(range(-1, -21, -1)), 16, [h1, h2] if hidden else [], bias, links)
 
 
 @pytest.mark.parametrize("hidden, size", [(True, 45), (False, 40)])

@@ -80,6 +80,11 @@ def _positive(name, value):
         raise EntmError(f"{name} must be a positive integer, got {value!r}")
 
 
+def _positive_number(flag, value):
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise EntmError(f"{flag} must be a positive number, got {value!r}")
+
+
 DEFAULT_STEPS = 100_000
 """The step budget of a training run given neither ``steps`` nor ``minutes``."""
 
@@ -171,8 +176,7 @@ class TrainSettings:
             raise EntmError(f"unknown optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
         if self.lr is None:
             self.lr = OPTIMIZERS[self.optimizer]
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise EntmError(f"--lr must be a positive number, got {self.lr!r}")
+        _positive_number("--lr", self.lr)
         if self.clip not in CLIPS:
             raise EntmError(f"unknown clip {self.clip!r}; expected one of {', '.join(CLIPS)}")
         if self.clip == "none" or self.clip_value is None:
@@ -187,16 +191,11 @@ class TrainSettings:
             train_preset(self.preset)
         if self.run_dir is not None and not str(self.run_dir).strip():
             raise EntmError("--run-dir is empty; give a directory, or leave it out for the default name")
-        if self.stop_bit_errors is not None and not (isinstance(self.stop_bit_errors, (int, float))
-                                                     and math.isfinite(self.stop_bit_errors)
-                                                     and self.stop_bit_errors > 0):
-            raise EntmError(f"--stop-bit-errors must be a positive number, got {self.stop_bit_errors!r}")
-        if not (isinstance(self.restart_bit_errors, (int, float)) and math.isfinite(self.restart_bit_errors)
-                and self.restart_bit_errors > 0):
-            raise EntmError(f"--restart-bit-errors must be a positive number, got {self.restart_bit_errors!r}")
-        if self.restart_after is not None and (isinstance(self.restart_after, bool)
-                                               or not isinstance(self.restart_after, int) or self.restart_after < 1):
-            raise EntmError(f"--restart-after must be a positive number of sequences, got {self.restart_after!r}")
+        if self.stop_bit_errors is not None:
+            _positive_number("--stop-bit-errors", self.stop_bit_errors)
+        _positive_number("--restart-bit-errors", self.restart_bit_errors)
+        if self.restart_after is not None:
+            _positive("--restart-after", self.restart_after)
         for name in ("batch_size", "report_every", "checkpoint_every", "max_nonfinite", "stop_reports",
                      "curriculum_start", "curriculum_step", "test_sequences"):
             v = getattr(self, name)
