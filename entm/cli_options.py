@@ -17,8 +17,8 @@ def task_option_fields():
     for name, cls in TASKS.items():
         for f in dataclasses.fields(cls):
             if f.name not in seen:
-                typ = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}.get(
-                    str(f.type), str)
+                typ = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str,
+                                                                "bool": truth}.get(str(f.type), str)
                 seen[f.name] = (typ, [name])
             else:
                 seen[f.name][1].append(name)
@@ -30,6 +30,15 @@ def add_task_options(p):
     for name, (typ, owners) in task_option_fields().items():
         g.add_argument("--" + name.replace("_", "-"), dest="task__" + name, type=typ, default=None,
                        metavar=name.upper(), help=f"task parameter {name} ({', '.join(owners)})")
+
+
+def truth(text: str) -> bool:
+    """A true/false task option (an argparse type): true, false, 1 or 0."""
+    from entm.tasks.base import TRUTH_WORDS
+
+    if text.strip().lower() not in TRUTH_WORDS:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return TRUTH_WORDS[text.strip().lower()]
 
 
 def cells_option(text: str):

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from entm.errors import EntmError
 from entm.tasks.base import Episodes, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
@@ -58,13 +59,18 @@ class AssociativeRecallTask(StrictCloseTask):
     shaping: str = "trace"
     """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
     the readout term) or ``none``."""
+    last_query: bool = True
+    """Whether the next-to-last item can be queried.  Its answer is the last item stored, which a machine can
+    output without any lookup (the shortcut evolution falls into: docs/results.md); False draws the queried
+    item from the first K - 2 only, so nothing but a lookup is rewarded, and needs at least 3 items.  A
+    training setting: a curriculum's first stage (``--stages "last_query=0,1"``) leaves the full task last."""
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
 
     name = "associative_recall"
     description = "recall the item after a queried item in a list (NTM paper)"
-    dynamics_defaults = {"stages": ""}
+    dynamics_defaults = {"stages": "", "last_query": True}
     default_curriculum = "max_items=3,4,5"
     """Not from 2 items: with 2 the queried item is always the first and the target the last item stored, which
     a machine that outputs the last item gets right without looking anything up (measured: docs/tasks.md)."""
@@ -77,6 +83,12 @@ class AssociativeRecallTask(StrictCloseTask):
         self.min_items = check_int("min_items", self.min_items, low=2)
         check_range(self, "min_items", "max_items")
         check_shaping(self.name, self.shaping)
+        if not isinstance(self.last_query, (bool, int, np.integer)) or self.last_query not in (0, 1):
+            raise EntmError(f"last_query must be true or false (1 or 0), got {self.last_query!r}")
+        self.last_query = bool(self.last_query)
+        if not self.last_query and self.min_items < 3:
+            raise EntmError(f"last_query=false needs min_items >= 3 (with 2 items only the next-to-last item "
+                            f"can be queried), got min_items={self.min_items}")
         parse_curriculum(self)  # a bad curriculum is an error before any work
 
     generalization_lengths = (6, 10, 15, 20)
@@ -91,13 +103,13 @@ class AssociativeRecallTask(StrictCloseTask):
         if length is None:
             K = rng.integers(self.min_items, self.max_items + 1, size=n)
         else:
-            K = np.full(n, check_int("length", length, low=2), dtype=np.int64)
+            K = np.full(n, check_int("length", length, low=2 if self.last_query else 3), dtype=np.int64)
         Kmax = int(K.max())
         steps = (I + 1) * K + 2 * I + 3
         T = int(steps.max())
         items = random_bits(rng, (n, Kmax, I, V))
         items *= (np.arange(Kmax)[None, :] < K[:, None])[:, :, None, None]
-        q = (rng.random(n) * (K - 1)).astype(np.int64)  # uniform in 0 .. K-2
+        q = (rng.random(n) * (K - 1 if self.last_query else K - 2)).astype(np.int64)  # uniform in 0 .. K-2 (K-3)
         inputs = np.zeros((n, T, V + 2))
         targets = np.zeros((n, T, V))
         mask = np.zeros((n, T), dtype=bool)

@@ -292,6 +292,10 @@ class SequenceTask(Task):
         return {k: float(np.mean(v)) for k, v in self.shape(episodes, outputs, trace).items()}
 
 
+TRUTH_WORDS = {"true": True, "1": True, "false": False, "0": False}
+"""How a true/false task parameter is written on the command line and in a curriculum."""
+
+
 def check_int(name: str, value, low: int = 1) -> int:
     """``value`` as an int >= ``low``, else a one-line EntmError."""
     try:

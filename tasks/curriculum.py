@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 
 from entm.errors import EntmError
+from entm.tasks.base import TRUTH_WORDS
 
 #: the default criterion to leave a stage: the generation's best genome perfect on every episode
 DEFAULT_ADVANCE = 1.0
@@ -45,9 +46,11 @@ class Schedule:
 
 def _value(text: str, like):
     """``text`` as the type of the parameter's current value ``like``."""
+    if isinstance(like, bool):
+        if text.lower() not in TRUTH_WORDS:
+            raise EntmError(f"curriculum value {text!r} is not true or false (1 or 0)")
+        return TRUTH_WORDS[text.lower()]
     try:
-        if isinstance(like, bool):
-            raise ValueError
         return type(like)(text) if isinstance(like, (int, float)) else text
     except ValueError:
         kind = {"int": "an integer", "float": "a number"}.get(type(like).__name__, type(like).__name__)

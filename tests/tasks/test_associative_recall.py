@@ -67,6 +67,31 @@ def test_sweep_lengths_and_bad_parameters():
         make_task("associative_recall", {"min_items": 5, "max_items": 3})
 
 
+def test_without_the_last_query_only_a_lookup_is_rewarded():
+    full = make_task("associative_recall", {"min_items": 3})
+    task = make_task("associative_recall", {"min_items": 3, "last_query": False})
+    assert full.params() == make_task("associative_recall", {"min_items": 3, "last_query": True}).params()
+    assert task.params()["last_query"] is False and "last_query" not in full.params()
+    eps = task.sample(np.random.default_rng(0), 2000)
+    K, q = eps.lengths, eps.info["query"]
+    assert (q >= 0).all() and (q <= K - 3).all() and (q == K - 3).any() and (q == 0).any()
+    last = np.stack([eps.inputs[b, 4 * K[b] - 3:4 * K[b], :6] for b in range(len(K))])
+    target = np.stack([eps.targets[b, eps.mask[b]] for b in range(len(K))])
+    assert not np.array_equal(last, target)  # the last item stored is never the answer (up to equal items)
+    assert (last == target).all(axis=(1, 2)).mean() < 0.01
+    with pytest.raises(EntmError, match="last_query=false needs min_items >= 3"):
+        make_task("associative_recall", {"last_query": False})
+    with pytest.raises(EntmError, match="length must be at least 3"):
+        task.sample(np.random.default_rng(0), 2, length=2)
+    with pytest.raises(EntmError, match="last_query must be true or false"):
+        make_task("associative_recall", {"min_items": 3, "last_query": 2})
+    staged = make_task("associative_recall", {"stages": "last_query=0 min_items=3"})
+    with pytest.raises(EntmError, match="is not true or false"):
+        make_task("associative_recall", {"stages": "last_query=maybe min_items=3"})
+    from entm.tasks.curriculum import parse
+    assert parse(staged).stages == ({"last_query": False, "min_items": 3}, {})
+
+
 def test_near_outputs_score_partly():
     task = make_task("associative_recall")
     eps = task.sample(np.random.default_rng(2), 10)
