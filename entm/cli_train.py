@@ -65,8 +65,18 @@ def add_parser(sub) -> None:
                    help="one sequence length per batch, drawn uniformly (no padding; same lengths overall); "
                         f"default {'on' if td.equal_lengths else 'off'}")
     t.add_argument("--curriculum", action=argparse.BooleanOptionalAction, default=None,
-                   help="length curriculum: start max_length low, raise it as bit errors fall "
-                        f"(default {'on' if td.curriculum else 'off'})")
+                   help="curriculum: start a max_* task parameter (--curriculum-param) low, raise it as bit "
+                        f"errors fall (default {'on' if td.curriculum else 'off'})")
+    t.add_argument("--curriculum-param", default=None, metavar="PARAM",
+                   help=f"the task parameter the curriculum raises (default {td.curriculum_param}; repeat copy "
+                        "also max_repeats)")
+    t.add_argument("--curriculum-start", type=int, default=None, metavar="V",
+                   help=f"its first value (default {td.curriculum_start})")
+    t.add_argument("--curriculum-step", type=int, default=None, metavar="V",
+                   help=f"how much it grows each time (default {td.curriculum_step})")
+    t.add_argument("--curriculum-threshold", type=float, default=None, metavar="B",
+                   help="grow it after a report under B bit errors per sequence on the training batches "
+                        f"(default {td.curriculum_threshold})")
     t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="run the NTM's time step through torch.compile (about 3x faster on CPU; "
                         f"default {'on' if td.compile else 'off'})")
@@ -103,6 +113,8 @@ def cmd_train(args) -> int:
              "batch_size": args.batch_size, "steps": args.steps, "minutes": args.minutes,
              "optimizer": args.optimizer, "lr": args.lr, "clip": args.clip, "clip_value": args.clip_value,
              "equal_lengths": args.equal_lengths, "curriculum": args.curriculum, "compile": args.compile,
+             "curriculum_param": args.curriculum_param, "curriculum_start": args.curriculum_start,
+             "curriculum_step": args.curriculum_step, "curriculum_threshold": args.curriculum_threshold,
              "seed": args.seed, "device": args.device, "report_every": args.report_every,
              "checkpoint_every": args.checkpoint_every, "run_dir": args.run_dir,
              "stop_bit_errors": args.stop_bit_errors, "stop_reports": args.stop_reports,

@@ -127,13 +127,16 @@ class TrainSettings:
     (the same lengths overall, without padding: about half the compute on copy 1-20); tasks without
     min_length/max_length get mixed batches."""
     curriculum: bool = False
-    """Length curriculum: start ``max_length`` at ``curriculum_start`` and raise it."""
+    """Curriculum: start the task's ``curriculum_param`` at ``curriculum_start`` and raise it."""
+    curriculum_param: str = "max_length"
+    """The task parameter the curriculum raises: ``max_length`` (a length curriculum) or another ``max_*``
+    parameter with a ``min_*`` beside it (repeat copy's ``max_repeats``); its ``min_*`` follows it down."""
     curriculum_start: int = 5
-    """First ``max_length`` of the curriculum."""
+    """The curriculum's first value of ``curriculum_param``."""
     curriculum_step: int = 5
-    """How much ``max_length`` grows each time."""
+    """How much ``curriculum_param`` grows each time."""
     curriculum_threshold: float = 0.5
-    """A report with fewer bit errors per sequence than this raises ``max_length``."""
+    """A report with fewer bit errors per sequence than this raises ``curriculum_param``."""
     compile: bool = True
     """Run the NTM's time step through ``torch.compile`` (about 3x faster on CPU; falls back to eager
     with a warning where it cannot compile)."""
@@ -194,6 +197,9 @@ class TrainSettings:
         if self.stop_bit_errors is not None:
             _positive_number("--stop-bit-errors", self.stop_bit_errors)
         _positive_number("--restart-bit-errors", self.restart_bit_errors)
+        _positive_number("--curriculum-threshold", self.curriculum_threshold)
+        if not isinstance(self.curriculum_param, str) or not self.curriculum_param.strip():
+            raise EntmError(f"--curriculum-param must name a task parameter, got {self.curriculum_param!r}")
         if self.restart_after is not None:
             _positive("--restart-after", self.restart_after)
         for name in ("batch_size", "report_every", "checkpoint_every", "max_nonfinite", "stop_reports",

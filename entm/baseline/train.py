@@ -37,7 +37,7 @@ import copy
 import json
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -98,12 +98,31 @@ def make_optimizer(settings: TrainSettings, params):
     return torch.optim.RMSprop(params, lr=settings.lr, alpha=0.95, momentum=0.9, centered=True, eps=1e-4)
 
 
-def curriculum_task(task, max_length: int | None):
-    """The task with ``max_length`` lowered for the curriculum (``None``: the task itself)."""
-    if max_length is None or max_length >= task.max_length:
+def curriculum_task(task, param: str, value: int | None):
+    """The task with ``param`` (a ``max_*`` parameter) lowered to ``value`` for the curriculum, its ``min_*``
+    with it (``None``: the task itself); a curriculum stage (:meth:`Task.stage_task`), so inputs mean the same
+    (repeat copy's repeats input stays R / the full task's count)."""
+    if value is None or value >= getattr(task, param):
         return task
-    return type(task).from_params({**task.params(), "max_length": max_length,
-                                   "min_length": min(task.min_length, max_length)})
+    low = "min_" + param[len("max_"):]
+    return task.stage_task({param: value, low: min(getattr(task, low), value)})
+
+
+def _curriculum_start(settings, task) -> int | None:
+    return min(settings.curriculum_start, getattr(task, settings.curriculum_param)) if settings.curriculum else None
+
+
+def check_curriculum(settings, task) -> None:
+    """A one-line EntmError unless the task has the curriculum's parameter and its ``min_*``."""
+    param = settings.curriculum_param
+    low = "min_" + param[len("max_"):] if param.startswith("max_") else None
+    if not settings.curriculum:
+        return
+    if low is None or not hasattr(task, param) or not hasattr(task, low):
+        have = sorted(f.name for f in fields(task) if f.name.startswith("max_")
+                      and hasattr(task, "min_" + f.name[len("max_"):]))
+        raise EntmError(f"--curriculum-param {param}: task {task.name!r} has no such max_*/min_* pair "
+                        f"({'it has ' + ', '.join(have) if have else 'it has none: no curriculum for this task'})")
 
 
 # ---------------------------------------------------------------------------
@@ -114,8 +133,7 @@ def train(settings: TrainSettings, progress: bool = True, out=None) -> TrainResu
     """Start a new training run in a new run directory."""
     out = sys.stderr if out is None else out
     task = sequence_task(settings.task, settings.task_params)
-    if settings.curriculum and not all(hasattr(task, a) for a in ("min_length", "max_length")):
-        raise EntmError(f"--curriculum needs a task with min_length and max_length; {task.name!r} has none")
+    check_curriculum(settings, task)
     device = resolve_device(settings.device)
     if settings.steps is None and settings.minutes is None:
         settings = replace(settings, steps=DEFAULT_STEPS)
@@ -135,7 +153,7 @@ def train(settings: TrainSettings, progress: bool = True, out=None) -> TrainResu
 
 def _start(settings: TrainSettings, task, model, run_dir: Path, progress: bool, out) -> TrainResult:
     state = {"step": 0, "sequences": 0, "seconds": 0.0, "cpu_seconds": 0.0, "metrics": 0, "nonfinite_total": 0,
-             "max_length": (min(settings.curriculum_start, task.max_length) if settings.curriculum else None),
+             "curriculum_value": _curriculum_start(settings, task),
              "acc": _empty_acc()}
     optimizer = make_optimizer(settings, model.parameters())
     return _loop(settings, task, model, optimizer, state, run_dir, progress, out)
@@ -177,6 +195,8 @@ def _resume(run_dir: Path, steps, minutes, device, progress: bool, out) -> Train
         return _start(settings, task, model, run_dir, progress, out)
     restored = checkpoint.load_latest(run_dir, dev, fits=model)
     state = restored["state"]
+    if "max_length" in state:  # a checkpoint from before the curriculum could raise other parameters
+        state["curriculum_value"] = state.pop("max_length")
     if settings.steps is not None and state["step"] >= settings.steps:
         raise EntmError(f"nothing to resume in {run_dir}: it has run {state['step']} of {settings.steps} steps "
                         f"(raise --steps to go on)")
@@ -233,7 +253,7 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
     try:
         while state["step"] < budget:
             step = state["step"]
-            batch_task = curriculum_task(task, state["max_length"])
+            batch_task = curriculum_task(task, settings.curriculum_param, state["curriculum_value"])
             eps = _batch(settings, batch_task, np.random.default_rng([settings.seed, step]))
             x, y, mask = to_tensors(eps, device)
             logits = _forward(model, x, out)
@@ -280,7 +300,8 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
                 rec = _report(settings, task, state, acc)
                 if rec["loss"] is not None:
                     bar.set_postfix_str(f"loss={rec['loss']:.3g}, bits={rec['bit_errors']:.3g}"
-                                        + (f", len={rec['max_length']}" if "max_length" in rec else ""))
+                                        + (f", {settings.curriculum_param}={state['curriculum_value']}"
+                                           if state["curriculum_value"] is not None else ""))
                 acc = state["acc"] = _empty_acc()
                 runs.append_metrics(run_dir, rec)
                 state["metrics"] += 1
@@ -373,8 +394,7 @@ def _restart(settings, task, model, state) -> None:
     state["restarts"] = state.get("restarts", 0) + 1
     state["started_at"] = state["sequences"]
     state["reports_below"] = 0
-    if settings.curriculum:
-        state["max_length"] = min(settings.curriculum_start, task.max_length)
+    state["curriculum_value"] = _curriculum_start(settings, task)
     fresh = build_model(settings.architecture, task.num_inputs, task.num_outputs,
                         restart_seed(settings.seed, state["restarts"]))
     with torch.no_grad():
@@ -391,12 +411,12 @@ def _report(settings, task, state, acc) -> dict:
            "nonfinite_total": state["nonfinite_total"]}
     if state.get("restarts"):
         rec["restarts"] = state["restarts"]
-    if state["max_length"] is not None:
-        rec["max_length"] = state["max_length"]
+    value, full = state["curriculum_value"], getattr(task, settings.curriculum_param, None)
+    if value is not None:
+        rec[settings.curriculum_param] = value
         if acc["sequences"] and rec["bit_errors"] < settings.curriculum_threshold:
-            state["max_length"] = min(task.max_length, state["max_length"] + settings.curriculum_step)
-            if state["max_length"] >= task.max_length:
-                state["max_length"] = None
+            value = min(full, value + settings.curriculum_step)
+            state["curriculum_value"] = None if value >= full else value
     return rec
 
 

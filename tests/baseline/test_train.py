@@ -151,6 +151,28 @@ def test_resume_equals_uninterrupted(tmp_path, name):
         k: v for k, v in full.test.items() if k != "seconds"}
 
 
+def test_a_repeats_curriculum_raises_max_repeats_and_keeps_the_count_input(tmp_path):
+    from entm.baseline.train import curriculum_task
+
+    params = {"vector_size": 3, "min_length": 1, "max_length": 3, "max_repeats": 4}
+    r = train(_settings(tmp_path, task="repeat_copy", task_params=params, steps=9, report_every=2,
+                        curriculum=True, curriculum_param="max_repeats", curriculum_start=1, curriculum_step=1,
+                        curriculum_threshold=1e9), progress=False)
+    values = [m.get("max_repeats") for m in runs.read_metrics(r.run_dir)]
+    assert values == [1, 2, 3, None, None]  # raised after every report, then the task itself
+    task = load_trained(r.run_dir).task
+    stage = curriculum_task(task, "max_repeats", 1)
+    eps = stage.sample(np.random.default_rng(0), 200)
+    assert (eps.info["repeats"] == 1).all()
+    count = eps.inputs[np.arange(200), eps.lengths + 1, 5]
+    assert np.allclose(count, 1 / 4)  # R / the full task's max_repeats, in every stage
+    assert curriculum_task(task, "max_repeats", None) is task and curriculum_task(task, "max_repeats", 4) is task
+    with pytest.raises(EntmError, match="has no such max_\\*/min_\\* pair \\(it has max_length, max_repeats\\)"):
+        train(_settings(tmp_path, "bad", task="repeat_copy", task_params=params, curriculum=True,
+                        curriculum_param="repeats"), progress=False)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_resume_refuses_a_finished_run(tmp_path):
     r = train(_settings(tmp_path, steps=4), progress=False)
     with pytest.raises(EntmError, match="raise --steps"):
