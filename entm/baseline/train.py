@@ -306,7 +306,9 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
                 runs.append_metrics(run_dir, rec)
                 state["metrics"] += 1
                 if settings.stop_bit_errors is not None:
-                    below = rec["bit_errors"] is not None and rec["bit_errors"] < settings.stop_bit_errors
+                    # only the full task's reports count: a curriculum stage's batches are easier
+                    below = (rec["bit_errors"] is not None and rec["bit_errors"] < settings.stop_bit_errors
+                             and settings.curriculum_param not in rec)
                     state["reports_below"] = state.get("reports_below", 0) + 1 if below else 0
                     if state["reports_below"] >= settings.stop_reports:
                         stopped = "solved"

@@ -160,6 +160,11 @@ def test_a_repeats_curriculum_raises_max_repeats_and_keeps_the_count_input(tmp_p
                         curriculum_threshold=1e9), progress=False)
     values = [m.get("max_repeats") for m in runs.read_metrics(r.run_dir)]
     assert values == [1, 2, 3, None, None]  # raised after every report, then the task itself
+    staged = train(_settings(tmp_path, "staged", task="repeat_copy", task_params=params, steps=20, report_every=2,
+                             curriculum=True, curriculum_param="max_repeats", curriculum_start=1,
+                             curriculum_step=1, curriculum_threshold=1e9, stop_bit_errors=1e9, stop_reports=2),
+                   progress=False)
+    assert staged.stopped == "solved" and staged.steps == 10  # the stages' 3 reports did not count: 3 + 2
     task = load_trained(r.run_dir).task
     stage = curriculum_task(task, "max_repeats", 1)
     eps = stage.sample(np.random.default_rng(0), 200)
