@@ -34,6 +34,13 @@ def test_the_paper_heads_and_controllers():
         assert (a["cells"], a["width"]) == (128, 20)
 
 
+def test_repeat_copy_grows_its_repeats_and_the_curriculum_can_be_turned_off():
+    s = TrainSettings(**train_preset_settings("graves2014-repeat-copy", {}))
+    assert (s.curriculum, s.curriculum_param, s.curriculum_start, s.curriculum_step) == (True, "max_repeats", 1, 1)
+    assert not TrainSettings(**train_preset_settings("graves2014-repeat-copy", {"curriculum": False})).curriculum
+    assert not TrainSettings(**train_preset_settings("graves2014-copy", {})).curriculum
+
+
 def test_overrides_merge_key_by_key_and_a_new_optimizer_gets_its_own_lr():
     s = train_preset_settings("graves2014-priority-sort", {"architecture": {"read_heads": 2, "cells": None},
                                                            "task_params": {"num_vectors": 6}, "seed": 3})
