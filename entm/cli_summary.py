@@ -83,8 +83,23 @@ def train_summary(result) -> int:
         t = result.test
         print(f"test: {t['bit_errors']:.4g} wrong bits per sequence over {t['sequences']} fresh sequences "
               f"(score {t['score']:.4f}, {100 * t['perfect']:.1f}% perfect)")
-    print(f"next: entm evaluate {result.run_dir} --lengths 10,20,50,100")
+    run = read_run_json(result.run_dir)
+    param = run.get("curriculum_param")
+    if param is not None and param in last:
+        print(f"curriculum: {param} at {last[param]}, below the task's own (the test is the full task's)")
+    print(f"next: entm evaluate {result.run_dir} --lengths {_test_lengths(run)}")
     return 0
+
+
+def _test_lengths(run: dict) -> str:
+    """How to test a training run: its preset's lengths (the paper's test), else its task's sweep."""
+    from entm.baseline.presets import TRAIN_PRESETS
+    from entm.tasks import TASKS
+
+    if run.get("preset") in TRAIN_PRESETS:
+        return TRAIN_PRESETS[run["preset"]].evaluate["lengths"]
+    lengths = getattr(TASKS.get(run.get("task")), "generalization_lengths", ()) or (10, 20, 50, 100)
+    return ",".join(map(str, lengths))
 
 
 COLUMNS = ("score", "perfect", "bit_errors", "episodes")

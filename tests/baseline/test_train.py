@@ -220,6 +220,8 @@ def test_cli_train_evaluate_resume(cli, capsys, tmp_path, fixtures):
             "--no-compile", "--quiet", "--run-dir", run)
     assert r.returncode == 0, r.stderr
     assert "sequences seen: 24" in r.stdout and "wrong bits per sequence" in r.stdout
+    sweep = ",".join(map(str, TASKS["copy"].generalization_lengths))
+    assert f"next: entm evaluate {run} --lengths {sweep}\n" in r.stdout  # the task's own sweep
     assert {p.name for p in run.iterdir()} >= {"run.json", "metrics.jsonl", "checkpoints", "model.pt", "test.json"}
     # `entm evaluate --json` gives the shape of an evolved champion's evaluation
     r = cli("evaluate", run, "--lengths", "2,5", "--episodes", "3", "--json")
@@ -243,7 +245,11 @@ def test_cli_train_evaluate_resume(cli, capsys, tmp_path, fixtures):
                       (["train", "--lr", "-1", "--run-dir", tmp_path / "x"], "--lr"),
                       (["train", "--model", "ntm", "--cells", "0", "--run-dir", tmp_path / "y"], "cells"),
                       (["train", "--restart-after", "0", "--run-dir", tmp_path / "x"], "--restart-after"),
-                      (["train", "--restart-bit-errors", "3", "--run-dir", tmp_path / "x"], "needs --restart-after")]:
+                      (["train", "--restart-bit-errors", "3", "--run-dir", tmp_path / "x"], "needs --restart-after"),
+                      (["train", "--task", "associative_recall", "--curriculum", "--run-dir", tmp_path / "x"],
+                       "(it has max_items)"),
+                      (["train", "--curriculum-threshold", "0", "--run-dir", tmp_path / "x"],
+                       "--curriculum-threshold")]:
         before = (run / "metrics.jsonl").read_bytes()
         main_error(capsys, *bad, words=[word])
         assert (run / "metrics.jsonl").read_bytes() == before
