@@ -2,7 +2,7 @@
 
 K items, each ``item_size`` (3) random vectors of V (6) bits, separated by
 delimiters; then a query item (a copy of one of the first K - 1 items, chosen
-uniformly) between two query delimiters: output the item that followed the
+uniformly; of the first K - 2 with ``last_query=False``) between two query delimiters: output the item that followed the
 query in the list.  K is uniform in [min_items, max_items] (2-6) in training.
 
 Task inputs (V + 2): the V bits, *delimiter* (before each item) and *query*
@@ -63,7 +63,8 @@ class AssociativeRecallTask(StrictCloseTask):
     """Whether the next-to-last item can be queried.  Its answer is the last item stored, which a machine can
     output without any lookup (the shortcut evolution falls into: docs/results.md); False draws the queried
     item from the first K - 2 only, so nothing but a lookup is rewarded, and needs at least 3 items.  A
-    training setting: a curriculum's first stage (``--stages "last_query=0,1"``) leaves the full task last."""
+    training setting: as a curriculum's first stage (``--stages "last_query=0 min_items=3"``) the full task
+    comes after it."""
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
