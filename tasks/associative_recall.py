@@ -3,7 +3,8 @@
 K items, each ``item_size`` (3) random vectors of V (6) bits, separated by
 delimiters; then a query item (a copy of one of the first K - 1 items, chosen
 uniformly; of the first K - 2 with ``last_query=False``) between two query
-delimiters: output the item that followed the query in the list.  K is uniform in [min_items, max_items] (2-6) in training.
+delimiters: output the item that followed the query in the list.  K is
+uniform in [min_items, max_items] (2-6) in training.
 
 Task inputs (V + 2): the V bits, *delimiter* (before each item) and *query*
 (before and after the query item).  Task outputs: V bits.  With I =

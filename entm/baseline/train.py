@@ -104,8 +104,13 @@ def curriculum_task(task, param: str, value: int | None):
     (repeat copy's repeats input stays R / the full task's count)."""
     if value is None or value >= getattr(task, param):
         return task
-    low = "min_" + param[len("max_"):]
+    low = _min_of(param)
     return task.stage_task({param: value, low: min(getattr(task, low), value)})
+
+
+def _min_of(param: str) -> str | None:
+    """The ``min_*`` parameter beside a ``max_*`` one (None for any other name)."""
+    return "min_" + param[len("max_"):] if param.startswith("max_") else None
 
 
 def _curriculum_start(settings, task) -> int | None:
@@ -114,13 +119,11 @@ def _curriculum_start(settings, task) -> int | None:
 
 def check_curriculum(settings, task) -> None:
     """A one-line EntmError unless the task has the curriculum's parameter and its ``min_*``."""
-    param = settings.curriculum_param
-    low = "min_" + param[len("max_"):] if param.startswith("max_") else None
     if not settings.curriculum:
         return
+    param, low = settings.curriculum_param, _min_of(settings.curriculum_param)
     if low is None or not hasattr(task, param) or not hasattr(task, low):
-        have = sorted(f.name for f in fields(task) if f.name.startswith("max_")
-                      and hasattr(task, "min_" + f.name[len("max_"):]))
+        have = sorted(f.name for f in fields(task) if _min_of(f.name) and hasattr(task, _min_of(f.name)))
         raise EntmError(f"--curriculum-param {param}: task {task.name!r} has no such max_*/min_* pair "
                         f"({'it has ' + ', '.join(have) if have else 'it has none: no curriculum for this task'})")
 
