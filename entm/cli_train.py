@@ -57,6 +57,9 @@ def add_parser(sub) -> None:
                    help=f"adam (lr 3e-3) or Graves' rmsprop (lr 1e-4, momentum 0.9, decay 0.95); "
                         f"default {td.optimizer}")
     t.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's)")
+    t.add_argument("--lr-schedule", default=None, metavar="STEP:LR,...",
+                   help="learning-rate steps: from update STEP on the rate is LR, e.g. 25000:1e-4 (default: "
+                        "--lr throughout)")
     t.add_argument("--clip", default=None, choices=["norm", "value", "none"],
                    help=f"gradient clipping: global norm (norm), elementwise (value) or none; default {td.clip}")
     t.add_argument("--clip-value", type=float, default=None,
@@ -99,6 +102,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_train(args) -> int:
+    from entm.baseline.settings import parse_schedule
     from entm.baseline.train import TrainSettings, train
     from entm.cli_summary import train_summary
 
@@ -106,12 +110,13 @@ def cmd_train(args) -> int:
         raise EntmError("--restart-bit-errors needs --restart-after (the sequences a start gets before it counts)")
     if task_params(args).get("stages"):
         raise EntmError("--stages is evolution's curriculum (entm evolve); entm train's is --curriculum")
+    schedule = None if args.lr_schedule is None else parse_schedule(args.lr_schedule)
     arch = {"model": args.model, "controller": args.controller, "hidden_size": args.hidden_size,
             "layers": args.layers, "cells": args.cells, "width": args.width, "read_heads": args.read_heads,
             "write_heads": args.write_heads, "memory_init": args.memory_init}
     given = {"task": args.task, "task_params": task_params(args), "architecture": arch,
              "batch_size": args.batch_size, "steps": args.steps, "minutes": args.minutes,
-             "optimizer": args.optimizer, "lr": args.lr, "clip": args.clip, "clip_value": args.clip_value,
+             "optimizer": args.optimizer, "lr": args.lr, "lr_schedule": schedule, "clip": args.clip, "clip_value": args.clip_value,
              "equal_lengths": args.equal_lengths, "curriculum": args.curriculum, "compile": args.compile,
              "curriculum_param": args.curriculum_param, "curriculum_start": args.curriculum_start,
              "curriculum_step": args.curriculum_step, "curriculum_threshold": args.curriculum_threshold,

@@ -85,6 +85,38 @@ def _positive_number(flag, value):
         raise EntmError(f"{flag} must be a positive number, got {value!r}")
 
 
+def _check_schedule(schedule) -> list:
+    """``lr_schedule`` as a list of [step, lr] pairs, or a one-line error naming what is wrong."""
+    if not isinstance(schedule, (list, tuple)):
+        raise EntmError(f"--lr-schedule must be STEP:LR pairs, got {schedule!r}")
+    out, last = [], 0
+    for pair in schedule:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+            raise EntmError(f"--lr-schedule: {pair!r} is not a STEP:LR pair")
+        step, lr = pair
+        _positive("--lr-schedule's step", step)
+        _positive_number("--lr-schedule's rate", lr)
+        if step <= last:
+            raise EntmError(f"--lr-schedule's steps must increase, got {step} after {last}")
+        out.append([step, float(lr)])
+        last = step
+    return out
+
+
+def parse_schedule(text: str) -> list:
+    """``"20000:1e-4,30000:3e-5"`` -> ``[[20000, 1e-4], [30000, 3e-5]]`` (checked by TrainSettings)."""
+    out = []
+    for part in text.split(","):
+        step, sep, lr = part.strip().partition(":")
+        try:
+            out.append([int(step), float(lr)])
+        except ValueError:
+            raise EntmError(f"--lr-schedule: {part.strip()!r} is not STEP:LR (e.g. 20000:1e-4)") from None
+        if not sep:
+            raise EntmError(f"--lr-schedule: {part.strip()!r} is not STEP:LR (e.g. 20000:1e-4)")
+    return out
+
+
 DEFAULT_STEPS = 100_000
 """The step budget of a training run given neither ``steps`` nor ``minutes``."""
 
@@ -117,6 +149,10 @@ class TrainSettings:
     lr: float | None = None
     """Learning rate (default: 3e-3 for Adam, Graves' 1e-4 for RMSProp).  Adam's usual 1e-3 learns copy
     too, but several times more slowly in the runs measured (docs/baselines.md, "Training")."""
+    lr_schedule: list = field(default_factory=list)
+    """Learning-rate steps: ``[[step, lr], ...]``, steps increasing; from update ``step`` on the rate is ``lr``
+    (before the first step: ``lr``).  [] keeps ``lr`` throughout.  A function of the update count alone, so a
+    resumed run follows it as the uninterrupted one does."""
     clip: str = "norm"
     """``norm`` (the global gradient norm to clip_value), ``value`` (every gradient element to
     ±clip_value) or ``none``."""
@@ -180,6 +216,7 @@ class TrainSettings:
         if self.lr is None:
             self.lr = OPTIMIZERS[self.optimizer]
         _positive_number("--lr", self.lr)
+        self.lr_schedule = _check_schedule(self.lr_schedule)
         if self.clip not in CLIPS:
             raise EntmError(f"unknown clip {self.clip!r}; expected one of {', '.join(CLIPS)}")
         if self.clip == "none" or self.clip_value is None:
@@ -212,6 +249,15 @@ class TrainSettings:
             raise EntmError(f"steps must be a positive integer, got {self.steps!r}")
         if self.minutes is not None and not (math.isfinite(self.minutes) and self.minutes > 0):
             raise EntmError(f"--minutes must be positive, got {self.minutes!r}")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of update ``step`` (counted from 0)."""
+        lr = self.lr
+        for start, value in self.lr_schedule:
+            if step < start:
+                break
+            lr = value
+        return lr
 
     def record(self) -> dict:
         """The JSON-ready settings (``run.json``)."""

@@ -274,6 +274,9 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
                         torch._foreach_clamp_min_(grads, -settings.clip_value)
                         torch._foreach_clamp_max_(grads, settings.clip_value)
             if ok:
+                if settings.lr_schedule:
+                    for group in optimizer.param_groups:
+                        group["lr"] = settings.lr_at(step)
                 before = ([p.detach().clone() for p in params], copy.deepcopy(optimizer.state_dict()))
                 optimizer.step()
                 if not _all_finite(params):
@@ -416,6 +419,8 @@ def _report(settings, task, state, acc) -> dict:
            "nonfinite_total": state["nonfinite_total"]}
     if state.get("restarts"):
         rec["restarts"] = state["restarts"]
+    if settings.lr_schedule:
+        rec["lr"] = settings.lr_at(state["step"] - 1)
     value, full = state["curriculum_value"], getattr(task, settings.curriculum_param, None)
     if value is not None:
         rec[settings.curriculum_param] = value

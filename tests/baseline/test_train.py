@@ -249,11 +249,39 @@ def test_cli_train_evaluate_resume(cli, capsys, tmp_path, fixtures):
                       (["train", "--task", "associative_recall", "--curriculum", "--run-dir", tmp_path / "x"],
                        "(it has max_items)"),
                       (["train", "--curriculum-threshold", "0", "--run-dir", tmp_path / "x"],
-                       "--curriculum-threshold")]:
+                       "--curriculum-threshold"),
+                      (["train", "--lr-schedule", "100", "--run-dir", tmp_path / "x"], "not STEP:LR"),
+                      (["train", "--lr-schedule", "100:1e-4,50:1e-5", "--run-dir", tmp_path / "x"],
+                       "must increase"),
+                      (["train", "--lr-schedule", "100:0", "--run-dir", tmp_path / "x"], "rate")]:
         before = (run / "metrics.jsonl").read_bytes()
         main_error(capsys, *bad, words=[word])
         assert (run / "metrics.jsonl").read_bytes() == before
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_a_learning_rate_schedule_sets_the_rate_from_its_steps_on_and_resumes_exactly(tmp_path):
+    """lr_schedule: from update STEP on the rate is LR (metrics say which); a schedule whose first step is
+    beyond the run changes nothing; a run resumed before a step follows the schedule as the uninterrupted
+    run does, and one with a lower rate ends elsewhere."""
+    sched = [[4, 1e-4], [7, 1e-5]]
+    s = _settings(tmp_path, "probe", lr=3e-3, lr_schedule=sched)
+    assert [s.lr_at(k) for k in (0, 3, 4, 6, 7, 99)] == [3e-3, 3e-3, 1e-4, 1e-4, 1e-5, 1e-5]
+    full = train(_settings(tmp_path, "full", steps=10, lr_schedule=sched), progress=False)
+    assert [m["lr"] for m in runs.read_metrics(full.run_dir)] == [3e-3, 1e-4, 1e-5, 1e-5]
+    plain = train(_settings(tmp_path, "plain", steps=10), progress=False)
+    later = train(_settings(tmp_path, "later", steps=10, lr_schedule=[[50, 1e-4]]), progress=False)
+    assert all(torch.equal(_state(plain.run_dir)[k], _state(later.run_dir)[k]) for k in _state(plain.run_dir))
+    assert not all(torch.equal(_state(plain.run_dir)[k], _state(full.run_dir)[k]) for k in _state(plain.run_dir))
+    part = train(_settings(tmp_path, "part", steps=5, lr_schedule=sched), progress=False)
+    checkpoint.list_checkpoints(part.run_dir)[-1].unlink()  # resumes from step 4, before the second step
+    resumed = resume(part.run_dir, steps=10, progress=False)
+    assert _comparable(resumed.run_dir) == _comparable(full.run_dir)
+    assert all(torch.equal(_state(full.run_dir)[k], _state(resumed.run_dir)[k]) for k in _state(full.run_dir))
+    for bad, words in [([[0, 1e-4]], "step"), ([[5, 1e-4], [5, 1e-5]], "increase"), ([[5, -1.0]], "rate"),
+                       ([5], "pair"), ("5:1e-4", "STEP:LR")]:
+        with pytest.raises(EntmError, match=words):
+            _settings(tmp_path, "bad", lr_schedule=bad)
 
 
 def test_evaluation_matches_the_episodes_of_evolved_champions(tmp_path):
