@@ -41,6 +41,15 @@ def test_repeat_copy_grows_its_repeats_and_the_curriculum_can_be_turned_off():
     assert not TrainSettings(**train_preset_settings("graves2014-copy", {})).curriculum
 
 
+def test_priority_sort_drops_its_rate_unless_another_rate_is_given():
+    s = TrainSettings(**train_preset_settings("graves2014-priority-sort", {}))
+    assert (s.lr, s.lr_schedule) == (1e-3, [[20000, 1e-4]]) and s.lr_at(19999) == 1e-3 and s.lr_at(20000) == 1e-4
+    assert TrainSettings(**train_preset_settings("graves2014-priority-sort", {"lr": 5e-4})).lr_schedule == []
+    assert TrainSettings(**train_preset_settings("graves2014-priority-sort", {"optimizer": "rmsprop"})).lr_schedule == []
+    own = TrainSettings(**train_preset_settings("graves2014-priority-sort", {"lr": 5e-4, "lr_schedule": [[9, 1e-5]]}))
+    assert (own.lr, own.lr_schedule) == (5e-4, [[9, 1e-5]])
+
+
 def test_overrides_merge_key_by_key_and_a_new_optimizer_gets_its_own_lr():
     s = train_preset_settings("graves2014-priority-sort", {"architecture": {"read_heads": 2, "cells": None},
                                                            "task_params": {"num_vectors": 6}, "seed": 3})
