@@ -107,13 +107,11 @@ def parse_schedule(text: str) -> list:
     """``"20000:1e-4,30000:3e-5"`` -> ``[[20000, 1e-4], [30000, 3e-5]]`` (checked by TrainSettings)."""
     out = []
     for part in text.split(","):
-        step, sep, lr = part.strip().partition(":")
-        try:
+        step, _, lr = part.strip().partition(":")
+        try:  # no colon leaves lr empty, which float() refuses
             out.append([int(step), float(lr)])
         except ValueError:
             raise EntmError(f"--lr-schedule: {part.strip()!r} is not STEP:LR (e.g. 20000:1e-4)") from None
-        if not sep:
-            raise EntmError(f"--lr-schedule: {part.strip()!r} is not STEP:LR (e.g. 20000:1e-4)")
     return out
 
 
