@@ -116,7 +116,8 @@ def cmd_train(args) -> int:
             "write_heads": args.write_heads, "memory_init": args.memory_init}
     given = {"task": args.task, "task_params": task_params(args), "architecture": arch,
              "batch_size": args.batch_size, "steps": args.steps, "minutes": args.minutes,
-             "optimizer": args.optimizer, "lr": args.lr, "lr_schedule": schedule, "clip": args.clip, "clip_value": args.clip_value,
+             "optimizer": args.optimizer, "lr": args.lr, "lr_schedule": schedule, "clip": args.clip,
+             "clip_value": args.clip_value,
              "equal_lengths": args.equal_lengths, "curriculum": args.curriculum, "compile": args.compile,
              "curriculum_param": args.curriculum_param, "curriculum_start": args.curriculum_start,
              "curriculum_step": args.curriculum_step, "curriculum_threshold": args.curriculum_threshold,

@@ -129,12 +129,11 @@ def train_preset_settings(name: str, overrides: dict) -> dict:
     arch = overrides.get("architecture") or {}
     if arch.get("model") not in (None, out["architecture"]["model"]):  # another model: its own size defaults
         out["architecture"] = {"model": arch["model"]}
-    for key, dependent in (("optimizer", "lr"), ("clip", "clip_value")):  # another optimiser: its own lr
+    # another optimiser: its own lr; another rate or optimiser: not the preset's rate steps
+    for key, dependent in (("optimizer", "lr"), ("optimizer", "lr_schedule"), ("lr", "lr_schedule"),
+                           ("clip", "clip_value")):
         if overrides.get(key) not in (None, out.get(key)) and overrides.get(dependent) is None:
             out.pop(dependent, None)
-    if overrides.get("lr_schedule") is None and (overrides.get("lr") is not None
-                                                 or overrides.get("optimizer") not in (None, out.get("optimizer"))):
-        out.pop("lr_schedule", None)  # the preset's rate steps belong to its rate
     for key, value in overrides.items():
         if key in ("task_params", "architecture"):
             out[key] = {**out.get(key, {}), **{k: v for k, v in value.items() if v is not None}}

@@ -45,7 +45,8 @@ def test_priority_sort_drops_its_rate_unless_another_rate_is_given():
     s = TrainSettings(**train_preset_settings("graves2014-priority-sort", {}))
     assert (s.lr, s.lr_schedule) == (1e-3, [[20000, 1e-4]]) and s.lr_at(19999) == 1e-3 and s.lr_at(20000) == 1e-4
     assert TrainSettings(**train_preset_settings("graves2014-priority-sort", {"lr": 5e-4})).lr_schedule == []
-    assert TrainSettings(**train_preset_settings("graves2014-priority-sort", {"optimizer": "rmsprop"})).lr_schedule == []
+    rmsprop = TrainSettings(**train_preset_settings("graves2014-priority-sort", {"optimizer": "rmsprop"}))
+    assert rmsprop.lr_schedule == []
     own = TrainSettings(**train_preset_settings("graves2014-priority-sort", {"lr": 5e-4, "lr_schedule": [[9, 1e-5]]}))
     assert (own.lr, own.lr_schedule) == (5e-4, [[9, 1e-5]])
 
