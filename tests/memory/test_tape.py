@@ -119,3 +119,35 @@ def test_bad_params():
         TapeParams(width=2, write_mode="replace")
     with pytest.raises(EntmError, match="width"):
         TapeParams(width=0)
+
+
+@pytest.mark.parametrize("width", [2, 3])
+@pytest.mark.parametrize("params", [{}, {"write_mode": "overwrite"}, {"min_jump_similarity": 0.8},
+                                    {"max_cells": 4}])
+def test_compiled_tape_equals_the_numpy_tape_with_exact_matches(width, params):
+    """The compiled tape step (the fused kernels' and the closed loop's) against the numpy tape, on head
+    outputs from a coarse grid: many cells equal the key exactly, so the content jump's leftmost-on-tie
+    rule is exercised on exact matches (width 2 is the kernel's unrolled scan)."""
+    from entm.phenotype.tape_kernel import tape_rows
+
+    rng = np.random.default_rng(11 + width)
+    B, T = 32, 60
+    mem = TapeMemory(TapeParams(width=width, **params))
+    ref = mem.reset(B, capacity=2 * T + 4)
+    fast = mem.reset(B, capacity=2 * T + 4)
+    reads = np.empty((B, width))
+    args = (width, 1, mem.layout.size, mem.layout.kernel_columns(), *mem.kernel_options()[:3])
+    exact = 0
+    for _ in range(T):
+        x = rng.choice([0.0, 0.5, 1.0], size=(B, mem.layout.size))
+        ref, ref_reads = mem.step(ref, x)
+        tape_rows(fast.cells, fast.lo, fast.hi, fast.pos, x, *args, reads)
+        np.testing.assert_array_equal(fast.pos, ref.pos)
+        np.testing.assert_array_equal(fast.lo, ref.lo)
+        np.testing.assert_array_equal(fast.hi, ref.hi)
+        np.testing.assert_array_equal(fast.cells, ref.cells)
+        np.testing.assert_array_equal(reads, ref_reads)
+        jumped = x[:, mem.layout.column("j")] >= 0.5
+        exact += sum(int((np.abs(fast.cells[b, fast.lo[b]:fast.hi[b]] - x[b, :width]).sum(axis=1) == 0).sum() > 1)
+                     for b in np.nonzero(jumped)[0])
+    assert exact >= 20  # jumps whose key equalled several cells exactly
