@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.errors import EntmError
-from entm.tasks.base import Episodes, check_int
+from entm.tasks.base import Episodes, check_bool, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
 
@@ -85,9 +85,7 @@ class AssociativeRecallTask(StrictCloseTask):
         self.min_items = check_int("min_items", self.min_items, low=2)
         check_range(self, "min_items", "max_items")
         check_shaping(self.name, self.shaping)
-        if not isinstance(self.last_query, (bool, int, np.integer)) or self.last_query not in (0, 1):
-            raise EntmError(f"last_query must be true or false (1 or 0), got {self.last_query!r}")
-        self.last_query = bool(self.last_query)
+        self.last_query = check_bool("last_query", self.last_query)
         if not self.last_query and self.min_items < 3:
             raise EntmError(f"last_query=false needs min_items >= 3 (with 2 items only the next-to-last item "
                             f"can be queried), got min_items={self.min_items}")

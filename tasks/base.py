@@ -307,3 +307,10 @@ def check_int(name: str, value, low: int = 1) -> int:
     if v < low:
         raise EntmError(f"{name} must be at least {low}, got {v}")
     return v
+
+
+def check_bool(name: str, value) -> bool:
+    """``value`` (a bool, or 1 or 0) as a bool, else a one-line EntmError."""
+    if not isinstance(value, (bool, int, np.integer)) or value not in (0, 1):
+        raise EntmError(f"{name} must be true or false (1 or 0), got {value!r}")
+    return bool(value)

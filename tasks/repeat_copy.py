@@ -31,6 +31,13 @@ test (which doubled one of the two).
 
 Shaping (``trace``, see :mod:`tasks.common`): the store steps are 1 .. L;
 output step k's source is input step 1 + (k mod L); the end marker has none.
+With ``marker_term`` (opt-in; not with ``shaping="none"``) the fitness also
+averages in a term for the end marker alone: the mean of its strict-close
+score on the end step (target 1) and on the other scored steps (target 0).  In
+the score the marker is one bit of V + 1 on one step of R L + 1, so a machine
+that copies every vector but never signals the end already scores about 0.99;
+with the term the marker is one of the terms the fitness averages, and a
+constant marker (always 0 or always 1) earns half of it.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from entm.tasks.base import Episodes, check_int
+from entm.tasks.base import Episodes, check_bool, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
 
@@ -67,6 +74,8 @@ class RepeatCopyTask(StrictCloseTask):
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
+    marker_term: bool = False
+    """Add the end marker's own term to the fitness shaping (see the module docstring)."""
 
     name = "repeat_copy"
     description = "copy a sequence of bit vectors R times, then an end marker (NTM paper)"
@@ -84,6 +93,7 @@ class RepeatCopyTask(StrictCloseTask):
         check_range(self, "min_repeats", "max_repeats")
         self.repeats_norm = check_int("repeats_norm", self.repeats_norm, low=0)
         check_shaping(self.name, self.shaping)
+        self.marker_term = check_bool("marker_term", self.marker_term)
         parse_curriculum(self)  # a bad curriculum is an error before any work
 
     generalization_lengths = (5, 10, 15, 20)
@@ -141,3 +151,23 @@ class RepeatCopyTask(StrictCloseTask):
         store = (t >= 1) & (t <= lengths[:, None])
         source = np.where(out, 1 + src, -1)
         return episodes_from(inputs, targets, mask, lengths, steps, repeats=reps, store=store, source=source)
+
+    def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
+        """The trace terms, and with :attr:`marker_term` the end marker's (see the module docstring)."""
+        terms = super().shape(episodes, outputs, trace, groups)
+        if self.marker_term and terms:
+            terms["marker"] = marker_score(episodes, outputs, self.vector_size)
+        return terms
+
+
+def marker_score(episodes: Episodes, outputs: np.ndarray, V: int) -> np.ndarray:
+    """Per episode: the mean of the end channel's strict-close score on the end step and its mean on the other
+    scored steps."""
+    y = np.nan_to_num(outputs[:, :, V], nan=0.5)
+    close = 1.0 - np.minimum(0.25, np.abs(episodes.targets[:, :, V] - y)) / 0.25
+    end = np.zeros_like(episodes.mask)
+    end[np.arange(episodes.batch), episodes.steps - 1] = True
+    rest = episodes.mask & ~end
+    on_end = close[end]  # one end step per episode, in row order
+    off_end = (close * rest).sum(axis=1) / np.maximum(rest.sum(axis=1), 1)
+    return 0.5 * (on_end + off_end)

@@ -69,3 +69,33 @@ def test_a_missed_end_marker_is_an_error():
     one = task.score(eps, y)
     assert one.bit_errors[0] == 1 and not one.perfect[0] and one.perfect[1:].all()
 
+
+
+def test_the_marker_term_scores_the_end_marker_alone():
+    from entm.machine import Trace
+
+    task = make_task("repeat_copy", {"vector_size": 3, "marker_term": True})
+    eps = task.sample(np.random.default_rng(5), 30)
+    B, T = eps.mask.shape
+    trace = Trace(reads=np.zeros((B, T, 6)), write_pos=np.zeros((B, T, 1), dtype=np.int64),
+                  write_strength=np.zeros((B, T, 1)), read_pos=np.zeros((B, T, 1), dtype=np.int64))
+    right = task.shape(eps, eps.targets, trace)
+    assert set(right) == {"recall", "alignment", "writes", "marker"} and np.allclose(right["marker"], 1.0)
+    missed = eps.targets.copy()
+    missed[:, :, 3] = 0.0  # every vector copied, the end never signalled
+    always = eps.targets.copy()
+    always[:, :, 3] = 1.0  # the end signalled on every scored step
+    assert np.allclose(task.shape(eps, missed, trace)["marker"], 0.5)
+    assert np.allclose(task.shape(eps, always, trace)["marker"], 0.5)
+    assert task.score(eps, missed).score.min() > 0.85  # the score barely sees it
+    # two networks' runs stacked, as the evaluator scores a chunk
+    both = np.concatenate([eps.targets, missed])
+    stacked = Trace(*(np.concatenate([a, a]) for a in (trace.reads, trace.write_pos, trace.write_strength,
+                                                       trace.read_pos)))
+    assert np.allclose(task.shape(eps.tile(2), both, stacked, groups=2)["marker"], [1.0] * B + [0.5] * B)
+    # off by default and under shaping none; a bad value is one line
+    assert "marker" not in make_task("repeat_copy", {"vector_size": 3}).shape(eps, eps.targets, trace)
+    assert make_task("repeat_copy", {"vector_size": 3, "marker_term": 1, "shaping": "none"}).shape(
+        eps, eps.targets, trace) == {}
+    with pytest.raises(EntmError, match="marker_term must be true or false"):
+        make_task("repeat_copy", {"marker_term": "maybe"})
