@@ -191,9 +191,8 @@ class CopyTask(SequenceTask):
         rows = np.nonzero(m)[0]  # the episode of each scored step
         y = np.asarray(outputs, dtype=np.float64)[m]  # (S, V)
         t = episodes.targets[m]
+        close = strict_close(t, y)
         with np.errstate(invalid="ignore"):
-            close = 1.0 - np.minimum(0.25, np.abs(t - y)) / 0.25
-            close = np.where(np.isfinite(close), close, 0.0)
             wrong = ((y > 0.5) != (t > 0.5)) | ~np.isfinite(y)
         n_scored = np.bincount(rows, minlength=B)
         score = np.bincount(rows, close.mean(axis=1), minlength=B) / np.maximum(n_scored, 1)
@@ -324,3 +323,10 @@ class CopyTask(SequenceTask):
         others = (steps < episodes.steps[:, None]) & (steps != delim[:, None])
         stray = (jumps.any(axis=2) & others).sum(axis=1) / np.maximum(others.sum(axis=1), 1)
         return 0.5 * at_delim + 0.5 * (1.0 - stray)
+
+
+def strict_close(t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per bit ``1 - min(0.25, |t - y|)/0.25`` (ENTM's "strict close"); 0 where the output is not finite."""
+    with np.errstate(invalid="ignore"):
+        close = 1.0 - np.minimum(0.25, np.abs(t - y)) / 0.25
+    return np.where(np.isfinite(close), close, 0.0)

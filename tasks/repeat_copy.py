@@ -49,6 +49,7 @@ import numpy as np
 from entm.tasks.base import Episodes, check_bool, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
+from entm.tasks.copy import strict_close
 
 
 @dataclass
@@ -163,8 +164,7 @@ class RepeatCopyTask(StrictCloseTask):
 def marker_score(episodes: Episodes, outputs: np.ndarray, V: int) -> np.ndarray:
     """Per episode: the mean of the end channel's strict-close score on the end step and its mean on the other
     scored steps."""
-    y = np.nan_to_num(outputs[:, :, V], nan=0.5)
-    close = 1.0 - np.minimum(0.25, np.abs(episodes.targets[:, :, V] - y)) / 0.25
+    close = strict_close(episodes.targets[:, :, V], outputs[:, :, V])
     end = np.zeros_like(episodes.mask)
     end[np.arange(episodes.batch), episodes.steps - 1] = True
     rest = episodes.mask & ~end

@@ -70,7 +70,6 @@ def test_a_missed_end_marker_is_an_error():
     assert one.bit_errors[0] == 1 and not one.perfect[0] and one.perfect[1:].all()
 
 
-
 def test_the_marker_term_scores_the_end_marker_alone():
     from entm.machine import Trace
 
