@@ -30,11 +30,7 @@ in the paper.
 
 Shaping (``trace``, see :mod:`tasks.common`): the store steps are the items'
 vectors (not the query's); output i's source is the step of vector i of item
-q + 1.  ``items`` (opt-in) is for machines that keep a whole item in one cell
-(the hyper encoding's blocks), whose cells are written on every step: the
-fitness is the mean of the score, ``recall`` and two terms of
-:func:`item_terms`, ``items`` (each item's vectors all written into one cell
-of its own) and ``lookup`` (the outputs read from item q + 1's cell).
+q + 1.
 """
 
 from __future__ import annotations
@@ -46,8 +42,7 @@ import numpy as np
 from entm.errors import EntmError
 from entm.tasks.base import Episodes, check_bool, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
-from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, per_row, random_bits
-from entm.tasks.copy import CopyTask
+from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
 
 
 @dataclass
@@ -64,8 +59,7 @@ class AssociativeRecallTask(StrictCloseTask):
     """Most items in training episodes."""
     shaping: str = "trace"
     """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
-    the readout term), ``items`` (score, recall, items and lookup: for whole items per cell, see the module
-    docstring) or ``none``."""
+    the readout term) or ``none``."""
     last_query: bool = True
     """Whether the next-to-last item can be queried.  Its answer is the last item stored, which a machine can
     output without any lookup (the shortcut evolution falls into: docs/results.md); False draws the queried
@@ -90,7 +84,7 @@ class AssociativeRecallTask(StrictCloseTask):
         self.item_size = check_int("item_size", self.item_size)
         self.min_items = check_int("min_items", self.min_items, low=2)
         check_range(self, "min_items", "max_items")
-        check_shaping(self.name, self.shaping, extra=("items",))
+        check_shaping(self.name, self.shaping)
         self.last_query = check_bool("last_query", self.last_query)
         if not self.last_query and self.min_items < 3:
             raise EntmError(f"last_query=false needs min_items >= 3 (with 2 items only the next-to-last item "
@@ -137,40 +131,3 @@ class AssociativeRecallTask(StrictCloseTask):
             mask[rows, steps - I + i] = True
             source[rows, steps - I + i] = (I + 1) * (q + 1) + 1 + i
         return episodes_from(inputs, targets, mask, K, steps, query=q, store=store, source=source)
-
-    def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
-        """The shaping terms per episode: tasks.common's, or with ``items`` score's companions recall, items
-        and lookup (see the module docstring)."""
-        if self.shaping != "items":
-            return super().shape(episodes, outputs, trace, groups)
-        B = episodes.batch
-        items, lookup = item_terms(episodes.lengths, per_row(episodes.info["query"], B), episodes.steps,
-                                   self.item_size, trace.write_pos, trace.write_strength, trace.read_pos)
-        return {"recall": CopyTask.recall(self, episodes, trace.reads, groups), "items": items, "lookup": lookup}
-
-
-def item_terms(K: np.ndarray, q: np.ndarray, steps: np.ndarray, I: int, write_pos: np.ndarray,
-               write_strength: np.ndarray, read_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(items, lookup) per episode, the best head's: the share of items whose I vectors were all written
-    (strength >= 0.5) into one cell that is no other item's, and the share of output steps whose read comes
-    from item q + 1's cell when it is its own (a read d cells away earns 0.5 ** (1 + d)).  ``K``, ``q``,
-    ``steps``: per episode the items, the queried item and the steps; the trace arrays are (B, T, H)."""
-    B, T, H = write_pos.shape
-    Kmax = int(K.max())
-    rows = np.arange(B)
-    first = (I + 1) * np.arange(Kmax) + 1  # each item's first vector step
-    at = first[:, None] + np.arange(I)[None, :]  # (Kmax, I)
-    pos = write_pos[:, at.ravel()].reshape(B, Kmax, I, H)
-    strong = (write_strength[:, at.ravel()] >= 0.5).reshape(B, Kmax, I, H)
-    cell = pos[:, :, -1]  # (B, Kmax, H): each item's cell
-    live = np.arange(Kmax)[None, :] < K[:, None]  # (B, Kmax)
-    whole = strong.all(axis=2) & (pos == cell[:, :, None]).all(axis=2)  # (B, Kmax, H)
-    same = (cell[:, :, None] == cell[:, None, :]) & live[:, None, :, None] & ~np.eye(Kmax, dtype=bool)[None, :, :, None]
-    own = whole & ~same.any(axis=2) & live[:, :, None]
-    items = (own.sum(axis=1) / np.maximum(K, 1)[:, None]).max(axis=1)
-    target, mine = cell[rows, q + 1], own[rows, q + 1]  # (B, H)
-    credit = np.zeros((B, H))
-    for i in range(I):
-        d = np.abs(read_pos[rows, steps - I + i - 1] - target)  # the read fed to output step i
-        credit += np.where(mine, np.where(d == 0, 1.0, 0.5 ** (1.0 + d)), 0.0)
-    return items, (credit / I).max(axis=1)

@@ -156,39 +156,3 @@ def test_a_tape_of_whole_items_solves_recall_at_any_list_length():
     narrow = evaluate_lengths(Machine(task, MemorySpec("discrete", 24)), Network.from_json(short), [6], episodes=100,
                               seed=5)
     assert narrow["6"]["perfect"] < 0.5
-
-
-def test_the_items_shaping_rewards_whole_item_cells_and_the_lookup():
-    """``shaping=items``: the whole-item solver earns every term; without its jump on the query markers it
-    still stores whole items but no longer reads the answer's cell; a tape that moves on every step holds no
-    item in a cell of its own; and the fitness is the mean of the score and the three terms."""
-    from entm.machine import Machine
-    from entm.memory import MemorySpec
-    from entm.phenotype import Network
-
-    task = make_task("associative_recall", {"shaping": "items"})
-    width, solver = _whole_item_solver()
-    machine = Machine(task, MemorySpec("discrete", width))
-    eps = task.sample(np.random.default_rng(4), 40)
-
-    def terms(js):
-        res = machine.run(Network.from_json(js), eps.inputs, shaping=True)
-        t = task.shape(eps, res.outputs, res.trace)
-        assert set(t) == {"recall", "items", "lookup"}
-        fit = task.combine(task.score(eps, res.outputs).score, t)
-        return {k: float(v.mean()) for k, v in t.items()}, float(fit.mean())
-
-    best, fit = terms(solver)
-    assert best == {"recall": 1.0, "items": 1.0, "lookup": 1.0} and fit == 1.0
-    jump = solver["topology"]["output_keys"][6 + width + 1]  # outputs: 6 bits, the write vector, w, jump
-    no_jump = {**solver, "connections": [c for c in solver["connections"] if c["to"] != jump]}
-    blind, _ = terms(no_jump)
-    assert blind["items"] == 1.0 and blind["lookup"] < 0.2
-    right = jump + 3  # then left, stay, right
-    moving, _ = terms({**solver, "nodes": [dict(n, bias=30.0) if n["id"] == right else n for n in solver["nodes"]]})
-    # ... it shifts right on every step: one vector per cell
-    assert moving["items"] == 0.0 and moving["lookup"] == 0.0
-    with pytest.raises(EntmError, match="expected one of trace, none, readout, items"):
-        make_task("associative_recall", {"shaping": "item"})
-    with pytest.raises(EntmError, match="expected one of trace, none, readout$"):
-        make_task("repeat_copy", {"shaping": "items"})
