@@ -30,7 +30,15 @@ in the paper.
 
 Shaping (``trace``, see :mod:`tasks.common`): the store steps are the items'
 vectors (not the query's); output i's source is the step of vector i of item
-q + 1.
+q + 1.  ``items`` (opt-in) is for machines that keep a whole item in one cell
+(the hyper encoding's blocks), whose cells are written on every step: the
+fitness is the mean of the score, ``recall``, :func:`held_term` (the answer's
+vectors in the blocks of the cell the outputs start reading) and three terms
+of :func:`item_terms`: ``items`` (each item's vectors all written into one cell
+of its own), ``found`` (the head on the queried item's cell or the next one
+when the outputs start) and ``lookup`` (the outputs read from item q + 1's
+cell).  Only exact cells count, so the terms are earned by the content jump,
+not by a head that stays near the last item.
 """
 
 from __future__ import annotations
@@ -42,7 +50,8 @@ import numpy as np
 from entm.errors import EntmError
 from entm.tasks.base import Episodes, check_bool, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
-from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
+from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, per_row, random_bits
+from entm.tasks.copy import CopyTask
 
 
 @dataclass
@@ -59,7 +68,8 @@ class AssociativeRecallTask(StrictCloseTask):
     """Most items in training episodes."""
     shaping: str = "trace"
     """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
-    the readout term) or ``none``."""
+    the readout term), ``items`` (score, recall, items, found, lookup and held: for whole items per cell, see the module
+    docstring) or ``none``."""
     last_query: bool = True
     """Whether the next-to-last item can be queried.  Its answer is the last item stored, which a machine can
     output without any lookup (the shortcut evolution falls into: docs/results.md); False draws the queried
@@ -84,7 +94,7 @@ class AssociativeRecallTask(StrictCloseTask):
         self.item_size = check_int("item_size", self.item_size)
         self.min_items = check_int("min_items", self.min_items, low=2)
         check_range(self, "min_items", "max_items")
-        check_shaping(self.name, self.shaping)
+        check_shaping(self.name, self.shaping, extra=("items",))
         self.last_query = check_bool("last_query", self.last_query)
         if not self.last_query and self.min_items < 3:
             raise EntmError(f"last_query=false needs min_items >= 3 (with 2 items only the next-to-last item "
@@ -131,3 +141,62 @@ class AssociativeRecallTask(StrictCloseTask):
             mask[rows, steps - I + i] = True
             source[rows, steps - I + i] = (I + 1) * (q + 1) + 1 + i
         return episodes_from(inputs, targets, mask, K, steps, query=q, store=store, source=source)
+
+    def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
+        """The shaping terms per episode: tasks.common's, or with ``items`` score's companions recall, items
+        and lookup (see the module docstring)."""
+        if self.shaping != "items":
+            return super().shape(episodes, outputs, trace, groups)
+        B = episodes.batch
+        q = per_row(episodes.info["query"], B)
+        items, found, lookup = item_terms(episodes.lengths, q, episodes.steps, self.item_size, trace.write_pos,
+                                          trace.write_strength, trace.read_pos)
+        held = held_term(episodes.targets, episodes.steps, self.item_size, self.vector_size, trace.reads,
+                         trace.write_pos.shape[2])
+        return {"recall": CopyTask.recall(self, episodes, trace.reads, groups), "items": items, "found": found,
+                "lookup": lookup, "held": held}
+
+
+def item_terms(K: np.ndarray, q: np.ndarray, steps: np.ndarray, I: int, write_pos: np.ndarray,
+               write_strength: np.ndarray, read_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(items, found, lookup) per episode, the best head's.  ``items``: the share of items whose I vectors were
+    all written (strength >= 0.5) into one cell that is no other item's.  ``found``: 1 if the read fed to the
+    first output comes from the queried item's cell or the next item's, when that cell is its own.
+    ``lookup``: the share of output steps whose read comes from item q + 1's cell, when it is its own.  Only
+    exact cells count, never a near one: a head that stays near the last item (the shortcut) must not earn
+    a term that the content jump earns.  ``K``, ``q``, ``steps``: per episode the items, the queried item and
+    the steps; the trace arrays are (B, T, H)."""
+    B, T, H = write_pos.shape
+    Kmax = int(K.max())
+    rows = np.arange(B)
+    first = (I + 1) * np.arange(Kmax) + 1  # each item's first vector step
+    at = first[:, None] + np.arange(I)[None, :]  # (Kmax, I)
+    pos = write_pos[:, at.ravel()].reshape(B, Kmax, I, H)
+    strong = (write_strength[:, at.ravel()] >= 0.5).reshape(B, Kmax, I, H)
+    cell = pos[:, :, -1]  # (B, Kmax, H): each item's cell
+    live = np.arange(Kmax)[None, :] < K[:, None]  # (B, Kmax)
+    whole = strong.all(axis=2) & (pos == cell[:, :, None]).all(axis=2)  # (B, Kmax, H)
+    same = (cell[:, :, None] == cell[:, None, :]) & live[:, None, :, None] & ~np.eye(Kmax, dtype=bool)[None, :, :, None]
+    own = whole & ~same.any(axis=2) & live[:, :, None]
+    items = (own.sum(axis=1) / np.maximum(K, 1)[:, None]).max(axis=1)
+    answer, queried = cell[rows, q + 1], cell[rows, q]  # (B, H)
+    reads = np.stack([read_pos[rows, steps - I + i - 1] for i in range(I)], axis=1)  # the reads fed to the outputs
+    on_answer = (reads == answer[:, None]) & own[rows, q + 1][:, None]
+    on_query = (reads[:, 0] == queried) & own[rows, q]
+    found = (on_answer[:, 0] | on_query).astype(float)
+    return items, found.max(axis=1), on_answer.mean(axis=1).max(axis=1)
+
+
+def held_term(targets: np.ndarray, steps: np.ndarray, I: int, V: int, reads: np.ndarray, H: int) -> np.ndarray:
+    """Per episode, the best head's share of the answer's I vectors that the read fed to the first output
+    holds in one of its blocks of V columns (every bit on the right side of 0.5, as written or inverted):
+    what a cell found by the lookup must hold for the outputs to be right.  ``targets`` (B, T, V), ``reads``
+    (B, T, H*M)."""
+    B = targets.shape[0]
+    rows = np.arange(B)
+    M = reads.shape[2] // H
+    nb = M // V
+    r = reads[rows, steps - I - 1].reshape(B, H, M)[:, :, :nb * V].reshape(B, H, nb, 1, V) > 0.5
+    v = np.stack([targets[rows, steps - I + i] for i in range(I)], axis=1)[:, None, None] > 0.5  # (B, 1, 1, I, V)
+    same = (r == v).all(axis=4) | (r != v).all(axis=4)  # (B, H, nb, I)
+    return same.any(axis=2).mean(axis=2).max(axis=1)

@@ -62,9 +62,10 @@ SHAPINGS = ("trace", "none", "readout")
 RANDOM_SCORE = 0.125
 
 
-def check_shaping(task: str, shaping: str) -> str:
-    if shaping not in SHAPINGS:
-        raise EntmError(f"unknown {task} shaping {shaping!r}; expected one of {', '.join(SHAPINGS)}")
+def check_shaping(task: str, shaping: str, extra: tuple = ()) -> str:
+    """``shaping`` if it is one of SHAPINGS or the task's own ``extra`` ones, else a one-line error."""
+    if shaping not in SHAPINGS + extra:
+        raise EntmError(f"unknown {task} shaping {shaping!r}; expected one of {', '.join(SHAPINGS + extra)}")
     return shaping
 
 

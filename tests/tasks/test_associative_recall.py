@@ -156,3 +156,51 @@ def test_a_tape_of_whole_items_solves_recall_at_any_list_length():
     narrow = evaluate_lengths(Machine(task, MemorySpec("discrete", 24)), Network.from_json(short), [6], episodes=100,
                               seed=5)
     assert narrow["6"]["perfect"] < 0.5
+
+
+def test_the_items_shaping_rewards_whole_item_cells_and_the_lookup():
+    """``shaping=items``: the whole-item solver earns every term; without its jump on the query markers it
+    still stores whole items but no longer finds or reads the answer's cell; jumping without the shift after
+    it finds the queried item's cell and reads the wrong one; a head parked on the last item's cell earns
+    found and lookup exactly when the queried item is the next-to-last, never by being near; a tape that
+    moves on every step holds no item in a cell of its own; the fitness is the mean of the score and the
+    four terms."""
+    from entm.machine import Machine
+    from entm.memory import MemorySpec
+    from entm.phenotype import Network
+
+    task = make_task("associative_recall", {"shaping": "items"})
+    width, solver = _whole_item_solver()
+    machine = Machine(task, MemorySpec("discrete", width))
+    eps = task.sample(np.random.default_rng(4), 40)
+
+    def terms(js):
+        res = machine.run(Network.from_json(js), eps.inputs, shaping=True)
+        t = task.shape(eps, res.outputs, res.trace)
+        assert set(t) == {"recall", "items", "found", "lookup", "held"}
+        fit = task.combine(task.score(eps, res.outputs).score, t)
+        return {k: float(v.mean()) for k, v in t.items()}, float(fit.mean())
+
+    best, fit = terms(solver)
+    assert best == {"recall": 1.0, "items": 1.0, "found": 1.0, "lookup": 1.0, "held": 1.0} and fit == 1.0
+    jump = solver["topology"]["output_keys"][6 + width + 1]  # outputs: 6 bits, the write vector, w, jump
+    right = jump + 3  # then left, stay, right
+    query = -(6 + 2)
+    no_jump = {**solver, "connections": [c for c in solver["connections"] if c["to"] != jump]}
+    blind, _ = terms(no_jump)
+    assert blind["items"] == 1.0 and blind["found"] == blind["lookup"] == 0.0
+    no_shift = {**solver, "connections": [c for c in solver["connections"] if (c["from"], c["to"]) != (query, right)]}
+    stuck, _ = terms(no_shift)
+    assert stuck["items"] == 1.0 and stuck["found"] == 1.0 and stuck["lookup"] == 0.0
+    # neither: the head stays on the last item's cell, the answer's exactly when the next-to-last is queried
+    kept = [c for c in no_jump["connections"] if (c["from"], c["to"]) != (query, right)]
+    parked, _ = terms({**no_jump, "connections": kept})
+    shortcut = np.mean(eps.info["query"] == eps.lengths - 2)
+    assert parked["items"] == 1.0 and parked["found"] == parked["lookup"] == pytest.approx(shortcut) and shortcut < 0.5
+    moving, _ = terms({**solver, "nodes": [dict(n, bias=30.0) if n["id"] == right else n for n in solver["nodes"]]})
+    # ... it shifts right on every step: one vector per cell
+    assert moving["items"] == moving["found"] == moving["lookup"] == 0.0
+    with pytest.raises(EntmError, match="expected one of trace, none, readout, items"):
+        make_task("associative_recall", {"shaping": "item"})
+    with pytest.raises(EntmError, match="expected one of trace, none, readout$"):
+        make_task("repeat_copy", {"shaping": "items"})
