@@ -32,9 +32,8 @@ Shaping (``trace``, see :mod:`tasks.common`): the store steps are the items'
 vectors (not the query's); output i's source is the step of vector i of item
 q + 1.  ``items`` (opt-in) is for machines that keep a whole item in one cell
 (the hyper encoding's blocks), whose cells are written on every step: the
-fitness is the mean of the score, ``recall``, :func:`held_term` (the answer's
-vectors in the blocks of the cell the outputs start reading) and three terms
-of :func:`item_terms`: ``items`` (each item's vectors all written into one cell
+fitness is the mean of the score, ``recall`` and three terms of
+:func:`item_terms`: ``items`` (each item's vectors all written into one cell
 of its own), ``found`` (the head on the queried item's cell or the next one
 when the outputs start) and ``lookup`` (the outputs read from item q + 1's
 cell).  Only exact cells count, so the terms are earned by the content jump,
@@ -68,7 +67,7 @@ class AssociativeRecallTask(StrictCloseTask):
     """Most items in training episodes."""
     shaping: str = "trace"
     """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
-    the readout term), ``items`` (score, recall, items, found, lookup and held: for whole items per cell, see the module
+    the readout term), ``items`` (score, recall, items, found and lookup: for whole items per cell, see the module
     docstring) or ``none``."""
     last_query: bool = True
     """Whether the next-to-last item can be queried.  Its answer is the last item stored, which a machine can
@@ -151,10 +150,8 @@ class AssociativeRecallTask(StrictCloseTask):
         q = per_row(episodes.info["query"], B)
         items, found, lookup = item_terms(episodes.lengths, q, episodes.steps, self.item_size, trace.write_pos,
                                           trace.write_strength, trace.read_pos)
-        held = held_term(episodes.targets, episodes.steps, self.item_size, self.vector_size, trace.reads,
-                         trace.write_pos.shape[2])
         return {"recall": CopyTask.recall(self, episodes, trace.reads, groups), "items": items, "found": found,
-                "lookup": lookup, "held": held}
+                "lookup": lookup}
 
 
 def item_terms(K: np.ndarray, q: np.ndarray, steps: np.ndarray, I: int, write_pos: np.ndarray,
@@ -186,17 +183,3 @@ def item_terms(K: np.ndarray, q: np.ndarray, steps: np.ndarray, I: int, write_po
     found = (on_answer[:, 0] | on_query).astype(float)
     return items, found.max(axis=1), on_answer.mean(axis=1).max(axis=1)
 
-
-def held_term(targets: np.ndarray, steps: np.ndarray, I: int, V: int, reads: np.ndarray, H: int) -> np.ndarray:
-    """Per episode, the best head's share of the answer's I vectors that the read fed to the first output
-    holds in one of its blocks of V columns (every bit on the right side of 0.5, as written or inverted):
-    what a cell found by the lookup must hold for the outputs to be right.  ``targets`` (B, T, V), ``reads``
-    (B, T, H*M)."""
-    B = targets.shape[0]
-    rows = np.arange(B)
-    M = reads.shape[2] // H
-    nb = M // V
-    r = reads[rows, steps - I - 1].reshape(B, H, M)[:, :, :nb * V].reshape(B, H, nb, 1, V) > 0.5
-    v = np.stack([targets[rows, steps - I + i] for i in range(I)], axis=1)[:, None, None] > 0.5  # (B, 1, 1, I, V)
-    same = (r == v).all(axis=4) | (r != v).all(axis=4)  # (B, H, nb, I)
-    return same.any(axis=2).mean(axis=2).max(axis=1)

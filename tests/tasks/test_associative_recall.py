@@ -177,12 +177,12 @@ def test_the_items_shaping_rewards_whole_item_cells_and_the_lookup():
     def terms(js):
         res = machine.run(Network.from_json(js), eps.inputs, shaping=True)
         t = task.shape(eps, res.outputs, res.trace)
-        assert set(t) == {"recall", "items", "found", "lookup", "held"}
+        assert set(t) == {"recall", "items", "found", "lookup"}
         fit = task.combine(task.score(eps, res.outputs).score, t)
         return {k: float(v.mean()) for k, v in t.items()}, float(fit.mean())
 
     best, fit = terms(solver)
-    assert best == {"recall": 1.0, "items": 1.0, "found": 1.0, "lookup": 1.0, "held": 1.0} and fit == 1.0
+    assert best == {"recall": 1.0, "items": 1.0, "found": 1.0, "lookup": 1.0} and fit == 1.0
     jump = solver["topology"]["output_keys"][6 + width + 1]  # outputs: 6 bits, the write vector, w, jump
     right = jump + 3  # then left, stay, right
     query = -(6 + 2)
