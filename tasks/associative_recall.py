@@ -142,8 +142,8 @@ class AssociativeRecallTask(StrictCloseTask):
         return episodes_from(inputs, targets, mask, K, steps, query=q, store=store, source=source)
 
     def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
-        """The shaping terms per episode: tasks.common's, or with ``items`` score's companions recall, items
-        and lookup (see the module docstring)."""
+        """The shaping terms per episode: tasks.common's, or with ``items`` the score's companions recall,
+        items, found and lookup (see the module docstring)."""
         if self.shaping != "items":
             return super().shape(episodes, outputs, trace, groups)
         B = episodes.batch
@@ -182,4 +182,3 @@ def item_terms(K: np.ndarray, q: np.ndarray, steps: np.ndarray, I: int, write_po
     on_query = (reads[:, 0] == queried) & own[rows, q]
     found = (on_answer[:, 0] | on_query).astype(float)
     return items, found.max(axis=1), on_answer.mean(axis=1).max(axis=1)
-
