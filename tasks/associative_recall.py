@@ -163,7 +163,7 @@ def item_terms(K: np.ndarray, q: np.ndarray, steps: np.ndarray, I: int, write_po
     exact cells count, never a near one: a head that stays near the last item (the shortcut) must not earn
     a term that the content jump earns.  ``K``, ``q``, ``steps``: per episode the items, the queried item and
     the steps; the trace arrays are (B, T, H)."""
-    B, T, H = write_pos.shape
+    B, _, H = write_pos.shape
     Kmax = int(K.max())
     rows = np.arange(B)
     first = (I + 1) * np.arange(Kmax) + 1  # each item's first vector step
