@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--hyper-blocks", type=int, default=None,
                    help="hyper: memory vectors are this many aligned blocks of the task's V bits, then extras "
                         "(default 1; needs --width >= blocks x V; e.g. whole items in one cell)")
+    e.add_argument("--hyper-block-steps", action="store_true", default=None,
+                   help="hyper, with --hyper-blocks: give the CPPN inputs for a link within one block and from block "
+                        "b to b + 1 (a push), as 'aligned' is for bits")
     add_task_options(e)
     from entm.cli_presets import add_evolve_options, add_parser as add_presets_parser
 
@@ -194,8 +197,11 @@ def _hyper_params(args) -> dict:
         hp["weight_scale"] = args.hyper_scale
     if args.hyper_blocks is not None:
         hp["blocks"] = args.hyper_blocks
+    if args.hyper_block_steps:
+        hp["block_steps"] = True
     if hp and args.encoding != "hyper":
-        raise EntmError("--hyper-radius, --hyper-threshold, --hyper-scale and --hyper-blocks need --encoding hyper")
+        raise EntmError("--hyper-radius, --hyper-threshold, --hyper-scale, --hyper-blocks and --hyper-block-steps "
+                        "need --encoding hyper")
     if hp:
         from entm.hyper import HyperParams
 

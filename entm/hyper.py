@@ -40,7 +40,9 @@ link between two vector kinds, else 0.
 
 With ``blocks`` B > 1 (:class:`HyperParams`), every memory vector is B aligned blocks of V values (block
 b's bit j at (b, j)), then its M - B V extras, and a link between two vectors also gives the CPPN
-``src_block``, ``dst_block`` (b / (B - 1)) and ``block_offset`` = b_source - b_target.
+``src_block``, ``dst_block`` (b / (B - 1)) and ``block_offset`` = b_source - b_target.  With
+``block_steps`` two more: ``block_same`` = 1 where b_source = b_target and ``block_next`` = 1 where
+b_target = b_source + 1 (a shift register's push), the blocks' counterparts of ``aligned``.
 
 Outputs (``cppn_outputs``, the multi-spatial-substrate layout of Pugh &
 Stanley 2013): one output per (source vector kind, target vector kind) pair,
@@ -88,6 +90,10 @@ class HyperParams:
     """A memory vector (read, write, key, erase, add) is this many aligned blocks of V values, then its
     M - blocks V extra scalars (M >= blocks V); the CPPN also gets the two blocks of a link.  1 (default): one
     block, the layout of HyperNTM.  More blocks let a cell hold several vectors (associative recall's items)."""
+    block_steps: bool = False
+    """With blocks: the CPPN also gets ``block_same`` (1 for a link within one block) and ``block_next`` (1 for a
+    link from block b to block b + 1), so that "read block b goes to write block b + 1" (a push) is one input,
+    where ``block_offset`` alone needs a hidden node peaked at -1.  False (default): the inputs as before."""
 
     def __post_init__(self):
         if isinstance(self.weight_scale, bool) or not isinstance(self.weight_scale, (int, float)) or \
@@ -101,6 +107,10 @@ class HyperParams:
             raise EntmError(f"hyper radius must be a non-negative integer or None, got {self.radius!r}")
         if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or self.blocks < 1:
             raise EntmError(f"hyper blocks must be a positive integer, got {self.blocks!r}")
+        if not isinstance(self.block_steps, bool):
+            raise EntmError(f"hyper block_steps must be true or false, got {self.block_steps!r}")
+        if self.block_steps and self.blocks < 2:
+            raise EntmError("hyper block_steps needs blocks >= 2 (--hyper-blocks): its inputs tell blocks apart")
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "HyperParams":
@@ -111,12 +121,15 @@ class HyperParams:
         return cls(**d)
 
     def as_dict(self) -> dict:
-        """The fields; ``blocks`` only when not 1 (champions and runs from before it stay as they were)."""
+        """The fields; ``blocks`` only when not 1, ``block_steps`` only when set (champions and runs from before
+        them stay as they were)."""
         d = {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
-        return d if self.blocks == 1 else {**d, "blocks": int(self.blocks)}
+        if self.blocks != 1:
+            d["blocks"] = int(self.blocks)
+        return {**d, "block_steps": True} if self.block_steps else d
 
 
-FIELDS = ("weight_scale", "threshold", "radius", "blocks")
+FIELDS = ("weight_scale", "threshold", "radius", "blocks", "block_steps")
 """The :class:`HyperParams` fields, as saved in a champion's substrate metadata."""
 
 
@@ -264,6 +277,8 @@ class Substrate:
         self.cppn_inputs = [f"src={k}" for k in self.source_kinds] + ["offset", "aligned"]
         if hp.blocks > 1:  # a vector pair's blocks: source and target (0 .. 1 over the blocks), and their offset
             self.cppn_inputs += ["src_block", "dst_block", "block_offset"]
+        if hp.block_steps:
+            self.cppn_inputs += ["block_same", "block_next"]
         self.cppn_outputs = ([f"{a}->{b}" for a in self.vector_in for b in self.vector_out]
                              + [f"scalars->{b}" for b in self.vector_out] + [f"->{b}" for b in self.scalar_out])
         self._build_queries()
@@ -310,6 +325,8 @@ class Substrate:
                     queries[rows, n_src + 1] = (offsets == 0)
                     if B > 1:
                         queries[rows, n_src + 2:n_src + 5] = (bs / (B - 1), bd / (B - 1), bs - bd)
+                    if self.hyper.block_steps:
+                        queries[rows, n_src + 5:n_src + 7] = (bs == bd, bd == bs + 1)
         self.queries = queries
 
         in_kind = np.array([kinds.index(n.kind) for n in self.inputs], np.int64)

@@ -104,3 +104,30 @@ def test_an_evolution_run_with_blocks_widens_the_memory_and_its_champion_repaint
     assert champ.spec.width == 3 * 3 + 3
     wide = load_champion(res.run_dir, task_overrides={"vector_size": 5})
     assert wide.spec.width == 3 * 5 + 3 and wide.network.num_inputs == 5 + 2 + 18
+
+
+def test_block_steps_give_the_cppn_a_push_as_one_input():
+    """``block_steps`` adds block_same and block_next to the CPPN's inputs (1 within a block, 1 from block b to
+    b + 1); the push "read block b -> write block b + 1" is then the block_next input as it is, and paints
+    the whole-item recall machine.  Without it nothing changes; it needs blocks and a boolean."""
+    task, spec, sub = _recall_substrate(6)
+    assert "block_steps" not in HyperParams(blocks=5).as_dict() and "block_next" not in sub.cppn_inputs
+    stepped = Substrate(task, spec, HyperParams(weight_scale=30.0, blocks=5, block_steps=True))
+    assert stepped.cppn_inputs == sub.cppn_inputs + ["block_same", "block_next"]
+    assert HyperParams.from_dict(stepped.hyper.as_dict()) == stepped.hyper
+    q, col = stepped.queries, {n: i for i, n in enumerate(stepped.cppn_inputs)}
+    assert np.array_equal(q[:, :-2], sub.queries)  # the other inputs as without the steps
+    offset = q[:, col["block_offset"]]
+    pair = np.arange(len(q)) >= len(stepped.source_kinds)  # the rows of a link between two vectors
+    assert np.array_equal(q[:, col["block_same"]], pair & (offset == 0))
+    assert np.array_equal(q[:, col["block_next"]], pair & (offset == -1))
+    y = _emulated_cppn(stepped)  # the same machine, its push read off block_next alone
+    push = q[:, col["src=read0"]] * q[:, col["aligned"]] * q[:, col["block_next"]]
+    assert np.array_equal(y[0, :, stepped.cppn_outputs.index("read0->write0")], push)
+    net = Network.from_genome(stepped.controllers(y)[0].as_genome(), stepped.controller_config().genome_config)
+    scores = evaluate_lengths(Machine(task, spec), net, [3, 10], episodes=40, seed=4)
+    assert all(s["perfect"] == 1.0 for s in scores.values())
+    with pytest.raises(EntmError, match="block_steps needs blocks >= 2"):
+        HyperParams(block_steps=True)
+    with pytest.raises(EntmError, match="block_steps must be true or false"):
+        HyperParams(blocks=5, block_steps=1)
