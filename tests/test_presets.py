@@ -304,3 +304,28 @@ def test_a_hand_built_season_solver_is_perfect_in_the_authors_setup(hidden, size
     blind["connections"] = [c for c in blind["connections"] if (c["from"], c["to"]) != (-20, 0)]
     scores, _ = evaluate_deployments(machine, Network.from_json(blind), task.sample(np.random.default_rng(0), 50))
     assert not scores.perfect.any() and 0.4 < scores.score.mean() < 0.6
+
+
+@pytest.mark.parametrize("threshold, solved", [(0.6, False), (0.8, True), (0.9, True)])
+def test_the_default_jump_threshold_decides_whether_the_food_inputs_can_be_the_codes(threshold, solved):
+    """The input-output solver with each food's one-hot input copied as its code (8 links instead of 28):
+    two one-hot codes differ in 2 of the 10 columns (similarity 0.75 with the good flag), above the authors'
+    0.6, so a food without a cell yet jumps to another food's cell and nothing is perfect; from a
+    threshold of 0.8 it is the spare's turn and every decision is right.  Under the preset's 0.6 the codes
+    must be evolved apart (docs/presets.md)."""
+    from entm.closed_loop import evaluate_deployments
+    from entm.machine import Machine
+    from entm.memory import MemorySpec
+    from entm.phenotype import Network
+
+    net_json = _season_solver(False)
+    food, code = range(-8, 0), range(1, 9)
+    net_json["connections"] = [c for c in net_json["connections"] if not (c["from"] in food and c["to"] in code)]
+    net_json["connections"] += [{"from": -(f + 1), "to": 1 + f, "weight": 30.0, "enabled": True} for f in range(8)]
+    assert len(net_json["connections"]) == 20
+    s = PRESETS["luders2017-season"].settings
+    options = {**{k: v for k, v in s["memory_params"].items() if k != "width"}, "min_jump_similarity": threshold}
+    machine = Machine(make_task(s["task"], s["task_params"]), MemorySpec(s["memory"], 10, heads=1, options=options))
+    scores, _ = evaluate_deployments(machine, Network.from_json(net_json),
+                                     machine.task.sample(np.random.default_rng(0), 50))
+    assert scores.perfect.all() == solved and (scores.score.mean() > 0.99) == solved
