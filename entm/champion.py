@@ -101,15 +101,19 @@ def load_champion(path, task_overrides: dict | None = None, max_memory=None) -> 
 
 
 def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, seed: int = 0,
-                     progress=None, max_memory=None) -> dict:
+                     progress=None, max_memory=None, terms: bool = False) -> dict:
     """Score one network at each sequence length: ``{"<L>": {score, perfect, bit_errors, episodes}}``.
 
     ``max_memory`` (bytes or a size like ``4G``; default half of the machine, :mod:`entm.budget`): a length
     that cannot fit is refused before any is evaluated; one whose run would not fit whole runs in pieces of
-    episodes, with the same numbers."""
+    episodes, with the same numbers.  ``terms``: also the means of the task's shaping terms on the same
+    episodes (``"terms"``, what evolution's fitness averaged besides the score; the run keeps the trace)."""
     task = machine.task
     limit, given = budget.limit_of(max_memory), max_memory is not None
     closed = isinstance(task, RewardTask)
+    if terms and (closed or not isinstance(machine, Machine)):
+        raise EntmError(f"shaping terms are read off an evolved machine's memory trace on a sequence task; "
+                        f"task {task.name!r} {'is closed-loop' if closed else 'is run by a trained model'}")
     sized = not closed and isinstance(machine, Machine)  # a trained model's runner has no memory spec to size
     pieces = {L: budget.evaluation_pieces(machine, L, episodes, limit, given) if sized else 1 for L in lengths}
     out = {}
@@ -118,6 +122,13 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
         eps = task.sample(rng, episodes, length=L)
         if closed:  # closed loop; L is the task's length knob (rounds, years)
             sc, _ = evaluate_deployments(machine, network, eps)
+        elif terms:
+            if pieces[L] > 1:
+                raise EntmError(f"shaping terms need length {L}'s {episodes} episodes in memory at once; "
+                                f"fewer --episodes, or a larger --max-memory")
+            res = machine.run(network, eps.inputs, shaping=True)
+            sc = task.score(eps, res.outputs)
+            shaped = {k: float(np.mean(v)) for k, v in task.shape(eps, res.outputs, res.trace).items()}
         else:
             sc = task.score(eps, run_in_pieces(machine, network, eps.inputs, pieces[L]))
         out[str(L)] = {
@@ -126,6 +137,7 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
             "bit_errors": float(np.mean(sc.bit_errors)),
             "episodes": int(episodes),
             **_extra_scores(sc),
+            **({"terms": shaped} if terms else {}),
         }
         if progress is not None:
             progress(L)

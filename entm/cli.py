@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--episodes", type=int, default=20)
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.add_argument("--terms", action="store_true",
+                   help="also the means of the task's shaping terms (what evolution's fitness averaged with the "
+                        "score) on the same episodes; evolved champions of sequence tasks")
     v.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
     v.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse (one line) an evaluation estimated to need more memory than this, e.g. 4G "
@@ -269,6 +272,8 @@ def cmd_evaluate(args) -> int:
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
+        if args.terms:
+            raise EntmError("--terms reads an evolved machine's memory trace; a trained model has no shaping terms")
         return _evaluate_trained(args)
     overrides = {}
     if args.vector_size is not None:
@@ -278,7 +283,7 @@ def cmd_evaluate(args) -> int:
     champ = load_champion(args.champion, task_overrides=overrides, max_memory=args.max_memory)
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed,
-                           max_memory=args.max_memory)
+                           max_memory=args.max_memory, terms=args.terms)
     if args.json:
         nodes, conns = champ.network.size()
         meta = champ.data["metadata"]["entm"]

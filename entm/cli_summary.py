@@ -106,7 +106,8 @@ COLUMNS = ("score", "perfect", "bit_errors", "episodes")
 
 
 def table(res: dict, task) -> str:
-    extra = [k for k in next(iter(res.values()), {}) if k not in COLUMNS]  # e.g. N-gram costs
+    res = {L: {**{k: v for k, v in r.items() if k != "terms"}, **r.get("terms", {})} for L, r in res.items()}
+    extra = [k for k in next(iter(res.values()), {}) if k not in COLUMNS]  # e.g. N-gram costs, shaping terms
     head = "".join(f" {k.replace('_', ' '):>13}" for k in extra)
     lines = [f"  {task.length_name:>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}{head}"]
     for L, r in res.items():

@@ -34,6 +34,27 @@ def test_evaluate_hand_built_copier_python_api(fixtures):
         assert all(v["perfect"] == 1.0 for v in res.values()), res
 
 
+def test_evaluate_terms_gives_the_shaping_terms_of_fresh_episodes(capsys, fixtures, tmp_path):
+    """--terms: the task's shaping terms beside the score (the hand-built copier earns every one), as columns
+    of the table and a "terms" object in the JSON; a closed-loop task or a trained model has none to give."""
+    champ = fixtures / "copy_handbuilt_v2.json"
+    status, out, _ = run_main(capsys, "evaluate", champ, "--lengths", "5,30", "--episodes", "8", "--terms", "--json")
+    lengths = json.loads(out)["lengths"]
+    assert status == 0 and set(lengths) == {"5", "30"}
+    for v in lengths.values():
+        assert v["perfect"] == 1.0 and set(v["terms"]) == {"recall", "alignment", "writes", "jumps"}
+        assert all(t == pytest.approx(1.0) for t in v["terms"].values())
+    status, out, _ = run_main(capsys, "evaluate", champ, "--lengths", "5", "--terms")
+    assert status == 0 and out.splitlines()[1].split()[-4:] == ["recall", "alignment", "writes", "jumps"]
+    _, out, _ = run_main(capsys, "evaluate", champ, "--lengths", "5", "--json")
+    assert "terms" not in json.loads(out)["lengths"]["5"]
+    from entm.evolution.loop import EvolveSettings, evolve
+
+    res = evolve(EvolveSettings(task="tmaze", generations=1, seed=0, episodes=4, evaluator="serial",
+                                stop_when_solved=False, run_dir=str(tmp_path / "maze")), progress=False)
+    main_error(capsys, "evaluate", res.run_dir, "--terms", words=["closed-loop", "tmaze"])
+
+
 def test_evaluate_table_and_tasks(capsys, fixtures):
     status, out, _ = run_main(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--lengths", "5")
     assert status == 0 and "length" in out and "1.0000" in out
