@@ -111,10 +111,10 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     task = machine.task
     limit, given = budget.limit_of(max_memory), max_memory is not None
     closed = isinstance(task, RewardTask)
-    if terms and (closed or not isinstance(machine, Machine)):
+    sized = not closed and isinstance(machine, Machine)  # a trained model's runner has no memory spec to size
+    if terms and not sized:  # the terms need an evolved machine's trace on a sequence task, as sizing does
         raise EntmError(f"shaping terms are read off an evolved machine's memory trace on a sequence task; "
                         f"task {task.name!r} {'is closed-loop' if closed else 'is run by a trained model'}")
-    sized = not closed and isinstance(machine, Machine)  # a trained model's runner has no memory spec to size
     pieces = {L: budget.evaluation_pieces(machine, L, episodes, limit, given) if sized else 1 for L in lengths}
     out = {}
     for L in lengths:

@@ -275,6 +275,16 @@ def _season_solver(hidden: bool = True) -> dict:
     return _network_json(list(range(-1, -21, -1)), 16, [h1, h2] if hidden else [], bias, links)
 
 
+def _season_spec(**memory):
+    """The season preset's task and memory spec; ``memory``: options that replace the preset's."""
+    from entm.memory import MemorySpec
+
+    s = PRESETS["luders2017-season"].settings
+    options = {**{k: v for k, v in s["memory_params"].items() if k != "width"}, **memory}
+    return make_task(s["task"], s["task_params"]), MemorySpec(s["memory"], s["memory_params"]["width"],
+                                                              heads=s["heads"], options=options)
+
+
 @pytest.mark.parametrize("hidden, size", [(True, 45), (False, 40)])
 def test_a_hand_built_season_solver_is_perfect_in_the_authors_setup(hidden, size):
     """The season preset is solvable in its own memory semantics: the hand-built solvers above (2 hidden
@@ -285,13 +295,9 @@ def test_a_hand_built_season_solver_is_perfect_in_the_authors_setup(hidden, size
     from entm.closed_loop import evaluate_deployments
     from entm.evolution.reporters import Validator
     from entm.machine import Machine
-    from entm.memory import MemorySpec
     from entm.phenotype import Network
 
-    s = PRESETS["luders2017-season"].settings
-    task = make_task(s["task"], s["task_params"])
-    spec = MemorySpec(s["memory"], s["memory_params"]["width"], heads=s["heads"],
-                      options={k: v for k, v in s["memory_params"].items() if k != "width"})
+    task, spec = _season_spec()
     net_json = _season_solver(hidden)
     assert len(net_json["connections"]) == size
     solver = Network.from_json(net_json)
@@ -315,7 +321,6 @@ def test_the_default_jump_threshold_decides_whether_the_food_inputs_can_be_the_c
     must be evolved apart (docs/presets.md)."""
     from entm.closed_loop import evaluate_deployments
     from entm.machine import Machine
-    from entm.memory import MemorySpec
     from entm.phenotype import Network
 
     net_json = _season_solver(False)
@@ -323,9 +328,7 @@ def test_the_default_jump_threshold_decides_whether_the_food_inputs_can_be_the_c
     net_json["connections"] = [c for c in net_json["connections"] if not (c["from"] in food and c["to"] in code)]
     net_json["connections"] += [{"from": -(f + 1), "to": 1 + f, "weight": 30.0, "enabled": True} for f in range(8)]
     assert len(net_json["connections"]) == 20
-    s = PRESETS["luders2017-season"].settings
-    options = {**{k: v for k, v in s["memory_params"].items() if k != "width"}, "min_jump_similarity": threshold}
-    machine = Machine(make_task(s["task"], s["task_params"]), MemorySpec(s["memory"], 10, heads=1, options=options))
-    scores, _ = evaluate_deployments(machine, Network.from_json(net_json),
-                                     machine.task.sample(np.random.default_rng(0), 50))
+    task, spec = _season_spec(min_jump_similarity=threshold)
+    scores, _ = evaluate_deployments(Machine(task, spec), Network.from_json(net_json),
+                                     task.sample(np.random.default_rng(0), 50))
     assert scores.perfect.all() == solved and (scores.score.mean() > 0.99) == solved
