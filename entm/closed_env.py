@@ -62,7 +62,8 @@ SUPPORTED = {
                              "junction_input": None, "swap_fraction": None},
     season_module.SeasonTask: {name: None for name in (
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
-        "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length")},
+        "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length",
+        "credit")},  # the credit is the fitness, read off the finished environment: no step depends on it
 }
 #: the environment classes the compiled step re-states (exact classes: a subclass may step differently)
 ENVIRONMENTS = {tmaze_module.DiscreteMazeEnv: TMAZE_DISCRETE, tmaze_module.ContinuousMazeEnv: TMAZE_CONTINUOUS,

@@ -75,13 +75,18 @@ class AssociativeRecallTask(StrictCloseTask):
     item from the first K - 2 only, so nothing but a lookup is rewarded, and needs at least 3 items.  A
     training setting: as a curriculum's first stage (``--stages "last_query=0 min_items=3"``) the full task
     comes after it."""
+    score_weight: float = 1.0
+    """The score's weight in the fitness, against 1 for each shaping term: the fitness is
+    (w score + the terms) / (w + their number).  1 (default): their plain mean.  Below 1 the terms lead, so
+    that a layout whose reads hold the answer can beat one whose outputs already decode part of it
+    (docs/results.md); 0: the terms alone.  Needs shaping (not ``none``)."""
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
 
     name = "associative_recall"
     description = "recall the item after a queried item in a list (NTM paper)"
-    dynamics_defaults = {"stages": "", "last_query": True}
+    dynamics_defaults = {"stages": "", "last_query": True, "score_weight": 1.0}
     default_curriculum = "max_items=3,4,5"
     """Not from 2 items: with 2 the queried item is always the first and the target the last item stored, which
     a machine that outputs the last item gets right without looking anything up (measured: docs/tasks.md)."""
@@ -98,7 +103,19 @@ class AssociativeRecallTask(StrictCloseTask):
         if not self.last_query and self.min_items < 3:
             raise EntmError(f"last_query=false needs min_items >= 3 (with 2 items only the next-to-last item "
                             f"can be queried), got min_items={self.min_items}")
+        w = self.score_weight
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not np.isfinite(w) or w < 0:
+            raise EntmError(f"score_weight must be a finite number >= 0, got {w!r}")
+        self.score_weight = float(w)
+        if self.shaping == "none" and self.score_weight != 1.0:
+            raise EntmError(f"score_weight {w} needs shaping (the fitness is the score alone with shaping none)")
         parse_curriculum(self)  # a bad curriculum is an error before any work
+
+    def combine(self, score: np.ndarray, terms: dict) -> np.ndarray:
+        """Per-episode fitness: the score weighted by :attr:`score_weight`, and the shaping terms."""
+        if not terms or self.score_weight == 1.0:
+            return super().combine(score, terms)
+        return (self.score_weight * score + sum(terms.values())) / (self.score_weight + len(terms))
 
     generalization_lengths = (6, 10, 15, 20)
     length_name = "items"

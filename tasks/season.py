@@ -21,6 +21,14 @@ first year is not scored: nothing can be known then.  A deployment with no
 scored decision (possible only with one year and one-day seasons) scores 1.
 *Perfect*: every scored decision right; ``bit_errors``: the wrong ones.
 
+Fitness (``credit``): ``threshold`` (default, the authors'), the score;
+``graded``, the mean over scored decisions of a credit that rises linearly
+from 0 at the wrong threshold to 1 at the right one (good food: (y - 0.3) /
+0.4, poison: (0.7 - y) / 0.4, clipped to [0, 1]).  It is 1 exactly where the
+score is, and it pays a decision moved towards right before it crosses a
+threshold (measured: docs/presets.md).  The score, the solved check and the
+champion's score are the same either way.
+
 ``length`` (``entm evaluate --lengths``) is the number of years, with season
 lengths drawn from ``[gen_min_days, gen_max_days]`` (the paper's
 generalisation test: 20 years, 4-10 days).
@@ -109,8 +117,12 @@ class SeasonTask(RewardTask):
     feedback_length: int = 0
     """Steps of feedback at the end of each food item; 0: ``steps_per_food // 2``."""
 
+    credit: str = "threshold"
+    """The fitness: ``threshold``, the score; ``graded``, partial credit for decisions between the thresholds
+    (see the module docstring)."""
+
     dynamics_defaults = {"foods_per_season": "shared", "season_days": "each", "feedback": "eaten",
-                         "feedback_length": 0}
+                         "feedback_length": 0, "credit": "threshold"}
 
     name = "season"
     description = "season task: eat good food, avoid poison that changes with the seasons (Lüders et al. 2017)"
@@ -133,7 +145,7 @@ class SeasonTask(RewardTask):
         if self.poisonous > self.foods:
             raise EntmError(f"poisonous ({self.poisonous}) cannot exceed foods ({self.foods})")
         for name, options in (("foods_per_season", ("shared", "distinct")), ("season_days", ("each", "deployment")),
-                              ("feedback", ("eaten", "right"))):
+                              ("feedback", ("eaten", "right")), ("credit", ("threshold", "graded"))):
             if getattr(self, name) not in options:
                 raise EntmError(f"unknown season {name} {getattr(self, name)!r}; expected one of {', '.join(options)}")
         self.feedback_length = check_int("feedback_length", self.feedback_length, low=0)
@@ -216,6 +228,15 @@ class SeasonTask(RewardTask):
         score = np.where(n_scored > 0, env.right_count / np.maximum(n_scored, 1), 1.0)
         wrong = (n_scored - env.right_count).astype(np.float64)
         return Scores(score=score, perfect=wrong == 0, bit_errors=wrong)
+
+    def fitness_rows(self, env: "SeasonEnv", scores: Scores) -> np.ndarray:
+        """The score, or with ``credit="graded"`` the mean graded credit of the scored decisions."""
+        if self.credit == "threshold":
+            return scores.score
+        y = np.nan_to_num(env.eaten, nan=0.5)
+        credit = np.clip(np.where(env.poison, EAT - y, y - AVOID) / (EAT - AVOID), 0.0, 1.0)
+        n = env.scored.sum(axis=1)
+        return np.where(n > 0, (credit * env.scored).sum(axis=1) / np.maximum(n, 1), 1.0)
 
     #: deployments whose decisions make up a behaviour descriptor
     BEHAVIOUR_DEPLOYMENTS = 8

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from helpers import main_error, run_main
 
+from entm.errors import EntmError
 from entm.presets import PRESETS, preset_config_path
 from entm.tasks import make_task
 from entm.tasks.maze import maze, rangefinder, rangefinder_rows, sensor_directions, SENSOR_CUTOFF
@@ -332,3 +333,40 @@ def test_the_default_jump_threshold_decides_whether_the_food_inputs_can_be_the_c
     scores, _ = evaluate_deployments(Machine(task, spec), Network.from_json(net_json),
                                      task.sample(np.random.default_rng(0), 50))
     assert scores.perfect.all() == solved and (scores.score.mean() > 0.99) == solved
+
+
+def test_graded_credit_pays_decisions_on_their_way_to_right():
+    """``credit="graded"``: per scored decision, 0 at the wrong threshold rising to 1 at the right one.  Always
+    eating at 0.9 gets the score; undecided at 0.5 gets 0 as the score and half as the credit; 0.6 leans
+    towards eat.  The hand-built solver gets 1 either way, through the compiled loop, which knows the
+    parameter (it changes no step).  At its default the parameter is left out of a run's parameters."""
+    from entm.closed_env import env_supported
+    from entm.closed_loop import evaluate_deployments
+    from entm.machine import Machine
+    from entm.phenotype import Network
+
+    task = make_task("season", {**AUTHORS_SEASON, "credit": "graded"})
+    deps = task.sample(np.random.default_rng(3), 6)
+    for y, good, bad in ((0.9, 1.0, 0.0), (0.5, 0.5, 0.5), (0.6, 0.75, 0.25), (0.1, 0.0, 1.0)):
+        env = task.environment(deps, groups=1)
+        while not env.done:
+            env.observe()
+            env.act(np.full((6, 1), y))
+        scores = task.score(env)
+        n = env.scored.sum(axis=1)
+        poison = (env.poison & env.scored).sum(axis=1)
+        expected = (good * (n - poison) + bad * poison) / n
+        np.testing.assert_allclose(task.fitness_rows(env, scores), expected)
+        if y in (0.9, 0.1):
+            np.testing.assert_allclose(task.fitness_rows(env, scores), scores.score)
+        if y == 0.5:
+            assert (scores.score == 0).all()
+    _, spec = _season_spec()
+    env = task.environment(task.sample(np.random.default_rng(0), 1))
+    assert env_supported(task, env)
+    scores, env = evaluate_deployments(Machine(task, spec), Network.from_json(_season_solver(True)),
+                                       task.sample(np.random.default_rng(0), 50))
+    assert scores.perfect.all() and (task.fitness_rows(env, scores) == 1.0).all()
+    assert "credit" not in make_task("season", AUTHORS_SEASON).nondefault_dynamics()
+    with pytest.raises(EntmError, match="unknown season credit 'soft'; expected one of threshold, graded"):
+        make_task("season", {"credit": "soft"})

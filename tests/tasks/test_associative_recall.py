@@ -204,3 +204,39 @@ def test_the_items_shaping_rewards_whole_item_cells_and_the_lookup():
         make_task("associative_recall", {"shaping": "item"})
     with pytest.raises(EntmError, match="expected one of trace, none, readout$"):
         make_task("repeat_copy", {"shaping": "items"})
+
+
+def test_the_score_weight_lets_the_shaping_terms_lead():
+    """``score_weight`` w: the fitness is (w score + the terms) / (w + their number).  At 1 (the default, left
+    out of a run's parameters) the plain mean; the whole-item solver with its output links cut still holds
+    and reads the answers (every term 1) but outputs nothing right, so the lower w, the closer its fitness
+    to 1; w = 0 is the terms alone.  Bad weights are one-line errors."""
+    from entm.machine import Machine
+    from entm.memory import MemorySpec
+    from entm.phenotype import Network
+
+    width, solver = _whole_item_solver()
+    out_keys = set(solver["topology"]["output_keys"][:6])
+    cut = {**solver, "connections": [c for c in solver["connections"] if c["to"] not in out_keys]}
+    eps = make_task("associative_recall").sample(np.random.default_rng(7), 40)
+    fits = {}
+    for w in (1.0, 0.25, 0.0):
+        task = make_task("associative_recall", {"shaping": "items", "score_weight": w})
+        res = Machine(task, MemorySpec("discrete", width)).run(Network.from_json(cut), eps.inputs, shaping=True)
+        score = task.score(eps, res.outputs).score
+        terms = task.shape(eps, res.outputs, res.trace)
+        assert {k: float(v.mean()) for k, v in terms.items()} == {"recall": 1.0, "items": 1.0, "found": 1.0,
+                                                                  "lookup": 1.0}
+        assert score.mean() < 0.6
+        fit = task.combine(score, terms)
+        np.testing.assert_allclose(fit, (w * score + 4.0) / (w + 4.0))
+        fits[w] = float(fit.mean())
+    plain = make_task("associative_recall", {"shaping": "items"})
+    assert fits[1.0] == pytest.approx(float(plain.combine(score, terms).mean()))
+    assert fits[1.0] < fits[0.25] < fits[0.0] == 1.0
+    assert "score_weight" not in plain.nondefault_dynamics()
+    for bad, msg in (({"score_weight": -1}, "finite number >= 0"), ({"score_weight": float("nan")}, "finite"),
+                     ({"score_weight": True}, "finite number"), ({"score_weight": 0.5, "shaping": "none"},
+                                                                 "needs shaping")):
+        with pytest.raises(EntmError, match=msg):
+            make_task("associative_recall", bad)
