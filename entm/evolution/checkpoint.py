@@ -5,7 +5,7 @@ consumes a node id (``DefaultGenomeConfig.__getstate__`` calls ``next`` on the
 node indexer) and restoring re-seeds the RNG after the saved state was
 restored.  An entm checkpoint therefore never pickles the config: it holds the
 population, the species set, the reproduction object (genome indexer,
-ancestors, stagnation, innovation tracker), the node indexer's next value
+the living genomes' ancestors, stagnation, innovation tracker), the node indexer's next value
 (read without advancing it), Python's ``random`` state, and entm's own loop
 state (champion, metrics line count).  The config is rebuilt from the run's
 ``config.ini`` text.
@@ -47,6 +47,17 @@ def _peek_count(counter) -> int | None:
     if counter is None:
         return None
     return int(counter.__reduce__()[1][0])
+
+
+def keep_living_ancestors(pop: neat.Population) -> None:
+    """Drop the ancestry of genomes no longer in the population.  neat-python's reproduction records
+    (parent, parent) for every genome it ever made and never reads the record; kept whole, it grew by a
+    population per generation, into every snapshot (7.6 MB and 0.16 s per generation after 3,250
+    generations of 150).  Evolution does not depend on it, so runs are unchanged."""
+    ancestors = getattr(pop.reproduction, "ancestors", None)
+    if ancestors is not None and len(ancestors) > len(pop.population):
+        for key in [k for k in ancestors if k not in pop.population]:
+            del ancestors[key]
 
 
 def snapshot(pop: neat.Population, loop_state: dict, identity: str | None = None) -> bytes:

@@ -423,7 +423,8 @@ class Checkpoints:
         self.mark()
 
     def mark(self) -> None:
-        """Snapshot the generation boundary the population is at."""
+        """Snapshot the generation boundary the population is at (the living genomes' ancestry only)."""
+        checkpoint.keep_living_ancestors(self.population)
         self.data = checkpoint.snapshot(self.population, self.state.to_dict(), self.identity)
         self.generation = self.population.generation
 

@@ -158,3 +158,16 @@ def test_resume_raises_the_budget(cli, tmp_path):
     _resume(cli, a, "--serial", "--generations", "5")
     assert comparable_metrics(a) == comparable_metrics(b)
     assert comparable_champion(a) == comparable_champion(b)
+
+
+def test_checkpoints_keep_the_living_generations_ancestry_only(reference):
+    """neat-python records the parents of every genome it ever made and never reads the record: each
+    checkpoint keeps the living generation's entries only, so it does not grow with the generations (the
+    runs resumed from these checkpoints above end where the uninterrupted one does)."""
+    paths = checkpoint.list_checkpoints(reference)
+    assert len(paths) >= 2
+    for path in paths:
+        payload = checkpoint._read(path)
+        assert set(payload["reproduction"].ancestors) == set(payload["population"])
+        made = payload["counters"]["genome_indexer"] - 1  # the genome keys handed out so far
+        assert payload["generation"] < 2 or made > len(payload["population"])  # so entries were dropped
