@@ -235,7 +235,7 @@ class SeasonTask(RewardTask):
             return scores.score
         y = np.nan_to_num(env.eaten, nan=0.5)
         credit = np.clip(np.where(env.poison, EAT - y, y - AVOID) / (EAT - AVOID), 0.0, 1.0)
-        n = env.scored.sum(axis=1)
+        n = env.scored_count  # as the score counts them (no scored decision: 1, as the score)
         return np.where(n > 0, (credit * env.scored).sum(axis=1) / np.maximum(n, 1), 1.0)
 
     #: deployments whose decisions make up a behaviour descriptor
