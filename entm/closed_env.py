@@ -38,8 +38,8 @@ TMAZE_DISCRETE, TMAZE_CONTINUOUS, SEASON, TMAZE_STEERING = 0, 1, 2, 3
 
 # ip entries
 (P_KIND, P_ROUNDS, P_DEPTH, P_MAX_STEPS, P_START_X, P_START_Y, P_SCALE, P_SPF, P_DECISION, P_FOODS, P_ITEMS, P_JUNCTION,
- P_FEEDBACK) = range(13)
-N_IP = 13
+ P_FEEDBACK, P_ARGMAX) = range(14)
+N_IP = 14
 # fp entries
 FP_HIGH, FP_LOW, FP_EAT, FP_AVOID, FP_STEER_MAX, FP_START_X, FP_START_Y, FP_CUTOFF = range(8)
 # S columns, T-maze: the MazeEnv's state (``tried`` as a bit mask), then the variant's
@@ -59,7 +59,8 @@ D_FIRST, D_SECOND, D_SWITCH = range(3)
 SUPPORTED = {
     tmaze_module.TMazeTask: {"variant": None, "maze": None, "rounds": None, "switch_spread": None,
                              "max_steps": None, "goal_bonus": None, "steering": None, "steer_max": None,
-                             "junction_input": None, "swap_fraction": None},
+                             "junction_input": None, "junction_rule": None, "swap_fraction": None,
+                             "swap_fix": None},  # the switch round is drawn before the loop: no step depends on it
     season_module.SeasonTask: {name: None for name in (
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
         "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length",
@@ -131,7 +132,7 @@ def pack_env(env, B: int):
         S[:, TM_PATH] = env.path
     else:
         mz = env.maze
-        grid = np.ascontiguousarray(np.stack([mz.wall, mz.goal_of, mz.junction]), dtype=np.int64)
+        grid = np.ascontiguousarray(np.stack([mz.wall, mz.goal_of, env.junctions]), dtype=np.int64)
         S[:, TM_MOVES] = env.moves
     if kind == TMAZE_CONTINUOUS:
         S[:, TM_IX], S[:, TM_IY], S[:, TM_HEADING] = env.ix, env.iy, env.heading
@@ -141,6 +142,7 @@ def pack_env(env, B: int):
     elif kind == TMAZE_STEERING:
         F = np.ascontiguousarray(np.stack([env.reward, env.x, env.y, env.angle], axis=1), dtype=np.float64)
         fp[FP_STEER_MAX] = env.steer_max
+        ip[P_ARGMAX] = task.steering == "argmax"
         fp[FP_START_X], fp[FP_START_Y] = env.start
     D = np.ascontiguousarray(np.stack([env.first[:B], env.second[:B], env.switch[:B]], axis=1), dtype=np.int64)
     return ip, fp, S, F, D, sensors, grid, LI, LF
@@ -236,6 +238,19 @@ def ray_distance(grid, x, y, dx, dy, cutoff):
                 best = t
                 break
     return min(best, cutoff)
+
+
+@njit(cache=True, error_model="numpy")
+def _argmax3(Y, j):
+    """The argmax of (left, straight, right) = ``Y[:3, j]``, the first on a tie (``np.argmax``)."""
+    o = 0
+    m = Y[0, j]
+    if Y[1, j] > m:
+        o = 1
+        m = Y[1, j]
+    if Y[2, j] > m:
+        o = 2
+    return o
 
 
 # -- the compiled step ---------------------------------------------------------------
@@ -361,7 +376,11 @@ def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI,
                 n_ended += 1
             continue
         if kind == TMAZE_STEERING:  # entm.tasks.tmaze.SteeringMazeEnv.act
-            a = F[r, F_ANGLE] + (2 * Y[0, j] - 1) * fp[FP_STEER_MAX]
+            if ip[P_ARGMAX] != 0:
+                o = _argmax3(Y, j)
+                a = F[r, F_ANGLE] + (1 - o) * fp[FP_STEER_MAX]
+            else:
+                a = F[r, F_ANGLE] + (2 * Y[0, j] - 1) * fp[FP_STEER_MAX]
             F[r, F_ANGLE] = a
             fx = F[r, F_X] + 0.1 * np.cos(a)
             fy = F[r, F_Y] - 0.1 * np.sin(a)  # y grows southwards
@@ -372,14 +391,7 @@ def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI,
                 F[r, F_X] = fx
                 F[r, F_Y] = fy
         else:
-            o = 0  # argmax of (left, straight, right), the first on a tie
-            m = Y[0, j]
-            if Y[1, j] > m:
-                o = 1
-                m = Y[1, j]
-            if Y[2, j] > m:
-                o = 2
-            h = (S[r, TM_HEADING] + o + 3) % 4
+            h = (S[r, TM_HEADING] + _argmax3(Y, j) + 3) % 4
             S[r, TM_HEADING] = h
             nx = S[r, TM_IX] + headings[h, 0]
             ny = S[r, TM_IY] + headings[h, 1]

@@ -54,6 +54,9 @@ class Maze:
     """(H, W) int: the goal index of a tile, -1 for others."""
     junction: np.ndarray
     """(H, W) bool: open tiles with at least three open neighbours."""
+    corridor_junction: np.ndarray
+    """(H, W) bool: corridor tiles with at least three corridor neighbours, goal and start tiles not counted
+    (the authors' turn signal, ``TMaze.MazeMap.isIntersection``)."""
     start: tuple
     """(x, y) start tile."""
     sensors: np.ndarray
@@ -83,12 +86,17 @@ def maze(kind: str) -> Maze:
     for i, (x, y) in enumerate(GOALS[kind]):
         assert grid[y, x] == "G"
         goal_of[y, x] = i
-    padded = np.pad(~wall, 1, constant_values=False)
-    neighbours = padded[:-2, 1:-1].astype(int) + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
-    junction = ~wall & (neighbours >= 3)
+    corridor = grid == "."
     sy, sx = np.argwhere(grid == "S")[0]
-    return Maze(kind=kind, wall=wall, goal_of=goal_of, junction=junction, start=(int(sx), int(sy)),
+    return Maze(kind=kind, wall=wall, goal_of=goal_of, junction=~wall & (_neighbours(~wall) >= 3),
+                corridor_junction=corridor & (_neighbours(corridor) >= 3), start=(int(sx), int(sy)),
                 sensors=_sensor_table(wall))
+
+
+def _neighbours(tiles: np.ndarray) -> np.ndarray:
+    """(H, W) int: how many of each tile's four neighbours are in ``tiles`` (outside the map: none)."""
+    padded = np.pad(tiles, 1, constant_values=False)
+    return padded[:-2, 1:-1].astype(int) + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
 
 
 def _is_wall(wall: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -54,12 +54,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.errors import EntmError
-from entm.tasks.base import Scores, check_int
+from entm.tasks.base import Scores, check_bool, check_int
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
-STEERING = ("turns", "angle")
+STEERING = ("turns", "angle", "argmax")
+JUNCTION_RULES = ("open", "corridor")
 MAZE_KINDS = ("single", "double")
 HIGH_REWARD = 1.0
 LOW_REWARD = 0.1
@@ -101,17 +102,25 @@ class TMazeTask(RewardTask):
     goal_bonus: float = 0.1
     """Fitness weight of reaching a goal at all (see the module docstring); 0 turns it off."""
     steering: str = "turns"
-    """Continuous variant: ``turns`` (argmax of left/straight/right, 90-degree turns) or ``angle`` (one
-    ``steer`` output, heading += (2 steer - 1) * steer_max degrees; the authors' simulator)."""
+    """Continuous variant: ``turns`` (argmax of left/straight/right, 90-degree turns), ``angle`` (one ``steer``
+    output: heading += (2 steer - 1) * steer_max degrees) or ``argmax`` (left/straight/right: the largest turns
+    steer_max degrees to its side); the last two move real positions (the authors' steer modes)."""
     steer_max: float = 45.0
-    """``steering = "angle"``: the largest turn per step in degrees."""
+    """``steering`` ``angle`` or ``argmax``: the largest turn per step in degrees."""
     junction_input: int = 1
-    """Continuous variant: 1 gives the agent the ``junction`` input, 0 not (the authors' agent)."""
+    """Continuous variant: 1 gives the agent the ``junction`` input, 0 not."""
+    junction_rule: str = "open"
+    """The tiles the ``junction`` input marks: ``open`` (open tiles with 3+ open neighbours: both junction levels
+    of the double maze) or ``corridor`` (corridor tiles with 3+ corridor neighbours, goal and start tiles not
+    counted: the authors' turn signal, ``isIntersection``; in the double maze the first junction only)."""
     swap_fraction: float = 0.0
     """> 0: the high reward moves before a round uniform in [R//2, R//2 + int(swap_fraction * R/2)] (the
     authors' rule); 0: before R//2 - 1 +- switch_spread."""
+    swap_fix: bool = False
+    """With ``swap_fraction`` > 0: that range moved back by int(swap_fraction * R/2) // 2 (the authors' swapfix)."""
 
-    dynamics_defaults = {"steering": "turns", "steer_max": 45.0, "junction_input": 1, "swap_fraction": 0.0}
+    dynamics_defaults = {"steering": "turns", "steer_max": 45.0, "junction_input": 1, "junction_rule": "open",
+                         "swap_fraction": 0.0, "swap_fix": False}
 
     name = "tmaze"
     description = "T-maze: find, remember and re-find a moving high reward (Greve et al. 2016)"
@@ -136,11 +145,15 @@ class TMazeTask(RewardTask):
             raise EntmError(f"goal_bonus must be a non-negative number, got {self.goal_bonus}")
         if self.steering not in STEERING:
             raise EntmError(f"unknown tmaze steering {self.steering!r}; expected one of {', '.join(STEERING)}")
-        if self.steering == "angle" and self.variant != "continuous":
-            raise EntmError("steering 'angle' needs the continuous variant (--variant continuous)")
+        if self.steering != "turns" and self.variant != "continuous":
+            raise EntmError(f"steering {self.steering!r} needs the continuous variant (--variant continuous)")
         self.junction_input = check_int("junction_input", self.junction_input, low=0)
         if self.junction_input > 1:
             raise EntmError(f"junction_input must be 0 or 1, got {self.junction_input}")
+        if self.junction_rule not in JUNCTION_RULES:
+            raise EntmError(f"unknown junction_rule {self.junction_rule!r}; expected one of "
+                            f"{', '.join(JUNCTION_RULES)}")
+        self.swap_fix = check_bool("swap_fix", self.swap_fix)
         for name, hi in (("steer_max", 180.0), ("swap_fraction", 1.0)):
             try:
                 setattr(self, name, float(getattr(self, name)))
@@ -148,6 +161,8 @@ class TMazeTask(RewardTask):
                 raise EntmError(f"{name} must be a number, got {getattr(self, name)!r}") from None
             if not 0 <= getattr(self, name) <= hi:
                 raise EntmError(f"{name} must be in [0, {hi:g}], got {getattr(self, name)}")
+        if self.swap_fix and self.swap_fraction == 0:
+            raise EntmError("swap_fix centres the authors' swap rule: it needs swap_fraction > 0")
 
     # -- layout ----------------------------------------------------------------
     @property
@@ -201,7 +216,8 @@ class TMazeTask(RewardTask):
         pairs = self.pairs
         idx = np.arange(n) % len(pairs)
         if self.swap_fraction > 0:  # the authors' rule (RoundsTMaze): from the middle on, up to a fraction later
-            switch = R // 2 + rng.integers(0, int(self.swap_fraction * R / 2) + 1, size=n)
+            spread = int(self.swap_fraction * R / 2)
+            switch = R // 2 + rng.integers(0, spread + 1, size=n) - (spread // 2 if self.swap_fix else 0)
         else:
             centre = R // 2 - 1
             switch = centre + rng.integers(-self.switch_spread, self.switch_spread + 1, size=n)
@@ -210,7 +226,7 @@ class TMazeTask(RewardTask):
 
     def environment(self, deployments: MazeDeployments, groups: int = 1, record: bool = False) -> "MazeEnv":
         cls = DiscreteMazeEnv if self.variant == "discrete" else \
-            SteeringMazeEnv if self.steering == "angle" else ContinuousMazeEnv
+            ContinuousMazeEnv if self.steering == "turns" else SteeringMazeEnv
         return cls(self, deployments, groups, record)
 
     # -- scoring -----------------------------------------------------------------
@@ -372,6 +388,7 @@ class ContinuousMazeEnv(MazeEnv):
     def __init__(self, task, deps, groups, record):
         super().__init__(task, deps, groups, record)
         self.maze = maze(task.maze)
+        self.junctions = self.maze.junction if task.junction_rule == "open" else self.maze.corridor_junction
         sx, sy = self.maze.start_position()
         self.start = (sx, sy)
         self.ix = np.full(self.batch, sx, dtype=np.int64)
@@ -387,7 +404,7 @@ class ContinuousMazeEnv(MazeEnv):
         x[:, 3] = self.reward
         if self.task.junction_input:
             tx, ty = self.ix // SCALE, self.iy // SCALE
-            x[:, 4] = self.maze.junction[ty, tx] & ~self.rewarding
+            x[:, 4] = self.junctions[ty, tx] & ~self.rewarding
         return x
 
     def act(self, outputs: np.ndarray) -> None:
@@ -420,12 +437,14 @@ class ContinuousMazeEnv(MazeEnv):
 
 
 class SteeringMazeEnv(MazeEnv):
-    """The authors' agent (``steering = "angle"``): real-valued position and heading, one ``steer`` output
-    turning at most ``steer_max`` degrees per step, rangefinders cast from the exact position."""
+    """The authors' agent (``steering`` ``angle`` or ``argmax``): real position and heading, turning at most
+    ``steer_max`` per step (``angle``: (2 steer - 1) steer_max; ``argmax``: steer_max, 0 or -steer_max as left,
+    straight or right is the largest output, the first on a tie), rangefinders cast from the exact position."""
 
     def __init__(self, task, deps, groups, record):
         super().__init__(task, deps, groups, record)
         self.maze = maze(task.maze)
+        self.junctions = self.maze.junction if task.junction_rule == "open" else self.maze.corridor_junction
         sx, sy = self.maze.start_position()
         self.start = (sx / SCALE, sy / SCALE)
         self.x = np.full(self.batch, self.start[0])
@@ -444,7 +463,7 @@ class SteeringMazeEnv(MazeEnv):
         x[:, 3] = self.reward
         if self.task.junction_input:
             tx, ty = self._tiles(self.x, self.y)
-            x[:, 4] = self.maze.junction[ty, tx] & ~self.rewarding
+            x[:, 4] = self.junctions[ty, tx] & ~self.rewarding
         return x
 
     def _tiles(self, x, y):
@@ -460,7 +479,9 @@ class SteeringMazeEnv(MazeEnv):
         moving = self.active & ~self.rewarding
         moving[done_reward] = False
         r = self.rows[moving]
-        a = self.angle[r] + (2 * outputs[r, 0] - 1) * self.steer_max
+        argmax = self.task.steering == "argmax"
+        turn = 1 - np.argmax(outputs[r, :3], axis=1) if argmax else 2 * outputs[r, 0] - 1  # of steer_max
+        a = self.angle[r] + turn * self.steer_max
         self.angle[r] = a
         nx = self.x[r] + 0.1 * np.cos(a)
         ny = self.y[r] - 0.1 * np.sin(a)  # y grows southwards

@@ -38,6 +38,10 @@ CASES = {
                                  "steering": "angle", "steer_max": 45.0, "junction_input": 0}),
     "tmaze-steering-junction": ("tmaze", {"variant": "continuous", "maze": "single", "rounds": 5, "max_steps": 70,
                                           "steering": "angle", "steer_max": 30.0}),
+    # the authors' final setup: three steering outputs turning 22 degrees, their turn signal, centred swap
+    "tmaze-argmax": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 6, "swap_fraction": 0.6,
+                               "swap_fix": True, "steering": "argmax", "steer_max": 22.0,
+                               "junction_rule": "corridor"}),
     "season-authors": ("season", {"foods_per_season": "distinct", "season_days": "deployment",
                                   "feedback": "right", "feedback_length": 1, "years": 2}),
 }
@@ -156,6 +160,8 @@ def test_fused_loop_replays_the_recorded_numpy_loop_step_by_step(case):
     ("tmaze-steering", "discrete", False),
     ("tmaze-steering", "discrete", True),
     ("tmaze-steering-junction", "differentiable", False),
+    ("tmaze-argmax", "discrete", False),
+    ("tmaze-argmax", "differentiable", True),
 ])
 def test_fused_loop_ends_where_the_numpy_loop_ends(case, memory, recurrent):
     """Default widths, both memories, feed-forward and recurrent networks: the environment's whole final
@@ -209,7 +215,7 @@ def test_what_the_kernel_does_not_know_runs_in_the_numpy_loop():
 
 @pytest.mark.parametrize("case", ["tmaze-discrete-double", "tmaze-continuous-double", "tmaze-continuous-authors",
                                   "tmaze-continuous-no-junction", "tmaze-steering", "tmaze-steering-junction",
-                                  "season", "season-authors"])
+                                  "tmaze-argmax", "season", "season-authors"])
 def test_plain_environments_score_as_the_tasks(case):
     """The bench's plain way (neat-python activate, plain environment, plain tape) scores each deployment
     as the fused loop does."""

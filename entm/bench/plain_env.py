@@ -29,10 +29,11 @@ class PlainTMaze:
         self.right = self.reached = 0
         self.active = True
         self.continuous = task.variant == "continuous"
-        self.steering = task.steering == "angle"
+        self.steering = task.steering != "turns"
         if self.continuous:
             mz = maze(task.maze)
-            self.wall, self.goal_of, self.junction = mz.wall.tolist(), mz.goal_of.tolist(), mz.junction.tolist()
+            junction = mz.junction if task.junction_rule == "open" else mz.corridor_junction
+            self.wall, self.goal_of, self.junction = mz.wall.tolist(), mz.goal_of.tolist(), junction.tolist()
             self.sensors = mz.sensors.tolist()
             self.start = mz.start_position()
             if self.steering:
@@ -93,7 +94,10 @@ class PlainTMaze:
                 self._end_round(self.path)
             return
         if self.steering:
-            self.angle += (2 * y[0] - 1) * self.steer_max
+            if self.task.steering == "argmax":
+                self.angle += (1 - max(range(3), key=lambda i: (y[i], -i))) * self.steer_max
+            else:
+                self.angle += (2 * y[0] - 1) * self.steer_max
             nx, ny = self.x + 0.1 * math.cos(self.angle), self.y - 0.1 * math.sin(self.angle)
             tx, ty = math.floor(nx), math.floor(ny)
             crash = self._in_wall(nx, ny)

@@ -141,6 +141,16 @@ def test_deployments_cover_every_pair_and_switch_near_the_middle():
     assert big.switch.min() == 6 and big.switch.max() == 12  # 0-based: rounds 7..13 counted from 1 = 10 +- 3
 
 
+@pytest.mark.parametrize("fix, low, high", [(False, 10, 16), (True, 7, 13)])
+def test_the_authors_swap_rule_and_its_centred_form(fix, low, high):
+    """RoundsTMaze with 20 rounds and swap fraction 0.6: the move before round 10 + U{0..6}; with the
+    authors' ``swapfix``, minus 6 // 2 (before rounds 7..13, 0-based)."""
+    task = make_task("tmaze", {"maze": "double", "swap_fraction": 0.6, "swap_fix": fix})
+    big = task.sample(np.random.default_rng(0), 2000)
+    assert (big.switch.min(), big.switch.max()) == (low, high)
+    assert set(np.bincount(big.switch)[low:high + 1] > 200) == {True}  # every round of the range, evenly
+
+
 def test_tape_style_timing_discrete():
     """The double discrete maze: 3 steps a round (two junctions, the reward step), 60 in all."""
     task = make_task("tmaze", {"variant": "discrete", "maze": "double"})
@@ -189,6 +199,30 @@ def test_maze_layout():
     assert sorted(map(tuple, np.argwhere(mz.junction)[:, ::-1].tolist())) == [(1, 2), (4, 2), (7, 2)]
     assert [int(mz.goal_of[y, x]) for x, y in GOALS["double"]] == [0, 1, 2, 3]
     assert (maze("single").width, maze("single").height) == (9, 5)
+    # the authors' turn signal counts corridor neighbours only: the second-level junctions sit between goals
+    assert np.argwhere(mz.corridor_junction)[:, ::-1].tolist() == [[4, 2]]
+    assert np.argwhere(maze("single").corridor_junction)[:, ::-1].tolist() == [[4, 1]]
+
+
+@pytest.mark.parametrize("rule, marked", [("open", {(1, 2), (4, 2), (7, 2)}), ("corridor", {(4, 2)})])
+def test_the_junction_input_marks_the_rules_tiles(rule, marked):
+    """The steering agent driven along the junction row, west then east: the junction input is 1 exactly on
+    the rule's tiles."""
+    task = make_task("tmaze", {"variant": "continuous", "steering": "argmax", "steer_max": 90.0,
+                               "junction_rule": rule, "rounds": 2, "max_steps": 200})
+    env = task.environment(task.sample(np.random.default_rng(0), 1))
+    seen = set()
+    turns = [1] * 40 + [0] + [1] * 29 + [2, 2] + [1] * 60  # north 4 tiles, west 3, back east 6
+    for o in turns:
+        x = env.observe()
+        if x[0, 4] == 1:
+            seen.add((int(np.floor(env.x[0])), int(np.floor(env.y[0]))))
+        out = np.zeros((1, 3))
+        out[0, o] = 1.0
+        env.act(out)
+        if env.rewarding[0] or not env.active[0]:
+            break
+    assert seen == marked
 
 
 def test_collision_ends_the_round_where_the_agent_was():
@@ -247,6 +281,14 @@ def test_bad_parameters():
         make_task("tmaze", {"maze": "triple"})
     with pytest.raises(EntmError, match="rounds"):
         make_task("tmaze", {"rounds": 1})
+    with pytest.raises(EntmError, match="junction_rule"):
+        make_task("tmaze", {"variant": "continuous", "junction_rule": "wide"})
+    with pytest.raises(EntmError, match="swap_fix.*swap_fraction"):
+        make_task("tmaze", {"swap_fix": True})
+    with pytest.raises(EntmError, match="swap_fix must be true or false"):
+        make_task("tmaze", {"swap_fraction": 0.6, "swap_fix": 2})
+    with pytest.raises(EntmError, match="steering 'argmax' needs the continuous variant"):
+        make_task("tmaze", {"steering": "argmax"})
 
 
 def test_render_continuous_png_and_discrete_table(tmp_path):
@@ -267,7 +309,7 @@ def test_render_continuous_png_and_discrete_table(tmp_path):
     assert len(text.splitlines()) == 7 and "round" in text
 
 
-@pytest.mark.parametrize("steering", ["turns", "angle"])
+@pytest.mark.parametrize("steering", ["turns", "angle", "argmax"])
 @pytest.mark.parametrize("junction", [0, 1])
 def test_observation_has_the_declared_inputs_and_the_numpy_loop_runs(steering, junction):
     """``junction_input = 0`` drops the junction column for both agents (the 90-degree agent returned 5
