@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cells", type=cells_option, default=None,
                    help="cells N of the differentiable memory: a fixed N, or auto (default: each episode's steps)")
     e.add_argument("--heads", type=int, default=None, help="combined read/write heads (default 1)")
+    e.add_argument("--max-cells", type=int, default=None,
+                   help="discrete tape: the most cells it grows to (default: unbounded, or the preset's)")
     e.add_argument("--generations", type=int, default=None,
                    help="generation budget (default 500; none when --minutes is given alone)")
     e.add_argument("--minutes", type=float, default=None,
@@ -166,6 +168,8 @@ def cmd_evolve(args) -> int:
         mp["width"] = args.width
     if args.cells is not None:
         mp["cells"] = args.cells
+    if args.max_cells is not None:
+        mp["max_cells"] = args.max_cells
     if args.checkpoint_every < 1:
         raise EntmError(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
     from entm.cli_presets import check_evolve_fields, evolve_fields

@@ -263,6 +263,9 @@ def test_threads_of_the_compute_libraries(tmp_path, capsys):
 @pytest.mark.parametrize("args,words", [
     (["evolve", "--serial", "--width", "0"], ["memory width must be a positive integer", "0"]),
     (["evolve", "--serial", "--run-dir", ""], ["--run-dir is empty"]),
+    (["evolve", "--serial", "--max-cells", "0", "--run-dir", "{tmp}/r"], ["max_cells must be at least 1", "0"]),
+    (["evolve", "--serial", "--memory", "differentiable", "--max-cells", "4", "--run-dir", "{tmp}/r"],
+     ["differentiable memory has no option 'max_cells'"]),
     (["evolve", "--ray-address", "", "--run-dir", "{tmp}/r"], ["--ray-address is empty"]),
     (["evolve", "--serial", "--seed", "-3", "--run-dir", "{tmp}/r"], ["--seed must be a non-negative integer", "-3"]),
     (["train", "--task", "copy", "--model", "lstm", "--steps", "2", "--seed", "-1", "--run-dir", "{tmp}/r"],
@@ -306,3 +309,20 @@ def test_empty_values_are_never_read_as_not_given(args, words, tmp_path, capsys,
     monkeypatch.chdir(tmp_path)
     main_error(capsys, *args, words=words)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_max_cells_caps_the_tape_of_the_run(tmp_path, capsys):
+    """`--max-cells N` reaches the run's tape: run.json's memory_params (what a resume rebuilds the run from)
+    and the champion's machine (what `entm evaluate` runs)."""
+    import json
+
+    from entm.champion import load_champion
+    from entm.cli import main
+
+    run = tmp_path / "run"
+    assert main(["evolve", "--serial", "--quiet", "--vector-size", "2", "--generations", "1", "--max-cells", "3",
+                 "--run-dir", str(run)]) == 0
+    params = json.loads((run / "run.json").read_text())["memory_params"]
+    assert params["max_cells"] == 3
+    assert load_champion(run).machine.spec.options == {"max_cells": 3}
+    capsys.readouterr()
