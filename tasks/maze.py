@@ -70,6 +70,11 @@ class Maze:
     def height(self) -> int:
         return self.wall.shape[0]
 
+    def junctions(self, rule: str) -> np.ndarray:
+        """The tiles a ``junction`` input marks under ``rule`` (``TMazeTask.junction_rule``): ``open`` or
+        ``corridor``."""
+        return self.junction if rule == "open" else self.corridor_junction
+
     def start_position(self) -> tuple[int, int]:
         """The start tile's centre in tenths of a tile."""
         return self.start[0] * SCALE + SCALE // 2, self.start[1] * SCALE + SCALE // 2

@@ -388,7 +388,7 @@ class ContinuousMazeEnv(MazeEnv):
     def __init__(self, task, deps, groups, record):
         super().__init__(task, deps, groups, record)
         self.maze = maze(task.maze)
-        self.junctions = self.maze.junction if task.junction_rule == "open" else self.maze.corridor_junction
+        self.junctions = self.maze.junctions(task.junction_rule)
         sx, sy = self.maze.start_position()
         self.start = (sx, sy)
         self.ix = np.full(self.batch, sx, dtype=np.int64)
@@ -444,7 +444,7 @@ class SteeringMazeEnv(MazeEnv):
     def __init__(self, task, deps, groups, record):
         super().__init__(task, deps, groups, record)
         self.maze = maze(task.maze)
-        self.junctions = self.maze.junction if task.junction_rule == "open" else self.maze.corridor_junction
+        self.junctions = self.maze.junctions(task.junction_rule)
         sx, sy = self.maze.start_position()
         self.start = (sx / SCALE, sy / SCALE)
         self.x = np.full(self.batch, self.start[0])

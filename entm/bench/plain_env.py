@@ -17,6 +17,11 @@ from entm.tasks.season import AVOID, EAT
 from entm.tasks.tmaze import HIGH_REWARD, LOW_REWARD
 
 
+def _largest(y: list) -> int:
+    """Which of the outputs left, straight, right is the largest, the first on a tie."""
+    return max(range(3), key=lambda i: (y[i], -i))
+
+
 class PlainTMaze:
     """One T-maze deployment (``deps``' row ``b``), discrete or continuous (90-degree turns or steering)."""
 
@@ -32,8 +37,8 @@ class PlainTMaze:
         self.steering = task.steering != "turns"
         if self.continuous:
             mz = maze(task.maze)
-            junction = mz.junction if task.junction_rule == "open" else mz.corridor_junction
-            self.wall, self.goal_of, self.junction = mz.wall.tolist(), mz.goal_of.tolist(), junction.tolist()
+            self.wall, self.goal_of = mz.wall.tolist(), mz.goal_of.tolist()
+            self.junction = mz.junctions(task.junction_rule).tolist()
             self.sensors = mz.sensors.tolist()
             self.start = mz.start_position()
             if self.steering:
@@ -94,15 +99,13 @@ class PlainTMaze:
                 self._end_round(self.path)
             return
         if self.steering:
-            if self.task.steering == "argmax":
-                self.angle += (1 - max(range(3), key=lambda i: (y[i], -i))) * self.steer_max
-            else:
-                self.angle += (2 * y[0] - 1) * self.steer_max
+            turn = 1 - _largest(y) if self.task.steering == "argmax" else 2 * y[0] - 1  # of steer_max
+            self.angle += turn * self.steer_max
             nx, ny = self.x + 0.1 * math.cos(self.angle), self.y - 0.1 * math.sin(self.angle)
             tx, ty = math.floor(nx), math.floor(ny)
             crash = self._in_wall(nx, ny)
         else:
-            turn = max(range(3), key=lambda i: (y[i], -i)) - 1
+            turn = _largest(y) - 1
             self.heading = (self.heading + turn) % 4
             nx, ny = self.x + self.headings[self.heading][0], self.y + self.headings[self.heading][1]
             tx, ty = nx // SCALE, ny // SCALE
