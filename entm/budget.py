@@ -222,16 +222,17 @@ PLOT_COPIES = 12
 
 def recording_bytes(machine, length: int) -> float:
     """Bytes of recording one episode at ``length`` for a memory plot: every step keeps the memory's contents
-    (the discrete tape: up to heads x T cells of ``width``, so T x heads x T x width x 8 in all: quadratic in
-    the length; the differentiable memory: cells x width plus the heads' weightings) and a small record; the
-    contents are counted PLOT_COPIES times (the record, the drawn matrix, matplotlib's images)."""
+    (the discrete tape: up to heads x T cells of ``width``, twice that with the expand location, so about
+    T x heads x T x width x 8 in all: quadratic in the length; the differentiable memory: cells x width plus
+    the heads' weightings) and a small record; the contents are counted PLOT_COPIES times (the record, the
+    drawn matrix, matplotlib's images)."""
     spec = machine.spec
     T = task_steps(machine.task, length)
     if spec.mode == "differentiable":
         cells = int(machine.memory.episode_cells([T])[0])  # N: fixed, or the episode's steps
         per_step = 8.0 * (cells * spec.width + 2 * spec.heads * cells)
     else:
-        cells = spec.heads * T
+        cells = spec.heads * T * (2 if spec.options.get("expand_location") else 1)
         if machine.spec.options.get("max_cells"):
             cells = min(cells, int(machine.spec.options["max_cells"]))
         per_step = 8.0 * cells * spec.width

@@ -25,7 +25,7 @@ from entm.cli_status import (
     refuse_empty,
 )
 from entm.cli_bench import add_parser as add_bench_parser, cmd_bench
-from entm.cli_options import add_task_options, cells_option, set_threads, task_params
+from entm.cli_options import add_task_options, cells_option, set_threads, task_params, truth
 from entm.cli_train import add_parser as add_train_parser, cmd_train
 from entm.runs import check_seed
 
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--heads", type=int, default=None, help="combined read/write heads (default 1)")
     e.add_argument("--max-cells", type=int, default=None,
                    help="discrete tape: the most cells it grows to (default: unbounded, or the preset's)")
+    e.add_argument("--expand-location", type=truth, default=None, metavar="BOOL",
+                   help="discrete tape: a write that changes the last cell appends a blank one (true|false; "
+                        "default false, or the preset's)")
     e.add_argument("--generations", type=int, default=None,
                    help="generation budget (default 500; none when --minutes is given alone)")
     e.add_argument("--minutes", type=float, default=None,
@@ -170,6 +173,8 @@ def cmd_evolve(args) -> int:
         mp["cells"] = args.cells
     if args.max_cells is not None:
         mp["max_cells"] = args.max_cells
+    if args.expand_location is not None:
+        mp["expand_location"] = args.expand_location
     if args.checkpoint_every < 1:
         raise EntmError(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
     from entm.cli_presets import check_evolve_fields, evolve_fields

@@ -64,11 +64,11 @@ def run_fused_loop(machine, packed, env, trace_steps: int = 0) -> tuple:
         state = mem.reset(B)
         mem0, w0 = cells_inner(state.memory.numpy()), state.weights.numpy().copy()
         reads0 = np.ascontiguousarray(mem.initial_reads(state), dtype=np.float64)
-        write_mode, min_sim, max_cells, blank = 0, np.nan, -1, 0.0
+        write_mode, min_sim, max_cells, expand, blank = 0, np.nan, -1, np.nan, 0.0
         beta_max, gamma_max = float(mem.params.beta_max), float(mem.params.gamma_max)
     else:
         mem0, w0 = np.zeros((1, 1, 1)), np.zeros((1, 1, 1))
-        write_mode, min_sim, max_cells, blank = mem.kernel_options()
+        write_mode, min_sim, max_cells, expand, blank = mem.kernel_options()
         reads0 = np.full((B, H * M), blank)
         beta_max = gamma_max = 0.0
     row_steps = np.zeros(N, np.int64)
@@ -77,7 +77,7 @@ def run_fused_loop(machine, packed, env, trace_steps: int = 0) -> tuple:
     trace = (np.zeros((N, T, machine.task.num_inputs)), np.zeros((N, T, machine.task.num_outputs)),
              np.zeros((N, T, H * P)))
     run_fused(*packed.arrays(), B, machine.task.num_inputs, machine.task.num_outputs, H, M, P, soft,
-              tape_cols, write_mode, min_sim, max_cells, blank, soft_cols, mem0, w0, reads0, beta_max,
+              tape_cols, write_mode, min_sim, max_cells, expand, blank, soft_cols, mem0, w0, reads0, beta_max,
               gamma_max, ip, fp, S, F, D, sensors, grid, HEADINGS, LI, LF, row_steps, nonfinite, *trace)
     steps = int(row_steps.max()) if N else 0
     unpack_env(env, S, F, LI, LF, steps)
@@ -103,7 +103,7 @@ def _regrown(cells, lo, hi, pos, H, blank):
 
 @njit(cache=True, error_model="numpy")
 def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
-              B, n_in, n_out, H, M, P, soft, tape_cols, write_mode, min_sim, max_cells, blank,
+              B, n_in, n_out, H, M, P, soft, tape_cols, write_mode, min_sim, max_cells, expand, blank,
               soft_cols, mem0, w0, reads0, beta_max, gamma_max,
               ip, fp, S, F, D, sensors, grid, headings, LI, LF, row_steps, nonfinite, tr_in, tr_out, tr_head):
     """Every genome (G) on its B rows (row g*B + b) to the end: environment (``ip``... ``grid``, see
@@ -191,12 +191,12 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                         soft_step_scratch(mem, wts[b, h], X, b, h * P, M, mem.shape[2], soft_cols, beta_max,
                                           gamma_max, sc, kea, reads, h * M)
             else:
-                for j in range(nb):  # room for every head to grow a cell
+                for j in range(nb):  # room for every head to grow a cell on the left, two on the right
                     b = rid[j]
-                    if lo[b] < H or hi[b] + H > cells.shape[1]:
+                    if lo[b] < H or hi[b] + 2 * H > cells.shape[1]:
                         cells = _regrown(cells, lo, hi, pos, H, blank)
                 tape_columns(cells, lo, hi, pos, X, rid, nb, M, H, P, tape_cols, write_mode, min_sim, max_cells,
-                             reads)
+                             expand, reads)
             for j in range(nb):
                 row_steps[base + rid[j]] += 1
             j = 0

@@ -76,7 +76,7 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     compiled_soft = fast and not record and machine.spec.mode == "differentiable"
     if compiled_tape:
         tape_args = (machine.width, machine.heads, mem.layout.size, mem.layout.kernel_columns(),
-                     *mem.kernel_options()[:3])
+                     *mem.kernel_options()[:4])
     if compiled_soft:  # the state as numpy arrays the kernel updates in place
         soft_mem, soft_w = cells_inner(state.memory.numpy()), state.weights.numpy().copy()
         soft_args = (machine.width, machine.heads, mem.layout.size, mem.layout.kernel_columns(),
@@ -102,8 +102,8 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
             for kept, a in zip(seen, (x[:, :n_in], out, hp)):
                 kept.append(a.copy())
         if compiled_tape:
-            # room for every head to grow one cell at either end
-            if int(state.lo.min()) < machine.heads or int(state.hi.max()) + machine.heads > state.cells.shape[1]:
+            # room for every head to grow one cell on the left, two on the right (the expand location)
+            if int(state.lo.min()) < machine.heads or int(state.hi.max()) + 2 * machine.heads > state.cells.shape[1]:
                 _recentre(state, machine.heads, mem.params.blank)
             tape_rows(state.cells, state.lo, state.hi, state.pos, hp, *tape_args, reads)
         elif compiled_soft:

@@ -44,16 +44,26 @@ CASES = {
                                "junction_rule": "corridor"}),
     "season-authors": ("season", {"foods_per_season": "distinct", "season_days": "deployment",
                                   "feedback": "right", "feedback_length": 1, "years": 2}),
+    # the same with the C# port's tape (below): the default jump, blank 0.5, 8 cells, the expand location
+    "season-authors-tape": ("season", {"foods_per_season": "distinct", "season_days": "deployment",
+                                       "feedback": "right", "feedback_length": 1, "years": 2}),
+    "tmaze-steering-expand": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 6,
+                                        "steering": "angle", "steer_max": 45.0, "junction_input": 0}),
 }
+
+#: tape options of the discrete memory per case (default: none)
+CASES_TAPE = {"season-authors-tape": {"min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8,
+                                      "expand_location": True},
+              "tmaze-steering-expand": {"expand_location": True, "did_write_threshold": 0.99}}
 
 #: season's default memory is 10 wide; the recorded (numpy tape) comparison stays at 7 or less, where
 #: the numpy tape sums in the kernel's order (tests/test_closed_loop.py)
-CASES_WIDTH = {"season": 7, "season-short-food": 5, "season-authors": 6}
+CASES_WIDTH = {"season": 7, "season-short-food": 5, "season-authors": 6, "season-authors-tape": 6}
 
 
 def _population(case, n=40, seed=0, memory="discrete", width=None, recurrent=False, options=None):
     name, params = CASES[case]
-    mp = dict(options or {})
+    mp = dict(options or (CASES_TAPE.get(case, {}) if memory == "discrete" else {}))
     if width is not None:
         mp["width"] = width
     settings = EvolveSettings(task=name, task_params=params, memory=memory, memory_params=mp)
@@ -162,6 +172,9 @@ def test_fused_loop_replays_the_recorded_numpy_loop_step_by_step(case):
     ("tmaze-steering-junction", "differentiable", False),
     ("tmaze-argmax", "discrete", False),
     ("tmaze-argmax", "differentiable", True),
+    ("season-authors-tape", "discrete", False),
+    ("season-authors-tape", "discrete", True),
+    ("tmaze-steering-expand", "discrete", False),
 ])
 def test_fused_loop_ends_where_the_numpy_loop_ends(case, memory, recurrent):
     """Default widths, both memories, feed-forward and recurrent networks: the environment's whole final

@@ -157,12 +157,14 @@ def test_differentiable_population_step_equals_networks():
 def test_batched_tape_equals_the_plain_reference_tape():
     """entm's batched tape against the plain list-based tape, on random head outputs."""
     rng = np.random.default_rng(4)
-    for mode, min_sim, max_cells in (("interpolate", None, None), ("overwrite", None, None),
-                                     ("interpolate", 0.8, None), ("interpolate", None, 4)):
+    for mode, min_sim, max_cells, expand in (("interpolate", None, None, False), ("overwrite", None, None, False),
+                                             ("interpolate", 0.8, None, False), ("interpolate", None, 4, False),
+                                             ("interpolate", 0.6, None, True), ("overwrite", None, 5, True)):
         M, B, T = 3, 8, 40
-        mem = TapeMemory(TapeParams(width=M, write_mode=mode, min_jump_similarity=min_sim, max_cells=max_cells))
+        mem = TapeMemory(TapeParams(width=M, write_mode=mode, min_jump_similarity=min_sim, max_cells=max_cells,
+                                    expand_location=expand))
         state = mem.reset(B, capacity=3)
-        plains = [PlainTape(M, mode, min_sim, max_cells) for _ in range(B)]
+        plains = [PlainTape(M, mode, min_sim, max_cells, expand_location=expand) for _ in range(B)]
         for t in range(T):
             x = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], size=(B, M + 5))  # ties happen
             state, reads = mem.step(state, x)

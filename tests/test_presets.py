@@ -313,6 +313,28 @@ def test_a_hand_built_season_solver_is_perfect_in_the_authors_setup(hidden, size
     assert not scores.perfect.any() and 0.4 < scores.score.mean() < 0.6
 
 
+def test_the_expand_location_makes_the_shift_to_a_spare_unnecessary():
+    """With the C# port's expand location (a write that changes the tape's last cell appends a blank one)
+    the input-output solver needs no shift: without its 4 shift links (36 links) it stays on the cell it
+    wrote, and the next new food's default jump finds the appended blank.  Without the expand location
+    the same network finds no spare (the default jump lands on the last food's cell) and is perfect on
+    no deployment."""
+    from entm.closed_loop import evaluate_deployments
+    from entm.machine import Machine
+    from entm.phenotype import Network
+
+    net_json = _season_solver(False)
+    shift = (14, 15)  # stay, right: the feedback's shift right
+    net_json["connections"] = [c for c in net_json["connections"] if c["to"] not in shift]
+    assert len(net_json["connections"]) == 36
+    solver = Network.from_json(net_json)
+    for expand, solved in ((True, True), (False, False)):
+        task, spec = _season_spec(expand_location=expand)
+        scores, _ = evaluate_deployments(Machine(task, spec), solver, task.sample(np.random.default_rng(0), 50))
+        assert scores.perfect.all() == solved
+        assert (scores.score.mean() > 0.99) == solved
+
+
 @pytest.mark.parametrize("threshold, solved", [(0.6, False), (0.8, True), (0.9, True)])
 def test_the_default_jump_threshold_decides_whether_the_food_inputs_can_be_the_codes(threshold, solved):
     """The input-output solver with each food's one-hot input copied as its code (8 links instead of 28):

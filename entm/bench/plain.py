@@ -14,8 +14,11 @@ class PlainTape:
     """One ENTM tape with one head, as plain Python lists."""
 
     def __init__(self, width: int, write_mode: str = "interpolate", min_jump_similarity=None,
-                 max_cells=None, blank: float = 0.0):
+                 max_cells=None, blank: float = 0.0, expand_location: bool = False,
+                 did_write_threshold: float = 0.9):
         self.width = width
+        self.expand_location = expand_location
+        self.did_write_threshold = did_write_threshold
         self.write_mode = write_mode
         self.min_jump_similarity = min_jump_similarity
         self.max_cells = max_cells
@@ -36,6 +39,10 @@ class PlainTape:
             self.cells[self.head] = [w * a[k] + (1.0 - w) * cell[k] for k in range(M)]
         elif w >= 0.5:
             self.cells[self.head] = list(a)
+        new = self.cells[self.head]
+        changed = 1.0 - sum(abs(new[k] - cell[k]) for k in range(M)) / M <= self.did_write_threshold
+        if self.expand_location and changed and self.head == len(self.cells) - 1 and not self._full():
+            self.cells.append([self.blank] * M)  # the expand location: the last cell stays blank
         if j >= 0.5:
             best, best_i = None, 0
             for i, c in enumerate(self.cells):
@@ -47,7 +54,7 @@ class PlainTape:
             self.head = best_i
         offset = max(range(3), key=lambda i: (shift[i], -i)) - 1
         target = self.head + offset
-        full = self.max_cells is not None and len(self.cells) >= self.max_cells
+        full = self._full()
         if target < 0:
             if full:
                 target = 0
@@ -61,6 +68,9 @@ class PlainTape:
                 self.cells.append([self.blank] * M)
         self.head = target
         return list(self.cells[self.head])
+
+    def _full(self) -> bool:
+        return self.max_cells is not None and len(self.cells) >= self.max_cells
 
 
 def run_plain(net, inputs, memory, num_task_outputs: int, steps: int | None = None):

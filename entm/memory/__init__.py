@@ -26,7 +26,7 @@ MODES = ("discrete", "differentiable")
 
 #: The options each mode accepts in ``memory_params`` besides ``width``.
 MODE_OPTIONS = {
-    "discrete": ("write_mode", "min_jump_similarity", "max_cells", "blank"),
+    "discrete": ("write_mode", "min_jump_similarity", "max_cells", "blank", "expand_location", "did_write_threshold"),
     "differentiable": ("cells", "init_value", "beta_max", "gamma_max"),
 }
 

@@ -4,7 +4,12 @@ Hard focus, content jump, shift, and a tape that grows on demand.  Per step and
 per head, in head order (docs/design.md, "Discrete tape"):
 
 1. Write at the focused cell ``h``: ``M[h] <- w*a + (1-w)*M[h]`` (``interpolate``,
-   the default) or ``M[h] <- a`` if ``w >= 0.5`` (``overwrite``).
+   the default) or ``M[h] <- a`` if ``w >= 0.5`` (``overwrite``).  With
+   ``expand_location`` set (the ENTM C# port's ``UseMemoryExpandLocation``), a
+   write that changes the tape's last cell appends a blank cell after it, so
+   that the last cell is always blank until written: the write changed the cell
+   when the similarity of its old and new values (below) is at most
+   ``did_write_threshold``.  The focus stays on the written cell.
 2. Content jump if ``j >= 0.5``: similarity ``s_i = 1 - mean_k |a_k - M[i]_k|``;
    the focus moves to the most similar cell, the first one on a tie.  With
    ``min_jump_similarity`` set, a best similarity below it sends the focus to
@@ -54,6 +59,10 @@ class TapeParams:
     """If set, the tape stops growing at this many cells (the focus stays on the end cell)."""
     blank: float = 0.0
     """The value of every entry of a new cell."""
+    expand_location: bool = False
+    """If set, a write that changes the tape's last cell appends a blank cell (the C# port's expand location)."""
+    did_write_threshold: float = 0.9
+    """With ``expand_location``: a write changed its cell when old and new are at most this similar."""
 
     def __post_init__(self):
         if int(self.width) < 1:
@@ -62,6 +71,11 @@ class TapeParams:
             raise EntmError(f"unknown tape write_mode {self.write_mode!r}; expected one of {', '.join(WRITE_MODES)}")
         if self.max_cells is not None and int(self.max_cells) < 1:
             raise EntmError(f"tape max_cells must be at least 1, got {self.max_cells}")
+        if not isinstance(self.expand_location, bool):
+            raise EntmError(f"tape expand_location must be true or false, got {self.expand_location!r}")
+        t = self.did_write_threshold
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
+            raise EntmError(f"tape did_write_threshold must be a number in [0, 1], got {t!r}")
 
 
 @dataclass
@@ -105,11 +119,12 @@ class TapeMemory:
 
     def kernel_options(self) -> tuple:
         """The compiled tape kernel's settings: (write mode code, min jump similarity or NaN,
-        max cells or -1, blank)."""
+        max cells or -1, the expand location's did-write threshold or NaN, blank)."""
         p = self.params
         return (0 if p.write_mode == "interpolate" else 1,
                 np.nan if p.min_jump_similarity is None else float(p.min_jump_similarity),
-                -1 if p.max_cells is None else int(p.max_cells), float(p.blank))
+                -1 if p.max_cells is None else int(p.max_cells),
+                float(p.did_write_threshold) if p.expand_location else np.nan, float(p.blank))
 
     # -- state -----------------------------------------------------------------
     def reset(self, batch: int, record: bool = False, capacity: int = 64) -> TapeState:
@@ -173,6 +188,8 @@ class TapeMemory:
             else:
                 new = np.where((w >= 0.5)[:, None], a, cur)
             state.cells[rows, p] = new
+            if self.params.expand_location:
+                p = self._expand(state, p, cur, new)
             # 2. content jump
             jump = j >= 0.5
             if jump.any():
@@ -224,6 +241,21 @@ class TapeMemory:
             best_sim = sim[np.arange(len(jr)), best]
             target = np.where(best_sim < thr, hi - 1, target)
         return target
+
+    def _expand(self, state: TapeState, p: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """Append a blank cell to the tapes whose last cell (the focus ``p``) the write changed; returns
+        the focus (moved with the buffer if it was re-allocated)."""
+        d = np.abs(new[:, 0] - old[:, 0])
+        for k in range(1, self.width):  # added left to right, as the compiled kernel and the plain tape do
+            d = d + np.abs(new[:, k] - old[:, k])
+        grow = (p == state.hi - 1) & (1.0 - d / self.width <= self.params.did_write_threshold)
+        if self.params.max_cells is not None:
+            grow &= (state.hi - state.lo) < self.params.max_cells
+        if grow.any():
+            if int(state.hi[grow].max()) >= state.cells.shape[1]:
+                p = p + self._regrow(state)
+            state.hi = np.where(grow, state.hi + 1, state.hi)
+        return p
 
     def _move(self, state: TapeState, p: np.ndarray) -> np.ndarray:
         """Grow tapes where the focus leaves them; returns the new focus."""

@@ -19,10 +19,12 @@ from entm.phenotype.kernels import active_rows, machine_step, zero_tails
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def tape_step(cells, lo, hi, pos, rows, n, h, X, off, M, cols, write_mode, min_sim, max_cells):
+def tape_step(cells, lo, hi, pos, rows, n, h, X, off, M, cols, write_mode, min_sim, max_cells, expand):
     """One step of head h of the tapes of rows ``rows[:n]`` (docs/design.md, "Discrete tape"), head
     parameters X[off:, row] at the columns ``cols`` = (a, w, j, shift left) of
     :meth:`entm.memory.layout.HeadLayout.kernel_columns` (it jumped when j >= 0.5; w is its write strength).
+    ``expand``: the expand location's did-write threshold, NaN when it is off; the buffer then needs room
+    for two more cells at the right end.
 
     Many rows per call: numba counts the references of a function's array arguments atomically on
     every call, which costs more than a short step."""
@@ -33,12 +35,20 @@ def tape_step(cells, lo, hi, pos, rows, n, h, X, off, M, cols, write_mode, min_s
         wv = X[off + cols[1], b]
         j = X[off + cols[2], b]
         # 1. write
+        d = 0.0  # how much the write changed the cell (the expand location's test)
         if write_mode == 0:
             for k in range(M):
-                cells[b, p, k] = wv * X[ca + k, b] + (1.0 - wv) * cells[b, p, k]
+                old = cells[b, p, k]
+                cells[b, p, k] = wv * X[ca + k, b] + (1.0 - wv) * old
+                d += abs(cells[b, p, k] - old)
         elif wv >= 0.5:
             for k in range(M):
+                old = cells[b, p, k]
                 cells[b, p, k] = X[ca + k, b]
+                d += abs(cells[b, p, k] - old)
+        if expand == expand and p == hi[b] - 1 and 1.0 - d / M <= expand:  # expand is NaN when off
+            if not (max_cells > 0 and (hi[b] - lo[b]) >= max_cells):
+                hi[b] += 1
         # 2. content jump
         if j >= 0.5:
             best = -np.inf
@@ -92,7 +102,7 @@ def tape_step(cells, lo, hi, pos, rows, n, h, X, off, M, cols, write_mode, min_s
 
 @njit(cache=True, error_model="numpy")
 def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
-                 inputs, steps, M, H, P, cols, write_mode, min_sim, max_cells, blank, n_task_out,
+                 inputs, steps, M, H, P, cols, write_mode, min_sim, max_cells, expand, blank, n_task_out,
                  out, reads_tr, wpos_tr, strength_tr, rpos_tr, jump_tr, dest, zero_tail=True):
     """Every genome on every episode (episodes sorted by ``steps``, longest first).
 
@@ -102,7 +112,7 @@ def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp,
     the zeros past the steps, for buffers whose tails are known to be zero already."""
     G = node0.shape[0] - 1
     B, T, I = inputs.shape
-    cap = 2 * T * H + 3
+    cap = 3 * T * H + 3  # the origin leaves room for a cell a step and head on the left, two on the right
     Bp = (B + 7) // 8 * 8  # rows padded to whole vectors: the row loops run without scalar remainders
     acc = np.empty(Bp)
     X = np.empty((H * P, B))  # head parameters, non-finite values made harmless
@@ -143,7 +153,7 @@ def run_discrete(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp,
                 for h in range(H):  # a head's focus moves only in its own step
                     wpos_tr[g, d, t, h] = pos[b, h] - origin
             for h in range(H):  # every row's heads in order (rows are independent)
-                tape_step(cells, lo, hi, pos, rows, nb, h, X, h * P, M, cols, write_mode, min_sim, max_cells)
+                tape_step(cells, lo, hi, pos, rows, nb, h, X, h * P, M, cols, write_mode, min_sim, max_cells, expand)
                 for b in range(nb):
                     d = dest[b]
                     jump_tr[g, d, t, h] = X[h * P + cols[2], b] >= 0.5
@@ -177,20 +187,21 @@ def recentre_rows(old, new, lo, hi, pos, origin):
             pos[b, h] += shift
 
 @njit(cache=True, error_model="numpy")
-def tape_rows(cells, lo, hi, pos, hp, M, H, P, cols, write_mode, min_sim, max_cells, reads):
+def tape_rows(cells, lo, hi, pos, hp, M, H, P, cols, write_mode, min_sim, max_cells, expand, reads):
     """One step of every row's tape (heads in order), head parameters ``hp`` (rows, H*P);
     the read vectors go to ``reads`` (rows, H*M).  The buffer must have room for one more cell
-    at either end of every tape (the caller regrows it)."""
+    per head at the left end of every tape and two more at the right end (the caller regrows it)."""
     B = hp.shape[0]
-    tape_columns(cells, lo, hi, pos, hp.T, np.arange(B), B, M, H, P, cols, write_mode, min_sim, max_cells, reads)
+    tape_columns(cells, lo, hi, pos, hp.T, np.arange(B), B, M, H, P, cols, write_mode, min_sim, max_cells, expand,
+                 reads)
 
 
 @njit(cache=True, error_model="numpy")
-def tape_columns(cells, lo, hi, pos, X, rows, n, M, H, P, cols, write_mode, min_sim, max_cells, reads):
+def tape_columns(cells, lo, hi, pos, X, rows, n, M, H, P, cols, write_mode, min_sim, max_cells, expand, reads):
     """One step of the tapes of rows ``rows[:n]`` (each row's heads in order), head parameters ``X[:, row]``;
     the read vectors go to ``reads[row]``.  Room as for :func:`tape_rows`."""
     for h in range(H):
-        tape_step(cells, lo, hi, pos, rows, n, h, X, h * P, M, cols, write_mode, min_sim, max_cells)
+        tape_step(cells, lo, hi, pos, rows, n, h, X, h * P, M, cols, write_mode, min_sim, max_cells, expand)
         for q in range(n):  # head h reads before head h + 1 writes
             b = rows[q]
             p = pos[b, h]

@@ -119,11 +119,50 @@ def test_bad_params():
         TapeParams(width=2, write_mode="replace")
     with pytest.raises(EntmError, match="width"):
         TapeParams(width=0)
+    with pytest.raises(EntmError, match="expand_location"):
+        TapeParams(width=2, expand_location="yes")
+    with pytest.raises(EntmError, match="did_write_threshold"):
+        TapeParams(width=2, did_write_threshold=1.5)
+
+
+def _head(a, w, j=0.0, shift="stay"):
+    """One head's outputs for width 2: a, w, j, then the shift one-hot."""
+    return [*a, w, j] + {"left": [1, 0, 0], "stay": [0, 1, 0], "right": [0, 0, 1]}[shift]
+
+
+def test_expand_location_keeps_a_blank_cell_at_the_end():
+    """The C# port's expand location, by hand: a write that changes the last cell (old and new values at
+    most 0.9 similar) appends a blank cell and the focus stays; the default jump then lands on the blank."""
+    mem = TapeMemory(TapeParams(width=2, blank=0.5, min_jump_similarity=0.6, expand_location=True))
+    s = mem.reset(1)
+    steps = [  # (head outputs, tape after the step, focus, read)
+        (_head((1, 0), 1.0), [[1, 0], [0.5, 0.5]], 0, [1, 0]),  # changed the last cell: a blank appended
+        (_head((0, 1), 0.0, j=1.0), [[1, 0], [0.5, 0.5]], 1, [0.5, 0.5]),  # best 0.5 < 0.6: to the last cell
+        (_head((0, 1), 1.0), [[1, 0], [0, 1], [0.5, 0.5]], 1, [0, 1]),
+        (_head((1, 1), 0.1, shift="right"), [[1, 0], [0.1, 1], [0.5, 0.5]], 2, [0.5, 0.5]),  # not the last cell
+        (_head((1, 1), 0.1), [[1, 0], [0.1, 1], [0.55, 0.55]], 2, [0.55, 0.55]),  # similarity 0.95: no new cell
+        (_head((1, 1), 0.5), [[1, 0], [0.1, 1], [0.775, 0.775], [0.5, 0.5]], 2, [0.775, 0.775]),  # 0.775
+        (_head((0, 1), 0.0, j=1.0), [[1, 0], [0.1, 1], [0.775, 0.775], [0.5, 0.5]], 1, [0.1, 1]),  # 0.95: cell 1
+    ]
+    for x, tape, focus, read in steps:
+        s, r = mem.step(s, np.array([x], dtype=float))
+        np.testing.assert_allclose(s.tape(0), tape, atol=1e-12)
+        assert s.focus(0) == focus
+        np.testing.assert_allclose(r[0], read, atol=1e-12)
+    # the cap: a full tape gets no new cell; without the option the tape grows only by moving
+    capped = TapeMemory(TapeParams(width=2, blank=0.5, expand_location=True, max_cells=2))
+    plain = TapeMemory(TapeParams(width=2, blank=0.5))
+    for m, cells in ((capped, 2), (plain, 1)):
+        s = m.reset(1)
+        for x in (_head((1, 0), 1.0), _head((0, 0), 0.0, shift="right"), _head((0, 1), 1.0)):
+            s, _ = m.step(s, np.array([x], dtype=float))
+        assert len(s.tape(0)) == cells + (m is plain)
 
 
 @pytest.mark.parametrize("width", [2, 3])
 @pytest.mark.parametrize("params", [{}, {"write_mode": "overwrite"}, {"min_jump_similarity": 0.8},
-                                    {"max_cells": 4}])
+                                    {"max_cells": 4}, {"expand_location": True, "min_jump_similarity": 0.6},
+                                    {"expand_location": True, "max_cells": 5, "write_mode": "overwrite"}])
 def test_compiled_tape_equals_the_numpy_tape_with_exact_matches(width, params):
     """The compiled tape step (the fused kernels' and the closed loop's) against the numpy tape, on head
     outputs from a coarse grid: many cells equal the key exactly, so the content jump's leftmost-on-tie
@@ -133,10 +172,10 @@ def test_compiled_tape_equals_the_numpy_tape_with_exact_matches(width, params):
     rng = np.random.default_rng(11 + width)
     B, T = 32, 60
     mem = TapeMemory(TapeParams(width=width, **params))
-    ref = mem.reset(B, capacity=2 * T + 4)
-    fast = mem.reset(B, capacity=2 * T + 4)
+    ref = mem.reset(B, capacity=4 * T + 4)  # room for two cells a step on the right (the expand location)
+    fast = mem.reset(B, capacity=4 * T + 4)
     reads = np.empty((B, width))
-    args = (width, 1, mem.layout.size, mem.layout.kernel_columns(), *mem.kernel_options()[:3])
+    args = (width, 1, mem.layout.size, mem.layout.kernel_columns(), *mem.kernel_options()[:4])
     exact = 0
     for _ in range(T):
         x = rng.choice([0.0, 0.5, 1.0], size=(B, mem.layout.size))
