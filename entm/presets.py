@@ -73,8 +73,10 @@ PRESETS = {p.name: p for p in (
                             "foods_per_season": "distinct", "season_days": "deployment", "feedback": "right",
                             "feedback_length": 1},
             "memory": "discrete",
-            # M 10, MinSimilarityToJump 0.6 (the default jump), InitalValue 0.5, MemorySizeHardLimit 8
-            "memory_params": {"width": 10, "min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8},
+            # M 10, MinSimilarityToJump 0.6 (the default jump), InitalValue 0.5, MemorySizeHardLimit 8,
+            # UseMemoryExpandLocation true with DidWriteThreshold 0.9 (the tape's default)
+            "memory_params": {"width": 10, "min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8,
+                              "expand_location": True},
             "heads": 1,
             "episodes": 50,  # Iterations 50 with RandomSeed 0: the same 50 deployments every generation
             "fixed_episodes": True,

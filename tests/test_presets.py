@@ -148,6 +148,14 @@ def test_evolve_with_a_preset_records_it_and_explicit_options_override(tmp_path,
     assert run["memory_params"]["width"] == 3
     assert run["network_inputs"] == 4 + 3 and run["network_outputs"] == 1 + 3 + 5
     assert "pop_size              = 300" in (d / "config.ini").read_text()
+    # the season preset's tape options, one of them overridden (the others kept)
+    d = tmp_path / "season"
+    status, _, err = run_main(capsys, "evolve", "--preset", "luders2017-season", "--years", "1", "--episodes", "2",
+                              "--expand-location", "false", "--generations", "1", "--serial", "--quiet",
+                              "--run-dir", d)
+    assert status == 0, err
+    assert json.loads((d / "run.json").read_text())["memory_params"] == {
+        "width": 10, "min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8, "expand_location": False}
 
 
 def test_discrete_maze_preset_evaluates_every_generation_on_its_seeds_deployments(tmp_path, capsys):
