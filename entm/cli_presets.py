@@ -10,7 +10,7 @@ from entm.errors import EntmError
 #: novelty search's command-line options: option -> NoveltyParams field
 NOVELTY_OPTIONS = {"novelty_k": "k", "novelty_archive": "archive_size", "novelty_threshold": "threshold",
                    "novelty_switch_score": "switch_score", "novelty_generations": "switch_generations",
-                   "novelty_exponent": "objective_exponent"}
+                   "novelty_exponent": "objective_exponent", "novelty_descriptor": "descriptor"}
 
 
 def add_evolve_options(e) -> None:
@@ -39,6 +39,9 @@ def add_evolve_options(e) -> None:
                    help="novelty: switch to the objective after this many generations (default 500)")
     g.add_argument("--novelty-exponent", type=float, default=None,
                    help="hybrid: search score = novelty x objective ** this (default 1)")
+    g.add_argument("--novelty-descriptor", default=None, choices=["task", "head"],
+                   help="novelty: the task's behaviour descriptor (default), or the tape head's shift, jump and "
+                        "write strength per step of the first deployment (reward tasks)")
 
 
 def add_parser(sub) -> None:

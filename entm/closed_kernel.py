@@ -44,14 +44,15 @@ def kernel_supports(machine, env, record: bool = False) -> bool:
             and env_supported(machine.task, env))
 
 
-def run_fused_loop(machine, packed, env, trace_steps: int = 0) -> tuple:
+def run_fused_loop(machine, packed, env, trace_steps: int = 0, trace_first: bool = False) -> tuple:
     """Run ``env`` (G*B rows, G = the packed networks) to the end in :func:`run_fused`; returns (steps
     until every row finished, (rows,) steps of each row while it ran, (rows,) non-finite task output
     seen).  ``env`` is left in the state the numpy loop leaves it in.
 
     ``trace_steps`` > 0 also returns what each row saw and did in its first ``trace_steps`` running
     steps: (rows, trace_steps, ·) task inputs, task outputs (as the environment got them) and head
-    outputs (as the memory got them), zero past a row's steps (for the tests)."""
+    outputs (as the memory got them), zero past a row's steps (for the tests).  ``trace_first``: of each
+    network's first deployment only, (G, trace_steps, ·) (novelty search's head descriptor)."""
     G, N = packed.G, env.batch
     B = N // G
     ip, fp, S, F, D, sensors, grid, LI, LF = pack_env(env, B)
@@ -74,11 +75,13 @@ def run_fused_loop(machine, packed, env, trace_steps: int = 0) -> tuple:
     row_steps = np.zeros(N, np.int64)
     nonfinite = np.zeros(N, np.bool_)
     T = int(trace_steps)
-    trace = (np.zeros((N, T, machine.task.num_inputs)), np.zeros((N, T, machine.task.num_outputs)),
-             np.zeros((N, T, H * P)))
+    R = G if trace_first else N
+    trace = (np.zeros((R, T, machine.task.num_inputs)), np.zeros((R, T, machine.task.num_outputs)),
+             np.zeros((R, T, H * P)))
     run_fused(*packed.arrays(), B, machine.task.num_inputs, machine.task.num_outputs, H, M, P, soft,
               tape_cols, write_mode, min_sim, max_cells, expand, blank, soft_cols, mem0, w0, reads0, beta_max,
-              gamma_max, ip, fp, S, F, D, sensors, grid, HEADINGS, LI, LF, row_steps, nonfinite, *trace)
+              gamma_max, ip, fp, S, F, D, sensors, grid, HEADINGS, LI, LF, row_steps, nonfinite, *trace,
+              trace_first)
     steps = int(row_steps.max()) if N else 0
     unpack_env(env, S, F, LI, LF, steps)
     if T:
@@ -105,12 +108,14 @@ def _regrown(cells, lo, hi, pos, H, blank):
 def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, link0, link1, src, w,
               B, n_in, n_out, H, M, P, soft, tape_cols, write_mode, min_sim, max_cells, expand, blank,
               soft_cols, mem0, w0, reads0, beta_max, gamma_max,
-              ip, fp, S, F, D, sensors, grid, headings, LI, LF, row_steps, nonfinite, tr_in, tr_out, tr_head):
+              ip, fp, S, F, D, sensors, grid, headings, LI, LF, row_steps, nonfinite, tr_in, tr_out, tr_head,
+              trace_first):
     """Every genome (G) on its B rows (row g*B + b) to the end: environment (``ip``... ``grid``, see
     :mod:`entm.closed_env`), network and memory (``soft``: the differentiable memory, initial state
     ``mem0``, ``w0``, ``reads0``; else the tape) fused.  Adds each row's steps to ``row_steps`` and
     sets ``nonfinite`` where a task output was not finite.  ``tr_in``, ``tr_out``, ``tr_head`` (rows,
-    T, ·) receive each row's first T steps' task inputs, task outputs and head outputs (T = 0: none)."""
+    T, ·) receive each row's first T steps' task inputs, task outputs and head outputs (T = 0: none); with
+    ``trace_first`` only of each genome's first deployment, at row g."""
     G = node0.shape[0] - 1
     Bp = (B + 7) // 8 * 8
     R = H * M
@@ -176,13 +181,14 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                 for o in range(H * P):
                     X[o, b] = clean(V[out_slot[g, n_out + o], j])
                 t = row_steps[r]
-                if t < T:
+                if t < T and (b == 0 or not trace_first):
+                    q = g if trace_first else r
                     for i in range(n_in):
-                        tr_in[r, t, i] = V[i, j]  # the input slots are never written by the network
+                        tr_in[q, t, i] = V[i, j]  # the input slots are never written by the network
                     for o in range(n_out):
-                        tr_out[r, t, o] = Y[o, j]
+                        tr_out[q, t, o] = Y[o, j]
                     for o in range(H * P):
-                        tr_head[r, t, o] = X[o, b]
+                        tr_head[q, t, o] = X[o, b]
             env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI, LF)
             if soft:
                 for j in range(nb):

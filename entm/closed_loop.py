@@ -40,10 +40,15 @@ class ClosedLoopResult:
     """With ``record=True``: (rows, steps, task outputs) the networks' task outputs."""
     head_outputs: np.ndarray | None = None
     """With ``record=True``: (rows, steps, head parameters) as the memory received them."""
+    first_heads: np.ndarray | None = None
+    """With ``head_trace`` T: (networks, T, head parameters) of each network's first deployment, its first T
+    running steps (zero past them)."""
+    first_steps: np.ndarray | None = None
+    """With ``head_trace``: (networks,) the steps each network's first deployment ran."""
 
 
 def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast: bool = True,
-                    fused: bool = True) -> ClosedLoopResult:
+                    fused: bool = True, head_trace: int = 0) -> ClosedLoopResult:
     """Run ``env`` (a :class:`entm.tasks.reward.Environment` with ``groups`` = number of networks) to the end.
 
     ``networks``: a list of :class:`entm.phenotype.Network` or a
@@ -56,7 +61,8 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     :func:`entm.phenotype.soft_kernel.soft_rows`, the torch memory's to rounding).
     ``fused`` (with ``fast``): environment, network and memory run in one compiled loop
     (:mod:`entm.closed_kernel`) wherever :func:`entm.closed_kernel.kernel_supports` says it
-    reproduces this numpy loop exactly; ``fused=False`` always runs the numpy loop.
+    reproduces this numpy loop exactly; ``fused=False`` always runs the numpy loop.  ``head_trace`` T > 0
+    keeps the head outputs of each network's first deployment for T steps (``first_heads``).
     """
     packed = pack_networks(machine, networks)
     G = packed.G
@@ -64,7 +70,12 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     if G < 1 or N % G or env.groups != G:
         raise ValueError(f"environment has {N} rows in {env.groups} groups for {G} networks")
     B = N // G
+    T = int(head_trace)
     if fast and fused and kernel_supports(machine, env, record):
+        if T:
+            steps, per_row, nonfinite, (_, _, first) = run_fused_loop(machine, packed, env, T, trace_first=True)
+            return ClosedLoopResult(steps=steps, row_steps=int(per_row.sum()), nonfinite=nonfinite,
+                                    first_heads=first, first_steps=np.minimum(per_row[::B], T))
         steps, per_row, nonfinite = run_fused_loop(machine, packed, env)
         return ClosedLoopResult(steps=steps, row_steps=int(per_row.sum()), nonfinite=nonfinite)
     mem = machine.memory
@@ -86,6 +97,8 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     nonfinite = np.zeros(N, dtype=bool)
     steps = row_steps = 0
     seen = ([], [], []) if record else None
+    first = np.zeros((G, T, y.shape[1] - n_out)) if T else None
+    first_steps = np.zeros(G, dtype=np.int64)
     while not env.done:
         active = env.active.copy()
         x[:, :n_in] = env.observe()
@@ -101,6 +114,10 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
         if record:
             for kept, a in zip(seen, (x[:, :n_in], out, hp)):
                 kept.append(a.copy())
+        ran = active[::B]
+        if T and steps < T:
+            first[ran, steps] = hp[::B][ran]
+        first_steps += ran & (first_steps < T)
         if compiled_tape:
             # room for every head to grow one cell on the left, two on the right (the expand location)
             if int(state.lo.min()) < machine.heads or int(state.hi.max()) + 2 * machine.heads > state.cells.shape[1]:
@@ -115,7 +132,8 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     kept = [np.stack(k, axis=1) for k in seen] if record and steps else [None] * 3
     return ClosedLoopResult(steps=steps, row_steps=row_steps, nonfinite=nonfinite,
                             memory_trace=list(state.trace) if record else None,
-                            inputs=kept[0], outputs=kept[1], head_outputs=kept[2])
+                            inputs=kept[0], outputs=kept[1], head_outputs=kept[2],
+                            first_heads=first, first_steps=first_steps if T else None)
 
 
 def evaluate_deployments(machine: Machine, network, deployments, record: bool = False, run_record: bool = False):

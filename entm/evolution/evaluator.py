@@ -18,6 +18,7 @@ import numpy as np
 
 from entm.closed_loop import run_closed_loop
 from entm.errors import EntmError
+from entm.evolution.novelty import HEAD_STEPS, head_behaviour
 from entm.hyper import Substrate
 from entm.machine import Machine, run_stacked
 from entm.memory import MemorySpec
@@ -74,8 +75,9 @@ class EvalSettings:
     """``direct`` or ``hyper`` (the genomes are CPPNs; :mod:`entm.hyper` paints the controllers)."""
     hyper: dict = field(default_factory=dict)
     """Hyper encoding: :class:`entm.hyper.HyperParams` fields."""
-    behaviour: bool = False
-    """Also compute every genome's behaviour descriptor (``Task.behaviour``; novelty search)."""
+    behaviour: str = ""
+    """Also compute every genome's behaviour descriptor (novelty search): ``task`` (``Task.behaviour``) or ``head``
+    (:func:`entm.evolution.novelty.head_behaviour`); "" (the default): none."""
     fixed_episodes: bool = False
     """Every generation gets generation 0's episodes (the C# port's fixed evaluation seed)."""
     replay: tuple = ()
@@ -168,14 +170,18 @@ class GenomeEvaluator:
             G = len(chunk)
             nets = self._networks([g for _, g in chunk])
             env = task.environment(deps, groups=G)
-            run = run_closed_loop(self.machine, nets, env)
+            head = self.settings.behaviour == "head"
+            run = run_closed_loop(self.machine, nets, env, head_trace=HEAD_STEPS if head else 0)
             sc = task.score(env)
             per = lambda a: np.asarray(a, dtype=np.float64).reshape(G, -1).mean(axis=1)  # noqa: E731
             fit = per(task.fitness_rows(env, sc))
             terms = {k: per(v) for k, v in task.fitness_terms(env).items()}
             score, perfect, bit_errors = per(sc.score), per(sc.perfect), per(sc.bit_errors)
             nonfinite = run.nonfinite.reshape(G, -1).any(axis=1) | ~np.isfinite(fit)
-            behaviour = task.behaviour(env) if self.settings.behaviour else [None] * G
+            behaviour = task.behaviour(env) if self.settings.behaviour == "task" else [None] * G
+            if head:
+                behaviour = head_behaviour(self.machine.memory.layout, self.machine.heads, run.first_heads,
+                                           run.first_steps)
             for g, (gid, _) in enumerate(chunk):
                 results[gid] = GenomeResult(fitness=0.0 if nonfinite[g] else float(fit[g]), score=float(score[g]),
                                             perfect=float(perfect[g]), bit_errors=float(bit_errors[g]),
@@ -204,7 +210,7 @@ class GenomeEvaluator:
         per = lambda a: a.reshape(G, B).mean(axis=1)  # noqa: E731
         score, perfect, bit_errors = per(sc.score), per(sc.perfect.astype(float)), per(sc.bit_errors)
         term_means = {k: per(v) for k, v in terms.items()}
-        behaviour = task.behaviour(tiled, outputs, G) if self.settings.behaviour else [None] * G
+        behaviour = task.behaviour(tiled, outputs, G) if self.settings.behaviour == "task" else [None] * G
         out = []
         for g in range(G):
             f = float(fit[g])

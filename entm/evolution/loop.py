@@ -34,7 +34,7 @@ from entm.evolution.curriculum import check as check_curriculum
 from entm.evolution import worker_repro
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
 from entm.evolution.gc_pause import gc_paused
-from entm.evolution.novelty import NoveltyParams, NoveltySearch, check_search
+from entm.evolution.novelty import NoveltyParams, NoveltySearch, check_search, descriptor_of
 from entm.evolution.reporters import (
     ChampionReporter,
     Checkpoints,
@@ -193,7 +193,7 @@ def prepare(settings: EvolveSettings):
             f"({', '.join(sub.cppn_inputs)}) and {sub.num_cppn_outputs} outputs")
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
-    check_search(settings.search, task, settings.novelty)
+    check_search(settings.search, task, settings.novelty, spec.mode)
     check_curriculum(task, settings.search)
     if settings.search != "fitness" and isinstance(task, SequenceTask) and not settings.fixed_episodes:
         raise EntmError(f"--search {settings.search} on a sequence task compares outputs on the same episodes "
@@ -257,7 +257,7 @@ def _eval_settings(settings: EvolveSettings, task, spec: MemorySpec, config_text
     episodes = settings.episodes or task.default_episodes
     return EvalSettings(config_text=config_text, task=task.name, task_params=task.params(), memory=spec,
                         seed=int(settings.seed), episodes=int(episodes), encoding=settings.encoding,
-                        hyper=dict(settings.hyper), behaviour=settings.search != "fitness",
+                        hyper=dict(settings.hyper), behaviour=descriptor_of(settings.search, settings.novelty),
                         fixed_episodes=bool(settings.fixed_episodes))
 
 

@@ -37,6 +37,9 @@ import numpy as np
 from entm.errors import EntmError
 
 SEARCHES = ("fitness", "novelty", "hybrid")
+DESCRIPTORS = ("task", "head")
+HEAD_STEPS = 500
+"""The ``head`` descriptor's steps: the first deployment's first ones (zero past its end)."""
 """``fitness``: the objective only (the default, today's runs); ``novelty``: novelty search switching to the
 objective; ``hybrid``: novelty times the objective, switching the same way."""
 TOP = 0.99
@@ -70,6 +73,10 @@ class NoveltyParams:
     """Switch to the objective after this many generations (MaxNoveltySearchGenerations)."""
     objective_exponent: float = 1.0
     """``hybrid``: novelty x objective ** this (ObjectiveFactorExponent; ``novelty`` uses 0)."""
+    descriptor: str = "task"
+    """``task``: the task's behaviour descriptor (``Task.behaviour``); ``head``: the tape head's shift, jump and
+    write strength at every step of the generation's first deployment (the C# port's ShiftJumpInterp, the
+    descriptor its season configuration names; reward tasks on the discrete tape)."""
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "NoveltyParams":
@@ -80,7 +87,11 @@ class NoveltyParams:
             raise EntmError(f"novelty search has no parameter {unknown[0]!r}; its parameters are "
                             f"{', '.join(sorted(names))}")
         p = cls(**data)
+        if p.descriptor not in DESCRIPTORS:
+            raise EntmError(f"unknown novelty descriptor {p.descriptor!r}; expected one of {', '.join(DESCRIPTORS)}")
         for f in fields(cls):
+            if f.name == "descriptor":
+                continue
             v = getattr(p, f.name)
             want = int if f.type in ("int", int) else float
             try:
@@ -102,19 +113,48 @@ class NoveltyParams:
         return asdict(self)
 
 
-def check_search(search: str, task, params: dict | None) -> NoveltyParams | None:
-    """The run's search settings checked: None for ``fitness``; a one-line error for an unknown search or a
-    task without a behaviour descriptor."""
+def check_search(search: str, task, params: dict | None, memory: str = "discrete") -> NoveltyParams | None:
+    """The run's search settings checked: None for ``fitness``; a one-line error for an unknown search, a
+    task without a behaviour descriptor, or the head descriptor where there is no closed loop and tape."""
     if search not in SEARCHES:
         raise EntmError(f"unknown search {search!r}; expected one of {', '.join(SEARCHES)}")
     if search == "fitness":
         if params:
             raise EntmError("novelty search parameters need --search novelty or hybrid")
         return None
-    if not declares_behaviour(task):
+    p = NoveltyParams.from_dict(params)
+    if p.descriptor == "head":
+        from entm.tasks.reward import RewardTask
+
+        if not isinstance(task, RewardTask) or memory != "discrete":
+            raise EntmError("novelty descriptor 'head' needs a reward task (tmaze, season) on the discrete tape")
+    elif not declares_behaviour(task):
         raise EntmError(f"task {task.name!r} declares no behaviour descriptor: --search {search} needs one "
                         f"(tasks with one: tmaze, season, and the sequence tasks)")
-    return NoveltyParams.from_dict(params)
+    return p
+
+
+def descriptor_of(search: str, novelty: dict | None) -> str:
+    """The descriptor the evaluators compute: "" (none: ``fitness``), ``task`` or ``head``."""
+    return "" if search == "fitness" else NoveltyParams.from_dict(novelty).descriptor
+
+
+def head_behaviour(layout, heads: int, first_heads: np.ndarray, first_steps: np.ndarray) -> np.ndarray:
+    """The ``head`` descriptor of G networks, (G, HEAD_STEPS * heads * 3): per step and head, the shift
+    (argmax of left, stay, right minus 1, first maximum), the jump (1 when j >= 0.5) and the write strength
+    w, from ``first_heads`` (G, T, heads * P) head outputs of each network's first deployment, of which
+    ``first_steps`` (G,) ran; zero past them."""
+    G, T, _ = first_heads.shape
+    P = layout.size
+    out = np.zeros((G, HEAD_STEPS, heads, 3))
+    n = min(T, HEAD_STEPS)
+    ran = (np.arange(n)[None, :] < np.asarray(first_steps)[:, None]).astype(np.float64)
+    for h in range(heads):
+        x = first_heads[:, :n, h * P:(h + 1) * P]
+        out[:, :n, h, 0] = (np.argmax(x[..., layout.shift], axis=2) - 1) * ran
+        out[:, :n, h, 1] = (x[..., layout.column("j")] >= 0.5) * ran
+        out[:, :n, h, 2] = x[..., layout.column("w")] * ran
+    return out.reshape(G, -1)
 
 
 def declares_behaviour(task) -> bool:

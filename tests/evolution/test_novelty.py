@@ -4,6 +4,7 @@ import pytest
 from helpers import assert_one_line_error, comparable_champion, comparable_metrics, main_error, run_main
 
 from entm import runs
+from entm.errors import EntmError
 from entm.evolution.loop import EvolveSettings, evolve, resume
 from entm.evolution.novelty import NoveltyParams, NoveltySearch
 from entm.evolution.evaluator import GenomeResult
@@ -17,12 +18,13 @@ def _settings(run_dir, search="novelty", generations=4, **kw):
                           checkpoint_every=2, **kw)
 
 
-@pytest.mark.parametrize("search", ["novelty", "hybrid"])
-def test_novelty_run_is_deterministic_and_resumes_exactly(tmp_path, search):
-    whole = evolve(_settings(tmp_path / "whole", search), progress=False)
-    again = evolve(_settings(tmp_path / "again", search), progress=False)
+@pytest.mark.parametrize("search, descriptor", [("novelty", "task"), ("hybrid", "task"), ("hybrid", "head")])
+def test_novelty_run_is_deterministic_and_resumes_exactly(tmp_path, search, descriptor):
+    kw = {"novelty": {"descriptor": descriptor}}
+    whole = evolve(_settings(tmp_path / "whole", search, **kw), progress=False)
+    again = evolve(_settings(tmp_path / "again", search, **kw), progress=False)
     assert comparable_metrics(whole.run_dir) == comparable_metrics(again.run_dir)
-    part = evolve(_settings(tmp_path / "part", search, generations=2), progress=False)
+    part = evolve(_settings(tmp_path / "part", search, generations=2, **kw), progress=False)
     resumed = resume(part.run_dir, generations=4, evaluator="serial", progress=False)
     assert comparable_metrics(resumed.run_dir) == comparable_metrics(whole.run_dir)
     assert comparable_champion(resumed.run_dir) == comparable_champion(whole.run_dir)
@@ -67,6 +69,47 @@ def test_bad_novelty_settings_are_one_line_errors(capsys):
     main_error(capsys, "evolve", "--task", "tmaze", "--novelty-k", "3", words=("need --search novelty",))
     main_error(capsys, "evolve", "--task", "tmaze", "--search", "novelty", "--novelty-k", "0",
                words=("novelty k must be at least 1",))
+    for args in (("--task", "copy", "--fixed-episodes"), ("--task", "season", "--memory", "differentiable")):
+        main_error(capsys, "evolve", *args, "--search", "novelty", "--novelty-descriptor", "head",
+                   words=("novelty descriptor 'head' needs a reward task",))
+    with pytest.raises(EntmError, match="unknown novelty descriptor 'tape'"):
+        NoveltyParams.from_dict({"descriptor": "tape"})
+
+
+def test_head_descriptor_is_the_first_deployments_shift_jump_and_write_strength():
+    """The C# port's ShiftJumpInterp descriptor: the fused loop and the numpy loop keep the same head outputs of
+    each network's first deployment, those the recorded numpy loop saw; the descriptor is, per step, the shift
+    (first maximum of left, stay, right, minus 1), the jump (j >= 0.5) and w, zero past the deployment's end."""
+    import numpy as np
+    from helpers import mutated_population
+
+    from entm.closed_loop import run_closed_loop
+    from entm.evolution.novelty import HEAD_STEPS, head_behaviour
+    from entm.phenotype import pack_genomes
+
+    settings = EvolveSettings(task="season", task_params={"years": 2},
+                              memory_params={"min_jump_similarity": 0.6, "blank": 0.5, "expand_location": True})
+    task, _, machine, config, genomes = mutated_population(settings, 12, seed=2, mutations=10)
+    packed = pack_genomes(genomes, config.genome_config)
+    deps = task.sample(np.random.default_rng(5), 6)
+    runs_ = [run_closed_loop(machine, packed, task.environment(deps, groups=12), fused=f, head_trace=HEAD_STEPS)
+             for f in (True, False)]
+    rec = run_closed_loop(machine, packed, task.environment(deps, groups=12), record=True)
+    for run in runs_:
+        np.testing.assert_array_equal(run.first_steps, np.minimum(deps.items[0] * task.steps_per_food, HEAD_STEPS))
+        np.testing.assert_array_equal(run.first_heads, runs_[0].first_heads)
+    T = int(runs_[0].first_steps[0])
+    assert 0 < T < HEAD_STEPS
+    layout = machine.memory.layout
+    want = np.zeros((12, HEAD_STEPS, 3))
+    for g in range(12):
+        for t in range(T):
+            x = rec.head_outputs[g * 6, t]
+            s = x[layout.shift]
+            want[g, t] = (int(np.argmax(s)) - 1, float(x[layout.column("j")] >= 0.5), x[layout.column("w")])
+    got = head_behaviour(layout, 1, runs_[0].first_heads, runs_[0].first_steps)
+    np.testing.assert_array_equal(got, want.reshape(12, -1))
+    assert len({tuple(np.round(r, 6)) for r in got}) > 6  # the networks behave differently
 
 
 def test_sequence_tasks_search_novelty_over_their_outputs(tmp_path):
