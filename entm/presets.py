@@ -62,7 +62,7 @@ PRESETS = {p.name: p for p in (
     Preset(
         name="luders2017-season",
         description="season task, 4 foods per season (2 poisonous), 2 seasons, 3 years of 1-5-day seasons, "
-                    "50 fixed deployments, default jump (Lüders, Schläger, Korach & Risi 2017)",
+                    "50 fixed deployments, default jump, expand location (Lüders, Schläger, Korach & Risi 2017)",
         source="BLueders/ENTM_CSharpPort: src/Config/seasontask/seasontask-4steps-10Kgen-default-jump.xml, "
                "src/Experiments/SeasonTask/{SeasonTaskEnvironment,MultiStepSeasonTaskEnviroment}.cs, "
                "src/TuringMachine/MinimalTuringMachine.cs",
