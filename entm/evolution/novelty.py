@@ -3,7 +3,9 @@
 A task that declares a behaviour descriptor (``Task.behaviour``: per genome a
 vector, e.g. the goal of every round of every T-maze deployment, or the
 season task's eat decisions) can be searched for novelty instead of fitness
-(``--search novelty|hybrid``).  Per generation, after the evaluation:
+(``--search novelty|hybrid``); a reward task on the discrete tape also by the
+tape head's behaviour (``descriptor="head"``: :func:`head_behaviour`).  Per
+generation, after the evaluation:
 
 - a genome's *novelty* is the mean squared Euclidean distance of its
   descriptor to its ``k`` nearest neighbours among the generation's other
@@ -37,11 +39,12 @@ import numpy as np
 from entm.errors import EntmError
 
 SEARCHES = ("fitness", "novelty", "hybrid")
-DESCRIPTORS = ("task", "head")
-HEAD_STEPS = 500
-"""The ``head`` descriptor's steps: the first deployment's first ones (zero past its end)."""
 """``fitness``: the objective only (the default, today's runs); ``novelty``: novelty search switching to the
 objective; ``hybrid``: novelty times the objective, switching the same way."""
+DESCRIPTORS = ("task", "head")
+"""What a genome's behaviour is (:attr:`NoveltyParams.descriptor`)."""
+HEAD_STEPS = 500
+"""The ``head`` descriptor's steps: the first deployment's first ones (zero past its end)."""
 TOP = 0.99
 """The search score of a generation's most novel genome (below any fitness_threshold of 1)."""
 
