@@ -343,6 +343,42 @@ def test_the_expand_location_makes_the_shift_to_a_spare_unnecessary():
         assert (scores.score.mean() > 0.99) == solved
 
 
+def test_the_season_loop_scores_nothing_without_any_one_of_its_parts():
+    """The fitness landscape around the simplest season solution (docs/presets.md, "The expand location"):
+    with the expand location and threshold 0.9, 16 input-output links (one-hot codes, no shift) are perfect;
+    without any one part (the codes, the write's feedback gate or blank-only gate, the good flag, eating by
+    the flag) they score exactly what always eating scores, 0.5; the jump's gate is not needed; with the
+    rest in place the codes pay food by food."""
+    from entm.closed_loop import evaluate_deployments
+    from entm.machine import Machine
+    from entm.phenotype import Network
+
+    base = _season_solver(False)
+    food, code = range(-8, 0), range(1, 9)
+    base["connections"] = [c for c in base["connections"] if not (c["from"] in food and c["to"] in code)
+                           and c["to"] not in (14, 15)]
+    base["connections"] += [{"from": -(f + 1), "to": 1 + f, "weight": 30.0, "enabled": True} for f in range(8)]
+    assert len(base["connections"]) == 16
+    task, spec = _season_spec(min_jump_similarity=0.9, expand_location=True)
+    machine, deps = Machine(task, spec), task.sample(np.random.default_rng(0), 50)
+
+    def score(drop):
+        net = json.loads(json.dumps(base))
+        net["connections"] = [c for c in net["connections"] if not drop(c)]
+        return evaluate_deployments(machine, Network.from_json(net), deps)[0].score.mean()
+
+    parts = {"codes": lambda c: c["from"] in food and c["to"] in code,
+             "feedback gate": lambda c: c["to"] == 11 and c["from"] in (-9, -10),
+             "blank-only gate": lambda c: c["to"] == 11 and c["from"] == -19,
+             "good flag": lambda c: c["to"] == 10, "eat by the flag": lambda c: c["to"] == 0}
+    assert score(lambda c: False) == 1.0
+    assert {name: score(drop) for name, drop in parts.items()} == {name: 0.5 for name in parts}
+    assert score(lambda c: c["to"] == 12) == 1.0  # jumping on every step works as well
+    by_codes = [score(lambda c, k=k: c["from"] in food and c["to"] in code and -c["from"] - 1 >= k) for k in range(9)]
+    assert by_codes[0] == 0.5 and by_codes[-1] == 1.0
+    assert all(a <= b for a, b in zip(by_codes, by_codes[1:])) and len(set(by_codes)) >= 6
+
+
 @pytest.mark.parametrize("threshold, solved", [(0.6, False), (0.8, True), (0.9, True)])
 def test_the_default_jump_threshold_decides_whether_the_food_inputs_can_be_the_codes(threshold, solved):
     """The input-output solver with each food's one-hot input copied as its code (8 links instead of 28):
