@@ -35,18 +35,21 @@ def tape_step(cells, lo, hi, pos, rows, n, h, X, off, M, cols, write_mode, min_s
         wv = X[off + cols[1], b]
         j = X[off + cols[2], b]
         # 1. write
-        d = 0.0  # how much the write changed the cell (the expand location's test)
+        on_end = expand == expand and p == hi[b] - 1  # expand is NaN when off
+        d = 0.0  # how much the write changed the cell (the expand location's test, at the last cell only)
         if write_mode == 0:
             for k in range(M):
                 old = cells[b, p, k]
                 cells[b, p, k] = wv * X[ca + k, b] + (1.0 - wv) * old
-                d += abs(cells[b, p, k] - old)
+                if on_end:
+                    d += abs(cells[b, p, k] - old)
         elif wv >= 0.5:
             for k in range(M):
                 old = cells[b, p, k]
                 cells[b, p, k] = X[ca + k, b]
-                d += abs(cells[b, p, k] - old)
-        if expand == expand and p == hi[b] - 1 and 1.0 - d / M <= expand:  # expand is NaN when off
+                if on_end:
+                    d += abs(cells[b, p, k] - old)
+        if on_end and 1.0 - d / M <= expand:
             if not (max_cells > 0 and (hi[b] - lo[b]) >= max_cells):
                 hi[b] += 1
         # 2. content jump
