@@ -98,7 +98,7 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     steps = row_steps = 0
     seen = ([], [], []) if record else None
     first = np.zeros((G, T, y.shape[1] - n_out)) if T else None
-    first_steps = np.zeros(G, dtype=np.int64)
+    first_steps = np.zeros(G, dtype=np.int64) if T else None
     while not env.done:
         active = env.active.copy()
         x[:, :n_in] = env.observe()
@@ -114,10 +114,11 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
         if record:
             for kept, a in zip(seen, (x[:, :n_in], out, hp)):
                 kept.append(a.copy())
-        ran = active[::B]
-        if T and steps < T:
-            first[ran, steps] = hp[::B][ran]
-        first_steps += ran & (first_steps < T)
+        if T:
+            ran = active[::B]
+            if steps < T:
+                first[ran, steps] = hp[::B][ran]
+            first_steps += ran & (first_steps < T)
         if compiled_tape:
             # room for every head to grow one cell on the left, two on the right (the expand location)
             if int(state.lo.min()) < machine.heads or int(state.hi.max()) + 2 * machine.heads > state.cells.shape[1]:
@@ -133,7 +134,7 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     return ClosedLoopResult(steps=steps, row_steps=row_steps, nonfinite=nonfinite,
                             memory_trace=list(state.trace) if record else None,
                             inputs=kept[0], outputs=kept[1], head_outputs=kept[2],
-                            first_heads=first, first_steps=first_steps if T else None)
+                            first_heads=first, first_steps=first_steps)
 
 
 def evaluate_deployments(machine: Machine, network, deployments, record: bool = False, run_record: bool = False):

@@ -39,10 +39,10 @@ class PlainTape:
             self.cells[self.head] = [w * a[k] + (1.0 - w) * cell[k] for k in range(M)]
         elif w >= 0.5:
             self.cells[self.head] = list(a)
-        new = self.cells[self.head]
-        changed = 1.0 - sum(abs(new[k] - cell[k]) for k in range(M)) / M <= self.did_write_threshold
-        if self.expand_location and changed and self.head == len(self.cells) - 1 and not self._full():
-            self.cells.append([self.blank] * M)  # the expand location: the last cell stays blank
+        if self.expand_location and self.head == len(self.cells) - 1 and not self._full():
+            new = self.cells[self.head]
+            if 1.0 - sum(abs(new[k] - cell[k]) for k in range(M)) / M <= self.did_write_threshold:
+                self.cells.append([self.blank] * M)  # the expand location: the last cell stays blank
         if j >= 0.5:
             best, best_i = None, 0
             for i, c in enumerate(self.cells):

@@ -226,11 +226,7 @@ class TapeMemory:
         lo, hi = state.lo[jr], state.hi[jr]
         start, stop = int(lo.min()), int(hi.max())
         window = state.cells[jr, start:stop]  # (R, W, M)
-        diff = np.abs(window - a[:, None, :])
-        total = diff[..., 0].copy()
-        for k in range(1, diff.shape[2]):  # added left to right, as the compiled kernel and the plain tape do
-            total += diff[..., k]
-        sim = 1.0 - total / diff.shape[2]
+        sim = _similarity(window, a[:, None, :])
         idx = np.arange(start, stop)[None, :]
         valid = (idx >= lo[:, None]) & (idx < hi[:, None])
         sim = np.where(valid, sim, -np.inf)
@@ -245,10 +241,7 @@ class TapeMemory:
     def _expand(self, state: TapeState, p: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         """Append a blank cell to the tapes whose last cell (the focus ``p``) the write changed; returns
         the focus (moved with the buffer if it was re-allocated)."""
-        d = np.abs(new[:, 0] - old[:, 0])
-        for k in range(1, self.width):  # added left to right, as the compiled kernel and the plain tape do
-            d = d + np.abs(new[:, k] - old[:, k])
-        grow = (p == state.hi - 1) & (1.0 - d / self.width <= self.params.did_write_threshold)
+        grow = (p == state.hi - 1) & (_similarity(new, old) <= self.params.did_write_threshold)
         if self.params.max_cells is not None:
             grow &= (state.hi - state.lo) < self.params.max_cells
         if grow.any():
@@ -292,3 +285,14 @@ class TapeMemory:
         state.pos = state.pos + shift
         state.origin = state.origin + shift
         return shift
+
+
+def _similarity(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``1 - mean_k |x_k - y_k|`` over the last axis (broadcast), the distances added k = 0, 1, ... in order, as
+    the compiled kernel and the plain tape add them (numpy's own sum is pairwise from 8 elements on, which can
+    flip a near tie)."""
+    diff = np.abs(x - y)
+    total = diff[..., 0].copy()
+    for k in range(1, diff.shape[-1]):
+        total += diff[..., k]
+    return 1.0 - total / diff.shape[-1]
