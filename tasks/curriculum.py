@@ -1,6 +1,6 @@
 """Curricula: a task grown in stages, each a set of the task's own parameters (docs/tasks.md, "Curricula").
 
-A task with a ``stages`` parameter (the bit-vector tasks; ``entm evolve --stages``) is evolved in
+A task with a ``stages`` parameter (the bit-vector tasks and the season task; ``entm evolve --stages``) is evolved in
 stages: easier versions of itself that differ in a few parameters (fewer items,
 shorter sequences, fewer repeats), ending with the task itself.  The parameter
 is a string:

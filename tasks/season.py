@@ -29,6 +29,10 @@ score is, and it pays a decision moved towards right before it crosses a
 threshold (measured: docs/presets.md).  The score, the solved check and the
 champion's score are the same either way.
 
+``showings`` (a curriculum's first stage, ``--stages auto``): every food item is
+shown ``showings`` times in a row, and only the repeats are scored (on every
+day): the feedback on an item decides the next one, with no lookup.
+
 ``length`` (``entm evaluate --lengths``) is the number of years, with season
 lengths drawn from ``[gen_min_days, gen_max_days]`` (the paper's
 generalisation test: 20 years, 4-10 days).
@@ -51,6 +55,7 @@ import numpy as np
 
 from entm.errors import EntmError
 from entm.tasks.base import Scores, check_int
+from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 EAT = 0.7
@@ -120,9 +125,17 @@ class SeasonTask(RewardTask):
     credit: str = "threshold"
     """The fitness: ``threshold``, the score; ``graded``, partial credit for decisions between the thresholds
     (see the module docstring)."""
+    showings: int = 1
+    """Each food item is shown this many times in a row; above 1 only the repeats are scored (a curriculum's
+    first stage: the feedback on a food is needed by its very next item, see the module docstring)."""
+    stages: str = ""
+    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
 
     dynamics_defaults = {"foods_per_season": "shared", "season_days": "each", "feedback": "eaten",
-                         "feedback_length": 0, "credit": "threshold"}
+                         "feedback_length": 0, "credit": "threshold", "showings": 1, "stages": ""}
+    default_curriculum = "showings=2 advance=0.9"
+    """The repeats first (the feedback on a food decides its next item), then the task."""
 
     name = "season"
     description = "season task: eat good food, avoid poison that changes with the seasons (Lüders et al. 2017)"
@@ -149,9 +162,11 @@ class SeasonTask(RewardTask):
             if getattr(self, name) not in options:
                 raise EntmError(f"unknown season {name} {getattr(self, name)!r}; expected one of {', '.join(options)}")
         self.feedback_length = check_int("feedback_length", self.feedback_length, low=0)
+        self.showings = check_int("showings", self.showings)
         if self.feedback_length > self.steps_per_food - 1:
             raise EntmError(f"feedback_length ({self.feedback_length}) must leave a decision step: at most "
                             f"steps_per_food - 1 = {self.steps_per_food - 1}")
+        parse_curriculum(self)  # a bad curriculum is an error before any work
 
     # -- layout ----------------------------------------------------------------
     @property
@@ -216,8 +231,14 @@ class SeasonTask(RewardTask):
             day[b, :k] = np.repeat(dd, F)
             poison[b, :k] = poisonous[b, season[b, :k], f]
             scored[b, :k] = ~((year[b, :k] == 0) & (day[b, :k] == 0))
+        items = total_days * F
+        if self.showings > 1:  # every item shown `showings` times in a row, only the repeats scored
+            k = self.showings
+            food, poison, year, season, day = (np.repeat(a, k, axis=1) for a in (food, poison, year, season, day))
+            scored = np.tile(np.arange(k) > 0, I)[None, :] & (food >= 0)
+            items = items * k
         return SeasonDeployments(food=food, poison=poison, scored=scored, year=year, season=season, day=day,
-                                 items=total_days * F, poisonous=poisonous, days=days)
+                                 items=items, poisonous=poisonous, days=days)
 
     def environment(self, deployments: SeasonDeployments, groups: int = 1, record: bool = False) -> "SeasonEnv":
         return SeasonEnv(self, deployments, groups, record)

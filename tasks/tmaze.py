@@ -55,6 +55,7 @@ import numpy as np
 
 from entm.errors import EntmError
 from entm.tasks.base import Scores, check_bool, check_int
+from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
@@ -118,9 +119,11 @@ class TMazeTask(RewardTask):
     authors' rule); 0: before R//2 - 1 +- switch_spread."""
     swap_fix: bool = False
     """With ``swap_fraction`` > 0: that range moved back by int(swap_fraction * R/2) // 2 (the authors' swapfix)."""
+    stages: str = ""
+    """A curriculum for evolution (``--stages``, :mod:`entm.tasks.curriculum`), e.g. ``rounds=8``."""
 
     dynamics_defaults = {"steering": "turns", "steer_max": 45.0, "junction_input": 1, "junction_rule": "open",
-                         "swap_fraction": 0.0, "swap_fix": False}
+                         "swap_fraction": 0.0, "swap_fix": False, "stages": ""}
 
     name = "tmaze"
     description = "T-maze: find, remember and re-find a moving high reward (Greve et al. 2016)"
@@ -137,12 +140,6 @@ class TMazeTask(RewardTask):
         self.rounds = check_int("rounds", self.rounds, low=2)
         self.switch_spread = check_int("switch_spread", self.switch_spread, low=0)
         self.max_steps = check_int("max_steps", self.max_steps)
-        try:
-            self.goal_bonus = float(self.goal_bonus)
-        except (TypeError, ValueError):
-            raise EntmError(f"goal_bonus must be a number, got {self.goal_bonus!r}") from None
-        if not 0 <= self.goal_bonus < float("inf"):
-            raise EntmError(f"goal_bonus must be a non-negative number, got {self.goal_bonus}")
         if self.steering not in STEERING:
             raise EntmError(f"unknown tmaze steering {self.steering!r}; expected one of {', '.join(STEERING)}")
         if self.steering != "turns" and self.variant != "continuous":
@@ -154,15 +151,17 @@ class TMazeTask(RewardTask):
             raise EntmError(f"unknown junction_rule {self.junction_rule!r}; expected one of "
                             f"{', '.join(JUNCTION_RULES)}")
         self.swap_fix = check_bool("swap_fix", self.swap_fix)
-        for name, hi in (("steer_max", 180.0), ("swap_fraction", 1.0)):
+        for name, hi in (("goal_bonus", None), ("steer_max", 180.0), ("swap_fraction", 1.0)):
             try:
                 setattr(self, name, float(getattr(self, name)))
             except (TypeError, ValueError):
                 raise EntmError(f"{name} must be a number, got {getattr(self, name)!r}") from None
-            if not 0 <= getattr(self, name) <= hi:
-                raise EntmError(f"{name} must be in [0, {hi:g}], got {getattr(self, name)}")
+            if not 0 <= getattr(self, name) < float("inf") or getattr(self, name) > (hi or float("inf")):
+                raise EntmError(f"{name} must be " + (f"in [0, {hi:g}]" if hi else "a non-negative number") +
+                                f", got {getattr(self, name)}")
         if self.swap_fix and self.swap_fraction == 0:
             raise EntmError("swap_fix centres the authors' swap rule: it needs swap_fraction > 0")
+        parse_curriculum(self)  # a bad curriculum is an error before any work
 
     # -- layout ----------------------------------------------------------------
     @property

@@ -49,16 +49,20 @@ CASES = {
                                        "feedback": "right", "feedback_length": 1, "years": 2}),
     "tmaze-steering-expand": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 6,
                                         "steering": "angle", "steer_max": 45.0, "junction_input": 0}),
+    # the season curriculum's first stage: every item shown twice, the repeats scored
+    "season-showings": ("season", {"foods_per_season": "distinct", "season_days": "deployment",
+                                   "feedback": "right", "feedback_length": 1, "years": 2, "showings": 2}),
 }
 
 #: tape options of the discrete memory per case (default: none)
 CASES_TAPE = {"season-authors-tape": {"min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8,
                                       "expand_location": True},
-              "tmaze-steering-expand": {"expand_location": True, "did_write_threshold": 0.99}}
+              "tmaze-steering-expand": {"expand_location": True, "did_write_threshold": 0.99},
+              "season-showings": {"min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8, "expand_location": True}}
 
 #: season's default memory is 10 wide; the recorded (numpy tape) comparison stays at 7 or less, where
 #: the numpy tape sums in the kernel's order (tests/test_closed_loop.py)
-CASES_WIDTH = {"season": 7, "season-short-food": 5, "season-authors": 6, "season-authors-tape": 6}
+CASES_WIDTH = {"season": 7, "season-short-food": 5, "season-authors": 6, "season-authors-tape": 6, "season-showings": 6}
 
 
 def _population(case, n=40, seed=0, memory="discrete", width=None, recurrent=False, options=None):

@@ -69,7 +69,7 @@ def test_resume_equals_uninterrupted(tmp_path, reference):
 def test_without_a_curriculum_nothing_changes(tmp_path):
     """The parameter at its default is left out of the task's parameters (run names, identities and
     metrics of existing runs unchanged)."""
-    for name in ("copy", "repeat_copy", "associative_recall", "priority_sort"):
+    for name in ("copy", "repeat_copy", "associative_recall", "priority_sort", "tmaze", "season"):
         task = make_task(name)
         assert "stages" not in task.params() and parse(task) is None
     d = tmp_path / "plain"
@@ -86,6 +86,8 @@ def test_auto_schedules_and_the_last_stage_is_the_task():
         schedule = parse(task)
         assert len(schedule.stages) >= 3 and schedule.stages[-1] == {}
         assert schedule.advance == 1.0
+    season = parse(make_task("season", {"stages": "auto"}))
+    assert season.stages == ({"showings": 2}, {}) and season.advance == 0.9
     recall = parse(make_task("associative_recall", {"stages": "max_items=2,3,6"}))
     assert recall.stages == ({"max_items": 2}, {"max_items": 3}, {})
 
@@ -148,3 +150,22 @@ def test_cli_summary_names_the_stage(capsys, tmp_path):
                                 "--serial", "--quiet", "--no-stop-when-solved", "--run-dir", str(tmp_path / "r"))
     assert status == 0, err
     assert "fittest genome of curriculum stage 3" in out
+
+
+@pytest.mark.parametrize("task, params, stages, factor", [
+    ("tmaze", {"variant": "discrete"}, "rounds=2", 0.1),  # the discrete maze's rounds have a fixed length
+    ("season", {"years": 1}, "showings=2", 2.0),  # the same deployments, every item twice
+])
+def test_reward_tasks_evaluate_their_stages(tmp_path, task, params, stages, factor):
+    """The closed-loop tasks' curricula: stage 0's generation runs the stage's deployments (its genome
+    steps the full task's times ``factor``, on the same fixed draws), and the run records the stage."""
+    steps = {}
+    for name, p in (("full", params), ("staged", {**params, "stages": stages})):
+        evolve(EvolveSettings(task=task, task_params=p, generations=1, seed=2, episodes=6, evaluator="serial",
+                              fixed_episodes=True, stop_when_solved=False, run_dir=str(tmp_path / name)),
+               progress=False)
+        m = runs.read_metrics(tmp_path / name)[0]
+        steps[name] = m["genome_steps"]
+        assert m.get("stage") == (None if name == "full" else 0)
+    assert steps["staged"] == factor * steps["full"]
+

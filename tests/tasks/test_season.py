@@ -104,6 +104,34 @@ def test_schedule():
     assert gen.days.shape == (10, 20, 2) and gen.days.min() >= 4 and gen.days.max() <= 10
 
 
+def test_showings_repeat_every_item_and_score_the_repeats_only():
+    """``showings=3``: the schedule of ``showings=1`` from the same draws, each item three times in a row;
+    the first showing of each is unscored (on every day), the repeats are scored; an agent that eats on a
+    first showing and then decides by the feedback it got is perfect."""
+    once = make_task("season", {**SMALL, "years": 3, "max_days": 3})
+    thrice = make_task("season", {**SMALL, "years": 3, "max_days": 3, "showings": 3})
+    a, b = once.sample(np.random.default_rng(3), 20), thrice.sample(np.random.default_rng(3), 20)
+    np.testing.assert_array_equal(b.items, 3 * a.items)
+    for name in ("food", "poison", "year", "season", "day"):
+        np.testing.assert_array_equal(getattr(b, name), np.repeat(getattr(a, name), 3, axis=1))
+    first = np.arange(b.food.shape[1]) % 3 == 0
+    assert not b.scored[:, first].any()
+    np.testing.assert_array_equal(b.scored[:, ~first], (b.food >= 0)[:, ~first])
+    env = thrice.environment(b)
+    S, good = thrice.steps_per_food, np.ones(env.batch)
+    while not env.done:
+        x = env.observe()
+        item = env.t // S
+        if env.t % S == S - 1:  # the feedback step: what the eaten food turned out to be
+            good = np.where(x[:, -1] > 0, 0.0, good)  # punished: poison
+        if env.t % S == 0 and item % 3 == 0:
+            good = np.ones(env.batch)  # a new food: eat it to find out
+        env.act(np.where(good > 0, 0.9, 0.1)[:, None])
+    assert thrice.score(env).perfect.all()
+    with pytest.raises(EntmError, match="showings"):
+        make_task("season", {"showings": 0})
+
+
 def test_oracle_always_eat_and_undecided():
     """An agent that knows the poison scores 1; always eating scores the share of good food among
     the scored decisions (1/2 here); always undecided scores 0."""
