@@ -60,7 +60,8 @@ SUPPORTED = {
     tmaze_module.TMazeTask: {"variant": None, "maze": None, "rounds": None, "switch_spread": None,
                              "max_steps": None, "goal_bonus": None, "steering": None, "steer_max": None,
                              "junction_input": None, "junction_rule": None, "swap_fraction": None,
-                             "swap_fix": None, "stages": None},  # the switch round is drawn before the loop: no step depends on it
+                             "swap_fix": None,  # the switch round is drawn before the loop: no step depends on it
+                             "stages": None},  # a curriculum's stage is a task of its own
     season_module.SeasonTask: {name: None for name in (
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
         "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length", "credit", "showings",

@@ -1,8 +1,9 @@
 """Curricula: a task grown in stages, each a set of the task's own parameters (docs/tasks.md, "Curricula").
 
-A task with a ``stages`` parameter (the bit-vector tasks and the season task; ``entm evolve --stages``) is evolved in
-stages: easier versions of itself that differ in a few parameters (fewer items,
-shorter sequences, fewer repeats), ending with the task itself.  The parameter
+A task with a ``stages`` parameter (the bit-vector tasks, the T-maze and the season
+task; ``entm evolve --stages``) is evolved in stages: easier versions of itself that
+differ in a few parameters (fewer items, shorter sequences, fewer repeats, fewer
+rounds), ending with the task itself.  The parameter
 is a string:
 
 * ``""`` (the default): no curriculum, the task as it is;
