@@ -151,14 +151,15 @@ class TMazeTask(RewardTask):
             raise EntmError(f"unknown junction_rule {self.junction_rule!r}; expected one of "
                             f"{', '.join(JUNCTION_RULES)}")
         self.swap_fix = check_bool("swap_fix", self.swap_fix)
-        for name, hi in (("goal_bonus", None), ("steer_max", 180.0), ("swap_fraction", 1.0)):
+        for name, hi in (("goal_bonus", float("inf")), ("steer_max", 180.0), ("swap_fraction", 1.0)):
             try:
-                setattr(self, name, float(getattr(self, name)))
+                v = float(getattr(self, name))
             except (TypeError, ValueError):
                 raise EntmError(f"{name} must be a number, got {getattr(self, name)!r}") from None
-            if not 0 <= getattr(self, name) < float("inf") or getattr(self, name) > (hi or float("inf")):
-                raise EntmError(f"{name} must be " + (f"in [0, {hi:g}]" if hi else "a non-negative number") +
-                                f", got {getattr(self, name)}")
+            if not (0 <= v <= hi and v < float("inf")):  # NaN fails too
+                bound = "a non-negative number" if hi == float("inf") else f"in [0, {hi:g}]"
+                raise EntmError(f"{name} must be {bound}, got {v}")
+            setattr(self, name, v)
         if self.swap_fix and self.swap_fraction == 0:
             raise EntmError("swap_fix centres the authors' swap rule: it needs swap_fraction > 0")
         parse_curriculum(self)  # a bad curriculum is an error before any work

@@ -55,14 +55,14 @@ CASES = {
 }
 
 #: tape options of the discrete memory per case (default: none)
-CASES_TAPE = {"season-authors-tape": {"min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8,
-                                      "expand_location": True},
-              "tmaze-steering-expand": {"expand_location": True, "did_write_threshold": 0.99},
-              "season-showings": {"min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8, "expand_location": True}}
+AUTHORS_SEASON_TAPE = {"min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8, "expand_location": True}
+CASES_TAPE = {"season-authors-tape": AUTHORS_SEASON_TAPE, "season-showings": AUTHORS_SEASON_TAPE,
+              "tmaze-steering-expand": {"expand_location": True, "did_write_threshold": 0.99}}
 
 #: season's default memory is 10 wide; the recorded (numpy tape) comparison stays at 7 or less, where
 #: the numpy tape sums in the kernel's order (tests/test_closed_loop.py)
-CASES_WIDTH = {"season": 7, "season-short-food": 5, "season-authors": 6, "season-authors-tape": 6, "season-showings": 6}
+CASES_WIDTH = {"season": 7, "season-short-food": 5, "season-authors": 6, "season-authors-tape": 6,
+               "season-showings": 6}
 
 
 def _population(case, n=40, seed=0, memory="discrete", width=None, recurrent=False, options=None):

@@ -168,4 +168,3 @@ def test_reward_tasks_evaluate_their_stages(tmp_path, task, params, stages, fact
         steps[name] = m["genome_steps"]
         assert m.get("stage") == (None if name == "full" else 0)
     assert steps["staged"] == factor * steps["full"]
-
