@@ -141,6 +141,10 @@ class Task(ABC):
     length, the solution must also be perfect on :attr:`training_validation` fresh episodes of the training
     distribution (:class:`entm.evolution.reporters.Validator`)."""
 
+    def validation_sample(self, rng: np.random.Generator, n: int, length: int | None):
+        """The validation batch: ``n`` episodes at ``length`` (None: of the training distribution)."""
+        return self.sample(rng, n, length=length)
+
     @property
     def training_validation(self) -> int:
         """Episodes of the training-distribution validation batch: ten times the validation batch's when that

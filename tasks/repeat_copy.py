@@ -109,8 +109,16 @@ class RepeatCopyTask(StrictCloseTask):
         """A curriculum stage, its repeats input normalised by this task's count (see :attr:`repeats_norm`)."""
         return super().stage_task({"repeats_norm": self.repeats_norm or self.max_repeats, **overrides})
 
-    validation = (12, 10)
-    """(length, episodes): 12 vectors repeated 12 times, beyond training, to call a run solved."""
+    @property
+    def validation(self) -> tuple[int, int]:
+        """(length, episodes) to call a run solved: sequences two vectors longer than the longest in training
+        (12 by default), repeated the most times training has (:meth:`validation_sample`).  Longer, as copy's
+        guard; not more repeats, whose input would leave the range it had in training (the NTM paper's trained
+        machine missed the end marker there too), so that a run on a narrow range can be solved."""
+        return self.max_length + 2, 10
+
+    def validation_sample(self, rng: np.random.Generator, n: int, length: int | None) -> Episodes:
+        return self.sample(rng, n, length=length, repeats=self.max_repeats)
 
     def sample(self, rng: np.random.Generator, n: int, length: int | None = None,
                repeats: int | None = None) -> Episodes:

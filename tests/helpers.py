@@ -553,3 +553,21 @@ def chain_champion(champion: Path, out: Path, hidden: int) -> Path:
     data["connections"] += [{"from": a, "to": b, "weight": 1.0, "enabled": True} for a, b in zip(keys, keys[1:])]
     out.write_text(json.dumps(data))
     return out
+
+
+def network_json(inputs: list, outputs: int, hidden: list, bias: dict, links: list) -> dict:
+    """A hand-built feedforward network as neat-python network JSON: sigmoid hidden and output nodes with
+    ``bias`` (0 where not given), ``links`` as (from, to, weight); nodes listed in evaluation order."""
+    def node(key, kind):
+        act = "identity" if kind == "input" else "sigmoid"
+        return {"id": key, "type": kind, "activation": {"name": act, "custom": False},
+                "aggregation": {"name": "none" if kind == "input" else "sum", "custom": False},
+                "bias": bias.get(key, 0.0), "response": 1.0}
+
+    return {"format_version": "1.0", "network_type": "feedforward",
+            "metadata": {"created_timestamp": "2026-12-01T00:00:00Z"},
+            "topology": {"num_inputs": len(inputs), "num_outputs": outputs, "input_keys": inputs,
+                         "output_keys": list(range(outputs))},
+            "nodes": [node(h, "hidden") for h in hidden] + [node(k, "output") for k in range(outputs)]
+                     + [node(k, "input") for k in inputs],
+            "connections": [{"from": a, "to": b, "weight": x, "enabled": True} for a, b, x in links]}

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import main_error, run_main
+from helpers import main_error, network_json, run_main
 
 from entm.errors import EntmError
 from entm.presets import PRESETS, preset_config_path
@@ -201,25 +201,7 @@ def _gray_code_maze_solver(advance: bool = True) -> dict:
              (c1, a0, BIG), (c0, a1, -BIG if advance else BIG),
              (reward, w, -12.0), (j1, w, -BIG), (j2, w, -BIG)]
 
-    return _network_json([j1, j2, reward, c0, c1], 9, [h0, h1], bias, links)
-
-
-def _network_json(inputs: list, outputs: int, hidden: list, bias: dict, links: list) -> dict:
-    """A hand-built feedforward network as neat-python network JSON: sigmoid hidden and output nodes with
-    ``bias`` (0 where not given), ``links`` as (from, to, weight); nodes listed in evaluation order."""
-    def node(key, kind):
-        act = "identity" if kind == "input" else "sigmoid"
-        return {"id": key, "type": kind, "activation": {"name": act, "custom": False},
-                "aggregation": {"name": "none" if kind == "input" else "sum", "custom": False},
-                "bias": bias.get(key, 0.0), "response": 1.0}
-
-    return {"format_version": "1.0", "network_type": "feedforward",
-            "metadata": {"created_timestamp": "2026-12-01T00:00:00Z"},
-            "topology": {"num_inputs": len(inputs), "num_outputs": outputs, "input_keys": inputs,
-                         "output_keys": list(range(outputs))},
-            "nodes": [node(h, "hidden") for h in hidden] + [node(k, "output") for k in range(outputs)]
-                     + [node(k, "input") for k in inputs],
-            "connections": [{"from": a, "to": b, "weight": x, "enabled": True} for a, b, x in links]}
+    return network_json([j1, j2, reward, c0, c1], 9, [h0, h1], bias, links)
 
 
 def test_reward_tasks_validate_a_solution_on_fresh_deployments():
@@ -281,7 +263,7 @@ def _season_solver(hidden: bool = True) -> dict:
                   (reward, w, 20.0), (punishment, w, 20.0), (mark_read, w, -40.0)]
     for out, sign in ((jump, -1), (ss, -1), (sr, 1)):  # feedback: shift right; else jump
         links += [(reward, out, sign * 20.0), (punishment, out, sign * 20.0)]
-    return _network_json(list(range(-1, -21, -1)), 16, [h1, h2] if hidden else [], bias, links)
+    return network_json(list(range(-1, -21, -1)), 16, [h1, h2] if hidden else [], bias, links)
 
 
 def _season_spec(**memory):

@@ -457,7 +457,7 @@ class Validator:
         length, n = task.validation
         self.episodes = None
         if n:
-            self.episodes = task.sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length=length)
+            self.episodes = task.validation_sample(np.random.default_rng([int(seed), 2**31 - 1]), n, length)
         self.training = training_validation_batch(task, seed)
         self.failures: list[int] = []
         """The training-batch episodes (indices) that rejected candidates failed, in order, until

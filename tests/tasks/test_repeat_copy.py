@@ -98,3 +98,20 @@ def test_the_marker_term_scores_the_end_marker_alone():
         eps, eps.targets, trace) == {}
     with pytest.raises(EntmError, match="marker_term must be true or false"):
         make_task("repeat_copy", {"marker_term": "maybe"})
+
+
+@pytest.mark.parametrize("params, length, repeats", [({}, 12, 10), ({"max_length": 4, "max_repeats": 2}, 6, 2)])
+def test_validation_is_longer_at_the_trained_repeats(params, length, repeats):
+    """The batch that calls a run solved: two vectors longer than training, repeated the most times training
+    has, so that the repeats input stays in its trained range and a narrow-range run can be solved."""
+    from entm.evolution.reporters import Validator
+    from entm.memory import MemorySpec
+
+    task = make_task("repeat_copy", {"vector_size": 3, **params})
+    assert task.validation == (length, 10)
+    v = Validator(task, MemorySpec("discrete", 6), config=None, seed=0)
+    eps = v.episodes
+    assert (eps.lengths == length).all() and (eps.info["repeats"] == repeats).all()
+    assert np.allclose(eps.inputs[np.arange(10), length + 1, 5], 1.0)  # R / max_repeats
+    assert v.training.info["repeats"].max() <= repeats and len(v.training.lengths) == 100
+    assert task.score(eps, eps.targets).perfect.all()
