@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: half of this machine's physical memory)")
     v.add_argument("--vector-size", type=int, default=None,
                    help="evaluate at another vector width: a hyper-encoding champion's CPPN is re-painted for it")
+    v.add_argument("--repeats", type=int, default=None, metavar="R",
+                   help="repeat copy: every length's sequences repeated R times (default: L vectors L times, the "
+                        "NTM paper's sweep)")
 
     add_train_parser(sub)
     add_bench_parser(sub)
@@ -278,6 +281,8 @@ def cmd_evaluate(args) -> int:
     if args.lengths is not None:
         parse_lengths(args.lengths)  # before anything is read
     limit_of(args.max_memory)
+    if args.repeats is not None and args.repeats < 1:
+        raise EntmError(f"--repeats must be at least 1, got {args.repeats}")
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
@@ -290,6 +295,10 @@ def cmd_evaluate(args) -> int:
             raise EntmError(f"--vector-size must be at least 1, got {args.vector_size}")
         overrides["vector_size"] = args.vector_size
     champ = load_champion(args.champion, task_overrides=overrides, max_memory=args.max_memory)
+    if args.repeats is not None:
+        _check_repeats(champ.task, args.repeats)
+        champ = load_champion(args.champion, task_overrides={**overrides, "sweep_repeats": args.repeats},
+                              max_memory=args.max_memory)
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed,
                            max_memory=args.max_memory, terms=args.terms)
@@ -309,12 +318,20 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _check_repeats(task, repeats: int) -> None:
+    if task.name != "repeat_copy":
+        raise EntmError(f"--repeats applies to repeat copy; this is a {task.name} run")
+
+
 def _evaluate_trained(args) -> int:
     from entm.baseline.evaluate import evaluate_lengths, load_trained
     from entm.champion import parse_lengths
     from entm.cli_summary import table
 
     trained = load_trained(args.champion)
+    if args.repeats is not None:
+        _check_repeats(trained.task, args.repeats)
+        trained = load_trained(args.champion, task_overrides={"sweep_repeats": args.repeats})
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(trained.task.generalization_lengths)
     res = evaluate_lengths(trained, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:

@@ -77,10 +77,14 @@ class RepeatCopyTask(StrictCloseTask):
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
     marker_term: bool = False
     """Add the end marker's own term to the fitness shaping (see the module docstring)."""
+    sweep_repeats: int = 0
+    """The repeats of episodes drawn at a given length (the generalisation sweep, ``entm evaluate
+    --repeats``): 0 (the default) repeats L vectors L times, as the NTM paper's sweep; R > 0 repeats every
+    length R times (lengths beyond training at counts inside it).  Training episodes are not affected."""
 
     name = "repeat_copy"
     description = "copy a sequence of bit vectors R times, then an end marker (NTM paper)"
-    dynamics_defaults = {"repeats_norm": 0, "stages": ""}
+    dynamics_defaults = {"repeats_norm": 0, "stages": "", "sweep_repeats": 0}
     default_curriculum = "max_length=4,10,10,10 max_repeats=1,1,2,5"
     """Copy with the end marker first (one repeat), then more repeats: a stage of 2 vectors repeated up to twice
     already needs the jump back and the count, and a 3-minute hyper run (seed 0) stayed in it, never perfect."""
@@ -95,6 +99,7 @@ class RepeatCopyTask(StrictCloseTask):
         self.repeats_norm = check_int("repeats_norm", self.repeats_norm, low=0)
         check_shaping(self.name, self.shaping)
         self.marker_term = check_bool("marker_term", self.marker_term)
+        self.sweep_repeats = check_int("sweep_repeats", self.sweep_repeats, low=0)
         parse_curriculum(self)  # a bad curriculum is an error before any work
 
     generalization_lengths = (5, 10, 15, 20)
@@ -122,8 +127,8 @@ class RepeatCopyTask(StrictCloseTask):
 
     def sample(self, rng: np.random.Generator, n: int, length: int | None = None,
                repeats: int | None = None) -> Episodes:
-        """``n`` episodes.  Training: L and R uniform in their ranges.  ``length`` fixes L (and R too,
-        unless ``repeats`` is given); ``repeats`` alone fixes R."""
+        """``n`` episodes.  Training: L and R uniform in their ranges.  ``length`` fixes L (and R too, to L or
+        to :attr:`sweep_repeats`, unless ``repeats`` is given); ``repeats`` alone fixes R."""
         V = self.vector_size
         if length is None:
             lengths = rng.integers(self.min_length, self.max_length + 1, size=n)
@@ -132,7 +137,7 @@ class RepeatCopyTask(StrictCloseTask):
         if repeats is not None:
             reps = np.full(n, check_int("repeats", repeats), dtype=np.int64)
         elif length is not None:
-            reps = lengths.copy()
+            reps = np.full(n, self.sweep_repeats, dtype=np.int64) if self.sweep_repeats else lengths.copy()
         else:
             reps = rng.integers(self.min_repeats, self.max_repeats + 1, size=n)
         Lmax = int(lengths.max())

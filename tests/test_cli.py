@@ -327,3 +327,27 @@ def test_max_cells_caps_the_tape_of_the_run(tmp_path, capsys):
     assert params["max_cells"] == 3 and params["expand_location"] is True
     assert load_champion(run).machine.spec.options == {"max_cells": 3, "expand_location": True}
     capsys.readouterr()
+
+
+def test_evaluate_repeats_fixes_repeat_copys_count_at_every_length(capsys, tmp_path, fixtures):
+    """--repeats R: repeat copy's sweep at lengths L with R repeats each (the task's ``sweep_repeats``, in the
+    printed task parameters), for an evolved champion and a trained model alike; other tasks and R < 1 are
+    one-line errors."""
+    small = ["--task", "repeat_copy", "--vector-size", "2", "--max-length", "3", "--max-repeats", "2"]
+    evolved, trained = tmp_path / "evolved", tmp_path / "trained"
+    status, _, err = run_main(capsys, "evolve", *small, "--serial", "--quiet", "--generations", "1", "--episodes",
+                              "2", "--run-dir", evolved)
+    assert status == 0, err
+    status, _, err = run_main(capsys, "train", *small, "--model", "lstm", "--hidden-size", "8", "--layers", "1",
+                              "--steps", "2", "--run-dir", trained)
+    assert status == 0, err
+    for run in (evolved, trained):
+        status, out, _ = run_main(capsys, "evaluate", run, "--repeats", "2", "--lengths", "3,6", "--episodes", "4",
+                                  "--json")
+        data = json.loads(out)
+        assert status == 0 and data["task_params"]["sweep_repeats"] == 2 and set(data["lengths"]) == {"3", "6"}
+        status, out, _ = run_main(capsys, "evaluate", run, "--lengths", "3", "--episodes", "4", "--json")
+        assert "sweep_repeats" not in json.loads(out)["task_params"]  # the default: L repeats
+        main_error(capsys, "evaluate", run, "--repeats", "0", words=["--repeats", "at least 1"])
+    main_error(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--repeats", "2",
+               words=["--repeats", "repeat copy", "copy"])

@@ -115,3 +115,15 @@ def test_validation_is_longer_at_the_trained_repeats(params, length, repeats):
     assert np.allclose(eps.inputs[np.arange(10), length + 1, 5], 1.0)  # R / max_repeats
     assert v.training.info["repeats"].max() <= repeats and len(v.training.lengths) == 100
     assert task.score(eps, eps.targets).perfect.all()
+
+
+def test_sweep_repeats_fixes_the_count_of_episodes_drawn_at_a_length():
+    task = make_task("repeat_copy", {"vector_size": 3, "max_repeats": 2, "sweep_repeats": 2})
+    eps = task.sample(np.random.default_rng(0), 5, length=7)
+    assert (eps.lengths == 7).all() and (eps.info["repeats"] == 2).all() and (eps.steps == 3 * 7 + 4).all()
+    assert np.allclose(eps.inputs[:, 8, 5], 1.0)  # R / max_repeats, inside the trained range
+    train = task.sample(np.random.default_rng(0), 200)  # training draws are the task's own
+    assert set(train.info["repeats"].tolist()) == {1, 2}
+    assert "sweep_repeats" not in make_task("repeat_copy").params()  # the default leaves run identities alone
+    with pytest.raises(EntmError, match="sweep_repeats must be at least 0"):
+        make_task("repeat_copy", {"sweep_repeats": -1})
