@@ -555,11 +555,13 @@ def chain_champion(champion: Path, out: Path, hidden: int) -> Path:
     return out
 
 
-def network_json(inputs: list, outputs: int, hidden: list, bias: dict, links: list) -> dict:
-    """A hand-built feedforward network as neat-python network JSON: sigmoid hidden and output nodes with
-    ``bias`` (0 where not given), ``links`` as (from, to, weight); nodes listed in evaluation order."""
+def network_json(inputs: list, outputs: int, hidden: list, bias: dict, links: list,
+                 activations: dict | None = None) -> dict:
+    """A hand-built feedforward network as neat-python network JSON: sigmoid hidden and output nodes (or
+    ``activations[key]``) with ``bias`` (0 where not given), ``links`` as (from, to, weight); nodes listed in
+    evaluation order."""
     def node(key, kind):
-        act = "identity" if kind == "input" else "sigmoid"
+        act = "identity" if kind == "input" else (activations or {}).get(key, "sigmoid")
         return {"id": key, "type": kind, "activation": {"name": act, "custom": False},
                 "aggregation": {"name": "none" if kind == "input" else "sum", "custom": False},
                 "bias": bias.get(key, 0.0), "response": 1.0}

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import network_json
 
 from entm.errors import EntmError
 from entm.tasks import make_task
@@ -127,3 +128,102 @@ def test_sweep_repeats_fixes_the_count_of_episodes_drawn_at_a_length():
     assert "sweep_repeats" not in make_task("repeat_copy").params()  # the default leaves run identities alone
     with pytest.raises(EntmError, match="sweep_repeats must be at least 0"):
         make_task("repeat_copy", {"sweep_repeats": -1})
+
+
+def two_head_solver(V: int, max_repeats: int, mark: bool = True) -> tuple[dict, int]:
+    """A hand-built repeat copier on the discrete tape with two heads (network JSON, and the tape width V + 6).
+
+    Cell channels: the V bits, then *first* (the first vector's cell), *written* (a vector's cell), *end*
+    (the cell after the last vector), *start*, *last* and *count*.  Head 0 writes each vector into a fresh
+    cell and moves right (the first one flagged, as head 1 still stands on the start cell), writes the end
+    cell on the delimiter, content-jumps to the first vector's cell (key: bits 0.5, first and written set),
+    and reads the passes: the outputs are its read bits, the end marker its read of an end cell.  Head 1
+    trails it by a cell, so that on the delimiter step it stands on the last vector's cell and marks it:
+    *last*, and *count* = R - 1 in units of 1 / max_repeats (the repeats input less one unit).  On that cell
+    with a count left, head 0 jumps back to the first vector and head 1 takes one unit off (an identity
+    node: exact for any count, so the machine generalises to every R).  4 hidden nodes, 75 links at V = 8.
+    ``mark=False``: head 1 does not mark the last vector's cell on the delimiter step.
+    """
+    Bg, unit = 30.0, 1.0 / max_repeats
+    M = V + 6
+    F, Wr, E, S, La, C = range(V, V + 6)
+    x = [-(1 + j) for j in range(V)]
+    start, delim, rep = -(V + 1), -(V + 2), -(V + 3)
+    A = [-(V + 4 + k) for k in range(M)]  # head 0's read
+    H = [-(V + 4 + M + k) for k in range(M)]  # head 1's read
+    end_out, a0 = V, V + 1
+    Aa, (Aw, Aj, Asl, Ass, Asr) = list(range(a0, a0 + M)), range(a0 + M, a0 + M + 5)
+    b0 = a0 + M + 5
+    Ba, (Bw, Bj, Bsl, Bss, Bsr) = list(range(b0, b0 + M)), range(b0 + M, b0 + M + 5)
+    n_out = b0 + M + 5
+    fresh, counted, again, jump = range(n_out, n_out + 4)  # hidden nodes
+    bias, links = {}, []
+
+    def node(key, b, *inputs):
+        bias[key] = b
+        links.extend((src, key, w) for src, w in inputs)
+
+    node(fresh, 0.5 * Bg, (start, -Bg), (delim, -Bg), (A[Wr], -Bg), (A[E], -Bg))  # an input step
+    node(counted, -50.0, (H[C], 100.0 / unit))  # head 1's count above half a unit
+    node(again, -1.5 * Bg, (A[La], Bg), (counted, Bg))  # head 0 on the last vector, a pass left
+    node(jump, -0.5 * Bg, (A[E], Bg), (again, Bg))  # head 0 jumps to the first vector
+    for j in range(V):
+        node(j, -0.5 * Bg, (A[j], Bg), (A[E], -Bg))  # the outputs: head 0's read
+        node(Aa[j], -0.5 * Bg, (x[j], Bg), (jump, 0.5 * Bg))  # the vector written; 0.5 in the jump key
+        node(Ba[j], -0.5 * Bg, (H[j], Bg))  # head 1 keeps what it reads
+    node(end_out, -0.5 * Bg, (A[E], Bg))
+    node(Aa[F], -0.5 * Bg, (H[S], Bg), (jump, Bg))
+    node(Aa[Wr], 0.5 * Bg, (delim, -Bg))
+    node(Aa[E], -0.5 * Bg, (delim, Bg))
+    for k in (S, La, C):
+        node(Aa[k], -Bg)
+    node(Aw, -0.5 * Bg, (fresh, Bg), (delim, Bg))
+    node(Aj, -0.5 * Bg, (jump, Bg))
+    node(Asl, -Bg)
+    node(Ass, -0.5 * Bg, (delim, Bg), (jump, Bg))
+    node(Asr, 0.5 * Bg, (delim, -Bg), (jump, -Bg))
+    for k in (F, Wr):
+        node(Ba[k], -0.5 * Bg, (H[k], Bg))
+    node(Ba[E], -Bg)
+    node(Ba[S], -0.5 * Bg, (start, Bg))
+    node(Ba[La], -0.5 * Bg, (delim, Bg if mark else 0.0), (H[La], Bg))
+    node(Ba[C], 0.0, (rep, max_repeats * unit), (H[C], 1.0), (delim, -unit), (again, -unit))
+    node(Bw, -0.5 * Bg, (start, Bg), (delim, Bg if mark else 0.0), (again, Bg))
+    node(Bj, -Bg)
+    node(Bsl, -Bg)
+    node(Bss, 0.5 * Bg, (fresh, -Bg))
+    node(Bsr, -0.5 * Bg, (fresh, Bg))
+    net = network_json(x + [start, delim, rep] + A + H, n_out, [fresh, counted, again, jump], bias, links,
+                       activations={Ba[C]: "identity"})
+    return net, M
+
+
+@pytest.mark.parametrize("max_repeats", [2, 10])
+def test_two_heads_make_every_pass(max_repeats):
+    """Two heads repeat-copy perfectly: training episodes, the validation batch, the NTM paper's sweep (L
+    vectors L times, to 20 x 20, far past the trained counts) and long sequences at few repeats; without
+    head 1's mark on the last vector it makes one pass only (docs/results.md: why one head cannot mark it)."""
+    from entm.evolution.reporters import Validator
+    from entm.machine import Machine
+    from entm.memory import MemorySpec
+    from entm.phenotype import Network
+
+    task = make_task("repeat_copy", {"max_repeats": max_repeats})
+    net_json, width = two_head_solver(8, max_repeats)
+    assert len(net_json["connections"]) == 75
+    spec = MemorySpec("discrete", width, heads=2)
+    machine, net = Machine(task, spec), Network.from_json(net_json)
+
+    def perfect(eps):
+        return task.score(eps, machine.run(net, eps.inputs).outputs).perfect
+
+    assert perfect(task.sample(np.random.default_rng(0), 300)).all()
+    assert Validator(task, spec, config=None, seed=0).perfect_network(net)
+    for L in (5, 10, 15, 20):
+        assert perfect(task.sample(np.random.default_rng(L), 10, length=L)).all()
+    assert perfect(task.sample(np.random.default_rng(1), 10, length=60, repeats=2)).all()
+    one_pass = Network.from_json(two_head_solver(8, max_repeats, mark=False)[0])
+    eps = task.sample(np.random.default_rng(2), 40, length=4, repeats=2)
+    assert not task.score(eps, machine.run(one_pass, eps.inputs).outputs).perfect.any()
+    eps = task.sample(np.random.default_rng(3), 40, length=4, repeats=1)
+    assert task.score(eps, machine.run(one_pass, eps.inputs).outputs).perfect.all()
