@@ -38,6 +38,11 @@ the score the marker is one bit of V + 1 on one step of R L + 1, so a machine
 that copies every vector but never signals the end already scores about 0.99;
 with the term the marker is one of the terms the fitness averages, and a
 constant marker (always 0 or always 1) earns half of it.
+
+Heads: with one tape head and a feedforward controller a machine cannot make
+a second pass at every length (the last vector's cell cannot be marked with
+the count; docs/results.md); two heads can (a hand-built machine in
+tests/tasks/test_repeat_copy.py), so an evolution run that is to solve it needs ``--heads 2``.
 """
 
 from __future__ import annotations
