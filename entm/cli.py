@@ -295,10 +295,13 @@ def cmd_evaluate(args) -> int:
             raise EntmError(f"--vector-size must be at least 1, got {args.vector_size}")
         overrides["vector_size"] = args.vector_size
     champ = load_champion(args.champion, task_overrides=overrides, max_memory=args.max_memory)
-    if args.repeats is not None:
-        _check_repeats(champ.task, args.repeats)
-        champ = load_champion(args.champion, task_overrides={**overrides, "sweep_repeats": args.repeats},
-                              max_memory=args.max_memory)
+    if args.repeats is not None:  # only the sweep's episodes change: the same network and memory
+        from dataclasses import replace
+
+        from entm.machine import Machine
+
+        task = _with_repeats(champ.task, args.repeats)
+        champ = replace(champ, task=task, machine=Machine(task, champ.spec))
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
     res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed,
                            max_memory=args.max_memory, terms=args.terms)
@@ -318,9 +321,13 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _check_repeats(task, repeats: int) -> None:
+def _with_repeats(task, repeats: int):
+    """Repeat copy's ``task`` with every length's episodes repeated ``repeats`` times (``--repeats``)."""
+    from entm.tasks import make_task
+
     if task.name != "repeat_copy":
         raise EntmError(f"--repeats applies to repeat copy; this is a {task.name} run")
+    return make_task(task.name, {**task.params(), "sweep_repeats": repeats})
 
 
 def _evaluate_trained(args) -> int:
@@ -330,8 +337,9 @@ def _evaluate_trained(args) -> int:
 
     trained = load_trained(args.champion)
     if args.repeats is not None:
-        _check_repeats(trained.task, args.repeats)
-        trained = load_trained(args.champion, task_overrides={"sweep_repeats": args.repeats})
+        from dataclasses import replace
+
+        trained = replace(trained, task=_with_repeats(trained.task, args.repeats))
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(trained.task.generalization_lengths)
     res = evaluate_lengths(trained, lengths, episodes=args.episodes, seed=args.seed)
     if args.json:
