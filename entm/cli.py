@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 
+from entm import interrupts
 from entm.errors import EntmError
 from entm.cli_status import (
     CLOSED_PIPE,
@@ -397,7 +398,10 @@ def main(argv=None) -> int:
             parser.print_help()
             return 2
         refuse_empty(args.command, sys.argv[1:] if argv is None else [str(a) for a in argv])
-        return _commands()[args.command](args)
+        interrupts.check()  # a Ctrl-C dropped during the imports (entm.interrupts): no run starts
+        status = _commands()[args.command](args)
+        interrupts.check()  # ... or during the command, where it had no safe point after it
+        return status
     except EntmError as e:
         msg = str(e).replace("\n", " ")
         print(f"entm: error: {msg}", file=sys.stderr)

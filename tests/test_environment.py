@@ -108,6 +108,42 @@ def test_ctrl_c_at_start_up_is_one_line_and_130(tmp_path, delay, command):
         assert r.returncode in (0, 2) and "Traceback" not in r.stderr, r.stderr
 
 
+_DROPPED = """
+import ctypes, os, signal, sys
+from entm import interrupts
+if sys.argv[1] == "install":
+    interrupts.install()
+
+@ctypes.CFUNCTYPE(None)
+def callback():  # Python called from C: an exception raised in it is reported and dropped
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(100000):  # the handler runs here, between two bytecodes
+        pass
+
+callback()
+print("went on", flush=True)
+sys.argv = ["entm", *sys.argv[2:]]
+from entm.cli import run
+run()
+"""
+
+
+def test_a_ctrl_c_python_drops_is_not_lost(tmp_path):
+    """SIGINT landing in a callback called from C (numba's loader, importlib's weakref callbacks): Python
+    drops the KeyboardInterrupt ("Exception ignored").  Installed (as `python -m entm` does), it is raised
+    at the next safe point: the run does not start, one line, 130.  The control shows the drop is real."""
+    d = tmp_path / "run"
+    cmd = ["evolve", "--serial", "--vector-size", "2", "--generations", "1", "--quiet", "--run-dir", str(d)]
+    r = subprocess.run([sys.executable, "-c", _DROPPED, "install", *cmd], capture_output=True, text=True,
+                       env=subprocess_env(), timeout=300)
+    assert r.returncode == 130 and "went on" in r.stdout, (r.returncode, r.stderr)
+    assert r.stderr.strip().splitlines() == ["entm: interrupted"], r.stderr
+    assert not d.exists()
+    control = subprocess.run([sys.executable, "-c", _DROPPED, "bare", "tasks"], capture_output=True, text=True,
+                             env=subprocess_env(), timeout=300)
+    assert control.returncode == 0 and "Exception ignored" in control.stderr, (control.returncode, control.stderr)
+
+
 def _dead_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from entm import runs
+from entm import interrupts, runs
 from entm.baseline import checkpoint
 from entm.baseline.model import build_model, count_parameters
 from entm.baseline.sequences import run_model, sequence_task
@@ -302,6 +302,7 @@ def _loop(settings, task, model, optimizer, state, run_dir, progress, out) -> Tr
             state["seconds"] = seconds0 + time.perf_counter() - t_start
             state["cpu_seconds"] = cpu0 + time.process_time() - c_start
             bar.advance(state["step"])
+            interrupts.check()  # a Ctrl-C that landed where Python drops it (entm.interrupts)
             if acc["steps"] >= settings.report_every:
                 rec = _report(settings, task, state, acc)
                 if rec["loss"] is not None:

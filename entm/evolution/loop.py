@@ -26,7 +26,7 @@ from pathlib import Path
 
 import neat
 
-from entm import runs
+from entm import interrupts, runs
 from entm.errors import EntmError
 from entm.evolution import checkpoint
 from entm.evolution.curriculum import CurriculumReporter, Stages
@@ -52,13 +52,7 @@ from entm.evolution.settings_check import check_settings
 from entm.hyper import Substrate, default_width
 from entm.machine import Machine
 from entm.memory import MemorySpec
-from entm.neatconfig import (
-    config_sizes,
-    default_config_path,
-    fit_sizes,
-    load_config,
-    read_config_text,
-)
+from entm.neatconfig import config_sizes, default_config_path, fit_sizes, load_config, read_config_text
 from entm.presets import preset_config_path
 from entm.progress import phase
 from entm.tasks import SequenceTask, make_task
@@ -466,6 +460,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
                 state.threshold = True
                 break
             checkpoints.after_generation()
+            interrupts.check()  # a Ctrl-C that landed where Python drops it (entm.interrupts)
             if deadline is not None and time.perf_counter() >= deadline:
                 out_of_time = not done()
                 break
