@@ -65,7 +65,8 @@ SUPPORTED = {
     season_module.SeasonTask: {name: None for name in (
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
         "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length", "credit", "showings",
-        "stages")},  # the credit is the fitness, the showings and stages the schedule: no step depends on them
+        "stages", "memory_term")},  # the credit is the fitness, the showings and stages the schedule: no step
+    # depends on them; the memory term's reads are summed by season_reads
 }
 #: the environment classes the compiled step re-states (exact classes: a subclass may step differently)
 ENVIRONMENTS = {tmaze_module.DiscreteMazeEnv: TMAZE_DISCRETE, tmaze_module.ContinuousMazeEnv: TMAZE_CONTINUOUS,
@@ -308,6 +309,24 @@ def env_observe(ip, fp, S, F, D, sensors, grid, rid, nb, base, V):
             if t % spf > ip[P_DECISION]:
                 V[foods, j] = F[r, 0]
                 V[foods + 1, j] = F[r, 1]
+
+
+@njit(cache=True, error_model="numpy")
+def season_reads(ip, S, D, rid, nb, base, reads, KR):
+    """The season task's memory term (before :func:`env_act`): rows ``base + rid[j]`` at a scored decision
+    add the reads they saw (``reads[rid[j]]``) to ``KR[row, poison]`` and count it in its last column,
+    as :meth:`entm.tasks.season.SeasonEnv.see_reads` does."""
+    spf, dec, n = ip[P_SPF], ip[P_DECISION], ip[P_ITEMS]
+    R = reads.shape[1]
+    for j in range(nb):
+        b = rid[j]
+        r = base + b
+        t = S[r, SE_T]
+        if t % spf == dec and D[b, 2 * n + t // spf] != 0:
+            p = 1 if D[b, n + t // spf] != 0 else 0
+            for i in range(R):
+                KR[r, p, i] += reads[b, i]
+            KR[r, p, R] += 1.0
 
 
 @njit(cache=True, error_model="numpy")

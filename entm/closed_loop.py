@@ -99,6 +99,7 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
     seen = ([], [], []) if record else None
     first = np.zeros((G, T, y.shape[1] - n_out)) if T else None
     first_steps = np.zeros(G, dtype=np.int64) if T else None
+    wants_reads = getattr(env, "wants_reads", False)
     while not env.done:
         active = env.active.copy()
         x[:, :n_in] = env.observe()
@@ -109,6 +110,8 @@ def run_closed_loop(machine: Machine, networks, env, record: bool = False, fast:
         if bad.any():
             nonfinite |= bad & active
             out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+        if wants_reads:
+            env.see_reads(x[:, n_in:])
         env.act(out)
         hp = np.nan_to_num(y[:, n_out:], nan=0.0, posinf=1.0, neginf=0.0)
         if record:

@@ -29,6 +29,12 @@ score is, and it pays a decision moved towards right before it crosses a
 threshold (measured: docs/presets.md).  The score, the solved check and the
 champion's score are the same either way.
 
+``memory_term`` adds a term to the fitness (the mean of the two): per network, over its scored
+decisions, the largest difference between a read column's mean before good food and its mean before
+poison (in [0, 1]).  Only a memory that holds each food's feedback and is found again by the food
+earns it (which food is good is drawn per deployment), before any output is wired to it; without the
+term each part of that loop alone scores what always eating scores (docs/presets.md).
+
 ``showings`` (a curriculum's first stage, ``--stages auto``): every food item is
 shown ``showings`` times in a row, and only the repeats are scored (on every
 day): the feedback on an item decides the next one, with no lookup.
@@ -125,6 +131,9 @@ class SeasonTask(RewardTask):
     credit: str = "threshold"
     """The fitness: ``threshold``, the score; ``graded``, partial credit for decisions between the thresholds
     (see the module docstring)."""
+    memory_term: bool = False
+    """Add the *memory* term to the fitness (the mean of the two): how well what the heads read at the scored
+    decisions tells good food from poison (see the module docstring)."""
     showings: int = 1
     """Each food item is shown this many times in a row; above 1 only the repeats are scored (a curriculum's
     first stage: the feedback on a food is needed by its very next item, see the module docstring)."""
@@ -133,7 +142,8 @@ class SeasonTask(RewardTask):
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
 
     dynamics_defaults = {"foods_per_season": "shared", "season_days": "each", "feedback": "eaten",
-                         "feedback_length": 0, "credit": "threshold", "showings": 1, "stages": ""}
+                         "feedback_length": 0, "credit": "threshold", "memory_term": False, "showings": 1,
+                         "stages": ""}
     default_curriculum = "showings=2 advance=0.9"
     """The repeats first (the feedback on a food decides its next item), then the task."""
 
@@ -253,11 +263,27 @@ class SeasonTask(RewardTask):
     def fitness_rows(self, env: "SeasonEnv", scores: Scores) -> np.ndarray:
         """The score, or with ``credit="graded"`` the mean graded credit of the scored decisions."""
         if self.credit == "threshold":
-            return scores.score
-        y = np.nan_to_num(env.eaten, nan=0.5)
-        credit = np.clip(np.where(env.poison, EAT - y, y - AVOID) / (EAT - AVOID), 0.0, 1.0)
-        n = env.scored_count  # as the score counts them (no scored decision: 1, as the score)
-        return np.where(n > 0, (credit * env.scored).sum(axis=1) / np.maximum(n, 1), 1.0)
+            fit = scores.score
+        else:
+            y = np.nan_to_num(env.eaten, nan=0.5)
+            credit = np.clip(np.where(env.poison, EAT - y, y - AVOID) / (EAT - AVOID), 0.0, 1.0)
+            n = env.scored_count  # as the score counts them (no scored decision: 1, as the score)
+            fit = np.where(n > 0, (credit * env.scored).sum(axis=1) / np.maximum(n, 1), 1.0)
+        return (fit + self.memory_rows(env)) / 2 if self.memory_term else fit
+
+    def fitness_terms(self, env: "SeasonEnv") -> dict:
+        return {"memory": self.memory_rows(env)} if self.memory_term else {}
+
+    def memory_rows(self, env: "SeasonEnv") -> np.ndarray:
+        """Per row, its network's *memory* term: max over read columns of |mean before good food - mean
+        before poison| over the network's scored decisions (0 where it has none of either)."""
+        if env.read_sums is None:
+            return np.zeros(env.batch)
+        K = env.read_sums.reshape(env.groups, -1, 2, env.read_sums.shape[2]).sum(axis=1)  # (G, 2, R + 1)
+        n = K[:, :, -1:]
+        means = K[:, :, :-1] / np.maximum(n, 1)
+        term = np.where((n > 0).all(axis=1)[:, 0], np.abs(means[:, 0] - means[:, 1]).max(axis=1, initial=0.0), 0.0)
+        return np.repeat(np.clip(term, 0.0, 1.0), env.batch // env.groups)
 
     #: deployments whose decisions make up a behaviour descriptor
     BEHAVIOUR_DEPLOYMENTS = 8
@@ -292,6 +318,11 @@ class SeasonEnv(Environment):
         self.decisions = np.full(self.food.shape, np.nan) if record else None
         self.eaten = np.zeros(self.food.shape)
         """(rows, items) each decision's eat output (for :meth:`SeasonTask.behaviour`)."""
+        self.wants_reads = bool(task.memory_term)
+        """The closed loop gives :meth:`see_reads` the reads of every step (the memory term)."""
+        self.read_sums = None
+        """(rows, 2, R + 1): per row, the reads summed over the scored decisions before good food (0) and
+        before poison (1), and their counts (the last column); set by the first :meth:`see_reads`."""
         F = task.foods
         self.food_input = self.food + (self.season_of(deps) * F if task.foods_per_season == "distinct" else 0)
 
@@ -307,6 +338,20 @@ class SeasonEnv(Environment):
         if self.t % self.task.steps_per_food > self.task.decision_step:
             x[:, F:] = self.feedback
         return x
+
+    def see_reads(self, reads: np.ndarray) -> None:
+        """The reads (rows, R) the network saw this step, before :meth:`act`: summed at scored decisions."""
+        if self.read_sums is None:
+            self.read_sums = np.zeros((self.batch, 2, reads.shape[1] + 1))
+        S = self.task.steps_per_food
+        if self.t % S != self.task.decision_step:
+            return
+        item = self.t // S
+        r = self.rows[self.active]
+        r = r[self.scored[r, item]]
+        p = self.poison[r, item].astype(np.int64)
+        self.read_sums[r, p, :-1] += reads[r]
+        self.read_sums[r, p, -1] += 1.0
 
     def act(self, outputs: np.ndarray) -> None:
         S = self.task.steps_per_food

@@ -418,3 +418,51 @@ def test_graded_credit_pays_decisions_on_their_way_to_right():
     assert "credit" not in make_task("season", AUTHORS_SEASON).nondefault_dynamics()
     with pytest.raises(EntmError, match="unknown season credit 'soft'; expected one of threshold, graded"):
         make_task("season", {"credit": "soft"})
+
+
+def test_the_memory_term_pays_the_season_loop_before_the_output_is_wired():
+    """``memory_term``: the largest difference, over the read columns, between a read's mean before good
+    food and before poison.  The 16-link loop (threshold 0.9, expand location) has it at 1 (its flag column
+    reads 1 before good food, 0 before poison); without eating by the flag it still has it, where its score
+    is always eating's 0.5; without the write's feedback gate or the codes it has less; with nothing
+    written it is 0.  The compiled loop sums the same reads as the numpy loop, to the bit."""
+    import dataclasses
+
+    from entm.closed_env import env_supported
+    from entm.closed_loop import run_closed_loop
+    from entm.machine import Machine
+    from entm.phenotype import Network
+
+    base = _season_solver(False)
+    food, code = range(-8, 0), range(1, 9)
+    base["connections"] = [c for c in base["connections"] if not (c["from"] in food and c["to"] in code)
+                           and c["to"] not in (14, 15)]
+    base["connections"] += [{"from": -(f + 1), "to": 1 + f, "weight": 30.0, "enabled": True} for f in range(8)]
+    task, spec = _season_spec(min_jump_similarity=0.9, expand_location=True)
+    task = dataclasses.replace(task, memory_term=True)
+    machine, deps = Machine(task, spec), task.sample(np.random.default_rng(0), 20)
+    assert env_supported(task, task.environment(deps))
+
+    def run(drop):
+        net = json.loads(json.dumps(base))
+        net["connections"] = [c for c in net["connections"] if not drop(c)]
+        nets = [Network.from_json(net)] * 2
+        envs = [task.environment(deps, groups=2) for _ in range(2)]
+        for env, fused in zip(envs, (True, False)):
+            run_closed_loop(machine, nets, env, fused=fused)
+        np.testing.assert_array_equal(envs[0].read_sums, envs[1].read_sums)
+        env = envs[0]
+        scores = task.score(env)
+        memory = task.memory_rows(env)
+        np.testing.assert_array_equal(task.fitness_rows(env, scores), (scores.score + memory) / 2)
+        assert task.fitness_terms(env)["memory"] is not None
+        return scores.score.mean(), memory.mean()
+
+    assert run(lambda c: False) == (1.0, 1.0)
+    score, memory = run(lambda c: c["to"] == 0)  # eat by the flag: off
+    assert score == 0.5 and memory == 1.0
+    for part in (lambda c: c["to"] == 11 and c["from"] in (-9, -10), lambda c: c["from"] in food and c["to"] in code):
+        score, memory = run(part)
+        assert score == 0.5 and memory < 0.9
+    assert run(lambda c: True) == (0.5, 0.0)
+    assert "memory_term" not in make_task("season", AUTHORS_SEASON).nondefault_dynamics()
