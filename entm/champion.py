@@ -112,16 +112,16 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     limit, given = budget.limit_of(max_memory), max_memory is not None
     closed = isinstance(task, RewardTask)
     sized = not closed and isinstance(machine, Machine)  # a trained model's runner has no memory spec to size
-    if terms and not sized:  # the terms need an evolved machine's trace on a sequence task, as sizing does
-        raise EntmError(f"shaping terms are read off an evolved machine's memory trace on a sequence task; "
-                        f"task {task.name!r} {'is closed-loop' if closed else 'is run by a trained model'}")
+    if terms and not isinstance(machine, Machine):  # an evolved machine's terms; a trained model has none
+        raise EntmError(f"shaping terms are an evolved machine's; task {task.name!r} is run by a trained model")
     pieces = {L: budget.evaluation_pieces(machine, L, episodes, limit, given) if sized else 1 for L in lengths}
     out = {}
     for L in lengths:
         rng = np.random.default_rng([int(seed), int(L)])
         eps = task.sample(rng, episodes, length=L)
         if closed:  # closed loop; L is the task's length knob (rounds, years)
-            sc, _ = evaluate_deployments(machine, network, eps)
+            sc, env = evaluate_deployments(machine, network, eps)
+            shaped = {k: float(np.mean(v)) for k, v in task.fitness_terms(env).items()}  # e.g. maze "reached"
         elif terms:
             if pieces[L] > 1:
                 raise EntmError(f"shaping terms need length {L}'s {episodes} episodes in memory at once; "

@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.add_argument("--terms", action="store_true",
                    help="also the means of the task's shaping terms (what evolution's fitness averaged with the "
-                        "score) on the same episodes; evolved champions of sequence tasks")
+                        "score) on the same episodes; evolved champions")
     v.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
     v.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse (one line) an evaluation estimated to need more memory than this, e.g. 4G "
@@ -288,7 +288,7 @@ def cmd_evaluate(args) -> int:
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
         if args.terms:
-            raise EntmError("--terms reads an evolved machine's memory trace; a trained model has no shaping terms")
+            raise EntmError("--terms gives an evolved machine's shaping terms; a trained model has none")
         return _evaluate_trained(args)
     overrides = {}
     if args.vector_size is not None:

@@ -4,9 +4,11 @@ error handling through `entm.cli.main` in this process."""
 import json
 from importlib import metadata
 
+import numpy as np
 import pytest
 
 from entm.champion import evaluate_lengths, load_champion
+from entm.closed_loop import evaluate_deployments
 from entm.cli import build_parser, main
 from entm.cli_analysis import PLOT_KINDS, PLOT_VIEWS
 from entm.cli_help import view_prefix
@@ -36,7 +38,7 @@ def test_evaluate_hand_built_copier_python_api(fixtures):
 
 def test_evaluate_terms_gives_the_shaping_terms_of_fresh_episodes(capsys, fixtures, tmp_path):
     """--terms: the task's shaping terms beside the score (the hand-built copier earns every one), as columns
-    of the table and a "terms" object in the JSON; a closed-loop task or a trained model has none to give."""
+    of the table and a "terms" object in the JSON; a reward task gives its fitness terms."""
     champ = fixtures / "copy_handbuilt_v2.json"
     status, out, _ = run_main(capsys, "evaluate", champ, "--lengths", "5,30", "--episodes", "8", "--terms", "--json")
     lengths = json.loads(out)["lengths"]
@@ -52,7 +54,15 @@ def test_evaluate_terms_gives_the_shaping_terms_of_fresh_episodes(capsys, fixtur
 
     res = evolve(EvolveSettings(task="tmaze", generations=1, seed=0, episodes=4, evaluator="serial",
                                 stop_when_solved=False, run_dir=str(tmp_path / "maze")), progress=False)
-    main_error(capsys, "evaluate", res.run_dir, "--terms", words=["closed-loop", "tmaze"])
+    # a reward task's terms are its fitness terms (the maze's "reached"), on the same deployments as the score
+    status, out, _ = run_main(capsys, "evaluate", res.run_dir, "--lengths", "3", "--episodes", "4", "--seed", "5",
+                              "--terms", "--json")
+    v = json.loads(out)["lengths"]["3"]
+    champ = load_champion(res.run_dir)
+    scores, env = evaluate_deployments(champ.machine, champ.network,
+                                       champ.task.sample(np.random.default_rng([5, 3]), 4, length=3))
+    assert status == 0 and v["score"] == pytest.approx(float(scores.score.mean()))
+    assert v["terms"] == {"reached": pytest.approx(float(np.mean(env.reached / env.rounds)))}
 
 
 def test_evaluate_table_and_tasks(capsys, fixtures):
