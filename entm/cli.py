@@ -422,6 +422,7 @@ def main(argv=None) -> int:
 
 def run() -> None:
     """The ``entm`` program: :func:`main`, exiting with its status (:func:`entm.cli_status.exit_with`)."""
+    interrupts.install()  # the `entm` script starts here (python -m entm installed it already)
     exit_with(main())
 
 

@@ -4,7 +4,7 @@ A SIGINT raises KeyboardInterrupt in whatever Python code runs at that moment.  
 callback called from C (numba's compiler calls Python through ctypes while it loads the compiled kernels;
 importlib's module locks have weakref callbacks), Python reports "Exception ignored" and drops the
 exception: the program would go on as though no Ctrl-C had come, and exit 0.  :func:`install` (the
-``entm`` program's first step) records every SIGINT and silences the report of a dropped one;
+``entm`` program's first step: ``python -m entm`` and the ``entm`` script alike) records every SIGINT and silences the report of a dropped one;
 :func:`check` raises it again at the next safe point: after start-up, after each generation or training
 step, and at the command's end.  So a Ctrl-C is never lost, whenever it lands.
 """
@@ -35,10 +35,13 @@ def _silence_dropped(report):
 
 
 def install() -> None:
-    """Record SIGINT from now on (unless it is ignored, as in a background job started with ``nohup``)."""
+    """Record SIGINT from now on (unless it is ignored, as in a background job started with ``nohup``).
+    Installing twice changes nothing."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _on_sigint)
-    sys.unraisablehook = _silence_dropped(sys.unraisablehook)
+    if not getattr(sys.unraisablehook, "entm_interrupts", False):
+        sys.unraisablehook = _silence_dropped(sys.unraisablehook)
+        sys.unraisablehook.entm_interrupts = True
 
 
 def check() -> None:
