@@ -121,7 +121,8 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
         eps = task.sample(rng, episodes, length=L)
         if closed:  # closed loop; L is the task's length knob (rounds, years)
             sc, env = evaluate_deployments(machine, network, eps)
-            shaped = {k: float(np.mean(v)) for k, v in task.fitness_terms(env).items()}  # e.g. maze "reached"
+            if terms:  # the task's fitness terms, e.g. the maze's "reached"
+                shaped = {k: float(np.mean(v)) for k, v in task.fitness_terms(env).items()}
         elif terms:
             if pieces[L] > 1:
                 raise EntmError(f"shaping terms need length {L}'s {episodes} episodes in memory at once; "

@@ -4,9 +4,10 @@ A SIGINT raises KeyboardInterrupt in whatever Python code runs at that moment.  
 callback called from C (numba's compiler calls Python through ctypes while it loads the compiled kernels;
 importlib's module locks have weakref callbacks), Python reports "Exception ignored" and drops the
 exception: the program would go on as though no Ctrl-C had come, and exit 0.  :func:`install` (the
-``entm`` program's first step: ``python -m entm`` and the ``entm`` script alike) records every SIGINT and silences the report of a dropped one;
-:func:`check` raises it again at the next safe point: after start-up, after each generation or training
-step, and at the command's end.  So a Ctrl-C is never lost, whenever it lands.
+``entm`` program's first step: ``python -m entm`` and the ``entm`` script alike) records every SIGINT
+and silences the report of a dropped one; :func:`check` raises it again at the next safe point: after
+start-up, after each generation or training step, and at the command's end.  So a Ctrl-C is never
+lost, whenever it lands.
 """
 
 from __future__ import annotations
