@@ -169,20 +169,21 @@ def _extra_scores(sc) -> dict:
     return extra
 
 
-def parse_lengths(text: str) -> list[int]:
-    """``"1,10,100"`` -> [1, 10, 100]; every length a positive integer."""
+def parse_lengths(text: str, option: str = "--lengths", noun: str = "length") -> list[int]:
+    """``"1,10,100"`` -> [1, 10, 100]; every item a positive integer (``option`` and ``noun`` name them in errors)."""
     items = [s.strip() for s in str(text).split(",")]
+    like = "10,100,1000" if noun == "length" else "1,2,5"
     if not any(items):
-        raise EntmError("--lengths is empty; give lengths like 10,100,1000")
+        raise EntmError(f"{option} is empty; give {noun}s like {like}")
     if not all(items):
-        raise EntmError(f"--lengths {text!r} has an empty item; give lengths like 10,100,1000")
+        raise EntmError(f"{option} {text!r} has an empty item; give {noun}s like {like}")
     out = []
     for s in items:
         try:
             v = int(s)
         except ValueError:
-            raise EntmError(f"--lengths: {s!r} is not an integer") from None
+            raise EntmError(f"{option}: {s!r} is not an integer") from None
         if v < 1:
-            raise EntmError(f"--lengths: length must be at least 1, got {v}")
+            raise EntmError(f"{option}: {noun} must be at least 1, got {v}")
         out.append(v)
     return out

@@ -147,9 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: half of this machine's physical memory)")
     v.add_argument("--vector-size", type=int, default=None,
                    help="evaluate at another vector width: a hyper-encoding champion's CPPN is re-painted for it")
-    v.add_argument("--repeats", type=int, default=None, metavar="R",
-                   help="repeat copy: every length's sequences repeated R times (default: L vectors L times, the "
-                        "NTM paper's sweep)")
+    v.add_argument("--repeats", default=None, metavar="R[,R...]",
+                   help="repeat copy: every length's sequences repeated R times, one sweep per count given (default: "
+                        "L vectors L times, the NTM paper's sweep)")
 
     add_train_parser(sub)
     add_bench_parser(sub)
@@ -273,7 +273,6 @@ def cmd_resume(args) -> int:
 def cmd_evaluate(args) -> int:
     from entm.budget import limit_of
     from entm.champion import evaluate_lengths, load_champion, parse_lengths
-    from entm.cli_summary import table
 
     if args.episodes < 1:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
@@ -282,44 +281,64 @@ def cmd_evaluate(args) -> int:
     if args.lengths is not None:
         parse_lengths(args.lengths)  # before anything is read
     limit_of(args.max_memory)
-    if args.repeats is not None and args.repeats < 1:
-        raise EntmError(f"--repeats must be at least 1, got {args.repeats}")
+    counts = [None] if args.repeats is None else parse_lengths(args.repeats, "--repeats", "repeat count")
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
         if args.terms:
             raise EntmError("--terms gives an evolved machine's shaping terms; a trained model has none")
-        return _evaluate_trained(args)
+        return _evaluate_trained(args, counts)
     overrides = {}
     if args.vector_size is not None:
         if args.vector_size < 1:
             raise EntmError(f"--vector-size must be at least 1, got {args.vector_size}")
         overrides["vector_size"] = args.vector_size
     champ = load_champion(args.champion, task_overrides=overrides, max_memory=args.max_memory)
-    if args.repeats is not None:  # only the sweep's episodes change: the same network and memory
-        from dataclasses import replace
-
-        from entm.machine import Machine
-
-        task = _with_repeats(champ.task, args.repeats)
-        champ = replace(champ, task=task, machine=Machine(task, champ.spec))
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
-    res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=args.episodes, seed=args.seed,
-                           max_memory=args.max_memory, terms=args.terms)
+    sweeps = {}
+    for r in counts:
+        one = champ
+        if r is not None:  # only the sweep's episodes change: the same network and memory
+            from dataclasses import replace
+
+            from entm.machine import Machine
+
+            task = _with_repeats(champ.task, r)
+            one = replace(champ, task=task, machine=Machine(task, champ.spec))
+        sweeps[r] = (one.task, evaluate_lengths(one.machine, one.network, lengths, episodes=args.episodes,
+                                                seed=args.seed, max_memory=args.max_memory, terms=args.terms))
     if args.json:
         nodes, conns = champ.network.size()
         meta = champ.data["metadata"]["entm"]
-        out = {"task": champ.task.name, "task_params": champ.task.params(), "memory": champ.spec.mode,
-               "memory_params": champ.spec.params(), "encoding": meta.get("encoding", "direct"),
-               "size": {"nodes": nodes, "connections": conns}}
+        out = {"memory": champ.spec.mode, "memory_params": champ.spec.params(),
+               "encoding": meta.get("encoding", "direct"), "size": {"nodes": nodes, "connections": conns}}
         if "cppn_size" in meta:  # hyper: the evolved CPPN's size beside the painted controller's
             out["cppn_size"] = dict(zip(("nodes", "connections"), meta["cppn_size"]))
-        print(json.dumps({**out, "lengths": res}))
+        print(json.dumps(_sweeps_json(champ.task, sweeps, out)))
     else:
         print(f"{champ.path}: task {champ.task.name} {champ.task.params()}, {champ.spec.mode} memory "
               f"{champ.spec.params()}, {champ.spec.heads} head(s)")
-        print(table(res, champ.task))
+        print(_sweeps_table(sweeps))
     return 0
+
+
+def _sweeps_json(task, sweeps: dict, out: dict) -> dict:
+    """``entm evaluate --json``: one sweep's ``lengths`` (and its task's parameters), or, for several repeat
+    counts, the task's parameters without ``sweep_repeats`` and ``repeats``: {count: that count's lengths}."""
+    if len(sweeps) == 1:
+        (task, res), = sweeps.values()
+        return {"task": task.name, "task_params": task.params(), **out, "lengths": res}
+    return {"task": task.name, "task_params": task.params(), **out,
+            "repeats": {str(r): res for r, (_, res) in sweeps.items()}}
+
+
+def _sweeps_table(sweeps: dict) -> str:
+    from entm.cli_summary import table
+
+    if len(sweeps) == 1:
+        (task, res), = sweeps.values()
+        return table(res, task)
+    return "\n".join(f"repeats {r}:\n{table(res, task)}" for r, (task, res) in sweeps.items())
 
 
 def _with_repeats(task, repeats: int):
@@ -331,32 +350,33 @@ def _with_repeats(task, repeats: int):
     return make_task(task.name, {**task.params(), "sweep_repeats": repeats})
 
 
-def _evaluate_trained(args) -> int:
+def _evaluate_trained(args, counts: list) -> int:
     from entm.baseline.evaluate import evaluate_lengths, load_trained
     from entm.champion import parse_lengths
-    from entm.cli_summary import table
 
     trained = load_trained(args.champion)
-    if args.repeats is not None:
-        from dataclasses import replace
-
-        trained = replace(trained, task=_with_repeats(trained.task, args.repeats))
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(trained.task.generalization_lengths)
-    res = evaluate_lengths(trained, lengths, episodes=args.episodes, seed=args.seed)
+    sweeps = {}
+    for r in counts:
+        one = trained
+        if r is not None:
+            from dataclasses import replace
+
+            one = replace(trained, task=_with_repeats(trained.task, r))
+        sweeps[r] = (one.task, evaluate_lengths(one, lengths, episodes=args.episodes, seed=args.seed))
+    a = trained.architecture
     if args.json:
-        a = trained.architecture
-        print(json.dumps({"task": trained.task.name, "task_params": trained.task.params(), "memory": trained.memory,
-                          "memory_params": {"cells": a.cells, "width": a.width} if a.model == "ntm" else {},
-                          "encoding": None, "size": {"parameters": int(trained.parameters)}, "model": a.model,
-                          "lengths": res}))
+        out = {"memory": trained.memory,
+               "memory_params": {"cells": a.cells, "width": a.width} if a.model == "ntm" else {},
+               "encoding": None, "size": {"parameters": int(trained.parameters)}, "model": a.model}
+        print(json.dumps(_sweeps_json(trained.task, sweeps, out)))
     else:
-        a = trained.architecture
         what = (f"NTM ({a.controller} controller of {a.layers}x{a.hidden_size}, memory {a.cells}x{a.width}, "
                 f"{a.read_heads} read / {a.write_heads} write heads)" if a.model == "ntm"
                 else f"LSTM ({a.layers}x{a.hidden_size})")
         print(f"{trained.path}: task {trained.task.name} {trained.task.params()}, trained {what}, "
               f"{trained.parameters} parameters, {trained.info['sequences']} sequences seen")
-        print(table(res, trained.task))
+        print(_sweeps_table(sweeps))
     return 0
 
 

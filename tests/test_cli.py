@@ -341,8 +341,8 @@ def test_max_cells_caps_the_tape_of_the_run(tmp_path, capsys):
 
 def test_evaluate_repeats_fixes_repeat_copys_count_at_every_length(capsys, tmp_path, fixtures):
     """--repeats R: repeat copy's sweep at lengths L with R repeats each (the task's ``sweep_repeats``, in the
-    printed task parameters), for an evolved champion and a trained model alike; other tasks and R < 1 are
-    one-line errors."""
+    printed task parameters), for an evolved champion and a trained model alike; several counts, one sweep each;
+    other tasks, R < 1 and an empty item are one-line errors."""
     small = ["--task", "repeat_copy", "--vector-size", "2", "--max-length", "3", "--max-repeats", "2"]
     evolved, trained = tmp_path / "evolved", tmp_path / "trained"
     status, _, err = run_main(capsys, "evolve", *small, "--serial", "--quiet", "--generations", "1", "--episodes",
@@ -358,6 +358,15 @@ def test_evaluate_repeats_fixes_repeat_copys_count_at_every_length(capsys, tmp_p
         assert status == 0 and data["task_params"]["sweep_repeats"] == 2 and set(data["lengths"]) == {"3", "6"}
         status, out, _ = run_main(capsys, "evaluate", run, "--lengths", "3", "--episodes", "4", "--json")
         assert "sweep_repeats" not in json.loads(out)["task_params"]  # the default: L repeats
+        # several counts: one sweep each, the same as each count alone
+        status, out, _ = run_main(capsys, "evaluate", run, "--repeats", "1,2", "--lengths", "3,6", "--episodes",
+                                  "4", "--json")
+        both = json.loads(out)
+        assert status == 0 and "lengths" not in both and "sweep_repeats" not in both["task_params"]
+        assert both["repeats"]["2"] == data["lengths"] and both["repeats"]["1"] != both["repeats"]["2"]
+        status, out, _ = run_main(capsys, "evaluate", run, "--repeats", "1,2", "--lengths", "3", "--episodes", "4")
+        assert status == 0 and "repeats 1:" in out and "repeats 2:" in out
         main_error(capsys, "evaluate", run, "--repeats", "0", words=["--repeats", "at least 1"])
+        main_error(capsys, "evaluate", run, "--repeats", "2,", words=["--repeats", "empty item"])
     main_error(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--repeats", "2",
                words=["--repeats", "repeat copy", "copy"])
