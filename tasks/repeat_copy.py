@@ -41,8 +41,11 @@ constant marker (always 0 or always 1) earns half of it.
 
 Heads: with one tape head and a feedforward controller a machine cannot make
 a second pass at every length (the last vector's cell cannot be marked with
-the count; docs/results.md); two heads can (a hand-built machine in
-tests/tasks/test_repeat_copy.py), so an evolution run that is to solve it needs ``--heads 2``.
+the count; docs/results.md); two heads can, and so can one head with a
+recurrent controller (``feed_forward = False``), which writes each vector a
+step late and so still stands on the last vector's cell on the delimiter step
+(hand-built machines of both kinds in tests/tasks/test_repeat_copy.py).  An
+evolution run that is to solve it needs ``--heads 2`` or a recurrent config.
 """
 
 from __future__ import annotations

@@ -556,17 +556,18 @@ def chain_champion(champion: Path, out: Path, hidden: int) -> Path:
 
 
 def network_json(inputs: list, outputs: int, hidden: list, bias: dict, links: list,
-                 activations: dict | None = None) -> dict:
-    """A hand-built feedforward network as neat-python network JSON: sigmoid hidden and output nodes (or
+                 activations: dict | None = None, recurrent: bool = False) -> dict:
+    """A hand-built network as neat-python network JSON: sigmoid hidden and output nodes (or
     ``activations[key]``) with ``bias`` (0 where not given), ``links`` as (from, to, weight); nodes listed in
-    evaluation order."""
+    evaluation order.  ``recurrent``: neat-python's ``RecurrentNetwork`` (every node reads the current inputs
+    and the previous step's node values)."""
     def node(key, kind):
         act = "identity" if kind == "input" else (activations or {}).get(key, "sigmoid")
         return {"id": key, "type": kind, "activation": {"name": act, "custom": False},
                 "aggregation": {"name": "none" if kind == "input" else "sum", "custom": False},
                 "bias": bias.get(key, 0.0), "response": 1.0}
 
-    return {"format_version": "1.0", "network_type": "feedforward",
+    return {"format_version": "1.0", "network_type": "recurrent" if recurrent else "feedforward",
             "metadata": {"created_timestamp": "2026-12-01T00:00:00Z"},
             "topology": {"num_inputs": len(inputs), "num_outputs": outputs, "input_keys": inputs,
                          "output_keys": list(range(outputs))},

@@ -227,3 +227,106 @@ def test_two_heads_make_every_pass(max_repeats):
     assert not task.score(eps, machine.run(one_pass, eps.inputs).outputs).perfect.any()
     eps = task.sample(np.random.default_rng(3), 40, length=4, repeats=1)
     assert task.score(eps, machine.run(one_pass, eps.inputs).outputs).perfect.all()
+
+
+def recurrent_one_head_solver(V: int, max_repeats: int, latch: bool = False) -> tuple[dict, int]:
+    """A hand-built repeat copier with one tape head and a recurrent controller (network JSON, and the tape
+    width V + 4).
+
+    neat-python's recurrent network reads the current inputs and the previous step's node values, so a hidden
+    node fed by an input is that input one step late.  That removes what stops a one-head feedforward machine
+    (docs/results.md): it writes each vector one step late (bits delayed by hidden nodes D), so that on the
+    delimiter step the head still stands on the last vector's cell and writes it with the delimiter's
+    *last* flag and the *count* R - 1 (in units of 1 / max_repeats).  Cell channels: the V bits, *start*
+    (cell 0), *used* (a vector's cell), *last* and *count*.  Hidden nodes: D (the bits, one step late), P
+    (the start step, one step late: on step 1 the head waits, so that vector i goes to cell i), I (the input
+    phase, a latch from start to the delimiter), Q (the delimiter, one step late: the idle step) and K (an
+    identity node counting the passes made, a unit each time the head reads a *last* cell).  On the idle
+    step, and on the last vector's cell while K is below its *count*, the head jumps to the start cell (key:
+    *start* alone) and shifts right onto the first vector.  The outputs are the read bits; the end marker is
+    a read of a cell no vector used.  V + 4 hidden nodes.  ``latch`` (``max_repeats`` 2): sigmoid nodes only,
+    as evolution's configs have: K is a latch set by the first *last* cell, and *count* is 1 for R = 2.
+    """
+    Bg, unit = 30.0, 1.0 / max_repeats
+    G = 2 * Bg / unit
+    M = V + 4
+    S, U, La, C = range(V, V + 4)
+    x = [-(1 + j) for j in range(V)]
+    start, delim, rep = -(V + 1), -(V + 2), -(V + 3)
+    r = [-(V + 4 + k) for k in range(M)]  # the read
+    end_out, a0 = V, V + 1
+    a, (w, jump, sl, ss, sr) = list(range(a0, a0 + M)), range(a0 + M, a0 + M + 5)
+    n_out = a0 + M + 5
+    D = list(range(n_out, n_out + V))
+    P, In, Q, K = range(n_out + V, n_out + V + 4)
+    bias, links = {}, []
+
+    def node(key, b, *inputs):
+        bias[key] = b
+        links.extend((src, key, wt) for src, wt in inputs)
+
+    for j in range(V):
+        node(D[j], -0.5 * Bg, (x[j], Bg))  # input bit j, read one step late
+        node(a[j], -0.5 * Bg, (D[j], Bg))  # the vector is written a step late
+        node(j, -0.5 * Bg, (r[j], Bg))  # the outputs: the read bits
+    node(P, -0.5 * Bg, (start, Bg))
+    node(In, -0.5 * Bg, (start, Bg), (In, Bg), (delim, -2 * Bg))
+    node(Q, -0.5 * Bg, (delim, Bg))
+    if latch:
+        node(K, -0.5 * Bg, (K, Bg), (r[La], Bg))
+        node(a[C], -0.75 * Bg, (rep, Bg))  # R = 2: 1 (the repeats input is 1); R = 1: 0 (0.5)
+        node(jump, -1.5 * Bg, (Q, 3 * Bg), (r[La], Bg), (r[C], Bg), (K, -Bg))
+    else:
+        node(K, 0.0, (K, 1.0), (r[La], unit))
+        node(a[C], 0.0, (rep, 1.0), (delim, -unit))  # R / max_repeats - 1 / max_repeats on the delimiter step
+        # the idle step, or the last cell with a pass left (K below the count)
+        node(jump, -Bg - G * unit / 2, (Q, 3 * Bg), (r[La], Bg), (r[C], G), (K, -G))
+    node(end_out, 0.5 * Bg, (r[U], -Bg))
+    node(a[S], 0.5 * Bg, (In, -Bg), (P, Bg))  # 0 on a vector's write, 1 on the start cell's and as a key
+    node(a[U], -0.5 * Bg, (In, Bg), (P, -Bg))
+    node(a[La], -0.5 * Bg, (delim, Bg))
+    node(w, -0.5 * Bg, (start, Bg), (In, Bg), (P, -Bg))  # the start cell; a vector from step 2 on
+    node(sl, -Bg, (start, -Bg))
+    node(ss, -0.5 * Bg, (P, Bg))  # step 1 waits
+    node(sr, 0.5 * Bg, (P, -Bg))
+    net = network_json(x + [start, delim, rep] + r, n_out, D + [P, In, Q, K], bias, links,
+                       activations={} if latch else {K: "identity", a[C]: "identity"}, recurrent=True)
+    return net, M
+
+
+@pytest.mark.parametrize("max_repeats, latch", [(2, False), (10, False), (2, True)])
+def test_one_head_and_a_recurrent_controller_make_every_pass(max_repeats, latch):
+    """What one head cannot do with a feedforward controller it does with a recurrent one (31 links, 6 hidden
+    nodes at V = 2): perfect on training episodes, the validation batch, the NTM paper's sweep to 20 x 20
+    (far past the trained counts) and long sequences; without its pass counter it never stops repeating.
+    With a latch for at most two repeats it has sigmoid nodes only, as the networks evolution makes."""
+    from entm.evolution.reporters import Validator
+    from entm.machine import Machine
+    from entm.memory import MemorySpec
+    from entm.phenotype import Network
+
+    task = make_task("repeat_copy", {"vector_size": 2, "max_repeats": max_repeats})
+    net_json, width = recurrent_one_head_solver(2, max_repeats, latch)
+    spec = MemorySpec("discrete", width)
+    machine, net = Machine(task, spec), Network.from_json(net_json)
+    assert net.recurrent
+
+    def perfect(eps, network=net):
+        return task.score(eps, machine.run(network, eps.inputs).outputs).perfect
+
+    assert perfect(task.sample(np.random.default_rng(0), 300)).all()
+    assert Validator(task, spec, config=None, seed=0).perfect_network(net)
+    for L in (5, 10, 15, 20):
+        eps = task.sample(np.random.default_rng(L), 10, length=L, repeats=2 if latch else None)
+        assert perfect(eps).all()
+    assert perfect(task.sample(np.random.default_rng(1), 10, length=60, repeats=2)).all()
+    assert len(net_json["connections"]) == (30 if latch else 31)
+    assert latch == all(n["activation"]["name"] == "sigmoid" for n in net_json["nodes"] if n["type"] != "input")
+    # K is what ends the passes: with its count cut off the head jumps back for ever once R >= 2
+    K = max(n["id"] for n in net_json["nodes"])
+    for c in net_json["connections"]:
+        if c["to"] == K and c["from"] != K:
+            c["weight"] = 0.0
+    uncounted = Network.from_json(net_json)
+    assert perfect(task.sample(np.random.default_rng(4), 20, repeats=1), uncounted).all()
+    assert not perfect(task.sample(np.random.default_rng(5), 20, repeats=2), uncounted).any()
