@@ -37,7 +37,10 @@ score on the end step (target 1) and on the other scored steps (target 0).  In
 the score the marker is one bit of V + 1 on one step of R L + 1, so a machine
 that copies every vector but never signals the end already scores about 0.99;
 with the term the marker is one of the terms the fitness averages, and a
-constant marker (always 0 or always 1) earns half of it.
+constant marker (always 0 or always 1) earns half of it.  ``store_lag`` 1
+(opt-in) looks for each vector's write on the step after its input step
+(*alignment* and *writes*), as a recurrent controller that writes a step late
+does.
 
 Heads: with one tape head and a feedforward controller a machine cannot make
 a second pass at every length (the last vector's cell cannot be marked with
@@ -50,10 +53,11 @@ evolution run that is to solve it needs ``--heads 2`` or a recurrent config.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from entm.errors import EntmError
 from entm.tasks.base import Episodes, check_bool, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.common import StrictCloseTask, check_range, check_shaping, episodes_from, random_bits
@@ -85,6 +89,10 @@ class RepeatCopyTask(StrictCloseTask):
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
     marker_term: bool = False
     """Add the end marker's own term to the fitness shaping (see the module docstring)."""
+    store_lag: int = 0
+    """Shaping: the step after its input step on which the trace terms (*alignment*, *writes*) look for a
+    vector's write: 0 (the default) its own step; 1 the next, as a recurrent controller does that writes each
+    vector a step late (the one-head solution, see the module docstring)."""
     sweep_repeats: int = 0
     """The repeats of episodes drawn at a given length (the generalisation sweep, ``entm evaluate
     --repeats``): 0 (the default) repeats L vectors L times, as the NTM paper's sweep; R > 0 repeats every
@@ -92,7 +100,7 @@ class RepeatCopyTask(StrictCloseTask):
 
     name = "repeat_copy"
     description = "copy a sequence of bit vectors R times, then an end marker (NTM paper)"
-    dynamics_defaults = {"repeats_norm": 0, "stages": "", "sweep_repeats": 0}
+    dynamics_defaults = {"repeats_norm": 0, "stages": "", "sweep_repeats": 0, "store_lag": 0}
     default_curriculum = "max_length=4,10,10,10 max_repeats=1,1,2,5"
     """Copy with the end marker first (one repeat), then more repeats: a stage of 2 vectors repeated up to twice
     already needs the jump back and the count, and a 3-minute hyper run (seed 0) stayed in it, never perfect."""
@@ -108,6 +116,9 @@ class RepeatCopyTask(StrictCloseTask):
         check_shaping(self.name, self.shaping)
         self.marker_term = check_bool("marker_term", self.marker_term)
         self.sweep_repeats = check_int("sweep_repeats", self.sweep_repeats, low=0)
+        self.store_lag = check_int("store_lag", self.store_lag, low=0)
+        if self.store_lag > 1:
+            raise EntmError(f"store_lag must be 0 or 1, got {self.store_lag}")
         parse_curriculum(self)  # a bad curriculum is an error before any work
 
     generalization_lengths = (5, 10, 15, 20)
@@ -176,6 +187,11 @@ class RepeatCopyTask(StrictCloseTask):
 
     def shape(self, episodes: Episodes, outputs: np.ndarray, trace, groups: int = 1) -> dict:
         """The trace terms, and with :attr:`marker_term` the end marker's (see the module docstring)."""
+        if self.store_lag:  # each vector's write looked for on the step after its input step
+            info = dict(episodes.info)
+            info["store"] = np.roll(info["store"], 1, axis=1)  # the last step is never a store step
+            info["source"] = np.where(info["source"] >= 0, info["source"] + 1, -1)
+            episodes = replace(episodes, info=info)
         terms = super().shape(episodes, outputs, trace, groups)
         if self.marker_term and terms:
             terms["marker"] = marker_score(episodes, outputs, self.vector_size)

@@ -330,3 +330,31 @@ def test_one_head_and_a_recurrent_controller_make_every_pass(max_repeats, latch)
     uncounted = Network.from_json(net_json)
     assert perfect(task.sample(np.random.default_rng(4), 20, repeats=1), uncounted).all()
     assert not perfect(task.sample(np.random.default_rng(5), 20, repeats=2), uncounted).any()
+
+
+def test_store_lag_pays_the_trace_terms_for_writes_a_step_late():
+    """The trace terms look for a vector's write on its own input step; the recurrent one-head machine writes
+    it a step later, so under the default it earns less than its perfect score deserves, and with
+    ``store_lag`` 1 every term in full (the two-head machine, which writes at once, the other way round)."""
+    from entm.machine import Machine
+    from entm.memory import MemorySpec
+    from entm.phenotype import Network
+
+    def terms(net_json, width, heads, lag):
+        task = make_task("repeat_copy", {"vector_size": 2, "max_repeats": 2, "marker_term": True, "store_lag": lag})
+        eps = task.sample(np.random.default_rng(0), 100)
+        res = Machine(task, MemorySpec("discrete", width, heads=heads)).run(Network.from_json(net_json), eps.inputs,
+                                                                           shaping=True)
+        assert task.score(eps, res.outputs).perfect.all()
+        return {k: float(np.mean(v)) for k, v in task.shape(eps, res.outputs, res.trace).items()}
+
+    late = recurrent_one_head_solver(2, 2, latch=True)
+    at_once = two_head_solver(2, 2)
+    assert terms(*late, 1, 1) == {"recall": 1.0, "alignment": 1.0, "writes": 1.0, "marker": 1.0}
+    lagless = terms(*late, 1, 0)
+    assert lagless["alignment"] < 0.25 and lagless["writes"] < 0.8
+    assert terms(*at_once, 2, 0) == {"recall": 1.0, "alignment": 1.0, "writes": 1.0, "marker": 1.0}
+    assert terms(*at_once, 2, 1)["alignment"] < 0.5
+    assert "store_lag" not in make_task("repeat_copy").params()  # the default leaves run identities alone
+    with pytest.raises(EntmError, match="store_lag must be 0 or 1"):
+        make_task("repeat_copy", {"store_lag": 2})
