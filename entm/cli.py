@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--encoding", default="direct", choices=["direct", "hyper"],
                    help="direct: genomes are the controllers (default); hyper: genomes are CPPNs that paint the "
                         "controller onto a substrate (HyperNTM; copy task; default config <task>-hyper.ini)")
+    e.add_argument("--controller", default=None, choices=["feedforward", "recurrent"],
+                   help="direct encoding: the controller network the config's feed_forward gives (default: the "
+                        "config's; the shipped ones are feedforward); recurrent nodes read the previous step's values")
     e.add_argument("--hyper-radius", default=None,
                    help="hyper: links between two vectors join elements at most this far apart (default 0: bit j to "
                         "bit j only; 'all': every pair)")
@@ -190,7 +193,8 @@ def cmd_evolve(args) -> int:
                               evaluator="serial" if args.serial else "ray", workers=args.workers,
                               ray_address=args.ray_address, ray_verbose=args.ray_verbose,
                               checkpoint_every=args.checkpoint_every, minutes=args.minutes,
-                              encoding=args.encoding, hyper=_hyper_params(args), reproduction=args.reproduction)
+                              encoding=args.encoding, hyper=_hyper_params(args), reproduction=args.reproduction,
+                              controller=args.controller)
     check_evolution_size(settings, args.max_memory)
     result = evolve(settings, progress=not args.quiet)
     return evolve_summary(result, args.seed)

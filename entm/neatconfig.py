@@ -73,6 +73,20 @@ def fit_sizes(text: str, num_inputs: int, num_outputs: int) -> str:
     return text
 
 
+def set_controller(text: str, controller: str, encoding: str = "direct") -> str:
+    """The config text with ``feed_forward`` set (comments kept) for the controller ``entm evolve --controller``
+    asks for: ``feedforward`` or ``recurrent`` (neat-python's recurrent network: every node reads the previous
+    step's values, so links may form loops).  The hyper encoding paints feedforward controllers only."""
+    if controller not in ("feedforward", "recurrent"):
+        raise EntmError(f"--controller must be feedforward or recurrent, got {controller!r}")
+    if encoding == "hyper":
+        raise EntmError("--controller: the hyper encoding paints a feedforward controller; use --encoding direct")
+    text, n = re.subn(r"(?m)^(\s*feed_forward\s*=\s*)\S+", rf"\g<1>{controller == 'feedforward'}", text)
+    if n != 1:
+        raise EntmError(f"config has {n} 'feed_forward' entries, expected exactly one")
+    return text
+
+
 def load_config(text: str, source: str = "config") -> neat.Config:
     """A ``neat.Config`` from config text; any problem becomes a one-line EntmError naming ``source``.
     Every item's type and range is checked first (:func:`entm.config_checks.check_config_text`)."""

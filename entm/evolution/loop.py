@@ -52,7 +52,7 @@ from entm.evolution.settings_check import check_settings
 from entm.hyper import Substrate, default_width
 from entm.machine import Machine
 from entm.memory import MemorySpec
-from entm.neatconfig import config_sizes, default_config_path, fit_sizes, load_config, read_config_text
+from entm.neatconfig import config_sizes, default_config_path, fit_sizes, load_config, read_config_text, set_controller
 from entm.presets import preset_config_path
 from entm.progress import phase
 from entm.tasks import SequenceTask, make_task
@@ -123,6 +123,9 @@ class EvolveSettings:
     replay: int = 0
     """> 0: up to this many fresh training episodes that rejected candidates failed join every later
     generation's episodes (:mod:`entm.evolution.replay`); 0: none."""
+    controller: str | None = None
+    """``feedforward`` or ``recurrent``: the config's ``feed_forward`` set to match (direct encoding); None: the
+    config's own (the shipped configs: feedforward).  The run's config.ini holds the result."""
     reproduction: str = "driver"
     """``driver``: neat-python's evolution, exactly; ``workers`` (opt-in): the driver plans and the workers make
     the children (:mod:`entm.evolution.worker_repro`; not neat-python's run, see docs/performance.md)."""
@@ -203,6 +206,8 @@ def prepare(settings: EvolveSettings):
         c_in, c_out = config_sizes(text, source)
         if (c_in, c_out) != (n_in, n_out):
             raise EntmError(f"{source}: num_inputs = {c_in}, num_outputs = {c_out}, but {layout}")
+    if settings.controller is not None:
+        text = set_controller(text, settings.controller, settings.encoding)
     worker_repro.configure(load_config(text, source), settings.reproduction)  # every other problem, before any work
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
@@ -291,16 +296,16 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveR
 
 def run_name(settings: EvolveSettings, task=None) -> str:
     """The default run name: what the run is.  ``<task>[-<param>_<value>...]-<memory>[-width_M][-cells_N]
-    [-heads_H]-<encoding>-seed<S>``: the task's parameters that differ from its defaults, the memory mode
-    and the memory options given, the encoding and the seed, e.g. ``tmaze-variant_continuous-discrete-
-    direct-seed0`` or ``copy-vector_size_2-discrete-hyper-seed3``."""
+    [-heads_H][-recurrent]-<encoding>-seed<S>``: the task's parameters that differ from its defaults, the
+    memory mode and the memory options given, a recurrent controller, the encoding and the seed, e.g.
+    ``tmaze-variant_continuous-discrete-direct-seed0`` or ``copy-vector_size_2-discrete-hyper-seed3``."""
     if settings.preset:  # a preset's run is named after it (its settings are in run.json)
         search = [] if settings.search == "fitness" else [settings.search]
         return "-".join([settings.preset, *search, f"seed{settings.seed}"])
     task = task or make_task(settings.task, settings.task_params)
     mem = [f"{k}_{v}" for k, v in settings.memory_params.items()]
-    if int(settings.heads) != 1:
-        mem.append(f"heads_{settings.heads}")
+    mem.extend(x for x, on in ((f"heads_{settings.heads}", int(settings.heads) != 1),
+                               ("recurrent", settings.controller == "recurrent")) if on)
     return "-".join([runs.task_label(task), settings.memory, *mem, settings.encoding, f"seed{settings.seed}"])
 
 

@@ -53,6 +53,7 @@ FIELDS = {
     "minutes": (_number_or_none, "a positive number or null"),
     "encoding": (lambda x: x in ("direct", "hyper"), "direct or hyper"),
     "hyper": (lambda x: isinstance(x, dict), "an object"),
+    "controller": (lambda x: x in (None, "feedforward", "recurrent"), "feedforward, recurrent or null"),
 }
 
 

@@ -6,7 +6,7 @@ from helpers import assert_champion_scores_as_recorded, comparable_champion, com
 
 from entm import runs
 from entm.champion import evaluate_lengths, load_champion
-from entm.evolution.loop import EvolveSettings, evolve
+from entm.evolution.loop import EvolveSettings, evolve, run_name
 
 
 def _settings(tmp_path, name, **kw):
@@ -65,6 +65,29 @@ def test_differentiable_mode_evolves(tmp_path):
     out = evaluate_lengths(champ.machine, champ.network, [3], episodes=4)
     assert 0.0 <= out["3"]["score"] <= 1.0
     assert_champion_scores_as_recorded(res.run_dir)
+
+
+def test_recurrent_controller(tmp_path, capsys):
+    """--controller recurrent sets the config's feed_forward: the run's networks are neat-python's recurrent ones
+    (each node reads the previous step's values), recorded in run.json, config.ini, the name and the champion."""
+    res = evolve(_settings(tmp_path, "rec", task="repeat_copy", task_params={"vector_size": 2, "max_repeats": 2},
+                           controller="recurrent"), progress=False)
+    text = (res.run_dir / "config.ini").read_text()
+    assert "feed_forward          = False" in text and "feed_forward          = True" not in text
+    assert json.loads((res.run_dir / "run.json").read_text())["controller"] == "recurrent"
+    assert res.champion["network_type"] == "recurrent"
+    assert_champion_scores_as_recorded(res.run_dir)
+    ff = evolve(_settings(tmp_path, "ff", task="repeat_copy", task_params={"vector_size": 2, "max_repeats": 2}),
+                progress=False)
+    assert ff.champion["network_type"] == "feedforward"
+    # the same config with feedforward asked for is the feedforward run, to the metrics
+    back = evolve(_settings(tmp_path, "back", task="repeat_copy", task_params={"vector_size": 2, "max_repeats": 2},
+                            config=str(res.run_dir / "config.ini"), controller="feedforward"), progress=False)
+    assert comparable_metrics(back.run_dir) == comparable_metrics(ff.run_dir)
+    assert run_name(EvolveSettings(task="copy", controller="recurrent")) == "copy-discrete-recurrent-direct-seed0"
+    main_error(capsys, "evolve", "--encoding", "hyper", "--controller", "recurrent", "--serial", "--run-dir",
+               tmp_path / "x", words=["--controller", "hyper", "feedforward"])
+    assert not (tmp_path / "x").exists()
 
 
 def test_minutes_budget_stops_early_and_resumes(tmp_path):

@@ -20,6 +20,7 @@ def run(tmp_path_factory):
     ("checkpoint_every", "a"), ("workers", -1), ("workers", "many"), ("minutes", -1), ("minutes", "x"),
     ("minutes", "NaN"), ("evaluator", "gpu"), ("ray_address", ""), ("ray_verbose", "x"), ("heads", True),
     ("episodes", 2.5), ("episodes", 0), ("stop_when_solved", "maybe"), ("task_params", [1]), ("config", 5),
+    ("controller", "lstm"),
 ])
 def test_an_edited_field_is_one_line_and_nothing_is_written(run, tmp_path, capsys, field, value):
     import shutil
