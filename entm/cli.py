@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_evolve(args) -> int:
-    from entm.cli_summary import evolve_summary
+    from entm.cli_summary import evolve_advice, evolve_summary
     from entm.evolution.loop import EvolveSettings, evolve
 
     set_threads(args.threads)
@@ -196,6 +196,8 @@ def cmd_evolve(args) -> int:
                               encoding=args.encoding, hyper=_hyper_params(args), reproduction=args.reproduction,
                               controller=args.controller)
     check_evolution_size(settings, args.max_memory)
+    if not args.quiet and (note := evolve_advice(settings)):
+        print(note, file=sys.stderr)
     result = evolve(settings, progress=not args.quiet)
     return evolve_summary(result, args.seed)
 

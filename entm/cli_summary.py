@@ -12,6 +12,33 @@ STOPPED = {"minutes": "stopped at the --minutes budget; entm resume goes on",
 """Why a run stopped (``EvolveResult.stopped``), where it is not a solution."""
 
 
+def evolve_advice(settings) -> str | None:
+    """A start-up note where a run as set up cannot solve its task at every length: repeat copy on the
+    discrete tape with one head and a feedforward controller (docs/results.md argues why); None otherwise."""
+    if settings.task != "repeat_copy" or settings.memory != "discrete" or int(settings.heads) != 1:
+        return None
+    if settings.controller == "recurrent" or (settings.controller is None and settings.config is not None
+                                              and not _feed_forward(settings.config)):
+        return None
+    return ("note: one head with a feedforward controller cannot make repeat copy's second pass at every length "
+            "(docs/results.md); --heads 2, or --controller recurrent with the direct encoding, can")
+
+
+def _feed_forward(path) -> bool:
+    """The config file's ``feed_forward`` (True where it cannot be read: the run's own checks say why)."""
+    import configparser
+
+    from entm.errors import EntmError
+    from entm.neatconfig import read_config_text
+
+    cp = configparser.ConfigParser()
+    try:
+        cp.read_string(read_config_text(path))
+        return cp.getboolean("DefaultGenome", "feed_forward")
+    except (EntmError, configparser.Error, ValueError):  # a bad file is the run's one-line error, a moment later
+        return True
+
+
 def evolve_summary(result, seed) -> int:
     champ = champion_from_dict(result.champion, result.run_dir / "champion.json")
     print(f"run directory: {result.run_dir}")

@@ -370,3 +370,26 @@ def test_evaluate_repeats_fixes_repeat_copys_count_at_every_length(capsys, tmp_p
         main_error(capsys, "evaluate", run, "--repeats", "2,", words=["--repeats", "empty item"])
     main_error(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--repeats", "2",
                words=["--repeats", "repeat copy", "copy"])
+
+
+def test_evolve_notes_a_set_up_that_cannot_solve_repeat_copy(tmp_path, capsys):
+    """Repeat copy with one head and a feedforward controller (the default) gets a start-up note naming the set-ups
+    that can solve it; those set-ups, other tasks and --quiet get none."""
+    from entm.cli_summary import evolve_advice
+    from entm.evolution.loop import EvolveSettings
+
+    rc = {"task": "repeat_copy", "task_params": {"vector_size": 2}}
+    assert "--heads 2" in evolve_advice(EvolveSettings(**rc)) and "recurrent" in evolve_advice(EvolveSettings(**rc))
+    recurrent_ini = tmp_path / "recurrent.ini"
+    recurrent_ini.write_text(replace_once(default_config_path("repeat_copy", "discrete").read_text(),
+                                          "feed_forward          = True", "feed_forward          = False"))
+    for kw in ({"heads": 2}, {"controller": "recurrent"}, {"config": str(recurrent_ini)},
+               {"memory": "differentiable"}, {"task": "copy"}):
+        assert evolve_advice(EvolveSettings(**{**rc, **kw})) is None, kw
+    assert evolve_advice(EvolveSettings(**rc, config=str(recurrent_ini), controller="feedforward")) is not None
+    args = ["evolve", "--task", "repeat_copy", "--vector-size", "2", "--generations", "1", "--episodes", "2",
+            "--serial"]
+    status, _, err = run_main(capsys, *args, "--run-dir", tmp_path / "a")
+    assert status == 0 and err.startswith("note: one head with a feedforward controller cannot make repeat copy's")
+    status, _, err = run_main(capsys, *args, "--run-dir", tmp_path / "b", "--quiet")
+    assert status == 0 and "note:" not in err
