@@ -300,8 +300,8 @@ def run_name(settings: EvolveSettings, task=None) -> str:
     memory mode and the memory options given, a recurrent controller, the encoding and the seed, e.g.
     ``tmaze-variant_continuous-discrete-direct-seed0`` or ``copy-vector_size_2-discrete-hyper-seed3``."""
     if settings.preset:  # a preset's run is named after it (its settings are in run.json)
-        search = [] if settings.search == "fitness" else [settings.search]
-        return "-".join([settings.preset, *search, f"seed{settings.seed}"])
+        extra = [x for x in (settings.search, settings.controller) if x not in ("fitness", "feedforward", None)]
+        return "-".join([settings.preset, *extra, f"seed{settings.seed}"])
     task = task or make_task(settings.task, settings.task_params)
     mem = [f"{k}_{v}" for k, v in settings.memory_params.items()]
     mem.extend(x for x, on in ((f"heads_{settings.heads}", int(settings.heads) != 1),
