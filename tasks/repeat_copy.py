@@ -48,7 +48,7 @@ the count; docs/results.md); two heads can, and so can one head with a
 recurrent controller (``feed_forward = False``), which writes each vector a
 step late and so still stands on the last vector's cell on the delimiter step
 (hand-built machines of both kinds in tests/tasks/test_repeat_copy.py).  An
-evolution run that is to solve it needs ``--heads 2`` or a recurrent config.
+evolution run that is to solve it needs ``--heads 2`` or ``--controller recurrent``.
 """
 
 from __future__ import annotations
