@@ -73,10 +73,13 @@ def fit_sizes(text: str, num_inputs: int, num_outputs: int) -> str:
     return text
 
 
-def set_controller(text: str, controller: str, encoding: str = "direct") -> str:
+def set_controller(text: str, controller: str | None, encoding: str = "direct") -> str:
     """The config text with ``feed_forward`` set (comments kept) for the controller ``entm evolve --controller``
     asks for: ``feedforward`` or ``recurrent`` (neat-python's recurrent network: every node reads the previous
-    step's values, so links may form loops).  The hyper encoding paints feedforward controllers only."""
+    step's values, so links may form loops); None: the text as it is.  The hyper encoding paints feedforward
+    controllers only."""
+    if controller is None:
+        return text
     if controller not in ("feedforward", "recurrent"):
         raise EntmError(f"--controller must be feedforward or recurrent, got {controller!r}")
     if encoding == "hyper":

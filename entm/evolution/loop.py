@@ -124,8 +124,7 @@ class EvolveSettings:
     """> 0: up to this many fresh training episodes that rejected candidates failed join every later
     generation's episodes (:mod:`entm.evolution.replay`); 0: none."""
     controller: str | None = None
-    """``feedforward`` or ``recurrent``: the config's ``feed_forward`` set to match (direct encoding); None: the
-    config's own (the shipped configs: feedforward).  The run's config.ini holds the result."""
+    """``feedforward``/``recurrent``: sets the config's ``feed_forward`` (direct encoding); None: the config's."""
     reproduction: str = "driver"
     """``driver``: neat-python's evolution, exactly; ``workers`` (opt-in): the driver plans and the workers make
     the children (:mod:`entm.evolution.worker_repro`; not neat-python's run, see docs/performance.md)."""
@@ -206,8 +205,7 @@ def prepare(settings: EvolveSettings):
         c_in, c_out = config_sizes(text, source)
         if (c_in, c_out) != (n_in, n_out):
             raise EntmError(f"{source}: num_inputs = {c_in}, num_outputs = {c_out}, but {layout}")
-    if settings.controller is not None:
-        text = set_controller(text, settings.controller, settings.encoding)
+    text = set_controller(text, settings.controller, settings.encoding)
     worker_repro.configure(load_config(text, source), settings.reproduction)  # every other problem, before any work
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
@@ -304,8 +302,10 @@ def run_name(settings: EvolveSettings, task=None) -> str:
         return "-".join([settings.preset, *extra, f"seed{settings.seed}"])
     task = task or make_task(settings.task, settings.task_params)
     mem = [f"{k}_{v}" for k, v in settings.memory_params.items()]
-    mem.extend(x for x, on in ((f"heads_{settings.heads}", int(settings.heads) != 1),
-                               ("recurrent", settings.controller == "recurrent")) if on)
+    if int(settings.heads) != 1:
+        mem.append(f"heads_{settings.heads}")
+    if settings.controller == "recurrent":
+        mem.append("recurrent")
     return "-".join([runs.task_label(task), settings.memory, *mem, settings.encoding, f"seed{settings.seed}"])
 
 
