@@ -26,9 +26,10 @@ def add_evolve_options(e) -> None:
     g.add_argument("--replay", type=int, default=None, metavar="N",
                    help="up to N fresh training episodes that rejected candidates failed join every later "
                         "generation's episodes (sequence tasks; default 0: none)")
-    g.add_argument("--search", default=None, choices=["fitness", "novelty", "hybrid"],
+    g.add_argument("--search", default=None, choices=["fitness", "novelty", "hybrid", "lexicase"],
                    help="fitness (default): the objective; novelty: novelty search over the task's behaviour "
-                        "descriptor, switching to the objective; hybrid: novelty x objective")
+                        "descriptor, switching to the objective; hybrid: novelty x objective; lexicase: "
+                        "epsilon-lexicase selection over the generation's episodes")
     g.add_argument("--novelty-k", type=int, default=None, help="novelty: nearest neighbours (default 10)")
     g.add_argument("--novelty-archive", type=int, default=None, help="novelty: archive size (default 500)")
     g.add_argument("--novelty-threshold", type=float, default=None,

@@ -27,16 +27,17 @@ from __future__ import annotations
 from neat.reporting import BaseReporter
 
 from entm.errors import EntmError
+from entm.evolution.novelty import NOVELTY_SEARCHES
 from entm.tasks.curriculum import Schedule, describe, parse
 
 
 def check(task, search: str) -> Schedule | None:
     """The task's schedule (None: no curriculum), refused with novelty search (whose behaviour descriptors
-    change size from stage to stage)."""
+    change size from stage to stage; lexicase selection compares one generation's genomes only)."""
     schedule = parse(task)
-    if schedule is not None and search != "fitness":
-        raise EntmError(f"a curriculum needs --search fitness (novelty search compares behaviours across "
-                        f"generations, and a stage changes them); got --search {search}")
+    if schedule is not None and search in NOVELTY_SEARCHES:
+        raise EntmError(f"a curriculum needs --search fitness or lexicase (novelty search compares behaviours "
+                        f"across generations, and a stage changes them); got --search {search}")
     return schedule
 
 

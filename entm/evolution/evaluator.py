@@ -58,7 +58,8 @@ class GenomeResult:
     nonfinite: bool = False
     terms: dict = field(default_factory=dict)
     behaviour: np.ndarray | None = None
-    """The task's behaviour descriptor (only when the run searches for novelty, :mod:`entm.evolution.novelty`)."""
+    """The task's behaviour descriptor (only when the run searches for novelty, :mod:`entm.evolution.novelty`), or
+    the fitness per episode (lexicase selection's cases, :mod:`entm.evolution.lexicase`)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ class EvalSettings:
     """Hyper encoding: :class:`entm.hyper.HyperParams` fields."""
     behaviour: str = ""
     """Also compute every genome's behaviour descriptor (novelty search): ``task`` (``Task.behaviour``) or ``head``
-    (:func:`entm.evolution.novelty.head_behaviour`); "" (the default): none."""
+    (:func:`entm.evolution.novelty.head_behaviour`); or ``cases``: its fitness per episode or deployment
+    (lexicase selection); "" (the default): none."""
     fixed_episodes: bool = False
     """Every generation gets generation 0's episodes (the C# port's fixed evaluation seed)."""
     replay: tuple = ()
@@ -174,11 +176,13 @@ class GenomeEvaluator:
             run = run_closed_loop(self.machine, nets, env, head_trace=HEAD_STEPS if head else 0)
             sc = task.score(env)
             per = lambda a: np.asarray(a, dtype=np.float64).reshape(G, -1).mean(axis=1)  # noqa: E731
-            fit = per(task.fitness_rows(env, sc))
+            rows = np.asarray(task.fitness_rows(env, sc), dtype=np.float64).reshape(G, -1)
+            fit = rows.mean(axis=1)
             terms = {k: per(v) for k, v in task.fitness_terms(env).items()}
             score, perfect, bit_errors = per(sc.score), per(sc.perfect), per(sc.bit_errors)
             nonfinite = run.nonfinite.reshape(G, -1).any(axis=1) | ~np.isfinite(fit)
-            behaviour = task.behaviour(env) if self.settings.behaviour == "task" else [None] * G
+            behaviour = task.behaviour(env) if self.settings.behaviour == "task" else \
+                rows if self.settings.behaviour == "cases" else [None] * G
             if head:
                 behaviour = head_behaviour(self.machine.memory.layout, self.machine.heads, run.first_heads,
                                            run.first_steps)
@@ -204,13 +208,15 @@ class GenomeEvaluator:
         outputs, trace = stacked.outputs, stacked.trace
         sc = task.score(tiled, outputs)
         terms = task.shape(tiled, outputs, trace, groups=G)
-        fit = task.combine(sc.score, terms).reshape(G, B).mean(axis=1)
+        rows = task.combine(sc.score, terms).reshape(G, B)
+        fit = rows.mean(axis=1)
         finite = np.isfinite(outputs[tiled.mask]).reshape(G, -1).all(axis=1) if tiled.mask.any() else \
             np.ones(G, dtype=bool)
         per = lambda a: a.reshape(G, B).mean(axis=1)  # noqa: E731
         score, perfect, bit_errors = per(sc.score), per(sc.perfect.astype(float)), per(sc.bit_errors)
         term_means = {k: per(v) for k, v in terms.items()}
-        behaviour = task.behaviour(tiled, outputs, G) if self.settings.behaviour == "task" else [None] * G
+        behaviour = task.behaviour(tiled, outputs, G) if self.settings.behaviour == "task" else \
+            rows if self.settings.behaviour == "cases" else [None] * G
         out = []
         for g in range(G):
             f = float(fit[g])

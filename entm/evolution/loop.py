@@ -34,7 +34,8 @@ from entm.evolution.curriculum import check as check_curriculum
 from entm.evolution import worker_repro
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
 from entm.evolution.gc_pause import gc_paused
-from entm.evolution.novelty import NoveltyParams, NoveltySearch, check_search, descriptor_of
+from entm.evolution.lexicase import make_search
+from entm.evolution.novelty import check_search, descriptor_of
 from entm.evolution.reporters import (
     ChampionReporter,
     Checkpoints,
@@ -55,7 +56,7 @@ from entm.memory import MemorySpec
 from entm.neatconfig import config_sizes, default_config_path, fit_sizes, load_config, read_config_text, set_controller
 from entm.presets import preset_config_path
 from entm.progress import phase
-from entm.tasks import SequenceTask, make_task
+from entm.tasks import make_task
 
 
 @dataclass
@@ -112,7 +113,7 @@ class EvolveSettings:
     """The published setup the settings came from (``entm presets``); with ``config`` None its shipped
     config is the run's (sizes fitted)."""
     search: str = "fitness"
-    """``fitness`` (the objective), ``novelty`` or ``hybrid`` (:mod:`entm.evolution.novelty`)."""
+    """``fitness`` (the objective), ``novelty``/``hybrid`` (:mod:`entm.evolution.novelty`) or ``lexicase``."""
     novelty: dict = field(default_factory=dict)
     """Novelty search's parameters (:class:`entm.evolution.novelty.NoveltyParams` fields); unset: defaults."""
     fixed_episodes: bool = False
@@ -189,11 +190,8 @@ def prepare(settings: EvolveSettings):
             f"({', '.join(sub.cppn_inputs)}) and {sub.num_cppn_outputs} outputs")
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
-    check_search(settings.search, task, settings.novelty, spec.mode)
     check_curriculum(task, settings.search)
-    if settings.search != "fitness" and isinstance(task, SequenceTask) and not settings.fixed_episodes:
-        raise EntmError(f"--search {settings.search} on a sequence task compares outputs on the same episodes "
-                        f"every generation: add --fixed-episodes")
+    check_search(settings.search, task, settings.novelty, spec.mode, bool(settings.fixed_episodes))
     if settings.config is None:
         path = preset_config_path(settings.preset) if settings.preset else \
             default_config_path(settings.task, settings.memory, settings.encoding)
@@ -294,8 +292,9 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveR
 
 def run_name(settings: EvolveSettings, task=None) -> str:
     """The default run name: what the run is.  ``<task>[-<param>_<value>...]-<memory>[-width_M][-cells_N]
-    [-heads_H][-recurrent]-<encoding>-seed<S>``: the task's parameters that differ from its defaults, the
-    memory mode and the memory options given, a recurrent controller, the encoding and the seed, e.g.
+    [-heads_H][-recurrent]-<encoding>[-<search>]-seed<S>``: the task's parameters that differ from its defaults,
+    the memory mode and the memory options given, a recurrent controller, the encoding, a search other than
+    ``fitness`` and the seed, e.g.
     ``tmaze-variant_continuous-discrete-direct-seed0`` or ``copy-vector_size_2-discrete-hyper-seed3``."""
     if settings.preset:  # a preset's run is named after it (its settings are in run.json)
         extra = [x for x in (settings.search, settings.controller) if x not in ("fitness", "feedforward", None)]
@@ -306,7 +305,8 @@ def run_name(settings: EvolveSettings, task=None) -> str:
         mem.append(f"heads_{settings.heads}")
     if settings.controller == "recurrent":
         mem.append("recurrent")
-    return "-".join([runs.task_label(task), settings.memory, *mem, settings.encoding, f"seed{settings.seed}"])
+    search = [settings.search] if settings.search != "fitness" else []
+    return "-".join([runs.task_label(task), settings.memory, *mem, settings.encoding, *search, f"seed{settings.seed}"])
 
 
 def settings_from_run(run_dir) -> EvolveSettings:
@@ -426,7 +426,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     novelty = None
     if settings.search != "fitness":  # the objective decides the champion and the solved check, not neat-python
         pop.config.no_fitness_termination = True
-        novelty = NoveltySearch(settings.search, NoveltyParams.from_dict(settings.novelty), state.novelty)
+        novelty = make_search(settings.search, settings.novelty, settings.seed, state.novelty)
         state.novelty = novelty.state
     evaluate = Evaluate(worker_repro.attach(pop, evaluator), pop, novelty)
     schedule = check_curriculum(task, settings.search)

@@ -38,9 +38,13 @@ import numpy as np
 
 from entm.errors import EntmError
 
-SEARCHES = ("fitness", "novelty", "hybrid")
+SEARCHES = ("fitness", "novelty", "hybrid", "lexicase")
 """``fitness``: the objective only (the default, today's runs); ``novelty``: novelty search switching to the
-objective; ``hybrid``: novelty times the objective, switching the same way."""
+objective; ``hybrid``: novelty times the objective, switching the same way; ``lexicase``: ε-lexicase selection
+over the generation's episodes (:mod:`entm.evolution.lexicase`)."""
+NOVELTY_SEARCHES = ("novelty", "hybrid")
+"""The searches that compare behaviours across generations (an archive): they need the same episodes in every
+generation."""
 DESCRIPTORS = ("task", "head")
 """What a genome's behaviour is (:attr:`NoveltyParams.descriptor`)."""
 HEAD_STEPS = 500
@@ -116,15 +120,23 @@ class NoveltyParams:
         return asdict(self)
 
 
-def check_search(search: str, task, params: dict | None, memory: str = "discrete") -> NoveltyParams | None:
-    """The run's search settings checked: None for ``fitness``; a one-line error for an unknown search, a
-    task without a behaviour descriptor, or the head descriptor where there is no closed loop and tape."""
+def check_search(search: str, task, params: dict | None, memory: str = "discrete",
+                 fixed_episodes: bool = True) -> NoveltyParams | None:
+    """The run's search settings checked: None for ``fitness`` and ``lexicase``; a one-line error for an unknown
+    search, novelty search on a sequence task whose episodes change every generation (``fixed_episodes``
+    False), a task without a behaviour descriptor, or the head descriptor where there is no closed loop and
+    tape."""
+    from entm.tasks import SequenceTask
+
     if search not in SEARCHES:
         raise EntmError(f"unknown search {search!r}; expected one of {', '.join(SEARCHES)}")
-    if search == "fitness":
+    if search not in NOVELTY_SEARCHES:
         if params:
             raise EntmError("novelty search parameters need --search novelty or hybrid")
         return None
+    if isinstance(task, SequenceTask) and not fixed_episodes:
+        raise EntmError(f"--search {search} on a sequence task compares outputs on the same episodes "
+                        f"every generation: add --fixed-episodes")
     p = NoveltyParams.from_dict(params)
     if p.descriptor == "head":
         from entm.tasks.reward import RewardTask
@@ -138,7 +150,10 @@ def check_search(search: str, task, params: dict | None, memory: str = "discrete
 
 
 def descriptor_of(search: str, novelty: dict | None) -> str:
-    """The descriptor the evaluators compute: "" (none: ``fitness``), ``task`` or ``head``."""
+    """The descriptor the evaluators compute: "" (none: ``fitness``), ``task`` or ``head`` (novelty search),
+    ``cases`` (lexicase: the fitness per episode)."""
+    if search == "lexicase":
+        return "cases"
     return "" if search == "fitness" else NoveltyParams.from_dict(novelty).descriptor
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from neat.reporting import BaseReporter
 
 from entm.errors import EntmError
+from entm.evolution.novelty import NOVELTY_SEARCHES
 from entm.evolution.reporters import LoopState
 from entm.tasks import SequenceTask
 
@@ -30,9 +31,9 @@ def check_replay(replay, task, search: str) -> None:
     if not isinstance(task, SequenceTask) or not task.training_validation:
         raise EntmError(f"--replay needs a sequence task whose validation has fresh training episodes; task "
                         f"{task.name!r} has none")
-    if search != "fitness":
+    if search in NOVELTY_SEARCHES:
         raise EntmError(f"--replay changes a generation's episodes, which --search {search} compares across "
-                        f"generations: use it with --search fitness")
+                        f"generations: use it with --search fitness or lexicase")
 
 
 class ReplayReporter(BaseReporter):

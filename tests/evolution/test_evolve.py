@@ -86,6 +86,7 @@ def test_recurrent_controller(tmp_path, capsys):
     assert comparable_metrics(back.run_dir) == comparable_metrics(ff.run_dir)
     assert run_name(EvolveSettings(task="copy", controller="recurrent")) == "copy-discrete-recurrent-direct-seed0"
     assert run_name(EvolveSettings(task="copy", controller="feedforward")) == "copy-discrete-direct-seed0"
+    assert run_name(EvolveSettings(task="copy", search="lexicase", seed=2)) == "copy-discrete-direct-lexicase-seed2"
     assert run_name(EvolveSettings(preset="luders2017-season", controller="recurrent", search="novelty",
                                    seed=2)) == "luders2017-season-novelty-recurrent-seed2"
     main_error(capsys, "evolve", "--encoding", "hyper", "--controller", "recurrent", "--serial", "--run-dir",

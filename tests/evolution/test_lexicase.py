@@ -1,0 +1,121 @@
+"""Lexicase selection (--search lexicase): the selection rule, the cases the evaluators give, determinism,
+exact resume, and its one-line errors."""
+
+import numpy as np
+import pytest
+from helpers import comparable_champion, comparable_metrics, main_error, mutated_population
+
+from entm import runs
+from entm.evolution.evaluator import EvalSettings, GenomeEvaluator, GenomeResult
+from entm.evolution.lexicase import Lexicase, epsilons, select
+from entm.evolution.loop import EvolveSettings, evolve, resume
+
+SMALL_MAZE = {"variant": "discrete", "maze": "double", "rounds": 6}
+
+
+def test_epsilon_is_the_median_absolute_deviation_per_case():
+    F = np.array([[0.0, 1.0], [0.2, 1.0], [0.6, 1.0], [1.0, 0.0]])
+    # case 0: median 0.4, deviations 0.4, 0.2, 0.2, 0.6 -> 0.3; case 1: median 1, deviations 0, 0, 0, 1 -> 0
+    np.testing.assert_allclose(epsilons(F), [0.3, 0.0])
+
+
+def test_a_specialist_is_selected_when_its_case_comes_first():
+    """Genome 0 is best on cases 0 and 1, genome 1 on case 2 alone, genome 2 second everywhere (the best
+    mean): with ε = 0, genome 1 is selected exactly when case 2 comes first (1/3 of the shuffles), genome 0
+    otherwise, genome 2 never."""
+    F = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.9, 0.9, 0.9]])
+    picks = select(F, np.zeros(3), 3000, np.random.default_rng(0))
+    counts = np.bincount(picks, minlength=3)
+    assert counts[2] == 0 and counts[0] + counts[1] == 3000
+    assert 900 < counts[1] < 1100
+    # ε wide enough to keep genome 2 beside the best on each case: it survives every case and wins
+    assert set(select(F, np.full(3, 0.15), 200, np.random.default_rng(0))) == {2}
+
+
+def test_ties_left_after_every_case_are_drawn_at_random():
+    F = np.ones((4, 3))
+    picks = select(F, np.zeros(3), 400, np.random.default_rng(1))
+    assert set(picks) == {0, 1, 2, 3}
+
+
+class _G:
+    def __init__(self):
+        self.fitness = None
+
+
+def test_search_score_counts_selections_ties_broken_by_the_objective():
+    cases = [np.array([1.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]), np.array([0.5, 0.5, 0.5]),
+             np.array([0.4, 0.4, 0.4]), np.array([np.nan, 1.0, 1.0])]
+    res = {i: GenomeResult(fitness=float(np.nanmean(c)) if i < 4 else 0.0, score=0.0, perfect=0.0,
+                           bit_errors=0.0, nonfinite=i == 4, behaviour=c) for i, c in enumerate(cases)}
+    genomes = [(i, _G()) for i in range(5)]
+    lex = Lexicase(seed=7)
+    out = lex.assign(genomes, res)
+    fit = [g.fitness for _, g in genomes]
+    assert max(fit) == pytest.approx(0.99)
+    assert fit[4] == 0.0  # a genome with a NaN output is never selected and scores nothing
+    assert fit[0] > fit[2] > fit[3] > 0 and fit[1] > fit[2]  # selected ones first, then the objective
+    assert out == {"search": "lexicase", "cases": 3, "selected": 2, "most_selected": out["most_selected"]}
+    assert lex.state["generation"] == 1
+    again = [(i, _G()) for i in range(5)]
+    Lexicase(seed=7).assign(again, res)
+    assert [g.fitness for _, g in again] == fit  # the draws are a function of (seed, generation)
+
+
+@pytest.mark.parametrize("task, params", [("copy", {"vector_size": 2}), ("tmaze", SMALL_MAZE)])
+def test_the_cases_are_the_fitness_of_each_episode(task, params):
+    """The evaluators' cases for lexicase (behaviour ``cases``): one fitness per episode (per deployment),
+    whose mean is the genome's fitness, in a real evaluation of mutated genomes."""
+    settings = EvolveSettings(task=task, task_params=params)
+    t, spec, _, config, genomes = mutated_population(settings, 6, seed=2)
+    from entm.evolution.loop import prepare
+
+    text = prepare(settings)[3]
+    ev = GenomeEvaluator(EvalSettings(config_text=text, task=task, task_params=t.params(), memory=spec, seed=0,
+                                      episodes=12, behaviour="cases"))
+    results, _ = ev.evaluate(list(enumerate(genomes)), generation=3)
+    rows = np.stack([r.behaviour for r in results.values()])
+    assert rows.shape == (6, 12)
+    np.testing.assert_allclose(rows.mean(axis=1), [r.fitness for r in results.values()], rtol=1e-12)
+    assert len({tuple(r) for r in rows}) > 1  # the genomes differ case by case
+
+
+def _settings(run_dir, generations=4, task="tmaze", params=SMALL_MAZE, **kw):
+    return EvolveSettings(task=task, task_params=params, generations=generations, seed=3, episodes=4,
+                          stop_when_solved=False, evaluator="serial", run_dir=str(run_dir), search="lexicase",
+                          checkpoint_every=2, **kw)
+
+
+@pytest.mark.parametrize("task, params", [("tmaze", SMALL_MAZE), ("repeat_copy", {"vector_size": 2})])
+def test_lexicase_run_is_deterministic_and_resumes_exactly(tmp_path, task, params):
+    """New episodes every generation (no --fixed-episodes needed): the cases are compared within a
+    generation only."""
+    kw = {"task": task, "params": params}
+    whole = evolve(_settings(tmp_path / "whole", **kw), progress=False)
+    again = evolve(_settings(tmp_path / "again", **kw), progress=False)
+    assert comparable_metrics(whole.run_dir) == comparable_metrics(again.run_dir)
+    part = evolve(_settings(tmp_path / "part", generations=2, **kw), progress=False)
+    resumed = resume(part.run_dir, generations=4, evaluator="serial", progress=False)
+    assert comparable_metrics(resumed.run_dir) == comparable_metrics(whole.run_dir)
+    assert comparable_champion(resumed.run_dir) == comparable_champion(whole.run_dir)
+    metrics = runs.read_metrics(whole.run_dir)
+    assert all(m["search"]["search"] == "lexicase" and m["search"]["cases"] == 4 for m in metrics)
+    assert all(m["search"]["selected"] >= 1 and m["search"]["most_selected"] >= 1 for m in metrics)
+    # the champion is the objective's: the best fitness over the generations
+    assert metrics[-1]["champion_fitness"] == max(m["best_fitness"] for m in metrics)
+    assert runs.read_run_json(whole.run_dir)["search"] == "lexicase"
+
+
+def test_lexicase_works_with_a_curriculum(tmp_path):
+    res = evolve(EvolveSettings(task="associative_recall", task_params={"stages": "auto"}, generations=2, seed=0,
+                                episodes=4, evaluator="serial", stop_when_solved=False,
+                                run_dir=str(tmp_path / "c"), search="lexicase"), progress=False)
+    m = runs.read_metrics(res.run_dir)
+    assert [x["search"]["search"] for x in m] == ["lexicase", "lexicase"] and m[0]["stage"] == 0
+
+
+def test_bad_lexicase_settings_are_one_line_errors(capsys, tmp_path):
+    main_error(capsys, "evolve", "--task", "tmaze", "--search", "lexicase", "--novelty-k", "3",
+               words=("need --search novelty",))
+    main_error(capsys, "evolve", "--task", "tmaze", "--search", "lexicas", words=("invalid choice", "lexicase"))
+    assert not (tmp_path / "r").exists()
