@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from entm.errors import EntmError
+from entm.evolution.novelty import DESCRIPTORS, SEARCHES
 
 #: novelty search's command-line options: option -> NoveltyParams field
 NOVELTY_OPTIONS = {"novelty_k": "k", "novelty_archive": "archive_size", "novelty_threshold": "threshold",
@@ -26,7 +27,7 @@ def add_evolve_options(e) -> None:
     g.add_argument("--replay", type=int, default=None, metavar="N",
                    help="up to N fresh training episodes that rejected candidates failed join every later "
                         "generation's episodes (sequence tasks; default 0: none)")
-    g.add_argument("--search", default=None, choices=["fitness", "novelty", "hybrid", "lexicase"],
+    g.add_argument("--search", default=None, choices=list(SEARCHES),
                    help="fitness (default): the objective; novelty: novelty search over the task's behaviour "
                         "descriptor, switching to the objective; hybrid: novelty x objective; lexicase: "
                         "epsilon-lexicase selection over the generation's episodes")
@@ -40,7 +41,7 @@ def add_evolve_options(e) -> None:
                    help="novelty: switch to the objective after this many generations (default 500)")
     g.add_argument("--novelty-exponent", type=float, default=None,
                    help="hybrid: search score = novelty x objective ** this (default 1)")
-    g.add_argument("--novelty-descriptor", default=None, choices=["task", "head"],
+    g.add_argument("--novelty-descriptor", default=None, choices=list(DESCRIPTORS),
                    help="novelty: the task's behaviour descriptor (default), or the tape head's shift, jump and "
                         "write strength per step of the first deployment (reward tasks)")
 

@@ -56,8 +56,6 @@ class Lexicase:
     """Turns a generation's per-case fitness (``GenomeResult.behaviour``) into search scores (genome.fitness);
     its state (the generation count) is plain data in ``state``."""
 
-    search = "lexicase"
-
     def __init__(self, seed: int, state: dict | None = None):
         self.seed = int(seed)
         self.state = state if state is not None else {"generation": 0}
