@@ -120,8 +120,16 @@ def draw_tmaze(task: TMazeTask, env: MazeEnv, row: int, path: Path) -> Path:
     if task.variant == "discrete":
         return write_file(path, rounds_table(rounds))
     return draw_paths(env.maze, rounds, path, title=f"{task.maze} T-maze, deployment row {row}: "
-                      f"high reward at goal {int(env.first[row])}, moves to {int(env.second[row])} "
-                      f"before round {int(env.switch[row]) + 1}; {int(env.right[row])} of {env.rounds} rounds right")
+                      f"high reward at goal {int(env.first[row])}, {moves_text(env.schedule[row])}; "
+                      f"{int(env.right[row])} of {env.rounds} rounds right")
+
+
+def moves_text(schedule) -> str:
+    """"moves to 2 before round 9" (and ", to 0 before round 15" for each later move) from a row of
+    :meth:`MazeDeployments.schedule`."""
+    moves = [(r, int(g)) for r, g in enumerate(schedule) if r and g != schedule[r - 1]]
+    return ", ".join(f"{'moves ' if i == 0 else ''}to {g} before round {r + 1}" for i, (r, g) in enumerate(moves)) \
+        or "never moves"
 
 
 def rounds_table(rounds: list[dict]) -> str:

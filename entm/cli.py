@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: half of this machine's physical memory)")
     v.add_argument("--vector-size", type=int, default=None,
                    help="evaluate at another vector width: a hyper-encoding champion's CPPN is re-painted for it")
+    v.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", dest="task_set",
+                   help="evaluate with a task parameter changed, e.g. --set swaps=1 (repeatable; a parameter that "
+                        "changes the network's inputs or outputs is refused)")
     v.add_argument("--repeats", default=None, metavar="R[,R...]",
                    help="repeat copy: every length's sequences repeated R times, one sweep per count given (default: "
                         "L vectors L times, the NTM paper's sweep)")
@@ -299,6 +302,8 @@ def cmd_evaluate(args) -> int:
         if args.vector_size < 1:
             raise EntmError(f"--vector-size must be at least 1, got {args.vector_size}")
         overrides["vector_size"] = args.vector_size
+    if args.task_set:
+        overrides.update(_task_sets(args.task_set, load_champion(args.champion, max_memory=args.max_memory).task))
     champ = load_champion(args.champion, task_overrides=overrides, max_memory=args.max_memory)
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
     sweeps = {}
@@ -326,6 +331,24 @@ def cmd_evaluate(args) -> int:
               f"{champ.spec.params()}, {champ.spec.heads} head(s)")
         print(_sweeps_table(sweeps))
     return 0
+
+
+def _task_sets(items: list, task) -> dict:
+    """``entm evaluate --set PARAM=VALUE``: the values typed as the champion's own parameters."""
+    import dataclasses
+
+    from entm.tasks.curriculum import value_of
+
+    names = {f.name for f in dataclasses.fields(task)} - {"stages"}
+    out = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        if not eq or not text:
+            raise EntmError(f"--set: {item!r} is not PARAM=VALUE")
+        if key not in names:
+            raise EntmError(f"--set: task {task.name!r} has no parameter {key!r}")
+        out[key] = value_of(text, getattr(task, key), what="--set value")
+    return out
 
 
 def _sweeps_json(task, sweeps: dict, out: dict) -> dict:

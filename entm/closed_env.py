@@ -50,8 +50,8 @@ TM_IX, TM_IY, TM_HEADING, TM_MOVES = 7, 8, 9, 10  # continuous (steering: TM_MOV
 F_REWARD, F_X, F_Y, F_ANGLE = range(4)
 # S columns, season
 SE_ACTIVE, SE_T, SE_LENGTH, SE_RIGHT, SE_SCORED = range(5)
-# D columns, T-maze (season: food | poison | scored, ip[P_ITEMS] columns each)
-D_FIRST, D_SECOND, D_SWITCH = range(3)
+# D, T-maze: the high goal per round (MazeDeployments.schedule); season: food | poison | scored,
+# ip[P_ITEMS] columns each
 
 #: per task class: the dataclass fields the compiled environment knows, each with the test its value
 #: must pass (None: any value).  A field not named here (a parameter added later) sends the task to
@@ -60,7 +60,8 @@ SUPPORTED = {
     tmaze_module.TMazeTask: {"variant": None, "maze": None, "rounds": None, "switch_spread": None,
                              "max_steps": None, "goal_bonus": None, "steering": None, "steer_max": None,
                              "junction_input": None, "junction_rule": None, "swap_fraction": None,
-                             "swap_fix": None,  # the switch round is drawn before the loop: no step depends on it
+                             "swap_fix": None, "swaps": None,  # the moves are drawn before the loop: the
+                             # kernel reads the high goal per round from D
                              "stages": None},  # a curriculum's stage is a task of its own
     season_module.SeasonTask: {name: None for name in (
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
@@ -146,7 +147,7 @@ def pack_env(env, B: int):
         fp[FP_STEER_MAX] = env.steer_max
         ip[P_ARGMAX] = task.steering == "argmax"
         fp[FP_START_X], fp[FP_START_Y] = env.start
-    D = np.ascontiguousarray(np.stack([env.first[:B], env.second[:B], env.switch[:B]], axis=1), dtype=np.int64)
+    D = np.ascontiguousarray(env.schedule[:B], dtype=np.int64)
     return ip, fp, S, F, D, sensors, grid, LI, LF
 
 
@@ -439,7 +440,7 @@ def env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI,
         g = goal if at_goal else 0
         untried = (tried >> g) & 1 == 0
         right = at_goal and (goal == known if known >= 0 else untried)
-        high = D[b, D_FIRST] if S[r, TM_ROUND] < D[b, D_SWITCH] else D[b, D_SECOND]
+        high = D[b, S[r, TM_ROUND]]
         got_high = at_goal and goal == high
         F[r, 0] = fp[FP_HIGH] if got_high else (fp[FP_LOW] if at_goal else 0.0)
         LI[r, S[r, TM_ROUND]] = goal

@@ -45,17 +45,17 @@ class Schedule:
     advance: float = DEFAULT_ADVANCE
 
 
-def _value(text: str, like):
-    """``text`` as the type of the parameter's current value ``like``."""
+def value_of(text: str, like, what: str = "curriculum value"):
+    """``text`` as the type of the parameter's current value ``like`` (``what`` names it in an error)."""
     if isinstance(like, bool):
         if text.lower() not in TRUTH_WORDS:
-            raise EntmError(f"curriculum value {text!r} is not true or false (1 or 0)")
+            raise EntmError(f"{what} {text!r} is not true or false (1 or 0)")
         return TRUTH_WORDS[text.lower()]
     try:
         return type(like)(text) if isinstance(like, (int, float)) else text
     except ValueError:
         kind = {"int": "an integer", "float": "a number"}.get(type(like).__name__, type(like).__name__)
-        raise EntmError(f"curriculum value {text!r} is not {kind}") from None
+        raise EntmError(f"{what} {text!r} is not {kind}") from None
 
 
 def parse(task) -> Schedule | None:
@@ -88,7 +88,7 @@ def parse(task) -> Schedule | None:
                             f"{', '.join(sorted(names - set(FIXED)))}")
         if key in FIXED:
             raise EntmError(f"curriculum {spec!r}: {key} cannot change between stages")
-        lists[key] = [_value(v, getattr(task, key)) for v in values.split(",")]
+        lists[key] = [value_of(v, getattr(task, key)) for v in values.split(",")]
     if not lists:
         raise EntmError(f"curriculum {spec!r} names no parameter; give PARAM=V1,V2,...")
     n = max(len(v) for v in lists.values())

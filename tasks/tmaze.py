@@ -57,6 +57,7 @@ from entm.errors import EntmError
 from entm.tasks.base import Scores, check_bool, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
+from entm.tasks.maze_deployments import MazeDeployments, several_moves
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
@@ -65,26 +66,6 @@ JUNCTION_RULES = ("open", "corridor")
 MAZE_KINDS = ("single", "double")
 HIGH_REWARD = 1.0
 LOW_REWARD = 0.1
-
-# -- deployments ---------------------------------------------------------------
-
-@dataclass
-class MazeDeployments:
-    """A batch of T-maze deployments."""
-
-    first: np.ndarray
-    """(n,) the high-reward goal before the move."""
-    second: np.ndarray
-    """(n,) the high-reward goal from round ``switch`` on."""
-    switch: np.ndarray
-    """(n,) 0-based round from which ``second`` holds the high reward."""
-    rounds: int
-    """Rounds per deployment."""
-
-    @property
-    def n(self) -> int:
-        return len(self.first)
-
 
 @dataclass
 class TMazeTask(RewardTask):
@@ -119,11 +100,16 @@ class TMazeTask(RewardTask):
     authors' rule); 0: before R//2 - 1 +- switch_spread."""
     swap_fix: bool = False
     """With ``swap_fraction`` > 0: that range moved back by int(swap_fraction * R/2) // 2 (the authors' swapfix)."""
+    swaps: int = 1
+    """How often the high reward moves in a deployment.  k > 1: move i (1..k) comes before round
+    i R // (k + 1) +- (R // (k + 1) - 1) // 2 (0-based), to a goal drawn from the others (the first move to the
+    deployment's ``second`` goal, so that the batch still cycles through every pair); needs ``swap_fraction`` 0."""
     stages: str = ""
     """A curriculum for evolution (``--stages``, :mod:`entm.tasks.curriculum`), e.g. ``rounds=8``."""
 
     dynamics_defaults = {"steering": "turns", "steer_max": 45.0, "junction_input": 1, "junction_rule": "open",
-                         "swap_fraction": 0.0, "swap_fix": False, "stages": ""}
+                         "swap_fraction": 0.0, "swap_fix": False, "swaps": 1,
+                         "stages": ""}
 
     name = "tmaze"
     description = "T-maze: find, remember and re-find a moving high reward (Greve et al. 2016)"
@@ -162,7 +148,17 @@ class TMazeTask(RewardTask):
             setattr(self, name, v)
         if self.swap_fix and self.swap_fraction == 0:
             raise EntmError("swap_fix centres the authors' swap rule: it needs swap_fraction > 0")
+        self.swaps = check_int("swaps", self.swaps, low=1)
+        if self.swaps > 1 and self.swap_fraction > 0:
+            raise EntmError(f"swaps {self.swaps} spreads its moves over the rounds itself: it needs swap_fraction 0 "
+                            f"(--swap-fraction 0), got {self.swap_fraction:g}")
+        self._check_swap_rounds(self.rounds)
         parse_curriculum(self)  # a bad curriculum is an error before any work
+
+    def _check_swap_rounds(self, rounds: int) -> None:
+        if self.swaps > 1 and rounds < 2 * (self.swaps + 1):
+            raise EntmError(f"swaps {self.swaps} needs at least {2 * (self.swaps + 1)} rounds per deployment, "
+                            f"got {rounds}")
 
     # -- layout ----------------------------------------------------------------
     @property
@@ -221,8 +217,11 @@ class TMazeTask(RewardTask):
         else:
             centre = R // 2 - 1
             switch = centre + rng.integers(-self.switch_spread, self.switch_spread + 1, size=n)
-        switch = np.clip(switch, 1, R - 1)
-        return MazeDeployments(first=pairs[idx, 0].copy(), second=pairs[idx, 1].copy(), switch=switch, rounds=R)
+        first, second = pairs[idx, 0].copy(), pairs[idx, 1].copy()
+        if self.swaps == 1:
+            return MazeDeployments(first=first, second=second, switch=np.clip(switch, 1, R - 1), rounds=R)
+        self._check_swap_rounds(R)
+        return several_moves(rng, first, second, R, self.swaps, self.goals)
 
     def environment(self, deployments: MazeDeployments, groups: int = 1, record: bool = False) -> "MazeEnv":
         cls = DiscreteMazeEnv if self.variant == "discrete" else \
@@ -266,6 +265,7 @@ class MazeEnv(Environment):
         self.first = tile_rows(deps.first, self.groups)
         self.second = tile_rows(deps.second, self.groups)
         self.switch = tile_rows(deps.switch, self.groups)
+        self.schedule = tile_rows(deps.schedule(), self.groups)  # (rows, rounds) the high goal per round
         N = len(self.first)
         self.batch = N
         self.rows = np.arange(N)
@@ -283,7 +283,7 @@ class MazeEnv(Environment):
 
     def high(self) -> np.ndarray:
         """(N,) the goal holding the high reward in each row's current round."""
-        return np.where(self.round < self.switch, self.first, self.second)
+        return self.schedule[self.rows, np.minimum(self.round, self.rounds - 1)]
 
     def end_round(self, rows: np.ndarray, goal: np.ndarray) -> None:
         """Rows ``rows`` reached ``goal`` (-1: crash or time-out): score the choice, set the reward."""

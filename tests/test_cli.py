@@ -65,6 +65,32 @@ def test_evaluate_terms_gives_the_shaping_terms_of_fresh_episodes(capsys, fixtur
     assert v["terms"] == {"reached": pytest.approx(float(np.mean(env.reached / env.rounds)))}
 
 
+def test_evaluate_set_changes_a_task_parameter(capsys, tmp_path):
+    """--set PARAM=VALUE: the champion evaluated with that task parameter changed, exactly as the Python API
+    with the same override; the JSON's task_params show it; bad items are one-line errors."""
+    from entm.evolution.loop import EvolveSettings, evolve
+
+    res = evolve(EvolveSettings(task="tmaze", task_params={"swaps": 3}, generations=1, seed=0, episodes=4,
+                                evaluator="serial", stop_when_solved=False, run_dir=str(tmp_path / "maze")),
+                 progress=False)
+    status, out, _ = run_main(capsys, "evaluate", res.run_dir, "--lengths", "20", "--episodes", "6", "--seed", "5",
+                              "--set", "swaps=1", "--set", "switch_spread=2", "--json")
+    data = json.loads(out)
+    # (a parameter at its default, swaps 1, is left out of task_params, as in run.json)
+    assert status == 0 and "swaps" not in data["task_params"] and data["task_params"]["switch_spread"] == 2
+    champ = load_champion(res.run_dir, task_overrides={"swaps": 1, "switch_spread": 2})
+    scores, _ = evaluate_deployments(champ.machine, champ.network,
+                                     champ.task.sample(np.random.default_rng([5, 20]), 6, length=20))
+    assert data["lengths"]["20"]["score"] == pytest.approx(float(scores.score.mean()))
+    _, out, _ = run_main(capsys, "evaluate", res.run_dir, "--lengths", "20", "--episodes", "6", "--json")
+    assert json.loads(out)["task_params"]["swaps"] == 3
+    for item, words in (("swaps", ["--set", "'swaps' is not PARAM=VALUE"]),
+                        ("moves=2", ["no parameter 'moves'"]),
+                        ("swaps=two", ["--set value 'two' is not an integer"]),
+                        ("swaps=0", ["swaps must be at least 1"])):
+        main_error(capsys, "evaluate", res.run_dir, "--set", item, words=words)
+
+
 def test_evaluate_table_and_tasks(capsys, fixtures):
     status, out, _ = run_main(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--lengths", "5")
     assert status == 0 and "length" in out and "1.0000" in out

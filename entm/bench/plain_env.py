@@ -27,8 +27,7 @@ class PlainTMaze:
 
     def __init__(self, task, deps, b: int):
         self.task = task
-        self.first, self.second = int(deps.first[b]), int(deps.second[b])
-        self.switch, self.rounds = int(deps.switch[b]), int(deps.rounds)
+        self.schedule, self.rounds = deps.schedule()[b].tolist(), int(deps.rounds)
         self.round, self.rewarding, self.reward = 0, False, 0.0
         self.known, self.tried = -1, [False] * task.goals
         self.right = self.reached = 0
@@ -119,7 +118,7 @@ class PlainTMaze:
             self._end_round(goal)
 
     def _end_round(self, goal: int) -> None:
-        high = self.first if self.round < self.switch else self.second
+        high = self.schedule[self.round]
         at_goal = goal >= 0
         if at_goal:
             self.right += goal == self.known if self.known >= 0 else not self.tried[goal]

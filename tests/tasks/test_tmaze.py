@@ -40,6 +40,14 @@ class IdealAgent:
         self.target = self.pick()
 
 
+class StayAgent(IdealAgent):
+    """The ideal agent until it first finds the high reward; from then on it goes there every round."""
+
+    def rewarded(self, reward: float) -> None:
+        if self.known < 0:
+            super().rewarded(reward)
+
+
 class AlwaysLeft:
     target = 0
 
@@ -149,6 +157,59 @@ def test_the_authors_swap_rule_and_its_centred_form(fix, low, high):
     big = task.sample(np.random.default_rng(0), 2000)
     assert (big.switch.min(), big.switch.max()) == (low, high)
     assert set(np.bincount(big.switch)[low:high + 1] > 200) == {True}  # every round of the range, evenly
+
+
+def test_several_moves_of_the_high_reward():
+    """``swaps`` 3 in 20 rounds: the moves before rounds 5 +- 2, 10 +- 2 and 15 +- 2 (0-based), each to
+    another goal, the first to the deployment's ``second`` goal, the batch cycling through every pair."""
+    task = make_task("tmaze", {"maze": "double", "swaps": 3})
+    deps = task.sample(np.random.default_rng(0), 2400)
+    sched = deps.schedule()
+    assert sched.shape == (2400, 20)
+    assert set(zip(deps.first[:12].tolist(), deps.second[:12].tolist())) == set(map(tuple, task.pairs.tolist()))
+    rounds = [np.nonzero(row[1:] != row[:-1])[0] + 1 for row in sched]
+    assert all(len(r) == 3 for r in rounds)  # every move goes to another goal
+    rounds = np.array(rounds)
+    for i, centre in enumerate((5, 10, 15)):
+        assert (rounds[:, i].min(), rounds[:, i].max()) == (centre - 2, centre + 2)
+    np.testing.assert_array_equal(rounds[:, 0], deps.switch)
+    np.testing.assert_array_equal(sched[:, 0], deps.first)
+    np.testing.assert_array_equal(sched[np.arange(2400), deps.switch], deps.second)
+    # later moves reach every other goal
+    assert {(a, b) for a, b in zip(sched[:, 12].tolist(), sched[:, 19].tolist()) if a != b} >= \
+        {(a, b) for a in range(4) for b in range(4) if a != b}
+    # one move: the schedule is first / second around switch, the draws as they always were
+    one = make_task("tmaze", {"maze": "double"}).sample(np.random.default_rng(0), 24)
+    assert one.later is None
+    np.testing.assert_array_equal(one.schedule(), np.where(np.arange(20) < one.switch[:, None],
+                                                           one.first[:, None], one.second[:, None]))
+
+
+@pytest.mark.parametrize("variant,maze_kind", CASES)
+def test_ideal_policy_is_right_with_several_moves(variant, maze_kind):
+    task = make_task("tmaze", {"variant": variant, "maze": maze_kind, "swaps": 3})
+    deps = task.sample(np.random.default_rng(3), 24)
+    env = task.environment(deps)
+    sc = RUNNERS[variant](task, env, [IdealAgent(task.goals) for _ in range(env.batch)])
+    assert sc.perfect.all()
+    # an agent that never explores again once it found the high reward loses more with every move (the single
+    # maze's moves alternate between its two goals, which brings the reward back to it: not there)
+    if maze_kind == "single":
+        return
+    one = make_task("tmaze", {"variant": variant, "maze": maze_kind})
+    stay = [RUNNERS[variant](t, t.environment(d), [StayAgent(t.goals) for _ in range(len(d.first))]).score.mean()
+            for t, d in ((task, deps), (one, one.sample(np.random.default_rng(3), 24)))]
+    assert stay[0] < stay[1], stay
+
+
+def test_swaps_errors():
+    for params, match in (({"swaps": 0}, "swaps must be at least 1"),
+                          ({"swaps": 2, "swap_fraction": 0.6}, "swaps 2 .* needs swap_fraction 0"),
+                          ({"swaps": 5, "rounds": 10}, "swaps 5 needs at least 12 rounds")):
+        with pytest.raises(EntmError, match=match):
+            make_task("tmaze", params)
+    with pytest.raises(EntmError, match="swaps 3 needs at least 8 rounds"):
+        make_task("tmaze", {"swaps": 3}).sample(np.random.default_rng(0), 4, length=6)
 
 
 def test_tape_style_timing_discrete():
