@@ -51,6 +51,12 @@ def test_shipped_campaigns_load():
     assert len(ntm.runs) == 8 and {r.kind for r in ntm.runs} == {"training"}
     rc = ntm.group_of("repeat-copy")[0].settings
     assert rc["preset"] == "graves2014-repeat-copy" and rc["stop_bit_errors"] == 0.1 and rc["task"] == "repeat_copy"
+    reward = load_campaign(ROOT / "campaigns" / "reward-presets.toml")
+    assert len(reward.runs) == 15 and {r.kind for r in reward.runs} == {"evolution"}
+    for group in reward.groups:  # each group is its preset with the papers' 10,000 generations
+        s = reward.group_of(group)[0].settings
+        assert s["preset"] == group and s["generations"] == 10000
+    assert reward.group_of("luders2017-season")[0].settings["task"] == "season"
 
 
 def test_a_preset_group_gets_the_presets_settings_with_its_own_on_top():
