@@ -394,6 +394,12 @@ def test_evaluate_repeats_fixes_repeat_copys_count_at_every_length(capsys, tmp_p
         assert status == 0 and "repeats 1:" in out and "repeats 2:" in out
         main_error(capsys, "evaluate", run, "--repeats", "0", words=["--repeats", "at least 1"])
         main_error(capsys, "evaluate", run, "--repeats", "2,", words=["--repeats", "empty item"])
+        # --set changes a task parameter for either kind of run
+        status, out, _ = run_main(capsys, "evaluate", run, "--set", "max_repeats=1", "--lengths", "3", "--episodes",
+                                  "4", "--json")
+        assert status == 0 and json.loads(out)["task_params"]["max_repeats"] == 1
+    main_error(capsys, "evaluate", trained, "--set", "vector_size=3", words=["--set changes the task's inputs"])
+    main_error(capsys, "evaluate", trained, "--set", "heads=2", words=["no parameter 'heads'"])
     main_error(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--repeats", "2",
                words=["--repeats", "repeat copy", "copy"])
 
