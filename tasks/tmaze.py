@@ -220,7 +220,7 @@ class TMazeTask(RewardTask):
         first, second = pairs[idx, 0].copy(), pairs[idx, 1].copy()
         if self.swaps == 1:
             return MazeDeployments(first=first, second=second, switch=np.clip(switch, 1, R - 1), rounds=R)
-        self._check_swap_rounds(R)
+        self._check_swap_rounds(R)  # (the switch draws above go unused here: recorded runs depend on them)
         return several_moves(rng, first, second, R, self.swaps, self.goals)
 
     def environment(self, deployments: MazeDeployments, groups: int = 1, record: bool = False) -> "MazeEnv":
