@@ -62,9 +62,12 @@ def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides
     try:
         machine.check_sizes(network.num_inputs, network.num_outputs, what=str(path))
     except EntmError as e:
-        if params != entm["task_params"]:
+        if params.get("vector_size") != entm["task_params"].get("vector_size"):
             raise EntmError(f"{e} (only a hyper-encoding champion is re-painted for other task sizes; this one "
                             f"was evolved with the direct encoding at {entm['task_params']})") from None
+        if params != entm["task_params"]:
+            raise EntmError(f"{e} (the task parameters changed from the champion's change its inputs or "
+                            f"outputs)") from None
         raise
     return Champion(path=Path(path), data=data, network=network, task=task, spec=spec, machine=machine)
 

@@ -87,7 +87,8 @@ def test_evaluate_set_changes_a_task_parameter(capsys, tmp_path):
     for item, words in (("swaps", ["--set", "'swaps' is not PARAM=VALUE"]),
                         ("moves=2", ["no parameter 'moves'"]),
                         ("swaps=two", ["--set value 'two' is not an integer"]),
-                        ("swaps=0", ["swaps must be at least 1"])):
+                        ("swaps=0", ["swaps must be at least 1"]),
+                        ("maze=single", ["task inputs", "change its inputs or outputs"])):
         main_error(capsys, "evaluate", res.run_dir, "--set", item, words=words)
 
 
