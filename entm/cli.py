@@ -384,17 +384,8 @@ def _evaluate_trained(args, counts: list) -> int:
     from entm.champion import parse_lengths
 
     trained = load_trained(args.champion)
-    if args.task_set:  # the same model on episodes of the changed task
-        from dataclasses import replace
-
-        from entm.tasks import make_task
-
-        task = make_task(trained.task.name, {**trained.task.params(), **_task_sets(args.task_set, trained.task)})
-        if (task.num_inputs, task.num_outputs) != (trained.task.num_inputs, trained.task.num_outputs):
-            raise EntmError(f"--set changes the task's inputs or outputs ({trained.task.num_inputs} and "
-                            f"{trained.task.num_outputs} -> {task.num_inputs} and {task.num_outputs}); the "
-                            f"model has fixed sizes")
-        trained = replace(trained, task=task)
+    if args.task_set:  # the same model on episodes of the changed task (typed as the model's own parameters)
+        trained = load_trained(args.champion, task_overrides=_task_sets(args.task_set, trained.task))
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(trained.task.generalization_lengths)
     sweeps = {}
     for r in counts:

@@ -399,7 +399,8 @@ def test_evaluate_repeats_fixes_repeat_copys_count_at_every_length(capsys, tmp_p
         status, out, _ = run_main(capsys, "evaluate", run, "--set", "max_repeats=1", "--lengths", "3", "--episodes",
                                   "4", "--json")
         assert status == 0 and json.loads(out)["task_params"]["max_repeats"] == 1
-    main_error(capsys, "evaluate", trained, "--set", "vector_size=3", words=["--set changes the task's inputs"])
+    main_error(capsys, "evaluate", trained, "--set", "vector_size=3",
+               words=["the model", "the task parameters changed from the model's change its inputs or outputs"])
     main_error(capsys, "evaluate", trained, "--set", "heads=2", words=["no parameter 'heads'"])
     main_error(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--repeats", "2",
                words=["--repeats", "repeat copy", "copy"])

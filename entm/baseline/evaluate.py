@@ -57,8 +57,10 @@ def load_trained(path, device="cpu", task_overrides: dict | None = None) -> Trai
         arch = ModelSettings.from_dict(payload["architecture"])
         task = sequence_task(payload["task"], {**payload["task_params"], **(task_overrides or {})})
         if (task.num_inputs, task.num_outputs) != (payload["num_inputs"], payload["num_outputs"]):
+            changed = " (the task parameters changed from the model's change its inputs or outputs)" \
+                if task_overrides else ""
             raise EntmError(f"task {task.name} has {task.num_inputs} inputs and {task.num_outputs} outputs, "
-                            f"the model {payload['num_inputs']} and {payload['num_outputs']}")
+                            f"the model {payload['num_inputs']} and {payload['num_outputs']}{changed}")
         model = build_model(arch, payload["num_inputs"], payload["num_outputs"], payload.get("seed", 0))
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, RuntimeError) as e:
