@@ -218,6 +218,31 @@ def test_a_killed_run_resumes_from_its_own_checkpoint_and_equals_the_run_launche
     assert "Wilson" in page and page.count("<img") == 2 and ntm.name in page
 
 
+_DIE_AT_RUN_JSON = """
+import os, sys
+from entm import runs
+from entm.campaign.work import execute, read_campaign
+runs.write_run_json = lambda *a, **k: os._exit(9)  # the process dies where run.json would be written
+c = read_campaign(sys.argv[1])
+execute(sys.argv[1], next(r for r in c.runs if r.name == sys.argv[2]))
+"""
+
+
+def test_a_start_killed_before_its_run_json_is_no_run_and_starts_again(capsys, tmp_path):
+    f = _write(tmp_path, SMALL_CAMPAIGN)
+    d = tmp_path / "camp"
+    c = open_campaign_dir(d, load_campaign(f), f.read_text())
+    run = c.group_of("direct")[0]
+    r = subprocess.run([sys.executable, "-c", _DIE_AT_RUN_JSON, str(d), run.name], env=subprocess_env(), timeout=300)
+    assert r.returncode == 9
+    path = run_dir(d, run)
+    # everything run.json names is written before it: a directory with run.json can be resumed
+    assert (path / runs.CONFIG_FILE).is_file() and not (path / runs.RUN_FILE).exists()
+    main_error(capsys, "resume", path, "--serial", words=["not a run directory", "run.json"])
+    status = execute(d, run)
+    assert [s["kind"] for s in status["sessions"]] == ["start", "start"] and status["done"]["generations"] == 12
+
+
 def test_parse_errors_name_the_file(tmp_path):
     with pytest.raises(EntmError, match=r"c\.toml: groups\.direct"):
         load_campaign(_write(tmp_path, SMALL_CAMPAIGN.replace("episodes = 8", "episodes = 0", 1)))
