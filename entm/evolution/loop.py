@@ -280,9 +280,7 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveR
     record["identity"] = runs.run_identity(record, config_text)
     try:
         with runs.run_lock(run_dir):
-            # config.ini first: run.json is what makes a directory a run that can be resumed (entm resume,
-            # a campaign), so a start killed between the two leaves no run.json without its config
-            runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)
+            runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)  # first: run.json makes it resumable
             runs.write_run_json(run_dir, record)
             config = worker_repro.configure(load_config(config_text, "run config"), settings.reproduction)
             pop = neat.Population(config, seed=int(settings.seed))
