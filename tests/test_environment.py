@@ -62,7 +62,7 @@ def test_a_full_disk_at_the_start_leaves_a_directory_evolve_reuses(tmp_path):
     d = tmp_path / "new"
     args = ["evolve", "--vector-size", "2", "--generations", "1", "--episodes", "2", "--serial", "--quiet",
             "--run-dir", d]
-    _one_line(run_entm_on_faulty_disk("ENOSPC", d, *args), 74, "run.json", "No space left on device")
+    _one_line(run_entm_on_faulty_disk("ENOSPC", d, *args), 74, "config.ini", "No space left on device")
     assert not d.exists() or list(d.iterdir()) == []
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr
