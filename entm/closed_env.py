@@ -62,6 +62,7 @@ SUPPORTED = {
                              "junction_input": None, "junction_rule": None, "swap_fraction": None,
                              "swap_fix": None, "swaps": None,  # the moves are drawn before the loop: the
                              # kernel reads the high goal per round from D
+                             "lexicase_cases": None,  # the search's cases, read off the goals afterwards
                              "stages": None},  # a curriculum's stage is a task of its own
     season_module.SeasonTask: {name: None for name in (
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",

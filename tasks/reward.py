@@ -83,6 +83,10 @@ class RewardTask(Task):
         """Per-row extra terms reported beside the score (none by default)."""
         return {}
 
+    def lexicase_rows(self, env: Environment, rows: np.ndarray) -> np.ndarray:
+        """Per row, its cases for ``--search lexicase`` (rows, cases): by default one, ``rows``, its fitness."""
+        return rows
+
 
 def tile_rows(a: np.ndarray, groups: int) -> np.ndarray:
     """A per-deployment array repeated for ``groups`` networks (row g*B + b is deployment b)."""

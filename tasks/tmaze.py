@@ -58,12 +58,14 @@ from entm.tasks.base import Scores, check_bool, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
 from entm.tasks.maze_deployments import MazeDeployments, several_moves
+from entm.tasks.maze_logic import logic_round, round_rights
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
 STEERING = ("turns", "angle", "argmax")
 JUNCTION_RULES = ("open", "corridor")
 MAZE_KINDS = ("single", "double")
+LEXICASE_CASES = ("deployments", "rounds")
 HIGH_REWARD = 1.0
 LOW_REWARD = 0.1
 
@@ -104,12 +106,16 @@ class TMazeTask(RewardTask):
     """How often the high reward moves in a deployment.  k > 1: move i (1..k) comes before round
     i R // (k + 1) +- (R // (k + 1) - 1) // 2 (0-based), to a goal drawn from the others (the first move to the
     deployment's ``second`` goal, so that the batch still cycles through every pair); needs ``swap_fraction`` 0."""
+    lexicase_cases: str = "deployments"
+    """``--search lexicase``'s cases: ``deployments`` (a deployment's fitness each) or ``rounds`` (each round of
+    each deployment: its choice logically right (1) or not, plus ``goal_bonus`` for reaching a goal, scaled
+    as the fitness).  No effect on the fitness or the score."""
     stages: str = ""
     """A curriculum for evolution (``--stages``, :mod:`entm.tasks.curriculum`), e.g. ``rounds=8``."""
 
     dynamics_defaults = {"steering": "turns", "steer_max": 45.0, "junction_input": 1, "junction_rule": "open",
                          "swap_fraction": 0.0, "swap_fix": False, "swaps": 1,
-                         "stages": ""}
+                         "lexicase_cases": "deployments", "stages": ""}
 
     name = "tmaze"
     description = "T-maze: find, remember and re-find a moving high reward (Greve et al. 2016)"
@@ -153,6 +159,9 @@ class TMazeTask(RewardTask):
             raise EntmError(f"swaps {self.swaps} spreads its moves over the rounds itself: it needs swap_fraction 0 "
                             f"(--swap-fraction 0), got {self.swap_fraction:g}")
         self._check_swap_rounds(self.rounds)
+        if self.lexicase_cases not in LEXICASE_CASES:
+            raise EntmError(f"unknown lexicase_cases {self.lexicase_cases!r}; expected one of "
+                            f"{', '.join(LEXICASE_CASES)}")
         parse_curriculum(self)  # a bad curriculum is an error before any work
 
     def _check_swap_rounds(self, rounds: int) -> None:
@@ -241,6 +250,13 @@ class TMazeTask(RewardTask):
         b = self.goal_bonus
         return (scores.score + b * env.reached / env.rounds) / (1 + b)
 
+    def lexicase_rows(self, env: "MazeEnv", rows: np.ndarray) -> np.ndarray:
+        """Per row, its lexicase cases: ``rows``, or its rounds' (right + goal_bonus * reached) / (1 + goal_bonus)."""
+        if self.lexicase_cases == "deployments":
+            return rows
+        right = round_rights(env.goal_log, env.schedule, self.goals)
+        return (right + self.goal_bonus * (env.goal_log >= 0)) / (1 + self.goal_bonus)
+
     def behaviour(self, env: "MazeEnv") -> np.ndarray:
         """Per network: the goal each round of each deployment ended at, one-hot over the goals (a crash
         or time-out: all zero); (groups, deployments * rounds * goals)."""
@@ -289,30 +305,14 @@ class MazeEnv(Environment):
         """Rows ``rows`` reached ``goal`` (-1: crash or time-out): score the choice, set the reward."""
         if len(rows) == 0:
             return
-        known, tried = self.known[rows], self.tried[rows]
-        at_goal = goal >= 0
-        g = np.where(at_goal, goal, 0)
-        untried = ~tried[np.arange(len(rows)), g]
-        right = at_goal & np.where(known >= 0, goal == known, untried)
         high = self.high()[rows]
-        got_high = at_goal & (goal == high)
+        right, got_high, self.known[rows], self.tried[rows] = logic_round(self.known[rows], self.tried[rows],
+                                                                          goal, high)
+        at_goal = goal >= 0
         self.reward[rows] = np.where(got_high, HIGH_REWARD, np.where(at_goal, LOW_REWARD, 0.0))
         self.right[rows] += right
         self.reached[rows] += at_goal
         self.goal_log[rows, self.round[rows]] = goal
-        # the ideal agent's knowledge after this round
-        moved = at_goal & ~got_high & (known >= 0) & (goal == known)
-        new_known = np.where(got_high, goal, np.where(moved, -1, known))
-        tried = tried.copy()
-        tried[moved] = False
-        low = at_goal & ~got_high
-        tried[np.nonzero(low)[0], g[low]] = True
-        # every goal tried without the high reward: it moved during the search; search again
-        full = tried.all(axis=1)
-        tried[full] = False
-        tried[np.nonzero(full)[0], g[full]] = True
-        self.known[rows] = new_known
-        self.tried[rows] = tried
         self.rewarding[rows] = True
         if self.log is not None:
             self._log_round_end(rows, goal, high, right)

@@ -112,3 +112,21 @@ def test_centring_stronger_than_the_junction_turn_allows_misses_the_second_junct
     scores, _ = evaluate_deployments(Machine(task, spec), Network.from_json(maze_solver(centring)),
                                      task.sample(np.random.default_rng(0), 12))
     assert not scores.perfect.any()
+
+
+def test_the_rounds_as_lexicase_cases_replay_the_fused_loops_score():
+    """``lexicase_cases rounds`` replays the logic from the goals the fused loop logged
+    (:func:`entm.tasks.maze_logic.round_rights`): for the solver and two broken ones, run together, every
+    deployment's rounds average to its fitness, which the compiled environment counted itself."""
+    task, spec = _machine()
+    task = make_task(PRESET["task"], {**PRESET["task_params"], "lexicase_cases": "rounds"})
+    nets = [Network.from_json(maze_solver(**kw)) for kw in ({}, {"rewrite": False}, {"centring": 0.75})]
+    deps = task.sample(np.random.default_rng(3), 12)
+    env = task.environment(deps, groups=3)
+    run_closed_loop(Machine(task, spec), nets, env)
+    rows = task.fitness_rows(env, task.score(env))
+    cases = task.lexicase_rows(env, rows)
+    assert cases.shape == (36, task.rounds)
+    np.testing.assert_allclose(cases.mean(axis=1), rows, rtol=1e-12)
+    right = cases == 1.0
+    assert right[:12].all() and right[12:].any() and not right[12:].all()  # the solver; the broken ones

@@ -9,6 +9,7 @@ from entm import runs
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator, GenomeResult
 from entm.evolution.lexicase import Lexicase, epsilons, select
 from entm.evolution.loop import EvolveSettings, evolve, resume
+from entm.tasks.maze_logic import round_rights
 
 SMALL_MAZE = {"variant": "discrete", "maze": "double", "rounds": 6}
 
@@ -78,6 +79,44 @@ def test_the_cases_are_the_fitness_of_each_episode(task, params):
     assert rows.shape == (6, 12)
     np.testing.assert_allclose(rows.mean(axis=1), [r.fitness for r in results.values()], rtol=1e-12)
     assert len({tuple(r) for r in rows}) > 1  # the genomes differ case by case
+
+
+def test_the_maze_rounds_as_cases_replay_the_logical_score():
+    """``lexicase_cases rounds``: one case per round of each deployment, replayed from the goals reached
+    (:func:`entm.tasks.maze_logic.round_rights`); a deployment's rounds average to its fitness exactly, so the
+    replay agrees with the environment's own count of right rounds (the steering maze's fused loop:
+    tests/test_maze_solver.py)."""
+    params = {**SMALL_MAZE, "lexicase_cases": "rounds", "goal_bonus": 0.25}
+    settings = EvolveSettings(task="tmaze", task_params=params)
+    t, spec, _, config, genomes = mutated_population(settings, 6, seed=2)
+    from entm.evolution.loop import prepare
+
+    text = prepare(settings)[3]
+    ev = GenomeEvaluator(EvalSettings(config_text=text, task="tmaze", task_params=t.params(), memory=spec, seed=0,
+                                      episodes=12, behaviour="cases"))
+    results, _ = ev.evaluate(list(enumerate(genomes)), generation=3)
+    cases = np.stack([r.behaviour for r in results.values()]).reshape(6, 12, 6)
+    per_deployment = cases.mean(axis=2)
+    np.testing.assert_allclose(per_deployment.mean(axis=1), [r.fitness for r in results.values()], rtol=1e-12)
+    plain = GenomeEvaluator(EvalSettings(config_text=text, task="tmaze", task_params={**t.params(),
+                                         "lexicase_cases": "deployments"}, memory=spec, seed=0, episodes=12,
+                                         behaviour="cases"))
+    rows = np.stack([r.behaviour for r in plain.evaluate(list(enumerate(genomes)), generation=3)[0].values()])
+    np.testing.assert_allclose(per_deployment, rows, rtol=1e-12)  # deployment by deployment
+    assert set(np.unique(cases)) <= {0.0, 0.2, 1.0}  # wrong and no goal, wrong at a goal, right
+    assert (cases == 1.0).any() and (cases < 1.0).any()
+
+
+def test_round_rights_follows_the_logic_round_by_round():
+    """By hand: the high reward at goal 2, then (before round 4) at goal 1."""
+    schedule = np.array([[2, 2, 2, 2, 1, 1, 1, 1]] * 2)
+    goals = np.array([[0, 2, 2, 2, 2, 0, 1, 1],    # explore, find, exploit, exploit, moved, explore, find, exploit
+                      [0, 0, 2, -1, 3, 2, 3, 1]])  # 0 again (tried), find, crash, leave the known goal, ...
+    right = round_rights(goals, schedule, 4)
+    assert right[0].tolist() == [True] * 8
+    # row 1: goal 0 again (tried, wrong), goal 2 found (known), a crash (wrong), goal 3 while 2 is known
+    # (wrong), back to 2 (right: low, so the move is seen and only 2 counts as tried), 3 and 1 untried (right)
+    assert right[1].tolist() == [True, False, True, False, False, True, True, True]
 
 
 def _settings(run_dir, generations=4, task="tmaze", params=SMALL_MAZE, **kw):

