@@ -120,7 +120,7 @@ def draw_tmaze(task: TMazeTask, env: MazeEnv, row: int, path: Path) -> Path:
     if task.variant == "discrete":
         return write_file(path, rounds_table(rounds))
     return draw_paths(env.maze, rounds, path, title=f"{task.maze} T-maze, deployment row {row}: "
-                      f"high reward at goal {int(env.first[row])}, {moves_text(env.schedule[row])}; "
+                      f"high reward at goal {int(env.schedule[row, 0])}, {moves_text(env.schedule[row])}; "
                       f"{int(env.right[row])} of {env.rounds} rounds right")
 
 

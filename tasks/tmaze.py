@@ -278,11 +278,8 @@ class MazeEnv(Environment):
         self.task = task
         self.groups = int(groups)
         self.rounds = deps.rounds
-        self.first = tile_rows(deps.first, self.groups)
-        self.second = tile_rows(deps.second, self.groups)
-        self.switch = tile_rows(deps.switch, self.groups)
         self.schedule = tile_rows(deps.schedule(), self.groups)  # (rows, rounds) the high goal per round
-        N = len(self.first)
+        N = len(self.schedule)
         self.batch = N
         self.rows = np.arange(N)
         self.active = np.ones(N, dtype=bool)

@@ -60,6 +60,7 @@ def test_tmaze_memory_plot_shows_the_rounds(reward_runs, name):
     champ = load_champion(reward_runs[name])
     task = champ.task
     sc, env = _batch(champ)
+    deps = sample_deployments(task, 0, None, 0)  # the deployments _batch ran: their goals and switch rounds
     for d in range(env.batch):
         fig, info = memory_figure(champ, deployment=d)
         rounds = info.timeline
@@ -81,10 +82,10 @@ def test_tmaze_memory_plot_shows_the_rounds(reward_runs, name):
         for r in rounds:
             assert r["start"] <= r["end"] < r["stop"] == r["end"] + 2
             assert inputs[reward_row, r["end"] + 1] == pytest.approx(r["reward"])
-            assert r["high"] == (env.first[d] if r["round"] < env.switch[d] else env.second[d])
+            assert r["high"] == (deps.first[d] if r["round"] < deps.switch[d] else deps.second[d])
         # the high reward's move is drawn where it happens, and no panel is empty (the old targets panel was)
         moved = [r for a, r in zip(rounds, rounds[1:]) if r["high"] != a["high"]]
-        assert [r["round"] for r in moved] == ([int(env.switch[d])] if env.switch[d] < task.rounds else [])
+        assert [r["round"] for r in moved] == ([int(deps.switch[d])] if deps.switch[d] < task.rounds else [])
         for ax in fig.axes:
             for im in ax.images:
                 assert np.isfinite(np.asarray(im.get_array(), dtype=float)).any()
