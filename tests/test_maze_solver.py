@@ -118,7 +118,7 @@ def test_the_rounds_as_lexicase_cases_replay_the_fused_loops_score():
     """``lexicase_cases rounds`` replays the logic from the goals the fused loop logged
     (:func:`entm.tasks.maze_logic.round_rights`): for the solver and two broken ones, run together, every
     deployment's rounds average to its fitness, which the compiled environment counted itself."""
-    task, spec = _machine()
+    _, spec = _machine()
     task = make_task(PRESET["task"], {**PRESET["task_params"], "lexicase_cases": "rounds"})
     nets = [Network.from_json(maze_solver(**kw)) for kw in ({}, {"rewrite": False}, {"centring": 0.75})]
     deps = task.sample(np.random.default_rng(3), 12)
