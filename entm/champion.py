@@ -104,19 +104,23 @@ def load_champion(path, task_overrides: dict | None = None, max_memory=None) -> 
 
 
 def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, seed: int = 0,
-                     progress=None, max_memory=None, terms: bool = False) -> dict:
+                     progress=None, max_memory=None, terms: bool = False, phases: bool = False) -> dict:
     """Score one network at each sequence length: ``{"<L>": {score, perfect, bit_errors, episodes}}``.
 
     ``max_memory`` (bytes or a size like ``4G``; default half of the machine, :mod:`entm.budget`): a length
     that cannot fit is refused before any is evaluated; one whose run would not fit whole runs in pieces of
     episodes, with the same numbers.  ``terms``: also the means of the task's shaping terms on the same
-    episodes (``"terms"``, what evolution's fitness averaged besides the score; the run keeps the trace)."""
+    episodes (``"terms"``, what evolution's fitness averaged besides the score; the run keeps the trace).
+    ``phases``: a reward task's rounds grouped by its phases (``"phases"``, e.g. the T-maze's moves of the
+    high reward, :meth:`entm.tasks.reward.RewardTask.phases`); an error for a task without them."""
     task = machine.task
     limit, given = budget.limit_of(max_memory), max_memory is not None
     closed = isinstance(task, RewardTask)
     sized = not closed and isinstance(machine, Machine)  # a trained model's runner has no memory spec to size
     if terms and not isinstance(machine, Machine):  # an evolved machine's terms; a trained model has none
         raise EntmError(f"shaping terms are an evolved machine's; task {task.name!r} is run by a trained model")
+    if phases and (not closed or type(task).phases is RewardTask.phases):
+        raise EntmError(f"task {task.name!r} has no phases to group by (--phases: the T-maze's rounds)")
     pieces = {L: budget.evaluation_pieces(machine, L, episodes, limit, given) if sized else 1 for L in lengths}
     out = {}
     for L in lengths:
@@ -126,6 +130,7 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
             sc, env = evaluate_deployments(machine, network, eps)
             if terms:  # the task's fitness terms, e.g. the maze's "reached"
                 shaped = {k: float(np.mean(v)) for k, v in task.fitness_terms(env).items()}
+            grouped = task.phases(env) if phases else None
         elif terms:
             if pieces[L] > 1:
                 raise EntmError(f"shaping terms need length {L}'s {episodes} episodes in memory at once; "
@@ -142,6 +147,7 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
             "episodes": int(episodes),
             **_extra_scores(sc),
             **({"terms": shaped} if terms else {}),
+            **({"phases": grouped} if phases else {}),
         }
         if progress is not None:
             progress(L)

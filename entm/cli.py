@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--terms", action="store_true",
                    help="also the means of the task's shaping terms (what evolution's fitness averaged with the "
                         "score) on the same episodes; evolved champions")
+    v.add_argument("--phases", action="store_true",
+                   help="T-maze: also the rounds by where the high reward is, per first high goal and per move "
+                        "(from > to): the share of such phases right in every round")
     v.add_argument("--threads", type=int, default=1, help="CPU threads of this process's compute libraries (torch, numba; default 1, one per evaluating process: Ray workers run one each)")
     v.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse (one line) an evaluation estimated to need more memory than this, e.g. 4G "
@@ -296,6 +299,8 @@ def cmd_evaluate(args) -> int:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
         if args.terms:
             raise EntmError("--terms gives an evolved machine's shaping terms; a trained model has none")
+        if args.phases:
+            raise EntmError("--phases groups a reward task's rounds; a trained model runs sequence tasks")
         return _evaluate_trained(args, counts)
     overrides = {}
     if args.vector_size is not None:
@@ -317,7 +322,8 @@ def cmd_evaluate(args) -> int:
             task = _with_repeats(champ.task, r)
             one = replace(champ, task=task, machine=Machine(task, champ.spec))
         sweeps[r] = (one.task, evaluate_lengths(one.machine, one.network, lengths, episodes=args.episodes,
-                                                seed=args.seed, max_memory=args.max_memory, terms=args.terms))
+                                                seed=args.seed, max_memory=args.max_memory, terms=args.terms,
+                                                phases=args.phases))
     if args.json:
         nodes, conns = champ.network.size()
         meta = champ.data["metadata"]["entm"]

@@ -133,7 +133,9 @@ COLUMNS = ("score", "perfect", "bit_errors", "episodes")
 
 
 def table(res: dict, task) -> str:
-    res = {L: {**{k: v for k, v in r.items() if k != "terms"}, **r.get("terms", {})} for L, r in res.items()}
+    grouped = {L: r["phases"] for L, r in res.items() if "phases" in r}
+    res = {L: {**{k: v for k, v in r.items() if k not in ("terms", "phases")}, **r.get("terms", {})}
+           for L, r in res.items()}
     extra = [k for k in next(iter(res.values()), {}) if k not in COLUMNS]  # e.g. N-gram costs, shaping terms
     head = "".join(f" {k.replace('_', ' '):>13}" for k in extra)
     lines = [f"  {task.length_name:>8} {'score':>8} {'perfect':>8} {'bit errors':>11} {'episodes':>9}{head}"]
@@ -141,4 +143,22 @@ def table(res: dict, task) -> str:
         more = "".join(f" {r[k]:13.2f}" if isinstance(r[k], float) else f" {str(r[k]):>13}" for k in extra)
         lines.append(f"  {L:>8} {r['score']:8.4f} {r['perfect']:8.2f} {r['bit_errors']:11.2f} {r['episodes']:9d}"
                      f"{more}")
+    for L, found in grouped.items():
+        lines += phases_lines(L, task, found)
     return "\n".join(lines)
+
+
+def phases_lines(length, task, found: dict) -> list[str]:
+    """``entm evaluate --phases``: per kind of phase, the share right in every round (and how many)."""
+    def cell(key, v):
+        return f"{key} {v['right']:.2f} ({v['phases']})"
+
+    lines = [f"  phases at {length} {task.length_name}: the share right in every round (how many)"]
+    first = found.get("first", {})
+    if first:
+        lines.append("    first high goal: " + "  ".join(cell(k, v) for k, v in first.items()))
+    by_from: dict = {}
+    for key, v in found.get("moves", {}).items():
+        by_from.setdefault(key.split(">")[0], []).append(cell(key, v))
+    lines += [f"    moves from {a}:     " + "  ".join(cells) for a, cells in by_from.items()]
+    return lines

@@ -313,6 +313,12 @@ def check_int(name: str, value, low: int = 1) -> int:
     return v
 
 
+def check_choice(what: str, value, choices) -> None:
+    """A one-line EntmError unless ``value`` is one of ``choices``; ``what`` names it (e.g. ``"tmaze variant"``)."""
+    if value not in choices:
+        raise EntmError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}")
+
+
 def check_bool(name: str, value) -> bool:
     """``value`` (a bool, or 1 or 0) as a bool, else a one-line EntmError."""
     if not isinstance(value, (bool, int, np.integer)) or value not in (0, 1):

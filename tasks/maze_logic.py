@@ -45,3 +45,23 @@ def round_rights(goal_log: np.ndarray, schedule: np.ndarray, goals: int) -> np.n
     for r in range(R):
         out[:, r], _, known, tried = logic_round(known, tried, goal_log[:, r], schedule[:, r])
     return out
+
+
+def phases(goal_log: np.ndarray, schedule: np.ndarray, goals: int) -> dict:
+    """The rounds grouped by where the high reward is: a deployment's *phases* are its runs of rounds with
+    one high goal, the first (the search for the first high goal) and one after each move.  Per kind of
+    phase, how many there were and the share right in every round of it: ``{"first": {"g": {"phases": n,
+    "right": share}}, "moves": {"a>b": {...}}}`` (``g`` the first high goal; ``a>b`` a move from goal a to
+    goal b), keys in goal order.  A logically perfect agent is right in every phase; an agent whose
+    exploration misses a goal fails every phase that needs it, whatever round the move came in."""
+    right = round_rights(goal_log, schedule, goals)
+    counts: dict = {}
+    for row in range(len(schedule)):
+        starts = [0] + [int(r) for r in np.nonzero(np.diff(schedule[row]))[0] + 1]
+        for k, (a, b) in enumerate(zip(starts, starts[1:] + [schedule.shape[1]])):
+            kind, key = ("first", str(schedule[row, 0])) if k == 0 else \
+                ("moves", f"{schedule[row, a - 1]}>{schedule[row, a]}")
+            n, ok = counts.setdefault(kind, {}).get(key, (0, 0))
+            counts[kind][key] = (n + 1, ok + bool(right[row, a:b].all()))
+    return {kind: {key: {"phases": n, "right": ok / n} for key, (n, ok) in sorted(found.items())}
+            for kind, found in sorted(counts.items())}

@@ -87,6 +87,11 @@ class RewardTask(Task):
         """Per row, its cases for ``--search lexicase`` (rows, cases): by default one, ``rows``, its fitness."""
         return rows
 
+    def phases(self, env: Environment) -> dict | None:
+        """The deployments' rounds grouped by the task's phases, for ``entm evaluate --phases`` (None: the
+        task has none; the T-maze groups them by where the high reward is)."""
+        return None
+
 
 def tile_rows(a: np.ndarray, groups: int) -> np.ndarray:
     """A per-deployment array repeated for ``groups`` networks (row g*B + b is deployment b)."""

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.errors import EntmError
-from entm.tasks.base import Scores, check_int
+from entm.tasks.base import Scores, check_choice, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
@@ -169,8 +169,7 @@ class SeasonTask(RewardTask):
             raise EntmError(f"poisonous ({self.poisonous}) cannot exceed foods ({self.foods})")
         for name, options in (("foods_per_season", ("shared", "distinct")), ("season_days", ("each", "deployment")),
                               ("feedback", ("eaten", "right")), ("credit", ("threshold", "graded"))):
-            if getattr(self, name) not in options:
-                raise EntmError(f"unknown season {name} {getattr(self, name)!r}; expected one of {', '.join(options)}")
+            check_choice(f"season {name}", getattr(self, name), options)
         self.feedback_length = check_int("feedback_length", self.feedback_length, low=0)
         self.showings = check_int("showings", self.showings)
         if self.feedback_length > self.steps_per_food - 1:

@@ -54,11 +54,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from entm.errors import EntmError
-from entm.tasks.base import Scores, check_bool, check_int
+from entm.tasks.base import Scores, check_bool, check_choice, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
 from entm.tasks.maze_deployments import MazeDeployments, several_moves
-from entm.tasks.maze_logic import logic_round, round_rights
+from entm.tasks.maze_logic import logic_round, phases, round_rights
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
@@ -125,23 +125,18 @@ class TMazeTask(RewardTask):
     score_name = "logically right rounds"
 
     def __post_init__(self):
-        if self.variant not in VARIANTS:
-            raise EntmError(f"unknown tmaze variant {self.variant!r}; expected one of {', '.join(VARIANTS)}")
-        if self.maze not in MAZE_KINDS:
-            raise EntmError(f"unknown tmaze maze {self.maze!r}; expected one of {', '.join(MAZE_KINDS)}")
+        check_choice("tmaze variant", self.variant, VARIANTS)
+        check_choice("tmaze maze", self.maze, MAZE_KINDS)
         self.rounds = check_int("rounds", self.rounds, low=2)
         self.switch_spread = check_int("switch_spread", self.switch_spread, low=0)
         self.max_steps = check_int("max_steps", self.max_steps)
-        if self.steering not in STEERING:
-            raise EntmError(f"unknown tmaze steering {self.steering!r}; expected one of {', '.join(STEERING)}")
+        check_choice("tmaze steering", self.steering, STEERING)
         if self.steering != "turns" and self.variant != "continuous":
             raise EntmError(f"steering {self.steering!r} needs the continuous variant (--variant continuous)")
         self.junction_input = check_int("junction_input", self.junction_input, low=0)
         if self.junction_input > 1:
             raise EntmError(f"junction_input must be 0 or 1, got {self.junction_input}")
-        if self.junction_rule not in JUNCTION_RULES:
-            raise EntmError(f"unknown junction_rule {self.junction_rule!r}; expected one of "
-                            f"{', '.join(JUNCTION_RULES)}")
+        check_choice("junction_rule", self.junction_rule, JUNCTION_RULES)
         self.swap_fix = check_bool("swap_fix", self.swap_fix)
         for name, hi in (("goal_bonus", float("inf")), ("steer_max", 180.0), ("swap_fraction", 1.0)):
             try:
@@ -159,9 +154,7 @@ class TMazeTask(RewardTask):
             raise EntmError(f"swaps {self.swaps} spreads its moves over the rounds itself: it needs swap_fraction 0 "
                             f"(--swap-fraction 0), got {self.swap_fraction:g}")
         self._check_swap_rounds(self.rounds)
-        if self.lexicase_cases not in LEXICASE_CASES:
-            raise EntmError(f"unknown lexicase_cases {self.lexicase_cases!r}; expected one of "
-                            f"{', '.join(LEXICASE_CASES)}")
+        check_choice("lexicase_cases", self.lexicase_cases, LEXICASE_CASES)
         parse_curriculum(self)  # a bad curriculum is an error before any work
 
     def _check_swap_rounds(self, rounds: int) -> None:
@@ -256,6 +249,10 @@ class TMazeTask(RewardTask):
             return rows
         right = round_rights(env.goal_log, env.schedule, self.goals)
         return (right + self.goal_bonus * (env.goal_log >= 0)) / (1 + self.goal_bonus)
+
+    def phases(self, env: "MazeEnv") -> dict:
+        """The rounds by the high reward's phases (:func:`entm.tasks.maze_logic.phases`)."""
+        return phases(env.goal_log, env.schedule, self.goals)
 
     def behaviour(self, env: "MazeEnv") -> np.ndarray:
         """Per network: the goal each round of each deployment ended at, one-hot over the goals (a crash

@@ -427,3 +427,10 @@ def test_evolve_notes_a_set_up_that_cannot_solve_repeat_copy(tmp_path, capsys):
     assert status == 0 and err.startswith("note: one head with a feedforward controller cannot make repeat copy's")
     status, _, err = run_main(capsys, *args, "--run-dir", tmp_path / "b", "--quiet")
     assert status == 0 and "note:" not in err
+
+
+def test_evaluate_phases_is_for_tasks_with_phases(capsys, fixtures):
+    """--phases groups a reward task's rounds (the T-maze's; tests/test_maze_solver.py): a sequence task has
+    none, a one-line error."""
+    line = main_error(capsys, "evaluate", fixtures / "copy_handbuilt_v2.json", "--lengths", "5", "--phases")
+    assert line == "entm: error: task 'copy' has no phases to group by (--phases: the T-maze's rounds)"

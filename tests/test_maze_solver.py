@@ -130,3 +130,47 @@ def test_the_rounds_as_lexicase_cases_replay_the_fused_loops_score():
     np.testing.assert_allclose(cases.mean(axis=1), rows, rtol=1e-12)
     right = cases == 1.0
     assert right[:12].all() and right[12:].any() and not right[12:].all()  # the solver; the broken ones
+
+
+def test_evaluate_phases_of_the_solver_and_of_an_agent_that_cannot_reach_two_goals(tmp_path, capsys):
+    """``entm evaluate --phases``: the solver is right in every phase; the agent without the rewrite, which
+    reaches goals 0 and 3 only, in no phase whose high goal is 1 or 2, and its figures are the rounds' own
+    (:func:`entm.tasks.maze_logic.round_rights` on the same deployments)."""
+    import json
+
+    from entm.cli import main
+    from entm.tasks.maze_logic import round_rights
+
+    task, spec = _machine()
+    meta = {"entm": {"task": PRESET["task"], "task_params": PRESET["task_params"], "memory": PRESET["memory"],
+                     "memory_params": PRESET["memory_params"], "heads": PRESET["heads"]}}
+
+    def evaluate(rewrite: bool, *more) -> str:
+        path = tmp_path / f"agent-{rewrite}.json"
+        path.write_text(json.dumps({**maze_solver(rewrite=rewrite), "metadata": meta}))
+        capsys.readouterr()
+        assert main(["evaluate", str(path), "--lengths", "20", "--episodes", "24", "--seed", "4", "--phases",
+                     *more]) == 0
+        return capsys.readouterr().out
+
+    solver = json.loads(evaluate(True, "--json"))["lengths"]["20"]["phases"]
+    assert list(solver["first"]) == ["0", "1", "2", "3"] and len(solver["moves"]) == 12
+    assert all(v == {"phases": 6, "right": 1.0} for v in solver["first"].values())
+    assert all(v == {"phases": 2, "right": 1.0} for v in solver["moves"].values())
+    blind = json.loads(evaluate(False, "--json"))["lengths"]["20"]["phases"]
+    for key, v in {**blind["first"], **blind["moves"]}.items():
+        if key[-1] in "12":  # the phase's high goal is one it never reaches
+            assert v["right"] == 0.0, key
+    deps = task.sample(np.random.default_rng([4, 20]), 24, length=20)
+    _, env = evaluate_deployments(Machine(task, spec), Network.from_json(maze_solver(rewrite=False)), deps)
+    right = round_rights(env.goal_log, env.schedule, task.goals)
+    before = np.array([right[i, :deps.switch[i]].all() for i in range(24)])
+    after = np.array([right[i, deps.switch[i]:].all() for i in range(24)])
+    for g in range(4):
+        assert blind["first"][str(g)]["right"] == pytest.approx(before[deps.first == g].mean())
+    for a, b in task.pairs:
+        pair = (deps.first == a) & (deps.second == b)
+        assert blind["moves"][f"{a}>{b}"]["right"] == pytest.approx(after[pair].mean())
+    assert 0 < before.mean() < 1 or 0 < after.mean() < 1  # not all one way: the figures say something
+    text = evaluate(True)
+    assert "phases at 20 rounds" in text and "moves from 3:" in text and "3>2 1.00 (2)" in text

@@ -64,6 +64,9 @@ def test_compare_puts_trained_beside_evolved(trained, copier, capsys):
     assert main(["evaluate", str(trained["ntm"]), "--lengths", "2", "--terms"]) == 2
     assert capsys.readouterr().err.strip() == ("entm: error: --terms gives an evolved machine's shaping terms; a "
                                                "trained model has none")
+    assert main(["evaluate", str(trained["ntm"]), "--lengths", "2", "--phases"]) == 2
+    assert capsys.readouterr().err.strip() == ("entm: error: --phases groups a reward task's rounds; a trained "
+                                               "model runs sequence tasks")
     table = format_table(rows)
     assert "trained" in table and f"{t.parameters} params" in table and "32 seq" in table
     assert main(["compare", str(copier), str(trained["ntm"]), "--lengths", "2", "--episodes", "2", "--quiet"]) == 0

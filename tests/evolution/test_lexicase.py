@@ -9,7 +9,7 @@ from entm import runs
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator, GenomeResult
 from entm.evolution.lexicase import Lexicase, epsilons, select
 from entm.evolution.loop import EvolveSettings, evolve, resume
-from entm.tasks.maze_logic import round_rights
+from entm.tasks.maze_logic import phases, round_rights
 
 SMALL_MAZE = {"variant": "discrete", "maze": "double", "rounds": 6}
 
@@ -117,6 +117,19 @@ def test_round_rights_follows_the_logic_round_by_round():
     # row 1: goal 0 again (tried, wrong), goal 2 found (known), a crash (wrong), goal 3 while 2 is known
     # (wrong), back to 2 (right: low, so the move is seen and only 2 counts as tried), 3 and 1 untried (right)
     assert right[1].tolist() == [True, False, True, False, False, True, True, True]
+
+
+def test_phases_group_the_rounds_by_where_the_high_reward_is():
+    """By hand: the two rows above (one phase before the move to goal 1, one after), and a row whose high
+    reward moves twice (0, then 3 before round 3, then 0 again before round 6)."""
+    schedule = np.array([[2, 2, 2, 2, 1, 1, 1, 1]] * 2 + [[0, 0, 0, 3, 3, 3, 0, 0]])
+    goals = np.array([[0, 2, 2, 2, 2, 0, 1, 1], [0, 0, 2, -1, 3, 2, 3, 1],
+                      [0, 0, 0, 0, 3, 3, 1, 0]])  # find 0, exploit; moved: 0 (right, known), find 3; moved: wrong
+    assert round_rights(goals, schedule, 4)[2].tolist() == [True] * 6 + [False] * 2
+    assert phases(goals, schedule, 4) == {
+        "first": {"0": {"phases": 1, "right": 1.0}, "2": {"phases": 2, "right": 0.5}},
+        "moves": {"0>3": {"phases": 1, "right": 1.0}, "2>1": {"phases": 2, "right": 0.5},
+                  "3>0": {"phases": 1, "right": 0.0}}}
 
 
 def _settings(run_dir, generations=4, task="tmaze", params=SMALL_MAZE, **kw):
