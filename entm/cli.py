@@ -284,7 +284,7 @@ def cmd_resume(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from entm.budget import limit_of
-    from entm.champion import evaluate_lengths, load_champion, parse_lengths
+    from entm.champion import champion_from_dict, evaluate_lengths, load_champion, parse_lengths
 
     if args.episodes < 1:
         raise EntmError(f"--episodes must be at least 1, got {args.episodes}")
@@ -307,9 +307,11 @@ def cmd_evaluate(args) -> int:
         if args.vector_size < 1:
             raise EntmError(f"--vector-size must be at least 1, got {args.vector_size}")
         overrides["vector_size"] = args.vector_size
-    if args.task_set:
-        overrides.update(_task_sets(args.task_set, load_champion(args.champion, max_memory=args.max_memory).task))
-    champ = load_champion(args.champion, task_overrides=overrides, max_memory=args.max_memory)
+    champ = load_champion(args.champion, task_overrides=None if args.task_set else overrides,
+                          max_memory=args.max_memory)
+    if args.task_set:  # typed as the champion's own parameters; the machine rebuilt, the file read once
+        overrides.update(_task_sets(args.task_set, champ.task))
+        champ = champion_from_dict(champ.data, champ.path, overrides, args.max_memory)
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
     sweeps = {}
     for r in counts:
