@@ -66,6 +66,7 @@ from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 EAT = 0.7
 AVOID = 0.3
+LEXICASE_CASES = ("deployments", "foods")
 
 
 @dataclass
@@ -140,10 +141,14 @@ class SeasonTask(RewardTask):
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
+    lexicase_cases: str = "deployments"
+    """``--search lexicase``'s cases: ``deployments`` (a deployment's fitness each) or ``foods`` (each food of
+    each deployment: the share of its scored decisions right, 1 where it has none).  No effect on the fitness
+    or the score."""
 
     dynamics_defaults = {"foods_per_season": "shared", "season_days": "each", "feedback": "eaten",
                          "feedback_length": 0, "credit": "threshold", "memory_term": False, "showings": 1,
-                         "stages": ""}
+                         "stages": "", "lexicase_cases": "deployments"}
     default_curriculum = "showings=2 advance=0.9"
     """The repeats first (the feedback on a food decides its next item), then the task."""
 
@@ -170,6 +175,7 @@ class SeasonTask(RewardTask):
         for name, options in (("foods_per_season", ("shared", "distinct")), ("season_days", ("each", "deployment")),
                               ("feedback", ("eaten", "right")), ("credit", ("threshold", "graded"))):
             check_choice(f"season {name}", getattr(self, name), options)
+        check_choice("lexicase_cases", self.lexicase_cases, LEXICASE_CASES)
         self.feedback_length = check_int("feedback_length", self.feedback_length, low=0)
         self.showings = check_int("showings", self.showings)
         if self.feedback_length > self.steps_per_food - 1:
@@ -283,6 +289,17 @@ class SeasonTask(RewardTask):
         means = K[:, :, :-1] / np.maximum(n, 1)
         term = np.where((n > 0).all(axis=1)[:, 0], np.abs(means[:, 0] - means[:, 1]).max(axis=1, initial=0.0), 0.0)
         return np.repeat(np.clip(term, 0.0, 1.0), env.batch // env.groups)
+
+    def lexicase_rows(self, env: "SeasonEnv", rows: np.ndarray) -> np.ndarray:
+        """Per row, its lexicase cases: ``rows``, or per food the share of its scored decisions right."""
+        if self.lexicase_cases == "deployments":
+            return rows
+        y = env.eaten
+        right = env.scored & (((y > EAT) & ~env.poison) | ((y < AVOID) & env.poison))
+        food = np.where(env.scored, env.food_input, -1)
+        n = np.stack([(food == f).sum(axis=1) for f in range(self.food_inputs)], axis=1)
+        r = np.stack([(right & (food == f)).sum(axis=1) for f in range(self.food_inputs)], axis=1)
+        return np.where(n > 0, r / np.maximum(n, 1), 1.0)
 
     #: deployments whose decisions make up a behaviour descriptor
     BEHAVIOUR_DEPLOYMENTS = 8

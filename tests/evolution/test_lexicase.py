@@ -170,4 +170,60 @@ def test_bad_lexicase_settings_are_one_line_errors(capsys, tmp_path):
     main_error(capsys, "evolve", "--task", "tmaze", "--search", "lexicase", "--novelty-k", "3",
                words=("need --search novelty",))
     main_error(capsys, "evolve", "--task", "tmaze", "--search", "lexicas", words=("invalid choice", "lexicase"))
+    main_error(capsys, "evolve", "--task", "season", "--lexicase-cases", "rounds", "--run-dir", str(tmp_path / "r"),
+               words=("lexicase_cases", "'rounds'", "deployments", "foods"))
     assert not (tmp_path / "r").exists()
+
+
+SEASON_AUTHORS = {"foods_per_season": "distinct", "season_days": "deployment", "feedback": "right",
+                  "feedback_length": 1, "years": 2}
+
+
+def test_the_season_foods_as_cases_count_each_foods_decisions():
+    """``lexicase_cases foods`` (season): per deployment and food, the share of that food's scored decisions
+    right (1 where it has none), from the fused loop, against a count item by item over the numpy loop's
+    recorded decisions; weighted by the decisions per food they average to the deployment's score."""
+    from entm.closed_loop import run_closed_loop
+    from entm.phenotype import Network
+
+    settings = EvolveSettings(task="season", task_params={**SEASON_AUTHORS, "lexicase_cases": "foods"})
+    task, spec, machine, config, genomes = mutated_population(settings, 5, seed=3)
+    nets = [Network.from_genome(g, config.genome_config) for g in genomes]
+    deps = task.sample(np.random.default_rng(4), 6)
+    env = task.environment(deps, groups=5)
+    run_closed_loop(machine, nets, env)  # fused
+    cases = task.lexicase_rows(env, task.fitness_rows(env, task.score(env)))
+    F = task.food_inputs
+    assert cases.shape == (30, F)
+    rec = task.environment(deps, groups=5, record=True)
+    run_closed_loop(machine, nets, rec, fused=False)
+    want = np.ones((30, F))
+    for row in range(30):
+        d = row % 6
+        right, n = np.zeros(F), np.zeros(F)
+        for i in range(deps.items[d]):
+            if not deps.scored[d, i]:
+                continue
+            f = deps.food[d, i] + (deps.season[d, i] * task.foods)
+            y = rec.decisions[row, i]
+            n[f] += 1
+            right[f] += (y > 0.7) if not deps.poison[d, i] else (y < 0.3)
+        want[row, n > 0] = right[n > 0] / n[n > 0]
+        np.testing.assert_allclose((cases[row] * n).sum() / n.sum(), task.score(env).score[row], rtol=1e-12)
+    np.testing.assert_allclose(cases, want, rtol=1e-12)
+    assert ((cases > 0) & (cases < 1)).any()  # shares, not one value per deployment
+    assert len({tuple(r) for r in cases}) > 6  # the networks differ food by food
+
+
+def test_the_season_foods_cases_reach_the_evaluator():
+    """Through the evaluator (behaviour ``cases``): 8 foods x the generation's deployments per genome."""
+    settings = EvolveSettings(task="season", task_params={**SEASON_AUTHORS, "lexicase_cases": "foods"})
+    t, spec, _, config, genomes = mutated_population(settings, 4, seed=2)
+    from entm.evolution.loop import prepare
+
+    ev = GenomeEvaluator(EvalSettings(config_text=prepare(settings)[3], task="season", task_params=t.params(),
+                                      memory=spec, seed=0, episodes=5, behaviour="cases"))
+    results, _ = ev.evaluate(list(enumerate(genomes)), generation=1)
+    rows = np.stack([r.behaviour for r in results.values()])
+    assert rows.shape == (4, 5 * 8)
+    assert set(np.unique(rows)) - {0.0, 1.0}  # shares of each food's decisions
