@@ -87,6 +87,11 @@ class RewardTask(Task):
         """Per row, its cases for ``--search lexicase`` (rows, cases): by default one, ``rows``, its fitness."""
         return rows
 
+    def lexicase_values(self, env: Environment, rows: np.ndarray) -> np.ndarray:
+        """Per network (``env.groups``), its cases for ``--search lexicase`` (groups, cases): its rows' cases
+        (:meth:`lexicase_rows`) one after the other, unless the task pools them over its deployments."""
+        return np.asarray(self.lexicase_rows(env, rows), dtype=np.float64).reshape(env.groups, -1)
+
     def phases(self, env: Environment) -> dict | None:
         """The deployments' rounds grouped by the task's phases, for ``entm evaluate --phases`` (None: the
         task has none; the T-maze groups them by where the high reward is)."""

@@ -142,9 +142,9 @@ class SeasonTask(RewardTask):
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
     lexicase_cases: str = "deployments"
-    """``--search lexicase``'s cases: ``deployments`` (a deployment's fitness each) or ``foods`` (each food of
-    each deployment: the share of its scored decisions right, 1 where it has none).  No effect on the fitness
-    or the score."""
+    """``--search lexicase``'s cases: ``deployments`` (a deployment's fitness each) or ``foods`` (each food: the
+    share of its scored decisions right over the generation's deployments, 1 where it has none).  No effect
+    on the fitness or the score."""
 
     dynamics_defaults = {"foods_per_season": "shared", "season_days": "each", "feedback": "eaten",
                          "feedback_length": 0, "credit": "threshold", "memory_term": False, "showings": 1,
@@ -290,13 +290,15 @@ class SeasonTask(RewardTask):
         term = np.where((n > 0).all(axis=1)[:, 0], np.abs(means[:, 0] - means[:, 1]).max(axis=1, initial=0.0), 0.0)
         return np.repeat(np.clip(term, 0.0, 1.0), env.batch // env.groups)
 
-    def lexicase_rows(self, env: "SeasonEnv", rows: np.ndarray) -> np.ndarray:
-        """Per row, its lexicase cases: ``rows``, or per food the share of its scored decisions right."""
+    def lexicase_values(self, env: "SeasonEnv", rows: np.ndarray) -> np.ndarray:
+        """Per network, its lexicase cases: its deployments' fitness, or per food the share of its scored
+        decisions right over all the network's deployments (1 where it has none)."""
         if self.lexicase_cases == "deployments":
-            return rows
+            return super().lexicase_values(env, rows)
         y = env.eaten
         right = env.scored & (((y > EAT) & ~env.poison) | ((y < AVOID) & env.poison))
-        food = np.where(env.scored, env.food_input, -1)
+        food = np.where(env.scored, env.food_input, -1).reshape(env.groups, -1)
+        right = right.reshape(env.groups, -1)
         n = np.stack([(food == f).sum(axis=1) for f in range(self.food_inputs)], axis=1)
         r = np.stack([(right & (food == f)).sum(axis=1) for f in range(self.food_inputs)], axis=1)
         return np.where(n > 0, r / np.maximum(n, 1), 1.0)

@@ -182,7 +182,7 @@ class GenomeEvaluator:
             score, perfect, bit_errors = per(sc.score), per(sc.perfect), per(sc.bit_errors)
             nonfinite = run.nonfinite.reshape(G, -1).any(axis=1) | ~np.isfinite(fit)
             behaviour = task.behaviour(env) if self.settings.behaviour == "task" else \
-                np.asarray(task.lexicase_rows(env, rows.reshape(-1)), dtype=np.float64).reshape(G, -1) \
+                task.lexicase_values(env, rows.reshape(-1)) \
                 if self.settings.behaviour == "cases" else [None] * G
             if head:
                 behaviour = head_behaviour(self.machine.memory.layout, self.machine.heads, run.first_heads,

@@ -1,6 +1,8 @@
 """Lexicase selection (--search lexicase): the selection rule, the cases the evaluators give, determinism,
 exact resume, and its one-line errors."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from helpers import comparable_champion, comparable_metrics, main_error, mutated_population
@@ -180,9 +182,10 @@ SEASON_AUTHORS = {"foods_per_season": "distinct", "season_days": "deployment", "
 
 
 def test_the_season_foods_as_cases_count_each_foods_decisions():
-    """``lexicase_cases foods`` (season): per deployment and food, the share of that food's scored decisions
-    right (1 where it has none), from the fused loop, against a count item by item over the numpy loop's
-    recorded decisions; weighted by the decisions per food they average to the deployment's score."""
+    """``lexicase_cases foods`` (season): per network and food, the share of that food's scored decisions
+    right over all its deployments (1 where it has none), from the fused loop, against a count item by item
+    over the numpy loop's recorded decisions; pooled over the foods they are the environment's own count of
+    right decisions."""
     from entm.closed_loop import run_closed_loop
     from entm.phenotype import Network
 
@@ -192,31 +195,35 @@ def test_the_season_foods_as_cases_count_each_foods_decisions():
     deps = task.sample(np.random.default_rng(4), 6)
     env = task.environment(deps, groups=5)
     run_closed_loop(machine, nets, env)  # fused
-    cases = task.lexicase_rows(env, task.fitness_rows(env, task.score(env)))
+    cases = task.lexicase_values(env, task.fitness_rows(env, task.score(env)))
     F = task.food_inputs
-    assert cases.shape == (30, F)
+    assert cases.shape == (5, F)
     rec = task.environment(deps, groups=5, record=True)
     run_closed_loop(machine, nets, rec, fused=False)
-    want = np.ones((30, F))
-    for row in range(30):
-        d = row % 6
+    want = np.ones((5, F))
+    for g in range(5):
         right, n = np.zeros(F), np.zeros(F)
-        for i in range(deps.items[d]):
-            if not deps.scored[d, i]:
-                continue
-            f = deps.food[d, i] + (deps.season[d, i] * task.foods)
-            y = rec.decisions[row, i]
-            n[f] += 1
-            right[f] += (y > 0.7) if not deps.poison[d, i] else (y < 0.3)
-        want[row, n > 0] = right[n > 0] / n[n > 0]
-        np.testing.assert_allclose((cases[row] * n).sum() / n.sum(), task.score(env).score[row], rtol=1e-12)
+        for d in range(6):
+            for i in range(deps.items[d]):
+                if not deps.scored[d, i]:
+                    continue
+                f = deps.food[d, i] + deps.season[d, i] * task.foods
+                y = rec.decisions[g * 6 + d, i]
+                n[f] += 1
+                right[f] += (y > 0.7) if not deps.poison[d, i] else (y < 0.3)
+        want[g, n > 0] = right[n > 0] / n[n > 0]
+        rows = slice(g * 6, g * 6 + 6)
+        assert (cases[g] * n).sum() == pytest.approx(env.right_count[rows].sum(), abs=1e-9)
+        assert n.sum() == env.scored_count[rows].sum()
     np.testing.assert_allclose(cases, want, rtol=1e-12)
-    assert ((cases > 0) & (cases < 1)).any()  # shares, not one value per deployment
-    assert len({tuple(r) for r in cases}) > 6  # the networks differ food by food
+    assert ((cases > 0) & (cases < 1)).any()  # shares, not one value per network
+    assert len({tuple(r) for r in cases}) > 1  # the networks differ food by food
+    plain = dataclasses.replace(task, lexicase_cases="deployments")
+    np.testing.assert_allclose(plain.lexicase_values(env, np.arange(30.0)), np.arange(30.0).reshape(5, 6))
 
 
 def test_the_season_foods_cases_reach_the_evaluator():
-    """Through the evaluator (behaviour ``cases``): 8 foods x the generation's deployments per genome."""
+    """Through the evaluator (behaviour ``cases``): one case per food per genome."""
     settings = EvolveSettings(task="season", task_params={**SEASON_AUTHORS, "lexicase_cases": "foods"})
     t, spec, _, config, genomes = mutated_population(settings, 4, seed=2)
     from entm.evolution.loop import prepare
@@ -225,5 +232,5 @@ def test_the_season_foods_cases_reach_the_evaluator():
                                       memory=spec, seed=0, episodes=5, behaviour="cases"))
     results, _ = ev.evaluate(list(enumerate(genomes)), generation=1)
     rows = np.stack([r.behaviour for r in results.values()])
-    assert rows.shape == (4, 5 * 8)
+    assert rows.shape == (4, 8)
     assert set(np.unique(rows)) - {0.0, 1.0}  # shares of each food's decisions
