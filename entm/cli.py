@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--heads", type=int, default=None, help="combined read/write heads (default 1)")
     e.add_argument("--max-cells", type=int, default=None,
                    help="discrete tape: the most cells it grows to (default: unbounded, or the preset's)")
+    e.add_argument("--min-jump-similarity", type=float, default=None, metavar="S",
+                   help="discrete tape: a content jump whose best similarity is below S goes to the tape's last "
+                        "cell instead (the default jump; default: none, or the preset's)")
     e.add_argument("--expand-location", type=truth, default=None, metavar="BOOL",
                    help="discrete tape: a write that changes the last cell appends a blank one (true|false; "
                         "default false, or the preset's)")
@@ -186,6 +189,8 @@ def cmd_evolve(args) -> int:
         mp["cells"] = args.cells
     if args.max_cells is not None:
         mp["max_cells"] = args.max_cells
+    if args.min_jump_similarity is not None:
+        mp["min_jump_similarity"] = args.min_jump_similarity
     if args.expand_location is not None:
         mp["expand_location"] = args.expand_location
     if args.checkpoint_every < 1:

@@ -304,6 +304,9 @@ def test_threads_of_the_compute_libraries(tmp_path, capsys):
     (["evolve", "--serial", "--memory", "differentiable", "--max-cells", "4", "--run-dir", "{tmp}/r"],
      ["differentiable memory has no option 'max_cells'"]),
     (["evolve", "--serial", "--expand-location", "maybe", "--run-dir", "{tmp}/r"], ["expected true or false"]),
+    (["evolve", "--serial", "--min-jump-similarity", "1.5", "--run-dir", "{tmp}/r"],
+     ["min_jump_similarity must be a number in [0, 1]", "1.5"]),
+    (["evolve", "--serial", "--min-jump-similarity", "high", "--run-dir", "{tmp}/r"], ["invalid float value"]),
     (["evolve", "--ray-address", "", "--run-dir", "{tmp}/r"], ["--ray-address is empty"]),
     (["evolve", "--serial", "--seed", "-3", "--run-dir", "{tmp}/r"], ["--seed must be a non-negative integer", "-3"]),
     (["train", "--task", "copy", "--model", "lstm", "--steps", "2", "--seed", "-1", "--run-dir", "{tmp}/r"],
@@ -350,7 +353,7 @@ def test_empty_values_are_never_read_as_not_given(args, words, tmp_path, capsys,
 
 
 def test_max_cells_caps_the_tape_of_the_run(tmp_path, capsys):
-    """`--max-cells N` and `--expand-location` reach the run's tape: run.json's memory_params (what a resume
+    """`--max-cells N`, `--expand-location` and `--min-jump-similarity` reach the run's tape: run.json's memory_params (what a resume
     rebuilds the run from) and the champion's machine (what `entm evaluate` runs)."""
     import json
 
@@ -359,10 +362,11 @@ def test_max_cells_caps_the_tape_of_the_run(tmp_path, capsys):
 
     run = tmp_path / "run"
     assert main(["evolve", "--serial", "--quiet", "--vector-size", "2", "--generations", "1", "--max-cells", "3",
-                 "--expand-location", "true", "--run-dir", str(run)]) == 0
+                 "--expand-location", "true", "--min-jump-similarity", "0.7", "--run-dir", str(run)]) == 0
     params = json.loads((run / "run.json").read_text())["memory_params"]
-    assert params["max_cells"] == 3 and params["expand_location"] is True
-    assert load_champion(run).machine.spec.options == {"max_cells": 3, "expand_location": True}
+    assert params["max_cells"] == 3 and params["expand_location"] is True and params["min_jump_similarity"] == 0.7
+    assert load_champion(run).machine.spec.options == {"max_cells": 3, "expand_location": True,
+                                                       "min_jump_similarity": 0.7}
     capsys.readouterr()
 
 

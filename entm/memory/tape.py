@@ -69,6 +69,9 @@ class TapeParams:
             raise EntmError(f"tape width must be at least 1, got {self.width}")
         if self.write_mode not in WRITE_MODES:
             raise EntmError(f"unknown tape write_mode {self.write_mode!r}; expected one of {', '.join(WRITE_MODES)}")
+        j = self.min_jump_similarity
+        if j is not None and (isinstance(j, bool) or not isinstance(j, (int, float)) or not 0.0 <= j <= 1.0):
+            raise EntmError(f"tape min_jump_similarity must be a number in [0, 1], got {j!r}")
         if self.max_cells is not None and int(self.max_cells) < 1:
             raise EntmError(f"tape max_cells must be at least 1, got {self.max_cells}")
         if not isinstance(self.expand_location, bool):
