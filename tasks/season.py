@@ -69,6 +69,11 @@ AVOID = 0.3
 LEXICASE_CASES = ("deployments", "foods")
 
 
+def right_decisions(y: np.ndarray, poison: np.ndarray) -> np.ndarray:
+    """Which decisions (eat outputs ``y``) are right: good food eaten (> EAT) or poison avoided (< AVOID)."""
+    return ((y > EAT) & ~poison) | ((y < AVOID) & poison)
+
+
 @dataclass
 class SeasonDeployments:
     """A batch of season-task deployments, as a schedule of food items (padded to the longest)."""
@@ -295,12 +300,10 @@ class SeasonTask(RewardTask):
         decisions right over all the network's deployments (1 where it has none)."""
         if self.lexicase_cases == "deployments":
             return super().lexicase_values(env, rows)
-        y = env.eaten
-        right = env.scored & (((y > EAT) & ~env.poison) | ((y < AVOID) & env.poison))
+        right = (env.scored & right_decisions(env.eaten, env.poison)).reshape(env.groups, -1)
         food = np.where(env.scored, env.food_input, -1).reshape(env.groups, -1)
-        right = right.reshape(env.groups, -1)
-        n = np.stack([(food == f).sum(axis=1) for f in range(self.food_inputs)], axis=1)
-        r = np.stack([(right & (food == f)).sum(axis=1) for f in range(self.food_inputs)], axis=1)
+        of_food = food[:, :, None] == np.arange(self.food_inputs)  # (groups, items, foods)
+        n, r = of_food.sum(axis=1), (of_food & right[:, :, None]).sum(axis=1)
         return np.where(n > 0, r / np.maximum(n, 1), 1.0)
 
     #: deployments whose decisions make up a behaviour descriptor
@@ -377,9 +380,9 @@ class SeasonEnv(Environment):
         if phase == self.task.decision_step:
             r = self.rows[self.active]
             y = outputs[r, 0]
-            ate, avoided = y > EAT, y < AVOID
+            ate = y > EAT
             poison = self.poison[r, item]
-            right = (ate & ~poison) | (avoided & poison)
+            right = right_decisions(y, poison)
             scored = self.scored[r, item]
             self.right_count[r] += right & scored
             self.scored_count[r] += scored

@@ -353,8 +353,8 @@ def test_empty_values_are_never_read_as_not_given(args, words, tmp_path, capsys,
 
 
 def test_max_cells_caps_the_tape_of_the_run(tmp_path, capsys):
-    """`--max-cells N`, `--expand-location` and `--min-jump-similarity` reach the run's tape: run.json's memory_params (what a resume
-    rebuilds the run from) and the champion's machine (what `entm evaluate` runs)."""
+    """`--max-cells N`, `--expand-location` and `--min-jump-similarity` reach the run's tape: run.json's
+    memory_params (what a resume rebuilds the run from) and the champion's machine (what `entm evaluate` runs)."""
     import json
 
     from entm.champion import load_champion

@@ -45,6 +45,12 @@ from entm.memory.layout import head_layout
 WRITE_MODES = ("interpolate", "overwrite")
 
 
+def _check_unit(name: str, value) -> None:
+    """A tape setting that must be a number in [0, 1] (a similarity): else a one-line error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise EntmError(f"tape {name} must be a number in [0, 1], got {value!r}")
+
+
 @dataclass(frozen=True)
 class TapeParams:
     """Settings of the discrete tape."""
@@ -69,16 +75,13 @@ class TapeParams:
             raise EntmError(f"tape width must be at least 1, got {self.width}")
         if self.write_mode not in WRITE_MODES:
             raise EntmError(f"unknown tape write_mode {self.write_mode!r}; expected one of {', '.join(WRITE_MODES)}")
-        j = self.min_jump_similarity
-        if j is not None and (isinstance(j, bool) or not isinstance(j, (int, float)) or not 0.0 <= j <= 1.0):
-            raise EntmError(f"tape min_jump_similarity must be a number in [0, 1], got {j!r}")
+        if self.min_jump_similarity is not None:
+            _check_unit("min_jump_similarity", self.min_jump_similarity)
         if self.max_cells is not None and int(self.max_cells) < 1:
             raise EntmError(f"tape max_cells must be at least 1, got {self.max_cells}")
         if not isinstance(self.expand_location, bool):
             raise EntmError(f"tape expand_location must be true or false, got {self.expand_location!r}")
-        t = self.did_write_threshold
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
-            raise EntmError(f"tape did_write_threshold must be a number in [0, 1], got {t!r}")
+        _check_unit("did_write_threshold", self.did_write_threshold)
 
 
 @dataclass
