@@ -74,6 +74,7 @@ RULES: dict[str, dict[str, tuple]] = {
         "compatibility_disjoint_coefficient": _NONNEG, "compatibility_weight_coefficient": _NONNEG,
         "conn_add_prob": _prob(), "conn_delete_prob": _prob(), "node_add_prob": _prob(),
         "conn_delete_max_weight": _NONNEG,  # entm.evolution.genome (opt-in, ANJI's skewed removal)
+        "crossover_disjoint_prob": _prob(),  # entm.evolution.genome (opt-in, the less fit parent's own genes)
         "node_delete_prob": _prob(),
         "single_structural_mutation": _BOOL,
         "structural_mutation_surer": _choice(("default",) + _TRUE + _FALSE, nocase=True),

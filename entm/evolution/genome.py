@@ -99,11 +99,13 @@ class DefaultGenome(neat.DefaultGenome):
 
     @classmethod
     def parse_config(cls, param_dict):
-        """neat-python's genome config plus entm's opt-in ``conn_delete_max_weight`` (default 0: off)."""
+        """neat-python's genome config plus entm's opt-in ``conn_delete_max_weight`` and
+        ``crossover_disjoint_prob`` (default 0 each: off)."""
         config = super().parse_config(param_dict)
-        extra = ConfigParameter("conn_delete_max_weight", float, 0.0)
-        config._params.append(extra)
-        config.conn_delete_max_weight = extra.interpret(param_dict, "DefaultGenome")
+        for name in ("conn_delete_max_weight", "crossover_disjoint_prob"):
+            extra = ConfigParameter(name, float, 0.0)
+            config._params.append(extra)
+            setattr(config, name, extra.interpret(param_dict, "DefaultGenome"))
         return config
 
     def add_connection(self, config, input_key, output_key, weight, enabled, innovation=None):
@@ -116,6 +118,11 @@ class DefaultGenome(neat.DefaultGenome):
             self.connections[key] = gene
 
     def configure_crossover(self, genome1, genome2, config):
+        """neat-python's crossover (matching genes from either parent at random, disjoint and excess genes from
+        the fitter parent), and with ``crossover_disjoint_prob`` p > 0 (opt-in) each gene only the less fit
+        parent has inherited with probability p (1: every one; NEAT's original rule at equal fitness takes
+        them at random), with the hidden nodes they connect, so that structure found by two lineages can
+        meet in one child.  At p = 0 no draw is added: the same children as neat-python."""
         if genome1.fitness > genome2.fitness:
             parent1, parent2 = genome1, genome2
         else:
@@ -129,9 +136,11 @@ class DefaultGenome(neat.DefaultGenome):
         fast = _default_connection_attrs(config.connection_gene_type) is not None
         rnd = _random.random
         conns = self.connections
+        others = []  # genes only the less fit parent has: not inherited, unless drawn with the opt-in below
         for innovation_num in all_innovations:  # the same set, iterated in the same order as neat-python
             cg1 = parent1_innovations.get(innovation_num)
-            if cg1 is None:  # only in the less fit parent: not inherited
+            if cg1 is None:
+                others.append(parent2_innovations[innovation_num])
                 continue
             cg2 = parent2_innovations.get(innovation_num)
             if cg2 is not None and cg1.key != cg2.key:
@@ -169,6 +178,26 @@ class DefaultGenome(neat.DefaultGenome):
             ng2 = parent2_set.get(key)
             assert key not in self.nodes
             self.nodes[key] = ng1.copy() if ng2 is None else ng1.crossover(ng2)
+        p = config.crossover_disjoint_prob
+        if p > 0:
+            self._inherit_others(others, p, parent2_set, graph if ff else None)
+
+    def _inherit_others(self, genes, p: float, nodes: dict, graph: _CycleCheck | None) -> None:
+        """``crossover_disjoint_prob`` p: each of ``genes`` (the less fit parent's own, after every gene of the
+        fitter parent) inherited with probability p unless its link is already there or (``graph``, a
+        feed-forward genome) would close a cycle; with it the hidden nodes it connects (from ``nodes``)."""
+        rnd = _random.random
+        for gene in genes:
+            if (p < 1 and rnd() >= p) or gene.key in self.connections:
+                continue
+            if graph is not None:
+                if graph.creates(gene.key):
+                    continue
+                graph.add(gene.key)
+            self.connections[gene.key] = gene.copy()
+            for key in gene.key:
+                if key not in self.nodes and key in nodes:
+                    self.nodes[key] = nodes[key].copy()
 
     def mutate(self, config):
         """neat-python's mutation, draw for draw: structural mutations (one at most with

@@ -229,3 +229,67 @@ def test_with_the_skewed_removal_neat_pythons_own_deletion_is_off():
         child.connections = {k: g.copy() for k, g in genome.connections.items()}
         child.mutate(config.genome_config)
         assert set(child.connections) >= set(genome.connections)
+
+
+def _parents(ff: bool, seed: int):
+    """Two genomes of one evolved population with the most connection genes the other lacks, and their config
+    with ``crossover_disjoint_prob`` at 1 (the test sets it where it needs another value)."""
+    config = _config(DefaultGenome, "crossover_disjoint_prob = 1", ff=ff, hidden=1, initial="partial_nodirect 0.5",
+                     weight_init="gaussian", single=False)
+    pop = neat.Population(config, seed=seed)
+    pop.run(_fitness, 12)
+    genomes = list(pop.population.values())
+    _fitness([(g.key, g) for g in genomes], config)
+    pairs = [(a, b) for a in genomes for b in genomes if a.fitness > b.fitness]
+    fitter, other = max(pairs, key=lambda p: len(set(p[1].connections) - set(p[0].connections)))
+    assert len(set(other.connections) - set(fitter.connections)) >= 3
+    return config, fitter, other
+
+
+def test_the_less_fit_parents_own_genes_are_off_by_default():
+    assert _config(DefaultGenome, ff=True, hidden=0, initial="full_direct", weight_init="gaussian",
+                   single=False).genome_config.crossover_disjoint_prob == 0.0
+
+
+@pytest.mark.parametrize("ff", [False, True])
+def test_at_one_the_child_inherits_every_gene_of_both_parents_and_their_nodes(ff):
+    config, fitter, other = _parents(ff, seed=8)
+    gc = config.genome_config
+    random.seed(2)
+    child = DefaultGenome(99)
+    child.configure_crossover(other, fitter, gc)  # the order of the arguments does not matter
+    both = set(fitter.connections) | set(other.connections)
+    only_other = set(other.connections) - set(fitter.connections)
+    assert set(fitter.connections) <= set(child.connections)  # matching and the fitter's own genes, as before
+    kept = [k for k in only_other if k in child.connections]
+    for k in kept:  # the less fit parent's own gene, copied as it was
+        assert (child.connections[k].weight, child.connections[k].enabled) == \
+            (other.connections[k].weight, other.connections[k].enabled)
+    if not ff:
+        assert set(child.connections) == both
+    else:  # only those that would close a cycle are left out, and then the child is acyclic
+        for k in only_other - set(kept):
+            assert creates_cycle(list(child.connections), k)
+        for k in child.connections:
+            assert not creates_cycle([c for c in child.connections if c != k], k)
+        assert kept
+    endpoints = {n for k in child.connections for n in k if n >= 0}
+    assert endpoints <= set(child.nodes)  # every hidden node a link touches is in the child
+    assert set(child.nodes) == set(fitter.nodes) | (endpoints & set(other.nodes))
+    for n in set(child.nodes) - set(fitter.nodes):
+        assert child.nodes[n].bias == other.nodes[n].bias
+
+
+def test_at_a_half_about_half_of_the_less_fit_parents_own_genes_come_in():
+    config, fitter, other = _parents(False, seed=8)
+    gc = config.genome_config
+    gc.crossover_disjoint_prob = 0.5
+    only_other = set(other.connections) - set(fitter.connections)
+    random.seed(3)
+    got = []
+    for i in range(400):
+        child = DefaultGenome(i)
+        child.configure_crossover(fitter, other, gc)
+        got.append(len(only_other & set(child.connections)) / len(only_other))
+        assert set(fitter.connections) <= set(child.connections)
+    assert abs(sum(got) / len(got) - 0.5) < 0.05
