@@ -8,10 +8,11 @@ import json
 from entm.errors import EntmError
 from entm.evolution.novelty import DESCRIPTORS, SEARCHES
 
-#: novelty search's command-line options: option -> NoveltyParams field
+#: the search's command-line options: option -> NoveltyParams field (or lexicase's parameter)
 NOVELTY_OPTIONS = {"novelty_k": "k", "novelty_archive": "archive_size", "novelty_threshold": "threshold",
                    "novelty_switch_score": "switch_score", "novelty_generations": "switch_generations",
-                   "novelty_exponent": "objective_exponent", "novelty_descriptor": "descriptor"}
+                   "novelty_exponent": "objective_exponent", "novelty_descriptor": "descriptor",
+                   "lexicase_elites": "lexicase_elites"}
 
 
 def add_evolve_options(e) -> None:
@@ -41,6 +42,9 @@ def add_evolve_options(e) -> None:
                    help="novelty: switch to the objective after this many generations (default 500)")
     g.add_argument("--novelty-exponent", type=float, default=None,
                    help="hybrid: search score = novelty x objective ** this (default 1)")
+    g.add_argument("--lexicase-elites", type=int, default=None, metavar="E",
+                   help="lexicase: the E genomes best by the objective are scored above all others, so that "
+                        "elitism keeps them (default 0: the genomes drawn most)")
     g.add_argument("--novelty-descriptor", default=None, choices=list(DESCRIPTORS),
                    help="novelty: the task's behaviour descriptor (default), or the tape head's shift, jump and "
                         "write strength per step of the first deployment (reward tasks)")

@@ -14,6 +14,12 @@ of times it was selected, ties broken by the objective (its mean fitness, below 
 always counts more), scaled so that the generation's best is 0.99, as novelty search's scores are
 (:mod:`entm.evolution.novelty`).  neat-python then keeps, species by species, the genomes selected most.
 
+neat-python's elitism keeps each species' genomes with the highest search score, the ones drawn most,
+so the genome best by the objective is kept only if lexicase drew it often: a genome good on every case
+but best on none (a generalist among specialists) is drawn rarely and lost.  With ``elites`` E > 0
+(opt-in, ``--lexicase-elites``) the E genomes best by the objective are scored above every other genome
+(ordered by the objective among themselves), so that elitism and the survivors keep them.
+
 The objective still decides the champion, the solved check and ``best_fitness`` in the metrics.  The
 draws come from a generator seeded by (run seed, the search's generation count), computed in the driver
 in genome order: a run stays a pure function of its settings and seed, and resumes exactly (the count is
@@ -56,8 +62,8 @@ class Lexicase:
     """Turns a generation's per-case fitness (``GenomeResult.behaviour``) into search scores (genome.fitness);
     its state (the generation count) is plain data in ``state``."""
 
-    def __init__(self, seed: int, state: dict | None = None):
-        self.seed = int(seed)
+    def __init__(self, seed: int, state: dict | None = None, elites: int = 0):
+        self.seed, self.elites = int(seed), int(elites)
         self.state = state if state is not None else {"generation": 0}
 
     def assign(self, genomes: list, results: dict) -> dict:
@@ -73,6 +79,9 @@ class Lexicase:
             Fu = F[rows]
             picks = rows[select(Fu, epsilons(Fu), SELECTIONS_PER_GENOME * len(genomes), rng)]
             np.add.at(count, picks, 1)
+            if self.elites:  # the objective's best above every other genome (no draw: the same picks)
+                best = rows[np.argsort(-objective[rows], kind="stable")[:self.elites]]
+                count[best] = count.max() + 1
         score = np.where(usable, count + np.clip(objective, 0.0, 1.0) * 0.999, 0.0)
         top = score.max() if len(score) else 0.0
         scaled = TOP * score / top if top > 0 else np.zeros_like(score)
@@ -84,8 +93,11 @@ class Lexicase:
 
 def make_search(search: str, novelty: dict | None, seed: int, state: dict | None):
     """The object that turns a generation's results into search scores for ``search`` (not ``fitness``):
-    :class:`Lexicase`, or a :class:`~entm.evolution.novelty.NoveltySearch` with the ``novelty`` parameters;
+    :class:`Lexicase` (``novelty``'s ``lexicase_elites``), or a :class:`~entm.evolution.novelty.NoveltySearch`
+    with the ``novelty`` parameters;
     ``state``: the checkpoint's (None: a new run)."""
+    novelty = dict(novelty or {})
+    elites = novelty.pop("lexicase_elites", 0)
     if search == "lexicase":
-        return Lexicase(seed, state)
+        return Lexicase(seed, state, elites)
     return NoveltySearch(search, NoveltyParams.from_dict(novelty), state)

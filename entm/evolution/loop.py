@@ -115,7 +115,7 @@ class EvolveSettings:
     search: str = "fitness"
     """``fitness`` (the objective), ``novelty``/``hybrid`` (:mod:`entm.evolution.novelty`) or ``lexicase``."""
     novelty: dict = field(default_factory=dict)
-    """Novelty search's parameters (:class:`entm.evolution.novelty.NoveltyParams` fields); unset: defaults."""
+    """The search's parameters: novelty search's (``NoveltyParams`` fields) or lexicase's ``lexicase_elites``."""
     fixed_episodes: bool = False
     """Every generation is evaluated on generation 0's episodes (the C# port's fixed seed)."""
     restart_every: int = 0

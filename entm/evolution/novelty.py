@@ -122,7 +122,8 @@ class NoveltyParams:
 
 def check_search(search: str, task, params: dict | None, memory: str = "discrete",
                  fixed_episodes: bool = True) -> NoveltyParams | None:
-    """The run's search settings checked: None for ``fitness`` and ``lexicase``; a one-line error for an unknown
+    """The run's search settings checked (``params``: novelty search's, or lexicase's ``lexicase_elites``):
+    None for ``fitness`` and ``lexicase``; a one-line error for an unknown
     search, novelty search on a sequence task whose episodes change every generation (``fixed_episodes``
     False), a task without a behaviour descriptor, or the head descriptor where there is no closed loop and
     tape."""
@@ -130,6 +131,13 @@ def check_search(search: str, task, params: dict | None, memory: str = "discrete
 
     if search not in SEARCHES:
         raise EntmError(f"unknown search {search!r}; expected one of {', '.join(SEARCHES)}")
+    params = dict(params or {})
+    elites = params.pop("lexicase_elites", None)
+    if elites is not None:
+        if search != "lexicase":
+            raise EntmError("--lexicase-elites needs --search lexicase")
+        if isinstance(elites, bool) or not isinstance(elites, int) or elites < 0:
+            raise EntmError(f"lexicase_elites must be an integer >= 0, got {elites!r}")
     if search not in NOVELTY_SEARCHES:
         if params:
             raise EntmError("novelty search parameters need --search novelty or hybrid")

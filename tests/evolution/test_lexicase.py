@@ -65,6 +65,57 @@ def test_search_score_counts_selections_ties_broken_by_the_objective():
     assert [g.fitness for _, g in again] == fit  # the draws are a function of (seed, generation)
 
 
+def test_elites_put_the_objectives_best_above_the_most_drawn_with_the_same_draws():
+    """Genome 0 is best on every case (drawn every time), genomes 1 and 2 best by the objective but on no
+    case; with elites=2 they score above every other genome, in the objective's order, and the other
+    genomes keep the scores the same draws give them."""
+    rng = np.random.default_rng(4)
+    cases = [np.full(6, 1.0), np.full(6, 0.5), np.full(6, 0.5)] + [rng.uniform(0, 0.3, 6) for _ in range(5)]
+    objective = [0.5, 0.9, 0.8] + [0.1] * 5
+    res = {i: GenomeResult(fitness=objective[i], score=0.0, perfect=0.0, bit_errors=0.0, nonfinite=False,
+                           behaviour=c) for i, c in enumerate(cases)}
+    plain = [(i, _G()) for i in range(8)]
+    Lexicase(seed=3).assign(plain, res)
+    kept = [(i, _G()) for i in range(8)]
+    out = Lexicase(seed=3, elites=2).assign(kept, res)
+    p, k = [g.fitness for _, g in plain], [g.fitness for _, g in kept]
+    assert p[0] == pytest.approx(0.99) and p[1] < p[0] and p[2] < p[0]  # without: the most drawn first
+    assert k[1] == pytest.approx(0.99) and k[2] < k[1] and all(k[2] > x for j, x in enumerate(k) if j > 2 or j == 0)
+    others = [j for j in range(8) if j not in (1, 2)]
+    scale = k[0] / p[0]
+    assert [k[j] for j in others] == pytest.approx([p[j] * scale for j in others])  # same draws, one rescale
+    assert out["selected"] >= 1
+
+
+def test_elites_are_off_by_default_and_need_lexicase(capsys, tmp_path):
+    assert Lexicase(seed=1).elites == 0
+    main_error(capsys, "evolve", "--task", "tmaze", "--lexicase-elites", "2", "--run-dir", str(tmp_path / "a"),
+               words=("--lexicase-elites needs --search lexicase",))
+    main_error(capsys, "evolve", "--task", "tmaze", "--search", "novelty", "--lexicase-elites", "1",
+               "--run-dir", str(tmp_path / "b"), words=("--lexicase-elites needs --search lexicase",))
+    main_error(capsys, "evolve", "--task", "tmaze", "--search", "lexicase", "--lexicase-elites", "-1",
+               "--run-dir", str(tmp_path / "c"), words=("lexicase_elites must be an integer >= 0",))
+    assert not any((tmp_path / d).exists() for d in "abc")
+
+
+def test_a_run_with_elites_keeps_the_objectives_best_and_resumes_exactly(tmp_path):
+    """The season task on fixed deployments (the preset's way): without elites the generation's best by the
+    objective falls in this run (the most drawn are kept), with one it never does; the setting is in
+    run.json and a resumed run equals the whole one."""
+    kw = dict(task="season", params={"years": 2}, fixed_episodes=True)
+    plain = evolve(_settings(tmp_path / "plain", generations=6, **kw), progress=False)
+    best = [m["best_fitness"] for m in runs.read_metrics(plain.run_dir)]
+    assert best != sorted(best)
+    kw["novelty"] = {"lexicase_elites": 1}
+    whole = evolve(_settings(tmp_path / "whole", generations=6, **kw), progress=False)
+    best = [m["best_fitness"] for m in runs.read_metrics(whole.run_dir)]
+    assert best == sorted(best) and best[-1] > best[0]
+    assert runs.read_run_json(whole.run_dir)["novelty"] == {"lexicase_elites": 1}
+    part = evolve(_settings(tmp_path / "part", generations=4, **kw), progress=False)
+    resumed = resume(part.run_dir, generations=6, evaluator="serial", progress=False)
+    assert comparable_metrics(resumed.run_dir) == comparable_metrics(whole.run_dir)
+
+
 @pytest.mark.parametrize("task, params", [("copy", {"vector_size": 2}), ("tmaze", SMALL_MAZE)])
 def test_the_cases_are_the_fitness_of_each_episode(task, params):
     """The evaluators' cases for lexicase (behaviour ``cases``): one fitness per episode (per deployment),
