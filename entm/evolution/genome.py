@@ -136,11 +136,13 @@ class DefaultGenome(neat.DefaultGenome):
         fast = _default_connection_attrs(config.connection_gene_type) is not None
         rnd = _random.random
         conns = self.connections
-        others = []  # genes only the less fit parent has: not inherited, unless drawn with the opt-in below
+        p = config.crossover_disjoint_prob
+        others = [] if p > 0 else None  # genes only the less fit parent has: kept for the opt-in below
         for innovation_num in all_innovations:  # the same set, iterated in the same order as neat-python
             cg1 = parent1_innovations.get(innovation_num)
-            if cg1 is None:
-                others.append(parent2_innovations[innovation_num])
+            if cg1 is None:  # only in the less fit parent: not inherited, unless p > 0
+                if others is not None:
+                    others.append(parent2_innovations[innovation_num])
                 continue
             cg2 = parent2_innovations.get(innovation_num)
             if cg2 is not None and cg1.key != cg2.key:
@@ -178,8 +180,7 @@ class DefaultGenome(neat.DefaultGenome):
             ng2 = parent2_set.get(key)
             assert key not in self.nodes
             self.nodes[key] = ng1.copy() if ng2 is None else ng1.crossover(ng2)
-        p = config.crossover_disjoint_prob
-        if p > 0:
+        if others is not None:
             self._inherit_others(others, p, parent2_set, graph if ff else None)
 
     def _inherit_others(self, genes, p: float, nodes: dict, graph: _CycleCheck | None) -> None:

@@ -94,10 +94,8 @@ class Lexicase:
 def make_search(search: str, novelty: dict | None, seed: int, state: dict | None):
     """The object that turns a generation's results into search scores for ``search`` (not ``fitness``):
     :class:`Lexicase` (``novelty``'s ``lexicase_elites``), or a :class:`~entm.evolution.novelty.NoveltySearch`
-    with the ``novelty`` parameters;
+    with the ``novelty`` parameters (checked by ``check_search``: no ``lexicase_elites`` there);
     ``state``: the checkpoint's (None: a new run)."""
-    novelty = dict(novelty or {})
-    elites = novelty.pop("lexicase_elites", 0)
     if search == "lexicase":
-        return Lexicase(seed, state, elites)
+        return Lexicase(seed, state, (novelty or {}).get("lexicase_elites", 0))
     return NoveltySearch(search, NoveltyParams.from_dict(novelty), state)
