@@ -46,8 +46,9 @@ def add_evolve_options(e) -> None:
                    help="lexicase: the E genomes best by the objective are scored above all others, so that "
                         "elitism keeps them (default 0: the genomes drawn most)")
     g.add_argument("--novelty-descriptor", default=None, choices=list(DESCRIPTORS),
-                   help="novelty: the task's behaviour descriptor (default), or the tape head's shift, jump and "
-                        "write strength per step of the first deployment (reward tasks)")
+                   help="novelty: the task's behaviour descriptor (default), the tape head's shift, jump and "
+                        "write strength per step of the first deployment (head: reward tasks), or the memory's "
+                        "reads at the scored steps of the first episodes (reads: sequence tasks)")
 
 
 def add_parser(sub) -> None:

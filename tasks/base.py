@@ -283,17 +283,22 @@ class SequenceTask(Task):
         """Per network (the batch holds ``groups`` networks' runs of the same episodes): its task outputs at
         the scored steps of the first :data:`BEHAVIOUR_EPISODES` episodes, clipped to [0, 1] (non-finite: 0);
         (groups, D).  With fixed episodes the descriptor means the same every generation."""
-        B = episodes.batch // groups
-        k = min(B, self.BEHAVIOUR_EPISODES)
-        mask = episodes.mask[:k]
-        out = outputs.reshape(groups, B, *outputs.shape[1:])[:, :k][:, mask]
-        return np.clip(np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0).reshape(groups, -1)
+        return at_scored_steps(episodes, outputs, groups, self.BEHAVIOUR_EPISODES)
 
     def shaping_terms(self, episodes: Episodes, trace, outputs=None) -> dict:
         """The shaping terms' means over the batch, for reporting."""
         if trace is None:
             return {}
         return {k: float(np.mean(v)) for k, v in self.shape(episodes, outputs, trace).items()}
+
+
+def at_scored_steps(episodes: Episodes, values: np.ndarray, groups: int, first: int) -> np.ndarray:
+    """Per network (the batch holds ``groups`` networks' runs of the same episodes): ``values`` (rows, steps,
+    ·) at the scored steps of the first ``first`` episodes, clipped to [0, 1] (non-finite: 0); (groups, D)."""
+    B = episodes.batch // groups
+    k = min(B, first)
+    out = values.reshape(groups, B, *values.shape[1:])[:, :k][:, episodes.mask[:k]]
+    return np.clip(np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0).reshape(groups, -1)
 
 
 TRUTH_WORDS = {"true": True, "1": True, "false": False, "0": False}

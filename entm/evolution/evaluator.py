@@ -18,7 +18,7 @@ import numpy as np
 
 from entm.closed_loop import run_closed_loop
 from entm.errors import EntmError
-from entm.evolution.novelty import HEAD_STEPS, head_behaviour
+from entm.evolution.novelty import HEAD_STEPS, head_behaviour, reads_behaviour
 from entm.hyper import Substrate
 from entm.machine import Machine, run_stacked
 from entm.memory import MemorySpec
@@ -77,8 +77,9 @@ class EvalSettings:
     hyper: dict = field(default_factory=dict)
     """Hyper encoding: :class:`entm.hyper.HyperParams` fields."""
     behaviour: str = ""
-    """Also compute every genome's behaviour descriptor (novelty search): ``task`` (``Task.behaviour``) or ``head``
-    (:func:`entm.evolution.novelty.head_behaviour`); or ``cases``: its fitness per episode or deployment
+    """Also compute every genome's behaviour descriptor (novelty search): ``task`` (``Task.behaviour``), ``head``
+    (:func:`entm.evolution.novelty.head_behaviour`) or ``reads`` (:func:`entm.evolution.novelty.reads_behaviour`);
+    or ``cases``: its fitness per episode or deployment
     (lexicase selection); "" (the default): none."""
     fixed_episodes: bool = False
     """Every generation gets generation 0's episodes (the C# port's fixed evaluation seed)."""
@@ -216,8 +217,9 @@ class GenomeEvaluator:
         per = lambda a: a.reshape(G, B).mean(axis=1)  # noqa: E731
         score, perfect, bit_errors = per(sc.score), per(sc.perfect.astype(float)), per(sc.bit_errors)
         term_means = {k: per(v) for k, v in terms.items()}
-        behaviour = task.behaviour(tiled, outputs, G) if self.settings.behaviour == "task" else \
-            rows if self.settings.behaviour == "cases" else [None] * G
+        kind = self.settings.behaviour
+        behaviour = task.behaviour(tiled, outputs, G) if kind == "task" else rows if kind == "cases" else \
+            reads_behaviour(tiled, trace.reads, G, task.BEHAVIOUR_EPISODES) if kind == "reads" else [None] * G
         out = []
         for g in range(G):
             f = float(fit[g])

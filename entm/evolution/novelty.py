@@ -4,7 +4,8 @@ A task that declares a behaviour descriptor (``Task.behaviour``: per genome a
 vector, e.g. the goal of every round of every T-maze deployment, or the
 season task's eat decisions) can be searched for novelty instead of fitness
 (``--search novelty|hybrid``); a reward task on the discrete tape also by the
-tape head's behaviour (``descriptor="head"``: :func:`head_behaviour`).  Per
+tape head's behaviour (``descriptor="head"``: :func:`head_behaviour`), a sequence
+task by what its memory reads (``descriptor="reads"``: :func:`reads_behaviour`).  Per
 generation, after the evaluation:
 
 - a genome's *novelty* is the mean squared Euclidean distance of its
@@ -45,7 +46,7 @@ over the generation's episodes (:mod:`entm.evolution.lexicase`)."""
 NOVELTY_SEARCHES = ("novelty", "hybrid")
 """The searches that compare behaviours across generations (an archive): they need the same episodes in every
 generation."""
-DESCRIPTORS = ("task", "head")
+DESCRIPTORS = ("task", "head", "reads")
 """What a genome's behaviour is (:attr:`NoveltyParams.descriptor`)."""
 HEAD_STEPS = 500
 """The ``head`` descriptor's steps: the first deployment's first ones (zero past its end)."""
@@ -83,7 +84,9 @@ class NoveltyParams:
     descriptor: str = "task"
     """``task``: the task's behaviour descriptor (``Task.behaviour``); ``head``: the tape head's shift, jump and
     write strength at every step of the generation's first deployment (the C# port's ShiftJumpInterp, the
-    descriptor its season configuration names; reward tasks on the discrete tape)."""
+    descriptor its season configuration names; reward tasks on the discrete tape); ``reads``: the memory's
+    reads at the scored steps of the first episodes (sequence tasks: what the outputs could see, where
+    ``task`` has what they show)."""
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "NoveltyParams":
@@ -125,8 +128,8 @@ def check_search(search: str, task, params: dict | None, memory: str = "discrete
     """The run's search settings checked (``params``: novelty search's, or lexicase's ``lexicase_elites``):
     None for ``fitness`` and ``lexicase``; a one-line error for an unknown
     search, novelty search on a sequence task whose episodes change every generation (``fixed_episodes``
-    False), a task without a behaviour descriptor, or the head descriptor where there is no closed loop and
-    tape."""
+    False), a task without a behaviour descriptor, the head descriptor where there is no closed loop and
+    tape, or the reads descriptor on a reward task."""
     from entm.tasks import SequenceTask
 
     if search not in SEARCHES:
@@ -151,6 +154,9 @@ def check_search(search: str, task, params: dict | None, memory: str = "discrete
 
         if not isinstance(task, RewardTask) or memory != "discrete":
             raise EntmError("novelty descriptor 'head' needs a reward task (tmaze, season) on the discrete tape")
+    elif p.descriptor == "reads":
+        if not isinstance(task, SequenceTask):
+            raise EntmError("novelty descriptor 'reads' needs a sequence task (copy and the NTM paper's tasks)")
     elif not declares_behaviour(task):
         raise EntmError(f"task {task.name!r} declares no behaviour descriptor: --search {search} needs one "
                         f"(tasks with one: tmaze, season, and the sequence tasks)")
@@ -158,7 +164,7 @@ def check_search(search: str, task, params: dict | None, memory: str = "discrete
 
 
 def descriptor_of(search: str, novelty: dict | None) -> str:
-    """The descriptor the evaluators compute: "" (none: ``fitness``), ``task`` or ``head`` (novelty search),
+    """The descriptor the evaluators compute: "" (none: ``fitness``), ``task``, ``head`` or ``reads`` (novelty search),
     ``cases`` (lexicase: the fitness per episode)."""
     if search == "lexicase":
         return "cases"
@@ -181,6 +187,15 @@ def head_behaviour(layout, heads: int, first_heads: np.ndarray, first_steps: np.
         out[:, :n, h, 1] = (x[..., layout.column("j")] >= 0.5) * ran
         out[:, :n, h, 2] = x[..., layout.column("w")] * ran
     return out.reshape(G, -1)
+
+
+def reads_behaviour(episodes, reads: np.ndarray, groups: int, first: int) -> np.ndarray:
+    """The ``reads`` descriptor of ``groups`` networks whose runs of the same episodes are stacked in
+    ``episodes`` (tiled) and ``reads`` (rows, steps, read width): per network, the reads its controller got at
+    the scored steps of the first ``first`` episodes, clipped to [0, 1] (non-finite: 0); (groups, D)."""
+    from entm.tasks.base import at_scored_steps
+
+    return at_scored_steps(episodes, reads, groups, first)
 
 
 def declares_behaviour(task) -> bool:

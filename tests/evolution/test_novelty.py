@@ -128,3 +128,37 @@ def test_novelty_on_a_sequence_task_needs_fixed_episodes(capsys, tmp_path):
                               "--serial", "--generations", "2", "--run-dir", tmp_path / "run")
     assert_one_line_error(status, err, "--fixed-episodes")
     assert not (tmp_path / "run").exists()
+
+
+def test_reads_descriptor_is_what_each_network_read_at_the_scored_steps():
+    """``--novelty-descriptor reads``: per network, the memory's reads at the scored steps of the generation's
+    first episodes, as a recorded run of that network alone on those episodes got them (the compiled
+    evaluation and the stepwise machine agree), clipped to [0, 1]; refused on a reward task."""
+    import numpy as np
+    from helpers import mutated_population
+
+    from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
+    from entm.evolution.loop import prepare
+    from entm.evolution.novelty import check_search
+    from entm.phenotype import Network
+    from entm.tasks import make_task
+
+    settings = EvolveSettings(task="associative_recall", task_params={"max_items": 3})
+    t, spec, machine, config, genomes = mutated_population(settings, 5, seed=4, mutations=12)
+    text = prepare(settings)[3]
+    ev = GenomeEvaluator(EvalSettings(config_text=text, task=t.name, task_params=t.params(), memory=spec, seed=0,
+                                      episodes=6, behaviour="reads", fixed_episodes=True))
+    results, _ = ev.evaluate(list(enumerate(genomes)), generation=7)
+    eps = ev.episodes(7)
+    k = t.BEHAVIOUR_EPISODES
+    for gid, g in enumerate(genomes):
+        want = []
+        for b in range(k):
+            run = machine.run(Network.from_genome(g, config.genome_config), eps.inputs[b:b + 1], record=True)
+            steps = np.nonzero(eps.mask[b])[0]
+            want.append(run.trace.reads[0, steps])
+        want = np.clip(np.concatenate(want).ravel(), 0.0, 1.0)
+        np.testing.assert_allclose(results[gid].behaviour, want, rtol=0, atol=1e-12)
+    assert len({tuple(np.round(r.behaviour, 6)) for r in results.values()}) > 1
+    with pytest.raises(EntmError, match="novelty descriptor 'reads' needs a sequence task"):
+        check_search("novelty", make_task("season", {}), {"descriptor": "reads"})
