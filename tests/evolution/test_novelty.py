@@ -162,3 +162,20 @@ def test_reads_descriptor_is_what_each_network_read_at_the_scored_steps():
     assert len({tuple(np.round(r.behaviour, 6)) for r in results.values()}) > 1
     with pytest.raises(EntmError, match="novelty descriptor 'reads' needs a sequence task"):
         check_search("novelty", make_task("season", {}), {"descriptor": "reads"})
+
+
+def test_a_reads_novelty_run_is_deterministic_and_resumes_exactly(tmp_path):
+    def settings(name, generations):
+        return EvolveSettings(task="copy", task_params={"vector_size": 2}, generations=generations, seed=2,
+                              episodes=4, evaluator="serial", stop_when_solved=False, run_dir=str(tmp_path / name),
+                              search="hybrid", fixed_episodes=True, checkpoint_every=2,
+                              novelty={"descriptor": "reads"})
+
+    whole = evolve(settings("whole", 4), progress=False)
+    part = evolve(settings("part", 2), progress=False)
+    resumed = resume(part.run_dir, generations=4, evaluator="serial", progress=False)
+    assert comparable_metrics(resumed.run_dir) == comparable_metrics(whole.run_dir)
+    assert comparable_champion(resumed.run_dir) == comparable_champion(whole.run_dir)
+    m = runs.read_metrics(whole.run_dir)
+    assert m[-1]["search"]["archive"] > 0 and m[0]["search"]["novelty_best"] > 0
+    assert runs.read_run_json(whole.run_dir)["novelty"]["descriptor"] == "reads"
