@@ -218,8 +218,14 @@ class GenomeEvaluator:
         score, perfect, bit_errors = per(sc.score), per(sc.perfect.astype(float)), per(sc.bit_errors)
         term_means = {k: per(v) for k, v in terms.items()}
         kind = self.settings.behaviour
-        behaviour = task.behaviour(tiled, outputs, G) if kind == "task" else rows if kind == "cases" else \
-            reads_behaviour(tiled, trace.reads, G, task.BEHAVIOUR_EPISODES) if kind == "reads" else [None] * G
+        if kind == "task":
+            behaviour = task.behaviour(tiled, outputs, G)
+        elif kind == "reads":
+            behaviour = reads_behaviour(tiled, trace.reads, G, task.BEHAVIOUR_EPISODES)
+        elif kind == "cases":
+            behaviour = rows
+        else:
+            behaviour = [None] * G
         out = []
         for g in range(G):
             f = float(fit[g])
