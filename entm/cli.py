@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--hyper-block-steps", action="store_true", default=None,
                    help="hyper, with --hyper-blocks: give the CPPN inputs for a link within one block and from block "
                         "b to b + 1 (a push), as 'aligned' is for bits")
+    e.add_argument("--hyper-block-onehot", action="store_true", default=None,
+                   help="hyper, with --hyper-blocks: give the CPPN a link's source and target block one-hot, so that "
+                        "a link to or from one block alone is one input")
     add_task_options(e)
     from entm.cli_presets import add_evolve_options, add_parser as add_presets_parser
 
@@ -232,9 +235,11 @@ def _hyper_params(args) -> dict:
         hp["blocks"] = args.hyper_blocks
     if args.hyper_block_steps:
         hp["block_steps"] = True
+    if args.hyper_block_onehot:
+        hp["block_onehot"] = True
     if hp and args.encoding != "hyper":
-        raise EntmError("--hyper-radius, --hyper-threshold, --hyper-scale, --hyper-blocks and --hyper-block-steps "
-                        "need --encoding hyper")
+        raise EntmError("--hyper-radius, --hyper-threshold, --hyper-scale, --hyper-blocks, --hyper-block-steps and "
+                        "--hyper-block-onehot need --encoding hyper")
     if hp:
         from entm.hyper import HyperParams
 

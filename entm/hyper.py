@@ -42,7 +42,9 @@ With ``blocks`` B > 1 (:class:`HyperParams`), every memory vector is B aligned b
 b's bit j at (b, j)), then its M - B V extras, and a link between two vectors also gives the CPPN
 ``src_block``, ``dst_block`` (b / (B - 1)) and ``block_offset`` = b_source - b_target.  With
 ``block_steps`` two more: ``block_same`` = 1 where b_source = b_target and ``block_next`` = 1 where
-b_target = b_source + 1 (a shift register's push), the blocks' counterparts of ``aligned``.
+b_target = b_source + 1 (a shift register's push), the blocks' counterparts of ``aligned``.  With
+``block_onehot`` 2 B more: ``src_block0`` .. and ``dst_block0`` .. (1 for the link's source block, 1 for its
+target block), so that a link to or from one block alone is one CPPN input.
 
 Outputs (``cppn_outputs``, the multi-spatial-substrate layout of Pugh &
 Stanley 2013): one output per (source vector kind, target vector kind) pair,
@@ -94,6 +96,10 @@ class HyperParams:
     """With blocks: the CPPN also gets ``block_same`` (1 for a link within one block) and ``block_next`` (1 for a
     link from block b to block b + 1), so that "read block b goes to write block b + 1" (a push) is one input,
     where ``block_offset`` alone needs a hidden node peaked at -1.  False (default): the inputs as before."""
+    block_onehot: bool = False
+    """With blocks: the CPPN also gets the link's source and target block one-hot (``src_block0`` ..,
+    ``dst_block0`` ..), so that "the bits go to write block 0 only" or "the outputs read block b only" is one
+    input, where ``src_block``/``dst_block`` alone need a hidden node peaked at b.  False (default): as before."""
 
     def __post_init__(self):
         if isinstance(self.weight_scale, bool) or not isinstance(self.weight_scale, (int, float)) or \
@@ -107,10 +113,11 @@ class HyperParams:
             raise EntmError(f"hyper radius must be a non-negative integer or None, got {self.radius!r}")
         if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or self.blocks < 1:
             raise EntmError(f"hyper blocks must be a positive integer, got {self.blocks!r}")
-        if not isinstance(self.block_steps, bool):
-            raise EntmError(f"hyper block_steps must be true or false, got {self.block_steps!r}")
-        if self.block_steps and self.blocks < 2:
-            raise EntmError("hyper block_steps needs blocks >= 2 (--hyper-blocks): its inputs tell blocks apart")
+        for name in ("block_steps", "block_onehot"):
+            if not isinstance(getattr(self, name), bool):
+                raise EntmError(f"hyper {name} must be true or false, got {getattr(self, name)!r}")
+            if getattr(self, name) and self.blocks < 2:
+                raise EntmError(f"hyper {name} needs blocks >= 2 (--hyper-blocks): its inputs tell blocks apart")
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "HyperParams":
@@ -121,15 +128,15 @@ class HyperParams:
         return cls(**d)
 
     def as_dict(self) -> dict:
-        """The fields; ``blocks`` only when not 1, ``block_steps`` only when set (champions and runs from before
-        them stay as they were)."""
+        """The fields; ``blocks`` only when not 1, ``block_steps`` and ``block_onehot`` only when set (champions
+        and runs from before them stay as they were)."""
         d = {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
         if self.blocks != 1:
             d["blocks"] = int(self.blocks)
-        return {**d, "block_steps": True} if self.block_steps else d
+        return {**d, **{k: True for k in ("block_steps", "block_onehot") if getattr(self, k)}}
 
 
-FIELDS = ("weight_scale", "threshold", "radius", "blocks", "block_steps")
+FIELDS = ("weight_scale", "threshold", "radius", "blocks", "block_steps", "block_onehot")
 """The :class:`HyperParams` fields, as saved in a champion's substrate metadata."""
 
 
@@ -279,6 +286,8 @@ class Substrate:
             self.cppn_inputs += ["src_block", "dst_block", "block_offset"]
         if hp.block_steps:
             self.cppn_inputs += ["block_same", "block_next"]
+        if hp.block_onehot:
+            self.cppn_inputs += [f"src_block{b}" for b in range(hp.blocks)] + [f"dst_block{b}" for b in range(hp.blocks)]
         self.cppn_outputs = ([f"{a}->{b}" for a in self.vector_in for b in self.vector_out]
                              + [f"scalars->{b}" for b in self.vector_out] + [f"->{b}" for b in self.scalar_out])
         self._build_queries()
@@ -316,6 +325,7 @@ class Substrate:
         queries = np.zeros((n_src + n_vi * B * B * span, self.num_cppn_inputs))
         queries[np.arange(n_src), np.arange(n_src)] = 1.0
         offsets = np.arange(-(V - 1), V)
+        onehot = self.cppn_inputs.index("src_block0") if self.hyper.block_onehot else -1
         for a in range(n_vi):
             for bs in range(B):
                 for bd in range(B):
@@ -327,6 +337,9 @@ class Substrate:
                         queries[rows, n_src + 2:n_src + 5] = (bs / (B - 1), bd / (B - 1), bs - bd)
                     if self.hyper.block_steps:
                         queries[rows, n_src + 5:n_src + 7] = (bs == bd, bd == bs + 1)
+                    if self.hyper.block_onehot:
+                        queries[rows, onehot + bs] = 1.0
+                        queries[rows, onehot + B + bd] = 1.0
         self.queries = queries
 
         in_kind = np.array([kinds.index(n.kind) for n in self.inputs], np.int64)

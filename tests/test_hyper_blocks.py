@@ -89,6 +89,36 @@ def test_blocks_paint_a_whole_item_recall_machine_at_any_vector_size(V):
     assert evaluate_lengths(Machine(task, spec), broken, [6], episodes=60, seed=2)["6"]["perfect"] < 0.2
 
 
+def test_block_onehot_gives_the_cppn_each_block_as_an_input():
+    """``block_onehot`` adds src_block0 .. and dst_block0 .. (the link's source and target block, one-hot) after
+    the other inputs: "the bits go to write block 0 only" and "the outputs read the last block only" are then
+    one input each, and paint the whole-item recall machine; the other inputs stay as they were."""
+    task, spec, sub = _recall_substrate(6)
+    assert "block_onehot" not in HyperParams(blocks=5).as_dict()
+    hot = Substrate(task, spec, HyperParams(weight_scale=30.0, blocks=5, block_steps=True, block_onehot=True))
+    names = [f"src_block{b}" for b in range(5)] + [f"dst_block{b}" for b in range(5)]
+    assert hot.cppn_inputs == sub.cppn_inputs + ["block_same", "block_next"] + names
+    assert HyperParams.from_dict(hot.hyper.as_dict()) == hot.hyper
+    q, col = hot.queries, {n: i for i, n in enumerate(hot.cppn_inputs)}
+    assert np.array_equal(q[:, :len(sub.cppn_inputs)], sub.queries)
+    pair = np.arange(len(q)) >= len(hot.source_kinds)
+    for b in range(5):  # exactly one source and one target block per vector pair, none elsewhere
+        assert np.array_equal(q[:, col[f"src_block{b}"]] == 1, pair & (q[:, col["src_block"]] == b / 4))
+        assert np.array_equal(q[:, col[f"dst_block{b}"]] == 1, pair & (q[:, col["dst_block"]] == b / 4))
+    y = _emulated_cppn(hot)
+    bits0 = q[:, col["src=bits"]] * q[:, col["aligned"]] * q[:, col["dst_block0"]]
+    out4 = q[:, col["src=read0"]] * q[:, col["aligned"]] * q[:, col["src_block4"]]
+    assert np.array_equal(y[0, :, hot.cppn_outputs.index("bits->write0")], bits0)
+    assert np.array_equal(y[0, :, hot.cppn_outputs.index("read0->out")], out4)
+    net = Network.from_genome(hot.controllers(y)[0].as_genome(), hot.controller_config().genome_config)
+    scores = evaluate_lengths(Machine(task, spec), net, [3, 10], episodes=40, seed=4)
+    assert all(s["perfect"] == 1.0 for s in scores.values())
+    with pytest.raises(EntmError, match="block_onehot needs blocks >= 2"):
+        HyperParams(block_onehot=True)
+    with pytest.raises(EntmError, match="block_onehot must be true or false"):
+        HyperParams(blocks=5, block_onehot="yes")
+
+
 def test_an_evolution_run_with_blocks_widens_the_memory_and_its_champion_repaints(tmp_path):
     """Without --width a run with blocks gets the task's width plus V per extra block; its champion keeps
     the blocks when re-painted at another vector size (M' = B V' + the extras)."""
