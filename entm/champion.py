@@ -104,7 +104,8 @@ def load_champion(path, task_overrides: dict | None = None, max_memory=None) -> 
 
 
 def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, seed: int = 0,
-                     progress=None, max_memory=None, terms: bool = False, phases: bool = False) -> dict:
+                     progress=None, max_memory=None, terms: bool = False, phases: bool = False,
+                     probe: bool = False) -> dict:
     """Score one network at each sequence length: ``{"<L>": {score, perfect, bit_errors, episodes}}``.
 
     ``max_memory`` (bytes or a size like ``4G``; default half of the machine, :mod:`entm.budget`): a length
@@ -112,7 +113,9 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     episodes, with the same numbers.  ``terms``: also the means of the task's shaping terms on the same
     episodes (``"terms"``, what evolution's fitness averaged besides the score; the run keeps the trace).
     ``phases``: a reward task's rounds grouped by its phases (``"phases"``, e.g. the T-maze's moves of the
-    high reward, :meth:`entm.tasks.reward.RewardTask.phases`); an error for a task without them."""
+    high reward, :meth:`entm.tasks.reward.RewardTask.phases`); an error for a task without them.
+    ``probe``: also ``probe_perfect`` and ``probe_bit_errors``, what a linear readout fitted to the run's
+    inputs and reads gets on the same episodes (:func:`probe_readout`)."""
     task = machine.task
     limit, given = budget.limit_of(max_memory), max_memory is not None
     closed = isinstance(task, RewardTask)
@@ -122,6 +125,7 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     if phases and (not closed or type(task).phases is RewardTask.phases):
         raise EntmError(f"task {task.name!r} has no phases to group by (--phases: the T-maze's rounds)")
     pieces = {L: budget.evaluation_pieces(machine, L, episodes, limit, given) if sized else 1 for L in lengths}
+    probing = Probe(machine, network, seed) if probe else None
     out = {}
     for L in lengths:
         rng = np.random.default_rng([int(seed), int(L)])
@@ -148,10 +152,47 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
             **_extra_scores(sc),
             **({"terms": shaped} if terms else {}),
             **({"phases": grouped} if phases else {}),
+            **(probing.score(eps) if probe else {}),
         }
         if progress is not None:
             progress(L)
     return out
+
+
+class Probe:
+    """A linear readout probe: per task output bit, a ridge least-squares fit on the network's inputs and reads
+    (the controller's whole input) at the scored steps of :data:`PROBE_EPISODES` training episodes (drawn from
+    (seed, 2**31 - 3)), the bit 1 where the fit exceeds 0.5.  Where the probe is perfect and the network's own
+    outputs are not, the memory holds the answer and the outputs are not wired to it; where the probe fails
+    too, no output layer of one sigmoid per bit can get it from what the network reads."""
+
+    def __init__(self, machine: Machine, network, seed: int):
+        from entm.tasks.common import StrictCloseTask
+        from entm.tasks.copy import CopyTask
+
+        task = machine.task
+        if not isinstance(task, (CopyTask, StrictCloseTask)) or not isinstance(machine, Machine):
+            raise EntmError(f"--probe fits a readout of bit targets from an evolved machine's reads; task "
+                            f"{task.name!r} has none")
+        self.machine, self.network = machine, network
+        train = task.sample(np.random.default_rng([int(seed), 2**31 - 3]), PROBE_EPISODES)
+        X, Y = self._features(train), train.targets[train.mask].astype(np.float64)
+        self.W = np.linalg.solve(X.T @ X + PROBE_RIDGE * np.eye(X.shape[1]), X.T @ Y)
+
+    def _features(self, eps) -> np.ndarray:
+        reads = self.machine.run(self.network, eps.inputs, shaping=True).trace.reads
+        x = np.concatenate([eps.inputs, reads], axis=2)[eps.mask]
+        return np.concatenate([x, np.ones((len(x), 1))], axis=1)
+
+    def score(self, eps) -> dict:
+        wrong = ((self._features(eps) @ self.W > 0.5) != (eps.targets[eps.mask] > 0.5)).sum(axis=1)
+        per = np.bincount(np.repeat(np.arange(eps.batch), eps.mask.sum(axis=1)), wrong, minlength=eps.batch)
+        return {"probe_perfect": float(np.mean(per == 0)), "probe_bit_errors": float(np.mean(per))}
+
+
+#: the probe's training episodes, and its ridge (on the squared weights; inputs and reads are in [0, 1])
+PROBE_EPISODES = 200
+PROBE_RIDGE = 1e-2
 
 
 def run_in_pieces(machine: Machine, network, inputs: np.ndarray, pieces: int) -> np.ndarray:

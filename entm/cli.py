@@ -26,7 +26,7 @@ from entm.cli_status import (
     refuse_empty,
 )
 from entm.cli_bench import add_parser as add_bench_parser, cmd_bench
-from entm.cli_options import add_task_options, cells_option, set_threads, task_params, truth
+from entm.cli_options import add_task_options, cells_option, set_threads, task_params, task_sets, truth
 from entm.cli_train import add_parser as add_train_parser, cmd_train
 from entm.runs import check_seed
 
@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--terms", action="store_true",
                    help="also the means of the task's shaping terms (what evolution's fitness averaged with the "
                         "score) on the same episodes; evolved champions")
+    v.add_argument("--probe", action="store_true",
+                   help="also what a linear readout of the inputs and reads, fitted on 200 training episodes, gets "
+                        "on the same episodes: whether the memory holds the answer, wired to the outputs or not")
     v.add_argument("--phases", action="store_true",
                    help="T-maze: also the rounds by where the high reward is, per first high goal and per move "
                         "(from > to): the share of such phases right in every round")
@@ -307,8 +310,8 @@ def cmd_evaluate(args) -> int:
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
-        if args.terms:
-            raise EntmError("--terms gives an evolved machine's shaping terms; a trained model has none")
+        if args.terms or args.probe:
+            raise EntmError("--terms and --probe look into an evolved machine's run; a trained model has none")
         if args.phases:
             raise EntmError("--phases groups a reward task's rounds; a trained model runs sequence tasks")
         return _evaluate_trained(args, counts)
@@ -320,7 +323,7 @@ def cmd_evaluate(args) -> int:
     champ = load_champion(args.champion, task_overrides=None if args.task_set else overrides,
                           max_memory=args.max_memory)
     if args.task_set:  # typed as the champion's own parameters; the machine rebuilt, the file read once
-        overrides.update(_task_sets(args.task_set, champ.task))
+        overrides.update(task_sets(args.task_set, champ.task))
         champ = champion_from_dict(champ.data, champ.path, overrides, args.max_memory)
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(champ.task.generalization_lengths)
     sweeps = {}
@@ -335,7 +338,7 @@ def cmd_evaluate(args) -> int:
             one = replace(champ, task=task, machine=Machine(task, champ.spec))
         sweeps[r] = (one.task, evaluate_lengths(one.machine, one.network, lengths, episodes=args.episodes,
                                                 seed=args.seed, max_memory=args.max_memory, terms=args.terms,
-                                                phases=args.phases))
+                                                phases=args.phases, probe=args.probe))
     if args.json:
         nodes, conns = champ.network.size()
         meta = champ.data["metadata"]["entm"]
@@ -349,24 +352,6 @@ def cmd_evaluate(args) -> int:
               f"{champ.spec.params()}, {champ.spec.heads} head(s)")
         print(_sweeps_table(sweeps))
     return 0
-
-
-def _task_sets(items: list, task) -> dict:
-    """``entm evaluate --set PARAM=VALUE``: the values typed as the champion's own parameters."""
-    import dataclasses
-
-    from entm.tasks.curriculum import value_of
-
-    names = {f.name for f in dataclasses.fields(task)} - {"stages"}
-    out = {}
-    for item in items:
-        key, eq, text = item.partition("=")
-        if not eq or not text:
-            raise EntmError(f"--set: {item!r} is not PARAM=VALUE")
-        if key not in names:
-            raise EntmError(f"--set: task {task.name!r} has no parameter {key!r}")
-        out[key] = value_of(text, getattr(task, key), what="--set value")
-    return out
 
 
 def _sweeps_json(task, sweeps: dict, out: dict) -> dict:
@@ -403,7 +388,7 @@ def _evaluate_trained(args, counts: list) -> int:
 
     trained = load_trained(args.champion)
     if args.task_set:  # the same model on episodes of the changed task (typed as the model's own parameters)
-        trained = load_trained(args.champion, task_overrides=_task_sets(args.task_set, trained.task))
+        trained = load_trained(args.champion, task_overrides=task_sets(args.task_set, trained.task))
     lengths = parse_lengths(args.lengths) if args.lengths is not None else list(trained.task.generalization_lengths)
     sweeps = {}
     for r in counts:

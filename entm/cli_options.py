@@ -69,3 +69,19 @@ def set_threads(n: int) -> None:
         raise EntmError(f"--threads must be at least 1, got {n}")
     torch.set_num_threads(n)
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
+def task_sets(items: list, task) -> dict:
+    """``entm evaluate --set PARAM=VALUE``: the values typed as the champion's own parameters."""
+    from entm.tasks.curriculum import value_of
+
+    names = {f.name for f in dataclasses.fields(task)} - {"stages"}
+    out = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        if not eq or not text:
+            raise EntmError(f"--set: {item!r} is not PARAM=VALUE")
+        if key not in names:
+            raise EntmError(f"--set: task {task.name!r} has no parameter {key!r}")
+        out[key] = value_of(text, getattr(task, key), what="--set value")
+    return out

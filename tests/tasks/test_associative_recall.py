@@ -240,3 +240,46 @@ def test_the_score_weight_lets_the_shaping_terms_lead():
                                                                  "needs shaping")):
         with pytest.raises(EntmError, match=msg):
             make_task("associative_recall", bad)
+
+
+def test_the_probe_finds_the_answer_in_the_reads_of_a_machine_whose_outputs_are_unwired(capsys, tmp_path):
+    """``entm evaluate --probe`` (``evaluate_lengths(probe=True)``): a linear readout fitted to the inputs and
+    reads.  The whole-item machine is perfect with or without its output links cut (its cells hold the answer
+    either way, where its own outputs then get nothing right); with the bits no longer written into its cells
+    the reads hold no answer and the probe gets none.  On the command line the probe's two figures are
+    columns and JSON keys; a task without bit targets is a one-line error."""
+    import json
+
+    from entm.champion import evaluate_lengths
+    from entm.machine import Machine
+    from entm.memory import MemorySpec
+    from entm.phenotype import Network
+    from helpers import run_main
+
+    task = make_task("associative_recall")
+    width, solver = _whole_item_solver()
+    machine = Machine(task, MemorySpec("discrete", width))
+    outputs = set(range(6))
+
+    def cut(drop):
+        return Network.from_json({**solver, "connections": [c for c in solver["connections"] if not drop(c)]})
+
+    whole = evaluate_lengths(machine, Network.from_json(solver), [6, 20], episodes=40, seed=3, probe=True)
+    unwired = evaluate_lengths(machine, cut(lambda c: c["to"] in outputs), [6, 20], episodes=40, seed=3, probe=True)
+    blank = evaluate_lengths(machine, cut(lambda c: c["from"] in range(-6, 0)), [6], episodes=40, seed=3, probe=True)
+    for L in ("6", "20"):
+        assert whole[L]["perfect"] == whole[L]["probe_perfect"] == 1.0 and whole[L]["probe_bit_errors"] == 0
+        assert unwired[L]["perfect"] == 0.0 and unwired[L]["probe_perfect"] == 1.0
+    assert blank["6"]["probe_perfect"] == 0.0 and blank["6"]["probe_bit_errors"] > 5
+    path = tmp_path / "champion.json"
+    meta = {"task": "associative_recall", "task_params": task.params(), "memory": "discrete",
+            "memory_params": {"width": width}, "heads": 1}
+    path.write_text(json.dumps({**solver, "metadata": {**solver["metadata"], "entm": meta}}))
+    status, out, _ = run_main(capsys, "evaluate", path, "--lengths", "6", "--episodes", "20", "--probe", "--json")
+    v = json.loads(out)["lengths"]["6"]
+    assert status == 0 and v["probe_perfect"] == 1.0 and v["probe_bit_errors"] == 0.0
+    status, out, _ = run_main(capsys, "evaluate", path, "--lengths", "6", "--episodes", "20", "--probe")
+    assert status == 0 and "probe perfect" in out.splitlines()[1]
+    ngrams = make_task("dynamic_ngrams")  # its targets are bits, but it is scored in bits of cost, not perfect
+    with pytest.raises(EntmError, match="--probe fits a readout of bit targets"):
+        evaluate_lengths(Machine(ngrams, MemorySpec("discrete", 4)), None, [10], probe=True)
