@@ -163,8 +163,9 @@ class Probe:
     """A linear readout probe: per task output bit, a ridge least-squares fit on the network's inputs and reads
     (the controller's whole input) at the scored steps of :data:`PROBE_EPISODES` training episodes (drawn from
     (seed, 2**31 - 3)), the bit 1 where the fit exceeds 0.5.  Where the probe is perfect and the network's own
-    outputs are not, the memory holds the answer and the outputs are not wired to it; where the probe fails
-    too, no output layer of one sigmoid per bit can get it from what the network reads."""
+    outputs are not, the memory holds the answer and the outputs are not wired to it.  A diagnostic, not a
+    bound: a least-squares fit with a ridge does not amplify small differences in the reads, so a network
+    whose outputs do (a differentiable memory's soft reads) can be perfect where the probe is not."""
 
     def __init__(self, machine: Machine, network, seed: int):
         from entm.tasks.common import StrictCloseTask
