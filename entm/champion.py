@@ -115,7 +115,7 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     ``phases``: a reward task's rounds grouped by its phases (``"phases"``, e.g. the T-maze's moves of the
     high reward, :meth:`entm.tasks.reward.RewardTask.phases`); an error for a task without them.
     ``probe``: also ``probe_perfect`` and ``probe_bit_errors``, what a linear readout fitted to the run's
-    inputs and reads gets on the same episodes (:func:`probe_readout`)."""
+    inputs and reads gets on the same episodes (:class:`Probe`)."""
     task = machine.task
     limit, given = budget.limit_of(max_memory), max_memory is not None
     closed = isinstance(task, RewardTask)
@@ -128,6 +128,9 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     probing = Probe(machine, network, seed) if probe else None
     out = {}
     for L in lengths:
+        if probe and pieces[L] > 1:
+            raise EntmError(f"--probe needs length {L}'s {episodes} episodes in memory at once; fewer --episodes, "
+                            f"or a larger --max-memory")
         rng = np.random.default_rng([int(seed), int(L)])
         eps = task.sample(rng, episodes, length=L)
         if closed:  # closed loop; L is the task's length knob (rounds, years)
