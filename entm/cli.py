@@ -310,8 +310,10 @@ def cmd_evaluate(args) -> int:
     if _run_kind(args.champion) == "training":
         if args.vector_size is not None:
             raise EntmError("--vector-size re-paints evolved hyper-encoding champions; a trained model has fixed sizes")
-        if args.terms or args.probe:
-            raise EntmError("--terms and --probe look into an evolved machine's run; a trained model has none")
+        if args.terms:
+            raise EntmError("--terms gives an evolved machine's shaping terms; a trained model has none")
+        if args.probe:
+            raise EntmError("--probe fits a readout to an evolved machine's reads; a trained model has its own")
         if args.phases:
             raise EntmError("--phases groups a reward task's rounds; a trained model runs sequence tasks")
         return _evaluate_trained(args, counts)

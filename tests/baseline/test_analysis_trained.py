@@ -61,6 +61,9 @@ def test_compare_puts_trained_beside_evolved(trained, copier, capsys):
     assert main(["evaluate", str(trained["ntm"]), "--lengths", "2,6", "--episodes", "3", "--seed", "1",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["lengths"] == ntm["lengths"]
+    assert main(["evaluate", str(trained["ntm"]), "--lengths", "2", "--probe"]) == 2
+    assert capsys.readouterr().err.strip() == ("entm: error: --probe fits a readout to an evolved machine's reads; "
+                                               "a trained model has its own")
     assert main(["evaluate", str(trained["ntm"]), "--lengths", "2", "--terms"]) == 2
     assert capsys.readouterr().err.strip() == ("entm: error: --terms gives an evolved machine's shaping terms; a "
                                                "trained model has none")
