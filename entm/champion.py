@@ -128,9 +128,6 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
     probing = Probe(machine, network, seed) if probe else None
     out = {}
     for L in lengths:
-        if probe and pieces[L] > 1:
-            raise EntmError(f"--probe needs length {L}'s {episodes} episodes in memory at once; fewer --episodes, "
-                            f"or a larger --max-memory")
         rng = np.random.default_rng([int(seed), int(L)])
         eps = task.sample(rng, episodes, length=L)
         if closed:  # closed loop; L is the task's length knob (rounds, years)
@@ -138,13 +135,14 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
             if terms:  # the task's fitness terms, e.g. the maze's "reached"
                 shaped = {k: float(np.mean(v)) for k, v in task.fitness_terms(env).items()}
             grouped = task.phases(env) if phases else None
-        elif terms:
+        elif terms or probe:  # one run with the light trace serves both
             if pieces[L] > 1:
-                raise EntmError(f"shaping terms need length {L}'s {episodes} episodes in memory at once; "
-                                f"fewer --episodes, or a larger --max-memory")
+                raise EntmError(f"{'shaping terms need' if terms else '--probe needs'} length {L}'s {episodes} "
+                                f"episodes in memory at once; fewer --episodes, or a larger --max-memory")
             res = machine.run(network, eps.inputs, shaping=True)
             sc = task.score(eps, res.outputs)
-            shaped = {k: float(np.mean(v)) for k, v in task.shape(eps, res.outputs, res.trace).items()}
+            if terms:
+                shaped = {k: float(np.mean(v)) for k, v in task.shape(eps, res.outputs, res.trace).items()}
         else:
             sc = task.score(eps, run_in_pieces(machine, network, eps.inputs, pieces[L]))
         out[str(L)] = {
@@ -155,7 +153,7 @@ def evaluate_lengths(machine: Machine, network, lengths, episodes: int = 20, see
             **_extra_scores(sc),
             **({"terms": shaped} if terms else {}),
             **({"phases": grouped} if phases else {}),
-            **(probing.score(eps) if probe else {}),
+            **(probing.score(eps, res.trace.reads) if probe else {}),
         }
         if progress is not None:
             progress(L)
@@ -178,20 +176,22 @@ class Probe:
         if not isinstance(task, (CopyTask, StrictCloseTask)) or not isinstance(machine, Machine):
             raise EntmError(f"--probe fits a readout of bit targets from an evolved machine's reads; task "
                             f"{task.name!r} has none")
-        self.machine, self.network = machine, network
         train = task.sample(np.random.default_rng([int(seed), 2**31 - 3]), PROBE_EPISODES)
-        X, Y = self._features(train), train.targets[train.mask].astype(np.float64)
+        X = _probe_features(train, machine.run(network, train.inputs, shaping=True).trace.reads)
+        Y = train.targets[train.mask].astype(np.float64)
         self.W = np.linalg.solve(X.T @ X + PROBE_RIDGE * np.eye(X.shape[1]), X.T @ Y)
 
-    def _features(self, eps) -> np.ndarray:
-        reads = self.machine.run(self.network, eps.inputs, shaping=True).trace.reads
-        x = np.concatenate([eps.inputs, reads], axis=2)[eps.mask]
-        return np.concatenate([x, np.ones((len(x), 1))], axis=1)
-
-    def score(self, eps) -> dict:
-        wrong = ((self._features(eps) @ self.W > 0.5) != (eps.targets[eps.mask] > 0.5)).sum(axis=1)
+    def score(self, eps, reads: np.ndarray) -> dict:
+        """The probe on episodes ``eps`` whose run read ``reads`` (episodes, steps, read width)."""
+        wrong = ((_probe_features(eps, reads) @ self.W > 0.5) != (eps.targets[eps.mask] > 0.5)).sum(axis=1)
         per = np.bincount(np.repeat(np.arange(eps.batch), eps.mask.sum(axis=1)), wrong, minlength=eps.batch)
         return {"probe_perfect": float(np.mean(per == 0)), "probe_bit_errors": float(np.mean(per))}
+
+
+def _probe_features(eps, reads: np.ndarray) -> np.ndarray:
+    """The controller's inputs (task inputs and reads) at the scored steps, and a 1 for the bias."""
+    x = np.concatenate([eps.inputs, reads], axis=2)[eps.mask]
+    return np.concatenate([x, np.ones((len(x), 1))], axis=1)
 
 
 #: the probe's training episodes, and its ridge (on the squared weights; inputs and reads are in [0, 1])

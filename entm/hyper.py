@@ -113,7 +113,7 @@ class HyperParams:
             raise EntmError(f"hyper radius must be a non-negative integer or None, got {self.radius!r}")
         if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or self.blocks < 1:
             raise EntmError(f"hyper blocks must be a positive integer, got {self.blocks!r}")
-        for name in ("block_steps", "block_onehot"):
+        for name in BLOCK_FLAGS:
             if not isinstance(getattr(self, name), bool):
                 raise EntmError(f"hyper {name} must be true or false, got {getattr(self, name)!r}")
             if getattr(self, name) and self.blocks < 2:
@@ -133,10 +133,13 @@ class HyperParams:
         d = {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
         if self.blocks != 1:
             d["blocks"] = int(self.blocks)
-        return {**d, **{k: True for k in ("block_steps", "block_onehot") if getattr(self, k)}}
+        return {**d, **{k: True for k in BLOCK_FLAGS if getattr(self, k)}}
 
 
-FIELDS = ("weight_scale", "threshold", "radius", "blocks", "block_steps", "block_onehot")
+BLOCK_FLAGS = ("block_steps", "block_onehot")
+"""The :class:`HyperParams` switches that add CPPN inputs for blocks: each needs blocks >= 2, and is saved only
+when set."""
+FIELDS = ("weight_scale", "threshold", "radius", "blocks") + BLOCK_FLAGS
 """The :class:`HyperParams` fields, as saved in a champion's substrate metadata."""
 
 
