@@ -8,16 +8,17 @@ is a string:
 
 * ``""`` (the default): no curriculum, the task as it is;
 * ``auto``: the task's own schedule (:attr:`default_curriculum` of its class);
-* ``PARAM=V1,V2,... [PARAM=...] [advance=F]``: the stages' values of each
+* ``PARAM=V1,V2,... [PARAM=...] [advance=F] [after=G]``: the stages' values of each
   named parameter, in order (a single value holds for every stage; lists of
-  more than one value have one length), e.g. ``max_items=2,3,4,5`` or
-  ``max_length=2,4,6,8 max_repeats=2,4,6,8``.
+  more than one value have one length), e.g. ``max_items=2,3,4,5``,
+  ``max_length=2,4,6,8 max_repeats=2,4,6,8`` or ``item_size=2 after=1000``.
 
 The task itself (all its parameters as given) is always the last stage; a
 listed last stage equal to it is not repeated.  ``advance`` (default
 :data:`DEFAULT_ADVANCE`) is the criterion to leave a stage: the share of a
-generation's episodes that its best genome gets perfect.  What a stage changes
-is only how episodes are drawn; the task's inputs and outputs stay the same (a
+generation's episodes that its best genome gets perfect; ``after`` (default
+none) a limit: a stage is left after G generations in it, criterion met or
+not.  What a stage changes is only how episodes are drawn; the task's inputs and outputs stay the same (a
 stage is a :meth:`Task.stage_task`).  Running the stages is the evolution
 loop's part (:mod:`entm.evolution.curriculum`).
 """
@@ -33,7 +34,7 @@ from entm.tasks.base import TRUTH_WORDS
 DEFAULT_ADVANCE = 1.0
 
 #: parameters a curriculum may not change (they change what the task is, or how it is scored)
-FIXED = ("stages", "shaping", "vector_size", "item_size")
+FIXED = ("stages", "shaping", "vector_size")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Schedule:
     stages: tuple
     """One dict of parameter values per stage; the last is {} (the full task)."""
     advance: float = DEFAULT_ADVANCE
+    after: int | None = None
+    """Leave a stage after this many generations in it, its criterion met or not (None: only on it)."""
 
 
 def value_of(text: str, like, what: str = "curriculum value"):
@@ -70,7 +73,7 @@ def parse(task) -> Schedule | None:
             raise EntmError(f"task {task.name!r} has no default curriculum; give one as PARAM=V1,V2,...")
     names = {f.name for f in dataclasses.fields(task)}
     lists: dict = {}
-    advance = DEFAULT_ADVANCE
+    advance, after = DEFAULT_ADVANCE, None
     for token in spec.replace(";", " ").split():
         key, eq, values = token.partition("=")
         if not eq or not values:
@@ -82,6 +85,11 @@ def parse(task) -> Schedule | None:
                 advance = -1.0
             if not 0.0 < advance <= 1.0:
                 raise EntmError(f"curriculum advance must be a number in (0, 1], got {values!r}")
+            continue
+        if key == "after":
+            after = int(values) if values.isdigit() else 0
+            if after < 1:
+                raise EntmError(f"curriculum after must be a whole number of generations >= 1, got {values!r}")
             continue
         if key not in names:
             raise EntmError(f"curriculum {spec!r}: task {task.name!r} has no parameter {key!r}; its parameters are "
@@ -104,7 +112,7 @@ def parse(task) -> Schedule | None:
             task.stage_task(s)  # every stage is a valid task
         except EntmError as e:
             raise EntmError(f"curriculum {spec!r}, stage {i + 1} ({_words(s)}): {e}") from None
-    return Schedule(stages=tuple(stages), advance=advance)
+    return Schedule(stages=tuple(stages), advance=advance, after=after)
 
 
 def _words(overrides: dict) -> str:

@@ -3,8 +3,9 @@
 A run whose task has a ``curriculum`` starts at stage 0; after every
 generation, while the run is short of the last stage, :class:`CurriculumReporter`
 looks at the generation's evaluation: when its best genome is perfect on at
-least the schedule's ``advance`` share of the generation's episodes, the next
-generation is drawn from the next stage.  The stage is part of the loop's state
+least the schedule's ``advance`` share of the generation's episodes, or the
+stage has had the schedule's ``after`` generations, the next generation is
+drawn from the next stage.  The stage is part of the loop's state
 (:class:`~entm.evolution.reporters.LoopState` ``curriculum``: the stage and the
 generations at which each stage was left), so checkpoints hold it and a resumed
 run goes on exactly as an uninterrupted one; ``metrics.jsonl`` records the stage
@@ -19,33 +20,33 @@ What a stage changes for the rest of the loop:
   the comparison afresh (fitness on an easier stage is no measure on a harder one);
 * the solved check needs the last stage, the full task (a genome perfect on an
   easier stage is not a solution), and validates on the full task's batch;
-* neat-python's ``fitness_threshold`` stops a run only at the last stage.
+* neat-python's ``fitness_threshold`` stops a run only at the last stage;
+* novelty search starts afresh (:meth:`NoveltySearch.reset`: an empty archive,
+  its first threshold, the novelty phase): a stage changes the behaviours (the
+  reads descriptor's length with the item size, the outputs with the lengths),
+  so the last stage's archive is no measure of what is new in this one.
 """
 
 from __future__ import annotations
 
 from neat.reporting import BaseReporter
 
-from entm.errors import EntmError
-from entm.evolution.novelty import NOVELTY_SEARCHES
 from entm.tasks.curriculum import Schedule, describe, parse
 
 
-def check(task, search: str) -> Schedule | None:
-    """The task's schedule (None: no curriculum), refused with novelty search (whose behaviour descriptors
-    change size from stage to stage; lexicase selection compares one generation's genomes only)."""
-    schedule = parse(task)
-    if schedule is not None and search in NOVELTY_SEARCHES:
-        raise EntmError(f"a curriculum needs --search fitness or lexicase (novelty search compares behaviours "
-                        f"across generations, and a stage changes them); got --search {search}")
-    return schedule
+def check(task) -> Schedule | None:
+    """The task's schedule (None: no curriculum); a bad one is a one-line EntmError."""
+    return parse(task)
 
 
 class Stages:
     """The run's position in its curriculum, kept in ``state.curriculum`` ({"stage", "left"})."""
 
-    def __init__(self, task, schedule: Schedule, state, config):
+    def __init__(self, task, schedule: Schedule, state, config, search=None):
+        """``search``: the run's search object (novelty search, lexicase; None: the objective), reset when a
+        stage is left."""
         self.task, self.schedule, self.state, self.config = task, schedule, state, config
+        self.search = search
         if state.curriculum is None:
             state.curriculum = {"stage": 0, "left": []}
         self.threshold_stop = not config.no_fitness_termination
@@ -78,16 +79,21 @@ class Stages:
         self.config.no_fitness_termination = not (self.final and self.threshold_stop)
 
     def advance(self, evaluation) -> bool:
-        """After a generation: move to the next stage when its best genome met the criterion."""
+        """After a generation: move to the next stage when its best genome met the criterion, or when the
+        stage has had the schedule's ``after`` generations."""
         if self.final:
             return False
+        left = self.state.curriculum["left"]
+        generation = int(evaluation.generation)
         best = max(r.perfect for r in evaluation.results.values())
-        if best < self.schedule.advance:
+        spent = generation - (left[-1] + 1 if left else 0) + 1
+        if best < self.schedule.advance and (self.schedule.after is None or spent < self.schedule.after):
             return False
-        self.state.curriculum = {"stage": self.stage + 1,
-                                 "left": [*self.state.curriculum["left"], int(evaluation.generation)]}
+        self.state.curriculum = {"stage": self.stage + 1, "left": [*left, generation]}
         # the champion is compared within a stage: the next stage's first generation sets it afresh
         self.state.champion_fitness = None
+        if self.search is not None:
+            self.search.reset()
         return True
 
 

@@ -66,6 +66,10 @@ class Lexicase:
         self.seed, self.elites = int(seed), int(elites)
         self.state = state if state is not None else {"generation": 0}
 
+    def reset(self) -> None:
+        """A curriculum's new stage: nothing to forget (the draws compare one generation's genomes only, and
+        their generator goes on with the run's generation count)."""
+
     def assign(self, genomes: list, results: dict) -> dict:
         """Set every genome's fitness to its search score; returns the generation's search metrics."""
         objective = np.array([results[gid].fitness for gid, _ in genomes])

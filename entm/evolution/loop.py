@@ -190,7 +190,7 @@ def prepare(settings: EvolveSettings):
             f"({', '.join(sub.cppn_inputs)}) and {sub.num_cppn_outputs} outputs")
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
-    check_curriculum(task, settings.search)
+    check_curriculum(task)
     check_search(settings.search, task, settings.novelty, spec.mode, bool(settings.fixed_episodes))
     if settings.config is None:
         path = preset_config_path(settings.preset) if settings.preset else \
@@ -429,8 +429,8 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
         novelty = make_search(settings.search, settings.novelty, settings.seed, state.novelty)
         state.novelty = novelty.state
     evaluate = Evaluate(worker_repro.attach(pop, evaluator), pop, novelty)
-    schedule = check_curriculum(task, settings.search)
-    stages = None if schedule is None else Stages(task, schedule, state, pop.config)
+    schedule = check_curriculum(task)
+    stages = None if schedule is None else Stages(task, schedule, state, pop.config, novelty)
     writer = RunWriter()  # the run directory's writes, in order, off the driver's path
     validator = Validator(task, spec, config, settings.seed, substrate, stages)
     champion = ChampionReporter(evaluate, state, validator, task, spec, run_dir, substrate, writer)

@@ -209,9 +209,17 @@ class NoveltySearch:
 
     def __init__(self, search: str, params: NoveltyParams, state: dict | None = None):
         self.search, self.params = search, params
-        self.state = state if state is not None else {
-            "archive": None, "threshold": params.threshold, "quiet": -1, "generation": 0, "max_score": 0.0,
-            "phase": "novelty", "floor_reached": False}
+        self.state = state if state is not None else self._fresh()
+
+    def _fresh(self) -> dict:
+        return {"archive": None, "threshold": self.params.threshold, "quiet": -1, "generation": 0,
+                "max_score": 0.0, "phase": "novelty", "floor_reached": False}
+
+    def reset(self) -> None:
+        """Start afresh (a curriculum's new stage): the state dict is cleared in place, as the loop's
+        state (and so every later checkpoint) holds this very dict."""
+        self.state.clear()
+        self.state.update(self._fresh())
 
     def assign(self, genomes: list, results: dict) -> dict:
         """Set every genome's fitness to its search score; returns the generation's search metrics."""

@@ -121,11 +121,65 @@ def test_bad_curricula_are_one_line(capsys, tmp_path, spec, words):
     assert not (tmp_path / "r").exists()
 
 
-def test_curriculum_needs_the_fitness_search(capsys, tmp_path):
-    main_error(capsys, "evolve", "--task", "associative_recall", "--stages", "auto", "--search", "novelty",
-               "--serial", "--generations", "1", "--run-dir", str(tmp_path / "r"), words=["--search fitness"])
+def test_dynamic_ngrams_has_no_stages(capsys, tmp_path):
     main_error(capsys, "evolve", "--task", "dynamic_ngrams", "--stages", "auto", "--serial",
                "--generations", "1", "--run-dir", str(tmp_path / "r"), words=["stages"])
+
+
+def test_after_leaves_a_stage_and_item_size_may_change():
+    task = make_task("associative_recall", {"stages": "item_size=2 max_items=3 after=50"})
+    schedule = parse(task)
+    assert schedule.stages == ({"item_size": 2, "max_items": 3}, {}) and schedule.after == 50
+    assert task.stage_task(schedule.stages[0]).item_size == 2 and parse(make_task("copy", {"stages": "auto"})).after \
+        is None
+
+
+@pytest.mark.parametrize("spec", ["item_size=2 after=0", "item_size=2 after=x", "item_size=2 after=1.5"])
+def test_bad_after_is_one_line(capsys, tmp_path, spec):
+    main_error(capsys, "evolve", "--task", "associative_recall", "--stages", spec, "--serial",
+               "--generations", "1", "--run-dir", str(tmp_path / "r"), words=["after", "generations"])
+
+
+def _novelty_stages(run_dir, generations):
+    """Associative recall of 1-vector items for two generations (``after=2``: never perfect), then of 2-vector
+    items, under novelty x objective on the reads: the descriptor changes length with the item size."""
+    return EvolveSettings(task="associative_recall", task_params={"item_size": 2, "max_items": 3,
+                                                                  "stages": "item_size=1 after=2"},
+                          generations=generations, seed=3, episodes=4, evaluator="serial", stop_when_solved=False,
+                          run_dir=str(run_dir), search="hybrid", fixed_episodes=True, checkpoint_every=1,
+                          novelty={"descriptor": "reads", "threshold": 1e-3, "threshold_floor": 1e-6})
+
+
+def test_novelty_search_starts_afresh_at_each_stage(tmp_path):
+    """A stage left after ``after`` generations; the archive of the first stage is dropped at the second
+    (its descriptors are shorter), and a run interrupted on either side of the change resumes exactly."""
+    ref = tmp_path / "ref"
+    evolve(_novelty_stages(ref, 4), progress=False)
+    metrics = runs.read_metrics(ref)
+    assert [m["stage"] for m in metrics] == [0, 0, 1, 1]
+    assert all(m["best_perfect"] < 1 for m in metrics[:2])
+    archive = [m["search"]["archive"] for m in metrics]
+    added = [m["search"]["added"] for m in metrics]
+    assert archive[1] == added[0] + added[1] > 0  # the first stage's archive grew ...
+    assert archive[2] == added[2]  # ... and the second's started empty
+    def loop_of(path):
+        with gzip.open(path, "rb") as f:
+            return pickle.load(f)["loop"]
+
+    after = [loop_of(p) for p in checkpoint.list_checkpoints(ref)]  # after generations 1, 2 and 3 (3 kept)
+    assert [lp["curriculum"] for lp in after] == [{"stage": 1, "left": [1]}] * 3
+    assert after[0]["novelty"]["archive"] is None  # the stage was left after generation 1: nothing archived yet
+    assert after[2]["novelty"]["archive"].shape[0] == archive[3]
+    for stop in (1, 3):  # interrupted in the first stage, and in the second
+        d = tmp_path / f"cut{stop}"
+        evolve(_novelty_stages(d, stop), progress=False)
+        if stop == 1:
+            first = loop_of(checkpoint.list_checkpoints(d)[-1])
+            assert first["curriculum"] == {"stage": 0, "left": []}
+            # two vectors read per answer in the second stage where there was one in the first
+            assert after[2]["novelty"]["archive"].shape[1] == 2 * first["novelty"]["archive"].shape[1]
+        resume(d, generations=4, evaluator="serial", progress=False)
+        assert_same_run("evolution", d, ref)
 
 
 def test_train_refuses_evolution_stages(capsys, tmp_path):
