@@ -10,6 +10,7 @@ from entm.evolution.novelty import DESCRIPTORS, SEARCHES
 
 #: the search's command-line options: option -> NoveltyParams field (or lexicase's parameter)
 NOVELTY_OPTIONS = {"novelty_k": "k", "novelty_archive": "archive_size", "novelty_threshold": "threshold",
+                   "novelty_floor": "threshold_floor",
                    "novelty_switch_score": "switch_score", "novelty_generations": "switch_generations",
                    "novelty_exponent": "objective_exponent", "novelty_descriptor": "descriptor",
                    "lexicase_elites": "lexicase_elites"}
@@ -36,6 +37,8 @@ def add_evolve_options(e) -> None:
     g.add_argument("--novelty-archive", type=int, default=None, help="novelty: archive size (default 500)")
     g.add_argument("--novelty-threshold", type=float, default=None,
                    help="novelty: initial archive threshold on the novelty (default 15, adjusted as it runs)")
+    g.add_argument("--novelty-floor", type=float, default=None,
+                   help="novelty: the threshold falling below this ends the novelty phase (default 1)")
     g.add_argument("--novelty-switch-score", type=float, default=None,
                    help="novelty: switch to the objective once a task score reaches this (default 0.9)")
     g.add_argument("--novelty-generations", type=int, default=None,

@@ -147,7 +147,13 @@ def default_width(task, hyper: dict | None) -> int:
     """The memory width M when none is given: the task's own (V + its extras), with the V values once per block
     of the hyper encoding (``hyper``: its settings; None for the direct encoding)."""
     blocks = HyperParams.from_dict(hyper).blocks if hyper is not None else 1
-    return task.default_memory_width + ((blocks - 1) * int(task.vector_size) if blocks > 1 else 0)
+    return task.default_memory_width + ((blocks - 1) * vector_size(task) if blocks > 1 else 0)
+
+
+def vector_size(task) -> int:
+    """V: the size of the task's vectors in its substrate layout (the bits; the season task's foods)."""
+    layout = task.hyper_layout()
+    return next((int(g[1]) for g in layout[0] if g[2]), 0) if layout is not None else int(task.vector_size)
 
 
 #: the controller's neat-python config (sizes filled in): sigmoid/sum output nodes, feed-forward; never evolved
@@ -260,11 +266,11 @@ class Substrate:
         layout = task.hyper_layout()
         if layout is None:
             raise EntmError(f"task {task.name!r} has no substrate layout for the hyper encoding (supported: the "
-                            "bit-vector tasks copy, repeat_copy, associative_recall, priority_sort); use --encoding "
-                            "direct")
+                            "bit-vector tasks copy, repeat_copy, associative_recall, priority_sort, and season); use "
+                            "--encoding direct")
         hp = params if isinstance(params, HyperParams) else HyperParams.from_dict(params)
         in_groups, out_groups = ([(*g, 0) for g in groups] for groups in layout)  # the task's vectors: block 0
-        V = int(task.vector_size)
+        V = vector_size(task)
         M = int(spec.width)
         if M < V * hp.blocks:
             raise EntmError(

@@ -199,6 +199,12 @@ class SeasonTask(RewardTask):
 
     output_names = ["eat"]
 
+    def hyper_layout(self) -> tuple[list, list]:
+        """The task's part of the hyper encoding's substrate (entm.hyper): the one-hot food inputs as a vector
+        (food j lines up with the memory's value j, so "food j is written to, and read back from, value j" is
+        one regularity however many foods there are), reward and punishment as scalars, eat a scalar."""
+        return [("food", self.food_inputs, True), ("reward", 1, False), ("punishment", 1, False)], [("eat", 1, False)]
+
     @property
     def num_inputs(self) -> int:
         return self.food_inputs + 2

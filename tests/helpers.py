@@ -574,3 +574,15 @@ def network_json(inputs: list, outputs: int, hidden: list, bias: dict, links: li
             "nodes": [node(h, "hidden") for h in hidden] + [node(k, "output") for k in range(outputs)]
                      + [node(k, "input") for k in inputs],
             "connections": [{"from": a, "to": b, "weight": x, "enabled": True} for a, b, x in links]}
+
+
+def season_preset_spec(**memory):
+    """The season preset's task and memory spec; ``memory``: options that replace the preset's."""
+    from entm.memory import MemorySpec
+    from entm.presets import PRESETS
+    from entm.tasks import make_task
+
+    s = PRESETS["luders2017-season"].settings
+    options = {**{k: v for k, v in s["memory_params"].items() if k != "width"}, **memory}
+    return make_task(s["task"], s["task_params"]), MemorySpec(s["memory"], s["memory_params"]["width"],
+                                                              heads=s["heads"], options=options)

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import main_error, network_json, run_main
+from helpers import main_error, network_json, run_main, season_preset_spec
 
 from entm.errors import EntmError
 from entm.presets import PRESETS, preset_config_path
@@ -266,16 +266,6 @@ def _season_solver(hidden: bool = True) -> dict:
     return network_json(list(range(-1, -21, -1)), 16, [h1, h2] if hidden else [], bias, links)
 
 
-def _season_spec(**memory):
-    """The season preset's task and memory spec; ``memory``: options that replace the preset's."""
-    from entm.memory import MemorySpec
-
-    s = PRESETS["luders2017-season"].settings
-    options = {**{k: v for k, v in s["memory_params"].items() if k != "width"}, **memory}
-    return make_task(s["task"], s["task_params"]), MemorySpec(s["memory"], s["memory_params"]["width"],
-                                                              heads=s["heads"], options=options)
-
-
 @pytest.mark.parametrize("hidden, size", [(True, 45), (False, 40)])
 def test_a_hand_built_season_solver_is_perfect_in_the_authors_setup(hidden, size):
     """The season preset is solvable in its own memory semantics: the hand-built solvers above (2 hidden
@@ -288,7 +278,7 @@ def test_a_hand_built_season_solver_is_perfect_in_the_authors_setup(hidden, size
     from entm.machine import Machine
     from entm.phenotype import Network
 
-    task, spec = _season_spec()
+    task, spec = season_preset_spec()
     net_json = _season_solver(hidden)
     assert len(net_json["connections"]) == size
     solver = Network.from_json(net_json)
@@ -319,7 +309,7 @@ def test_the_expand_location_makes_the_shift_to_a_spare_unnecessary():
     assert len(net_json["connections"]) == 36
     solver = Network.from_json(net_json)
     for expand, solved in ((True, True), (False, False)):
-        task, spec = _season_spec(expand_location=expand)
+        task, spec = season_preset_spec(expand_location=expand)
         scores, _ = evaluate_deployments(Machine(task, spec), solver, task.sample(np.random.default_rng(0), 50))
         assert scores.perfect.all() == solved
         assert (scores.score.mean() > 0.99) == solved
@@ -341,7 +331,7 @@ def test_the_season_loop_scores_nothing_without_any_one_of_its_parts():
                            and c["to"] not in (14, 15)]
     base["connections"] += [{"from": -(f + 1), "to": 1 + f, "weight": 30.0, "enabled": True} for f in range(8)]
     assert len(base["connections"]) == 16
-    task, spec = _season_spec(min_jump_similarity=0.9, expand_location=True)
+    task, spec = season_preset_spec(min_jump_similarity=0.9, expand_location=True)
     machine, deps = Machine(task, spec), task.sample(np.random.default_rng(0), 50)
 
     def score(drop):
@@ -377,7 +367,7 @@ def test_the_default_jump_threshold_decides_whether_the_food_inputs_can_be_the_c
     net_json["connections"] = [c for c in net_json["connections"] if not (c["from"] in food and c["to"] in code)]
     net_json["connections"] += [{"from": -(f + 1), "to": 1 + f, "weight": 30.0, "enabled": True} for f in range(8)]
     assert len(net_json["connections"]) == 20
-    task, spec = _season_spec(min_jump_similarity=threshold)
+    task, spec = season_preset_spec(min_jump_similarity=threshold)
     scores, _ = evaluate_deployments(Machine(task, spec), Network.from_json(net_json),
                                      task.sample(np.random.default_rng(0), 50))
     assert scores.perfect.all() == solved and (scores.score.mean() > 0.99) == solved
@@ -409,7 +399,7 @@ def test_graded_credit_pays_decisions_on_their_way_to_right():
             np.testing.assert_allclose(task.fitness_rows(env, scores), scores.score)
         if y == 0.5:
             assert (scores.score == 0).all()
-    _, spec = _season_spec()
+    _, spec = season_preset_spec()
     env = task.environment(task.sample(np.random.default_rng(0), 1))
     assert env_supported(task, env)
     scores, env = evaluate_deployments(Machine(task, spec), Network.from_json(_season_solver(True)),
@@ -438,7 +428,7 @@ def test_the_memory_term_pays_the_season_loop_before_the_output_is_wired():
     base["connections"] = [c for c in base["connections"] if not (c["from"] in food and c["to"] in code)
                            and c["to"] not in (14, 15)]
     base["connections"] += [{"from": -(f + 1), "to": 1 + f, "weight": 30.0, "enabled": True} for f in range(8)]
-    task, spec = _season_spec(min_jump_similarity=0.9, expand_location=True)
+    task, spec = season_preset_spec(min_jump_similarity=0.9, expand_location=True)
     task = dataclasses.replace(task, memory_term=True)
     machine, deps = Machine(task, spec), task.sample(np.random.default_rng(0), 20)
     assert env_supported(task, task.environment(deps))

@@ -179,3 +179,21 @@ def test_a_reads_novelty_run_is_deterministic_and_resumes_exactly(tmp_path):
     m = runs.read_metrics(whole.run_dir)
     assert m[-1]["search"]["archive"] > 0 and m[0]["search"]["novelty_best"] > 0
     assert runs.read_run_json(whole.run_dir)["novelty"]["descriptor"] == "reads"
+
+
+def test_the_novelty_floor_keeps_novelty_search_on_small_descriptors(capsys, tmp_path):
+    """``--novelty-floor``: the novelty phase ends when the archive threshold falls below it (default 1), so a
+    lower floor keeps novelty search going on descriptors of small values; recorded in run.json."""
+    def phases(name, floor):  # no genome is that novel: every generation quiet, the threshold falling by 5 %
+        status, _, err = run_main(capsys, "evolve", "--task", "copy", "--vector-size", "2", "--search", "novelty",
+                                  "--fixed-episodes", "--novelty-threshold", "1e6", "--novelty-floor", floor,
+                                  "--serial", "--quiet", "--generations", "12", "--episodes", "4", "--run-dir",
+                                  tmp_path / name)
+        assert status == 0, err
+        return [m["search"]["phase"] for m in runs.read_metrics(tmp_path / name)]
+
+    assert phases("near", "9.6e5")[-1] == "objective"  # the threshold fell below the floor: the objective ...
+    assert set(phases("low", "1e4")) == {"novelty"}  # ... where a lower floor keeps the novelty phase
+    assert runs.read_run_json(tmp_path / "low")["novelty"]["threshold_floor"] == 1e4
+    main_error(capsys, "evolve", "--task", "copy", "--search", "novelty", "--fixed-episodes", "--novelty-floor",
+               "-1", words=("threshold_floor",))

@@ -1,0 +1,66 @@
+"""The hyper encoding on the season task (``SeasonTask.hyper_layout``): the one-hot food inputs are a vector
+lined up with the memory's first values, so "food j is written to value j" is one regularity of the CPPN
+whatever the number of foods, where the direct encoding needs a link per food."""
+
+import numpy as np
+from helpers import assert_champion_scores_as_recorded, run_main, season_preset_spec
+
+from entm.champion import load_champion
+from entm.closed_loop import evaluate_deployments
+from entm.hyper import HyperParams, Substrate
+from entm.machine import Machine
+from entm.phenotype import Network
+
+SCALE = 40.0
+
+
+def _loop_cppn(sub: Substrate) -> np.ndarray:
+    """CPPN outputs at the substrate's queries that paint the season loop of tests/test_presets.py without
+    its jump gate (14 links: one-hot codes, a cell written only while blank and on feedback, the good flag =
+    reward, eat by the flag, a jump on every step)."""
+    q, col = sub.queries, {name: i for i, name in enumerate(sub.cppn_inputs)}
+    src = {k: q[:, col[f"src={k}"]] == 1 for k in sub.source_kinds}
+    code = src["food"] & (q[:, col["aligned"]] == 1)
+    v = {"food->write0": 30.0 * code, "scalars->write0": -15.0 * src["bias"],
+         "->write0.extra0": 15.0 * src["bias"],
+         "->write0.extra1": 20.0 * (src["reward"].astype(float) - src["punishment"]) - 15.0 * src["bias"],
+         "->write0.w": 20.0 * (src["reward"].astype(float) + src["punishment"]) - 40.0 * src["read0.extra0"]
+         + 10.0 * src["bias"],
+         "->eat": 20.0 * src["read0.extra1"] - 8.0 * src["bias"], "->jump0": 10.0 * src["bias"],
+         "->shift0.left": -15.0 * src["bias"], "->shift0.stay": 10.0 * src["bias"],
+         "->shift0.right": -15.0 * src["bias"]}
+    y = np.zeros((1, len(q), sub.num_cppn_outputs))
+    for name, value in v.items():
+        y[0, :, sub.cppn_outputs.index(name)] = value / SCALE
+    return y
+
+
+def test_the_season_substrate_paints_the_loop_with_one_code_regularity():
+    """One value per (source, output) kind and the aligned food -> write regularity paint the loop: perfect
+    on the preset's deployments (with the expand location and the default jump at 0.9, where one-hot codes
+    are far enough apart), the same network as the hand-built one; without the code regularity it scores
+    what always eating scores."""
+    task, spec = season_preset_spec(min_jump_similarity=0.9, expand_location=True)
+    sub = Substrate(task, spec, HyperParams(weight_scale=SCALE))
+    assert sub.vector_size == task.food_inputs == 8 and sub.width == 10
+    assert [n.kind for n in sub.inputs[:10]] == ["food"] * 8 + ["reward", "punishment"]
+    y = _loop_cppn(sub)
+    net = Network.from_genome(sub.controllers(y)[0].as_genome(), sub.controller_config().genome_config)
+    assert net.size()[1] == 14
+    machine, deps = Machine(task, spec), task.sample(np.random.default_rng(0), 50)
+    assert evaluate_deployments(machine, net, deps)[0].perfect.all()
+    y[0, :, sub.cppn_outputs.index("food->write0")] = 0.0
+    blind = Network.from_genome(sub.controllers(y)[0].as_genome(), sub.controller_config().genome_config)
+    assert evaluate_deployments(machine, blind, deps)[0].score.mean() == 0.5
+
+
+def test_an_evolution_run_of_the_season_preset_with_the_hyper_encoding(capsys, tmp_path):
+    """``--preset luders2017-season --encoding hyper``: the CPPN paints the season substrate's controller (20
+    inputs, 16 outputs), and the champion re-paints to the scores the run recorded."""
+    run = tmp_path / "s"
+    status, _, err = run_main(capsys, "evolve", "--preset", "luders2017-season", "--encoding", "hyper",
+                              "--generations", "2", "--episodes", "4", "--serial", "--quiet", "--run-dir", run)
+    assert status == 0, err
+    champ = load_champion(run)
+    assert (champ.network.num_inputs, champ.network.num_outputs) == (20, 16)
+    assert_champion_scores_as_recorded(run)
