@@ -21,10 +21,11 @@ What a stage changes for the rest of the loop:
 * the solved check needs the last stage, the full task (a genome perfect on an
   easier stage is not a solution), and validates on the full task's batch;
 * neat-python's ``fitness_threshold`` stops a run only at the last stage;
-* novelty search starts afresh (:meth:`NoveltySearch.reset`: an empty archive,
-  its first threshold, the novelty phase): a stage changes the behaviours (the
-  reads descriptor's length with the item size, the outputs with the lengths),
-  so the last stage's archive is no measure of what is new in this one.
+* novelty search's archive starts afresh (:meth:`NoveltySearch.reset`: an empty
+  archive, its first threshold, the best score): a stage changes the behaviours
+  (the reads descriptor's length with the item size, the outputs with the
+  lengths), so the last stage's archive is no measure of what is new in this
+  one; the phase and the generation count are the run's.
 """
 
 from __future__ import annotations

@@ -216,10 +216,13 @@ class NoveltySearch:
                 "max_score": 0.0, "phase": "novelty", "floor_reached": False}
 
     def reset(self) -> None:
-        """Start afresh (a curriculum's new stage): the state dict is cleared in place, as the loop's
-        state (and so every later checkpoint) holds this very dict."""
+        """A curriculum's new stage: the archive, its threshold and the best task score start afresh (the
+        stage's descriptors and scores are not comparable with the last's); the phase and the generation
+        count are the run's (a run switched to the objective stays there; ``switch_generations`` counts the
+        whole run).  The dict is changed in place, as the loop's state (so every later checkpoint) holds it."""
+        keep = {k: self.state[k] for k in ("phase", "generation")}
         self.state.clear()
-        self.state.update(self._fresh())
+        self.state.update({**self._fresh(), **keep})
 
     def assign(self, genomes: list, results: dict) -> dict:
         """Set every genome's fitness to its search score; returns the generation's search metrics."""

@@ -1,5 +1,6 @@
 """Novelty search (--search novelty|hybrid): archive, switch to the objective, determinism, exact resume."""
 
+import numpy as np
 import pytest
 from helpers import assert_one_line_error, comparable_champion, comparable_metrics, main_error, run_main
 
@@ -197,3 +198,16 @@ def test_the_novelty_floor_keeps_novelty_search_on_small_descriptors(capsys, tmp
     assert runs.read_run_json(tmp_path / "low")["novelty"]["threshold_floor"] == 1e4
     main_error(capsys, "evolve", "--task", "copy", "--search", "novelty", "--fixed-episodes", "--novelty-floor",
                "-1", words=("threshold_floor",))
+
+
+def test_a_new_stage_empties_the_archive_and_keeps_the_runs_phase():
+    """``NoveltySearch.reset`` (a curriculum's new stage): the archive, its threshold and the best score start
+    afresh; the phase and the generation count are the run's, in the very dict the loop's state holds."""
+    search = NoveltySearch("hybrid", NoveltyParams.from_dict({"threshold": 2.0}))
+    state = search.state
+    state.update(archive=np.ones((3, 4)), threshold=0.5, quiet=4, generation=7, max_score=0.8, phase="objective",
+                 floor_reached=True)
+    search.reset()
+    assert search.state is state
+    assert state == {"archive": None, "threshold": 2.0, "quiet": -1, "generation": 7, "max_score": 0.0,
+                     "phase": "objective", "floor_reached": False}
