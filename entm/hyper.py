@@ -150,9 +150,10 @@ def default_width(task, hyper: dict | None) -> int:
     return task.default_memory_width + ((blocks - 1) * vector_size(task) if blocks > 1 else 0)
 
 
-def vector_size(task) -> int:
-    """V: the size of the task's vectors in its substrate layout (the bits; the season task's foods)."""
-    layout = task.hyper_layout()
+def vector_size(task, layout=None) -> int:
+    """V: the size of the task's vectors in its substrate layout (``layout``: the task's ``hyper_layout()``
+    when already at hand): the bits, the season task's foods."""
+    layout = task.hyper_layout() if layout is None else layout
     return next((int(g[1]) for g in layout[0] if g[2]), 0) if layout is not None else int(task.vector_size)
 
 
@@ -270,7 +271,7 @@ class Substrate:
                             "--encoding direct")
         hp = params if isinstance(params, HyperParams) else HyperParams.from_dict(params)
         in_groups, out_groups = ([(*g, 0) for g in groups] for groups in layout)  # the task's vectors: block 0
-        V = vector_size(task)
+        V = vector_size(task, layout)
         M = int(spec.width)
         if M < V * hp.blocks:
             raise EntmError(

@@ -32,12 +32,7 @@ from __future__ import annotations
 
 from neat.reporting import BaseReporter
 
-from entm.tasks.curriculum import Schedule, describe, parse
-
-
-def check(task) -> Schedule | None:
-    """The task's schedule (None: no curriculum); a bad one is a one-line EntmError."""
-    return parse(task)
+from entm.tasks.curriculum import Schedule, describe
 
 
 class Stages:

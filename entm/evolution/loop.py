@@ -30,7 +30,6 @@ from entm import interrupts, runs
 from entm.errors import EntmError
 from entm.evolution import checkpoint
 from entm.evolution.curriculum import CurriculumReporter, Stages
-from entm.evolution.curriculum import check as check_curriculum
 from entm.evolution import worker_repro
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
 from entm.evolution.gc_pause import gc_paused
@@ -57,6 +56,7 @@ from entm.neatconfig import config_sizes, default_config_path, fit_sizes, load_c
 from entm.presets import preset_config_path
 from entm.progress import phase
 from entm.tasks import make_task
+from entm.tasks.curriculum import parse as parse_curriculum
 
 
 @dataclass
@@ -190,7 +190,7 @@ def prepare(settings: EvolveSettings):
             f"({', '.join(sub.cppn_inputs)}) and {sub.num_cppn_outputs} outputs")
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
-    check_curriculum(task)
+    parse_curriculum(task)  # a bad curriculum is a one-line error before any work
     check_search(settings.search, task, settings.novelty, spec.mode, bool(settings.fixed_episodes))
     if settings.config is None:
         path = preset_config_path(settings.preset) if settings.preset else \
@@ -429,7 +429,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
         novelty = make_search(settings.search, settings.novelty, settings.seed, state.novelty)
         state.novelty = novelty.state
     evaluate = Evaluate(worker_repro.attach(pop, evaluator), pop, novelty)
-    schedule = check_curriculum(task)
+    schedule = parse_curriculum(task)
     stages = None if schedule is None else Stages(task, schedule, state, pop.config, novelty)
     writer = RunWriter()  # the run directory's writes, in order, off the driver's path
     validator = Validator(task, spec, config, settings.seed, substrate, stages)
