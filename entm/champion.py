@@ -8,7 +8,7 @@ machine; nothing is unpickled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from entm.machine import Machine
 from entm.memory import MemorySpec
 from entm.phenotype import Network, load_network_json
 from entm.runs import resolve_champion
-from entm.tasks import RewardTask, make_task
+from entm.tasks import TASKS, RewardTask, make_task
 
 ENTM_KEYS = ("task", "task_params", "memory", "memory_params", "heads")
 
@@ -54,6 +54,10 @@ def champion_from_dict(data: dict, path: Path | str = "champion", task_overrides
         raise EntmError(f"{path}: {e}") from None
     params = dict(entm["task_params"])
     params.update(task_overrides or {})
+    cls = TASKS.get(entm["task"])
+    if cls is not None and "vector_size" in params and "vector_size" not in {f.name for f in fields(cls)}:
+        raise EntmError(f"--vector-size re-paints a hyper champion of a bit-vector task (copy and the NTM paper's "
+                        f"tasks); task {entm['task']!r} has no vector size")
     task = make_task(entm["task"], params)
     spec = MemorySpec.from_metadata(entm["memory"], entm["memory_params"], entm["heads"])
     if entm.get("encoding") == "hyper" and params != entm["task_params"]:

@@ -51,7 +51,9 @@ def add_evolve_options(e) -> None:
     g.add_argument("--novelty-descriptor", default=None, choices=list(DESCRIPTORS),
                    help="novelty: the task's behaviour descriptor (default), the tape head's shift, jump and "
                         "write strength per step of the first deployment (head: reward tasks), or the memory's "
-                        "reads at the scored steps of the first episodes (reads: sequence tasks)")
+                        "reads at the scored steps of the first episodes (reads: sequence tasks; the season "
+                        "task: at its decisions), or per food and read value what the reads tell of the food's "
+                        "goodness (lookup: the season task)")
 
 
 def add_parser(sub) -> None:

@@ -315,17 +315,24 @@ def env_observe(ip, fp, S, F, D, sensors, grid, rid, nb, base, V):
 
 
 @njit(cache=True, error_model="numpy")
-def season_reads(ip, S, D, rid, nb, base, reads, KR):
-    """The season task's memory term (before :func:`env_act`): rows ``base + rid[j]`` at a scored decision
-    add the reads they saw (``reads[rid[j]]``) to ``KR[row, poison]`` and count it in its last column,
-    as :meth:`entm.tasks.season.SeasonEnv.see_reads` does."""
+def season_reads(ip, S, D, rid, nb, base, reads, sums, KR, g, DR):
+    """The season task's reads (before :func:`env_act`), as :meth:`entm.tasks.season.SeasonEnv.see_reads`
+    takes them: with ``sums`` (the memory term), rows ``base + rid[j]`` at a scored decision add the reads
+    they saw (``reads[rid[j]]``) to ``KR[row, poison]`` and count it in its last column; at every decision
+    of genome ``g``'s first ``DR.shape[1]`` deployments the reads go to ``DR[g, deployment, item]``."""
     spf, dec, n = ip[P_SPF], ip[P_DECISION], ip[P_ITEMS]
     R = reads.shape[1]
+    first = DR.shape[1]
     for j in range(nb):
         b = rid[j]
         r = base + b
         t = S[r, SE_T]
-        if t % spf == dec and D[b, 2 * n + t // spf] != 0:
+        if t % spf != dec:
+            continue
+        if b < first:
+            for i in range(R):
+                DR[g, b, t // spf, i] = reads[b, i]
+        if sums and D[b, 2 * n + t // spf] != 0:
             p = 1 if D[b, n + t // spf] != 0 else 0
             for i in range(R):
                 KR[r, p, i] += reads[b, i]

@@ -78,18 +78,25 @@ def run_fused_loop(machine, packed, env, trace_steps: int = 0, trace_first: bool
     R = G if trace_first else N
     trace = (np.zeros((R, T, machine.task.num_inputs)), np.zeros((R, T, machine.task.num_outputs)),
              np.zeros((R, T, H * P)))
-    wants_reads = getattr(env, "wants_reads", False)  # the season task's memory term
-    KR = np.zeros((1, 2, 1))
-    if wants_reads:
-        KR = np.zeros((N, 2, H * M + 1)) if env.read_sums is None else env.read_sums.copy()
+    # the season task's reads: summed at scored decisions (its memory term), kept at every decision of the
+    # first deployments (the reads descriptor)
+    wants_reads = getattr(env, "wants_reads", False)
+    sums = wants_reads and bool(getattr(machine.task, "memory_term", False))
+    KR = np.zeros((N, 2, H * M + 1)) if sums and env.read_sums is None else \
+        env.read_sums.copy() if sums else np.zeros((1, 2, 1))
+    first = getattr(env, "decision_first", 0) if wants_reads else 0
+    DR = np.zeros((G, first, D.shape[1] // 3, H * M)) if first and env.decision_reads is None else \
+        env.decision_reads.copy() if first else np.zeros((1, 0, 1, 1))
     run_fused(*packed.arrays(), B, machine.task.num_inputs, machine.task.num_outputs, H, M, P, soft,
               tape_cols, write_mode, min_sim, max_cells, expand, blank, soft_cols, mem0, w0, reads0, beta_max,
               gamma_max, ip, fp, S, F, D, sensors, grid, HEADINGS, LI, LF, row_steps, nonfinite, *trace,
-              trace_first, wants_reads, KR)
+              trace_first, wants_reads, sums, KR, DR)
     steps = int(row_steps.max()) if N else 0
     unpack_env(env, S, F, LI, LF, steps)
-    if wants_reads:
+    if sums:
         env.read_sums = KR
+    if first:
+        env.decision_reads = DR
     if T:
         return steps, row_steps, nonfinite, trace
     return steps, row_steps, nonfinite
@@ -115,14 +122,15 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
               B, n_in, n_out, H, M, P, soft, tape_cols, write_mode, min_sim, max_cells, expand, blank,
               soft_cols, mem0, w0, reads0, beta_max, gamma_max,
               ip, fp, S, F, D, sensors, grid, headings, LI, LF, row_steps, nonfinite, tr_in, tr_out, tr_head,
-              trace_first, wants_reads, KR):
+              trace_first, wants_reads, sums, KR, DR):
     """Every genome (G) on its B rows (row g*B + b) to the end: environment (``ip``... ``grid``, see
     :mod:`entm.closed_env`), network and memory (``soft``: the differentiable memory, initial state
     ``mem0``, ``w0``, ``reads0``; else the tape) fused.  Adds each row's steps to ``row_steps`` and
     sets ``nonfinite`` where a task output was not finite.  ``tr_in``, ``tr_out``, ``tr_head`` (rows,
     T, ·) receive each row's first T steps' task inputs, task outputs and head outputs (T = 0: none); with
     ``trace_first`` only of each genome's first deployment, at row g.  ``wants_reads``: the season task's
-    reads at its scored decisions are summed into ``KR`` (:func:`entm.closed_env.season_reads`)."""
+    reads at its scored decisions are summed into ``KR`` (``sums``), and kept at every decision of the first
+    deployments in ``DR`` (:func:`entm.closed_env.season_reads`)."""
     G = node0.shape[0] - 1
     Bp = (B + 7) // 8 * 8
     R = H * M
@@ -197,7 +205,7 @@ def run_fused(node0, nslots, recurrent, out_slot, slot, act, agg, bias, resp, li
                     for o in range(H * P):
                         tr_head[q, t, o] = X[o, b]
             if wants_reads:
-                season_reads(ip, S, D, rid, nb, base, reads, KR)
+                season_reads(ip, S, D, rid, nb, base, reads, sums, KR, g, DR)
             env_act(ip, fp, S, F, D, grid, headings, rid, nb, base, Y, ended, goals, LI, LF)
             if soft:
                 for j in range(nb):

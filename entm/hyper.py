@@ -74,7 +74,8 @@ import numpy as np
 from entm.errors import EntmError
 from entm.memory.layout import head_layout
 from entm.neatconfig import load_config
-from entm.phenotype import GenomeData, Network, PopulationStepper, pack_genomes
+from entm.phenotype import GenomeData, Network, PopulationStepper, pack_genomes, pack_painted
+from entm.phenotype.functions import ACTIVATION_CODES, AGGREGATION_CODES
 
 
 @dataclass(frozen=True)
@@ -399,6 +400,11 @@ class Substrate:
             out.append(GenomeData(int(keys[g]) if keys is not None else g, conn_keys, b"\x01" * len(conn_keys),
                                   np.ascontiguousarray(weights[g][o_idx, i_idx]), nodes))
         return out
+
+    def pack(self, cppn_out: np.ndarray):
+        """The painted controllers packed for a batched run (:class:`entm.phenotype.Packed`), straight from
+        the painted arrays: the same as ``pack_genomes(self.controllers(cppn_out), ...)``."""
+        return pack_painted(*self.paint_arrays(cppn_out), ACTIVATION_CODES["sigmoid"], AGGREGATION_CODES["sum"])
 
     def controller_config(self):
         """The neat-python config of painted controllers (input/output keys, sigmoid/sum); built once."""

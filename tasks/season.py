@@ -312,8 +312,35 @@ class SeasonTask(RewardTask):
         n, r = of_food.sum(axis=1), (of_food & right[:, :, None]).sum(axis=1)
         return np.where(n > 0, r / np.maximum(n, 1), 1.0)
 
-    #: deployments whose decisions make up a behaviour descriptor
+    #: deployments whose decisions (or reads at them) make up a behaviour descriptor
     BEHAVIOUR_DEPLOYMENTS = 8
+
+    def lookup_behaviour(self, env: "SeasonEnv") -> np.ndarray:
+        """Per network, what its reads tell of each food: per food and read value, the value's mean at the
+        scored decisions on the food while it is good minus its mean while it is poison, over all the
+        run's deployments (0 where the food has no scored decision of either kind), in [-1, 1]; (groups,
+        food inputs * R).  A tape that keeps every food's feedback and is found again by the food has 1 or -1
+        in the flag's column for every food; reads that do not depend on the goodness average to about 0.
+        The run needs :meth:`SeasonEnv.keep_decision_reads` of every deployment (the ``lookup`` descriptor,
+        docs/presets.md)."""
+        d = np.clip(np.nan_to_num(env.decision_reads, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
+        G, B, n_items, R = d.shape
+        food, poison = env.food_input[:B, :n_items], env.poison[:B, :n_items]
+        scored = env.scored[:B, :n_items] & (np.arange(n_items) < env.deps.items[:B, None])
+        F = self.food_inputs
+        out = np.zeros((G, F, R))
+        for f in range(F):
+            good, bad = scored & (food == f) & ~poison, scored & (food == f) & poison
+            if good.any() and bad.any():
+                out[:, f] = d[:, good].mean(axis=1) - d[:, bad].mean(axis=1)
+        return out.reshape(G, -1)
+
+    def reads_behaviour(self, env: "SeasonEnv") -> np.ndarray:
+        """Per network: the reads it saw at every decision of the first :data:`BEHAVIOUR_DEPLOYMENTS`
+        deployments (0 past a deployment's end), clipped to [0, 1] (non-finite: 0), (groups, D); the run
+        needs :meth:`SeasonEnv.keep_decision_reads` (the ``reads`` descriptor, docs/presets.md)."""
+        d = np.nan_to_num(env.decision_reads, nan=0.0, posinf=0.0, neginf=0.0)
+        return np.clip(d, 0.0, 1.0).reshape(env.groups, -1)
 
     def behaviour(self, env: "SeasonEnv") -> np.ndarray:
         """Per network: its decisions (the eat output clipped to [0, 1]; 0 past the end) on the first
@@ -346,10 +373,17 @@ class SeasonEnv(Environment):
         self.eaten = np.zeros(self.food.shape)
         """(rows, items) each decision's eat output (for :meth:`SeasonTask.behaviour`)."""
         self.wants_reads = bool(task.memory_term)
-        """The closed loop gives :meth:`see_reads` the reads of every step (the memory term)."""
+        """The closed loop gives :meth:`see_reads` the reads of every step (the memory term, or
+        :meth:`keep_decision_reads`)."""
         self.read_sums = None
         """(rows, 2, R + 1): per row, the reads summed over the scored decisions before good food (0) and
-        before poison (1), and their counts (the last column); set by the first :meth:`see_reads`."""
+        before poison (1), and their counts (the last column); set by the first :meth:`see_reads` (with the
+        memory term)."""
+        self.decision_first = 0
+        self.decision_reads = None
+        """(groups, first, items, R): the reads each network saw at every decision of its first ``first``
+        deployments (0 past a deployment's end); set by the first :meth:`see_reads` after
+        :meth:`keep_decision_reads`."""
         F = task.foods
         self.food_input = self.food + (self.season_of(deps) * F if task.foods_per_season == "distinct" else 0)
 
@@ -366,15 +400,31 @@ class SeasonEnv(Environment):
             x[:, F:] = self.feedback
         return x
 
+    def keep_decision_reads(self, first: int) -> None:
+        """Keep the reads at every decision of each network's first ``first`` deployments
+        (:attr:`decision_reads`; the ``reads`` behaviour descriptor)."""
+        self.decision_first = min(int(first), self.batch // self.groups)
+        self.wants_reads = True
+
     def see_reads(self, reads: np.ndarray) -> None:
-        """The reads (rows, R) the network saw this step, before :meth:`act`: summed at scored decisions."""
-        if self.read_sums is None:
-            self.read_sums = np.zeros((self.batch, 2, reads.shape[1] + 1))
+        """The reads (rows, R) the network saw this step, before :meth:`act`: summed at scored decisions
+        (the memory term), kept at every decision (:meth:`keep_decision_reads`)."""
+        R = reads.shape[1]
+        if self.read_sums is None and self.task.memory_term:
+            self.read_sums = np.zeros((self.batch, 2, R + 1))
+        if self.decision_reads is None and self.decision_first:
+            self.decision_reads = np.zeros((self.groups, self.decision_first, self.food.shape[1], R))
         S = self.task.steps_per_food
         if self.t % S != self.task.decision_step:
             return
         item = self.t // S
         r = self.rows[self.active]
+        if self.decision_reads is not None:
+            B = self.batch // self.groups
+            kept = r[r % B < self.decision_first]
+            self.decision_reads[kept // B, kept % B, item] = reads[kept]
+        if self.read_sums is None:
+            return
         r = r[self.scored[r, item]]
         p = self.poison[r, item].astype(np.int64)
         self.read_sums[r, p, :-1] += reads[r]

@@ -167,6 +167,34 @@ def test_painting_genomes_equals_painting_their_networks():
         assert one.node_genes.keys() == gd.node_genes.keys()
 
 
+def test_packing_painted_arrays_equals_packing_the_painted_genomes():
+    """The evaluator packs painted controllers straight from the arrays (:meth:`Substrate.pack`): the same
+    flat arrays as neat-python genomes of those controllers packed link by link (evaluation order: the
+    outputs without a link first, then the others descending; each node's links by input), for CPPNs of a
+    random population, the hand-made copier, a CPPN that paints no link, and weak random CPPN outputs on
+    the multi-block substrate of associative recall (some outputs without a link)."""
+    from entm.hyper import HyperParams
+    from entm.phenotype import pack_genomes
+
+    task, spec, sub = _substrate(8)
+    config = _cppn_config(sub)
+    genomes = list(neat.Population(config, seed=5).population.values())[:8] + [hand_cppn(sub, config)]
+    y = sub.cppn_outputs_of_genomes(genomes, config.genome_config)
+    rng = np.random.default_rng(0)
+    ar = make_task("associative_recall", {})
+    blocks = Substrate(ar, MemorySpec("discrete", 33), HyperParams.from_dict({"blocks": 5, "block_steps": True}))
+    few = rng.uniform(-1, 1, (3,) + blocks.queries.shape[:1] + (blocks.num_cppn_outputs,)) * 0.3
+    few[1, :, 0] = 0.9
+    assert 0 < blocks.paint_arrays(few)[1].any(axis=2).sum() < few.shape[0] * 44  # some outputs without a link
+    for s, out in ((sub, np.concatenate([y, np.zeros_like(y[:1])])), (blocks, few)):
+        want = pack_genomes(s.controllers(out), s.controller_config().genome_config).arrays()
+        got = s.pack(out).arrays()
+        for a, b in zip(got, want):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    assert sub.pack(y).link1[-1] > 0 and sub.pack(np.zeros_like(y[:1])).w.size == 0
+
+
 def test_threshold_scale_and_radius():
     task = make_task("copy", {"vector_size": 4})
     spec = MemorySpec("discrete", 7)

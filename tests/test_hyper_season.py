@@ -3,7 +3,7 @@ lined up with the memory's first values, so "food j is written to value j" is on
 whatever the number of foods, where the direct encoding needs a link per food."""
 
 import numpy as np
-from helpers import assert_champion_scores_as_recorded, run_main, season_preset_spec
+from helpers import assert_champion_scores_as_recorded, main_error, run_main, season_preset_spec
 
 from entm.champion import load_champion
 from entm.closed_loop import evaluate_deployments
@@ -56,7 +56,8 @@ def test_the_season_substrate_paints_the_loop_with_one_code_regularity():
 
 def test_an_evolution_run_of_the_season_preset_with_the_hyper_encoding(capsys, tmp_path):
     """``--preset luders2017-season --encoding hyper``: the CPPN paints the season substrate's controller (20
-    inputs, 16 outputs), and the champion re-paints to the scores the run recorded."""
+    inputs, 16 outputs), and the champion re-paints to the scores the run recorded; ``--vector-size`` (the
+    bit-vector tasks' re-painting) is refused in one line."""
     run = tmp_path / "s"
     status, _, err = run_main(capsys, "evolve", "--preset", "luders2017-season", "--encoding", "hyper",
                               "--generations", "2", "--episodes", "4", "--serial", "--quiet", "--run-dir", run)
@@ -64,3 +65,4 @@ def test_an_evolution_run_of_the_season_preset_with_the_hyper_encoding(capsys, t
     champ = load_champion(run)
     assert (champ.network.num_inputs, champ.network.num_outputs) == (20, 16)
     assert_champion_scores_as_recorded(run)
+    main_error(capsys, "evaluate", run, "--vector-size", "3", words=["--vector-size", "bit-vector", "'season'"])

@@ -437,22 +437,33 @@ def test_the_memory_term_pays_the_season_loop_before_the_output_is_wired():
         net = json.loads(json.dumps(base))
         net["connections"] = [c for c in net["connections"] if not drop(c)]
         nets = [Network.from_json(net)] * 2
-        envs = [task.environment(deps, groups=2) for _ in range(2)]
-        for env, fused in zip(envs, (True, False)):
+        envs = [task.environment(deps, groups=2) for _ in range(3)]
+        envs[2].keep_decision_reads(20)  # the novelty descriptors' reads beside the memory term
+        for env, fused in zip(envs, (True, False, True)):
             run_closed_loop(machine, nets, env, fused=fused)
         np.testing.assert_array_equal(envs[0].read_sums, envs[1].read_sums)
+        np.testing.assert_array_equal(envs[0].read_sums, envs[2].read_sums)
         env = envs[0]
         scores = task.score(env)
         memory = task.memory_rows(env)
         np.testing.assert_array_equal(task.fitness_rows(env, scores), (scores.score + memory) / 2)
         assert task.fitness_terms(env)["memory"] is not None
-        return scores.score.mean(), memory.mean()
+        flag = envs[2].decision_reads[0, :, :, 9]  # the first network's reads of the good flag at its decisions
+        lookup = task.lookup_behaviour(envs[2]).reshape(2, task.food_inputs, -1)  # (networks, foods, reads)
+        return scores.score.mean(), memory.mean(), flag, lookup
 
-    assert run(lambda c: False) == (1.0, 1.0)
-    score, memory = run(lambda c: c["to"] == 0)  # eat by the flag: off
+    score, memory, flag, lookup = run(lambda c: False)
+    assert (score, memory) == (1.0, 1.0)
+    scored = deps.scored & (np.arange(deps.food.shape[1]) < deps.items[:, None])
+    np.testing.assert_allclose(flag[scored], 1.0 - deps.poison[scored], rtol=0, atol=1e-9)  # 1: good food; 0: poison
+    # the lookup descriptor: the flag's column tells every food's goodness (1), no other column tells any
+    np.testing.assert_allclose(lookup[:, :, 9], 1.0, rtol=0, atol=1e-9)
+    assert np.abs(lookup[:, :, :9]).max() < 1e-9
+    score, memory = run(lambda c: c["to"] == 0)[:2]  # eat by the flag: off
     assert score == 0.5 and memory == 1.0
     for part in (lambda c: c["to"] == 11 and c["from"] in (-9, -10), lambda c: c["from"] in food and c["to"] in code):
-        score, memory = run(part)
+        score, memory = run(part)[:2]
         assert score == 0.5 and memory < 0.9
-    assert run(lambda c: True) == (0.5, 0.0)
+    score, memory, _, lookup = run(lambda c: True)
+    assert (score, memory) == (0.5, 0.0) and np.abs(lookup).max() < 1e-9  # nothing written: the reads tell nothing
     assert "memory_term" not in make_task("season", AUTHORS_SEASON).nondefault_dynamics()

@@ -78,7 +78,8 @@ class EvalSettings:
     """Hyper encoding: :class:`entm.hyper.HyperParams` fields."""
     behaviour: str = ""
     """Also compute every genome's behaviour descriptor (novelty search): ``task`` (``Task.behaviour``), ``head``
-    (:func:`entm.evolution.novelty.head_behaviour`) or ``reads`` (:func:`entm.evolution.novelty.reads_behaviour`);
+    (:func:`entm.evolution.novelty.head_behaviour`), ``reads`` (:func:`entm.evolution.novelty.reads_behaviour`;
+    the season task: ``SeasonTask.reads_behaviour``) or ``lookup`` (``SeasonTask.lookup_behaviour``);
     or ``cases``: its fitness per episode or deployment
     (lexicase selection); "" (the default): none."""
     fixed_episodes: bool = False
@@ -150,7 +151,10 @@ class GenomeEvaluator:
         return self.substrate.paint_genomes(genomes, self.config.genome_config)
 
     def _networks(self, genomes: list):
-        """The genomes' controllers packed for a batched run (:func:`entm.phenotype.pack_genomes`)."""
+        """The genomes' controllers packed for a batched run (:func:`entm.phenotype.pack_genomes`; the hyper
+        encoding's straight from the painted arrays, :meth:`entm.hyper.Substrate.pack`)."""
+        if self.substrate is not None:
+            return self.substrate.pack(self.substrate.cppn_outputs_of_genomes(genomes, self.config.genome_config))
         return pack_genomes(self.phenotypes(genomes), self.net_config.genome_config)
 
     def deployments(self, generation: int):
@@ -174,6 +178,9 @@ class GenomeEvaluator:
             nets = self._networks([g for _, g in chunk])
             env = task.environment(deps, groups=G)
             head = self.settings.behaviour == "head"
+            if self.settings.behaviour in ("reads", "lookup"):
+                env.keep_decision_reads(task.BEHAVIOUR_DEPLOYMENTS if self.settings.behaviour == "reads" else
+                                        len(deps.items))
             run = run_closed_loop(self.machine, nets, env, head_trace=HEAD_STEPS if head else 0)
             sc = task.score(env)
             per = lambda a: np.asarray(a, dtype=np.float64).reshape(G, -1).mean(axis=1)  # noqa: E731
@@ -182,9 +189,10 @@ class GenomeEvaluator:
             terms = {k: per(v) for k, v in task.fitness_terms(env).items()}
             score, perfect, bit_errors = per(sc.score), per(sc.perfect), per(sc.bit_errors)
             nonfinite = run.nonfinite.reshape(G, -1).any(axis=1) | ~np.isfinite(fit)
-            behaviour = task.behaviour(env) if self.settings.behaviour == "task" else \
-                task.lexicase_values(env, rows.reshape(-1)) \
-                if self.settings.behaviour == "cases" else [None] * G
+            kind = self.settings.behaviour
+            behaviour = task.behaviour(env) if kind == "task" else task.reads_behaviour(env) if kind == "reads" \
+                else task.lookup_behaviour(env) if kind == "lookup" \
+                else task.lexicase_values(env, rows.reshape(-1)) if kind == "cases" else [None] * G
             if head:
                 behaviour = head_behaviour(self.machine.memory.layout, self.machine.heads, run.first_heads,
                                            run.first_steps)

@@ -5,7 +5,9 @@ vector, e.g. the goal of every round of every T-maze deployment, or the
 season task's eat decisions) can be searched for novelty instead of fitness
 (``--search novelty|hybrid``); a reward task on the discrete tape also by the
 tape head's behaviour (``descriptor="head"``: :func:`head_behaviour`), a sequence
-task by what its memory reads (``descriptor="reads"``: :func:`reads_behaviour`).  Per
+task by what its memory reads (``descriptor="reads"``: :func:`reads_behaviour`; the season task by
+what it reads at its decisions, ``SeasonTask.reads_behaviour``, or by what those reads tell of each
+food, ``descriptor="lookup"``: ``SeasonTask.lookup_behaviour``).  Per
 generation, after the evaluation:
 
 - a genome's *novelty* is the mean squared Euclidean distance of its
@@ -38,6 +40,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from entm.errors import EntmError
+from entm.jit import njit
 
 SEARCHES = ("fitness", "novelty", "hybrid", "lexicase")
 """``fitness``: the objective only (the default, today's runs); ``novelty``: novelty search switching to the
@@ -46,7 +49,7 @@ over the generation's episodes (:mod:`entm.evolution.lexicase`)."""
 NOVELTY_SEARCHES = ("novelty", "hybrid")
 """The searches that compare behaviours across generations (an archive): they need the same episodes in every
 generation."""
-DESCRIPTORS = ("task", "head", "reads")
+DESCRIPTORS = ("task", "head", "reads", "lookup")
 """What a genome's behaviour is (:attr:`NoveltyParams.descriptor`)."""
 HEAD_STEPS = 500
 """The ``head`` descriptor's steps: the first deployment's first ones (zero past its end)."""
@@ -86,7 +89,9 @@ class NoveltyParams:
     write strength at every step of the generation's first deployment (the C# port's ShiftJumpInterp, the
     descriptor its season configuration names; reward tasks on the discrete tape); ``reads``: the memory's
     reads at the scored steps of the first episodes (sequence tasks: what the outputs could see, where
-    ``task`` has what they show)."""
+    ``task`` has what they show), or at every decision of the first deployments (the season task); ``lookup``
+    (the season task): per food and read value, how the read differs before the food is good and before it
+    is poison."""
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "NoveltyParams":
@@ -129,7 +134,7 @@ def check_search(search: str, task, params: dict | None, memory: str = "discrete
     None for ``fitness`` and ``lexicase``; a one-line error for an unknown
     search, novelty search on a sequence task whose episodes change every generation (``fixed_episodes``
     False), a task without a behaviour descriptor, the head descriptor where there is no closed loop and
-    tape, or the reads descriptor on a reward task."""
+    tape, or the reads descriptor on a reward task other than the season task."""
     from entm.tasks import SequenceTask
 
     if search not in SEARCHES:
@@ -155,8 +160,12 @@ def check_search(search: str, task, params: dict | None, memory: str = "discrete
         if not isinstance(task, RewardTask) or memory != "discrete":
             raise EntmError("novelty descriptor 'head' needs a reward task (tmaze, season) on the discrete tape")
     elif p.descriptor == "reads":
-        if not isinstance(task, SequenceTask):
-            raise EntmError("novelty descriptor 'reads' needs a sequence task (copy and the NTM paper's tasks)")
+        if not isinstance(task, SequenceTask) and not hasattr(task, "reads_behaviour"):
+            raise EntmError("novelty descriptor 'reads' needs a sequence task (copy and the NTM paper's tasks) "
+                            "or the season task")
+    elif p.descriptor == "lookup":
+        if not hasattr(task, "lookup_behaviour"):
+            raise EntmError("novelty descriptor 'lookup' needs the season task")
     elif not declares_behaviour(task):
         raise EntmError(f"task {task.name!r} declares no behaviour descriptor: --search {search} needs one "
                         f"(tasks with one: tmaze, season, and the sequence tasks)")
@@ -283,15 +292,49 @@ class NoveltySearch:
 
 def _knn_novelty(X: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
     """Per row of X (the first rows of ``pool``): the mean squared distance to its k nearest other rows of
-    ``pool``.  Differences are summed exactly per pair (no |a|^2 + |b|^2 - 2ab rounding)."""
+    ``pool``.  Differences are summed exactly per pair (no |a|^2 + |b|^2 - 2ab rounding), compiled
+    (:func:`_knn_rows`)."""
     n, m = len(X), len(pool)
     kk = min(k, m - 1)
     out = np.zeros(n)
     if kk < 1:
         return out
-    for i in range(n):
-        d = pool - X[i]
-        d2 = np.einsum("ij,ij->i", d, d)
-        d2[i] = np.inf  # itself
-        out[i] = np.partition(d2, kk - 1)[:kk].mean()
+    _knn_rows(np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(pool, dtype=np.float64), kk, out)
     return out
+
+
+@njit(cache=True)
+def _knn_rows(X, pool, kk, out):
+    """:func:`_knn_novelty`'s loop: each pair's squared differences summed in four interleaved partial sums
+    (a fixed order: the same result on every machine), the kk smallest distances summed in ascending order.
+    Rows of X go in blocks of 8 against each pool row, so that the pool row is read from cache."""
+    n, m, D = X.shape[0], pool.shape[0], X.shape[1]
+    d2 = np.empty((n, m))
+    for i0 in range(0, n, 8):
+        i1 = min(i0 + 8, n)
+        for j in range(m):
+            for i in range(i0, i1):
+                s0 = s1 = s2 = s3 = 0.0
+                q = 0
+                while q + 4 <= D:
+                    a0 = X[i, q] - pool[j, q]
+                    a1 = X[i, q + 1] - pool[j, q + 1]
+                    a2 = X[i, q + 2] - pool[j, q + 2]
+                    a3 = X[i, q + 3] - pool[j, q + 3]
+                    s0 += a0 * a0
+                    s1 += a1 * a1
+                    s2 += a2 * a2
+                    s3 += a3 * a3
+                    q += 4
+                while q < D:
+                    a0 = X[i, q] - pool[j, q]
+                    s0 += a0 * a0
+                    q += 1
+                d2[i, j] = (s0 + s1) + (s2 + s3)
+    for i in range(n):
+        d2[i, i] = np.inf  # itself
+        near = np.sort(d2[i])
+        total = 0.0
+        for r in range(kk):
+            total += near[r]
+        out[i] = total / kk

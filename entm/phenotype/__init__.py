@@ -18,7 +18,9 @@ from entm.phenotype.pack import (
            PopulationStepper,
            clear_structure_cache,
            pack_genomes,
+           pack_painted,
 )
 
 __all__ = ["ACTIVATIONS", "AGGREGATIONS", "GenomeData", "Network", "Packed", "PopulationStepper",
-           "clear_structure_cache", "load_network_json", "network_json_from_genome", "pack_genomes"]
+           "clear_structure_cache", "load_network_json", "network_json_from_genome", "pack_genomes",
+           "pack_painted"]

@@ -167,6 +167,36 @@ def pack_genomes(genomes: list, genome_config) -> "Packed":
     return p
 
 
+def pack_painted(weights: np.ndarray, expressed: np.ndarray, biases: np.ndarray, act: int, agg: int) -> "Packed":
+    """Pack G one-layer feedforward controllers (inputs straight to outputs, as the hyper encoding paints
+    them) from their arrays: ``weights`` and ``expressed`` (G, O, I), ``biases`` (G, O), every node of
+    activation code ``act``, aggregation code ``agg`` and response 1.  The same arrays as
+    :func:`pack_genomes` of the same controllers as genomes whose connections are (input, output) pairs in
+    output-major, input order, built without a per-genome step.
+
+    neat-python's feedforward order for such a network (:func:`entm.phenotype.rules._ff_order`): the
+    outputs without a link first (bias neurons, ascending), then those with links, descending; each
+    node's links in its connections' order (ascending input)."""
+    G, O, ni = expressed.shape
+    p = Packed.__new__(Packed)
+    p.G, p.num_inputs, p.num_outputs = G, ni, O
+    o = np.arange(O)
+    has = expressed.any(axis=2)
+    perm = np.argsort(np.where(has, 2 * O - 1 - o, o), axis=1, kind="stable")  # (G, O): node k is output perm
+    E = np.take_along_axis(expressed, perm[:, :, None], axis=1)
+    g_idx, k_idx, i_idx = np.nonzero(E)  # by genome, node, then input: the links in order
+    counts = E.sum(axis=2).ravel()
+    link1 = np.cumsum(counts)
+    W = np.take_along_axis(weights, perm[:, :, None], axis=1)
+    out_slot = ni + np.argsort(perm, axis=1)
+    n = G * O
+    p._set(np.arange(G + 1, dtype=np.int64) * O, np.full(G, ni + O + 1, np.int64), np.zeros(G, np.bool_),
+           out_slot, ni + np.tile(o, G), np.full(n, act, np.int64), np.full(n, agg, np.int64),
+           np.take_along_axis(biases, perm, axis=1).ravel(), np.ones(n), link1 - counts, link1, i_idx,
+           W[g_idx, k_idx, i_idx])
+    return p
+
+
 _STRUCTURES: dict = {}
 """Structures of recently packed genomes, keyed by (feed_forward, connection keys, enabled flags)."""
 _ENABLED = operator.attrgetter("enabled")

@@ -161,8 +161,46 @@ def test_reads_descriptor_is_what_each_network_read_at_the_scored_steps():
         want = np.clip(np.concatenate(want).ravel(), 0.0, 1.0)
         np.testing.assert_allclose(results[gid].behaviour, want, rtol=0, atol=1e-12)
     assert len({tuple(np.round(r.behaviour, 6)) for r in results.values()}) > 1
-    with pytest.raises(EntmError, match="novelty descriptor 'reads' needs a sequence task"):
-        check_search("novelty", make_task("season", {}), {"descriptor": "reads"})
+    with pytest.raises(EntmError, match="novelty descriptor 'reads' needs a sequence task .* or the season task"):
+        check_search("novelty", make_task("tmaze", SMALL), {"descriptor": "reads"})
+
+
+def test_season_reads_descriptor_is_what_each_network_read_at_its_decisions():
+    """``--novelty-descriptor reads`` on the season task: per network, the reads it saw at every decision of
+    the first 8 deployments (0 past a deployment's end); ``lookup``: per food and read value, the value's mean
+    before the food is good minus before it is poison.  The compiled evaluation gives what the stepwise
+    numpy loop (the tape's own step) gives each network alone (what the reads are: tests/test_presets.py,
+    the memory term's test)."""
+    from helpers import mutated_population
+
+    from entm.closed_loop import run_closed_loop
+    from entm.evolution.evaluator import EvalSettings, GenomeEvaluator
+    from entm.evolution.loop import prepare
+    from entm.evolution.novelty import check_search
+    from entm.phenotype import Network
+    from entm.tasks import make_task
+
+    from entm.presets import PRESETS
+
+    settings = EvolveSettings(**{**PRESETS["luders2017-season"].settings, "preset": "luders2017-season",
+                                 "search": "hybrid", "novelty": {"descriptor": "reads"}})
+    t, spec, machine, config, genomes = mutated_population(settings, 4, seed=2, mutations=10)
+    text = prepare(settings)[3]
+    for kind, k in (("reads", t.BEHAVIOUR_DEPLOYMENTS), ("lookup", 10)):
+        ev = GenomeEvaluator(EvalSettings(config_text=text, task=t.name, task_params=t.params(), memory=spec,
+                                          seed=0, episodes=10, behaviour=kind, fixed_episodes=True))
+        results, _ = ev.evaluate(list(enumerate(genomes)), generation=3)
+        deps = ev.deployments(3)
+        for gid, g in enumerate(genomes):
+            env = t.environment(deps)
+            env.keep_decision_reads(k)
+            run_closed_loop(machine, [Network.from_genome(g, config.genome_config)], env, record=True)
+            assert env.decision_reads.shape == (1, k, deps.food.shape[1], machine.heads * machine.width)
+            want = np.clip(env.decision_reads, 0, 1).ravel() if kind == "reads" else t.lookup_behaviour(env)[0]
+            np.testing.assert_array_equal(results[gid].behaviour, want)
+        assert len({tuple(r.behaviour) for r in results.values()}) > 1
+    with pytest.raises(EntmError, match="novelty descriptor 'lookup' needs the season task"):
+        check_search("novelty", make_task("tmaze", SMALL), {"descriptor": "lookup"})
 
 
 def test_a_reads_novelty_run_is_deterministic_and_resumes_exactly(tmp_path):
