@@ -36,6 +36,25 @@ def test_novelty_run_is_deterministic_and_resumes_exactly(tmp_path, search, desc
     assert metrics[-1]["champion_fitness"] == max(m["best_fitness"] for m in metrics)
 
 
+@pytest.mark.parametrize("descriptor", ["reads", "lookup"])
+def test_season_memory_descriptors_are_deterministic_and_resume_exactly(tmp_path, descriptor):
+    """The season task's reads and lookup descriptors: a hybrid run resumed from its checkpoint equals the
+    uninterrupted one (archive included)."""
+    def settings(name, generations):
+        return EvolveSettings(task="season", task_params={"years": 2}, generations=generations, seed=1, episodes=6,
+                              stop_when_solved=False, evaluator="serial", run_dir=str(tmp_path / name),
+                              search="hybrid", fixed_episodes=True, checkpoint_every=2,
+                              novelty={"descriptor": descriptor, "threshold": 0.01})
+
+    whole = evolve(settings("whole", 4), progress=False)
+    part = evolve(settings("part", 2), progress=False)
+    resumed = resume(part.run_dir, generations=4, evaluator="serial", progress=False)
+    assert comparable_metrics(resumed.run_dir) == comparable_metrics(whole.run_dir)
+    assert comparable_champion(resumed.run_dir) == comparable_champion(whole.run_dir)
+    m = runs.read_metrics(whole.run_dir)
+    assert m[-1]["search"]["archive"] > 0 and m[0]["search"]["novelty_best"] > 0
+
+
 def test_fitness_search_adds_nothing(tmp_path):
     res = evolve(_settings(tmp_path / "f", "fitness", generations=1), progress=False)
     assert "search" not in runs.read_metrics(res.run_dir)[0]
