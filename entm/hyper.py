@@ -44,7 +44,10 @@ b's bit j at (b, j)), then its M - B V extras, and a link between two vectors al
 ``block_steps`` two more: ``block_same`` = 1 where b_source = b_target and ``block_next`` = 1 where
 b_target = b_source + 1 (a shift register's push), the blocks' counterparts of ``aligned``.  With
 ``block_onehot`` 2 B more: ``src_block0`` .. and ``dst_block0`` .. (1 for the link's source block, 1 for its
-target block), so that a link to or from one block alone is one CPPN input.
+target block), so that a link to or from one block alone is one CPPN input.  With ``element`` one more,
+``element`` = j / (V - 1) of the vector element at the scalar end's other side: a link from vector element j
+into a scalar output, from a scalar input into vector element j, and element j's bias get a value of their
+own (queries per source kind and element), where otherwise every element of a vector gets the same.
 
 Outputs (``cppn_outputs``, the multi-spatial-substrate layout of Pugh &
 Stanley 2013): one output per (source vector kind, target vector kind) pair,
@@ -101,6 +104,10 @@ class HyperParams:
     """With blocks: the CPPN also gets the link's source and target block one-hot (``src_block0`` ..,
     ``dst_block0`` ..), so that "the bits go to write block 0 only" or "the outputs read block b only" is one
     input, where ``src_block``/``dst_block`` alone need a hidden node peaked at b.  False (default): as before."""
+    element: bool = False
+    """The CPPN also gets ``element`` (j / (V - 1)) for the links between a vector element j and a scalar (either
+    way) and for element j's bias, so that they may differ from element to element (e.g. the season task's eat
+    output weighing each food's input on its own).  False (default): one value for every element."""
 
     def __post_init__(self):
         if isinstance(self.weight_scale, bool) or not isinstance(self.weight_scale, (int, float)) or \
@@ -114,6 +121,8 @@ class HyperParams:
             raise EntmError(f"hyper radius must be a non-negative integer or None, got {self.radius!r}")
         if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or self.blocks < 1:
             raise EntmError(f"hyper blocks must be a positive integer, got {self.blocks!r}")
+        if not isinstance(self.element, bool):
+            raise EntmError(f"hyper element must be true or false, got {self.element!r}")
         for name in BLOCK_FLAGS:
             if not isinstance(getattr(self, name), bool):
                 raise EntmError(f"hyper {name} must be true or false, got {getattr(self, name)!r}")
@@ -134,13 +143,13 @@ class HyperParams:
         d = {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
         if self.blocks != 1:
             d["blocks"] = int(self.blocks)
-        return {**d, **{k: True for k in BLOCK_FLAGS if getattr(self, k)}}
+        return {**d, **{k: True for k in BLOCK_FLAGS + ("element",) if getattr(self, k)}}
 
 
 BLOCK_FLAGS = ("block_steps", "block_onehot")
 """The :class:`HyperParams` switches that add CPPN inputs for blocks: each needs blocks >= 2, and is saved only
 when set."""
-FIELDS = ("weight_scale", "threshold", "radius", "blocks") + BLOCK_FLAGS
+FIELDS = ("weight_scale", "threshold", "radius", "blocks") + BLOCK_FLAGS + ("element",)
 """The :class:`HyperParams` fields, as saved in a champion's substrate metadata."""
 
 
@@ -299,6 +308,8 @@ class Substrate:
             self.cppn_inputs += ["block_same", "block_next"]
         if hp.block_onehot:
             self.cppn_inputs += [f"src_block{b}" for b in range(hp.blocks)] + [f"dst_block{b}" for b in range(hp.blocks)]
+        if hp.element:
+            self.cppn_inputs += ["element"]
         self.cppn_outputs = ([f"{a}->{b}" for a in self.vector_in for b in self.vector_out]
                              + [f"scalars->{b}" for b in self.vector_out] + [f"->{b}" for b in self.scalar_out])
         self._build_queries()
@@ -351,6 +362,12 @@ class Substrate:
                     if self.hyper.block_onehot:
                         queries[rows, onehot + bs] = 1.0
                         queries[rows, onehot + B + bd] = 1.0
+        n_plain = queries.shape[0]
+        if self.hyper.element:  # then per source kind and element: the kind one-hot and element = j / (V - 1)
+            rows = np.zeros((n_src * V, self.num_cppn_inputs))
+            rows[np.arange(n_src * V), np.repeat(np.arange(n_src), V)] = 1.0
+            rows[:, self.cppn_inputs.index("element")] = np.tile(np.arange(V) / max(V - 1, 1), n_src)
+            queries = np.concatenate([queries, rows])
         self.queries = queries
 
         in_kind = np.array([kinds.index(n.kind) for n in self.inputs], np.int64)
@@ -366,6 +383,9 @@ class Substrate:
         out_b = np.array([n.block for n in self.outputs], np.int64)
         block_pair = (in_kind[None, :] * B + in_b[None, :]) * B + out_b[:, None]
         q = np.where(pair, n_src + block_pair * span + offset + (V - 1), in_kind[None, :])
+        if self.hyper.element:  # a vector element and a scalar: the (source kind, element) row
+            j = np.where(src_vec[None, :], in_j[None, :], out_j[:, None])
+            q = np.where(~pair & (src_vec[None, :] | dst_vec[:, None]), n_plain + in_kind[None, :] * V + j, q)
         c_pair = in_kind[None, :] * n_vo + out_vec[:, None]
         c_vec = n_vi * n_vo + out_vec[:, None]  # (O, 1): np.where broadcasts over the inputs
         c_sca = n_vi * n_vo + n_vo + out_sca[:, None]
@@ -375,6 +395,8 @@ class Substrate:
         self._cand = ~pair | (np.abs(offset) <= (V if self.hyper.radius is None else self.hyper.radius))
         self._q, self._c, self._f = q, c, f
         self._qb = np.full(len(self.outputs), kinds.index("bias"), np.int64)
+        if self.hyper.element:
+            self._qb = np.where(dst_vec, n_plain + kinds.index("bias") * V + out_j, self._qb)
         self._cb = np.where(dst_vec, n_vi * n_vo + out_vec, n_vi * n_vo + n_vo + out_sca)
 
     # -- painting -------------------------------------------------------------

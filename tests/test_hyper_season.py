@@ -66,3 +66,49 @@ def test_an_evolution_run_of_the_season_preset_with_the_hyper_encoding(capsys, t
     assert (champ.network.num_inputs, champ.network.num_outputs) == (20, 16)
     assert_champion_scores_as_recorded(run)
     main_error(capsys, "evaluate", run, "--vector-size", "3", words=["--vector-size", "bit-vector", "'season'"])
+
+
+def test_the_element_input_lets_a_food_and_a_scalar_link_differ_by_food():
+    """``element`` (``--hyper-element``): the links between a vector element j and a scalar (either way), and
+    element j's bias, are queried with element = j / (V - 1), so a CPPN output equal to that input paints
+    the eat output's link from food j with weight scale x j / 7 / V (a food preferred), the reward's link
+    into write value j with scale x j / 7, and write value j's bias alike; links between two vectors and
+    between two scalars keep their queries (element 0).  The loop above paints the same network with it."""
+    task, spec = season_preset_spec(min_jump_similarity=0.9, expand_location=True)
+    plain = Substrate(task, spec, HyperParams(weight_scale=SCALE))
+    sub = Substrate(task, spec, HyperParams(weight_scale=SCALE, element=True, threshold=0.0))
+    assert sub.cppn_inputs == plain.cppn_inputs + ["element"] and sub.hyper.as_dict()["element"] is True
+    y = np.zeros((1, len(sub.queries), sub.num_cppn_outputs))
+    e = sub.queries[:, sub.cppn_inputs.index("element")]
+    for name in ("->eat", "scalars->write0"):
+        y[0, :, sub.cppn_outputs.index(name)] = e
+    gd = sub.controllers(y)[0]
+    w = dict(zip(gd.conn_keys, gd.weights))
+    inputs = [(n.kind, n.index) for n in sub.inputs]
+    outputs = [(n.kind, n.index) for n in sub.outputs]
+    eat, food = outputs.index(("eat", None)), [inputs.index(("food", j)) for j in range(8)]
+    np.testing.assert_allclose([w[(-(i + 1), eat)] for i in food], SCALE * np.arange(8) / 7 / 8, rtol=0, atol=1e-12)
+    reward = inputs.index(("reward", None))
+    write = [outputs.index(("write0", j)) for j in range(8)]
+    np.testing.assert_allclose([w[(-(reward + 1), o)] for o in write], SCALE * np.arange(8) / 7, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([gd.node_genes[o][2] for o in write], SCALE * np.arange(8) / 7, rtol=0, atol=1e-12)
+    # the loop's CPPN (no element dependence) paints the same controller with the element input as without
+    y_plain = _loop_cppn(plain)
+    sub = Substrate(task, spec, HyperParams(weight_scale=SCALE, element=True))
+    y_el = _loop_cppn(sub)
+    a, b = plain.controllers(y_plain)[0], sub.controllers(y_el)[0]
+    assert a.conn_keys == b.conn_keys and np.array_equal(a.weights, b.weights) and a.node_genes == b.node_genes
+
+
+def test_a_run_with_the_element_input(capsys, tmp_path):
+    """``--hyper-element`` on the command line: recorded with the run, and the champion re-paints to the scores
+    the run recorded; without ``--encoding hyper`` it is a one-line error."""
+    run = tmp_path / "e"
+    status, _, err = run_main(capsys, "evolve", "--preset", "luders2017-season", "--encoding", "hyper",
+                              "--hyper-element", "--generations", "2", "--episodes", "4", "--serial", "--quiet",
+                              "--run-dir", run)
+    assert status == 0, err
+    assert load_champion(run).data["metadata"]["entm"]["substrate"]["element"] is True
+    assert_champion_scores_as_recorded(run)
+    main_error(capsys, "evolve", "--preset", "luders2017-season", "--hyper-element", "--run-dir", tmp_path / "x",
+               words=["--hyper-element", "--encoding hyper"])
