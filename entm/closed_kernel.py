@@ -84,7 +84,7 @@ def run_fused_loop(machine, packed, env, trace_steps: int = 0, trace_first: bool
     sums = wants_reads and bool(getattr(machine.task, "memory_term", False))
     KR = np.zeros((N, 2, H * M + 1)) if sums and env.read_sums is None else \
         env.read_sums.copy() if sums else np.zeros((1, 2, 1))
-    first = getattr(env, "decision_first", 0) if wants_reads else 0
+    first = getattr(env, "decision_first", 0)  # set only with wants_reads
     DR = np.zeros((G, first, D.shape[1] // 3, H * M)) if first and env.decision_reads is None else \
         env.decision_reads.copy() if first else np.zeros((1, 0, 1, 1))
     run_fused(*packed.arrays(), B, machine.task.num_inputs, machine.task.num_outputs, H, M, P, soft,

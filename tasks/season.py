@@ -323,10 +323,9 @@ class SeasonTask(RewardTask):
         in the flag's column for every food; reads that do not depend on the goodness average to about 0.
         The run needs :meth:`SeasonEnv.keep_decision_reads` of every deployment (the ``lookup`` descriptor,
         docs/presets.md)."""
-        d = np.clip(np.nan_to_num(env.decision_reads, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
+        d = self.reads_behaviour(env).reshape(env.decision_reads.shape)
         G, B, n_items, R = d.shape
-        food, poison = env.food_input[:B, :n_items], env.poison[:B, :n_items]
-        scored = env.scored[:B, :n_items] & (np.arange(n_items) < env.deps.items[:B, None])
+        food, poison, scored = env.food_input[:B], env.poison[:B], env.scored[:B]  # never scored past the end
         F = self.food_inputs
         out = np.zeros((G, F, R))
         for f in range(F):

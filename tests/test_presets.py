@@ -454,7 +454,7 @@ def test_the_memory_term_pays_the_season_loop_before_the_output_is_wired():
 
     score, memory, flag, lookup = run(lambda c: False)
     assert (score, memory) == (1.0, 1.0)
-    scored = deps.scored & (np.arange(deps.food.shape[1]) < deps.items[:, None])
+    scored = deps.scored  # never past a deployment's end
     np.testing.assert_allclose(flag[scored], 1.0 - deps.poison[scored], rtol=0, atol=1e-9)  # 1: good food; 0: poison
     # the lookup descriptor: the flag's column tells every food's goodness (1), no other column tells any
     np.testing.assert_allclose(lookup[:, :, 9], 1.0, rtol=0, atol=1e-9)

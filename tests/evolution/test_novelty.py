@@ -36,25 +36,6 @@ def test_novelty_run_is_deterministic_and_resumes_exactly(tmp_path, search, desc
     assert metrics[-1]["champion_fitness"] == max(m["best_fitness"] for m in metrics)
 
 
-@pytest.mark.parametrize("descriptor", ["reads", "lookup"])
-def test_season_memory_descriptors_are_deterministic_and_resume_exactly(tmp_path, descriptor):
-    """The season task's reads and lookup descriptors: a hybrid run resumed from its checkpoint equals the
-    uninterrupted one (archive included)."""
-    def settings(name, generations):
-        return EvolveSettings(task="season", task_params={"years": 2}, generations=generations, seed=1, episodes=6,
-                              stop_when_solved=False, evaluator="serial", run_dir=str(tmp_path / name),
-                              search="hybrid", fixed_episodes=True, checkpoint_every=2,
-                              novelty={"descriptor": descriptor, "threshold": 0.01})
-
-    whole = evolve(settings("whole", 4), progress=False)
-    part = evolve(settings("part", 2), progress=False)
-    resumed = resume(part.run_dir, generations=4, evaluator="serial", progress=False)
-    assert comparable_metrics(resumed.run_dir) == comparable_metrics(whole.run_dir)
-    assert comparable_champion(resumed.run_dir) == comparable_champion(whole.run_dir)
-    m = runs.read_metrics(whole.run_dir)
-    assert m[-1]["search"]["archive"] > 0 and m[0]["search"]["novelty_best"] > 0
-
-
 def test_fitness_search_adds_nothing(tmp_path):
     res = evolve(_settings(tmp_path / "f", "fitness", generations=1), progress=False)
     assert "search" not in runs.read_metrics(res.run_dir)[0]
@@ -222,12 +203,21 @@ def test_season_reads_descriptor_is_what_each_network_read_at_its_decisions():
         check_search("novelty", make_task("tmaze", SMALL), {"descriptor": "lookup"})
 
 
-def test_a_reads_novelty_run_is_deterministic_and_resumes_exactly(tmp_path):
+@pytest.mark.parametrize("task, task_params, seed, episodes, novelty", [
+    ("copy", {"vector_size": 2}, 2, 4, {"descriptor": "reads"}),
+    ("season", {"years": 2}, 1, 6, {"descriptor": "reads", "threshold": 0.01}),
+    ("season", {"years": 2}, 1, 6, {"descriptor": "lookup", "threshold": 0.01}),
+])
+def test_memory_novelty_runs_are_deterministic_and_resume_exactly(tmp_path, task, task_params, seed, episodes,
+                                                                  novelty):
+    """Hybrid runs on the memory's descriptors (a sequence task's reads; the season task's reads at its
+    decisions and its lookup): a run resumed from its checkpoint equals the uninterrupted one (archive
+    included)."""
     def settings(name, generations):
-        return EvolveSettings(task="copy", task_params={"vector_size": 2}, generations=generations, seed=2,
-                              episodes=4, evaluator="serial", stop_when_solved=False, run_dir=str(tmp_path / name),
-                              search="hybrid", fixed_episodes=True, checkpoint_every=2,
-                              novelty={"descriptor": "reads"})
+        return EvolveSettings(task=task, task_params=task_params, generations=generations, seed=seed,
+                              episodes=episodes, evaluator="serial", stop_when_solved=False,
+                              run_dir=str(tmp_path / name), search="hybrid", fixed_episodes=True, checkpoint_every=2,
+                              novelty=novelty)
 
     whole = evolve(settings("whole", 4), progress=False)
     part = evolve(settings("part", 2), progress=False)
@@ -236,7 +226,7 @@ def test_a_reads_novelty_run_is_deterministic_and_resumes_exactly(tmp_path):
     assert comparable_champion(resumed.run_dir) == comparable_champion(whole.run_dir)
     m = runs.read_metrics(whole.run_dir)
     assert m[-1]["search"]["archive"] > 0 and m[0]["search"]["novelty_best"] > 0
-    assert runs.read_run_json(whole.run_dir)["novelty"]["descriptor"] == "reads"
+    assert runs.read_run_json(whole.run_dir)["novelty"]["descriptor"] == novelty["descriptor"]
 
 
 def test_the_novelty_floor_keeps_novelty_search_on_small_descriptors(capsys, tmp_path):
