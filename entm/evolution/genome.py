@@ -36,6 +36,7 @@ from neat.config import ConfigParameter
 from neat.genes import DefaultConnectionGene
 
 from entm.errors import EntmError
+from entm.evolution import distance as _distance
 
 
 def _default_connection_attrs(gene_type) -> tuple | None:
@@ -207,7 +208,9 @@ class DefaultGenome(neat.DefaultGenome):
         if attrs is None:
             if config.conn_delete_max_weight > 0:
                 raise EntmError("conn_delete_max_weight needs neat-python's default connection gene (weight, enabled)")
+            _distance.forget(self)
             return super().mutate(config)
+        _distance.forget(self)
         rnd = _random.random
         skewed = config.conn_delete_max_weight > 0  # ANJI's removal instead of the structural one below
         structural = ((config.node_add_prob, self.mutate_add_node, (config,)),
@@ -256,6 +259,7 @@ class DefaultGenome(neat.DefaultGenome):
         """Default connection genes (key, innovation, weight, enabled) as flat lists instead of
         500+ gene objects each (much faster to pickle); anything else pickles as neat-python's does."""
         state = self.__dict__.copy()
+        state.pop(_distance.ATTR, None)
         conns = state.get("connections")
         if conns and _DEFAULT_GENE_CLASSES.issuperset(map(type, conns.values())):
             vals = conns.values()
@@ -272,8 +276,16 @@ class DefaultGenome(neat.DefaultGenome):
 
     def distance(self, other, config):
         """neat-python's genetic distance, the same sums in the same order (node part plus connection
-        part, each (homologous distances + coefficient x disjoint genes) / the larger gene count); the
-        default connection gene's distance inlined."""
+        part, each (homologous distances + coefficient x disjoint genes) / the larger gene count): compiled
+        for the default genes (:mod:`entm.evolution.distance`), else the default connection gene's
+        distance inlined."""
+        if _distance.fast_path(config):
+            return _distance.distance(self, other, config.compatibility_weight_coefficient,
+                                      config.compatibility_disjoint_coefficient)
+        return self.python_distance(other, config)
+
+    def python_distance(self, other, config):
+        """The same distance in Python (any gene classes; the default connection gene's distance inlined)."""
         if _default_connection_attrs(config.connection_gene_type) is None:
             return super().distance(other, config)
         coeff = config.compatibility_weight_coefficient

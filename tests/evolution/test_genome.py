@@ -153,6 +153,33 @@ def test_distance_equals_neat_python():
         assert a.distance(b, gc) == neat.DefaultGenome.distance(a, b, gc)
 
 
+def test_the_compiled_distance_equals_neat_pythons_to_the_bit_and_follows_the_genome():
+    """Every pair of a grown population (hidden nodes, disabled links, activations mutated), both orders; a
+    genome's arrays are rebuilt after it mutates, and a pickle leaves them out."""
+    import pickle
+
+    from entm.evolution import distance
+
+    config = _config(DefaultGenome, ff=True, hidden=2, initial="partial_nodirect 0.5", weight_init="gaussian",
+                     single=False)
+    pop = neat.Population(config, seed=9)
+    pop.run(_fitness, 15)
+    gc = config.genome_config
+    assert distance.fast_path(gc)
+    gs = list(pop.population.values())
+    assert any(len(g.nodes) > 3 for g in gs) and any(not c.enabled for g in gs for c in g.connections.values())
+    assert len({n.activation for g in gs for n in g.nodes.values()}) > 1
+    for a in gs[:40]:
+        for b in gs[:40]:
+            assert a.distance(b, gc) == neat.DefaultGenome.distance(a, b, gc)
+    a, b = gs[0], gs[1]
+    before = a.distance(b, gc)
+    assert distance.ATTR in a.__dict__ and distance.ATTR not in pickle.loads(pickle.dumps(a)).__dict__
+    for _ in range(5):
+        a.mutate(gc)
+    assert a.distance(b, gc) == neat.DefaultGenome.distance(a, b, gc) != before
+
+
 def test_pickle_round_trip_keeps_every_gene():
     import pickle
 
