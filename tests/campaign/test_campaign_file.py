@@ -57,6 +57,12 @@ def test_shipped_campaigns_load():
         s = reward.group_of(group)[0].settings
         assert s["preset"] == group and s["generations"] == 10000
     assert reward.group_of("luders2017-season")[0].settings["task"] == "season"
+    evolved = load_campaign(ROOT / "campaigns" / "ntm-tasks-evolved.toml")
+    assert len(evolved.runs) == 20 and {r.kind for r in evolved.runs} == {"evolution"}
+    ar = evolved.group_of("associative-recall")[0].settings  # results.md's curriculum command, as run.json has it
+    assert ar["novelty"] == {"descriptor": "reads", "switch_score": 1.0, "switch_generations": 1000}
+    assert ar["task_params"]["stages"] == "item_size=2 after=1000" and ar["hyper"] == {"blocks": 5, "block_steps": True}
+    assert evolved.group_of("repeat-copy")[0].settings["controller"] == "recurrent"
 
 
 def test_a_preset_group_gets_the_presets_settings_with_its_own_on_top():
