@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--hyper-block-onehot", action="store_true", default=None,
                    help="hyper, with --hyper-blocks: give the CPPN a link's source and target block one-hot, so that "
                         "a link to or from one block alone is one input")
+    e.add_argument("--hyper-no-block-coords", action="store_true", default=None,
+                   help="hyper, with --hyper-block-steps or --hyper-block-onehot: leave the blocks' coordinates and "
+                        "offset out of the CPPN's inputs, so that only those inputs tell blocks apart")
     e.add_argument("--hyper-element", action="store_true", default=None,
                    help="hyper: give the CPPN the vector element (j / (V - 1)) of a link between a vector element "
                         "and a scalar, and of an element's bias, so that they may differ by element")
@@ -243,11 +246,13 @@ def _hyper_params(args) -> dict:
         hp["block_steps"] = True
     if args.hyper_block_onehot:
         hp["block_onehot"] = True
+    if args.hyper_no_block_coords:
+        hp["block_coords"] = False
     if args.hyper_element:
         hp["element"] = True
     if hp and args.encoding != "hyper":
         raise EntmError("--hyper-radius, --hyper-threshold, --hyper-scale, --hyper-blocks, --hyper-block-steps, "
-                        "--hyper-block-onehot and --hyper-element need --encoding hyper")
+                        "--hyper-block-onehot, --hyper-no-block-coords and --hyper-element need --encoding hyper")
     if hp:
         from entm.hyper import HyperParams
 

@@ -44,7 +44,10 @@ b's bit j at (b, j)), then its M - B V extras, and a link between two vectors al
 ``block_steps`` two more: ``block_same`` = 1 where b_source = b_target and ``block_next`` = 1 where
 b_target = b_source + 1 (a shift register's push), the blocks' counterparts of ``aligned``.  With
 ``block_onehot`` 2 B more: ``src_block0`` .. and ``dst_block0`` .. (1 for the link's source block, 1 for its
-target block), so that a link to or from one block alone is one CPPN input.  With ``element`` one more,
+target block), so that a link to or from one block alone is one CPPN input.  ``block_coords`` False leaves
+``src_block``, ``dst_block`` and ``block_offset`` out (the blocks told apart only by the steps' and the one-hot
+inputs, so that a relation between two blocks other than "same" and "next" takes several links and hidden
+nodes).  With ``element`` one more,
 ``element`` = j / (V - 1) of the vector element at the scalar end's other side: a link from vector element j
 into a scalar output, from a scalar input into vector element j, and element j's bias get a value of their
 own (queries per source kind and element), where otherwise every element of a vector gets the same.
@@ -104,6 +107,11 @@ class HyperParams:
     """With blocks: the CPPN also gets the link's source and target block one-hot (``src_block0`` ..,
     ``dst_block0`` ..), so that "the bits go to write block 0 only" or "the outputs read block b only" is one
     input, where ``src_block``/``dst_block`` alone need a hidden node peaked at b.  False (default): as before."""
+    block_coords: bool = True
+    """With blocks: the CPPN gets ``src_block``, ``dst_block`` and ``block_offset``.  False leaves them out (needs
+    ``block_steps`` or ``block_onehot``, else nothing tells blocks apart): "read block b goes to every higher
+    write block" is then no longer one step of ``block_offset`` away, while the push (``block_next``) and a
+    block of its own (the one-hot inputs) stay one input each.  True (default): as before."""
     element: bool = False
     """The CPPN also gets ``element`` (j / (V - 1)) for the links between a vector element j and a scalar (either
     way) and for element j's bias, so that they may differ from element to element (e.g. the season task's eat
@@ -128,6 +136,11 @@ class HyperParams:
                 raise EntmError(f"hyper {name} must be true or false, got {getattr(self, name)!r}")
             if getattr(self, name) and self.blocks < 2:
                 raise EntmError(f"hyper {name} needs blocks >= 2 (--hyper-blocks): its inputs tell blocks apart")
+        if not isinstance(self.block_coords, bool):
+            raise EntmError(f"hyper block_coords must be true or false, got {self.block_coords!r}")
+        if not self.block_coords and (self.blocks < 2 or not (self.block_steps or self.block_onehot)):
+            raise EntmError("hyper block_coords false (--hyper-no-block-coords) needs blocks >= 2 and block_steps or "
+                            "block_onehot: without the blocks' coordinates only those inputs tell blocks apart")
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "HyperParams":
@@ -143,13 +156,16 @@ class HyperParams:
         d = {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
         if self.blocks != 1:
             d["blocks"] = int(self.blocks)
-        return {**d, **{k: True for k in BLOCK_FLAGS + ("element",) if getattr(self, k)}}
+        d.update({k: True for k in BLOCK_FLAGS if getattr(self, k)})
+        if not self.block_coords:
+            d["block_coords"] = False
+        return {**d, **({"element": True} if self.element else {})}
 
 
 BLOCK_FLAGS = ("block_steps", "block_onehot")
 """The :class:`HyperParams` switches that add CPPN inputs for blocks: each needs blocks >= 2, and is saved only
 when set."""
-FIELDS = ("weight_scale", "threshold", "radius", "blocks") + BLOCK_FLAGS + ("element",)
+FIELDS = ("weight_scale", "threshold", "radius", "blocks") + BLOCK_FLAGS + ("block_coords", "element")
 """The :class:`HyperParams` fields, as saved in a champion's substrate metadata."""
 
 
@@ -302,7 +318,7 @@ class Substrate:
         self.vector_out, self.scalar_out = _kinds(out_groups, True), _kinds(out_groups, False)
         self.source_kinds = self.vector_in + self.scalar_in + ["bias"]
         self.cppn_inputs = [f"src={k}" for k in self.source_kinds] + ["offset", "aligned"]
-        if hp.blocks > 1:  # a vector pair's blocks: source and target (0 .. 1 over the blocks), and their offset
+        if hp.blocks > 1 and hp.block_coords:  # a vector pair's blocks: source, target (0 .. 1), their offset
             self.cppn_inputs += ["src_block", "dst_block", "block_offset"]
         if hp.block_steps:
             self.cppn_inputs += ["block_same", "block_next"]
@@ -348,6 +364,8 @@ class Substrate:
         queries[np.arange(n_src), np.arange(n_src)] = 1.0
         offsets = np.arange(-(V - 1), V)
         onehot = self.cppn_inputs.index("src_block0") if self.hyper.block_onehot else -1
+        coords = self.cppn_inputs.index("src_block") if "src_block" in self.cppn_inputs else -1
+        steps = self.cppn_inputs.index("block_same") if self.hyper.block_steps else -1
         for a in range(n_vi):
             for bs in range(B):
                 for bd in range(B):
@@ -355,10 +373,10 @@ class Substrate:
                     queries[rows, a] = 1.0
                     queries[rows, n_src] = offsets
                     queries[rows, n_src + 1] = (offsets == 0)
-                    if B > 1:
-                        queries[rows, n_src + 2:n_src + 5] = (bs / (B - 1), bd / (B - 1), bs - bd)
-                    if self.hyper.block_steps:
-                        queries[rows, n_src + 5:n_src + 7] = (bs == bd, bd == bs + 1)
+                    if coords >= 0:
+                        queries[rows, coords:coords + 3] = (bs / (B - 1), bd / (B - 1), bs - bd)
+                    if steps >= 0:
+                        queries[rows, steps:steps + 2] = (bs == bd, bd == bs + 1)
                     if self.hyper.block_onehot:
                         queries[rows, onehot + bs] = 1.0
                         queries[rows, onehot + B + bd] = 1.0

@@ -52,17 +52,21 @@ def test_bad_blocks_and_a_memory_too_narrow_are_one_line_errors(bad):
         Substrate(task, MemorySpec("discrete", 29), {"blocks": 5})
 
 
-def _emulated_cppn(sub: Substrate) -> np.ndarray:
+def _emulated_cppn(sub: Substrate, blocks: dict | None = None) -> np.ndarray:
     """What a CPPN that paints the whole-item recall machine outputs at the substrate's queries (1, Q, outputs):
     bits -> write block 0, read block b -> write block b + 1 (block offset -1), the last read block -> the
-    outputs, each aligned; the write always on, a jump on the query marker, a right shift on both markers."""
+    outputs, each aligned; the write always on, a jump on the query marker, a right shift on both markers.
+    ``blocks``: {"bits0", "push", "out"} -> (input name, value) to read those three block conditions off other
+    inputs (default: the blocks' coordinates)."""
     q, col = sub.queries, {n: i for i, n in enumerate(sub.cppn_inputs)}
     src = {k: q[:, col[f"src={k}"]] == 1 for k in sub.source_kinds}
     aligned = q[:, col["aligned"]] == 1
     y = np.zeros((1, len(q), sub.num_cppn_outputs))
-    values = {"bits->write0": src["bits"] & aligned & (q[:, col["dst_block"]] == 0),
-              "read0->write0": src["read0"] & aligned & (q[:, col["block_offset"]] == -1),
-              "read0->out": src["read0"] & aligned & (q[:, col["src_block"]] == 1),
+    at = {"bits0": ("dst_block", 0), "push": ("block_offset", -1), "out": ("src_block", 1), **(blocks or {})}
+    block = {k: q[:, col[name]] == v for k, (name, v) in at.items()}
+    values = {"bits->write0": src["bits"] & aligned & block["bits0"],
+              "read0->write0": src["read0"] & aligned & block["push"],
+              "read0->out": src["read0"] & aligned & block["out"],
               "scalars->write0": -0.5 * src["bias"], "scalars->out": -0.5 * src["bias"],
               "->write0.w": 0.5 * src["bias"], "->jump0": src["query"] - 0.5 * src["bias"],
               "->shift0.left": -0.5 * src["bias"],
@@ -161,3 +165,28 @@ def test_block_steps_give_the_cppn_a_push_as_one_input():
         HyperParams(block_steps=True)
     with pytest.raises(EntmError, match="block_steps must be true or false"):
         HyperParams(blocks=5, block_steps=1)
+
+
+def test_without_the_block_coordinates_the_steps_and_one_hot_inputs_alone_paint_the_machine():
+    """``block_coords`` False leaves src_block, dst_block and block_offset out of the CPPN's inputs (recorded in
+    the substrate only then); the other inputs keep their values, and the push (block_next), the bits into block
+    0 (block_same from the task's single block) and the outputs from the last block (src_block4) paint the
+    whole-item recall machine, perfect from 3 to 20 items.  It needs blocks and the steps or the one-hot inputs."""
+    task, spec, sub = _recall_substrate(6)
+    full = Substrate(task, spec, HyperParams(weight_scale=30.0, blocks=5, block_steps=True, block_onehot=True))
+    hp = HyperParams(weight_scale=30.0, blocks=5, block_steps=True, block_onehot=True, block_coords=False)
+    local = Substrate(task, spec, hp)
+    gone = ["src_block", "dst_block", "block_offset"]
+    assert local.cppn_inputs == [n for n in full.cppn_inputs if n not in gone]
+    assert hp.as_dict()["block_coords"] is False and "block_coords" not in full.hyper.as_dict()
+    assert HyperParams.from_dict(hp.as_dict()) == hp
+    keep = [full.cppn_inputs.index(n) for n in local.cppn_inputs]
+    assert np.array_equal(local.queries, full.queries[:, keep])
+    y = _emulated_cppn(local, {"bits0": ("block_same", 1), "push": ("block_next", 1), "out": ("src_block4", 1)})
+    net = Network.from_genome(local.controllers(y)[0].as_genome(), local.controller_config().genome_config)
+    scores = evaluate_lengths(Machine(task, spec), net, [3, 10, 20], episodes=40, seed=4)
+    assert all(s["perfect"] == 1.0 for s in scores.values())
+    with pytest.raises(EntmError, match="block_coords false .* needs blocks >= 2 and block_steps or block_onehot"):
+        HyperParams(blocks=5, block_coords=False)
+    with pytest.raises(EntmError, match="block_coords must be true or false"):
+        HyperParams(blocks=5, block_steps=True, block_coords=0)
