@@ -151,8 +151,8 @@ class HyperParams:
         return cls(**d)
 
     def as_dict(self) -> dict:
-        """The fields; ``blocks`` only when not 1, ``block_steps`` and ``block_onehot`` only when set (champions
-        and runs from before them stay as they were)."""
+        """The fields; ``blocks`` only when not 1, ``block_steps``, ``block_onehot`` and ``element`` only when set,
+        ``block_coords`` only when false (champions and runs from before them stay as they were)."""
         d = {"weight_scale": float(self.weight_scale), "threshold": float(self.threshold), "radius": self.radius}
         if self.blocks != 1:
             d["blocks"] = int(self.blocks)

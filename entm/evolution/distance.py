@@ -1,17 +1,22 @@
 """neat-python's genetic distance, compiled: the speciation's cost per pair of genomes in microseconds.
 
-Speciation measures each genome against each species' representative: for the
-hyper encoding's CPPNs (about 100 connection genes) that was 0.25 ms a pair in
-Python, about 0.3 s a generation, as much as evaluating the generation.  Here
-each genome's genes become arrays once (dense ids for the connection keys, the
-weights, enabled flags; the node genes' floats and the indices of their
-activation and aggregation names), kept on the genome until it changes, and a
-compiled loop sums the same terms in the same order as neat-python's
-``DefaultGenome.distance`` (homologous genes in the first genome's order, then
-the disjoint ones), so every distance is equal to the bit, and every run the same.
+Speciation measures each genome against each species' representative, a walk
+over both genomes' genes per pair: for 150 of the hyper encoding's CPPNs (about
+200 connection genes each) one speciation took 70 ms in Python
+(``benchmarks/speciation.py``, docs/performance.md).  Here each genome's genes
+become arrays once (dense ids for the connection keys, the weights, enabled
+flags; the node genes' floats and the indices of their activation and
+aggregation names), kept on the genome, and a compiled loop sums the same terms
+in the same order as neat-python's ``DefaultGenome.distance`` (homologous genes
+in the first genome's order, then the disjoint ones), so every distance is equal
+to the bit, and every run the same.
 
-Only neat-python's default gene classes with their default attributes take this
-path (:func:`fast_path`); anything else keeps the Python code.
+The arrays are a snapshot: ``DefaultGenome.mutate`` drops them (:func:`forget`),
+and code that changes a genome's genes in any other way after a distance must
+call :func:`forget` too.  The lookup tables are module state: one speciation at a
+time per process (the evolution loop's way).  Only neat-python's default gene
+classes with their default attributes take this path (:func:`fast_path`);
+anything else keeps the Python code.
 """
 
 from __future__ import annotations
