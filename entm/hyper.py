@@ -159,7 +159,9 @@ class HyperParams:
         d.update({k: True for k in BLOCK_FLAGS if getattr(self, k)})
         if not self.block_coords:
             d["block_coords"] = False
-        return {**d, **({"element": True} if self.element else {})}
+        if self.element:
+            d["element"] = True
+        return d
 
 
 BLOCK_FLAGS = ("block_steps", "block_onehot")

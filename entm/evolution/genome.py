@@ -204,13 +204,12 @@ class DefaultGenome(neat.DefaultGenome):
     def mutate(self, config):
         """neat-python's mutation, draw for draw: structural mutations (one at most with
         ``single_structural_mutation``), then every connection gene, then every node gene."""
+        _distance.forget(self)
         attrs = _default_connection_attrs(config.connection_gene_type)
         if attrs is None:
             if config.conn_delete_max_weight > 0:
                 raise EntmError("conn_delete_max_weight needs neat-python's default connection gene (weight, enabled)")
-            _distance.forget(self)
             return super().mutate(config)
-        _distance.forget(self)
         rnd = _random.random
         skewed = config.conn_delete_max_weight > 0  # ANJI's removal instead of the structural one below
         structural = ((config.node_add_prob, self.mutate_add_node, (config,)),

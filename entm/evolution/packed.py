@@ -11,6 +11,7 @@ import numpy as np
 from neat.attributes import FloatAttribute, StringAttribute
 from neat.genes import DefaultConnectionGene, DefaultNodeGene
 
+from entm.evolution.distance import gene_pair
 from entm.evolution.genome import DefaultGenome
 from entm.jit import njit
 from entm.phenotype import GenomeData
@@ -178,13 +179,7 @@ def _distance(ak, af, ast, bk, bf, bst, asrc, adst, aw, ae, ao, bsrc, bdst, bw, 
             if j < 0:
                 disjoint += 1
                 continue
-            d = 0.0
-            for c in range(af.shape[1]):
-                d += abs(af[i, c] - bf[j, c])
-            for c in range(ast.shape[1]):
-                if ast[i, c] != bst[j, c]:
-                    d += 1.0
-            total += d * wc
+            total += gene_pair(af, i, bf, j, ast, bst) * wc
         disjoint += nb - (na - disjoint)
         node = (total + dc * disjoint) / max(na, nb)
     conn = 0.0
