@@ -26,6 +26,9 @@ def add_evolve_options(e) -> None:
     g.add_argument("--restart-every", type=int, default=None, metavar="G",
                    help="an unsolved run starts again from a new random population every G generations "
                         "(the champion stays; default 0: never)")
+    g.add_argument("--init-from", default=None, metavar="PATH",
+                   help="grow the first population from this network (a champion.json, or a run directory): "
+                        "one genome as it is, the others mutated once; a hyper run takes a hyper champion's CPPN")
     g.add_argument("--replay", type=int, default=None, metavar="N",
                    help="up to N fresh training episodes that rejected candidates failed join every later "
                         "generation's episodes (sequence tasks; default 0: none)")
@@ -78,6 +81,10 @@ def evolve_fields(args, task_params: dict, memory_params: dict) -> dict:
         out = {k: v for k, v in given.items() if v is not None}
     defaults = {"task": "copy", "memory": "discrete", "heads": 1, "search": "fitness", "fixed_episodes": False,
                 "restart_every": 0, "replay": 0}
+    if args.init_from is not None:
+        from entm.evolution.seeding import read_init
+
+        out.update(read_init(args.init_from))
     return {**defaults, **out}
 
 

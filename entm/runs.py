@@ -272,7 +272,7 @@ IDENTITY_FIELDS = ("task", "task_params", "memory", "memory_params", "heads", "e
                    "episodes", "stop_when_solved")
 
 
-LATER_IDENTITY_FIELDS = ("search", "novelty", "fixed_episodes", "restart_every", "replay")
+LATER_IDENTITY_FIELDS = ("search", "novelty", "fixed_episodes", "restart_every", "replay", "init_network")
 
 
 def run_identity(record: dict, config_text: str) -> str:

@@ -24,8 +24,6 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import neat
-
 from entm import interrupts, runs
 from entm.errors import EntmError
 from entm.evolution import checkpoint
@@ -48,7 +46,8 @@ from entm.evolution.reporters import (
 )
 from entm.evolution.replay import ReplayReporter, check_replay
 from entm.evolution.restart import check_restart_every, restart_due, restart_population
-from entm.evolution.settings_check import check_settings
+from entm.evolution.seeding import check_init, new_population
+from entm.evolution.settings_check import check_minutes as _check_minutes, check_settings
 from entm.hyper import Substrate, default_width
 from entm.machine import Machine
 from entm.memory import MemorySpec
@@ -129,6 +128,10 @@ class EvolveSettings:
     reproduction: str = "driver"
     """``driver``: neat-python's evolution, exactly; ``workers`` (opt-in): the driver plans and the workers make
     the children (:mod:`entm.evolution.worker_repro`; not neat-python's run, see docs/performance.md)."""
+    init_from: str | None = None
+    """The path ``--init-from`` was given (a record only; ``init_network`` is what the run uses)."""
+    init_network: dict | None = None
+    """A network JSON whose genome the first population grows from (:mod:`entm.evolution.seeding`); None: random."""
 
 
 @dataclass
@@ -152,18 +155,6 @@ class EvolveResult:
 
 DEFAULT_GENERATIONS = 500
 """The generation budget of a run given neither ``generations`` nor ``minutes``."""
-
-
-def _check_minutes(minutes):
-    if minutes is None:
-        return None
-    try:
-        m = float(minutes)
-    except (TypeError, ValueError):
-        raise EntmError(f"minutes must be a number, got {minutes!r}") from None
-    if not m > 0 or m == float("inf"):
-        raise EntmError(f"minutes must be a positive number, got {minutes!r}")
-    return m
 
 
 def prepare(settings: EvolveSettings):
@@ -204,7 +195,8 @@ def prepare(settings: EvolveSettings):
         if (c_in, c_out) != (n_in, n_out):
             raise EntmError(f"{source}: num_inputs = {c_in}, num_outputs = {c_out}, but {layout}")
     text = set_controller(text, settings.controller, settings.encoding)
-    worker_repro.configure(load_config(text, source), settings.reproduction)  # every other problem, before any work
+    cfg = worker_repro.configure(load_config(text, source), settings.reproduction)  # every other problem, first
+    check_init(settings.init_network, settings.encoding, cfg.genome_config)
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
     check_restart_every(settings.restart_every, settings.reproduction)
@@ -283,7 +275,7 @@ def evolve(settings: EvolveSettings, progress: bool = True, out=None) -> EvolveR
             runs.atomic_write(run_dir / runs.CONFIG_FILE, config_text)  # first: run.json makes it resumable
             runs.write_run_json(run_dir, record)
             config = worker_repro.configure(load_config(config_text, "run config"), settings.reproduction)
-            pop = neat.Population(config, seed=int(settings.seed))
+            pop = new_population(config, settings, out if progress else None)
             return _loop(settings, task, spec, config, pop, LoopState(), evaluator, run_dir, progress, out,
                          record["identity"])
     finally:
@@ -363,7 +355,7 @@ def _resume(run_dir: Path, settings: EvolveSettings, generations, evaluator, wor
         pop, state = restored.population, LoopState.from_dict(restored.loop)
     else:  # stopped before its first checkpoint: a run is a function of its settings, so it starts again at 0
         identity = _check_identity(run_dir, config_text)
-        pop, state = neat.Population(config, seed=int(settings.seed)), LoopState()
+        pop, state = new_population(config, settings), LoopState()
     if state.finished(settings.generations, settings.stop_when_solved):
         why = ("it is solved (it was started to stop at a validated solution)" if state.solved and
                settings.stop_when_solved else "it reached the config's fitness_threshold" if state.threshold

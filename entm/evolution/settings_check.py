@@ -54,6 +54,8 @@ FIELDS = {
     "encoding": (lambda x: x in ("direct", "hyper"), "direct or hyper"),
     "hyper": (lambda x: isinstance(x, dict), "an object"),
     "controller": (lambda x: x in (None, "feedforward", "recurrent"), "feedforward, recurrent or null"),
+    "init_from": _text(True),
+    "init_network": (lambda x: x is None or isinstance(x, dict), "a network JSON object or null"),
 }
 
 
@@ -63,3 +65,16 @@ def check_settings(values: dict, source: str) -> None:
     for name, (check, allowed) in FIELDS.items():
         if name in values and not check(values[name]):
             raise EntmError(f"{source}: {name} is {values[name]!r}; must be {allowed}")
+
+
+def check_minutes(minutes):
+    """A wall-time budget in minutes as a float (None: none), else a one-line EntmError."""
+    if minutes is None:
+        return None
+    try:
+        m = float(minutes)
+    except (TypeError, ValueError):
+        raise EntmError(f"minutes must be a number, got {minutes!r}") from None
+    if not m > 0 or m == float("inf"):
+        raise EntmError(f"minutes must be a positive number, got {minutes!r}")
+    return m

@@ -136,6 +136,16 @@ class WorkerReproduction(neat.DefaultReproduction):
         self.node_base = max(top + 1, self.node_base or 0)  # kept after an extinction: ids stay unique
         return packed
 
+    def adopt(self, genomes: dict) -> dict:
+        """Genomes made in the driver (``--init-from``'s first population), packed as ``create_new`` packs its
+        own; new node ids go on above theirs."""
+        packed = {}
+        for key, g in genomes.items():
+            packed[key] = p = PackedGenome.from_genome(g)
+            p._full = None
+        self.node_base = max(self.node_base or 0, max(max(g.nodes) for g in genomes.values()) + 1)
+        return packed
+
     def reproduce(self, config, species, pop_size, generation):
         if self.maker is None:
             raise RuntimeError("WorkerReproduction has no maker (entm.evolution.worker_repro.attach)")
