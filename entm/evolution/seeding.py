@@ -42,10 +42,17 @@ def read_init(path) -> dict:
     return {"init_from": str(path), "init_network": data}
 
 
+def _entm_metadata(data) -> dict:
+    """The network JSON's ``metadata.entm`` (what entm records with a champion), or {}."""
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    entm = meta.get("entm") if isinstance(meta, dict) else None
+    return entm if isinstance(entm, dict) else {}
+
+
 def genome_network(data: dict, encoding: str) -> Network:
     """The network whose genome seeds a run of ``encoding`` (module docstring), validated."""
     if encoding == "hyper":
-        cppn = (data.get("metadata") or {}).get("entm", {}).get("cppn") if isinstance(data, dict) else None
+        cppn = _entm_metadata(data).get("cppn")
         if not isinstance(cppn, dict):
             raise EntmError("--init-from: a hyper run starts from a hyper champion's CPPN (metadata.entm.cppn); "
                             "this network has none")
@@ -55,7 +62,8 @@ def genome_network(data: dict, encoding: str) -> Network:
 
 def check_init(data: dict | None, encoding: str, genome_config) -> None:
     """A one-line EntmError unless the network fits the run's genomes (``genome_config``): their inputs and
-    outputs, the ranges of their values, and no recurrent network for a feed-forward config."""
+    outputs, no recurrent network for a feed-forward config, values in its ranges (the functions are
+    neat-python's built-in ones: the network JSON's own check)."""
     if data is None:
         return
     if not isinstance(data, dict):
@@ -114,11 +122,6 @@ def new_population(config, settings, out=None):
         return pop
     net = genome_network(data, settings.encoding)
     gc = config.genome_config
-    for nd in net.nodes:
-        for name, defs in (("activation", gc.activation_defs), ("aggregation", gc.aggregation_function_defs)):
-            if not defs.is_valid(getattr(nd, name)):
-                raise EntmError(f"--init-from: node {nd.key}'s {name} {getattr(nd, name)!r} is not one neat-python "
-                                f"knows")
     keys = list(pop.population)
     genomes = {k: genome_from_network(net, k, config.genome_type, gc) for k in keys}
     nxt = next(gc.node_indexer) if gc.node_indexer is not None else gc.num_outputs
@@ -139,6 +142,6 @@ def describe(data: dict | None, encoding: str) -> str:
         return ""
     net = genome_network(data, encoding)
     nodes, links = net.size()
-    meta = (data.get("metadata") or {}).get("entm", {})
+    meta = _entm_metadata(data)
     src = f" ({meta.get('task')}, generation {meta.get('generation')})" if meta.get("task") else ""
     return f"first population from a network of {nodes} nodes and {links} links{src}"

@@ -164,7 +164,12 @@ def test_networks_that_do_not_fit_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "rec.json").write_text(json.dumps(recurrent))
     main_error(capsys, *base, "--vector-size", "2", "--init-from", tmp_path / "rec.json", "--run-dir", tmp_path / "c",
                words=("recurrent", "feed-forward"))
-    assert not any((tmp_path / d).exists() for d in "abcd")  # refused before any run directory was made
+    odd = json.loads(HANDBUILT.read_text())
+    odd["metadata"] = {"entm": "not an object"}
+    (tmp_path / "odd.json").write_text(json.dumps(odd))
+    main_error(capsys, *base, "--vector-size", "2", "--encoding", "hyper", "--init-from", tmp_path / "odd.json",
+               "--run-dir", tmp_path / "e", words=("metadata.entm.cppn",))
+    assert not any((tmp_path / d).exists() for d in "abcde")  # refused before any run directory was made
 
 
 def test_worker_reproduction_grows_from_the_network_too(tmp_path):
