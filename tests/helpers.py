@@ -586,3 +586,19 @@ def season_preset_spec(**memory):
     options = {**{k: v for k, v in s["memory_params"].items() if k != "width"}, **memory}
     return make_task(s["task"], s["task_params"]), MemorySpec(s["memory"], s["memory_params"]["width"],
                                                               heads=s["heads"], options=options)
+
+
+def wide_copy_config() -> str:
+    """copy's config for 2-bit vectors with weights in ±30 and biases in ±15, the hand-built copy solver's values
+    (``fixtures/copy_handbuilt_v2.json``), and a compatibility threshold to match: copies of a 10-link network
+    with weights redrawn in ±30 are far apart by neat-python's distance, which is per gene."""
+    from entm.neatconfig import default_config_path, fit_sizes, read_config_text
+
+    text = fit_sizes(read_config_text(default_config_path("copy", "discrete", "direct")), 9, 12)
+    for old, new in (("bias_max_value          = 10.0", "bias_max_value = 15.0"),
+                     ("bias_min_value          = -10.0", "bias_min_value = -15.0"),
+                     ("weight_max_value        = 10.0", "weight_max_value = 30.0"),
+                     ("weight_min_value        = -10.0", "weight_min_value = -30.0"),
+                     ("compatibility_threshold = 3.0", "compatibility_threshold = 15.0")):
+        text = replace_once(text, old, new)
+    return text

@@ -212,7 +212,8 @@ def _set_dotted(settings: dict, key: str, value, at: str) -> None:
 
 def check_settings(kind: str, settings: dict, at: str, base: Path) -> dict:
     """A group's settings checked (types, then the settings' own checks, the task and config included);
-    returns them with ``config`` made absolute and the training ``model`` shortcut folded in."""
+    returns them with ``config`` and ``init_from`` made absolute, the network ``init_from`` names read into
+    ``init_network``, and the training ``model`` shortcut folded in."""
     settings = copy.deepcopy(settings)
     if kind == "training" and "model" in settings:
         model = settings.pop("model")
@@ -238,9 +239,17 @@ def check_settings(kind: str, settings: dict, at: str, base: Path) -> dict:
             settings = merge(settings["preset"], {k: v for k, v in settings.items() if k != "preset"})
         except EntmError as e:
             raise EntmError(f"{at}: {e}") from None
-    if settings.get("config") is not None:
-        cfg = Path(settings["config"]).expanduser()
-        settings["config"] = str(cfg if cfg.is_absolute() else (base / cfg).resolve())
+    for key in ("config", "init_from"):  # files named relative to the campaign file
+        if settings.get(key) is not None:
+            path = Path(settings[key]).expanduser()
+            settings[key] = str(path if path.is_absolute() else (base / path).resolve())
+    if settings.get("init_from") is not None and settings.get("init_network") is None:
+        from entm.evolution.seeding import read_init  # the network itself, so that the campaign records it
+
+        try:
+            settings["init_network"] = read_init(settings["init_from"])["init_network"]
+        except EntmError as e:
+            raise EntmError(f"{at}: {e}") from None
     try:
         if kind == "evolution":
             prepare(EvolveSettings(**copy.deepcopy(settings), evaluator="serial"))

@@ -196,7 +196,7 @@ def prepare(settings: EvolveSettings):
             raise EntmError(f"{source}: num_inputs = {c_in}, num_outputs = {c_out}, but {layout}")
     text = set_controller(text, settings.controller, settings.encoding)
     cfg = worker_repro.configure(load_config(text, source), settings.reproduction)  # every other problem, first
-    check_init(settings.init_network, settings.encoding, cfg.genome_config)
+    check_init(settings, cfg.genome_config)
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
     check_restart_every(settings.restart_every, settings.reproduction)

@@ -60,10 +60,14 @@ def genome_network(data: dict, encoding: str) -> Network:
     return Network.from_json(data)
 
 
-def check_init(data: dict | None, encoding: str, genome_config) -> None:
-    """A one-line EntmError unless the network fits the run's genomes (``genome_config``): their inputs and
-    outputs, no recurrent network for a feed-forward config, values in its ranges (the functions are
-    neat-python's built-in ones: the network JSON's own check)."""
+def check_init(settings, genome_config) -> None:
+    """Settings that give ``init_from`` alone (the Python API, a campaign group) get ``init_network`` read
+    from it; then a one-line EntmError unless the network fits the run's genomes (``genome_config``): their
+    inputs and outputs, no recurrent network for a feed-forward config, values in its ranges (the
+    functions are neat-python's built-in ones: the network JSON's own check)."""
+    if settings.init_network is None and settings.init_from is not None:
+        settings.init_network = read_init(settings.init_from)["init_network"]
+    data, encoding = settings.init_network, settings.encoding
     if data is None:
         return
     if not isinstance(data, dict):

@@ -20,6 +20,7 @@ from helpers import (
     main_error,
     run_main,
     subprocess_env,
+    wide_copy_config,
 )
 
 from entm import runs
@@ -73,6 +74,20 @@ def test_a_preset_group_gets_the_presets_settings_with_its_own_on_top():
     assert s["task_params"]["steering"] == "angle" and s["task_params"]["rounds"] == 8
     with pytest.raises(EntmError, match="unknown preset"):
         parse_campaign('[groups.x]\nkind = "evolution"\npreset = "nope"\nseeds = [0]\n')
+
+
+def test_a_group_started_from_a_network_reads_it_relative_to_the_campaign_file(tmp_path):
+    (tmp_path / "nets").mkdir()
+    net = ROOT / "tests" / "fixtures" / "copy_handbuilt_v2.json"
+    (tmp_path / "nets" / "solver.json").write_text(net.read_text())
+    (tmp_path / "wide.ini").write_text(wide_copy_config())
+    text = ('[groups.seeded]\nkind = "evolution"\ntask = "copy"\ntask_params = { vector_size = 2 }\nseeds = [0]\n'
+            'generations = 2\nconfig = "wide.ini"\ninit_from = "nets/solver.json"\n')
+    s = parse_campaign(text, base=tmp_path).group_of("seeded")[0].settings
+    assert s["init_from"] == str(tmp_path / "nets" / "solver.json")
+    assert s["init_network"] == json.loads(net.read_text())  # the network itself, in the campaign's record
+    with pytest.raises(EntmError, match="seeded.*--init-from.*no such file"):
+        parse_campaign(text.replace("nets/solver.json", "nets/none.json"), base=tmp_path)
 
 
 def test_grid_expands_into_named_groups(tmp_path):

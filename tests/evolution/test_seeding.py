@@ -6,14 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import comparable_champion, comparable_metrics, main_error, replace_once, run_main, small_evolution_run
+from helpers import comparable_champion, comparable_metrics, main_error, run_main, small_evolution_run, wide_copy_config
 
 from entm import runs
 from entm.errors import EntmError
 from entm.evolution import worker_repro
 from entm.evolution.loop import EvolveSettings, evolve, prepare, resume
 from entm.evolution.seeding import genome_network, new_population, read_init
-from entm.neatconfig import default_config_path, fit_sizes, load_config, read_config_text
+from entm.neatconfig import load_config
 from entm.phenotype.network import Network, load_network_json
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -21,18 +21,8 @@ HANDBUILT = FIXTURES / "copy_handbuilt_v2.json"
 
 
 def _wide_config(tmp_path) -> Path:
-    """copy's config for 2-bit vectors with weights in ±30 and biases in ±15, the hand-built network's values
-    (and a compatibility threshold to match: copies of a 10-link network with weights redrawn in ±30 are far
-    apart by neat-python's distance, which is per gene)."""
-    text = fit_sizes(read_config_text(default_config_path("copy", "discrete", "direct")), 9, 12)
-    for old, new in (("bias_max_value          = 10.0", "bias_max_value = 15.0"),
-                     ("bias_min_value          = -10.0", "bias_min_value = -15.0"),
-                     ("weight_max_value        = 10.0", "weight_max_value = 30.0"),
-                     ("weight_min_value        = -10.0", "weight_min_value = -30.0"),
-                     ("compatibility_threshold = 3.0", "compatibility_threshold = 15.0")):
-        text = replace_once(text, old, new)
     path = tmp_path / "wide.ini"
-    path.write_text(text)
+    path.write_text(wide_copy_config())
     return path
 
 
@@ -180,3 +170,13 @@ def test_worker_reproduction_grows_from_the_network_too(tmp_path):
     config, pop = _population(_settings(tmp_path, "w2", reproduction="workers"))
     assert all(type(g).__name__ == "PackedGenome" for g in pop.population.values())
     assert pop.reproduction.node_base > max(int(g.nkeys.max()) for g in pop.population.values())
+
+
+def test_settings_with_init_from_alone_read_the_network(tmp_path):
+    """The Python API (and a campaign) may give the path only: the run reads the network then, as the CLI does."""
+    settings = _settings(tmp_path, "api", 1, init_network=None)
+    assert settings.init_from == str(HANDBUILT) and settings.init_network is None
+    run = evolve(settings, progress=False)
+    assert runs.read_run_json(run.run_dir)["init_network"] == json.loads(HANDBUILT.read_text())
+    assert runs.read_metrics(run.run_dir)[0]["best_score"] == 1.0
+
