@@ -19,10 +19,9 @@ species set speciates them.  docs/commands.md, "Starting from a network".
 from __future__ import annotations
 
 from itertools import count
-from pathlib import Path
-
 import neat
 
+from entm import runs
 from entm.errors import EntmError
 from entm.phenotype.network import Network, load_network_json
 
@@ -30,14 +29,10 @@ from entm.phenotype.network import Network, load_network_json
 def read_init(path) -> dict:
     """The EvolveSettings fields for ``--init-from PATH`` (a network JSON file, or a run directory with a
     champion.json): ``init_from`` (the path given) and ``init_network`` (the file's JSON, whole)."""
-    p = Path(path)
-    if p.is_dir():
-        if not (p / "champion.json").is_file():
-            raise EntmError(f"--init-from {path}: the directory has no champion.json (a run directory with a "
-                            f"champion, or a network JSON file)")
-        p = p / "champion.json"
-    elif not p.is_file():
-        raise EntmError(f"--init-from {path}: no such file or directory")
+    try:
+        p = runs.resolve_champion(path)
+    except EntmError as e:
+        raise EntmError(f"--init-from: {e}") from None
     _, data = load_network_json(p)
     return {"init_from": str(path), "init_network": data}
 
@@ -136,15 +131,13 @@ def new_population(config, settings, out=None):
     pop.species = config.species_set_type(config.species_set_config, pop.reporters)
     pop.species.speciate(config, pop.population, pop.generation)
     if out is not None:
-        print(f"entm: {describe(data, settings.encoding)}", file=out, flush=True)
+        print(f"entm: {describe(net, data)}", file=out, flush=True)
     return pop
 
 
-def describe(data: dict | None, encoding: str) -> str:
-    """One line for the start-up output: where the first population came from."""
-    if data is None:
-        return ""
-    net = genome_network(data, encoding)
+def describe(net: Network, data: dict) -> str:
+    """One line for the start-up output: where the first population came from (``net``, the genome's network
+    taken from the file's JSON ``data``)."""
     nodes, links = net.size()
     meta = _entm_metadata(data)
     src = f" ({meta.get('task')}, generation {meta.get('generation')})" if meta.get("task") else ""

@@ -86,7 +86,7 @@ def test_a_group_started_from_a_network_reads_it_relative_to_the_campaign_file(t
     s = parse_campaign(text, base=tmp_path).group_of("seeded")[0].settings
     assert s["init_from"] == str(tmp_path / "nets" / "solver.json")
     assert s["init_network"] == json.loads(net.read_text())  # the network itself, in the campaign's record
-    with pytest.raises(EntmError, match="seeded.*--init-from.*no such file"):
+    with pytest.raises(EntmError, match="seeded.*--init-from.*no such champion file or run directory"):
         parse_campaign(text.replace("nets/solver.json", "nets/none.json"), base=tmp_path)
 
 

@@ -143,7 +143,8 @@ def test_networks_that_do_not_fit_are_one_line_errors(tmp_path, capsys):
                       "--config"))
     main_error(capsys, *base, "--vector-size", "2", "--encoding", "hyper", "--init-from", HANDBUILT,
                "--run-dir", tmp_path / "b", words=("--init-from", "metadata.entm.cppn"))
-    main_error(capsys, *base, "--init-from", tmp_path / "nothing", words=("--init-from", "no such file"))
+    main_error(capsys, *base, "--init-from", tmp_path / "nothing",
+               words=("--init-from", "no such champion file or run directory"))
     (tmp_path / "empty").mkdir()
     main_error(capsys, *base, "--init-from", tmp_path / "empty", words=("--init-from", "no champion.json"))
     bad = tmp_path / "bad.json"
