@@ -15,9 +15,18 @@ implementations have; SharpNEAT clusters into K species instead).  The threshold
 in use is part of the species set, so it is in every checkpoint and a resumed run
 goes on with it; it is recorded per generation in ``metrics.jsonl``
 (``compatibility_threshold``).
+
+A moving threshold can fall far enough that one speciation splits the population
+into more species than reproduction can keep (each keeps ``max(min_species_size,
+elitism)`` genomes; neat-python then stops the run).  With ``target_species`` such a
+speciation is done again from the same state with the threshold doubled, until the
+species fit (deterministic: a resumed run does the same); the threshold that fitted
+is the one kept and moved on.
 """
 
 from __future__ import annotations
+
+from itertools import count
 
 import neat
 from neat.config import ConfigParameter, DefaultClassConfig
@@ -46,15 +55,42 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
         target = getattr(c, "target_species", 0)
         if not target:
             return super().speciate(config, population, generation)
-        configured = c.compatibility_threshold
-        c.compatibility_threshold = self.threshold
-        try:
-            super().speciate(config, population, generation)
-        finally:
-            c.compatibility_threshold = configured
+        rc = config.reproduction_config
+        room = config.pop_size // max(rc.min_species_size, rc.elitism, 1)
+        saved = self._state()
+        while True:
+            self._speciate_at(config, population, generation, self.threshold)
+            if len(self.species) <= room:
+                break
+            self._restore(saved)  # more species than reproduction keeps: the same speciation, wider
+            self.threshold = max(2 * self.threshold, self.threshold + c.threshold_step)
         n = len(self.species)
         if n < target:
             self.threshold = max(c.threshold_min, self.threshold - c.threshold_step)
         elif n > target:
             self.threshold += c.threshold_step
         return None
+
+    def _speciate_at(self, config, population, generation, threshold):
+        c = self.species_set_config
+        configured = c.compatibility_threshold
+        c.compatibility_threshold = threshold
+        try:
+            super().speciate(config, population, generation)
+        finally:
+            c.compatibility_threshold = configured
+
+    def _state(self):
+        """What a speciation changes: the species (their representative and members), the id counter."""
+        following = next(self.indexer)
+        self.indexer = count(following)
+        return following, dict(self.species), {sid: (s.representative, s.members, s.last_improved)
+                                                for sid, s in self.species.items()}
+
+    def _restore(self, state):
+        following, species, kept = state
+        self.indexer = count(following)
+        self.species = dict(species)
+        for sid, (representative, members, last_improved) in kept.items():
+            s = self.species[sid]
+            s.representative, s.members, s.last_improved = representative, members, last_improved

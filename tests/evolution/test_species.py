@@ -102,3 +102,36 @@ def test_bad_species_items_are_one_line_errors(tmp_path, capsys, item, value):
         load_config(_config_text(**{item: value}))
     main_error(capsys, "evolve", "--task", "tmaze", "--config", _config_file(tmp_path, **{item: value}),
                "--generations", "1", "--serial", "--run-dir", tmp_path / "x", words=(item,))
+
+
+def test_a_threshold_fallen_too_far_is_widened_until_the_species_fit():
+    """At a threshold near 0 every genome would be a species of its own, more than 150 genomes of at least 2
+    per species keep: the speciation is done again from the same state at twice the threshold until they fit,
+    exactly as a speciation at that threshold would have been."""
+    import copy
+    config = load_config(_config_text(target_species=500, threshold_step=2.9, threshold_min=0.001))
+    room = config.pop_size // max(config.reproduction_config.min_species_size, config.reproduction_config.elitism)
+    population = _population(config, 3)
+    s = DefaultSpeciesSet(config.species_set_config, neat.reporting.ReporterSet())
+    s.speciate(config, population, 0)  # at 3.0: fewer than 500, so the threshold falls to 0.1
+    assert s.threshold == pytest.approx(0.1)
+    plain = copy.deepcopy(s)
+    plain._speciate_at(config, population, 1, 0.1)
+    assert len(plain.species) > room  # what neat-python's reproduction would refuse
+    before = copy.deepcopy(s)
+    s.speciate(config, population, 1)
+    assert len(s.species) <= room
+    widened = s.threshold + 2.9  # the threshold that fitted, before the controller moved it down again
+    assert widened > 0.1
+    again = copy.deepcopy(before)
+    again._speciate_at(config, population, 1, widened)
+    assert again.genome_to_species == s.genome_to_species
+    assert sorted(again.species) == sorted(s.species)
+
+
+def test_a_run_whose_threshold_falls_too_far_goes_on(tmp_path):
+    """Without the widening this run stops in its second generation (more species than pop_size keeps)."""
+    cfg = _config_file(tmp_path, target_species=500, threshold_step=2.9, threshold_min=0.001)
+    r = evolve(EvolveSettings(**BASE, config=cfg, generations=5, run_dir=str(tmp_path / "r")), progress=False)
+    rows = runs.read_metrics(r.run_dir)
+    assert len(rows) == 5 and all(m["species"] <= 75 for m in rows)  # 150 genomes, at least 2 per species
