@@ -94,7 +94,7 @@ RULES: dict[str, dict[str, tuple]] = {
     },
     "DefaultSpeciesSet": {"compatibility_threshold": _POSITIVE,  # the rest: entm.evolution.species (opt-in)
                           "target_species": _int(0, "an integer >= 0 (0: off)"),
-                          "threshold_step": _POSITIVE, "threshold_min": _POSITIVE},
+                          "threshold_step": _POSITIVE, "threshold_min": _POSITIVE, "threshold_hold": _BOOL},
     "DefaultStagnation": {
         "species_fitness_func": _choice(SPECIES_FITNESS_FUNCS),
         "max_stagnation": _int(1),

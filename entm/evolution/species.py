@@ -16,6 +16,16 @@ in use is part of the species set, so it is in every checkpoint and a resumed ru
 goes on with it; it is recorded per generation in ``metrics.jsonl``
 (``compatibility_threshold``).
 
+The species count lags the threshold: neat-python keeps every species that has a
+member, so a higher threshold only stops new species from forming, and the count
+falls as old ones stagnate, generations later.  Stepping on while the count lags
+winds the threshold far past the point where species form (measured on the season
+preset: from 3 to 61 and back, 42 species at once at the bottom, 3 at the top).
+``threshold_hold = true`` (opt-in) holds it while the speciation already moves the
+count the right way: the threshold rises (more species than K) only after a
+speciation that made new species, and falls (fewer than K) only after one that
+made none.
+
 A moving threshold can fall far enough that one speciation splits the population
 into more species than reproduction can keep (each keeps ``max(min_species_size,
 elitism)`` genomes; neat-python then stops the run).  With ``target_species`` such a
@@ -42,7 +52,8 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
                                   [ConfigParameter("compatibility_threshold", float),
                                    ConfigParameter("target_species", int, 0),
                                    ConfigParameter("threshold_step", float, 0.1),
-                                   ConfigParameter("threshold_min", float, 0.1)],
+                                   ConfigParameter("threshold_min", float, 0.1),
+                                   ConfigParameter("threshold_hold", bool, False)],
                                   "DefaultSpeciesSet")
 
     def __init__(self, config, reporters):
@@ -58,6 +69,7 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
         rc = config.reproduction_config
         room = config.pop_size // max(rc.min_species_size, rc.elitism, 1)
         saved = self._state()
+        before = set(self.species)
         while True:
             self._speciate_at(config, population, generation, self.threshold)
             if len(self.species) <= room:
@@ -65,9 +77,10 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
             self._restore(saved)  # more species than reproduction keeps: the same speciation, wider
             self.threshold = max(2 * self.threshold, self.threshold + c.threshold_step)
         n = len(self.species)
-        if n < target:
+        formed = bool(set(self.species) - before)
+        if n < target and not (c.threshold_hold and formed):
             self.threshold = max(c.threshold_min, self.threshold - c.threshold_step)
-        elif n > target:
+        elif n > target and (formed or not c.threshold_hold):
             self.threshold += c.threshold_step
         return None
 

@@ -71,6 +71,30 @@ def test_the_threshold_moves_towards_the_target():
     assert seen[0] < 40 and max(seen) > seen[0]  # fewer species than the target at 3.0: the threshold fell, more came
 
 
+@pytest.mark.parametrize("target", [40, 3])
+def test_with_threshold_hold_it_moves_only_while_the_speciation_does_not(target):
+    """Up only after a speciation that formed species, down only after one that formed none."""
+    config = load_config(_config_text(target_species=target, threshold_step=0.5, threshold_min=0.2,
+                                      threshold_hold="true"))
+    assert config.species_set_config.threshold_hold is True
+    population = _population(config, 2)
+    s = DefaultSpeciesSet(config.species_set_config, neat.reporting.ReporterSet())
+    moves = set()
+    for generation in range(12):
+        before, known = s.threshold, set(s.species)
+        s.speciate(config, population, generation)
+        n, formed = len(s.species), bool(set(s.species) - known)
+        if n < target:
+            expected = before if formed else max(0.2, before - 0.5)
+        elif n > target:
+            expected = before + 0.5 if formed else before
+        else:
+            expected = before
+        assert s.threshold == pytest.approx(expected)
+        moves.add((n < target, n > target, formed, s.threshold != before))
+    assert any(m[3] for m in moves) and any(not m[3] and (m[0] or m[1]) for m in moves)  # it moved, and it held
+
+
 def test_a_run_records_the_threshold_and_resumes_with_it(tmp_path):
     cfg = _config_file(tmp_path, target_species=8, threshold_step=0.3)
     whole = evolve(EvolveSettings(**BASE, config=cfg, generations=8, run_dir=str(tmp_path / "whole")),
@@ -96,7 +120,8 @@ def test_without_a_target_nothing_new_is_recorded(tmp_path):
 
 
 @pytest.mark.parametrize("item, value", [("target_species", "-1"), ("target_species", "ten"),
-                                         ("threshold_step", "0"), ("threshold_min", "nan")])
+                                         ("threshold_step", "0"), ("threshold_min", "nan"),
+                                         ("threshold_hold", "maybe")])
 def test_bad_species_items_are_one_line_errors(tmp_path, capsys, item, value):
     with pytest.raises(EntmError, match=rf"\[DefaultSpeciesSet\] {item} = '{value}'"):
         load_config(_config_text(**{item: value}))
