@@ -19,6 +19,7 @@ species set speciates them.  docs/commands.md, "Starting from a network".
 from __future__ import annotations
 
 from itertools import count
+
 import neat
 
 from entm import runs

@@ -67,7 +67,7 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
         if not target:
             return super().speciate(config, population, generation)
         rc = config.reproduction_config
-        room = config.pop_size // max(rc.min_species_size, rc.elitism, 1)
+        room = config.pop_size // max(rc.min_species_size, rc.elitism)  # neat-python's per-species minimum
         saved = self._state()
         before = set(self.species)
         while True:
@@ -97,13 +97,11 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
         """What a speciation changes: the species (their representative and members), the id counter."""
         following = next(self.indexer)
         self.indexer = count(following)
-        return following, dict(self.species), {sid: (s.representative, s.members, s.last_improved)
-                                                for sid, s in self.species.items()}
+        return following, dict(self.species), {sid: (s.representative, s.members) for sid, s in self.species.items()}
 
     def _restore(self, state):
         following, species, kept = state
         self.indexer = count(following)
         self.species = dict(species)
-        for sid, (representative, members, last_improved) in kept.items():
-            s = self.species[sid]
-            s.representative, s.members, s.last_improved = representative, members, last_improved
+        for sid, (representative, members) in kept.items():
+            self.species[sid].update(representative, members)

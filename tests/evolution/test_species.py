@@ -1,6 +1,7 @@
 """entm's DefaultSpeciesSet: neat-python's speciation exactly without ``target_species``; with it, a threshold
 that moves towards the target, recorded per generation and carried through checkpoints."""
 
+import copy
 import random
 import re
 
@@ -133,7 +134,6 @@ def test_a_threshold_fallen_too_far_is_widened_until_the_species_fit():
     """At a threshold near 0 every genome would be a species of its own, more than 150 genomes of at least 2
     per species keep: the speciation is done again from the same state at twice the threshold until they fit,
     exactly as a speciation at that threshold would have been."""
-    import copy
     config = load_config(_config_text(target_species=500, threshold_step=2.9, threshold_min=0.001))
     room = config.pop_size // max(config.reproduction_config.min_species_size, config.reproduction_config.elitism)
     population = _population(config, 3)
