@@ -75,6 +75,7 @@ RULES: dict[str, dict[str, tuple]] = {
         "conn_add_prob": _prob(), "conn_delete_prob": _prob(), "node_add_prob": _prob(),
         "conn_delete_max_weight": _NONNEG,  # entm.evolution.genome (opt-in, ANJI's skewed removal)
         "crossover_disjoint_prob": _prob(),  # entm.evolution.genome (opt-in, the less fit parent's own genes)
+        "asexual_prob": _prob(),  # entm.evolution.genome (opt-in, SharpNEAT's asexual and sexual offspring)
         "node_delete_prob": _prob(),
         "single_structural_mutation": _BOOL,
         "structural_mutation_surer": _choice(("default",) + _TRUE + _FALSE, nocase=True),

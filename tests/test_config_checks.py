@@ -68,6 +68,7 @@ def test_shipped_and_built_in_configs_pass():
     ("initial_connection", "everything", "one of unconnected"), ("initial_connection", "partial_direct", "fraction"),
     ("initial_connection", "partial_direct 1.5", "fraction"), ("initial_connection", "full_direct 0.5", "one of"),
     ("crossover_disjoint_prob", "1.5", "[0, 1]"), ("crossover_disjoint_prob", "-0.5", "[0, 1]"),
+    ("asexual_prob", "1.5", "[0, 1]"), ("asexual_prob", "-0.1", "[0, 1]"),
     ("structural_mutation_surer", "sometimes", "default"), ("single_structural_mutation", "1", "true or false"),
     # [DefaultSpeciesSet], [DefaultStagnation], [DefaultReproduction]
     ("compatibility_threshold", "0", "> 0"), ("compatibility_threshold", "-3", "> 0"),

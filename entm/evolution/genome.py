@@ -100,10 +100,10 @@ class DefaultGenome(neat.DefaultGenome):
 
     @classmethod
     def parse_config(cls, param_dict):
-        """neat-python's genome config plus entm's opt-in ``conn_delete_max_weight`` and
-        ``crossover_disjoint_prob`` (default 0 each: off)."""
+        """neat-python's genome config plus entm's opt-in ``conn_delete_max_weight``,
+        ``crossover_disjoint_prob`` and ``asexual_prob`` (default 0 each: off)."""
         config = super().parse_config(param_dict)
-        for name in ("conn_delete_max_weight", "crossover_disjoint_prob"):
+        for name in ("conn_delete_max_weight", "crossover_disjoint_prob", "asexual_prob"):
             extra = ConfigParameter(name, float, 0.0)
             config._params.append(extra)
             setattr(config, name, extra.interpret(param_dict, "DefaultGenome"))
@@ -123,7 +123,18 @@ class DefaultGenome(neat.DefaultGenome):
         the fitter parent), and with ``crossover_disjoint_prob`` p > 0 (opt-in) each gene only the less fit
         parent has inherited with probability p (1: every one; NEAT's original rule at equal fitness takes
         them at random), with the hidden nodes they connect, so that structure found by two lineages can
-        meet in one child.  At p = 0 no draw is added: the same children as neat-python."""
+        meet in one child.  At p = 0 no draw is added: the same children as neat-python.
+
+        With ``asexual_prob`` q > 0 (opt-in) reproduction is SharpNEAT's: with probability q, or always when both
+        parents are one genome, the child is a copy of ``genome1`` that :meth:`mutate` then mutates; otherwise it
+        is the crossover of the two, which :meth:`mutate` leaves as it is."""
+        q = config.asexual_prob
+        if q > 0:
+            if genome1.key == genome2.key or _random.random() < q:
+                self.nodes = {k: n.copy() for k, n in genome1.nodes.items()}
+                self.connections = {k: g.copy() for k, g in genome1.connections.items()}
+                return
+            self._unmutated = True  # a sexual child: mutate() leaves it as the crossover made it
         if genome1.fitness > genome2.fitness:
             parent1, parent2 = genome1, genome2
         else:
@@ -203,7 +214,10 @@ class DefaultGenome(neat.DefaultGenome):
 
     def mutate(self, config):
         """neat-python's mutation, draw for draw: structural mutations (one at most with
-        ``single_structural_mutation``), then every connection gene, then every node gene."""
+        ``single_structural_mutation``), then every connection gene, then every node gene; nothing for a
+        sexual child under ``asexual_prob`` (:meth:`configure_crossover`)."""
+        if self.__dict__.pop("_unmutated", False):
+            return
         _distance.forget(self)
         attrs = _default_connection_attrs(config.connection_gene_type)
         if attrs is None:

@@ -320,3 +320,89 @@ def test_at_a_half_about_half_of_the_less_fit_parents_own_genes_come_in():
         got.append(len(only_other & set(child.connections)) / len(only_other))
         assert set(fitter.connections) <= set(child.connections)
     assert abs(sum(got) / len(got) - 0.5) < 0.05
+
+
+# -- asexual_prob: SharpNEAT's asexual and sexual offspring (opt-in) ------------------------------
+
+def _genes(g) -> tuple:
+    return ({k: (c.innovation, c.weight, c.enabled) for k, c in g.connections.items()},
+            {k: (n.bias, n.response, n.activation, n.aggregation) for k, n in g.nodes.items()})
+
+
+def test_sharpneats_offspring_are_off_by_default():
+    assert _config(DefaultGenome, ff=True, hidden=0, initial="full_direct", weight_init="gaussian",
+                   single=False).genome_config.asexual_prob == 0.0
+
+
+def test_a_child_is_a_mutated_copy_of_the_first_parent_or_the_unmutated_crossover():
+    """Drawn child by child against the same draws made by hand: below q a copy of ``genome1`` (no gene object
+    shared) that mutation then changes as neat-python's mutation changes any genome; otherwise neat-python's
+    crossover of the two, which mutation leaves alone.  (Structural mutation off: new node ids and innovation
+    numbers would differ between the two ways; its draws are still made.)"""
+    config, fitter, other = _parents(False, seed=8)
+    gc = config.genome_config
+    gc.crossover_disjoint_prob = 0.0
+    gc.node_add_prob = gc.node_delete_prob = gc.conn_add_prob = gc.conn_delete_prob = 0.0
+    saved = (_genes(fitter), _genes(other))
+    copies = 0
+    for i in range(200):
+        parents = (other, fitter) if i % 2 else (fitter, other)
+        gc.asexual_prob = 0.5
+        random.seed(i)
+        child = DefaultGenome(i)
+        child.configure_crossover(*parents, gc)
+        made = _genes(child)
+        child.mutate(gc)
+        gc.asexual_prob = 0.0  # the same draws by hand
+        random.seed(i)
+        asexual = random.random() < 0.5
+        ref = DefaultGenome(i)
+        if asexual:
+            copies += 1
+            assert made == _genes(parents[0])
+            assert not set(map(id, child.connections.values())) & set(map(id, parents[0].connections.values()))
+            ref.nodes = {k: n.copy() for k, n in parents[0].nodes.items()}
+            ref.connections = {k: c.copy() for k, c in parents[0].connections.items()}
+            ref.mutate(gc)
+            assert _genes(child) == _genes(ref) != made
+        else:
+            ref.configure_crossover(*parents, gc)
+            assert made == _genes(ref) == _genes(child)
+        assert "_unmutated" not in vars(child)
+    assert 70 <= copies <= 130
+    assert (_genes(fitter), _genes(other)) == saved  # the parents are untouched
+
+
+def test_one_genome_as_both_parents_is_always_copied_and_mutated():
+    config, fitter, _ = _parents(False, seed=8)
+    gc = config.genome_config
+    gc.asexual_prob = 0.01
+    random.seed(1)
+    state = random.getstate()
+    child = DefaultGenome(5)
+    child.configure_crossover(fitter, fitter, gc)
+    assert random.getstate() == state  # no draw: the child is a copy
+    assert _genes(child) == _genes(fitter)
+    child.mutate(gc)
+    assert _genes(child) != _genes(fitter)
+
+
+def test_a_whole_evolution_with_sharpneats_offspring_makes_both_kinds():
+    """neat-python's own reproduction loop with the item read from the config file: a generation's children
+    are unmutated crossovers (every weight one of the two parents') beside mutated copies (some weight that no
+    parent of the species has), and the run differs from one without the item."""
+    kw = dict(ff=True, hidden=1, initial="partial_nodirect 0.5", weight_init="gaussian", single=False)
+    config = _config(DefaultGenome, "asexual_prob = 0.5", **kw)
+    assert config.genome_config.asexual_prob == 0.5
+    pop = neat.Population(config, seed=11)  # _run's seed
+    pop.run(_fitness, 8)
+    parents = dict(pop.population)
+    _fitness(list(parents.items()), config)
+    pop.run(_fitness, 1)
+    children = [g for k, g in pop.population.items() if k not in parents]
+    known = {(k, c.weight) for g in parents.values() for k, c in g.connections.items()}
+    crossed = [g for g in children if all((k, c.weight) in known for k, c in g.connections.items())]
+    assert 0 < len(crossed) < len(children)
+    assert _run(DefaultGenome, 9, **kw)[0] != [
+        (gid, [(k, c.innovation, c.weight, c.enabled) for k, c in g.connections.items()],
+         [(k, n.bias, n.activation) for k, n in g.nodes.items()]) for gid, g in sorted(pop.population.items())]

@@ -232,3 +232,20 @@ def test_pickles_carry_the_current_fitness():
         assert q.fitness == fitness and q.weights.tolist() == p.weights.tolist()
         q.fitness = fitness + 5  # an unpickled genome pickles again with its own fitness
         assert pickle.loads(pickle.dumps(q)).fitness == fitness + 5
+
+
+def test_the_workers_children_follow_asexual_prob():
+    """SharpNEAT's offspring (``asexual_prob``, entm's genome) in the workers' children too: at 1 every child is
+    a mutated copy of its first parent, the same parent twice included."""
+    _, _, _, config, genomes = _population(n=6)
+    gc = config.genome_config
+    gc.asexual_prob = 1.0
+    gc.node_add_prob = gc.node_delete_prob = gc.conn_add_prob = gc.conn_delete_prob = 0.0
+    for i, g in enumerate(genomes):
+        g.fitness = float(i)
+    packed = [PackedGenome.from_genome(g) for g in genomes]
+    jobs = [(100 + n, packed[n % 6], packed[(n * 5) % 6]) for n in range(12)]
+    for (_, p1, _), child in zip(jobs, make_children(jobs, 1, 500, gc)):
+        parent = p1.genome()
+        assert list(child.connections) == list(parent.connections) and list(child.nodes) == list(parent.nodes)
+        assert any(c.weight != parent.connections[k].weight for k, c in child.connections.items())
