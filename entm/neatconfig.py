@@ -20,6 +20,7 @@ import neat
 from entm.config_checks import check_config_text
 from entm.errors import EntmError
 from entm.evolution.genome import DefaultGenome
+from entm.evolution.reproduction import DefaultReproduction
 from entm.evolution.species import DefaultSpeciesSet
 
 CONFIG_DIR = Path(str(resources.files("entm.evolution_configs")))
@@ -99,7 +100,7 @@ def load_config(text: str, source: str = "config") -> neat.Config:
         with os.fdopen(fd, "w") as f:
             f.write(text)
         try:
-            cfg = neat.Config(DefaultGenome, neat.DefaultReproduction, DefaultSpeciesSet,
+            cfg = neat.Config(DefaultGenome, DefaultReproduction, DefaultSpeciesSet,
                               neat.DefaultStagnation, tmp)
         except Exception as e:  # neat-python raises many kinds for a bad file
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]

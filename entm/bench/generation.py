@@ -31,11 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import neat
-
 from entm.errors import EntmError
 from entm.evolution import reporters, worker_repro
 from entm.evolution.loop import EvolveSettings, evolve, prepare
+from entm.evolution.reproduction import DefaultReproduction
 from entm.evolution.species import DefaultSpeciesSet
 
 PROJECT = (2, 16, 64)
@@ -114,7 +113,7 @@ def _instrumented_run(settings: EvolveSettings) -> tuple[list[dict], int]:
         timed("snapshot")(original, self, *a, **k)
         rec.close_generation()
 
-    repro_cls = worker_repro.WorkerReproduction if settings.reproduction == "workers" else neat.DefaultReproduction
+    repro_cls = worker_repro.WorkerReproduction if settings.reproduction == "workers" else DefaultReproduction
     _wrap(patches, repro_cls, "reproduce", timed("reproduce_call"))
     _wrap(patches, DefaultSpeciesSet, "speciate", timed("speciation"))
     _wrap(patches, reporters.Evaluate, "__call__", evaluate)

@@ -51,6 +51,7 @@ from entm.errors import EntmError
 from entm.evolution.gc_pause import gc_paused
 from entm.evolution.genome import DefaultGenome
 from entm.evolution.packed import SHIFT, PackedGenome
+from entm.evolution.reproduction import DefaultReproduction
 
 MODES = ("driver", "workers")
 """``driver``: neat-python's evolution, exactly; ``workers``: this module."""
@@ -104,7 +105,7 @@ class _Pending:
         pass
 
 
-class WorkerReproduction(neat.DefaultReproduction):
+class WorkerReproduction(DefaultReproduction):
     """neat-python's reproduction with the children made (and evaluated) by ``maker`` (see the module docstring).
 
     ``maker(jobs, elites, seed, node_base, generation)`` makes ``jobs`` [(child id, parent 1, parent 2)], evaluates
