@@ -350,10 +350,10 @@ def test_store_lag_pays_the_trace_terms_for_writes_a_step_late():
 
     late = recurrent_one_head_solver(2, 2, latch=True)
     at_once = two_head_solver(2, 2)
-    assert terms(*late, 1, 1) == {"recall": 1.0, "alignment": 1.0, "writes": 1.0, "marker": 1.0}
+    assert terms(*late, 1, 1) == pytest.approx({"recall": 1.0, "alignment": 1.0, "writes": 1.0, "marker": 1.0}, abs=1e-9)  # float sums
     lagless = terms(*late, 1, 0)
     assert lagless["alignment"] < 0.25 and lagless["writes"] < 0.8
-    assert terms(*at_once, 2, 0) == {"recall": 1.0, "alignment": 1.0, "writes": 1.0, "marker": 1.0}
+    assert terms(*at_once, 2, 0) == pytest.approx({"recall": 1.0, "alignment": 1.0, "writes": 1.0, "marker": 1.0}, abs=1e-9)
     assert terms(*at_once, 2, 1)["alignment"] < 0.5
     assert "store_lag" not in make_task("repeat_copy").params()  # the default leaves run identities alone
     with pytest.raises(EntmError, match="store_lag must be 0 or 1"):
