@@ -76,6 +76,7 @@ RULES: dict[str, dict[str, tuple]] = {
         "conn_delete_max_weight": _NONNEG,  # entm.evolution.genome (opt-in, ANJI's skewed removal)
         "crossover_disjoint_prob": _prob(),  # entm.evolution.genome (opt-in, the less fit parent's own genes)
         "asexual_prob": _prob(),  # entm.evolution.genome (opt-in, SharpNEAT's asexual and sexual offspring)
+        "node_add_split": _choice(("neat", "sharpneat")),  # entm.evolution.genome (opt-in, SharpNEAT's add node)
         "node_delete_prob": _prob(),
         "single_structural_mutation": _BOOL,
         "structural_mutation_surer": _choice(("default",) + _TRUE + _FALSE, nocase=True),
@@ -105,6 +106,7 @@ RULES: dict[str, dict[str, tuple]] = {
         "elitism": _int(0),
         "survival_threshold": ("float", lambda x: 0.0 < x <= 1.0, "a fraction in (0, 1]"),
         "min_species_size": _int(1),
+        "species_share": _choice(("range", "mean")),  # entm.evolution.reproduction (opt-in, SharpNEAT's shares)
     },
 }
 

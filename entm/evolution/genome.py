@@ -101,13 +101,32 @@ class DefaultGenome(neat.DefaultGenome):
     @classmethod
     def parse_config(cls, param_dict):
         """neat-python's genome config plus entm's opt-in ``conn_delete_max_weight``,
-        ``crossover_disjoint_prob`` and ``asexual_prob`` (default 0 each: off)."""
+        ``crossover_disjoint_prob`` and ``asexual_prob`` (default 0 each: off) and ``node_add_split``
+        (default ``neat``)."""
         config = super().parse_config(param_dict)
-        for name in ("conn_delete_max_weight", "crossover_disjoint_prob", "asexual_prob"):
-            extra = ConfigParameter(name, float, 0.0)
+        extras = [ConfigParameter(name, float, 0.0)
+                  for name in ("conn_delete_max_weight", "crossover_disjoint_prob", "asexual_prob")]
+        for extra in extras + [ConfigParameter("node_add_split", str, "neat")]:
             config._params.append(extra)
-            setattr(config, name, extra.interpret(param_dict, "DefaultGenome"))
+            setattr(config, extra.name, extra.interpret(param_dict, "DefaultGenome"))
         return config
+
+    def mutate_add_node(self, config):
+        """neat-python's add-node mutation (the split link's first half weight 1.0, its second the old weight,
+        the node's bias 0), or with ``node_add_split = sharpneat`` (opt-in) SharpNEAT's weights on the same
+        draws: the first half keeps the old weight, the second gets ``weight_max_value`` (SharpNEAT's
+        connection weight range: the new sigmoid node's output at full strength)."""
+        before = set(self.nodes)
+        super().mutate_add_node(config)
+        if getattr(config, "node_add_split", "neat") != "sharpneat":
+            return
+        added = [k for k in self.nodes if k not in before]
+        if not added:  # nothing to split (neat-python may have added a connection instead)
+            return
+        node = added[0]
+        into = next(c for c in self.connections.values() if c.key[1] == node)
+        out = next(c for c in self.connections.values() if c.key[0] == node)
+        into.weight, out.weight = out.weight, config.weight_max_value
 
     def add_connection(self, config, input_key, output_key, weight, enabled, innovation=None):
         key = _intern((input_key, output_key))

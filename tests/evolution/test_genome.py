@@ -406,3 +406,66 @@ def test_a_whole_evolution_with_sharpneats_offspring_makes_both_kinds():
     assert _run(DefaultGenome, 9, **kw)[0] != [
         (gid, [(k, c.innovation, c.weight, c.enabled) for k, c in g.connections.items()],
          [(k, n.bias, n.activation) for k, n in g.nodes.items()]) for gid, g in sorted(pop.population.items())]
+
+
+# -- node_add_split: SharpNEAT's add-node weights (opt-in) ---------------------------------------
+
+def test_sharpneats_add_node_weights_are_off_by_default():
+    assert _config(DefaultGenome, ff=True, hidden=0, initial="full_direct", weight_init="gaussian",
+                   single=False).genome_config.node_add_split == "neat"
+
+
+@pytest.mark.parametrize("ff", [False, True])
+def test_sharpneats_split_keeps_the_old_weight_first_and_puts_full_strength_second(ff):
+    """The same draws as neat-python's add node (the same link split, the same node and keys, Python's random
+    left in the same state); the first half carries the old weight, the second ``weight_max_value``; neat-python
+    gives the first 1.0 and the second the old weight; the node's bias is 0 either way."""
+    config, genome, _ = _parents(ff, seed=8)
+    gc = config.genome_config
+    for i in range(30):
+        made = {}
+        for split in ("neat", "sharpneat"):
+            gc.node_add_split = split
+            g = DefaultGenome(1)
+            g.nodes = {k: n.copy() for k, n in genome.nodes.items()}
+            g.connections = {k: c.copy() for k, c in genome.connections.items()}
+            random.seed(i)
+            gc.node_indexer = None  # new node ids from the genome's largest up, in both
+            g.mutate_add_node(gc)
+            made[split] = (g, random.getstate())
+        (neat_g, neat_state), (sharp_g, sharp_state) = made["neat"], made["sharpneat"]
+        assert neat_state == sharp_state
+        assert set(neat_g.nodes) == set(sharp_g.nodes) and set(neat_g.connections) == set(sharp_g.connections)
+        new = (set(sharp_g.nodes) - set(genome.nodes)).pop()
+        (i_key,) = [k for k in sharp_g.connections if k[1] == new]
+        (o_key,) = [k for k in sharp_g.connections if k[0] == new]
+        split_key = (i_key[0], o_key[1])  # the link split (neat-python draws among enabled and disabled ones)
+        assert not sharp_g.connections[split_key].enabled
+        old = genome.connections[split_key].weight
+        assert (neat_g.connections[i_key].weight, neat_g.connections[o_key].weight) == (1.0, old)
+        assert (sharp_g.connections[i_key].weight, sharp_g.connections[o_key].weight) == (old, gc.weight_max_value)
+        assert sharp_g.nodes[new].bias == neat_g.nodes[new].bias == 0.0
+        for k, c in genome.connections.items():  # nothing else changed
+            if k != split_key:
+                assert sharp_g.connections[k].weight == c.weight
+    gc.node_add_split = "neat"
+
+
+def test_the_item_from_the_config_file_reaches_mutation():
+    """Read from the file and used by ``mutate`` (here with add node the only mutation that changes anything)."""
+    kw = dict(ff=True, hidden=0, initial="full_direct", weight_init="gaussian", single=False)
+    config = _config(DefaultGenome, "node_add_split = sharpneat", **kw)
+    gc = config.genome_config
+    assert gc.node_add_split == "sharpneat"
+    pop = neat.Population(config, seed=11)  # sets the innovation tracker
+    genome = next(iter(pop.population.values()))
+    gc.node_add_prob, gc.node_delete_prob, gc.conn_add_prob, gc.conn_delete_prob = 1.0, 0.0, 0.0, 0.0
+    gc.weight_mutate_rate = gc.weight_replace_rate = gc.enabled_mutate_rate = 0.0
+    before = {k: c.weight for k, c in genome.connections.items()}
+    random.seed(3)
+    genome.mutate(gc)
+    new = [k for k in genome.nodes if k >= 3 and k not in range(3)]
+    (node,) = [k for k in new if any(c[1] == k for c in genome.connections)]
+    (into,) = [c for k, c in genome.connections.items() if k[1] == node]
+    (out,) = [c for k, c in genome.connections.items() if k[0] == node]
+    assert into.weight == before[(into.key[0], out.key[1])] and out.weight == gc.weight_max_value

@@ -1,6 +1,7 @@
 """entm's DefaultReproduction: neat-python's spawn-count adjustment, finished where neat-python gives up."""
 
 import random
+import re
 
 import neat
 import pytest
@@ -55,3 +56,57 @@ def test_minima_that_do_not_fit_are_still_neat_pythons_error():
 def test_configs_load_with_it():
     text = read_config_text(default_config_path("copy", "discrete"))
     assert load_config(text).reproduction_type is DefaultReproduction
+
+
+# -- species_share: SharpNEAT's offspring shares (opt-in) -------------------------------------------
+
+def _two_species(share: str):
+    """A real population of 40 made by entm's reproduction, split by hand into two species of 20: A at the
+    population's lowest fitness (0.5 each), B a little above (0.6); one reproduction; the children per species
+    counted by their first parent (elites by themselves)."""
+    text = read_config_text(default_config_path("copy", "discrete"))
+    text = re.sub(r"(?m)^pop_size\s*=.*$", "pop_size = 40", text)
+    if share:
+        text = text.replace("[DefaultReproduction]", f"[DefaultReproduction]\nspecies_share = {share}", 1)
+    config = load_config(text)
+    reporters = neat.reporting.ReporterSet()
+    stagnation = config.stagnation_type(config.stagnation_config, reporters)
+    repro = config.reproduction_type(config.reproduction_config, reporters, stagnation)
+    genomes = repro.create_new(config.genome_type, config.genome_config, 40)
+    species_set = config.species_set_type(config.species_set_config, reporters)
+    keys = sorted(genomes)
+    groups = {"A": keys[:20], "B": keys[20:]}
+    for n, (name, members) in enumerate(groups.items()):
+        s = neat.species.Species(n + 1, 0)
+        s.update(genomes[members[0]], {k: genomes[k] for k in members})
+        species_set.species[n + 1] = s
+        for k in members:
+            genomes[k].fitness = 0.5 if name == "A" else 0.6
+    random.seed(0)
+    new = repro.reproduce(config, species_set, 40, 0)
+    side = {k: name for name, members in groups.items() for k in members}
+    counts = {"A": 0, "B": 0}
+    for k in new:
+        counts[side[k] if k in side else side[repro.ancestors[k][0]]] += 1
+    return counts, species_set
+
+
+def test_neat_pythons_shares_starve_the_species_at_the_floor():
+    """neat-python (the default, and ``range``): A's adjusted fitness is 0, its target the minimum; B's size
+    goes half-way towards the whole population."""
+    assert _two_species("")[0] == _two_species("range")[0] == {"A": 11, "B": 29}
+
+
+def test_sharpneats_shares_follow_the_mean_fitness():
+    """``mean``: targets 40 x 0.5 / 1.1 = 18.2 and 21.8, half-way from 20 each: 19 and 21; the species'
+    adjusted fitness is its mean."""
+    counts, species_set = _two_species("mean")
+    assert counts == {"A": 19, "B": 21}
+    assert sorted(s.adjusted_fitness for s in species_set.species.values()) == [0.5, 0.6]
+
+
+def test_the_share_is_checked_when_a_config_loads():
+    text = read_config_text(default_config_path("copy", "discrete"))
+    bad = text.replace("[DefaultReproduction]", "[DefaultReproduction]\nspecies_share = median", 1)
+    with pytest.raises(Exception, match=r"\[DefaultReproduction\] species_share = 'median': must be one of range, mean"):
+        load_config(bad)
