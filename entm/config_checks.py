@@ -96,7 +96,8 @@ RULES: dict[str, dict[str, tuple]] = {
     },
     "DefaultSpeciesSet": {"compatibility_threshold": _POSITIVE,  # the rest: entm.evolution.species (opt-in)
                           "target_species": _int(0, "an integer >= 0 (0: off)"),
-                          "threshold_step": _POSITIVE, "threshold_min": _POSITIVE, "threshold_hold": _BOOL},
+                          "threshold_step": _POSITIVE, "threshold_min": _POSITIVE, "threshold_hold": _BOOL,
+                          "speciation": _choice(("threshold", "kmeans"))},
     "DefaultStagnation": {
         "species_fitness_func": _choice(SPECIES_FITNESS_FUNCS),
         "max_stagnation": _int(1),
@@ -117,6 +118,7 @@ JOINT_RULES = (
     "enabled_mutate_rate + enabled_rate_to_true_add <= 1, and + enabled_rate_to_false_add <= 1",
     "activation_default / aggregation_default: one of its _options (or random)",
     "elitism < pop_size (room for offspring); min_species_size <= pop_size",
+    "speciation = kmeans needs target_species >= 1",
 )
 
 
@@ -232,6 +234,10 @@ def _check_joint(values: dict) -> None:
                 and default not in options:
             raise EntmError(f"[DefaultGenome] {kind}_default = {default!r}: must be one of {kind}_options "
                             f"({' '.join(options)}) or random")
+    sp = values.get("DefaultSpeciesSet", {})
+    if sp.get("speciation") == "kmeans" and not sp.get("target_species"):
+        raise EntmError("[DefaultSpeciesSet] speciation = 'kmeans': needs target_species >= 1 (the number of "
+                        "species k-means keeps)")
     pop = values.get("NEAT", {}).get("pop_size")
     r = values.get("DefaultReproduction", {})
     if pop is not None and r.get("elitism") is not None and r["elitism"] >= pop:

@@ -29,7 +29,7 @@ from numba.core import config
 #: cache's name hashes all of them.  tests/test_architecture.py checks that the list is complete.
 KERNEL_MODULES = ("phenotype/kernels.py", "phenotype/tape_kernel.py", "phenotype/soft_kernel.py",
                   "closed_env.py", "closed_kernel.py", "evolution/packed.py", "evolution/novelty.py",
-                  "evolution/distance.py", "jit.py")
+                  "evolution/distance.py", "evolution/kmeans.py", "jit.py")
 
 
 @lru_cache(maxsize=1)

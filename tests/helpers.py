@@ -27,7 +27,7 @@ from entm.champion import load_champion
 from entm.cli import main
 from entm.closed_loop import evaluate_deployments
 from entm.evolution.evaluator import episode_rng
-from entm.evolution.loop import prepare
+from entm.evolution.loop import EvolveSettings, prepare
 from entm.neatconfig import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -602,3 +602,33 @@ def wide_copy_config() -> str:
                      ("compatibility_threshold = 3.0", "compatibility_threshold = 15.0")):
         text = replace_once(text, old, new)
     return text
+
+
+# -- speciation tests (test_species, test_kmeans): the discrete T-maze's config with chosen species items --
+
+SPECIES_BASE = dict(task="tmaze", task_params={"variant": "discrete", "maze": "double"}, seed=4,
+            evaluator="serial", stop_when_solved=False)
+
+
+def species_config_text(**species) -> str:
+    """The T-maze's config with exactly ``species`` besides compatibility_threshold 3.0 in [DefaultSpeciesSet]."""
+    _, _, _, text = prepare(EvolveSettings(**SPECIES_BASE))
+    text = re.sub(r"(?m)^(target_species|threshold_step|threshold_min)\s*=.*\n", "", text)
+    text = re.sub(r"(?m)^compatibility_threshold\s*=.*$", "compatibility_threshold = 3.0", text)
+    extra = "".join(f"{k} = {v}\n" for k, v in species.items())
+    return text.replace("[DefaultSpeciesSet]\n", "[DefaultSpeciesSet]\n" + extra)
+
+
+def species_config_file(tmp_path, **species):
+    p = tmp_path / "config.ini"
+    p.write_text(species_config_text(**species))
+    return str(p)
+
+
+def spread_population(config, seed):
+    random.seed(seed)
+    pop = neat.Population(config)
+    for g in pop.population.values():  # spread them apart: a few weight mutations each
+        for _ in range(random.randrange(1, 8)):
+            g.mutate(config.genome_config)
+    return pop.population

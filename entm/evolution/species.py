@@ -32,6 +32,10 @@ elitism)`` genomes; neat-python then stops the run).  With ``target_species`` su
 speciation is done again from the same state with the threshold doubled, until the
 species fit (deterministic: a resumed run does the same); the threshold that fitted
 is the one kept and moved on.
+
+``speciation = kmeans`` (opt-in) replaces the threshold with SharpNEAT's
+k-means clustering into ``target_species`` species every generation
+(:mod:`entm.evolution.kmeans`); the threshold items are then unused.
 """
 
 from __future__ import annotations
@@ -39,7 +43,10 @@ from __future__ import annotations
 from itertools import count
 
 import neat
+import numpy as np
 from neat.config import ConfigParameter, DefaultClassConfig
+
+from entm.evolution import kmeans
 
 
 class DefaultSpeciesSet(neat.DefaultSpeciesSet):
@@ -53,7 +60,8 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
                                    ConfigParameter("target_species", int, 0),
                                    ConfigParameter("threshold_step", float, 0.1),
                                    ConfigParameter("threshold_min", float, 0.1),
-                                   ConfigParameter("threshold_hold", bool, False)],
+                                   ConfigParameter("threshold_hold", bool, False),
+                                   ConfigParameter("speciation", str, "threshold")],
                                   "DefaultSpeciesSet")
 
     def __init__(self, config, reporters):
@@ -66,6 +74,8 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
         target = getattr(c, "target_species", 0)
         if not target:
             return super().speciate(config, population, generation)
+        if getattr(c, "speciation", "threshold") == "kmeans":
+            return self._kmeans(population, generation, target)
         rc = config.reproduction_config
         room = config.pop_size // max(rc.min_species_size, rc.elitism)  # neat-python's per-species minimum
         saved = self._state()
@@ -82,6 +92,32 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
             self.threshold = max(c.threshold_min, self.threshold - c.threshold_step)
         elif n > target and (formed or not c.threshold_hold):
             self.threshold += c.threshold_step
+        return None
+
+    def _kmeans(self, population, generation, target):
+        """SharpNEAT's clustering into ``target`` species (:mod:`entm.evolution.kmeans`)."""
+        keys = sorted(population)
+        genomes = [population[g] for g in keys]
+        k = min(target, len(keys))
+        sids = sorted(self.species)[:k]
+        while len(sids) < k:
+            sids.append(next(self.indexer))
+        index = {sid: j for j, sid in enumerate(sids)}
+        assign = np.array([index.get(self.genome_to_species.get(g), -1) for g in keys], np.int64)
+        if not (assign >= 0).any():  # the first clustering: the first k genomes as one-genome species
+            assign[:k] = np.arange(k)
+        points = kmeans.Points(genomes)
+        assign = kmeans.cluster(points, assign, k)
+        dist = points.distances(kmeans.centroids(points, assign, k))
+        species, self.genome_to_species = {}, {}
+        for j, sid in enumerate(sids):
+            rows = np.flatnonzero(assign == j)
+            s = self.species.get(sid) or neat.species.Species(sid, generation)
+            rep = keys[rows[np.argmin(dist[rows, j])]]  # the member nearest the centroid
+            s.update(population[rep], {keys[r]: population[keys[r]] for r in rows})
+            species[sid] = s
+            self.genome_to_species.update((keys[r], sid) for r in rows)
+        self.species = species
         return None
 
     def _speciate_at(self, config, population, generation, threshold):

@@ -2,45 +2,20 @@
 that moves towards the target, recorded per generation and carried through checkpoints."""
 
 import copy
-import random
-import re
 
 import neat
 import pytest
 
 from entm import runs
 from entm.errors import EntmError
-from entm.evolution.loop import EvolveSettings, evolve, prepare, resume
+from entm.evolution.loop import EvolveSettings, evolve, resume
 from entm.evolution.species import DefaultSpeciesSet
 from entm.neatconfig import load_config
-from helpers import comparable_champion, comparable_metrics, main_error
+from helpers import (SPECIES_BASE, comparable_champion, comparable_metrics, main_error, species_config_file,
+                     species_config_text, spread_population)
 
-BASE = dict(task="tmaze", task_params={"variant": "discrete", "maze": "double"}, seed=4,
-            evaluator="serial", stop_when_solved=False)
-
-
-def _config_text(**species) -> str:
-    """The T-maze's config with exactly ``species`` besides compatibility_threshold 3.0 in [DefaultSpeciesSet]."""
-    _, _, _, text = prepare(EvolveSettings(**BASE))
-    text = re.sub(r"(?m)^(target_species|threshold_step|threshold_min)\s*=.*\n", "", text)
-    text = re.sub(r"(?m)^compatibility_threshold\s*=.*$", "compatibility_threshold = 3.0", text)
-    extra = "".join(f"{k} = {v}\n" for k, v in species.items())
-    return text.replace("[DefaultSpeciesSet]\n", "[DefaultSpeciesSet]\n" + extra)
-
-
-def _config_file(tmp_path, **species):
-    p = tmp_path / "config.ini"
-    p.write_text(_config_text(**species))
-    return str(p)
-
-
-def _population(config, seed):
-    random.seed(seed)
-    pop = neat.Population(config)
-    for g in pop.population.values():  # spread them apart: a few weight mutations each
-        for _ in range(random.randrange(1, 8)):
-            g.mutate(config.genome_config)
-    return pop.population
+BASE = SPECIES_BASE
+_config_text, _config_file, _population = species_config_text, species_config_file, spread_population
 
 
 def test_without_a_target_speciation_is_neat_pythons():
