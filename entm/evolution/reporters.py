@@ -322,8 +322,9 @@ class MetricsReporter(BaseReporter):
 
 def _moving_threshold(species_set) -> float | None:
     """The next speciation's compatibility threshold when ``target_species`` moves it
-    (:mod:`entm.evolution.species`), else None."""
-    if getattr(species_set.species_set_config, "target_species", 0):
+    (:mod:`entm.evolution.species`), else None (none with ``speciation = kmeans``)."""
+    c = species_set.species_set_config
+    if getattr(c, "target_species", 0) and getattr(c, "speciation", "threshold") != "kmeans":
         return float(species_set.threshold)
     return None
 

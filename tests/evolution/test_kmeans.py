@@ -112,6 +112,7 @@ def test_a_run_keeps_k_species_and_resumes_exactly(tmp_path):
                    progress=False)
     rows = runs.read_metrics(whole.run_dir)
     assert [m["species"] for m in rows] == [5] * 6
+    assert all("compatibility_threshold" not in m for m in rows)  # no threshold to record
     part = tmp_path / "part"
     evolve(EvolveSettings(**BASE, config=cfg, generations=3, checkpoint_every=1, run_dir=str(part)),
            progress=False)
