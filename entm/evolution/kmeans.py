@@ -119,7 +119,7 @@ def cluster(points: Points, assign: np.ndarray, k: int) -> np.ndarray:
         best = dist.argmin(axis=1)
         moved = int((best != assign).sum())
         assign = best
-        _fill_empty(points, assign, k, dist)
+        _fill_empty(assign, k, dist)
         cents = centroids(points, assign, k)
         if not moved:
             break
@@ -130,7 +130,7 @@ def centroids(points: Points, assign: np.ndarray, k: int) -> list:
     return [points.centroid(np.flatnonzero(assign == j)) if (assign == j).any() else None for j in range(k)]
 
 
-def _fill_empty(points: Points, assign: np.ndarray, k: int, dist: np.ndarray) -> None:
+def _fill_empty(assign: np.ndarray, k: int, dist: np.ndarray) -> None:
     """Each empty species takes the genome furthest from its own species' centroid (the distances of this
     round), skipping genomes that are alone in their species."""
     empty = [j for j in range(k) if not (assign == j).any()]
