@@ -17,7 +17,7 @@ The class keeps neat-python's name, so configs keep their
 share of the offspring is proportional to.  neat-python (``range``, the
 default): its mean fitness less the population's lowest fitness, over the
 fitness range (at least 1.0), so with fitnesses in [0, 1] a species at the
-population's floor gets only its minimum.  SharpNEAT (``mean``, as the ENTM
+population's floor is steered towards its minimum.  SharpNEAT (``mean``, as the ENTM
 papers' C# code allots offspring): its mean fitness (negative means count as
 0).  Either way neat-python's steps follow: a species moves half-way from its
 size towards its share each generation, at least ``min_species_size``.
