@@ -19,7 +19,9 @@ first clustering starts from the first K genomes (in key order) as one-genome
 species.  Ties go to the species listed first.  No random draws: a run stays a
 function of its seed.  neat-python's stagnation still removes species (SharpNEAT
 removes none; ``max_stagnation`` decides); the next clustering then fills the
-count up to K again with new species seeded by outliers.
+count up to K again with new species seeded by outliers.  A species' id stays
+while its members change cluster by cluster, so stagnation follows a moving
+cluster's best fitness.
 """
 
 from __future__ import annotations
