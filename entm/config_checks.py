@@ -27,6 +27,9 @@ CONNECTIVITY = ("unconnected", "fs_neat_nohidden", "fs_neat", "fs_neat_hidden", 
 FITNESS_CRITERIA = ("max", "min", "mean")
 SPECIES_FITNESS_FUNCS = ("max", "min", "mean", "median", "median2")
 INIT_TYPES = ("gaussian", "gauss", "normal", "uniform")
+SPECIES_SHARES = ("range", "mean")  # entm.evolution.reproduction's species_share
+SPECIATIONS = ("threshold", "kmeans")  # entm.evolution.species' speciation
+NODE_ADD_SPLITS = ("neat", "sharpneat")  # entm.evolution.genome's node_add_split
 #: what a BoolAttribute's ``*_default`` accepts (neat-python's list)
 BOOL_DEFAULTS = _TRUE + _FALSE + ("random", "none")
 
@@ -76,7 +79,7 @@ RULES: dict[str, dict[str, tuple]] = {
         "conn_delete_max_weight": _NONNEG,  # entm.evolution.genome (opt-in, ANJI's skewed removal)
         "crossover_disjoint_prob": _prob(),  # entm.evolution.genome (opt-in, the less fit parent's own genes)
         "asexual_prob": _prob(),  # entm.evolution.genome (opt-in, SharpNEAT's asexual and sexual offspring)
-        "node_add_split": _choice(("neat", "sharpneat")),  # entm.evolution.genome (opt-in, SharpNEAT's add node)
+        "node_add_split": _choice(NODE_ADD_SPLITS),  # entm.evolution.genome (opt-in, SharpNEAT's add node)
         "node_delete_prob": _prob(),
         "single_structural_mutation": _BOOL,
         "structural_mutation_surer": _choice(("default",) + _TRUE + _FALSE, nocase=True),
@@ -97,7 +100,7 @@ RULES: dict[str, dict[str, tuple]] = {
     "DefaultSpeciesSet": {"compatibility_threshold": _POSITIVE,  # the rest: entm.evolution.species (opt-in)
                           "target_species": _int(0, "an integer >= 0 (0: off)"),
                           "threshold_step": _POSITIVE, "threshold_min": _POSITIVE, "threshold_hold": _BOOL,
-                          "speciation": _choice(("threshold", "kmeans"))},
+                          "speciation": _choice(SPECIATIONS)},
     "DefaultStagnation": {
         "species_fitness_func": _choice(SPECIES_FITNESS_FUNCS),
         "max_stagnation": _int(1),
@@ -107,7 +110,7 @@ RULES: dict[str, dict[str, tuple]] = {
         "elitism": _int(0),
         "survival_threshold": ("float", lambda x: 0.0 < x <= 1.0, "a fraction in (0, 1]"),
         "min_species_size": _int(1),
-        "species_share": _choice(("range", "mean")),  # entm.evolution.reproduction (opt-in, SharpNEAT's shares)
+        "species_share": _choice(SPECIES_SHARES),  # entm.evolution.reproduction (opt-in, SharpNEAT's shares)
     },
 }
 

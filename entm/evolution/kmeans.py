@@ -106,29 +106,29 @@ def _distances(W, P, C, Q, valid, mismatch):
     return out
 
 
-def cluster(points: Points, assign: np.ndarray, k: int) -> np.ndarray:
+def cluster(points: Points, assign: np.ndarray, k: int) -> tuple[np.ndarray, list]:
     """SharpNEAT's k-means from ``assign`` (each genome's species index in 0..k-1, -1: not yet placed): the
     unplaced to the nearest centroid, then up to ``MAX_ROUNDS`` rounds; empty species seeded by outliers.
-    Returns each genome's species index."""
+    Returns each genome's species index and the species' centroids."""
     assign = assign.copy()
-    cents = centroids(points, assign, k)
+    cents = _centroids(points, assign, k)
     new = assign < 0
     if new.any():
         assign[new] = points.distances(cents)[new].argmin(axis=1)
-        cents = centroids(points, assign, k)
+        cents = _centroids(points, assign, k)
     for _ in range(MAX_ROUNDS):
         dist = points.distances(cents)
         best = dist.argmin(axis=1)
         moved = int((best != assign).sum())
         assign = best
         _fill_empty(assign, k, dist)
-        cents = centroids(points, assign, k)
+        cents = _centroids(points, assign, k)
         if not moved:
             break
-    return assign
+    return assign, cents
 
 
-def centroids(points: Points, assign: np.ndarray, k: int) -> list:
+def _centroids(points: Points, assign: np.ndarray, k: int) -> list:
     return [points.centroid(np.flatnonzero(assign == j)) if (assign == j).any() else None for j in range(k)]
 
 

@@ -30,7 +30,7 @@ from statistics import mean
 import neat
 from neat.config import ConfigParameter, DefaultClassConfig
 
-SPECIES_SHARES = ("range", "mean")
+from entm.config_checks import SPECIES_SHARES
 
 
 class _KeptSpecies:

@@ -107,8 +107,8 @@ class DefaultSpeciesSet(neat.DefaultSpeciesSet):
         if not (assign >= 0).any():  # the first clustering: the first k genomes as one-genome species
             assign[:k] = np.arange(k)
         points = kmeans.Points(genomes)
-        assign = kmeans.cluster(points, assign, k)
-        dist = points.distances(kmeans.centroids(points, assign, k))
+        assign, cents = kmeans.cluster(points, assign, k)
+        dist = points.distances(cents)
         species, self.genome_to_species = {}, {}
         for j, sid in enumerate(sids):
             rows = np.flatnonzero(assign == j)

@@ -81,10 +81,10 @@ def test_two_clear_groups_become_two_species_and_an_empty_one_takes_the_outlier(
     points = kmeans.Points(genomes)
     start = np.full(len(genomes), -1)
     start[[1, 2]] = [0, 1]  # one genome of each group as a species
-    two = kmeans.cluster(points, start, 2)
+    two, _ = kmeans.cluster(points, start, 2)
     assert set(two[1::2]) == {0} and set(two[2::2]) == {1} and two[0] == 0
     start3 = start.copy()  # a third species with no member: after the rounds it holds the furthest genome
-    three = kmeans.cluster(points, start3, 3)
+    three, _ = kmeans.cluster(points, start3, 3)
     assert sorted(set(three)) == [0, 1, 2] and list(three).count(2) >= 1
     assert three[0] == 2  # genome 0 (at +9) is the furthest from its species' centroid
 
