@@ -138,11 +138,16 @@ def comparable_metrics(run_dir):
     return [{k: v for k, v in m.items() if k not in TIMING_KEYS} for m in runs.read_metrics(run_dir)]
 
 
-def comparable_champion(run_dir):
-    """champion.json without its creation timestamp."""
-    data = json.loads((Path(run_dir) / "champion.json").read_text())
+def comparable_champion(run_dir, name: str = "champion.json"):
+    """champion.json (or another champion file of the run, ``name``) without its creation timestamp."""
+    data = json.loads((Path(run_dir) / name).read_text())
     data["metadata"].pop("created_timestamp")
     return data
+
+
+def stage_champions(run_dir) -> dict:
+    """The champions of the curriculum stages a run has left (``champion-stage-K.json``), by file name."""
+    return {p.name: comparable_champion(run_dir, p.name) for p in sorted(Path(run_dir).glob("champion-stage-*.json"))}
 
 
 def rescore_champion(run_dir) -> dict:
@@ -466,6 +471,7 @@ def assert_same_run(kind: str, a, b) -> None:
     if kind == "evolution":
         assert comparable_metrics(a) == comparable_metrics(b)
         assert comparable_champion(a) == comparable_champion(b)
+        assert stage_champions(a) == stage_champions(b)
         return
     strip = lambda rows: [{k: v for k, v in m.items() if k not in TRAIN_TIMING_KEYS} for m in rows]
     assert strip(runs.read_metrics(a)) == strip(runs.read_metrics(b))

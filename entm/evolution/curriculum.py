@@ -10,7 +10,11 @@ drawn from the next stage.  The stage is part of the loop's state
 generations at which each stage was left), so checkpoints hold it and a resumed
 run goes on exactly as an uninterrupted one; ``metrics.jsonl`` records the stage
 each generation was evaluated at (``stage``), and the champion the stage it was
-chosen at.
+chosen at.  The champion of a stage the run leaves stays in the run directory
+as ``champion-stage-K.json`` (K counted from 1, as the progress bar counts
+stages): the next stage starts its champion afresh, and without the file what
+an easier stage found (a two-vector memory on the way to three, say) would be
+lost with it.
 
 What a stage changes for the rest of the loop:
 
@@ -30,9 +34,31 @@ What a stage changes for the rest of the loop:
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from neat.reporting import BaseReporter
 
+from entm import runs
 from entm.tasks.curriculum import Schedule, describe
+
+STAGE_CHAMPION = "champion-stage-{}.json"
+"""The champion of a stage the run has left, in the run directory (the stage counted from 1)."""
+
+
+def stage_champion_file(run_dir, stage: int) -> Path:
+    """Where the champion of 0-based ``stage`` is kept once the run has left it."""
+    return Path(run_dir) / STAGE_CHAMPION.format(stage + 1)
+
+
+def rewind_stage_champions(run_dir, state) -> None:
+    """A resume from a checkpoint: remove the files of stages not yet left then (the run writes them again,
+    the same, when it leaves them: a run is a function of its settings)."""
+    left = len(state.curriculum["left"]) if state.curriculum else 0
+    for path in Path(run_dir).glob(STAGE_CHAMPION.format("*")):
+        number = path.stem.rsplit("-", 1)[-1]
+        if number.isdigit() and int(number) > left:
+            path.unlink()
 
 
 class Stages:
@@ -94,10 +120,17 @@ class Stages:
 
 
 class CurriculumReporter(BaseReporter):
-    """The curriculum's step of a generation (after the champion and the metrics line)."""
+    """The curriculum's step of a generation (after the champion and the metrics line); the champion of a
+    stage left goes to :func:`stage_champion_file` through ``submit`` (the run's writer; None: at once)."""
 
-    def __init__(self, evaluate, stages: Stages):
-        self.evaluate, self.stages = evaluate, stages
+    def __init__(self, evaluate, stages: Stages, run_dir=None, submit=None):
+        self.evaluate, self.stages, self.run_dir, self.submit = evaluate, stages, run_dir, submit
 
     def post_evaluate(self, config, population, species, best_genome):
-        self.stages.advance(self.evaluate.latest)
+        stage, champion = self.stages.stage, self.stages.state.champion_json
+        if self.stages.advance(self.evaluate.latest) and champion is not None and self.run_dir is not None:
+            args = (stage_champion_file(self.run_dir, stage), json.dumps(champion, indent=2) + "\n")
+            if self.submit is None:
+                runs.atomic_write(*args)
+            else:
+                self.submit(runs.atomic_write, *args)

@@ -27,7 +27,7 @@ from pathlib import Path
 from entm import interrupts, runs
 from entm.errors import EntmError
 from entm.evolution import checkpoint
-from entm.evolution.curriculum import CurriculumReporter, Stages
+from entm.evolution.curriculum import CurriculumReporter, Stages, rewind_stage_champions
 from entm.evolution import worker_repro
 from entm.evolution.evaluator import EvalSettings, SerialEvaluator
 from entm.evolution.gc_pause import gc_paused
@@ -394,7 +394,7 @@ def _check_identity(run_dir: Path, config_text: str, checkpoint_identity: str | 
 
 def _rewind(run_dir: Path, state: LoopState) -> None:
     """metrics.jsonl cut to the checkpoint's generations, champion.json as it was then (none before the
-    first generation)."""
+    first generation), the champions of the stages left by then only."""
     p = run_dir / runs.METRICS_FILE
     lines = p.read_text().splitlines(keepends=True) if p.exists() else []
     keep = lines[:state.metrics]
@@ -406,6 +406,7 @@ def _rewind(run_dir: Path, state: LoopState) -> None:
         write_champion(run_dir, state.champion_json)
     elif (run_dir / runs.CHAMPION_FILE).exists():
         (run_dir / runs.CHAMPION_FILE).unlink()
+    rewind_stage_champions(run_dir, state)
 
 
 def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_dir, progress, out,
@@ -431,7 +432,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     if settings.replay:  # after the champion's validation, whose failures it takes, and the generation's metrics
         pop.add_reporter(ReplayReporter(settings.replay, state, validator, evaluator))
     if stages is not None:
-        pop.add_reporter(CurriculumReporter(evaluate, stages))
+        pop.add_reporter(CurriculumReporter(evaluate, stages, run_dir, writer.submit))
     bar = None
     if progress:
         where = "in this process" if settings.evaluator == "serial" else "on every worker"

@@ -3,13 +3,15 @@ evaluator draws each stage's episodes, a resumed run equals an uninterrupted one
 
 import gzip
 import pickle
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from helpers import assert_same_run, main_error
+from helpers import assert_same_run, comparable_champion, main_error, stage_champions
 
 from entm import runs
 from entm.evolution import checkpoint
+from entm.evolution.curriculum import rewind_stage_champions
 from entm.evolution.loop import EvolveSettings, evolve, resume
 from entm.tasks import make_task
 from entm.tasks.curriculum import parse
@@ -46,6 +48,26 @@ def test_stages_advance_and_are_recorded(reference):
     left = loop["curriculum"]["left"]
     assert loop["curriculum"]["stage"] == 2 and len(left) == 2
     assert [stages[g + 1] for g in left] == [1, 2] and all(stages[g] == i for i, g in enumerate(left))
+    # each stage left keeps its champion: the fittest genome of that stage, as the metrics had it when it was left
+    kept = stage_champions(reference)
+    assert sorted(kept) == ["champion-stage-1.json", "champion-stage-2.json"]
+    for k, g in enumerate(left):
+        meta = kept[f"champion-stage-{k + 1}.json"]["metadata"]["entm"]
+        assert meta["stage"] == k and stages[meta["generation"]] == k
+        assert meta["fitness"] == metrics[g]["champion_fitness"]
+        assert meta["fitness"] == max(m["best_fitness"] for m in metrics if m["stage"] == k)
+    assert comparable_champion(reference)["metadata"]["entm"]["stage"] == 2
+
+
+def test_a_resume_from_before_a_stage_was_left_removes_its_champion(tmp_path):
+    """The files of the stages a checkpoint had not left yet go (the resumed run writes them again)."""
+    for k in (1, 2, 3):
+        (tmp_path / f"champion-stage-{k}.json").write_text("{}")
+    (tmp_path / "champion-stage-x.json").write_text("{}")  # not one of entm's: left alone
+    rewind_stage_champions(tmp_path, SimpleNamespace(curriculum={"stage": 1, "left": [7]}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["champion-stage-1.json", "champion-stage-x.json"]
+    rewind_stage_champions(tmp_path, SimpleNamespace(curriculum=None))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["champion-stage-x.json"]
 
 
 def test_no_advance_below_the_criterion(tmp_path):
