@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from helpers import assert_same_run, comparable_champion, main_error, stage_champions
+from helpers import assert_same_run, comparable_champion, main_error, run_main, stage_champions
 
 from entm import runs
 from entm.evolution import checkpoint
@@ -244,3 +244,16 @@ def test_reward_tasks_evaluate_their_stages(tmp_path, task, params, stages, fact
         steps[name] = m["genome_steps"]
         assert m.get("stage") == (None if name == "full" else 0)
     assert steps["staged"] == factor * steps["full"]
+
+
+def test_the_summary_names_the_stage_champions(capsys, tmp_path):
+    """``entm evolve`` ends by naming the kept stage champions, and ``entm evaluate`` takes one of them."""
+    run = tmp_path / "r"
+    status, out, _ = run_main(capsys, "evolve", "--task", "associative_recall", "--stages", "item_size=2 after=2",
+                              "--generations", "4", "--episodes", "4", "--serial", "--quiet", "--run-dir", str(run))
+    kept = run / "champion-stage-1.json"
+    assert status == 0 and kept.exists() and not (run / "champion-stage-2.json").exists()
+    assert f"champions of the curriculum stages left: {kept}" in out
+    status, out, _ = run_main(capsys, "evaluate", str(kept), "--lengths", "3", "--episodes", "4", "--set",
+                              "item_size=2")
+    assert status == 0 and "'item_size': 2" in out
