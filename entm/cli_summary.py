@@ -51,7 +51,9 @@ def evolve_summary(result, seed) -> int:
         res = evaluate_lengths(champ.machine, champ.network, lengths, episodes=10, seed=seed)
         print(f"generalisation (10 episodes per {champ.task.length_name}):")
         print(table(res, champ.task))
-    kept = sorted(result.run_dir.glob("champion-stage-*.json"))
+    from entm.evolution.curriculum import STAGE_CHAMPION
+
+    kept = sorted(result.run_dir.glob(STAGE_CHAMPION.format("*")))
     if kept:
         print(f"champions of the curriculum stages left: {', '.join(str(p) for p in kept)} "
               "(entm evaluate FILE; --set PARAM=V for the stage's own episodes)")

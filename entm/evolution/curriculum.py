@@ -34,21 +34,20 @@ What a stage changes for the rest of the loop:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from neat.reporting import BaseReporter
 
-from entm import runs
+from entm.evolution.reporters import submit_write, write_champion
 from entm.tasks.curriculum import Schedule, describe
 
 STAGE_CHAMPION = "champion-stage-{}.json"
 """The champion of a stage the run has left, in the run directory (the stage counted from 1)."""
 
 
-def stage_champion_file(run_dir, stage: int) -> Path:
-    """Where the champion of 0-based ``stage`` is kept once the run has left it."""
-    return Path(run_dir) / STAGE_CHAMPION.format(stage + 1)
+def stage_champion_name(stage: int) -> str:
+    """The file, in the run directory, of the champion of 0-based ``stage`` once the run has left it."""
+    return STAGE_CHAMPION.format(stage + 1)
 
 
 def rewind_stage_champions(run_dir, state) -> None:
@@ -121,16 +120,12 @@ class Stages:
 
 class CurriculumReporter(BaseReporter):
     """The curriculum's step of a generation (after the champion and the metrics line); the champion of a
-    stage left goes to :func:`stage_champion_file` through ``submit`` (the run's writer; None: at once)."""
+    stage left goes to :func:`stage_champion_name` through ``writer`` (the run's writer; None: at once)."""
 
-    def __init__(self, evaluate, stages: Stages, run_dir=None, submit=None):
-        self.evaluate, self.stages, self.run_dir, self.submit = evaluate, stages, run_dir, submit
+    def __init__(self, evaluate, stages: Stages, run_dir=None, writer=None):
+        self.evaluate, self.stages, self.run_dir, self.writer = evaluate, stages, run_dir, writer
 
     def post_evaluate(self, config, population, species, best_genome):
         stage, champion = self.stages.stage, self.stages.state.champion_json
         if self.stages.advance(self.evaluate.latest) and champion is not None and self.run_dir is not None:
-            args = (stage_champion_file(self.run_dir, stage), json.dumps(champion, indent=2) + "\n")
-            if self.submit is None:
-                runs.atomic_write(*args)
-            else:
-                self.submit(runs.atomic_write, *args)
+            submit_write(self.writer, write_champion, self.run_dir, champion, stage_champion_name(stage))

@@ -432,7 +432,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     if settings.replay:  # after the champion's validation, whose failures it takes, and the generation's metrics
         pop.add_reporter(ReplayReporter(settings.replay, state, validator, evaluator))
     if stages is not None:
-        pop.add_reporter(CurriculumReporter(evaluate, stages, run_dir, writer.submit))
+        pop.add_reporter(CurriculumReporter(evaluate, stages, run_dir, writer))
     bar = None
     if progress:
         where = "in this process" if settings.evaluator == "serial" else "on every worker"

@@ -261,11 +261,13 @@ class ChampionReporter(BaseReporter):
                              substrate=self.substrate)
         state.champion_key, state.champion_fitness, state.champion_json = int(champ.key), float(r.fitness), data
         self.champion_terms = dict(r.terms)
-        _write(self.writer, write_champion, self.run_dir, data)
+        submit_write(self.writer, write_champion, self.run_dir, data)
 
 
-def write_champion(run_dir: Path, data: dict) -> None:
-    runs.atomic_write(Path(run_dir) / runs.CHAMPION_FILE, json.dumps(data, indent=2) + "\n")
+def write_champion(run_dir: Path, data: dict, name: str = runs.CHAMPION_FILE) -> None:
+    """A champion's network JSON as ``name`` in the run directory (``champion.json``; a curriculum's stage
+    champions: :mod:`entm.evolution.curriculum`)."""
+    runs.atomic_write(Path(run_dir) / name, json.dumps(data, indent=2) + "\n")
 
 
 class MetricsReporter(BaseReporter):
@@ -277,7 +279,7 @@ class MetricsReporter(BaseReporter):
         self.t_start, self.substrate = t_start, substrate
 
     def post_evaluate(self, config, population, species, best_genome):
-        _write(self.writer, runs.append_metrics, self.run_dir,
+        submit_write(self.writer, runs.append_metrics, self.run_dir,
                self.record(self.evaluate.latest, config, len(species.species), _moving_threshold(species)))
         self.state.metrics += 1
 
@@ -400,7 +402,7 @@ class RunWriter:
             raise error
 
 
-def _write(writer: RunWriter | None, function, *args) -> None:
+def submit_write(writer: RunWriter | None, function, *args) -> None:
     if writer is None:
         function(*args)
     else:
@@ -432,7 +434,7 @@ class Checkpoints:
     def after_generation(self) -> None:
         self.mark()
         if self.generation % self.every == 0:
-            _write(self.writer, checkpoint.write, self.run_dir, self.generation, self.data)
+            submit_write(self.writer, checkpoint.write, self.run_dir, self.generation, self.data)
 
     def write(self) -> None:
         """Write the last snapshot, after every earlier write; returns when it is on disk."""
