@@ -56,7 +56,7 @@ def evolve_summary(result, seed) -> int:
     kept = sorted(result.run_dir.glob(STAGE_CHAMPION.format("*")))
     if kept:
         print(f"champions of the curriculum stages left: {', '.join(str(p) for p in kept)} "
-              "(entm evaluate FILE; --set PARAM=V for the stage's own episodes)")
+              "(entm evaluate FILE measures one on its stage's episodes)")
     print(f"next: entm evaluate {result.run_dir} --lengths {','.join(map(str, lengths or [1, 10, 100]))}")
     return 0
 

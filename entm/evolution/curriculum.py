@@ -14,7 +14,9 @@ chosen at.  The champion of a stage the run leaves stays in the run directory
 as ``champion-stage-K.json`` (K counted from 1, as the progress bar counts
 stages): the next stage starts its champion afresh, and without the file what
 an easier stage found (a two-vector memory on the way to three, say) would be
-lost with it.
+lost with it.  Its ``task_params`` are the stage's, so ``entm evaluate FILE``
+measures it on the episodes it was evolved on (the run's are kept beside them,
+``run_task_params``).
 
 What a stage changes for the rest of the loop:
 
@@ -81,11 +83,12 @@ class Stages:
     def final(self) -> bool:
         return self.stage == len(self.schedule.stages) - 1
 
-    def task_params(self) -> dict:
-        """The task parameters of the current stage (the full task's at the last)."""
-        if self.final:
+    def task_params(self, stage: int | None = None) -> dict:
+        """The task parameters of the current stage, or of 0-based ``stage`` (the full task's at the last)."""
+        stage = self.stage if stage is None else stage
+        if stage == len(self.schedule.stages) - 1:
             return self.task.params()
-        return self.task.stage_task(self.schedule.stages[self.stage]).params()
+        return self.task.stage_task(self.schedule.stages[stage]).params()
 
     def label(self) -> str:
         """E.g. ``stage 2/5 (max_items=3)``."""
@@ -128,4 +131,13 @@ class CurriculumReporter(BaseReporter):
     def post_evaluate(self, config, population, species, best_genome):
         stage, champion = self.stages.stage, self.stages.state.champion_json
         if self.stages.advance(self.evaluate.latest) and champion is not None and self.run_dir is not None:
-            submit_write(self.writer, write_champion, self.run_dir, champion, stage_champion_name(stage))
+            submit_write(self.writer, write_champion, self.run_dir, self.stage_champion(champion, stage),
+                         stage_champion_name(stage))
+
+    def stage_champion(self, champion: dict, stage: int) -> dict:
+        """The champion chosen at ``stage`` as its file keeps it: its ``task_params`` are the stage's (what it
+        was evolved and chosen on, so ``entm evaluate FILE`` measures it there), the run's full task's are
+        in ``run_task_params``."""
+        meta = champion["metadata"]["entm"]
+        return {**champion, "metadata": {**champion["metadata"], "entm": {
+            **meta, "task_params": self.stages.task_params(stage), "run_task_params": meta["task_params"]}}}

@@ -2,6 +2,7 @@
 evaluator draws each stage's episodes, a resumed run equals an uninterrupted one, bad schedules are one line."""
 
 import gzip
+import json
 import pickle
 from types import SimpleNamespace
 
@@ -54,6 +55,7 @@ def test_stages_advance_and_are_recorded(reference):
     for k, g in enumerate(left):
         meta = kept[f"champion-stage-{k + 1}.json"]["metadata"]["entm"]
         assert meta["stage"] == k and stages[meta["generation"]] == k
+        assert meta["task_params"]["max_length"] == k + 1  # the stage's own episodes (lengths 1, then 1-2)
         assert meta["fitness"] == metrics[g]["champion_fitness"]
         assert meta["fitness"] == max(m["best_fitness"] for m in metrics if m["stage"] == k)
     assert comparable_champion(reference)["metadata"]["entm"]["stage"] == 2
@@ -254,6 +256,12 @@ def test_the_summary_names_the_stage_champions(capsys, tmp_path):
     kept = run / "champion-stage-1.json"
     assert status == 0 and kept.exists() and not (run / "champion-stage-2.json").exists()
     assert f"champions of the curriculum stages left: {kept}" in out
-    status, out, _ = run_main(capsys, "evaluate", str(kept), "--lengths", "3", "--episodes", "4", "--set",
-                              "item_size=2")
+    # it was chosen on two-vector items: its file says so, and entm evaluate measures it there by default
+    meta = json.loads(kept.read_text())["metadata"]["entm"]
+    assert meta["task_params"]["item_size"] == 2 and "stages" not in meta["task_params"]
+    assert meta["run_task_params"]["item_size"] == 3 and meta["run_task_params"]["stages"] == "item_size=2 after=2"
+    status, out, _ = run_main(capsys, "evaluate", str(kept), "--lengths", "3", "--episodes", "4")
     assert status == 0 and "'item_size': 2" in out
+    status, out, _ = run_main(capsys, "evaluate", str(kept), "--lengths", "3", "--episodes", "4", "--set",
+                              "item_size=3")
+    assert status == 0 and "'item_size': 3" in out
