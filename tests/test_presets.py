@@ -76,7 +76,7 @@ def test_the_authors_season_environment():
     deps = task.sample(np.random.default_rng(3), 6)
     assert (deps.days == deps.days[:, :1, :1]).all()  # one season length per deployment
     env = task.environment(deps, groups=1)
-    inputs, fb = [], []
+    inputs = []
     while not env.done:
         x = env.observe()
         inputs.append(x)
@@ -349,6 +349,34 @@ def test_the_season_loop_scores_nothing_without_any_one_of_its_parts():
     by_codes = [score(lambda c, k=k: c["from"] in food and c["to"] in code and -c["from"] - 1 >= k) for k in range(9)]
     assert by_codes[0] == 0.5 and by_codes[-1] == 1.0
     assert all(a <= b for a, b in zip(by_codes, by_codes[1:])) and len(set(by_codes)) >= 6
+
+
+def test_a_solver_of_the_eaten_feedback_is_one_link_from_the_authors_task():
+    """docs/presets.md, "A season curriculum: feedback on eaten food first": the input-output solver writing
+    its cell at every feedback (no blank-only gate) is perfect with feedback only after eating, gets about
+    three quarters of the authors' task (an avoided poison's reward rewrites its flag to good), and with
+    the write's strength from the flag read (one link, and the write's bias) solves the authors' task."""
+    from entm.closed_loop import evaluate_deployments
+    from entm.machine import Machine
+    from entm.phenotype import Network
+
+    every = _season_solver(False)  # w (node 11) = sigmoid(-10 + 20 feedback): written at every feedback
+    every["connections"] = [c for c in every["connections"] if (c["from"], c["to"]) != (-19, 11)]
+    gated = json.loads(json.dumps(every))  # w = sigmoid(-25 + 20 feedback + 20 flag): not on a poison cell
+    gated["connections"].append({"from": -20, "to": 11, "weight": 20.0, "enabled": True})
+    for net, bias in ((every, -10.0), (gated, -25.0)):
+        next(n for n in net["nodes"] if n["id"] == 11)["bias"] = bias
+    authors, spec = season_preset_spec()
+    eaten = make_task("season", {**authors.params(), "feedback": "eaten"})
+    deps = authors.sample(np.random.default_rng(0), 50)  # the feedback does not change the draws
+
+    def score(task, net):
+        return evaluate_deployments(Machine(task, spec), Network.from_json(net), deps)[0]
+
+    assert score(eaten, every).perfect.all()
+    at_every = score(authors, every)
+    assert not at_every.perfect.any() and 0.7 < at_every.score.mean() < 0.8
+    assert score(authors, gated).perfect.all() and score(eaten, gated).perfect.all()
 
 
 @pytest.mark.parametrize("threshold, solved", [(0.6, False), (0.8, True), (0.9, True)])
