@@ -80,13 +80,18 @@ class Stages:
         return int(self.state.curriculum["stage"])
 
     @property
+    def last(self) -> int:
+        """The last stage (0-based): the full task."""
+        return len(self.schedule.stages) - 1
+
+    @property
     def final(self) -> bool:
-        return self.stage == len(self.schedule.stages) - 1
+        return self.stage == self.last
 
     def task_params(self, stage: int | None = None) -> dict:
         """The task parameters of the current stage, or of 0-based ``stage`` (the full task's at the last)."""
         stage = self.stage if stage is None else stage
-        if stage == len(self.schedule.stages) - 1:
+        if stage == self.last:
             return self.task.params()
         return self.task.stage_task(self.schedule.stages[stage]).params()
 

@@ -280,7 +280,7 @@ class MetricsReporter(BaseReporter):
 
     def post_evaluate(self, config, population, species, best_genome):
         submit_write(self.writer, runs.append_metrics, self.run_dir,
-               self.record(self.evaluate.latest, config, len(species.species), _moving_threshold(species)))
+                     self.record(self.evaluate.latest, config, len(species.species), _moving_threshold(species)))
         self.state.metrics += 1
 
     def record(self, ev: Evaluation, config, species: int, threshold: float | None = None) -> dict:
