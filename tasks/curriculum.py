@@ -8,7 +8,7 @@ is a string:
 
 * ``""`` (the default): no curriculum, the task as it is;
 * ``auto``: the task's own schedule (:attr:`default_curriculum` of its class);
-* ``PARAM=V1,V2,... [PARAM=...] [advance=F] [after=G]``: the stages' values of each
+* ``PARAM=V1,V2,... [PARAM=...] [advance=F] [after=G | restart=G]``: the stages' values of each
   named parameter, in order (a single value holds for every stage; lists of
   more than one value have one length), e.g. ``max_items=2,3,4,5``,
   ``max_length=2,4,6,8 max_repeats=2,4,6,8`` or ``item_size=2 after=1000``.
@@ -18,7 +18,9 @@ listed last stage equal to it is not repeated.  ``advance`` (default
 :data:`DEFAULT_ADVANCE`) is the criterion to leave a stage: the share of a
 generation's episodes that its best genome gets perfect; ``after`` (default
 none) a limit: a stage is left after G generations in it, criterion met or
-not.  What a stage changes is only how episodes are drawn; the task's inputs and outputs stay the same (a
+not; ``restart`` (default none, not with ``after``) the other way out of a
+stall: a stage short of the task held G generations without its criterion
+met sends the run back to the first stage with a new random population.  What a stage changes is only how episodes are drawn; the task's inputs and outputs stay the same (a
 stage is a :meth:`Task.stage_task`).  Running the stages is the evolution
 loop's part (:mod:`entm.evolution.curriculum`).
 """
@@ -46,6 +48,9 @@ class Schedule:
     advance: float = DEFAULT_ADVANCE
     after: int | None = None
     """Leave a stage after this many generations in it, its criterion met or not (None: only on it)."""
+    restart: int | None = None
+    """A stage short of the last held this many generations without its criterion met sends the run back to the
+    first stage with a new random population (None: never)."""
 
 
 def value_of(text: str, like, what: str = "curriculum value"):
@@ -73,7 +78,7 @@ def parse(task) -> Schedule | None:
             raise EntmError(f"task {task.name!r} has no default curriculum; give one as PARAM=V1,V2,...")
     names = {f.name for f in dataclasses.fields(task)}
     lists: dict = {}
-    advance, after = DEFAULT_ADVANCE, None
+    advance, limits = DEFAULT_ADVANCE, {"after": None, "restart": None}
     for token in spec.replace(";", " ").split():
         key, eq, values = token.partition("=")
         if not eq or not values:
@@ -86,10 +91,10 @@ def parse(task) -> Schedule | None:
             if not 0.0 < advance <= 1.0:
                 raise EntmError(f"curriculum advance must be a number in (0, 1], got {values!r}")
             continue
-        if key == "after":
-            after = int(values) if values.isdigit() else 0
-            if after < 1:
-                raise EntmError(f"curriculum after must be a whole number of generations >= 1, got {values!r}")
+        if key in limits:
+            limits[key] = int(values) if values.isdigit() else 0
+            if limits[key] < 1:
+                raise EntmError(f"curriculum {key} must be a whole number of generations >= 1, got {values!r}")
             continue
         if key not in names:
             raise EntmError(f"curriculum {spec!r}: task {task.name!r} has no parameter {key!r}; its parameters are "
@@ -99,6 +104,9 @@ def parse(task) -> Schedule | None:
         lists[key] = [value_of(v, getattr(task, key)) for v in values.split(",")]
     if not lists:
         raise EntmError(f"curriculum {spec!r} names no parameter; give PARAM=V1,V2,...")
+    if None not in limits.values():
+        raise EntmError(f"curriculum {spec!r}: give after (a stalled stage is left) or restart (a stalled stage "
+                        f"starts the curriculum again), not both")
     n = max(len(v) for v in lists.values())
     bad = [k for k, v in lists.items() if len(v) not in (1, n)]
     if bad:
@@ -112,7 +120,7 @@ def parse(task) -> Schedule | None:
             task.stage_task(s)  # every stage is a valid task
         except EntmError as e:
             raise EntmError(f"curriculum {spec!r}, stage {i + 1} ({_words(s)}): {e}") from None
-    return Schedule(stages=tuple(stages), advance=advance, after=after)
+    return Schedule(stages=tuple(stages), advance=advance, **limits)
 
 
 def _words(overrides: dict) -> str:

@@ -143,6 +143,10 @@ class SeasonTask(RewardTask):
     showings: int = 1
     """Each food item is shown this many times in a row; above 1 only the repeats are scored (a curriculum's
     first stage: the feedback on a food is needed by its very next item, see the module docstring)."""
+    foods_shown: int = 0
+    """Foods met each day, per season: the first ``foods_shown`` of each season's foods (0: all ``foods``).
+    A curriculum's early stages (``--stages "foods_shown=1,2,3 ..."``): a lookup over fewer foods pays
+    before the task's; which foods are poisonous is drawn over all ``foods`` as before."""
     stages: str = ""
     """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
     ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
@@ -153,7 +157,7 @@ class SeasonTask(RewardTask):
 
     dynamics_defaults = {"foods_per_season": "shared", "season_days": "each", "feedback": "eaten",
                          "feedback_length": 0, "credit": "threshold", "memory_term": False, "showings": 1,
-                         "stages": "", "lexicase_cases": "deployments"}
+                         "foods_shown": 0, "stages": "", "lexicase_cases": "deployments"}
     default_curriculum = "showings=2 advance=0.9"
     """The repeats first (the feedback on a food decides its next item), then the task."""
 
@@ -183,6 +187,9 @@ class SeasonTask(RewardTask):
         check_choice("lexicase_cases", self.lexicase_cases, LEXICASE_CASES)
         self.feedback_length = check_int("feedback_length", self.feedback_length, low=0)
         self.showings = check_int("showings", self.showings)
+        self.foods_shown = check_int("foods_shown", self.foods_shown, low=0)
+        if self.foods_shown > self.foods:
+            raise EntmError(f"foods_shown ({self.foods_shown}) cannot exceed foods ({self.foods})")
         if self.feedback_length > self.steps_per_food - 1:
             raise EntmError(f"feedback_length ({self.feedback_length}) must leave a decision step: at most "
                             f"steps_per_food - 1 = {self.steps_per_food - 1}")
@@ -230,13 +237,14 @@ class SeasonTask(RewardTask):
             years, lo, hi = check_int("length (years)", length), self.gen_min_days, self.gen_max_days
         S, F = self.seasons, self.foods
         poisonous = np.argsort(rng.random((n, S, F)), axis=2).argsort(axis=2) < self.poisonous
+        shown = self.foods_shown or F  # the first `shown` foods each day (the same draws either way)
         if self.season_days == "deployment":
             days = np.broadcast_to(rng.integers(lo, hi + 1, size=(n, 1, 1)), (n, years, S)).copy()
         else:
             days = rng.integers(lo, hi + 1, size=(n, years, S))
         total_days = days.sum(axis=(1, 2))
-        orders = np.argsort(rng.random((n, int(total_days.max()), F)), axis=2)
-        I = int(total_days.max()) * F
+        orders = np.argsort(rng.random((n, int(total_days.max()), F))[:, :, :shown], axis=2)
+        I = int(total_days.max()) * shown
         food = np.full((n, I), -1, dtype=np.int64)
         poison = np.zeros((n, I), dtype=bool)
         scored = np.zeros((n, I), dtype=bool)
@@ -250,14 +258,14 @@ class SeasonTask(RewardTask):
             dd = np.concatenate([np.arange(k) for k in d])
             D = len(dd)
             f = orders[b, :D].ravel()
-            k = D * F
+            k = D * shown
             food[b, :k] = f
-            year[b, :k] = np.repeat(ys, F)
-            season[b, :k] = np.repeat(ss, F)
-            day[b, :k] = np.repeat(dd, F)
+            year[b, :k] = np.repeat(ys, shown)
+            season[b, :k] = np.repeat(ss, shown)
+            day[b, :k] = np.repeat(dd, shown)
             poison[b, :k] = poisonous[b, season[b, :k], f]
             scored[b, :k] = ~((year[b, :k] == 0) & (day[b, :k] == 0))
-        items = total_days * F
+        items = total_days * shown
         if self.showings > 1:  # every item shown `showings` times in a row, only the repeats scored
             k = self.showings
             food, poison, year, season, day = (np.repeat(a, k, axis=1) for a in (food, poison, year, season, day))

@@ -56,17 +56,21 @@ CASES = {
     # the season curriculum's first stage: every item shown twice, the repeats scored
     "season-showings": ("season", {"foods_per_season": "distinct", "season_days": "deployment",
                                    "feedback": "right", "feedback_length": 1, "years": 2, "showings": 2}),
+    # a foods curriculum's stage: two of each season's four foods met each day
+    "season-foods-shown": ("season", {"foods_per_season": "distinct", "season_days": "deployment",
+                                      "feedback": "right", "feedback_length": 1, "years": 2, "foods_shown": 2}),
 }
 
 #: tape options of the discrete memory per case (default: none)
 AUTHORS_SEASON_TAPE = {"min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8, "expand_location": True}
 CASES_TAPE = {"season-authors-tape": AUTHORS_SEASON_TAPE, "season-showings": AUTHORS_SEASON_TAPE,
+              "season-foods-shown": AUTHORS_SEASON_TAPE,
               "tmaze-steering-expand": {"expand_location": True, "did_write_threshold": 0.99}}
 
 #: season's default memory is 10 wide; the recorded (numpy tape) comparison stays at 7 or less, where
 #: the numpy tape sums in the kernel's order (tests/test_closed_loop.py)
 CASES_WIDTH = {"season": 7, "season-short-food": 5, "season-authors": 6, "season-authors-tape": 6,
-               "season-showings": 6}
+               "season-showings": 6, "season-foods-shown": 6}
 
 
 def _population(case, n=40, seed=0, memory="discrete", width=None, recurrent=False, options=None):

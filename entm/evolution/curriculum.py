@@ -5,16 +5,21 @@ generation, while the run is short of the last stage, :class:`CurriculumReporter
 looks at the generation's evaluation: when its best genome is perfect on at
 least the schedule's ``advance`` share of the generation's episodes, or the
 stage has had the schedule's ``after`` generations, the next generation is
-drawn from the next stage.  The stage is part of the loop's state
-(:class:`~entm.evolution.reporters.LoopState` ``curriculum``: the stage and the
-generations at which each stage was left), so checkpoints hold it and a resumed
+drawn from the next stage.  With the schedule's ``restart`` instead, a stage
+short of the last that has had that many generations sends the run back to the
+first stage: the next generation is a new random population (as
+``--restart-every`` makes one, :func:`entm.evolution.restart.restart_population`)
+evaluated at stage 0.  The stage is part of the loop's state
+(:class:`~entm.evolution.reporters.LoopState` ``curriculum``: the stage, the
+generations at which each stage was left, and after a restart the generation the
+curriculum started again at, ``start``), so checkpoints hold it and a resumed
 run goes on exactly as an uninterrupted one; ``metrics.jsonl`` records the stage
 each generation was evaluated at (``stage``), and the champion the stage it was
 chosen at.  The champion of a stage the run leaves stays in the run directory
 as ``champion-stage-K.json`` (K counted from 1, as the progress bar counts
 stages): the next stage starts its champion afresh, and without the file what
 an easier stage found (a two-vector memory on the way to three, say) would be
-lost with it.  Its ``task_params`` are the stage's, so ``entm evaluate FILE``
+lost with it (a restart keeps them until the new pass leaves those stages in its turn).  Its ``task_params`` are the stage's, so ``entm evaluate FILE``
 measures it on the episodes it was evolved on (the run's are kept beside them,
 ``run_task_params``).
 
@@ -55,7 +60,8 @@ def stage_champion_name(stage: int) -> str:
 def rewind_stage_champions(run_dir, state) -> None:
     """A resume from a checkpoint: remove the files of stages not yet left then (the run writes them again,
     the same, when it leaves them: a run is a function of its settings)."""
-    left = len(state.curriculum["left"]) if state.curriculum else 0
+    curriculum = state.curriculum or {}
+    left = max(len(curriculum.get("left", [])), curriculum.get("kept", 0))  # an earlier pass's files stay
     for path in Path(run_dir).glob(STAGE_CHAMPION.format("*")):
         number = path.stem.rsplit("-", 1)[-1]
         if number.isdigit() and int(number) > left:
@@ -109,21 +115,39 @@ class Stages:
 
     def advance(self, evaluation) -> bool:
         """After a generation: move to the next stage when its best genome met the criterion, or when the
-        stage has had the schedule's ``after`` generations."""
+        stage has had the schedule's ``after`` generations; or, with the schedule's ``restart``, when the
+        stage has had that many, mark the next generation to start the curriculum again (False: no stage
+        was left)."""
         if self.final:
             return False
-        left = self.state.curriculum["left"]
+        curriculum = self.state.curriculum
+        left = curriculum["left"]
         generation = int(evaluation.generation)
         best = max(r.perfect for r in evaluation.results.values())
-        spent = generation - (left[-1] + 1 if left else 0) + 1
-        if best < self.schedule.advance and (self.schedule.after is None or spent < self.schedule.after):
+        spent = generation - (left[-1] + 1 if left else curriculum.get("start", 0)) + 1
+        limit = self.schedule.after or self.schedule.restart
+        if best < self.schedule.advance and (limit is None or spent < limit):
             return False
-        self.state.curriculum = {"stage": self.stage + 1, "left": [*left, generation]}
+        if best < self.schedule.advance and self.schedule.restart:
+            kept = max(len(left), curriculum.get("kept", 0))
+            self.state.curriculum = {"stage": 0, "left": [], "start": generation + 1, "kept": kept}
+            self._afresh()
+            return False
+        self.state.curriculum = {**curriculum, "stage": self.stage + 1, "left": [*left, generation]}
+        self._afresh()
+        return True
+
+    def _afresh(self) -> None:
         # the champion is compared within a stage: the next stage's first generation sets it afresh
         self.state.champion_fitness = None
         if self.search is not None:
             self.search.reset()
-        return True
+
+    def restart_due(self, generation: int) -> bool:
+        """Whether ``generation`` is the first of a curriculum started again by ``restart`` and its new
+        population is not made yet (a run resumed from the checkpoint before it makes it the same way)."""
+        return (self.state.curriculum.get("start") == generation and self.stage == 0
+                and generation not in (self.state.restarts or []))
 
 
 class CurriculumReporter(BaseReporter):

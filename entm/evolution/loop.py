@@ -181,7 +181,7 @@ def prepare(settings: EvolveSettings):
             f"({', '.join(sub.cppn_inputs)}) and {sub.num_cppn_outputs} outputs")
     else:
         n_in, n_out, layout = machine.num_inputs, machine.num_outputs, machine.layout()
-    parse_curriculum(task)  # a bad curriculum is a one-line error before any work
+    schedule = parse_curriculum(task)  # a bad curriculum is a one-line error before any work
     check_search(settings.search, task, settings.novelty, spec.mode, bool(settings.fixed_episodes))
     if settings.config is None:
         path = preset_config_path(settings.preset) if settings.preset else \
@@ -200,6 +200,8 @@ def prepare(settings: EvolveSettings):
     if settings.generations is not None and settings.generations < 1:
         raise EntmError(f"generations must be at least 1, got {settings.generations}")
     check_restart_every(settings.restart_every, settings.reproduction)
+    if schedule is not None and schedule.restart:
+        check_restart_every(schedule.restart, settings.reproduction, "the curriculum's restart")
     check_replay(settings.replay, task, settings.search)
     if settings.episodes is not None and settings.episodes < 1:
         raise EntmError(f"episodes must be at least 1, got {settings.episodes}")
@@ -447,7 +449,7 @@ def _loop(settings, task, spec, config, pop, state: LoopState, evaluator, run_di
     try:
         deadline = None if settings.minutes is None else t_start + 60.0 * float(settings.minutes)
         while not done():
-            if restart_due(pop, state, settings.restart_every):
+            if restart_due(pop, state, settings.restart_every) or (stages and stages.restart_due(pop.generation)):
                 restart_population(pop, state)
             if stages is not None:
                 stages.retarget(evaluator)

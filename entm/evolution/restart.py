@@ -7,12 +7,13 @@ from entm.errors import EntmError
 from entm.evolution.reporters import LoopState
 
 
-def check_restart_every(every, reproduction: str) -> None:
-    """A one-line EntmError for a ``restart_every`` that is not a whole number >= 0, or with worker reproduction."""
+def check_restart_every(every, reproduction: str, what: str = "--restart-every") -> None:
+    """A one-line EntmError for a ``restart_every`` that is not a whole number >= 0, or with worker reproduction
+    (``what``: the setting named, e.g. a curriculum's ``restart``)."""
     if isinstance(every, bool) or not isinstance(every, int) or every < 0:
-        raise EntmError(f"--restart-every must be a whole number of generations >= 0 (0: never), got {every!r}")
+        raise EntmError(f"{what} must be a whole number of generations >= 0 (0: never), got {every!r}")
     if every and reproduction != "driver":
-        raise EntmError("--restart-every needs --reproduction driver (a restart makes neat-python's first "
+        raise EntmError(f"{what} needs --reproduction driver (a restart makes neat-python's first "
                         "population in the driver)")
 
 

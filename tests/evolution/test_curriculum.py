@@ -265,3 +265,48 @@ def test_the_summary_names_the_stage_champions(capsys, tmp_path):
     status, out, _ = run_main(capsys, "evaluate", str(kept), "--lengths", "3", "--episodes", "4", "--set",
                               "item_size=3")
     assert status == 0 and "'item_size': 3" in out
+
+
+def _restarting(run_dir, generations):
+    """1-bit copy of 1 vector, of up to 2, of up to 4 (never perfect for three generations here), then 1-6;
+    ``restart=3``: a stage short of the task held three generations starts the curriculum again."""
+    return EvolveSettings(task="copy", task_params={"vector_size": 1, "max_length": 6,
+                                                    "stages": "max_length=1,2,4 advance=1 restart=3"},
+                          generations=generations, seed=1, episodes=4, evaluator="serial", stop_when_solved=False,
+                          run_dir=str(run_dir), checkpoint_every=1)
+
+
+def test_restart_starts_the_curriculum_again_with_a_new_population(tmp_path):
+    """Stages 1 and 2 left at once, stage 3 held three generations without its criterion met: generation 5 is
+    a new random population at stage 1 (new genome ids, the restart recorded), and the second pass goes the
+    same way; a run interrupted before a restart or after it resumes exactly, and a resume keeps the first
+    pass's stage files that the second pass has not written again yet."""
+    ref = tmp_path / "ref"
+    evolve(_restarting(ref, 10), progress=False)
+    metrics = runs.read_metrics(ref)
+    assert [m["stage"] for m in metrics] == [0, 1, 2, 2, 2, 0, 1, 2, 2, 2]
+    assert [m.get("restarts", 0) for m in metrics] == [0] * 5 + [1] * 5
+    assert min(m["best_genome"] for m in metrics[5:]) > max(m["best_genome"] for m in metrics[:5])
+    assert sorted(stage_champions(ref)) == ["champion-stage-1.json", "champion-stage-2.json"]
+    for stop in (5, 6):  # the checkpoint where the restart is marked, and the one after it
+        d = tmp_path / f"cut{stop}"
+        evolve(_restarting(d, stop), progress=False)
+        if stop == 6:  # the second pass has left stage 1 only: stage 2's file is the first pass's, kept
+            with gzip.open(checkpoint.list_checkpoints(d)[-1], "rb") as f:
+                curriculum = pickle.load(f)["loop"]["curriculum"]
+            assert curriculum == {"stage": 1, "left": [5], "start": 5, "kept": 2}
+            rewind_stage_champions(d, SimpleNamespace(curriculum=curriculum))
+            assert sorted(stage_champions(d)) == ["champion-stage-1.json", "champion-stage-2.json"]
+        resume(d, generations=10, evaluator="serial", progress=False)
+        assert_same_run("evolution", d, ref)
+
+@pytest.mark.parametrize("spec, words", [
+    ("max_length=1,2 after=5 restart=5", ["after", "restart", "not both"]),
+    ("max_length=1,2 restart=0", ["restart", "generations"]),
+])
+def test_bad_restart_is_one_line(capsys, tmp_path, spec, words):
+    main_error(capsys, "evolve", "--task", "copy", "--stages", spec, "--serial", "--generations", "1",
+               "--run-dir", str(tmp_path / "r"), words=words)
+    main_error(capsys, "evolve", "--task", "copy", "--stages", "max_length=1,2 restart=5", "--reproduction",
+               "workers", "--workers", "1", "--generations", "1", "--run-dir", str(tmp_path / "w"),
+               words=["curriculum's restart", "--reproduction driver"])

@@ -132,6 +132,28 @@ def test_showings_repeat_every_item_and_score_the_repeats_only():
         make_task("season", {"showings": 0})
 
 
+def test_foods_shown_meets_the_first_foods_of_each_season_from_the_same_draws():
+    """``foods_shown=2`` of 4: each day meets foods 0 and 1 of its season once each, in the order the full
+    task's draws give them, with the same seasons, days and poisonous foods; the unscored first days
+    stay; 0 or 4 is the full task; more than ``foods`` is a one-line error."""
+    params = {**SMALL, "years": 3, "max_days": 3, "foods": 4, "poisonous": 2}
+    full, part = make_task("season", params), make_task("season", {**params, "foods_shown": 2})
+    a, b = full.sample(np.random.default_rng(4), 30), part.sample(np.random.default_rng(4), 30)
+    np.testing.assert_array_equal(b.poisonous, a.poisonous)
+    np.testing.assert_array_equal(b.days, a.days)
+    np.testing.assert_array_equal(b.items, a.items // 2)
+    for k in range(30):
+        n = a.items[k]
+        kept = a.food[k, :n] < 2  # the full schedule's items of foods 0 and 1, in their order
+        for name in ("food", "poison", "year", "season", "day", "scored"):
+            np.testing.assert_array_equal(getattr(b, name)[k, :b.items[k]], getattr(a, name)[k, :n][kept])
+        assert (b.food[k, b.items[k]:] == -1).all()
+    every = make_task("season", {**params, "foods_shown": 4}).sample(np.random.default_rng(4), 30)
+    np.testing.assert_array_equal(every.food, a.food)
+    with pytest.raises(EntmError, match="foods_shown"):
+        make_task("season", {**params, "foods_shown": 5})
+
+
 def test_oracle_always_eat_and_undecided():
     """An agent that knows the poison scores 1; always eating scores the share of good food among
     the scored decisions (1/2 here); always undecided scores 0."""
