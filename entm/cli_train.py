@@ -108,7 +108,7 @@ def cmd_train(args) -> int:
 
     if args.restart_bit_errors is not None and args.restart_after is None:
         raise EntmError("--restart-bit-errors needs --restart-after (the sequences a start gets before it counts)")
-    if task_params(args).get("stages"):
+    if task_params(args).get("stages") not in (None, "", "none"):
         raise EntmError("--stages is evolution's curriculum (entm evolve); entm train's is --curriculum")
     schedule = None if args.lr_schedule is None else parse_schedule(args.lr_schedule)
     arch = {"model": args.model, "controller": args.controller, "hidden_size": args.hidden_size,

@@ -6,7 +6,7 @@ differ in a few parameters (fewer items, shorter sequences, fewer repeats, fewer
 rounds), ending with the task itself.  The parameter
 is a string:
 
-* ``""`` (the default): no curriculum, the task as it is;
+* ``""`` (the default) or ``none``: no curriculum, the task as it is (``none`` turns a preset's off);
 * ``auto``: the task's own schedule (:attr:`default_curriculum` of its class);
 * ``PARAM=V1,V2,... [PARAM=...] [advance=F] [after=G | restart=G]``: the stages' values of each
   named parameter, in order (a single value holds for every stage; lists of
@@ -70,7 +70,7 @@ def parse(task) -> Schedule | None:
     """The task's curriculum (None: it has none); every stage is built once here, so a bad stage is a
     one-line EntmError before any work."""
     spec = str(getattr(task, "stages", "") or "").strip()
-    if not spec:
+    if not spec or spec == "none":
         return None
     if spec == "auto":
         spec = getattr(task, "default_curriculum", "")

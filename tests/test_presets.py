@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from helpers import main_error, network_json, run_main, season_preset_spec
 
+from entm import runs
 from entm.errors import EntmError
 from entm.presets import PRESETS, preset_config_path
 from entm.tasks import make_task
@@ -156,6 +157,24 @@ def test_evolve_with_a_preset_records_it_and_explicit_options_override(tmp_path,
     assert status == 0, err
     assert json.loads((d / "run.json").read_text())["memory_params"] == {
         "width": 10, "min_jump_similarity": 0.6, "blank": 0.5, "max_cells": 8, "expand_location": False}
+
+
+def test_the_season_preset_grows_the_foods_met_and_stages_none_is_the_authors_schedule(tmp_path, capsys):
+    """The season preset's curriculum (entm's, not the authors'): its first generation meets one of each
+    season's four foods every day, a quarter of the task's items on the same deployments; ``--stages none``
+    is the authors' schedule, every food every day, with no stage recorded."""
+    steps = {}
+    for name, extra in (("preset", []), ("none", ["--stages", "none"])):
+        d = tmp_path / name
+        status, _, err = run_main(capsys, "evolve", "--preset", "luders2017-season", "--episodes", "4", *extra,
+                                  "--generations", "1", "--serial", "--quiet", "--run-dir", d)
+        assert status == 0, err
+        (m,) = runs.read_metrics(d)
+        steps[name] = m["genome_steps"]
+        assert m.get("stage") == (0 if name == "preset" else None)
+    assert json.loads((tmp_path / "preset" / "run.json").read_text())["task_params"]["stages"] == \
+        "foods_shown=1,2,3 advance=0.9 after=800"
+    assert 4 * steps["preset"] == steps["none"]
 
 
 def test_discrete_maze_preset_evaluates_every_generation_on_its_seeds_deployments(tmp_path, capsys):

@@ -310,3 +310,9 @@ def test_bad_restart_is_one_line(capsys, tmp_path, spec, words):
     main_error(capsys, "evolve", "--task", "copy", "--stages", "max_length=1,2 restart=5", "--reproduction",
                "workers", "--workers", "1", "--generations", "1", "--run-dir", str(tmp_path / "w"),
                words=["curriculum's restart", "--reproduction driver"])
+
+
+def test_none_is_no_curriculum():
+    """``none`` (a preset's curriculum turned off) parses as no curriculum, as the empty default does."""
+    assert parse(make_task("copy", {"stages": "none"})) is None and parse(make_task("copy", {})) is None
+    assert parse(make_task("season", {"stages": "foods_shown=1,2,3 restart=50"})).restart == 50
