@@ -67,8 +67,8 @@ SUPPORTED = {
     season_module.SeasonTask: {name: None for name in (
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
         "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length", "credit", "showings",
-        "foods_shown", "stages", "memory_term", "lexicase_cases")},  # the credit is the fitness, the showings and stages
-    # the schedule, the cases are read off the decisions afterwards: no step depends on them; the memory
+        "foods_shown", "stages", "memory_term", "lexicase_cases")},  # the credit is the fitness; the showings,
+    # the foods shown and the stages the schedule; the cases are read off the decisions afterwards: no step depends on them; the memory
     # term's reads are summed by season_reads
 }
 #: the environment classes the compiled step re-states (exact classes: a subclass may step differently)

@@ -81,8 +81,8 @@ class AssociativeRecallTask(StrictCloseTask):
     that a layout whose reads hold the answer can beat one whose outputs already decode part of it
     (docs/results.md); 0: the terms alone.  Needs shaping (not ``none``)."""
     stages: str = ""
-    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
-    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
+    """A curriculum for evolution (``--stages``): "" or ``none`` none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F] [after=G | restart=G]`` (:mod:`entm.tasks.curriculum`)."""
 
     name = "associative_recall"
     description = "recall the item after a queried item in a list (NTM paper)"

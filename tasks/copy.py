@@ -82,8 +82,8 @@ class CopyTask(SequenceTask):
     """Fitness shaping: ``trace`` (score, recall and alignment; see the module docstring), ``none``, or the
     opt-in ``outputs`` and ``signed``."""
     stages: str = ""
-    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
-    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
+    """A curriculum for evolution (``--stages``): "" or ``none`` none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F] [after=G | restart=G]`` (:mod:`entm.tasks.curriculum`)."""
     ones: float = 0.0
     """Opt-in: the share of training episodes (drawn with random lengths) in which one vector, at a random
     position, is all ones.  Episodes of a given length (``entm evaluate --lengths``) are never changed.  A

@@ -20,8 +20,9 @@ generation's episodes that its best genome gets perfect; ``after`` (default
 none) a limit: a stage is left after G generations in it, criterion met or
 not; ``restart`` (default none, not with ``after``) the other way out of a
 stall: a stage short of the task held G generations without its criterion
-met sends the run back to the first stage with a new random population.  What a stage changes is only how episodes are drawn; the task's inputs and outputs stay the same (a
-stage is a :meth:`Task.stage_task`).  Running the stages is the evolution
+met sends the run back to the first stage with a new random population.
+What a stage changes is only how episodes are drawn; the task's inputs and
+outputs stay the same (a stage is a :meth:`Task.stage_task`).  Running the stages is the evolution
 loop's part (:mod:`entm.evolution.curriculum`).
 """
 

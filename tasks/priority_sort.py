@@ -53,8 +53,8 @@ class PrioritySortTask(StrictCloseTask):
     """Fitness shaping: ``trace`` (score, recall, alignment and writes; see tasks.common), ``readout`` (those and
     the readout term) or ``none``."""
     stages: str = ""
-    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
-    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
+    """A curriculum for evolution (``--stages``): "" or ``none`` none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F] [after=G | restart=G]`` (:mod:`entm.tasks.curriculum`)."""
 
     name = "priority_sort"
     description = "output the highest-priority vectors sorted by priority (NTM paper)"

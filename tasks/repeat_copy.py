@@ -85,8 +85,8 @@ class RepeatCopyTask(StrictCloseTask):
     """The repeats input is R / repeats_norm; 0 (the default): ``max_repeats``.  A curriculum stage with fewer
     repeats keeps the full task's (:meth:`stage_task`), so that the input means the same in every stage."""
     stages: str = ""
-    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
-    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
+    """A curriculum for evolution (``--stages``): "" or ``none`` none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F] [after=G | restart=G]`` (:mod:`entm.tasks.curriculum`)."""
     marker_term: bool = False
     """Add the end marker's own term to the fitness shaping (see the module docstring)."""
     store_lag: int = 0

@@ -38,6 +38,9 @@ term each part of that loop alone scores what always eating scores (docs/presets
 ``showings`` (a curriculum's first stage, ``--stages auto``): every food item is
 shown ``showings`` times in a row, and only the repeats are scored (on every
 day): the feedback on an item decides the next one, with no lookup.
+``foods_shown`` (a curriculum's early stages): each day meets only the first
+``foods_shown`` of each season's foods, from the same draws (0: all), so a
+lookup over fewer foods pays first.
 
 ``length`` (``entm evaluate --lengths``) is the number of years, with season
 lengths drawn from ``[gen_min_days, gen_max_days]`` (the paper's
@@ -148,8 +151,8 @@ class SeasonTask(RewardTask):
     A curriculum's early stages (``--stages "foods_shown=1,2,3 ..."``): a lookup over fewer foods pays
     before the task's; which foods are poisonous is drawn over all ``foods`` as before."""
     stages: str = ""
-    """A curriculum for evolution (``--stages``): "" none, ``auto`` the task's own, or
-    ``PARAM=V1,V2,... [advance=F]`` (:mod:`entm.tasks.curriculum`)."""
+    """A curriculum for evolution (``--stages``): "" or ``none`` none, ``auto`` the task's own, or
+    ``PARAM=V1,V2,... [advance=F] [after=G | restart=G]`` (:mod:`entm.tasks.curriculum`)."""
     lexicase_cases: str = "deployments"
     """``--search lexicase``'s cases: ``deployments`` (a deployment's fitness each) or ``foods`` (each food: the
     share of its scored decisions right over the generation's deployments, 1 where it has none).  No effect

@@ -19,7 +19,8 @@ chosen at.  The champion of a stage the run leaves stays in the run directory
 as ``champion-stage-K.json`` (K counted from 1, as the progress bar counts
 stages): the next stage starts its champion afresh, and without the file what
 an easier stage found (a two-vector memory on the way to three, say) would be
-lost with it (a restart keeps them until the new pass leaves those stages in its turn).  Its ``task_params`` are the stage's, so ``entm evaluate FILE``
+lost with it (after a restart they stay until the new pass leaves those stages
+in its turn).  Its ``task_params`` are the stage's, so ``entm evaluate FILE``
 measures it on the episodes it was evolved on (the run's are kept beside them,
 ``run_task_params``).
 
