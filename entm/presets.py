@@ -75,7 +75,7 @@ PRESETS = {p.name: p for p in (
                             "feedback_length": 1,
                             # entm's, not the authors': a curriculum over the foods met each day (one of
                             # each season's, then two, three, all four); without it 1 of 5 seeds solved in
-                            # 3,000 generations, with it 3 of 5 in 16-20 minutes (docs/presets.md)
+                            # 3,000 generations, with it 3 of 5 within 20 minutes (docs/presets.md)
                             "stages": "foods_shown=1,2,3 advance=0.9 after=800"},
             "memory": "discrete",
             # M 10, MinSimilarityToJump 0.6 (the default jump), InitalValue 0.5, MemorySizeHardLimit 8,
