@@ -55,12 +55,13 @@ def test_the_season_substrate_paints_the_loop_with_one_code_regularity():
 
 
 def test_an_evolution_run_of_the_season_preset_with_the_hyper_encoding(capsys, tmp_path):
-    """``--preset luders2017-season --encoding hyper``: the CPPN paints the season substrate's controller (20
+    """``--preset luders2017-season --encoding hyper`` (the authors' schedule, ``--stages none``: a champion of a
+    curriculum's stage is scored on the stage's episodes, not the task's): the CPPN paints the season substrate's controller (20
     inputs, 16 outputs), and the champion re-paints to the scores the run recorded; ``--vector-size`` (the
     bit-vector tasks' re-painting) is refused in one line."""
     run = tmp_path / "s"
-    status, _, err = run_main(capsys, "evolve", "--preset", "luders2017-season", "--encoding", "hyper",
-                              "--generations", "2", "--episodes", "4", "--serial", "--quiet", "--run-dir", run)
+    status, _, err = run_main(capsys, "evolve", "--preset", "luders2017-season", "--stages", "none", "--encoding",
+                              "hyper", "--generations", "2", "--episodes", "4", "--serial", "--quiet", "--run-dir", run)
     assert status == 0, err
     champ = load_champion(run)
     assert (champ.network.num_inputs, champ.network.num_outputs) == (20, 16)
@@ -104,8 +105,8 @@ def test_a_run_with_the_element_input(capsys, tmp_path):
     """``--hyper-element`` on the command line: recorded with the run, and the champion re-paints to the scores
     the run recorded; without ``--encoding hyper`` it is a one-line error."""
     run = tmp_path / "e"
-    status, _, err = run_main(capsys, "evolve", "--preset", "luders2017-season", "--encoding", "hyper",
-                              "--hyper-element", "--generations", "2", "--episodes", "4", "--serial", "--quiet",
+    status, _, err = run_main(capsys, "evolve", "--preset", "luders2017-season", "--stages", "none", "--encoding",
+                              "hyper", "--hyper-element", "--generations", "2", "--episodes", "4", "--serial", "--quiet",
                               "--run-dir", run)
     assert status == 0, err
     assert load_champion(run).data["metadata"]["entm"]["substrate"]["element"] is True
