@@ -105,10 +105,11 @@ def cmd_train(args) -> int:
     from entm.baseline.settings import parse_schedule
     from entm.baseline.train import TrainSettings, train
     from entm.cli_summary import train_summary
+    from entm.tasks.curriculum import names_curriculum
 
     if args.restart_bit_errors is not None and args.restart_after is None:
         raise EntmError("--restart-bit-errors needs --restart-after (the sequences a start gets before it counts)")
-    if task_params(args).get("stages") not in (None, "", "none"):
+    if names_curriculum(task_params(args).get("stages")):
         raise EntmError("--stages is evolution's curriculum (entm evolve); entm train's is --curriculum")
     schedule = None if args.lr_schedule is None else parse_schedule(args.lr_schedule)
     arch = {"model": args.model, "controller": args.controller, "hidden_size": args.hidden_size,

@@ -68,8 +68,8 @@ SUPPORTED = {
         "years", "seasons", "min_days", "max_days", "foods", "poisonous", "steps_per_food", "gen_min_days",
         "gen_max_days", "foods_per_season", "season_days", "feedback", "feedback_length", "credit", "showings",
         "foods_shown", "stages", "memory_term", "lexicase_cases")},  # the credit is the fitness; the showings,
-    # the foods shown and the stages the schedule; the cases are read off the decisions afterwards: no step depends on them; the memory
-    # term's reads are summed by season_reads
+    # the foods shown and the stages the schedule; the cases are read off the decisions afterwards: no step
+    # depends on them; the memory term's reads are summed by season_reads
 }
 #: the environment classes the compiled step re-states (exact classes: a subclass may step differently)
 ENVIRONMENTS = {tmaze_module.DiscreteMazeEnv: TMAZE_DISCRETE, tmaze_module.ContinuousMazeEnv: TMAZE_CONTINUOUS,

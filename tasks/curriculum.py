@@ -36,6 +36,15 @@ from entm.tasks.base import TRUTH_WORDS
 #: the default criterion to leave a stage: the generation's best genome perfect on every episode
 DEFAULT_ADVANCE = 1.0
 
+#: the ``stages`` values that mean no curriculum (``none`` turns a preset's off)
+NONE = ("", "none")
+
+
+def names_curriculum(spec) -> bool:
+    """Whether a ``stages`` value asks for a curriculum (anything but :data:`NONE`)."""
+    return str(spec or "").strip() not in NONE
+
+
 #: parameters a curriculum may not change (they change what the task is, or how it is scored)
 FIXED = ("stages", "shaping", "vector_size")
 
@@ -71,7 +80,7 @@ def parse(task) -> Schedule | None:
     """The task's curriculum (None: it has none); every stage is built once here, so a bad stage is a
     one-line EntmError before any work."""
     spec = str(getattr(task, "stages", "") or "").strip()
-    if not spec or spec == "none":
+    if not names_curriculum(spec):
         return None
     if spec == "auto":
         spec = getattr(task, "default_curriculum", "")

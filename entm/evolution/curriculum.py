@@ -58,11 +58,16 @@ def stage_champion_name(stage: int) -> str:
     return STAGE_CHAMPION.format(stage + 1)
 
 
+def stage_files(curriculum: dict) -> int:
+    """How many stage champion files the run has written (stages left in this pass, or in an earlier one
+    a restart ended: those files stay)."""
+    return max(len(curriculum.get("left", [])), curriculum.get("kept", 0))
+
+
 def rewind_stage_champions(run_dir, state) -> None:
     """A resume from a checkpoint: remove the files of stages not yet left then (the run writes them again,
     the same, when it leaves them: a run is a function of its settings)."""
-    curriculum = state.curriculum or {}
-    left = max(len(curriculum.get("left", [])), curriculum.get("kept", 0))  # an earlier pass's files stay
+    left = stage_files(state.curriculum or {})
     for path in Path(run_dir).glob(STAGE_CHAMPION.format("*")):
         number = path.stem.rsplit("-", 1)[-1]
         if number.isdigit() and int(number) > left:
@@ -130,8 +135,8 @@ class Stages:
         if best < self.schedule.advance and (limit is None or spent < limit):
             return False
         if best < self.schedule.advance and self.schedule.restart:
-            kept = max(len(left), curriculum.get("kept", 0))
-            self.state.curriculum = {"stage": 0, "left": [], "start": generation + 1, "kept": kept}
+            self.state.curriculum = {"stage": 0, "left": [], "start": generation + 1,
+                                     "kept": stage_files(curriculum)}
             self._afresh()
             return False
         self.state.curriculum = {**curriculum, "stage": self.stage + 1, "left": [*left, generation]}
