@@ -57,7 +57,7 @@ from entm.errors import EntmError
 from entm.tasks.base import Scores, check_bool, check_choice, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
-from entm.tasks.maze_deployments import MazeDeployments, several_moves
+from entm.tasks.maze_deployments import MazeDeployments, goal_set_goals, several_moves
 from entm.tasks.maze_logic import logic_round, phases, round_rights
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
@@ -106,6 +106,9 @@ class TMazeTask(RewardTask):
     """How often the high reward moves in a deployment.  k > 1: move i (1..k) comes before round
     i R // (k + 1) +- (R // (k + 1) - 1) // 2 (0-based), to a goal drawn from the others (the first move to the
     deployment's ``second`` goal, so that the batch still cycles through every pair); needs ``swap_fraction`` 0."""
+    goal_set: str = ""
+    """The goals that may hold the high reward, as digits (``03``: goals 0 and 3; "": all): the deployments
+    cycle through the set's ordered pairs, later moves stay in it; maze, inputs and score stay the task's."""
     lexicase_cases: str = "deployments"
     """``--search lexicase``'s cases: ``deployments`` (a deployment's fitness each) or ``rounds`` (each round of
     each deployment: its choice logically right (1) or not, plus ``goal_bonus`` for reaching a goal, scaled
@@ -114,7 +117,7 @@ class TMazeTask(RewardTask):
     """A curriculum for evolution (``--stages``, :mod:`entm.tasks.curriculum`), e.g. ``rounds=8``."""
 
     dynamics_defaults = {"steering": "turns", "steer_max": 45.0, "junction_input": 1, "junction_rule": "open",
-                         "swap_fraction": 0.0, "swap_fix": False, "swaps": 1,
+                         "swap_fraction": 0.0, "swap_fix": False, "swaps": 1, "goal_set": "",
                          "lexicase_cases": "deployments", "stages": ""}
 
     name = "tmaze"
@@ -154,6 +157,7 @@ class TMazeTask(RewardTask):
             raise EntmError(f"swaps {self.swaps} spreads its moves over the rounds itself: it needs swap_fraction 0 "
                             f"(--swap-fraction 0), got {self.swap_fraction:g}")
         self._check_swap_rounds(self.rounds)
+        goal_set_goals(self.goal_set, self.goals)  # a bad goal set is an error here
         check_choice("lexicase_cases", self.lexicase_cases, LEXICASE_CASES)
         parse_curriculum(self)  # a bad curriculum is an error before any work
 
@@ -198,14 +202,14 @@ class TMazeTask(RewardTask):
 
     @property
     def pairs(self) -> np.ndarray:
-        """(P, 2) every ordered pair (first, second) of distinct goals."""
-        K = self.goals
-        return np.array([(a, b) for a in range(K) for b in range(K) if a != b], dtype=np.int64)
+        """(P, 2) every ordered pair (first, second) of distinct goals of the goal set."""
+        G = goal_set_goals(self.goal_set, self.goals)
+        return np.array([(a, b) for a in G for b in G if a != b], dtype=np.int64)
 
     @property
     def default_episodes(self) -> int:
-        """Every (first, second) pair once, at least 4 deployments: 12 (double maze), 4 (single)."""
-        return max(4, len(self.pairs))
+        """Every (first, second) pair of goals once, at least 4 deployments: 12 (double maze), 4 (single)."""
+        return max(4, self.goals * (self.goals - 1))
 
     # -- deployments -------------------------------------------------------------
     def sample(self, rng: np.random.Generator, n: int, length: int | None = None) -> MazeDeployments:
@@ -223,7 +227,7 @@ class TMazeTask(RewardTask):
         if self.swaps == 1:
             return MazeDeployments(first=first, second=second, switch=np.clip(switch, 1, R - 1), rounds=R)
         self._check_swap_rounds(R)  # (the switch draws above go unused here: recorded runs depend on them)
-        return several_moves(rng, first, second, R, self.swaps, self.goals)
+        return several_moves(rng, first, second, R, self.swaps, goal_set_goals(self.goal_set, self.goals))
 
     def environment(self, deployments: MazeDeployments, groups: int = 1, record: bool = False) -> "MazeEnv":
         cls = DiscreteMazeEnv if self.variant == "discrete" else \

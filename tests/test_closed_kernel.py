@@ -49,8 +49,11 @@ CASES = {
                                        "feedback": "right", "feedback_length": 1, "years": 2}),
     "tmaze-steering-expand": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 6,
                                         "steering": "angle", "steer_max": 45.0, "junction_input": 0}),
-    # the high reward moving three times (the discrete maze, and the steering agent of the preset)
+    # the high reward moving three times (the discrete maze, and the steering agent of the preset; among goals
+    # 0, 1 and 3 only, a curriculum stage's goal set)
     "tmaze-discrete-swaps": ("tmaze", {"variant": "discrete", "maze": "double", "rounds": 10, "swaps": 3}),
+    "tmaze-steering-goal-set": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 8, "swaps": 3,
+                                          "goal_set": "013", "steering": "angle", "junction_input": 0}),
     "tmaze-steering-swaps": ("tmaze", {"variant": "continuous", "maze": "double", "rounds": 8, "swaps": 3,
                                        "steering": "angle", "steer_max": 45.0, "junction_input": 0}),
     # the season curriculum's first stage: every item shown twice, the repeats scored

@@ -173,7 +173,7 @@ def test_the_season_preset_grows_the_foods_met_and_stages_none_is_the_authors_sc
         steps[name] = m["genome_steps"]
         assert m.get("stage") == (0 if name == "preset" else None)
     assert json.loads((tmp_path / "preset" / "run.json").read_text())["task_params"]["stages"] == \
-        "foods_shown=1,2,3 advance=0.9 after=800"
+        "foods_shown=1,2,3 advance=0.9 restart=500"
     assert 4 * steps["preset"] == steps["none"]
 
 

@@ -202,6 +202,36 @@ def test_ideal_policy_is_right_with_several_moves(variant, maze_kind):
     assert stay[0] < stay[1], stay
 
 
+def test_a_goal_set_keeps_the_high_reward_among_its_goals():
+    """``goal_set`` 013: the deployments cycle through the set's 6 ordered pairs and the later moves stay in
+    it; the draws are those of the full task's rule (one move: the same switch rounds), and the ideal
+    agent, which knows nothing of the set, is right in every round."""
+    full = make_task("tmaze", {"maze": "double", "swap_fraction": 0.6})
+    task = make_task("tmaze", {"maze": "double", "swap_fraction": 0.6, "goal_set": "301"})
+    assert set(task.pairs.ravel().tolist()) == {0, 1, 3}
+    assert task.default_episodes == full.default_episodes == 12
+    deps = task.sample(np.random.default_rng(0), 12)
+    assert sorted(zip(deps.first.tolist(), deps.second.tolist())) == \
+        sorted([(a, b) for a in (0, 1, 3) for b in (0, 1, 3) if a != b] * 2)
+    np.testing.assert_array_equal(deps.switch, full.sample(np.random.default_rng(0), 12).switch)
+    many = make_task("tmaze", {"maze": "double", "swaps": 3, "goal_set": "013"}).sample(np.random.default_rng(1),
+                                                                                      600)
+    sched = many.schedule()
+    assert set(np.unique(sched).tolist()) == {0, 1, 3}
+    assert all(len(np.nonzero(row[1:] != row[:-1])[0]) == 3 for row in sched)  # every move to another goal
+    for variant in ("discrete", "continuous"):
+        t = make_task("tmaze", {"variant": variant, "maze": "double", "swaps": 3, "goal_set": "03"})
+        d = t.sample(np.random.default_rng(3), 8)
+        env = t.environment(d)
+        assert RUNNERS[variant](t, env, [IdealAgent(t.goals) for _ in range(env.batch)]).perfect.all()
+    # the default is every goal, and the task's parameters leave it out
+    assert "goal_set" not in make_task("tmaze", {"maze": "double"}).params()
+    for params in ({"goal_set": "0"}, {"goal_set": "04"}, {"goal_set": "0a"}, {"goal_set": "011"},
+                   {"maze": "single", "goal_set": "02"}):
+        with pytest.raises(EntmError, match="goal_set .* must be two or more different goal digits"):
+            make_task("tmaze", {"maze": "double", **params})
+
+
 def test_swaps_errors():
     for params, match in (({"swaps": 0}, "swaps must be at least 1"),
                           ({"swaps": 2, "swap_fraction": 0.6}, "swaps 2 .* needs swap_fraction 0"),
