@@ -72,14 +72,15 @@ def set_threads(n: int) -> None:
 
 
 def task_sets(items: list, task) -> dict:
-    """``entm evaluate --set PARAM=VALUE``: the values typed as the champion's own parameters."""
+    """``entm evaluate --set PARAM=VALUE``: the values typed as the champion's own parameters (an empty VALUE
+    for a text parameter, e.g. ``goal_set=``: every goal)."""
     from entm.tasks.curriculum import value_of
 
     names = {f.name for f in dataclasses.fields(task)} - {"stages"}
     out = {}
     for item in items:
         key, eq, text = item.partition("=")
-        if not eq or not text:
+        if not eq or not key or not (text or isinstance(getattr(task, key, None), str)):
             raise EntmError(f"--set: {item!r} is not PARAM=VALUE")
         if key not in names:
             raise EntmError(f"--set: task {task.name!r} has no parameter {key!r}")

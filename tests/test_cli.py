@@ -84,7 +84,16 @@ def test_evaluate_set_changes_a_task_parameter(capsys, tmp_path):
     assert data["lengths"]["20"]["score"] == pytest.approx(float(scores.score.mean()))
     _, out, _ = run_main(capsys, "evaluate", res.run_dir, "--lengths", "20", "--episodes", "6", "--json")
     assert json.loads(out)["task_params"]["swaps"] == 3
+    # an empty value for a text parameter: its default (goal_set "": every goal), as the Python API's
+    status, out, _ = run_main(capsys, "evaluate", res.run_dir, "--lengths", "20", "--episodes", "6", "--seed", "5",
+                              "--set", "goal_set=03", "--json")
+    assert status == 0 and json.loads(out)["task_params"]["goal_set"] == "03"
+    status, out_all, _ = run_main(capsys, "evaluate", res.run_dir, "--lengths", "20", "--episodes", "6", "--seed",
+                                  "5", "--set", "goal_set=", "--json")
+    assert status == 0 and "goal_set" not in json.loads(out_all)["task_params"]
     for item, words in (("swaps", ["--set", "'swaps' is not PARAM=VALUE"]),
+                        ("swaps=", ["--set", "'swaps=' is not PARAM=VALUE"]),
+                        ("goal_set=04", ["goal_set '04' must be two or more different goal digits"]),
                         ("moves=2", ["no parameter 'moves'"]),
                         ("swaps=two", ["--set value 'two' is not an integer"]),
                         ("swaps=0", ["swaps must be at least 1"]),
