@@ -60,8 +60,8 @@ SUPPORTED = {
     tmaze_module.TMazeTask: {"variant": None, "maze": None, "rounds": None, "switch_spread": None,
                              "max_steps": None, "goal_bonus": None, "steering": None, "steer_max": None,
                              "junction_input": None, "junction_rule": None, "swap_fraction": None,
-                             "swap_fix": None, "swaps": None, "goal_set": None,  # the moves are drawn before the loop: the
-                             # kernel reads the high goal per round from D
+                             "swap_fix": None, "swaps": None, "goal_set": None,  # the moves are drawn before
+                             # the loop: the kernel reads the high goal per round from D
                              "lexicase_cases": None,  # the search's cases, read off the goals afterwards
                              "stages": None},  # a curriculum's stage is a task of its own
     season_module.SeasonTask: {name: None for name in (
