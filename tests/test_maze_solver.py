@@ -103,16 +103,13 @@ def test_without_the_rewrite_at_the_first_junction_it_reaches_two_goals_only():
     assert goals == {0, 3} and not scores.perfect.any()
 
 
-#: the solver's parts (links named by their ends in :func:`maze_solver`'s numbering): without any one of them
-#: the agent scores no more than always driving to goal 0 (docs/presets.md, "A maze curriculum")
-PARTS = {"the rewrite at the first junction": {(14, 3)},  # to_t -> w: every junction turns by c0
-         "the step after a low reward": {(16, 1), (18, 2)},  # m2 -> a0, q -> a1: the code never changes
-         "the keep after a high reward": {(15, 1), (17, 2)},  # m1 -> a0, p -> a1
-         "the write on the reward step": {(12, 3)},  # rewarded -> w
-         "the code's turn at the junctions": {(-5, 19), (-5, 20)}}  # r0 -> go_left, go_right: always left
-PART_SCORES = {"the rewrite at the first junction": 0.254, "the step after a low reward": 0.300,
-               "the keep after a high reward": 0.300, "the write on the reward step": 0.300,
-               "the code's turn at the junctions": 0.300}
+#: the solver's parts (links named by their ends in :func:`maze_solver`'s numbering) and the score without
+#: each: no more than always driving to goal 0 (docs/presets.md, "A maze curriculum")
+PARTS = {"the rewrite at the first junction": ({(14, 3)}, 0.254),  # to_t -> w: every junction turns by c0
+         "the step after a low reward": ({(16, 1), (18, 2)}, 0.300),  # m2 -> a0, q -> a1: the code never changes
+         "the keep after a high reward": ({(15, 1), (17, 2)}, 0.300),  # m1 -> a0, p -> a1
+         "the write on the reward step": ({(12, 3)}, 0.300),  # rewarded -> w
+         "the code's turn at the junctions": ({(-5, 19), (-5, 20)}, 0.300)}  # r0 -> go_left, go_right
 
 
 @pytest.mark.parametrize("part", sorted(PARTS))
@@ -120,15 +117,16 @@ def test_without_any_one_part_the_solver_scores_what_one_goal_scores(part):
     """The landscape around the solution: on 120 fresh deployments of the preset's task the solver is right in
     every round, and without any one part it is right in at most 0.30 of the rounds (what driving to goal 0
     every round scores; the evolved trail clocks score 0.9-0.96), in no deployment in every round."""
+    links, score = PARTS[part]
     task, spec = _machine()
     deps = task.sample(np.random.default_rng(123), 120)
     whole = maze_solver()
-    cut = {**whole, "connections": [c for c in whole["connections"] if (c["from"], c["to"]) not in PARTS[part]]}
-    assert len(cut["connections"]) == 36 - len(PARTS[part])
+    cut = {**whole, "connections": [c for c in whole["connections"] if (c["from"], c["to"]) not in links]}
+    assert len(cut["connections"]) == 36 - len(links)
     machine = Machine(task, spec)
     assert evaluate_deployments(machine, Network.from_json(whole), deps)[0].perfect.all()
     scores, _ = evaluate_deployments(machine, Network.from_json(cut), deps)
-    assert scores.score.mean() == pytest.approx(PART_SCORES[part], abs=5e-4)
+    assert scores.score.mean() == pytest.approx(score, abs=5e-4)
     assert not scores.perfect.any()
 
 
