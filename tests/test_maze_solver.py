@@ -112,19 +112,28 @@ PARTS = {"the rewrite at the first junction": ({(14, 3)}, 0.254),  # to_t -> w: 
          "the code's turn at the junctions": ({(-5, 19), (-5, 20)}, 0.300)}  # r0 -> go_left, go_right
 
 
-@pytest.mark.parametrize("part", sorted(PARTS))
-def test_without_any_one_part_the_solver_scores_what_one_goal_scores(part):
-    """The landscape around the solution: on 120 fresh deployments of the preset's task the solver is right in
-    every round, and without any one part it is right in at most 0.30 of the rounds (what driving to goal 0
-    every round scores; the evolved trail clocks score 0.9-0.96), in no deployment in every round."""
-    links, score = PARTS[part]
+@pytest.fixture(scope="module")
+def fresh_deployments():
+    """120 fresh deployments of the preset's task, with the machine; the whole solver is right in every round
+    of every one (checked here once for all the parts)."""
     task, spec = _machine()
     deps = task.sample(np.random.default_rng(123), 120)
+    machine = Machine(task, spec)
+    assert evaluate_deployments(machine, Network.from_json(maze_solver()), deps)[0].perfect.all()
+    return machine, deps
+
+
+@pytest.mark.parametrize("part", sorted(PARTS))
+def test_without_any_one_part_the_solver_scores_what_one_goal_scores(part, fresh_deployments):
+    """The landscape around the solution: on 120 fresh deployments of the preset's task the solver is right in
+    every round (the fixture), and without any one part it is right in at most 0.30 of the rounds (what
+    driving to goal 0 every round scores; the evolved trail clocks score 0.9-0.96), in no deployment in
+    every round."""
+    links, score = PARTS[part]
+    machine, deps = fresh_deployments
     whole = maze_solver()
     cut = {**whole, "connections": [c for c in whole["connections"] if (c["from"], c["to"]) not in links]}
     assert len(cut["connections"]) == 36 - len(links)
-    machine = Machine(task, spec)
-    assert evaluate_deployments(machine, Network.from_json(whole), deps)[0].perfect.all()
     scores, _ = evaluate_deployments(machine, Network.from_json(cut), deps)
     assert scores.score.mean() == pytest.approx(score, abs=5e-4)
     assert not scores.perfect.any()
