@@ -58,7 +58,7 @@ from entm.tasks.base import Scores, check_bool, check_choice, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
 from entm.tasks.maze_deployments import MazeDeployments, goal_set_goals, several_moves
-from entm.tasks.maze_logic import logic_round, phases, round_rights
+from entm.tasks.maze_logic import MazeScores, logic_round, phases, round_rights
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
@@ -68,6 +68,7 @@ MAZE_KINDS = ("single", "double")
 LEXICASE_CASES = ("deployments", "rounds")
 HIGH_REWARD = 1.0
 LOW_REWARD = 0.1
+
 
 @dataclass
 class TMazeTask(RewardTask):
@@ -235,10 +236,11 @@ class TMazeTask(RewardTask):
         return cls(self, deployments, groups, record)
 
     # -- scoring -----------------------------------------------------------------
-    def score(self, env: "MazeEnv") -> Scores:
+    def score(self, env: "MazeEnv") -> MazeScores:
         R = env.rounds
         right = env.right.astype(np.float64)
-        return Scores(score=right / R, perfect=env.right == R, bit_errors=R - right)
+        paid = np.where(env.goal_log == env.schedule, HIGH_REWARD, np.where(env.goal_log >= 0, LOW_REWARD, 0.0))
+        return MazeScores(score=right / R, perfect=env.right == R, bit_errors=R - right, reward=paid.mean(axis=1))
 
     def fitness_terms(self, env: "MazeEnv") -> dict:
         return {"reached": env.reached / env.rounds}

@@ -62,6 +62,7 @@ def test_evaluate_terms_gives_the_shaping_terms_of_fresh_episodes(capsys, fixtur
     scores, env = evaluate_deployments(champ.machine, champ.network,
                                        champ.task.sample(np.random.default_rng([5, 3]), 4, length=3))
     assert status == 0 and v["score"] == pytest.approx(float(scores.score.mean()))
+    assert v["reward"] == pytest.approx(float(scores.reward.mean()))  # the maze's MazeScores.reward
     assert v["terms"] == {"reached": pytest.approx(float(np.mean(env.reached / env.rounds)))}
 
 

@@ -123,6 +123,22 @@ def fresh_deployments():
     return machine, deps
 
 
+def test_the_authors_reward_score_of_a_logically_perfect_agent(fresh_deployments):
+    """``reward`` (Greve et al.'s ``RewardScorer``: 1 for the high reward, 0.1 for a low one, 0 for a crash, per
+    round) of the solver: it has to explore, so it is below 1.  Over the 12 goal pairs the first high goal is
+    found after 0-3 low rounds (1.5 on average: the solver tries the goals in a fixed order), and after the
+    move the old goal pays low once and the new one is found after 0-2 more (1 on average): 3.5 low rounds of
+    20, (20 - 3.5 * 0.9) / 20 = 0.8425; at best 1 low round (0.955), at worst 6 (0.73).  The figures are the
+    rounds' own rewards, summed from the environment's round log."""
+    machine, deps = fresh_deployments
+    scores, env = evaluate_deployments(machine, Network.from_json(maze_solver()), deps, record=True)
+    paid = np.array([[r["reward"] for r in env.round_log(row)] for row in range(len(scores.reward))])
+    np.testing.assert_allclose(scores.reward, paid.mean(axis=1), rtol=1e-12)
+    assert scores.reward.mean() == pytest.approx(0.8425, abs=1e-12)
+    assert scores.reward.min() == pytest.approx(0.73) and scores.reward.max() == pytest.approx(0.955)
+    assert sorted(set(np.round(paid.ravel(), 12))) == [0.1, 1.0]  # no crash
+
+
 @pytest.mark.parametrize("part", sorted(PARTS))
 def test_without_any_one_part_the_solver_scores_what_one_goal_scores(part, fresh_deployments):
     """The landscape around the solution: on 120 fresh deployments of the preset's task the solver is right in
