@@ -30,6 +30,7 @@ import numpy as np
 
 from entm.jit import njit
 from entm.tasks import maze as maze_module
+from entm.tasks import maze_logic
 from entm.tasks import season as season_module
 from entm.tasks import tmaze as tmaze_module
 
@@ -100,7 +101,7 @@ def pack_env(env, B: int):
     N = env.batch
     ip = np.zeros(N_IP, np.int64)
     ip[P_KIND] = kind
-    fp = np.array([tmaze_module.HIGH_REWARD, tmaze_module.LOW_REWARD, season_module.EAT, season_module.AVOID,
+    fp = np.array([maze_logic.HIGH_REWARD, maze_logic.LOW_REWARD, season_module.EAT, season_module.AVOID,
                    0.0, 0.0, 0.0, maze_module.SENSOR_CUTOFF])
     sensors = np.zeros((1, 1, 4, 3))
     grid = np.zeros((3, 1, 1), np.int64)

@@ -16,6 +16,8 @@ import numpy as np
 
 from entm.tasks.base import Scores
 
+HIGH_REWARD = 1.0
+LOW_REWARD = 0.1
 
 @dataclass
 class MazeScores(Scores):
@@ -26,6 +28,12 @@ class MazeScores(Scores):
     Greve et al.'s ``RewardScorer``.  An agent has to explore to find the high reward, so a logically perfect
     one gets less than 1 (0.8425 on average over the double maze's 12 goal pairs, 0.9325 over the single
     maze's 2, at 20 rounds: docs/tasks.md)."""
+
+
+def paid(goal: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The reward a round paid: the high reward at ``goal == high``, the low one at any other goal, 0 after
+    a crash or time-out (``goal`` -1)."""
+    return np.where(goal == high, HIGH_REWARD, np.where(goal >= 0, LOW_REWARD, 0.0))
 
 
 def logic_round(known: np.ndarray, tried: np.ndarray, goal: np.ndarray, high: np.ndarray):

@@ -58,7 +58,7 @@ from entm.tasks.base import Scores, check_bool, check_choice, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
 from entm.tasks.maze_deployments import MazeDeployments, goal_set_goals, several_moves
-from entm.tasks.maze_logic import MazeScores, logic_round, phases, round_rights
+from entm.tasks.maze_logic import MazeScores, logic_round, paid, phases, round_rights
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
@@ -66,8 +66,6 @@ STEERING = ("turns", "angle", "argmax")
 JUNCTION_RULES = ("open", "corridor")
 MAZE_KINDS = ("single", "double")
 LEXICASE_CASES = ("deployments", "rounds")
-HIGH_REWARD = 1.0
-LOW_REWARD = 0.1
 
 
 @dataclass
@@ -239,8 +237,8 @@ class TMazeTask(RewardTask):
     def score(self, env: "MazeEnv") -> MazeScores:
         R = env.rounds
         right = env.right.astype(np.float64)
-        paid = np.where(env.goal_log == env.schedule, HIGH_REWARD, np.where(env.goal_log >= 0, LOW_REWARD, 0.0))
-        return MazeScores(score=right / R, perfect=env.right == R, bit_errors=R - right, reward=paid.mean(axis=1))
+        return MazeScores(score=right / R, perfect=env.right == R, bit_errors=R - right,
+                          reward=paid(env.goal_log, env.schedule).mean(axis=1))
 
     def fitness_terms(self, env: "MazeEnv") -> dict:
         return {"reached": env.reached / env.rounds}
@@ -306,10 +304,10 @@ class MazeEnv(Environment):
         if len(rows) == 0:
             return
         high = self.high()[rows]
-        right, got_high, self.known[rows], self.tried[rows] = logic_round(self.known[rows], self.tried[rows],
+        right, _, self.known[rows], self.tried[rows] = logic_round(self.known[rows], self.tried[rows],
                                                                           goal, high)
         at_goal = goal >= 0
-        self.reward[rows] = np.where(got_high, HIGH_REWARD, np.where(at_goal, LOW_REWARD, 0.0))
+        self.reward[rows] = paid(goal, high)
         self.right[rows] += right
         self.reached[rows] += at_goal
         self.goal_log[rows, self.round[rows]] = goal

@@ -114,13 +114,14 @@ PARTS = {"the rewrite at the first junction": ({(14, 3)}, 0.254),  # to_t -> w: 
 
 @pytest.fixture(scope="module")
 def fresh_deployments():
-    """120 fresh deployments of the preset's task, with the machine; the whole solver is right in every round
-    of every one (checked here once for all the parts)."""
+    """120 fresh deployments of the preset's task, with the machine and the whole solver's (scores, recorded
+    environment) on them; the solver is right in every round of every one (checked here once for all)."""
     task, spec = _machine()
     deps = task.sample(np.random.default_rng(123), 120)
     machine = Machine(task, spec)
-    assert evaluate_deployments(machine, Network.from_json(maze_solver()), deps)[0].perfect.all()
-    return machine, deps
+    solved = evaluate_deployments(machine, Network.from_json(maze_solver()), deps, record=True)
+    assert solved[0].perfect.all()
+    return machine, deps, solved
 
 
 def test_the_authors_reward_score_of_a_logically_perfect_agent(fresh_deployments):
@@ -130,8 +131,7 @@ def test_the_authors_reward_score_of_a_logically_perfect_agent(fresh_deployments
     move the old goal pays low once and the new one is found after 0-2 more (1 on average): 3.5 low rounds of
     20, (20 - 3.5 * 0.9) / 20 = 0.8425; at best 1 low round (0.955), at worst 6 (0.73).  The figures are the
     rounds' own rewards, summed from the environment's round log."""
-    machine, deps = fresh_deployments
-    scores, env = evaluate_deployments(machine, Network.from_json(maze_solver()), deps, record=True)
+    scores, env = fresh_deployments[2]
     paid = np.array([[r["reward"] for r in env.round_log(row)] for row in range(len(scores.reward))])
     np.testing.assert_allclose(scores.reward, paid.mean(axis=1), rtol=1e-12)
     assert scores.reward.mean() == pytest.approx(0.8425, abs=1e-12)
@@ -146,7 +146,7 @@ def test_without_any_one_part_the_solver_scores_what_one_goal_scores(part, fresh
     driving to goal 0 every round scores; the evolved trail clocks score 0.9-0.96), in no deployment in
     every round."""
     links, score = PARTS[part]
-    machine, deps = fresh_deployments
+    machine, deps, _ = fresh_deployments
     whole = maze_solver()
     cut = {**whole, "connections": [c for c in whole["connections"] if (c["from"], c["to"]) not in links]}
     assert len(cut["connections"]) == 36 - len(links)

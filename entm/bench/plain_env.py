@@ -14,7 +14,7 @@ import math
 
 from entm.tasks.maze import HEADINGS, SCALE, SENSOR_CUTOFF, maze
 from entm.tasks.season import AVOID, EAT
-from entm.tasks.tmaze import HIGH_REWARD, LOW_REWARD
+from entm.tasks.maze_logic import HIGH_REWARD, LOW_REWARD
 
 
 def _largest(y: list) -> int:
