@@ -64,6 +64,8 @@ def tape_step(cells, lo, hi, pos, rows, n, h, X, off, M, cols, write_mode, min_s
                     if s > best:
                         best = s
                         best_i = i
+                        if s == 1.0:  # no cell is more similar than 1: the first maximum is found
+                            break
             else:
                 for i in range(lo[b], hi[b]):
                     d = 0.0
@@ -73,6 +75,8 @@ def tape_step(cells, lo, hi, pos, rows, n, h, X, off, M, cols, write_mode, min_s
                     if s > best:
                         best = s
                         best_i = i
+                        if s == 1.0:
+                            break
             if min_sim == min_sim and best < min_sim:  # min_sim is NaN when unset
                 best_i = hi[b] - 1
             p = best_i
