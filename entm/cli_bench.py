@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
     b.add_argument("--preset", default=None, metavar="NAME",
                    help="bench a published setup's task, task parameters, memory and episodes (see `entm "
                         "presets`); options given explicitly override its values")
+    b.add_argument("--run", default=None, metavar="RUN",
+                   help="time an evolution run's own population (its latest checkpoint, with the run's task, "
+                        "memory, config and that generation's episodes) instead of a first one")
     b.add_argument("--population", "--pop-size", type=int, default=None,
                    help="genomes (default 300; with --generation 150)")
     b.add_argument("--generation", action="store_true",
@@ -55,6 +58,17 @@ def cmd_bench(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise EntmError(f"--workers must be at least 1, got {args.workers}")
     say = None if args.json else (lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    if args.run is not None:
+        names = ("task", "memory", "preset", "population", "episodes", "cells", "generation", "workers", "scale_to",
+                 "ray_address", "local_cluster")
+        given = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) not in (None, False)]
+        given += [f"--{k.replace('_', '-')}" for k in task_params(args)]
+        if given:
+            raise EntmError(f"--run times the run's own task, memory, population and episodes: leave out "
+                            f"{', '.join(given)}")
+        r = run_bench(run_dir=args.run, repeats=7 if args.repeats is None else args.repeats, progress=say)
+        print(json.dumps(r) if args.json else format_bench(r))
+        return 0
     fields = bench_fields(args, task_params(args))
     if args.generation:
         from entm.bench.generation import format_generation_bench, run_generation_bench

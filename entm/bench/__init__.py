@@ -22,6 +22,10 @@ the task's full input/output size) is evaluated several times:
 
 A reward task (``--task tmaze``, ``--task season``) runs closed-loop; its bench
 is :mod:`entm.bench.reward` (the fused loop, the numpy loop and the plain way).
+
+``run_dir`` (``entm bench --run RUN``) times a run's own population instead: the genomes of its latest
+checkpoint, with its task, memory, config and episodes (those of the checkpoint's generation), which an
+evolved population can make slower or faster than a first one (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import numpy as np
 import torch
 
 from entm.bench.plain import PlainSoftMemory, PlainTape, run_plain
-from entm.bench.reward import format_reward_bench, run_reward_bench
+from entm.bench.reward import format_reward_bench, population_line, run_reward_bench
 from entm.budget import check_evolution
 from entm.errors import EntmError
 from entm.evolution.evaluator import CHUNK, EvalSettings, GenomeEvaluator
@@ -46,41 +50,77 @@ from entm.phenotype import clear_structure_cache, pack_genomes
 from entm.tasks import RewardTask
 
 
+def run_population(run_dir):
+    """A run's latest checkpointed population and what evaluating it takes: (task, memory spec, machine,
+    config text, genomes, seed, generation, episodes per generation, memory kind, fixed episodes)."""
+    from pathlib import Path
+
+    from entm import runs
+    from entm.evolution import checkpoint
+    from entm.evolution.loop import settings_from_run
+
+    run_dir = Path(run_dir)
+    settings = settings_from_run(run_dir)  # not a run, an edited run.json: one line
+    if settings.encoding != "direct":
+        raise EntmError(f"{run_dir} is a {settings.encoding}-encoding run: --run benches the direct encoding's "
+                        f"populations (a CPPN is not the network the plain way runs)")
+    settings.config = str(run_dir / runs.CONFIG_FILE)
+    task_obj, spec, machine, text = prepare(settings)
+    if not checkpoint.list_checkpoints(run_dir):
+        raise EntmError(f"{run_dir} has no checkpoint yet: nothing to bench (a run writes one every few "
+                        f"generations)")
+    pop = checkpoint.load_latest(run_dir, load_config(text, settings.config)).population
+    episodes = int(settings.episodes or task_obj.default_episodes)
+    return (task_obj, spec, machine, text, list(pop.population.items()), int(settings.seed), int(pop.generation),
+            episodes, settings.memory, bool(settings.fixed_episodes))
+
+
 def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=7,
               workers=None, plain_genomes=10, plain_episodes=10, seed=0, progress=None, memory_params=None,
-              heads=1) -> dict:
-    """``memory_params``, ``heads``: the memory's options (``entm bench --preset`` gives a preset's)."""
+              heads=1, run_dir=None) -> dict:
+    """``memory_params``, ``heads``: the memory's options (``entm bench --preset`` gives a preset's);
+    ``run_dir``: a run's population instead of a first one (its task, memory, config, seed and episodes
+    replace those given)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one core, like a Ray worker (Ray gives each worker one thread)
     try:
         return _run_bench(task, task_params, memory, population, episodes, repeats, workers, plain_genomes,
-                          plain_episodes, seed, progress, dict(memory_params or {}), heads)
+                          plain_episodes, seed, progress, dict(memory_params or {}), heads, run_dir)
     finally:
         torch.set_num_threads(threads)
 
 
 def _run_bench(task, task_params, memory, population, episodes, repeats, workers, plain_genomes, plain_episodes,
-               seed, progress, memory_params, heads) -> dict:
+               seed, progress, memory_params, heads, run_dir) -> dict:
     if population < 2 or episodes < 1 or repeats < 1:
         raise EntmError("population must be at least 2, episodes and repeats at least 1")
     say = progress or (lambda msg: None)
-    settings = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory,
-                              memory_params=memory_params, heads=heads)
-    task_obj, spec, machine, text = prepare(settings)
-    text = _set(text, "pop_size", population)
-    text = _set(text, "initial_connection", "full_direct")
+    genomes, generation, fixed = None, 0, False
+    if run_dir is None:
+        settings = EvolveSettings(task=task, task_params=dict(task_params or {}), memory=memory,
+                                  memory_params=memory_params, heads=heads)
+        task_obj, spec, machine, text = prepare(settings)
+        text = _set(text, "pop_size", population)
+        text = _set(text, "initial_connection", "full_direct")
+    else:
+        (task_obj, spec, machine, text, genomes, seed, generation, episodes, memory,
+         fixed) = run_population(run_dir)
+        task = task_obj.name
+        say(f"the population of generation {generation} of {run_dir}")
     if isinstance(task_obj, RewardTask):
         if workers:
             raise EntmError("--workers is not measured on a reward task; leave it out")
         return run_reward_bench(task_obj, spec, machine, text, memory, population, episodes, repeats,
-                                plain_genomes, plain_episodes, seed, say)
+                                plain_genomes, plain_episodes, seed, say, genomes=genomes, generation=generation,
+                                fixed_episodes=fixed, run_dir=run_dir)
     es = EvalSettings(config_text=text, task=task, task_params=task_obj.params(), memory=spec, seed=seed,
-                      episodes=episodes)
+                      episodes=episodes, fixed_episodes=fixed)
     ev = GenomeEvaluator(es)
     config = load_config(text, "bench config")
     check_evolution(machine, config, episodes, 1, None)  # a population or episodes that cannot fit: one line
-    genomes = list(neat.Population(config, seed=seed).population.items())
-    eps = ev.episodes(0)
+    if genomes is None:
+        genomes = list(neat.Population(config, seed=seed).population.items())
+    eps = ev.episodes(generation)
     steps = len(genomes) * int(eps.steps.sum())
     gc = config.genome_config
 
@@ -110,7 +150,7 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
         return n
 
     say("warming up (compiling kernels)")
-    ev.evaluate(genomes[:2], 0)
+    ev.evaluate(genomes[:2], generation)
     raw_times, eval_times, plain_times = [], [], []
     n_plain = 0
     for r in range(repeats):  # interleaved, so that both ways see the same machine load
@@ -120,7 +160,7 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
         raw_times.append(time.perf_counter() - t0)
         clear_structure_cache()
         t0 = time.perf_counter()
-        ev.evaluate(genomes, 0)
+        ev.evaluate(genomes, generation)
         eval_times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         n_plain = plain()
@@ -141,6 +181,8 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
         "plain_genome_steps": n_plain,
         "workers": 1,
     }
+    if run_dir is not None:
+        result.update(run=str(run_dir), generation=generation)
     result["ratio"] = result["steps_per_second"] / result["plain_steps_per_second"]
     result["evaluation_ratio"] = result["evaluation_steps_per_second"] / result["plain_steps_per_second"]
     if workers:
@@ -178,7 +220,7 @@ def _set(text: str, key: str, value) -> str:
 def format_bench(r: dict) -> str:
     if r.get("kind") == "reward":
         return format_reward_bench(r)
-    lines = [
+    lines = population_line(r) + [
         f"task {r['task']} {r['task_params']}, {r['memory']} memory {r.get('memory_params', {})}: "
         f"{r['population']} genomes x {r['episodes']} "
         f"episodes = {r['genome_steps']:,} genome-steps per evaluation "

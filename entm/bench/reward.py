@@ -32,7 +32,7 @@ import neat
 from entm.bench.plain import PlainSoftMemory, PlainTape
 from entm.bench.plain_env import plain_environment, run_plain_closed
 from entm.closed_loop import run_closed_loop
-from entm.evolution.evaluator import REWARD_CHUNK, EvalSettings, GenomeEvaluator, episode_rng
+from entm.evolution.evaluator import REWARD_CHUNK, EvalSettings, GenomeEvaluator
 from entm.neatconfig import load_config
 from entm.phenotype import clear_structure_cache, pack_genomes
 
@@ -42,16 +42,19 @@ PLAIN_STEPS = 20_000
 
 
 def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes, repeats, plain_genomes,
-                     plain_episodes, seed, say) -> dict:
-    """The reward-task bench (see the module docstring); ``text`` the population's config."""
+                     plain_episodes, seed, say, genomes=None, generation=0, fixed_episodes=False,
+                     run_dir=None) -> dict:
+    """The reward-task bench (see the module docstring); ``text`` the population's config; ``genomes``: a run's
+    population (``run_dir``, its checkpoint's ``generation``) instead of a first one."""
     task = task_obj.name
     es = EvalSettings(config_text=text, task=task, task_params=task_obj.params(), memory=spec, seed=seed,
-                      episodes=episodes)
+                      episodes=episodes, fixed_episodes=fixed_episodes)
     ev = GenomeEvaluator(es)
     config = load_config(text, "bench config")
-    genomes = list(neat.Population(config, seed=seed).population.items())
+    if genomes is None:
+        genomes = list(neat.Population(config, seed=seed).population.items())
     gc = config.genome_config
-    deps = task_obj.sample(episode_rng(seed, 0), episodes)
+    deps = ev.deployments(generation)  # the generation's deployments, as the evaluator draws them
 
     def closed(fused: bool) -> int:
         clear_structure_cache()
@@ -82,7 +85,7 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
         return n
 
     say("warming up (compiling kernels)")
-    ev.evaluate(genomes[:2], 0)
+    ev.evaluate(genomes[:2], generation)
     closed(True)
     times = {"fused": [], "evaluation": [], "numpy": [], "plain": []}
     steps = n_plain = 0
@@ -93,7 +96,7 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
         times["fused"].append(time.perf_counter() - t0)
         clear_structure_cache()
         t0 = time.perf_counter()
-        ev.evaluate(genomes, 0)
+        ev.evaluate(genomes, generation)
         times["evaluation"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         numpy_steps = closed(False)
@@ -117,14 +120,21 @@ def run_reward_bench(task_obj, spec, machine, text, memory, population, episodes
         "load_average": os.getloadavg()[0],
         "workers": 1,
     }
+    if run_dir is not None:
+        result.update(run=str(run_dir), generation=generation)
     result["numpy_ratio"] = result["steps_per_second"] / result["numpy_steps_per_second"]
     result["ratio"] = result["steps_per_second"] / result["plain_steps_per_second"]
     result["evaluation_ratio"] = result["evaluation_steps_per_second"] / result["plain_steps_per_second"]
     return result
 
 
+def population_line(r: dict) -> list:
+    """Which population a bench timed: a run's (``entm bench --run``) as one line, or none for a first one."""
+    return [f"the population of generation {r['generation']} of {r['run']}"] if "run" in r else []
+
+
 def format_reward_bench(r: dict) -> str:
-    return "\n".join([
+    return "\n".join(population_line(r) + [
         f"task {r['task']} {r['task_params']}, {r['memory']} memory, closed loop: {r['population']} genomes x "
         f"{r['episodes']} deployments = {r['genome_steps']:,} genome-steps per evaluation "
         f"({r['network_inputs']} inputs, {r['network_outputs']} outputs, "
