@@ -144,7 +144,7 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
                     net.reset()
                 x = eps.inputs[b].tolist()
                 # the differentiable memory: the same N per episode as entm's path (cells auto: its steps)
-                mem = PlainTape(spec.width) if memory == "discrete" else \
+                mem = PlainTape(spec.width, **spec.options) if memory == "discrete" else \
                     PlainSoftMemory(spec.width, int(machine.memory.episode_cells([eps.steps[b]])[0]))
                 n += len(run_plain(net, x, mem, task_obj.num_outputs, steps=int(eps.steps[b])))
         return n
