@@ -88,3 +88,14 @@ def phases(goal_log: np.ndarray, schedule: np.ndarray, goals: int) -> dict:
             counts[kind][key] = (n + 1, ok + bool(right[row, a:b].all()))
     return {kind: {key: {"phases": n, "right": ok / n} for key, (n, ok) in sorted(found.items())}
             for kind, found in sorted(counts.items())}
+
+
+def phase_cases(goal_log: np.ndarray, schedule: np.ndarray, goals: int, groups: int) -> np.ndarray:
+    """Lexicase cases by phase (``lexicase_cases phases``): per network (``groups`` consecutive blocks of rows,
+    the same deployments each), per kind of phase in :func:`phases`' order (each first high goal, each move
+    ``a>b`` the deployments hold), the share of that network's phases of the kind right in every round;
+    (groups, kinds).  A genome right in a move the others miss is best on that move's case."""
+    rows = len(schedule) // groups
+    per = [phases(goal_log[g * rows:(g + 1) * rows], schedule[g * rows:(g + 1) * rows], goals)
+           for g in range(groups)]
+    return np.array([[v["right"] for kind in ("first", "moves") for v in p.get(kind, {}).values()] for p in per])

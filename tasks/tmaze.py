@@ -58,14 +58,14 @@ from entm.tasks.base import Scores, check_bool, check_choice, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
 from entm.tasks.maze_deployments import MazeDeployments, goal_set_goals, several_moves
-from entm.tasks.maze_logic import MazeScores, logic_round, paid, phases, round_rights
+from entm.tasks.maze_logic import MazeScores, logic_round, paid, phase_cases, phases, round_rights
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
 STEERING = ("turns", "angle", "argmax")
 JUNCTION_RULES = ("open", "corridor")
 MAZE_KINDS = ("single", "double")
-LEXICASE_CASES = ("deployments", "rounds")
+LEXICASE_CASES = ("deployments", "rounds", "phases")
 
 
 @dataclass
@@ -109,9 +109,9 @@ class TMazeTask(RewardTask):
     """The goals that may hold the high reward, as digits (``03``: goals 0 and 3; "": all): the deployments
     cycle through the set's ordered pairs, later moves stay in it; maze, inputs and score stay the task's."""
     lexicase_cases: str = "deployments"
-    """``--search lexicase``'s cases: ``deployments`` (a deployment's fitness each) or ``rounds`` (each round of
-    each deployment: its choice logically right (1) or not, plus ``goal_bonus`` for reaching a goal, scaled
-    as the fitness).  No effect on the fitness or the score."""
+    """``--search lexicase``'s cases: ``deployments`` (a deployment's fitness each), ``rounds`` (each round of
+    each deployment: logically right (1) or not, plus ``goal_bonus`` for reaching a goal, scaled as the fitness)
+    or ``phases`` (each kind of phase: :func:`maze_logic.phase_cases`).  No effect on fitness or score."""
     stages: str = ""
     """A curriculum for evolution (``--stages``, :mod:`entm.tasks.curriculum`), e.g. ``rounds=8``."""
 
@@ -248,9 +248,11 @@ class TMazeTask(RewardTask):
         return (scores.score + b * env.reached / env.rounds) / (1 + b)
 
     def lexicase_rows(self, env: "MazeEnv", rows: np.ndarray) -> np.ndarray:
-        """Per row, its lexicase cases: ``rows``, or its rounds' (right + goal_bonus * reached) / (1 + goal_bonus)."""
-        if self.lexicase_cases == "deployments":
-            return rows
+        """Per row, its lexicase cases: ``rows``, or its rounds' (right + goal_bonus * reached) / (1 + goal_bonus),
+        or (``phases``) per network its phases' (:func:`entm.tasks.maze_logic.phase_cases`)."""
+        if self.lexicase_cases != "rounds":
+            return rows if self.lexicase_cases == "deployments" else \
+                phase_cases(env.goal_log, env.schedule, self.goals, env.groups)
         right = round_rights(env.goal_log, env.schedule, self.goals)
         return (right + self.goal_bonus * (env.goal_log >= 0)) / (1 + self.goal_bonus)
 

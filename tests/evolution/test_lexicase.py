@@ -11,7 +11,7 @@ from entm import runs
 from entm.evolution.evaluator import EvalSettings, GenomeEvaluator, GenomeResult
 from entm.evolution.lexicase import Lexicase, epsilons, select
 from entm.evolution.loop import EvolveSettings, evolve, resume
-from entm.tasks.maze_logic import phases, round_rights
+from entm.tasks.maze_logic import phase_cases, phases, round_rights
 
 SMALL_MAZE = {"variant": "discrete", "maze": "double", "rounds": 6}
 
@@ -183,6 +183,45 @@ def test_phases_group_the_rounds_by_where_the_high_reward_is():
         "first": {"0": {"phases": 1, "right": 1.0}, "2": {"phases": 2, "right": 0.5}},
         "moves": {"0>3": {"phases": 1, "right": 1.0}, "2>1": {"phases": 2, "right": 0.5},
                   "3>0": {"phases": 1, "right": 0.0}}}
+
+
+def test_phase_cases_are_each_networks_phases_by_kind():
+    """``lexicase_cases phases``, by hand: two networks on the same two deployments (the high reward at goal 2,
+    then at goal 1), one case per kind of phase: first high goal 2, move 2 > 1."""
+    schedule = np.array([[2, 2, 2, 2, 1, 1, 1, 1]] * 4)
+    goals = np.array([[0, 2, 2, 2, 2, 0, 1, 1], [0, 0, 2, -1, 3, 2, 3, 1],   # network 0: both phases right; wrong
+                      [0, 2, 2, 2, 2, 2, 1, 1], [1, 2, 2, 2, 2, 3, 3, 1]])  # network 1: first right, move wrong twice
+    cases = phase_cases(goals, schedule, 4, groups=2)
+    assert cases.tolist() == [[0.5, 0.5], [1.0, 0.0]]
+    for g in range(2):  # the shares phases() gives each network's rows
+        found = phases(goals[2 * g:2 * g + 2], schedule[2 * g:2 * g + 2], 4)
+        assert cases[g].tolist() == [found["first"]["2"]["right"], found["moves"]["2>1"]["right"]]
+
+
+def test_the_maze_phases_as_cases_through_the_evaluator():
+    """The evaluator's cases under ``lexicase_cases phases``: per genome the 4 first high goals and the 12 moves
+    of the generation's 12 deployments, each the share of those phases right in every round, as
+    :func:`entm.tasks.maze_logic.phases` finds them on the same deployments run by the environment."""
+    from entm.closed_loop import run_closed_loop
+    from entm.evolution.evaluator import episode_rng
+    from entm.evolution.loop import prepare
+    from entm.phenotype import pack_genomes
+
+    params = {**SMALL_MAZE, "lexicase_cases": "phases"}
+    settings = EvolveSettings(task="tmaze", task_params=params)
+    t, spec, machine, config, genomes = mutated_population(settings, 6, seed=2)
+    text = prepare(settings)[3]
+    ev = GenomeEvaluator(EvalSettings(config_text=text, task="tmaze", task_params=t.params(), memory=spec, seed=0,
+                                      episodes=12, behaviour="cases"))
+    cases = np.stack([r.behaviour for r in ev.evaluate(list(enumerate(genomes)), generation=3)[0].values()])
+    assert cases.shape == (6, 16)
+    env = t.environment(t.sample(episode_rng(0, 3), 12), groups=6)
+    run_closed_loop(machine, pack_genomes(genomes, config.genome_config), env)
+    for g in range(6):
+        found = phases(env.goal_log[12 * g:12 * (g + 1)], env.schedule[12 * g:12 * (g + 1)], 4)
+        assert list(found["moves"]) == [f"{a}>{b}" for a in range(4) for b in range(4) if a != b]
+        assert cases[g].tolist() == [v["right"] for kind in ("first", "moves") for v in found[kind].values()]
+    assert len({tuple(c) for c in cases}) > 1 and (cases > 0).any()
 
 
 def _settings(run_dir, generations=4, task="tmaze", params=SMALL_MAZE, **kw):
