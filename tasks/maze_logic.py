@@ -90,6 +90,12 @@ def phases(goal_log: np.ndarray, schedule: np.ndarray, goals: int) -> dict:
             for kind, found in sorted(counts.items())}
 
 
+def round_cases(goal_log: np.ndarray, schedule: np.ndarray, goals: int, bonus: float) -> np.ndarray:
+    """Lexicase cases by round (``lexicase_cases rounds``), per row: each round's (right + ``bonus`` * a goal
+    reached) / (1 + ``bonus``), so that a deployment's rounds average to its fitness."""
+    return (round_rights(goal_log, schedule, goals) + bonus * (goal_log >= 0)) / (1 + bonus)
+
+
 def phase_cases(goal_log: np.ndarray, schedule: np.ndarray, goals: int, groups: int) -> np.ndarray:
     """Lexicase cases by phase (``lexicase_cases phases``): per network (``groups`` consecutive blocks of rows,
     the same deployments each), per kind of phase in :func:`phases`' order (each first high goal, each move

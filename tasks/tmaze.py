@@ -58,7 +58,7 @@ from entm.tasks.base import Scores, check_bool, check_choice, check_int
 from entm.tasks.curriculum import parse as parse_curriculum
 from entm.tasks.maze import HEADINGS, SCALE, maze, rangefinder_rows
 from entm.tasks.maze_deployments import MazeDeployments, goal_set_goals, several_moves
-from entm.tasks.maze_logic import MazeScores, logic_round, paid, phase_cases, phases, round_rights
+from entm.tasks.maze_logic import MazeScores, logic_round, paid, phase_cases, phases, round_cases
 from entm.tasks.reward import Environment, RewardTask, tile_rows
 
 VARIANTS = ("discrete", "continuous")
@@ -125,6 +125,7 @@ class TMazeTask(RewardTask):
     """``length`` = rounds per deployment."""
     length_name = "rounds"
     score_name = "logically right rounds"
+    default_memory_width = 2
 
     def __post_init__(self):
         check_choice("tmaze variant", self.variant, VARIANTS)
@@ -196,10 +197,6 @@ class TMazeTask(RewardTask):
         return len(self.output_names)
 
     @property
-    def default_memory_width(self) -> int:
-        return 2
-
-    @property
     def pairs(self) -> np.ndarray:
         """(P, 2) every ordered pair (first, second) of distinct goals of the goal set."""
         G = goal_set_goals(self.goal_set, self.goals)
@@ -248,13 +245,14 @@ class TMazeTask(RewardTask):
         return (scores.score + b * env.reached / env.rounds) / (1 + b)
 
     def lexicase_rows(self, env: "MazeEnv", rows: np.ndarray) -> np.ndarray:
-        """Per row, its lexicase cases: ``rows``, or its rounds' (right + goal_bonus * reached) / (1 + goal_bonus),
-        or (``phases``) per network its phases' (:func:`entm.tasks.maze_logic.phase_cases`)."""
-        if self.lexicase_cases != "rounds":
-            return rows if self.lexicase_cases == "deployments" else \
-                phase_cases(env.goal_log, env.schedule, self.goals, env.groups)
-        right = round_rights(env.goal_log, env.schedule, self.goals)
-        return (right + self.goal_bonus * (env.goal_log >= 0)) / (1 + self.goal_bonus)
+        """Per row, its lexicase cases: ``rows``, or its rounds' (:func:`entm.tasks.maze_logic.round_cases`)."""
+        rounds = self.lexicase_cases == "rounds"
+        return round_cases(env.goal_log, env.schedule, self.goals, self.goal_bonus) if rounds else rows
+
+    def lexicase_values(self, env: "MazeEnv", rows: np.ndarray) -> np.ndarray:
+        if self.lexicase_cases == "phases":  # pooled per network over its deployments, as the season's foods
+            return phase_cases(env.goal_log, env.schedule, self.goals, env.groups)
+        return super().lexicase_values(env, rows)
 
     def phases(self, env: "MazeEnv") -> dict:
         """The rounds by the high reward's phases (:func:`entm.tasks.maze_logic.phases`)."""

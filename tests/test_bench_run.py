@@ -26,11 +26,11 @@ def maze_run(tmp_path_factory):
 
 def _evaluated(run_dir):
     """The run's checkpointed population evaluated as its evolution evaluates it: the genome-steps, the fitness."""
-    task, spec, _, text, genomes, seed, generation, episodes, _, fixed = run_population(run_dir)
-    ev = GenomeEvaluator(EvalSettings(config_text=text, task=task.name, task_params=task.params(), memory=spec,
-                                      seed=seed, episodes=episodes, fixed_episodes=fixed))
-    results, stats = ev.evaluate(genomes, generation)
-    return genomes, generation, stats["genome_steps"], results
+    p = run_population(run_dir)
+    ev = GenomeEvaluator(EvalSettings(config_text=p.config_text, task=p.task.name, task_params=p.task.params(),
+                                      memory=p.spec, seed=p.seed, episodes=p.episodes, fixed_episodes=p.fixed_episodes))
+    results, stats = ev.evaluate(p.genomes, p.generation)
+    return p.genomes, p.generation, stats["genome_steps"], results
 
 
 @pytest.mark.parametrize("which", ["copy_run", "maze_run"])

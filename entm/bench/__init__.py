@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 import statistics
 import time
+from typing import NamedTuple
 
 import neat
 import numpy as np
@@ -45,14 +46,29 @@ from entm.errors import EntmError
 from entm.evolution.evaluator import CHUNK, EvalSettings, GenomeEvaluator
 from entm.evolution.loop import EvolveSettings, prepare
 from entm.machine import run_stacked
+from entm.memory import MemorySpec
 from entm.neatconfig import load_config
 from entm.phenotype import clear_structure_cache, pack_genomes
 from entm.tasks import RewardTask
 
 
-def run_population(run_dir):
-    """A run's latest checkpointed population and what evaluating it takes: (task, memory spec, machine,
-    config text, genomes, seed, generation, episodes per generation, memory kind, fixed episodes)."""
+class RunPopulation(NamedTuple):
+    """A run's latest checkpointed population and what evaluating it takes (:func:`run_population`)."""
+
+    task: object
+    spec: MemorySpec
+    machine: object
+    config_text: str
+    genomes: list
+    seed: int
+    generation: int
+    episodes: int
+    fixed_episodes: bool
+
+
+def run_population(run_dir) -> RunPopulation:
+    """A run's latest checkpointed population (genome id, genome), with its task, memory, machine, config, seed,
+    the checkpoint's generation and the run's episodes per generation."""
     from pathlib import Path
 
     from entm import runs
@@ -71,8 +87,8 @@ def run_population(run_dir):
                         f"generations)")
     pop = checkpoint.load_latest(run_dir, load_config(text, settings.config)).population
     episodes = int(settings.episodes or task_obj.default_episodes)
-    return (task_obj, spec, machine, text, list(pop.population.items()), int(settings.seed), int(pop.generation),
-            episodes, settings.memory, bool(settings.fixed_episodes))
+    return RunPopulation(task_obj, spec, machine, text, list(pop.population.items()), int(settings.seed),
+                         int(pop.generation), episodes, bool(settings.fixed_episodes))
 
 
 def run_bench(task="copy", task_params=None, memory="discrete", population=300, episodes=50, repeats=7,
@@ -103,9 +119,8 @@ def _run_bench(task, task_params, memory, population, episodes, repeats, workers
         text = _set(text, "pop_size", population)
         text = _set(text, "initial_connection", "full_direct")
     else:
-        (task_obj, spec, machine, text, genomes, seed, generation, episodes, memory,
-         fixed) = run_population(run_dir)
-        task = task_obj.name
+        task_obj, spec, machine, text, genomes, seed, generation, episodes, fixed = run_population(run_dir)
+        task, memory = task_obj.name, spec.mode
         say(f"the population of generation {generation} of {run_dir}")
     if isinstance(task_obj, RewardTask):
         if workers:
